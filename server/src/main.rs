@@ -1,0 +1,2 @@
+//! The verifier binary.
+fn main(){}

@@ -1,0 +1,120 @@
+//! How a customer pays (the method they choose) and who carries the payment (the provider).
+
+use serde::{Deserialize, Serialize};
+
+use crate::locale::Locale;
+
+/// A payment provider the verifier integrates. Only `server::providers` talks to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// NovaSend (Côte d'Ivoire, Cameroun): wallet sessions and direct push payments.
+    NovaSend,
+    /// CaurisFlux: mobile money across UEMOA and CEMAC.
+    CaurisFlux,
+    /// MyPVit (Gabon): Airtel Money and Moov Money.
+    MyPvit,
+    /// Scalapay: card and pay-later, in euros.
+    Scalapay,
+}
+
+impl Provider {
+    /// The identifier used in URLs, configuration and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::NovaSend => "nova_send",
+            Provider::CaurisFlux => "cauris_flux",
+            Provider::MyPvit => "my_pvit",
+            Provider::Scalapay => "scalapay",
+        }
+    }
+
+    /// Parses [`Provider::as_str`]'s form.
+    pub fn parse(s: &str) -> Option<Provider> {
+        [Provider::NovaSend, Provider::CaurisFlux, Provider::MyPvit, Provider::Scalapay]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// What the customer chooses in the widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Any mobile-money wallet, confirmed on the provider's own page or prompt.
+    MobileMoney,
+    /// Orange Money.
+    OrangeMoney,
+    /// MTN Mobile Money.
+    MtnMomo,
+    /// Moov Money (Flooz).
+    MoovMoney,
+    /// Wave.
+    Wave,
+    /// Airtel Money.
+    AirtelMoney,
+    /// Card or pay-later.
+    Card,
+}
+
+impl PaymentMethod {
+    /// The identifier used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::MobileMoney => "mobile_money",
+            PaymentMethod::OrangeMoney => "orange_money",
+            PaymentMethod::MtnMomo => "mtn_momo",
+            PaymentMethod::MoovMoney => "moov_money",
+            PaymentMethod::Wave => "wave",
+            PaymentMethod::AirtelMoney => "airtel_money",
+            PaymentMethod::Card => "card",
+        }
+    }
+
+    /// Parses [`PaymentMethod::as_str`]'s form.
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        use PaymentMethod::*;
+        [MobileMoney, OrangeMoney, MtnMomo, MoovMoney, Wave, AirtelMoney, Card]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+
+    /// The name shown to the customer.
+    pub fn label(self, locale: Locale) -> &'static str {
+        match (self, locale) {
+            (PaymentMethod::MobileMoney, Locale::Fr) => "Mobile money",
+            (PaymentMethod::MobileMoney, Locale::En) => "Mobile money",
+            (PaymentMethod::OrangeMoney, _) => "Orange Money",
+            (PaymentMethod::MtnMomo, _) => "MTN MoMo",
+            (PaymentMethod::MoovMoney, _) => "Moov Money",
+            (PaymentMethod::Wave, _) => "Wave",
+            (PaymentMethod::AirtelMoney, _) => "Airtel Money",
+            (PaymentMethod::Card, Locale::Fr) => "Carte bancaire",
+            (PaymentMethod::Card, Locale::En) => "Card",
+        }
+    }
+
+    /// Whether the customer identifies with a phone number for this method.
+    pub fn needs_phone(self) -> bool {
+        !matches!(self, PaymentMethod::Card)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_round_trip_and_match_serde() {
+        for p in [Provider::NovaSend, Provider::CaurisFlux, Provider::MyPvit, Provider::Scalapay] {
+            assert_eq!(Provider::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", p.as_str()));
+        }
+        use PaymentMethod::*;
+        for m in [MobileMoney, OrangeMoney, MtnMomo, MoovMoney, Wave, AirtelMoney, Card] {
+            assert_eq!(PaymentMethod::parse(m.as_str()), Some(m));
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.as_str()));
+        }
+        assert_eq!(PaymentMethod::parse("bitcoin"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! The checkout widget (placeholder while the crate is written).

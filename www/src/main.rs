@@ -1,0 +1,2 @@
+//! The demo shop binary.
+fn main(){}
