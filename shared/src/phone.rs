@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::locale::Locale;
+
 /// A country the checkout serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Country {
@@ -307,6 +309,52 @@ pub enum PhoneError {
         /// The number in its current national form, if it can be derived.
         current: Option<String>,
     },
+}
+
+impl PhoneError {
+    /// The message shown to the customer, in their language.
+    pub fn message(&self, locale: Locale) -> String {
+        match (self, locale) {
+            (PhoneError::Empty, Locale::Fr) => "Saisissez votre numéro de téléphone.".into(),
+            (PhoneError::Empty, Locale::En) => "Enter your phone number.".into(),
+            (PhoneError::InvalidCharacters, Locale::Fr) => {
+                "Le numéro ne doit contenir que des chiffres.".into()
+            }
+            (PhoneError::InvalidCharacters, Locale::En) => {
+                "The number may only contain digits.".into()
+            }
+            (PhoneError::TooShort, Locale::Fr) => "Ce numéro est trop court.".into(),
+            (PhoneError::TooShort, Locale::En) => "This number is too short.".into(),
+            (PhoneError::TooLong, Locale::Fr) => "Ce numéro est trop long.".into(),
+            (PhoneError::TooLong, Locale::En) => "This number is too long.".into(),
+            (PhoneError::NotMobile, Locale::Fr) => {
+                "Ce n'est pas un numéro de mobile.".into()
+            }
+            (PhoneError::NotMobile, Locale::En) => "This is not a mobile number.".into(),
+            (PhoneError::UnknownPrefix, Locale::Fr) => {
+                "Indicatif pays inconnu.".into()
+            }
+            (PhoneError::UnknownPrefix, Locale::En) => "Unknown country code.".into(),
+            (PhoneError::WrongCountry { actual }, Locale::Fr) => {
+                format!("Ce numéro est d'un autre pays ({actual}).")
+            }
+            (PhoneError::WrongCountry { actual }, Locale::En) => {
+                format!("This number is from another country ({actual}).")
+            }
+            (PhoneError::Obsolete { current: Some(c) }, Locale::Fr) => {
+                format!("Ce numéro est à l'ancien format. Il s'écrit maintenant : {c}")
+            }
+            (PhoneError::Obsolete { current: Some(c) }, Locale::En) => {
+                format!("This number is in the old format. It is now written: {c}")
+            }
+            (PhoneError::Obsolete { current: None }, Locale::Fr) => {
+                "Ce numéro est à l'ancien format.".into()
+            }
+            (PhoneError::Obsolete { current: None }, Locale::En) => {
+                "This number is in the old format.".into()
+            }
+        }
+    }
 }
 
 /// A mobile phone number of a supported country, in E.164 (`+2250707123456`).
