@@ -1,1 +1,23 @@
-//! The verifier.
+//! The verifier: the payment server a merchant hosts.
+//!
+//! It alone holds the providers' secret keys. It creates checkouts for the merchant's backend
+//! (merchant API, secret key), starts provider sessions for the widget (public API, client
+//! secret), verifies provider webhooks, polls providers when webhooks do not come, and streams
+//! status changes to the widget. It also runs sandboxes that speak each provider's wire format.
+//!
+//! Map: [`startup`] wires everything; [`routes`] are thin HTTP handlers; [`checkouts`] is the
+//! payment logic; [`store`] is persistence behind one trait; [`providers`] are the only code
+//! that talks to payment providers; [`sandbox`] holds the provider simulators.
+
+pub mod checkouts;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod providers;
+pub mod reconcile;
+pub mod routes;
+pub mod sandbox;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

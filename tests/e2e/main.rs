@@ -1,1 +1,7 @@
-//! End-to-end tests.
+//! End-to-end tests, compiled as one binary: the verifier, the NovaSend sandbox and the demo
+//! shop run for real on port 0; everything goes over real HTTP (and a real browser in
+//! `browser`).
+
+mod bad_input;
+mod browser;
+mod flow;

@@ -1,1 +1,205 @@
-//! Test harness.
+//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend sandbox) and the
+//! demo shop on port 0, and offers high-level helpers over real HTTP.
+
+pub mod browser;
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use server::{
+    config::{CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, SandboxSettings, Settings},
+    sandbox::novasend::SandboxConfig,
+    startup::Application,
+};
+use shared::api::{Checkout, PublicCheckout};
+
+/// The merchant key the test verifier accepts.
+pub const MERCHANT_KEY: &str = "mk_e2e_0123456789abcdef";
+/// NovaSend sandbox credentials of the test verifier.
+pub const NOVASEND_KEY: &str = "ns_key_e2e";
+/// NovaSend sandbox API client of the test verifier.
+pub const NOVASEND_CLIENT: &str = "ns_client_e2e";
+/// The webhook secret shared by the test verifier and its sandbox.
+pub const WEBHOOK_SECRET: &str = "ns_webhook_secret_e2e";
+
+/// Knobs for one test's verifier.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Sandbox: delay before a test customer answers.
+    pub confirm_delay_ms: u64,
+    /// Sandbox: delay before an unanswered session expires.
+    pub expire_after_ms: u64,
+    /// Verifier: interval between status fetches.
+    pub poll_interval_ms: u64,
+    /// Sandbox: send webhooks here instead of to the verifier.
+    pub webhook_url_override: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { confirm_delay_ms: 300, expire_after_ms: 3_000, poll_interval_ms: 5_000, webhook_url_override: None }
+    }
+}
+
+/// A running verifier with its sandbox, for one test.
+#[derive(Debug)]
+pub struct TestApp {
+    /// The verifier's base URL.
+    pub url: String,
+    /// The NovaSend sandbox's base URL.
+    pub novasend_url: String,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    _db_dir: tempfile::TempDir,
+}
+
+/// Where `cargo xtask build-widget` puts the widget (overridable with `WIDGET_DIR`).
+pub fn widget_dir() -> PathBuf {
+    std::env::var_os("WIDGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/widget"))
+}
+
+impl TestApp {
+    /// Starts a verifier with default options.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Options::default()).await
+    }
+
+    /// Starts a verifier with `options`.
+    pub async fn spawn_with(options: Options) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            server::telemetry::init();
+        }
+        let db_dir = tempfile::tempdir().expect("temp dir");
+        let settings = Settings {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            public_url: None,
+            database_url: format!("sqlite://{}", db_dir.path().join("verifier.db").display()),
+            widget_dir: widget_dir(),
+            merchant: MerchantSettings {
+                name: "Boutique Test".into(),
+                secret_key: SecretString::from(MERCHANT_KEY),
+            },
+            checkout: CheckoutSettings { default_country: shared::phone::Country::Ci, ttl_seconds: 1800 },
+            reconcile: ReconcileSettings { poll_interval_ms: options.poll_interval_ms },
+            novasend: Some(NovaSendSettings {
+                base_url: "http://unused.invalid".into(),
+                api_key: SecretString::from(NOVASEND_KEY),
+                api_client: SecretString::from(NOVASEND_CLIENT),
+                webhook_secret: SecretString::from(WEBHOOK_SECRET),
+                account_id: None,
+                timeout_ms: 10_000,
+            }),
+            sandbox: SandboxSettings {
+                novasend: Some(SandboxConfig {
+                    listen: "127.0.0.1:0".parse().expect("address"),
+                    confirm_delay_ms: options.confirm_delay_ms,
+                    expire_after_ms: options.expire_after_ms,
+                    webhook_url: options.webhook_url_override.clone(),
+                }),
+            },
+        };
+        let app = Application::build(settings).await.expect("verifier starts");
+        let url = app.base_url().to_owned();
+        let novasend_url = app.sandbox_urls()[0].1.clone();
+        app.spawn();
+        TestApp { url, novasend_url, http: reqwest::Client::new(), _db_dir: db_dir }
+    }
+
+    /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.
+    pub async fn create_checkout_raw(&self, body: serde_json::Value, key: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/checkouts", self.url))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("verifier reachable");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Creates a checkout of `amount` XOF; panics unless it is created.
+    pub async fn create_checkout(&self, amount: u64) -> Checkout {
+        let reference = format!("order-{}", uuid::Uuid::new_v4());
+        let (status, body) = self
+            .create_checkout_raw(
+                serde_json::json!({"amount": amount, "currency": "XOF", "reference": reference, "description": "Test"}),
+                MERCHANT_KEY,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        serde_json::from_value(body).expect("a checkout")
+    }
+
+    /// `GET /v1/checkouts/{id}` with the merchant key.
+    pub async fn merchant_checkout(&self, id: &str) -> Checkout {
+        self.http
+            .get(format!("{}/v1/checkouts/{id}", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await
+            .expect("verifier reachable")
+            .json()
+            .await
+            .expect("a checkout")
+    }
+
+    /// `POST /v1/public/checkouts/{id}/pay` with a client secret and any JSON body.
+    pub async fn pay_raw(&self, id: &str, secret: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/public/checkouts/{id}/pay", self.url))
+            .bearer_auth(secret)
+            .json(&body)
+            .send()
+            .await
+            .expect("verifier reachable");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// `GET /v1/public/checkouts/{id}` with a client secret.
+    pub async fn public_checkout(&self, id: &str, secret: &str) -> PublicCheckout {
+        self.http
+            .get(format!("{}/v1/public/checkouts/{id}", self.url))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .expect("verifier reachable")
+            .json()
+            .await
+            .expect("a public checkout")
+    }
+
+    /// Polls the merchant API until `done` holds or `timeout` passes; returns the last read.
+    pub async fn wait_for(&self, id: &str, timeout: Duration, done: impl Fn(&Checkout) -> bool) -> Checkout {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let c = self.merchant_checkout(id).await;
+            if done(&c) || tokio::time::Instant::now() >= deadline {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The payins the sandbox holds (its inspection endpoint).
+    pub async fn sandbox_payins(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        self.http
+            .get(format!("{}/_sandbox/payins", self.novasend_url))
+            .send()
+            .await?
+            .json()
+            .await
+            .context("sandbox listing")
+    }
+}
+
+/// Signs a body as NovaSend does, with `secret`.
+pub fn novasend_signature(secret: &str, body: &[u8]) -> String {
+    server::providers::novasend::sign(secret, body)
+}

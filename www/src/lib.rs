@@ -1,1 +1,255 @@
-//! The demo shop.
+//! The demo shop: a small merchant web shop with its own backend, selling through the
+//! verifier exactly as a real merchant would.
+//!
+//! Its backend holds the merchant's secret key and sets every price (the browser only names a
+//! product). It creates a checkout on the verifier, renders the order page with the widget's
+//! one script tag, and shows an order as paid only after asking the verifier itself
+//! (`GET /v1/checkouts/{id}`), never because the customer came back to a page.
+
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use shared::{
+    api::{Checkout, CreateCheckout},
+    locale::Locale,
+    money::{Currency, Money},
+};
+use tokio::{net::TcpListener, sync::RwLock};
+
+/// How the shop runs.
+#[derive(Debug, Clone)]
+pub struct ShopConfig {
+    /// Where the shop listens.
+    pub listen: SocketAddr,
+    /// The verifier's base URL (server-to-server, and for the widget's script tag).
+    pub verifier_url: String,
+    /// The merchant's secret key on the verifier. Never sent to a browser.
+    pub merchant_key: String,
+}
+
+/// A product on sale; its price is set here, on the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Product {
+    /// URL-safe id.
+    pub id: &'static str,
+    /// Name in French and English.
+    pub name: (&'static str, &'static str),
+    /// Price in XOF.
+    pub price_xof: u64,
+}
+
+/// The catalogue.
+pub const PRODUCTS: &[Product] = &[
+    Product { id: "pagne", name: ("Pagne wax 6 yards", "Wax print, 6 yards"), price_xof: 5000 },
+    Product { id: "attieke", name: ("Attiéké, 1 kg", "Attiéké, 1 kg"), price_xof: 1500 },
+    Product { id: "cafe", name: ("Café Touba, 250 g", "Touba coffee, 250 g"), price_xof: 2500 },
+];
+
+#[derive(Debug, Clone)]
+struct Order {
+    product: Product,
+    checkout_id: String,
+    client_secret: String,
+}
+
+#[derive(Debug)]
+struct Shop {
+    config: ShopConfig,
+    http: reqwest::Client,
+    orders: RwLock<HashMap<String, Order>>,
+}
+
+/// A running shop.
+#[derive(Debug)]
+pub struct DemoShop {
+    addr: SocketAddr,
+}
+
+impl DemoShop {
+    /// Binds and serves in the background.
+    pub async fn start(config: ShopConfig) -> anyhow::Result<DemoShop> {
+        let listener = TcpListener::bind(config.listen).await.context("failed to bind the shop")?;
+        let addr = listener.local_addr()?;
+        let app = router(config)?;
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the demo shop stopped");
+            }
+        });
+        Ok(DemoShop { addr })
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+fn router(config: ShopConfig) -> anyhow::Result<Router> {
+    let shop = Arc::new(Shop {
+        config,
+        http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?,
+        orders: RwLock::new(HashMap::new()),
+    });
+    Ok(Router::new()
+        .route("/", get(home))
+        .route("/orders", post(buy))
+        .route("/orders/{id}", get(order_page))
+        .route("/orders/{id}/status", get(order_status))
+        .with_state(shop))
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn locale(q: &LangQuery) -> Locale {
+    q.lang.as_deref().map(Locale::from_tag).unwrap_or_default()
+}
+
+fn name(p: &Product, l: Locale) -> &'static str {
+    match l {
+        Locale::Fr => p.name.0,
+        Locale::En => p.name.1,
+    }
+}
+
+fn price(p: &Product, l: Locale) -> String {
+    Money::new(p.price_xof, Currency::Xof).map(|m| m.display(l)).unwrap_or_default()
+}
+
+fn page(l: Locale, title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang={lang}><head><meta charset=utf-8>
+<meta name=viewport content='width=device-width,initial-scale=1'><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:1.5em auto;padding:0 1em;color:#222}}
+.product{{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ddd;padding:.6em 0}}
+button{{font-size:1em;padding:.4em 1em}}</style></head>
+<body><header><a href='/?lang={lang}'>Boutique Démo</a> · <a href='?lang=fr'>FR</a> | <a href='?lang=en'>EN</a></header>
+<h1>{title}</h1>{body}</body></html>",
+        lang = l.code()
+    ))
+}
+
+async fn home(Query(q): Query<LangQuery>) -> Html<String> {
+    let l = locale(&q);
+    let items: String = PRODUCTS
+        .iter()
+        .map(|p| {
+            format!(
+                "<div class=product><span>{} — <b>{}</b></span>
+<form method=post action='/orders?lang={}'><input type=hidden name=product value={}>
+<button type=submit id='buy-{}'>{}</button></form></div>",
+                name(p, l),
+                price(p, l),
+                l.code(),
+                p.id,
+                p.id,
+                if l == Locale::Fr { "Acheter" } else { "Buy" }
+            )
+        })
+        .collect();
+    page(l, if l == Locale::Fr { "Nos produits" } else { "Our products" }, &items)
+}
+
+#[derive(Deserialize)]
+struct BuyForm {
+    product: String,
+}
+
+async fn buy(State(shop): State<Arc<Shop>>, Query(q): Query<LangQuery>, Form(form): Form<BuyForm>) -> Response {
+    let Some(product) = PRODUCTS.iter().find(|p| p.id == form.product).copied() else {
+        return (StatusCode::NOT_FOUND, "no such product").into_response();
+    };
+    let order_id = uuid::Uuid::new_v4().simple().to_string();
+    let req = CreateCheckout {
+        amount: product.price_xof,
+        currency: Currency::Xof,
+        reference: format!("order-{order_id}"),
+        description: Some(name(&product, locale(&q)).to_owned()),
+        country: None,
+    };
+    let created = shop
+        .http
+        .post(format!("{}/v1/checkouts", shop.config.verifier_url))
+        .bearer_auth(&shop.config.merchant_key)
+        .json(&req)
+        .send()
+        .await;
+    let checkout: Checkout = match created {
+        Ok(r) if r.status().is_success() => match r.json().await {
+            Ok(c) => c,
+            Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier answer unreadable: {e}")).into_response(),
+        },
+        Ok(r) => return (StatusCode::BAD_GATEWAY, format!("verifier refused: {}", r.status())).into_response(),
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier unreachable: {e}")).into_response(),
+    };
+    let Some(client_secret) = checkout.client_secret.clone() else {
+        return (StatusCode::BAD_GATEWAY, "verifier gave no client secret").into_response();
+    };
+    shop.orders
+        .write()
+        .await
+        .insert(order_id.clone(), Order { product, checkout_id: checkout.id, client_secret });
+    Redirect::to(&format!("/orders/{order_id}?lang={}", locale(&q).code())).into_response()
+}
+
+async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<String>, Query(q): Query<LangQuery>) -> Response {
+    let l = locale(&q);
+    let Some(order) = shop.orders.read().await.get(&id).cloned() else {
+        return (StatusCode::NOT_FOUND, "no such order").into_response();
+    };
+    let body = format!(
+        "<p>{}: {} — <b>{}</b></p>
+<div id=pay></div>
+<script src='{verifier}/widget/checkout.js' data-client-secret='{secret}' data-target='#pay' data-locale='{lang}' async></script>
+<p><a id=check href='/orders/{id}/status?lang={lang}'>{}</a></p>",
+        if l == Locale::Fr { "Commande" } else { "Order" },
+        name(&order.product, l),
+        price(&order.product, l),
+        if l == Locale::Fr { "Vérifier le paiement auprès du serveur" } else { "Check the payment with the server" },
+        verifier = shop.config.verifier_url,
+        secret = order.client_secret,
+        lang = l.code(),
+    );
+    page(l, if l == Locale::Fr { "Paiement" } else { "Payment" }, &body).into_response()
+}
+
+async fn order_status(State(shop): State<Arc<Shop>>, Path(id): Path<String>, Query(q): Query<LangQuery>) -> Response {
+    let l = locale(&q);
+    let Some(order) = shop.orders.read().await.get(&id).cloned() else {
+        return (StatusCode::NOT_FOUND, "no such order").into_response();
+    };
+    let verified = shop
+        .http
+        .get(format!("{}/v1/checkouts/{}", shop.config.verifier_url, order.checkout_id))
+        .bearer_auth(&shop.config.merchant_key)
+        .send()
+        .await;
+    let checkout: Checkout = match verified {
+        Ok(r) if r.status().is_success() => match r.json().await {
+            Ok(c) => c,
+            Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier answer unreadable: {e}")).into_response(),
+        },
+        Ok(r) => return (StatusCode::BAD_GATEWAY, format!("verifier refused: {}", r.status())).into_response(),
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier unreachable: {e}")).into_response(),
+    };
+    let paid = checkout.status.is_paid() && checkout.amount == order.product.price_xof;
+    let text = match (paid, l) {
+        (true, Locale::Fr) => "Payée : la commande peut être expédiée.",
+        (true, Locale::En) => "Paid: the order can ship.",
+        (false, Locale::Fr) => "Pas encore payée.",
+        (false, Locale::En) => "Not paid yet.",
+    };
+    let body = format!("<p id=order-status data-status='{}'>{text}</p>", checkout.status.as_str());
+    page(l, if l == Locale::Fr { "État de la commande" } else { "Order status" }, &body).into_response()
+}

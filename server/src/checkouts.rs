@@ -1,0 +1,429 @@
+//! The payment logic: creating checkouts, starting attempts, applying what providers say.
+//!
+//! Rules kept here: the amount comes only from the stored checkout; an attempt's reference
+//! (and provider idempotency key) is fixed before the provider is called, so no retry can
+//! start a second charge; every provider word goes through the state machine in the store;
+//! "paid" comes only from a verified notification or a status fetched from the provider.
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use shared::{
+    api::{self, CreateCheckout, MethodOption, PayRequest, PublicAttempt, PublicCheckout},
+    catalogue::ErrorCode,
+    method::Provider,
+    money::Money,
+    phone::PhoneNumber,
+    status::{AttemptStatus, CheckoutStatus},
+};
+
+use crate::{
+    error::AppError,
+    events::Events,
+    ids,
+    providers::{PaymentProvider, ProviderError, StartPayment, WebhookError},
+    store::{Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Store, StoreError},
+};
+
+/// The longest merchant reference accepted.
+const MAX_REFERENCE_LEN: usize = 128;
+/// The longest description accepted.
+const MAX_DESCRIPTION_LEN: usize = 500;
+
+/// Checkout defaults the service needs.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The merchant's name shown to customers.
+    pub merchant_name: String,
+    /// Country of checkouts created without one.
+    pub default_country: shared::phone::Country,
+    /// How long a checkout accepts attempts, in seconds.
+    pub ttl_seconds: i64,
+    /// Delay before the first status fetch of a new attempt, and between fetches, in ms.
+    pub poll_interval_ms: i64,
+}
+
+/// The payment service: shared by the HTTP handlers, the webhook receiver and the reconciler.
+#[derive(Debug, Clone)]
+pub struct Checkouts {
+    store: Arc<dyn Store>,
+    providers: Arc<Vec<Arc<dyn PaymentProvider>>>,
+    events: Events,
+    policy: Arc<Policy>,
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// RFC 3339 text of unix seconds.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+impl Checkouts {
+    /// The service over a store, the configured providers and the event hub.
+    pub fn new(
+        store: Arc<dyn Store>,
+        providers: Vec<Arc<dyn PaymentProvider>>,
+        events: Events,
+        policy: Policy,
+    ) -> Checkouts {
+        Checkouts { store, providers: Arc::new(providers), events, policy: Arc::new(policy) }
+    }
+
+    /// The event hub (for SSE streams).
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    fn provider(&self, id: Provider) -> Option<&Arc<dyn PaymentProvider>> {
+        self.providers.iter().find(|p| p.id() == id)
+    }
+
+    fn method_options(&self, c: &CheckoutRecord) -> Vec<MethodOption> {
+        self.providers
+            .iter()
+            .flat_map(|p| {
+                p.methods(c.country, c.money)
+                    .into_iter()
+                    .map(|method| MethodOption { method, provider: p.id() })
+            })
+            .collect()
+    }
+
+    /// Creates a checkout for the merchant's backend; the client secret is returned once.
+    pub async fn create(&self, req: CreateCheckout) -> Result<api::Checkout, AppError> {
+        let money = Money::new(req.amount, req.currency)
+            .map_err(|e| AppError::invalid("amount", e.to_string()))?;
+        let reference = req.reference.trim();
+        if reference.is_empty() || reference.len() > MAX_REFERENCE_LEN {
+            return Err(AppError::invalid(
+                "reference",
+                format!("reference must be 1 to {MAX_REFERENCE_LEN} characters"),
+            ));
+        }
+        if req.description.as_ref().is_some_and(|d| d.len() > MAX_DESCRIPTION_LEN) {
+            return Err(AppError::invalid(
+                "description",
+                format!("description must be at most {MAX_DESCRIPTION_LEN} characters"),
+            ));
+        }
+        let id = ids::checkout_id();
+        let secret = ids::client_secret(&id);
+        let created = now();
+        let record = CheckoutRecord {
+            id: id.clone(),
+            reference: reference.to_owned(),
+            money,
+            country: req.country.unwrap_or(self.policy.default_country),
+            description: req.description,
+            status: CheckoutStatus::Open,
+            client_secret_hash: ids::hash_secret(&secret),
+            created_at: created,
+            expires_at: created + self.policy.ttl_seconds,
+        };
+        self.store.insert_checkout(&record, &Cause::Api("create")).await?;
+        let mut view = self.merchant_view_of(&record).await?;
+        view.client_secret = Some(secret);
+        Ok(view)
+    }
+
+    /// The merchant's view of a checkout, by id.
+    pub async fn merchant_view(&self, id: &str) -> Result<api::Checkout, AppError> {
+        let record = self.store.checkout(id).await?.ok_or(AppError::NotFound)?;
+        self.merchant_view_of(&record).await
+    }
+
+    async fn merchant_view_of(&self, c: &CheckoutRecord) -> Result<api::Checkout, AppError> {
+        let attempts = self.store.attempts(&c.id).await?;
+        Ok(api::Checkout {
+            id: c.id.clone(),
+            amount: c.money.minor(),
+            currency: c.money.currency(),
+            reference: c.reference.clone(),
+            description: c.description.clone(),
+            country: c.country,
+            status: c.status,
+            client_secret: None,
+            created_at: rfc3339(c.created_at),
+            expires_at: rfc3339(c.expires_at),
+            attempts: attempts
+                .into_iter()
+                .map(|a| api::Attempt {
+                    id: a.id,
+                    provider: a.provider,
+                    method: a.method,
+                    phone: a.phone,
+                    status: a.status,
+                    failure: a.failure,
+                    provider_reference: a.provider_reference,
+                    created_at: rfc3339(a.created_at),
+                })
+                .collect(),
+        })
+    }
+
+    /// A checkout's history of state changes with their causes.
+    pub async fn history(&self, id: &str) -> Result<Vec<crate::store::StatusChange>, AppError> {
+        self.store.checkout(id).await?.ok_or(AppError::NotFound)?;
+        Ok(self.store.history(id).await?)
+    }
+
+    /// The checkout a client secret opens, if the secret is right for `id`.
+    pub async fn authorize(&self, id: &str, secret: &str) -> Result<CheckoutRecord, AppError> {
+        if ids::checkout_id_of_secret(secret) != Some(id) {
+            return Err(AppError::Unauthorized);
+        }
+        let record = self.store.checkout(id).await?.ok_or(AppError::Unauthorized)?;
+        if !ids::secret_matches(secret, &record.client_secret_hash) {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(record)
+    }
+
+    /// What the widget shows for a checkout.
+    pub async fn public_view(&self, id: &str) -> Result<PublicCheckout, AppError> {
+        let c = self.store.checkout(id).await?.ok_or(AppError::NotFound)?;
+        let latest = self.store.attempts(id).await?.pop();
+        Ok(PublicCheckout {
+            id: c.id.clone(),
+            merchant_name: self.policy.merchant_name.clone(),
+            description: c.description.clone(),
+            amount: c.money.minor(),
+            currency: c.money.currency(),
+            country: c.country,
+            status: c.status,
+            methods: self.method_options(&c),
+            attempt: latest.map(|a| PublicAttempt {
+                id: a.id,
+                method: a.method,
+                status: a.status,
+                failure: a.failure,
+                action: a.failure.map(ErrorCode::action),
+                payment_url: a.payment_url,
+            }),
+            expires_at: rfc3339(c.expires_at),
+        })
+    }
+
+    /// Starts a payment for the customer. The amount is the checkout's; a second call while an
+    /// attempt is live returns that attempt instead of starting another.
+    pub async fn pay(&self, c: &CheckoutRecord, req: PayRequest) -> Result<PublicCheckout, AppError> {
+        let phone = PhoneNumber::parse(&req.phone, c.country).map_err(AppError::InvalidPhone)?;
+        let option = self
+            .method_options(c)
+            .into_iter()
+            .find(|o| o.method == req.method)
+            .ok_or(AppError::MethodUnavailable)?;
+        if let Some(live) = self.store.attempts(&c.id).await?.into_iter().find(|a| a.status.is_pending()) {
+            if live.method == req.method && live.phone.as_deref() == Some(phone.as_e164()) {
+                return self.public_view(&c.id).await;
+            }
+            return Err(AppError::Conflict("a payment is already in progress".into()));
+        }
+        if c.status == CheckoutStatus::Open && c.expires_at <= now() {
+            self.expire_due().await?;
+            return Err(AppError::Conflict("the checkout has expired".into()));
+        }
+        let provider = self.provider(option.provider).ok_or(AppError::MethodUnavailable)?.clone();
+        let attempt = AttemptRecord {
+            id: ids::attempt_id(),
+            checkout_id: c.id.clone(),
+            provider: option.provider,
+            method: req.method,
+            phone: Some(phone.as_e164().to_owned()),
+            status: AttemptStatus::Created,
+            failure: None,
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+            provider_reference: None,
+            payment_url: None,
+            created_at: now(),
+        };
+        match self.store.start_attempt(&attempt, now_ms() + self.policy.poll_interval_ms, &Cause::Api("pay")).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(msg)) => return Err(AppError::Conflict(msg)),
+            Err(e) => return Err(e.into()),
+        }
+        self.events.changed(&c.id);
+        let start = StartPayment {
+            reference: attempt.idempotency_key.clone(),
+            money: c.money,
+            phone,
+            method: req.method,
+            country: c.country,
+            customer_name: self.policy.merchant_name.clone(),
+        };
+        self.start_with_provider(provider.as_ref(), &attempt, &start).await?;
+        self.public_view(&c.id).await
+    }
+
+    async fn start_with_provider(
+        &self,
+        provider: &dyn PaymentProvider,
+        attempt: &AttemptRecord,
+        start: &StartPayment,
+    ) -> Result<(), AppError> {
+        let cause = Cause::ProviderResponse(provider.id());
+        match provider.start(start).await {
+            Ok(update) => {
+                self.apply(attempt, &update, &cause).await?;
+            }
+            Err(ProviderError::Refused { code, provider_code }) => {
+                tracing::info!(attempt = %attempt.id, %provider_code, "provider refused the payment");
+                let update = failed(code);
+                self.apply(attempt, &update, &cause).await?;
+            }
+            Err(ProviderError::Integration(why)) => {
+                tracing::error!(attempt = %attempt.id, %why, "provider integration error");
+                self.apply(attempt, &failed(ErrorCode::ProviderUnavailable), &cause).await?;
+            }
+            Err(ProviderError::Unavailable(why)) => {
+                // The call may have been taken: keep the attempt pending; the reconciler asks
+                // the provider by our reference and never starts a second charge.
+                tracing::warn!(attempt = %attempt.id, %why, "provider outcome unknown; will reconcile");
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a provider's word on an attempt through the state machine; tells watchers.
+    pub async fn apply(
+        &self,
+        attempt: &AttemptRecord,
+        update: &AttemptUpdate,
+        cause: &Cause,
+    ) -> Result<Applied, AppError> {
+        let applied = self.store.update_attempt(&attempt.id, update, cause).await?;
+        if applied.changed() {
+            tracing::info!(
+                attempt = %attempt.id, checkout = %attempt.checkout_id, cause = %cause.to_text(),
+                from = ?applied.attempt.map(|a| a.0), to = ?applied.attempt.map(|a| a.1),
+                "attempt updated"
+            );
+            self.events.changed(&attempt.checkout_id);
+        } else if update.status != attempt.status {
+            tracing::debug!(attempt = %attempt.id, to = ?update.status, "stale or repeated update ignored");
+        }
+        Ok(applied)
+    }
+
+    /// Handles a provider notification: verified ones are applied; anything that cannot be
+    /// verified is refused and changes nothing.
+    pub async fn notify(&self, provider: Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), NoticeError> {
+        let adapter = self.provider(provider).ok_or(NoticeError::UnknownProvider)?;
+        let text = String::from_utf8_lossy(body);
+        let verified = adapter.verify_notice(headers, body);
+        self.store.record_webhook(provider, &text, verified.is_ok()).await.map_err(NoticeError::Store)?;
+        let notice = verified.map_err(NoticeError::Rejected)?;
+        let attempt = self
+            .store
+            .attempt_by_reference(provider, &notice.reference)
+            .await
+            .map_err(NoticeError::Store)?
+            .ok_or(NoticeError::UnknownPayment)?;
+        match notice.update {
+            Some(update) => {
+                self.apply(&attempt, &update, &Cause::Webhook(provider)).await.map_err(NoticeError::App)?;
+            }
+            None => self.refresh(&attempt).await,
+        }
+        Ok(())
+    }
+
+    /// Asks the provider for an attempt's status and applies it. For an attempt the provider
+    /// never received (our start call was lost), repeats the start with the same reference.
+    pub async fn refresh(&self, attempt: &AttemptRecord) {
+        let Some(provider) = self.provider(attempt.provider).cloned() else {
+            tracing::error!(attempt = %attempt.id, "no adapter configured for this attempt's provider");
+            return;
+        };
+        let cause = Cause::Poll(attempt.provider);
+        let result = provider.fetch(&attempt.idempotency_key, attempt.provider_reference.as_deref()).await;
+        let outcome = match result {
+            Ok(Some(update)) => self.apply(attempt, &update, &cause).await.map(|_| ()),
+            Ok(None) if attempt.status == AttemptStatus::Created => self.restart(provider.as_ref(), attempt).await,
+            Ok(None) => {
+                tracing::warn!(attempt = %attempt.id, "provider does not know an attempt it accepted");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(attempt = %attempt.id, error = %e, "status fetch failed; will retry");
+                Ok(())
+            }
+        };
+        if let Err(e) = outcome {
+            tracing::error!(attempt = %attempt.id, error = %e, "could not apply a provider status");
+        }
+    }
+
+    async fn restart(&self, provider: &dyn PaymentProvider, attempt: &AttemptRecord) -> Result<(), AppError> {
+        let Some(c) = self.store.checkout(&attempt.checkout_id).await? else { return Ok(()) };
+        let phone = attempt.phone.as_deref().map(PhoneNumber::parse_e164);
+        let Some(Ok(phone)) = phone else {
+            return self.apply(attempt, &failed(ErrorCode::InvalidPhoneNumber), &Cause::Poll(provider.id())).await.map(|_| ());
+        };
+        let start = StartPayment {
+            reference: attempt.idempotency_key.clone(),
+            money: c.money,
+            phone,
+            method: attempt.method,
+            country: c.country,
+            customer_name: self.policy.merchant_name.clone(),
+        };
+        tracing::info!(attempt = %attempt.id, "provider never received the payment; sending it again with the same reference");
+        self.start_with_provider(provider, attempt, &start).await
+    }
+
+    /// Expires open checkouts past their deadline.
+    pub async fn expire_due(&self) -> Result<(), AppError> {
+        for id in self.store.expire_checkouts(now()).await? {
+            self.events.changed(&id);
+        }
+        Ok(())
+    }
+
+    /// The store (for the reconciler).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The polling interval in ms.
+    pub fn poll_interval_ms(&self) -> i64 {
+        self.policy.poll_interval_ms
+    }
+}
+
+fn failed(code: ErrorCode) -> AttemptUpdate {
+    AttemptUpdate { status: AttemptStatus::Failed, failure: Some(code), provider_reference: None, payment_url: None }
+}
+
+/// Why a provider notification was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum NoticeError {
+    /// No adapter for that provider is configured.
+    #[error("this provider is not configured")]
+    UnknownProvider,
+    /// Signature or body refused.
+    #[error(transparent)]
+    Rejected(WebhookError),
+    /// Verified, but about no payment of ours.
+    #[error("unknown payment")]
+    UnknownPayment,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Applying failed.
+    #[error(transparent)]
+    App(AppError),
+}
+

@@ -1,0 +1,181 @@
+//! Typed configuration, read from a TOML file, with secrets typed as secrets.
+//!
+//! Secret values may also come from the environment (`VERIFIER_MERCHANT_SECRET_KEY`,
+//! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
+//! `VERIFIER_NOVASEND_WEBHOOK_SECRET`), which override the file: keys then need not be written
+//! to disk. There is no `Default`: every deployment states its configuration.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+use shared::phone::Country;
+
+/// Everything the verifier needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where the HTTP API listens (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// How browsers and providers reach this verifier, e.g. `https://pay.example.com`;
+    /// defaults to `http://` and the bound address.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// `sqlite://path/to/file.db` (created when missing) or `sqlite::memory:`.
+    pub database_url: String,
+    /// The directory holding the widget's built assets, served at `/widget/`.
+    pub widget_dir: PathBuf,
+    /// The merchant this verifier serves.
+    pub merchant: MerchantSettings,
+    /// Checkout defaults.
+    pub checkout: CheckoutSettings,
+    /// Status polling of pending attempts.
+    pub reconcile: ReconcileSettings,
+    /// NovaSend credentials and endpoint; absent means NovaSend is not offered.
+    #[serde(default)]
+    pub novasend: Option<NovaSendSettings>,
+    /// Provider sandboxes to run inside this process.
+    #[serde(default)]
+    pub sandbox: SandboxSettings,
+}
+
+/// The merchant's identity and API key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantSettings {
+    /// Shown to customers above the amount.
+    pub name: String,
+    /// The key the merchant's backend presents as `Authorization: Bearer …`.
+    pub secret_key: SecretString,
+}
+
+/// Checkout defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutSettings {
+    /// The country of checkouts created without one.
+    pub default_country: Country,
+    /// How long a checkout accepts new attempts.
+    pub ttl_seconds: u64,
+}
+
+/// Polling of attempts whose provider has not said its last word.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileSettings {
+    /// Time between two status fetches of one attempt. NovaSend asks for 5 to 10 s at most.
+    pub poll_interval_ms: u64,
+}
+
+impl ReconcileSettings {
+    /// The interval as a duration.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+}
+
+/// NovaSend's endpoint and keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NovaSendSettings {
+    /// `https://business.novasend.app` in production; ignored when the sandbox runs in-process.
+    pub base_url: String,
+    /// The API key (Basic auth user).
+    pub api_key: SecretString,
+    /// The API client secret (Basic auth password).
+    pub api_client: SecretString,
+    /// The secret chosen in NovaSend's portal for webhook signatures.
+    pub webhook_secret: SecretString,
+    /// The merchant's account or sub-account id, sent as `accountId` when set.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// Request timeout; NovaSend recommends 30 s at most.
+    pub timeout_ms: u64,
+}
+
+/// Sandboxes started in-process. Each replaces the matching provider's base URL.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// The NovaSend sandbox.
+    #[serde(default)]
+    pub novasend: Option<crate::sandbox::novasend::SandboxConfig>,
+}
+
+impl Settings {
+    /// Reads a TOML file, then applies secret overrides from the environment.
+    pub fn load(path: &std::path::Path) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path).context("failed to read the file")?;
+        let mut settings: Settings = toml::from_str(&text).context("invalid configuration")?;
+        settings.apply_env(|name| std::env::var(name).ok());
+        Ok(settings)
+    }
+
+    /// Applies the `VERIFIER_…` secret overrides found by `lookup`.
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        if let Some(v) = lookup("VERIFIER_MERCHANT_SECRET_KEY") {
+            self.merchant.secret_key = v.into();
+        }
+        if let Some(ns) = self.novasend.as_mut() {
+            if let Some(v) = lookup("VERIFIER_NOVASEND_API_KEY") {
+                ns.api_key = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_NOVASEND_API_CLIENT") {
+                ns.api_client = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET") {
+                ns.webhook_secret = v.into();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const SAMPLE: &str = r#"
+listen = "127.0.0.1:0"
+database_url = "sqlite::memory:"
+widget_dir = "target/widget"
+[merchant]
+name = "Boutique"
+secret_key = "mk_file"
+[checkout]
+default_country = "CI"
+ttl_seconds = 1800
+[reconcile]
+poll_interval_ms = 5000
+[novasend]
+base_url = "https://business.novasend.app"
+api_key = "k"
+api_client = "c"
+webhook_secret = "w"
+timeout_ms = 30000
+"#;
+
+    #[test]
+    fn file_then_environment() {
+        let mut s: Settings = toml::from_str(SAMPLE).unwrap();
+        s.apply_env(|n| (n == "VERIFIER_MERCHANT_SECRET_KEY").then(|| "mk_env".to_owned()));
+        assert_eq!(s.merchant.secret_key.expose_secret(), "mk_env");
+        assert_eq!(s.checkout.default_country, Country::Ci);
+        assert_eq!(s.novasend.unwrap().api_key.expose_secret(), "k");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s: Settings = toml::from_str(SAMPLE).unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("mk_file"), "{printed}");
+        assert!(!printed.contains("\"w\""));
+    }
+
+    #[test]
+    fn typos_are_refused() {
+        let bad = SAMPLE.replace("ttl_seconds", "ttl_secs");
+        assert!(toml::from_str::<Settings>(&bad).is_err());
+    }
+}

@@ -1,0 +1,121 @@
+//! The HTTP API's one error type and its JSON form.
+//!
+//! 4xx variants carry what the client needs to fix its request; 5xx variants wrap the cause,
+//! which is logged and never sent. Every response body is [`shared::api::ApiError`].
+
+use axum::{
+    Json,
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::de::DeserializeOwned;
+use shared::{
+    api::{ApiError, ApiErrorBody, ApiErrorCode},
+    phone::PhoneError,
+};
+
+/// An error answered to an API client.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request is malformed or a field is invalid.
+    #[error("{message}")]
+    InvalidRequest {
+        /// What is wrong.
+        message: String,
+        /// The field at fault.
+        field: Option<&'static str>,
+    },
+    /// 422: the phone number was refused.
+    #[error("invalid phone number: {0}")]
+    InvalidPhone(PhoneError),
+    /// 401: missing or wrong key or client secret.
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    /// 404: no such resource.
+    #[error("not found")]
+    NotFound,
+    /// 409: the resource's state forbids the request.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: the method is not offered for this checkout.
+    #[error("this payment method is not available for this checkout")]
+    MethodUnavailable,
+    /// 500: our fault; details are logged, not sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// A 400 about one field.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+        AppError::InvalidRequest { message: message.into(), field: Some(field) }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, ApiErrorCode) {
+        match self {
+            AppError::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidRequest),
+            AppError::InvalidPhone(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::InvalidPhoneNumber)
+            }
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthorized),
+            AppError::NotFound => (StatusCode::NOT_FOUND, ApiErrorCode::NotFound),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, ApiErrorCode::Conflict),
+            AppError::MethodUnavailable => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::MethodUnavailable)
+            }
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Conflict(what) => AppError::Conflict(what),
+            crate::store::StoreError::Other(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let (message, field) = match &self {
+            AppError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                ("internal error".to_owned(), None)
+            }
+            AppError::InvalidRequest { message, field } => (message.clone(), field.map(str::to_owned)),
+            AppError::InvalidPhone(_) => (self.to_string(), Some("phone".to_owned())),
+            other => (other.to_string(), None),
+        };
+        let body = ApiError { error: ApiErrorBody { code, message, field, payment_error: None } };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// `Json<T>` whose rejections are [`AppError`]s with a JSON body, not axum's plain text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(AppJson(v)),
+            Err(rejection) => Err(AppError::InvalidRequest {
+                message: match &rejection {
+                    JsonRejection::JsonDataError(e) => format!("invalid body: {}", e.body_text()),
+                    other => other.body_text(),
+                },
+                field: None,
+            }),
+        }
+    }
+}

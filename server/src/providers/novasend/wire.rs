@@ -1,0 +1,227 @@
+//! NovaSend's wire format (current API, docs.novasend.app; seed `003` of the kit): request and
+//! response bodies as they travel, with status enums that keep an `Unknown` for values the
+//! documentation does not list. Shared by the adapter and the sandbox.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/payin/sessions` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRequest {
+    /// The merchant's unique reference (a UUID).
+    pub reference: String,
+    /// The merchant account or sub-account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Whole units, no decimals.
+    pub amount: u64,
+    /// E.164.
+    pub msisdn: String,
+    /// The payer's name.
+    pub customer_name: String,
+    /// ISO country code (CI, CM).
+    pub country: String,
+}
+
+/// The session's global status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayinStatus {
+    /// Confirmation or technical validation under way.
+    Processing,
+    /// Confirmed by the customer; not the final word (see [`TransactionStatus`]).
+    Processed,
+    /// Confirmation window passed.
+    Expired,
+    /// A value the documentation does not list.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The customer's confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmationStatus {
+    /// No answer yet.
+    None,
+    /// Prompt shown, waiting.
+    Pending,
+    /// The customer confirmed.
+    Accepted,
+    /// The customer refused.
+    Declined,
+    /// The customer did not answer in time.
+    Expired,
+    /// A value the documentation does not list.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The core system's final word: "la source de vérité finale".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionStatus {
+    /// Money moved.
+    Completed,
+    /// Refused.
+    Failed,
+    /// Still being processed.
+    Pending,
+    /// A value the documentation does not list.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The final transaction, present once the payment was processed (`null` or `{}` before).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transaction {
+    /// Core-system reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The final status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TransactionStatus>,
+    /// Account holder's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    /// When it was processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed_at: Option<String>,
+    /// The debited number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// Decimal string, e.g. `"153.00"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// Decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fees: Option<String>,
+    /// Decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charged_amount: Option<String>,
+    /// ISO currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+/// Why a payment failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// A machine code, when given (the documented error codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Human-readable text.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A payin record: the session response, the status response and the webhook body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payin {
+    /// `payin`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Service fee.
+    #[serde(default)]
+    pub fee: u64,
+    /// NovaSend's reference (`tr_…`).
+    pub reference: String,
+    /// The payer's number.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// The payer's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    /// Gross amount.
+    pub amount: u64,
+    /// Amount plus fee.
+    #[serde(default)]
+    pub charged_amount: u64,
+    /// Global status.
+    pub status: PayinStatus,
+    /// ISO currency.
+    pub currency: String,
+    /// The merchant's reference, as sent.
+    pub customer_reference: String,
+    /// Whether the customer has to confirm.
+    #[serde(default)]
+    pub confirmation_required: bool,
+    /// The confirmation's state.
+    pub confirmation_status: ConfirmationStatus,
+    /// Where the customer confirms.
+    #[serde(default)]
+    pub payment_url: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// The final transaction, once processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<Transaction>,
+    /// The failure, if any.
+    #[serde(default)]
+    pub failure: Option<Failure>,
+}
+
+/// NovaSend's error body: `{"code": "...", "message": "...", "statusCode": 400}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Machine code (`transaction_otp_required`, `client_not_found`, …).
+    pub code: String,
+    /// Human-readable text, in the `Accept-Language` language.
+    pub message: String,
+    /// The HTTP status, repeated.
+    pub status_code: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seed's own status example, verbatim.
+    const SEED_STATUS: &str = r#"{
+      "type": "payin", "fee": 6, "reference": "mtr_fhscgaywizujwjyymlge1hncaq",
+      "phoneNumber": "+2250749929598", "customerName": "Habib", "amount": 300,
+      "chargedAmount": 306, "status": "processed", "currency": "XOF",
+      "customerReference": "55a4e677-5700-4ed0-9a2a-9300db894ddb",
+      "confirmationRequired": true, "confirmationStatus": "none",
+      "createdAt": "2025-08-22T02:00:16.026Z",
+      "transaction": { "reference": "tr_dkjd5ljficphlqmt", "status": "completed",
+        "customerName": "dd soûl", "processedAt": "2025-11-05T16:12:42.096Z",
+        "phoneNumber": "+2250153013761", "amount": "153.00", "fees": "0.00",
+        "chargedAmount": "153.00", "currency": "XOF" },
+      "failure": null }"#;
+
+    /// The seed's session response, verbatim.
+    const SEED_SESSION: &str = r#"{
+      "type": "payin", "fee": 6, "reference": "tr_fhchi842jyimwiugjgszcxvb8n",
+      "phoneNumber": "+2250749929598", "amount": 300, "chargedAmount": 306,
+      "status": "processing", "currency": "XOF",
+      "customerReference": "ef76fb64-af0b-4c37-8729-bf61d85721fd",
+      "confirmationRequired": true, "confirmationStatus": "none",
+      "paymentUrl": "https://link.novasend.app/link/{shortCode}",
+      "createdAt": "2025-08-22T01:34:48.189Z" }"#;
+
+    #[test]
+    fn seed_examples_parse() {
+        let p: Payin = serde_json::from_str(SEED_STATUS).unwrap();
+        assert_eq!(p.status, PayinStatus::Processed);
+        assert_eq!(p.transaction.unwrap().status, Some(TransactionStatus::Completed));
+        let s: Payin = serde_json::from_str(SEED_SESSION).unwrap();
+        assert_eq!(s.status, PayinStatus::Processing);
+        assert!(s.transaction.is_none());
+        assert_eq!(s.payment_url.as_deref(), Some("https://link.novasend.app/link/{shortCode}"));
+    }
+
+    #[test]
+    fn empty_transaction_and_unknown_values() {
+        let body = SEED_SESSION.replace("\"processing\"", "\"queued\"").replace(
+            "\"createdAt\"",
+            "\"transaction\": {}, \"confirmationStatus2\": 1, \"createdAt\"",
+        );
+        let p: Payin = serde_json::from_str(&body).unwrap();
+        assert_eq!(p.status, PayinStatus::Unknown);
+        assert_eq!(p.transaction, Some(Transaction::default()));
+    }
+}

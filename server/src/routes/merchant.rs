@@ -1,0 +1,65 @@
+//! The merchant API, authenticated by the merchant's secret key: create a checkout, read it
+//! back (how a merchant's backend verifies a payment), read its history.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, post},
+};
+use serde::Serialize;
+use shared::api::{Checkout, CreateCheckout};
+
+use super::{AppState, MerchantAuth};
+use crate::{
+    checkouts::rfc3339,
+    error::{AppError, AppJson},
+};
+
+/// The merchant API's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/checkouts", post(create))
+        .route("/v1/checkouts/{id}", get(read))
+        .route("/v1/checkouts/{id}/history", get(history))
+}
+
+async fn create(
+    _: MerchantAuth,
+    State(state): State<AppState>,
+    AppJson(req): AppJson<CreateCheckout>,
+) -> Result<(StatusCode, Json<Checkout>), AppError> {
+    Ok((StatusCode::CREATED, Json(state.checkouts.create(req).await?)))
+}
+
+async fn read(
+    _: MerchantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Checkout>, AppError> {
+    Ok(Json(state.checkouts.merchant_view(&id).await?))
+}
+
+/// One line of `GET /v1/checkouts/{id}/history`.
+#[derive(Debug, Serialize)]
+struct HistoryEntry {
+    at: String,
+    attempt_id: Option<String>,
+    from: Option<String>,
+    to: String,
+    cause: String,
+}
+
+async fn history(
+    _: MerchantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<HistoryEntry>>, AppError> {
+    let entries = state.checkouts.history(&id).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|c| HistoryEntry { at: rfc3339(c.at), attempt_id: c.attempt_id, from: c.from, to: c.to, cause: c.cause })
+            .collect(),
+    ))
+}

@@ -1,0 +1,97 @@
+//! HTTP routes, one module per surface, and the layers around them.
+//!
+//! Handlers are thin: they extract and authenticate, call one [`Checkouts`] method, and map
+//! the result. Layers mark credential headers sensitive before tracing, log paths without
+//! query strings (the SSE URL carries the client secret), and open CORS on the public API and
+//! widget assets only.
+
+use std::path::Path;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRequestParts},
+    http::{HeaderName, Method, Request, header, request::Parts},
+};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+use tower_http::{
+    cors::{Any, CorsLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+
+use crate::{checkouts::Checkouts, error::AppError};
+
+pub mod merchant;
+pub mod public;
+pub mod webhooks;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The payment service.
+    pub checkouts: Checkouts,
+    /// The merchant's API key.
+    pub merchant_key: SecretString,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState, widget_dir: &Path) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    let assets = Router::new()
+        .fallback_service(ServeDir::new(widget_dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-cache"),
+        ));
+    Router::new()
+        .merge(merchant::router())
+        .merge(public::router().layer(cors.clone()))
+        .merge(webhooks::router())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .nest("/widget", assets.layer(cors))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            HeaderName::from_static(crate::providers::novasend::SIGNATURE_HEADER),
+        ]))
+        .with_state(state)
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Proof that the request carries the merchant's secret key.
+#[derive(Debug)]
+pub struct MerchantAuth;
+
+impl FromRequestParts<AppState> for MerchantAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let presented = bearer(parts).ok_or(AppError::Unauthorized)?;
+        let expected = state.merchant_key.expose_secret();
+        if presented.as_bytes().ct_eq(expected.as_bytes()).into() {
+            Ok(MerchantAuth)
+        } else {
+            Err(AppError::Unauthorized)
+        }
+    }
+}

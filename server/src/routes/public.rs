@@ -1,0 +1,114 @@
+//! The public API the widget uses, authorised by the checkout's client secret alone: read what
+//! is being paid, start the payment, and follow its status (JSON or an SSE stream).
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{FromRequestParts, Path, Query, State},
+    http::request::Parts,
+    response::sse::{Event, KeepAlive, Sse},
+    routing::{get, post},
+};
+use futures_util::{Stream, StreamExt, stream};
+use serde::Deserialize;
+use shared::api::{PayRequest, PublicCheckout};
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+
+use super::{AppState, bearer};
+use crate::{
+    checkouts::Checkouts,
+    error::{AppError, AppJson},
+};
+
+/// The public API's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/public/checkouts/{id}", get(read))
+        .route("/v1/public/checkouts/{id}/pay", post(pay))
+        .route("/v1/public/checkouts/{id}/events", get(events))
+}
+
+/// The client secret, from `Authorization: Bearer …` or, for `EventSource` which cannot set
+/// headers, the `client_secret` query parameter.
+#[derive(Debug)]
+pub struct ClientSecret(String);
+
+#[derive(Deserialize)]
+struct SecretQuery {
+    client_secret: Option<String>,
+}
+
+impl FromRequestParts<AppState> for ClientSecret {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        if let Some(secret) = bearer(parts) {
+            return Ok(ClientSecret(secret.to_owned()));
+        }
+        let Query(q) = Query::<SecretQuery>::try_from_uri(&parts.uri).map_err(|_| AppError::Unauthorized)?;
+        q.client_secret.map(ClientSecret).ok_or(AppError::Unauthorized)
+    }
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientSecret(secret): ClientSecret,
+) -> Result<Json<PublicCheckout>, AppError> {
+    state.checkouts.authorize(&id, &secret).await?;
+    Ok(Json(state.checkouts.public_view(&id).await?))
+}
+
+async fn pay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientSecret(secret): ClientSecret,
+    AppJson(req): AppJson<PayRequest>,
+) -> Result<Json<PublicCheckout>, AppError> {
+    let checkout = state.checkouts.authorize(&id, &secret).await?;
+    Ok(Json(state.checkouts.pay(&checkout, req).await?))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ClientSecret(secret): ClientSecret,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    state.checkouts.authorize(&id, &secret).await?;
+    // Subscribe before the first read, so that no change falls between the two.
+    let changes = BroadcastStream::new(state.checkouts.events().subscribe());
+    let first = state.checkouts.public_view(&id).await?;
+    let checkouts = state.checkouts.clone();
+    let updates = changes
+        .filter_map(move |notice| {
+            let relevant = match notice {
+                Ok(changed) => changed == id,
+                // Lagged behind: re-read, the state may have moved.
+                Err(BroadcastStreamRecvError::Lagged(_)) => true,
+            };
+            let checkouts = checkouts.clone();
+            let id = id.clone();
+            async move {
+                if relevant { view_event(&checkouts, &id).await } else { None }
+            }
+        });
+    let stream = stream::once(async move { Some(status_event(&first)) })
+        .chain(updates.map(Some))
+        .filter_map(|e| async move { e.map(Ok) });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn view_event(checkouts: &Checkouts, id: &str) -> Option<Event> {
+    match checkouts.public_view(id).await {
+        Ok(view) => Some(status_event(&view)),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read a checkout for its event stream");
+            None
+        }
+    }
+}
+
+fn status_event(view: &PublicCheckout) -> Event {
+    Event::default().event("status").json_data(view).unwrap_or_else(|_| Event::default().comment("unserialisable"))
+}

@@ -1,0 +1,139 @@
+//! Wiring: the store, the providers (pointed at in-process sandboxes when configured), the
+//! payment service, the reconciler and the HTTP listener.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::{
+    checkouts::{Checkouts, Policy},
+    config::Settings,
+    events::Events,
+    providers::{PaymentProvider, novasend::NovaSend},
+    reconcile,
+    routes::{self, AppState},
+    sandbox::novasend::{Merchant, NovaSendSandbox},
+    store::{Store, sqlite::SqliteStore},
+};
+
+/// A built verifier, bound to its port, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+    base_url: String,
+    checkouts: Checkouts,
+    sandbox_urls: Vec<(&'static str, String)>,
+}
+
+impl Application {
+    /// Opens the database (applying migrations), starts configured sandboxes, binds the
+    /// listener and starts the reconciler.
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let base_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database_url).await?);
+
+        let mut sandbox_urls = Vec::new();
+        if let (Some(sandbox), Some(ns)) = (settings.sandbox.novasend.clone(), settings.novasend.as_mut()) {
+            let started = NovaSendSandbox::start(
+                sandbox.clone(),
+                Merchant {
+                    api_key: ns.api_key.expose_secret().to_owned(),
+                    api_client: ns.api_client.expose_secret().to_owned(),
+                    webhook_url: sandbox.webhook_url.unwrap_or_else(|| format!("{base_url}/webhooks/nova_send")),
+                    webhook_secret: ns.webhook_secret.expose_secret().to_owned(),
+                },
+            )
+            .await
+            .context("failed to start the NovaSend sandbox")?;
+            ns.base_url = started.base_url();
+            sandbox_urls.push(("NovaSend", started.base_url()));
+        }
+
+        let mut providers: Vec<Arc<dyn PaymentProvider>> = Vec::new();
+        if let Some(ns) = &settings.novasend {
+            providers.push(Arc::new(NovaSend::new(ns)?));
+        }
+
+        let checkouts = Checkouts::new(
+            store,
+            providers,
+            Events::new(1024),
+            Policy {
+                merchant_name: settings.merchant.name.clone(),
+                default_country: settings.checkout.default_country,
+                ttl_seconds: i64::try_from(settings.checkout.ttl_seconds).context("ttl_seconds is too large")?,
+                poll_interval_ms: i64::try_from(settings.reconcile.poll_interval_ms)
+                    .context("poll_interval_ms is too large")?,
+            },
+        );
+        let state = AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
+        let router = routes::router(state, &settings.widget_dir);
+        Ok(Application { listener, router, addr, base_url, checkouts, sandbox_urls })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// How browsers reach this verifier.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The sandboxes started, with their URLs.
+    pub fn sandbox_urls(&self) -> &[(&'static str, String)] {
+        &self.sandbox_urls
+    }
+
+    /// Serves in the background and returns; for tests and embedding.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            if let Err(e) = self.run_until_stopped().await {
+                tracing::error!(error = %e, "the verifier stopped");
+            }
+        })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, with the reconciler running beside it.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let reconciler = tokio::spawn(reconcile::run(self.checkouts.clone()));
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+        reconciler.abort();
+        served.context("the HTTP server failed")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -1,0 +1,200 @@
+//! Persistence behind one interface, so that a PostgreSQL backend can join the SQLite one.
+//!
+//! Every state change is written in one transaction together with its cause, and is applied
+//! only when [`shared::status`] says the transition is legal from the state the store holds:
+//! a stale or repeated update changes nothing.
+
+use async_trait::async_trait;
+use shared::{
+    catalogue::ErrorCode,
+    method::{PaymentMethod, Provider},
+    money::Money,
+    phone::Country,
+    status::{AttemptStatus, CheckoutStatus},
+};
+
+pub mod sqlite;
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or state rule refused the write; the text says which.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else (I/O, corruption): a server fault.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// A checkout as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRecord {
+    /// `co_…`.
+    pub id: String,
+    /// The merchant's order reference, unique.
+    pub reference: String,
+    /// What is charged; set by the merchant's backend, never by the browser.
+    pub money: Money,
+    /// Country of nationally typed numbers.
+    pub country: Country,
+    /// What is being paid.
+    pub description: Option<String>,
+    /// Current state.
+    pub status: CheckoutStatus,
+    /// SHA-256 of the client secret.
+    pub client_secret_hash: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; no attempt starts after this.
+    pub expires_at: i64,
+}
+
+/// A payment attempt as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// `at_…`.
+    pub id: String,
+    /// Its checkout.
+    pub checkout_id: String,
+    /// The provider carrying it.
+    pub provider: Provider,
+    /// The method chosen.
+    pub method: PaymentMethod,
+    /// E.164.
+    pub phone: Option<String>,
+    /// Current state.
+    pub status: AttemptStatus,
+    /// Why it failed.
+    pub failure: Option<ErrorCode>,
+    /// Our reference and idempotency key with the provider (a UUID), fixed at creation so
+    /// that every retry of the provider call carries the same one.
+    pub idempotency_key: String,
+    /// The provider's own reference, once known.
+    pub provider_reference: Option<String>,
+    /// Where the customer confirms, when the provider gives a page.
+    pub payment_url: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// What a provider said about an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptUpdate {
+    /// The state it reports.
+    pub status: AttemptStatus,
+    /// The failure, when it reports one.
+    pub failure: Option<ErrorCode>,
+    /// Its reference, if it gave one.
+    pub provider_reference: Option<String>,
+    /// Its confirmation page, if it gave one.
+    pub payment_url: Option<String>,
+}
+
+/// Why a state changed: stored next to every change, readable as the checkout's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// A merchant or public API call (`create`, `pay`, …).
+    Api(&'static str),
+    /// A verified provider webhook.
+    Webhook(Provider),
+    /// A status fetched from the provider.
+    Poll(Provider),
+    /// The provider's answer to the call that started the attempt.
+    ProviderResponse(Provider),
+    /// The checkout's deadline passed.
+    Expiry,
+}
+
+impl Cause {
+    /// The stored form, e.g. `webhook:nova_send`.
+    pub fn to_text(&self) -> String {
+        match self {
+            Cause::Api(what) => format!("api:{what}"),
+            Cause::Webhook(p) => format!("webhook:{}", p.as_str()),
+            Cause::Poll(p) => format!("poll:{}", p.as_str()),
+            Cause::ProviderResponse(p) => format!("provider_response:{}", p.as_str()),
+            Cause::Expiry => "expiry".to_owned(),
+        }
+    }
+}
+
+/// What an update changed (nothing, when it was stale or repeated).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The attempt's move, if it moved.
+    pub attempt: Option<(AttemptStatus, AttemptStatus)>,
+    /// The checkout's move, if it moved.
+    pub checkout: Option<(CheckoutStatus, CheckoutStatus)>,
+}
+
+impl Applied {
+    /// Whether anything changed.
+    pub fn changed(&self) -> bool {
+        self.attempt.is_some() || self.checkout.is_some()
+    }
+}
+
+/// One line of a checkout's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// Unix seconds.
+    pub at: i64,
+    /// The attempt, for attempt changes.
+    pub attempt_id: Option<String>,
+    /// Previous state (none at creation).
+    pub from: Option<String>,
+    /// New state.
+    pub to: String,
+    /// [`Cause::to_text`].
+    pub cause: String,
+}
+
+/// The verifier's persistence.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Stores a new checkout; a duplicate merchant reference is a conflict.
+    async fn insert_checkout(&self, c: &CheckoutRecord, cause: &Cause) -> Result<(), StoreError>;
+    /// Reads a checkout.
+    async fn checkout(&self, id: &str) -> Result<Option<CheckoutRecord>, StoreError>;
+    /// A checkout's attempts, oldest first.
+    async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError>;
+    /// Reads an attempt.
+    async fn attempt(&self, id: &str) -> Result<Option<AttemptRecord>, StoreError>;
+    /// Finds an attempt by our reference (idempotency key) or the provider's.
+    async fn attempt_by_reference(
+        &self,
+        provider: Provider,
+        reference: &str,
+    ) -> Result<Option<AttemptRecord>, StoreError>;
+    /// Records a new attempt and moves its checkout to processing, atomically. Refused as a
+    /// conflict when the checkout is not open or already has a live attempt.
+    /// `first_poll_at_ms` is when the reconciler first asks the provider about it.
+    async fn start_attempt(
+        &self,
+        a: &AttemptRecord,
+        first_poll_at_ms: i64,
+        cause: &Cause,
+    ) -> Result<(), StoreError>;
+    /// Applies what a provider said, through the state machine, with its cause.
+    async fn update_attempt(
+        &self,
+        attempt_id: &str,
+        update: &AttemptUpdate,
+        cause: &Cause,
+    ) -> Result<Applied, StoreError>;
+    /// Pending attempts whose next status fetch is due at `now` (unix seconds, ms precision).
+    async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<AttemptRecord>, StoreError>;
+    /// Sets when an attempt's status is next fetched.
+    async fn schedule_poll(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError>;
+    /// Expires open checkouts past their deadline; returns their ids.
+    async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError>;
+    /// Keeps a received provider notification, verified or not.
+    async fn record_webhook(
+        &self,
+        provider: Provider,
+        body: &str,
+        verified: bool,
+    ) -> Result<(), StoreError>;
+    /// A checkout's history, oldest first.
+    async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError>;
+}

@@ -1,0 +1,553 @@
+//! The embedded SQLite store: one file, WAL mode, migrations applied at start.
+//!
+//! Writes that read before they write open `BEGIN IMMEDIATE` transactions, so two concurrent
+//! updates of one payment are serialised by SQLite instead of racing.
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use shared::{
+    catalogue::ErrorCode,
+    method::{PaymentMethod, Provider},
+    money::{Currency, Money},
+    phone::Country,
+    status::{AttemptStatus, CheckoutStatus},
+};
+use sqlx::{
+    Row, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+};
+
+use super::{
+    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, StatusChange, Store, StoreError,
+};
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn other(e: sqlx::Error) -> StoreError {
+    StoreError::Other(anyhow::Error::new(e))
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("unreadable {what} in the database: {value:?}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `url` and applies the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("invalid database URL {url:?}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed state change survives a power cut, not only a process kill.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        // An in-memory database lives as long as its one connection.
+        let max = if url.contains(":memory:") { 1 } else { 8 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("failed to open the database {url:?}"))?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .context("failed to apply the database migrations")?;
+        Ok(SqliteStore { pool })
+    }
+
+    fn checkout_from_row(row: &SqliteRow) -> Result<CheckoutRecord, StoreError> {
+        let currency: String = row.get("currency");
+        let currency = Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?;
+        let amount: i64 = row.get("amount");
+        let money = u64::try_from(amount)
+            .ok()
+            .and_then(|a| Money::new(a, currency).ok())
+            .ok_or_else(|| corrupt("amount", &amount.to_string()))?;
+        let country: String = row.get("country");
+        let status: String = row.get("status");
+        Ok(CheckoutRecord {
+            id: row.get("id"),
+            reference: row.get("reference"),
+            money,
+            country: Country::parse(&country).ok_or_else(|| corrupt("country", &country))?,
+            description: row.get("description"),
+            status: CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            client_secret_hash: row.get("client_secret_hash"),
+            created_at: row.get("created_at"),
+            expires_at: row.get("expires_at"),
+        })
+    }
+
+    fn attempt_from_row(row: &SqliteRow) -> Result<AttemptRecord, StoreError> {
+        let provider: String = row.get("provider");
+        let method: String = row.get("method");
+        let status: String = row.get("status");
+        let failure: Option<String> = row.get("failure");
+        Ok(AttemptRecord {
+            id: row.get("id"),
+            checkout_id: row.get("checkout_id"),
+            provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
+            method: PaymentMethod::parse(&method).ok_or_else(|| corrupt("method", &method))?,
+            phone: row.get("phone"),
+            status: AttemptStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            failure: match failure {
+                Some(f) => Some(ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))?),
+                None => None,
+            },
+            idempotency_key: row.get("idempotency_key"),
+            provider_reference: row.get("provider_reference"),
+            payment_url: row.get("payment_url"),
+            created_at: row.get("created_at"),
+        })
+    }
+}
+
+async fn record_change(
+    tx: &mut sqlx::SqliteConnection,
+    checkout_id: &str,
+    attempt_id: Option<&str>,
+    from: Option<&str>,
+    to: &str,
+    cause: &Cause,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO status_changes (checkout_id, attempt_id, from_status, to_status, cause, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(checkout_id)
+    .bind(attempt_id)
+    .bind(from)
+    .bind(to)
+    .bind(cause.to_text())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(other)?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_checkout(&self, c: &CheckoutRecord, cause: &Cause) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let amount = i64::try_from(c.money.minor()).map_err(|e| StoreError::Other(e.into()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO checkouts (id, reference, amount, currency, country, description, status,
+                                    client_secret_hash, created_at, expires_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(&c.reference)
+        .bind(amount)
+        .bind(c.money.currency().code())
+        .bind(c.country.code())
+        .bind(&c.description)
+        .bind(c.status.as_str())
+        .bind(&c.client_secret_hash)
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "a checkout with reference {:?} already exists",
+                    c.reference
+                )));
+            }
+            other_result => {
+                other_result.map_err(other)?;
+            }
+        }
+        record_change(&mut tx, &c.id, None, None, c.status.as_str(), cause, c.created_at).await?;
+        tx.commit().await.map_err(other)
+    }
+
+    async fn checkout(&self, id: &str) -> Result<Option<CheckoutRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(Self::checkout_from_row).transpose()
+    }
+
+    async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY created_at, rowid")
+            .bind(checkout_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(other)?;
+        rows.iter().map(Self::attempt_from_row).collect()
+    }
+
+    async fn attempt(&self, id: &str) -> Result<Option<AttemptRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM attempts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(Self::attempt_from_row).transpose()
+    }
+
+    async fn attempt_by_reference(
+        &self,
+        provider: Provider,
+        reference: &str,
+    ) -> Result<Option<AttemptRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM attempts WHERE provider = ? AND (idempotency_key = ? OR provider_reference = ?)
+             LIMIT 1",
+        )
+        .bind(provider.as_str())
+        .bind(reference)
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(Self::attempt_from_row).transpose()
+    }
+
+    async fn start_attempt(
+        &self,
+        a: &AttemptRecord,
+        first_poll_at_ms: i64,
+        cause: &Cause,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM checkouts WHERE id = ?")
+            .bind(&a.checkout_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?;
+        let status = status.ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
+        let current = CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
+        if !current.can_become(CheckoutStatus::Processing) {
+            return Err(StoreError::Conflict(format!(
+                "the checkout is {}; no payment can start",
+                current.as_str()
+            )));
+        }
+        let now = now_secs();
+        let inserted = sqlx::query(
+            "INSERT INTO attempts (id, checkout_id, provider, method, phone, status, failure,
+                                   idempotency_key, provider_reference, payment_url, next_poll_at_ms,
+                                   created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, ?, ?, ?)",
+        )
+        .bind(&a.id)
+        .bind(&a.checkout_id)
+        .bind(a.provider.as_str())
+        .bind(a.method.as_str())
+        .bind(&a.phone)
+        .bind(a.status.as_str())
+        .bind(&a.idempotency_key)
+        .bind(first_poll_at_ms)
+        .bind(a.created_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict("a payment is already in progress".into()));
+            }
+            r => {
+                r.map_err(other)?;
+            }
+        }
+        sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(CheckoutStatus::Processing.as_str())
+            .bind(now)
+            .bind(&a.checkout_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        record_change(&mut tx, &a.checkout_id, Some(&a.id), None, a.status.as_str(), cause, now).await?;
+        record_change(
+            &mut tx,
+            &a.checkout_id,
+            None,
+            Some(current.as_str()),
+            CheckoutStatus::Processing.as_str(),
+            cause,
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(other)
+    }
+
+    async fn update_attempt(
+        &self,
+        attempt_id: &str,
+        update: &AttemptUpdate,
+        cause: &Cause,
+    ) -> Result<Applied, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let row = sqlx::query(
+            "SELECT a.status AS attempt_status, a.checkout_id, c.status AS checkout_status
+             FROM attempts a JOIN checkouts c ON c.id = a.checkout_id WHERE a.id = ?",
+        )
+        .bind(attempt_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?
+        .ok_or_else(|| StoreError::Conflict(format!("no attempt {attempt_id}")))?;
+        let a_text: String = row.get("attempt_status");
+        let c_text: String = row.get("checkout_status");
+        let checkout_id: String = row.get("checkout_id");
+        let attempt_now = AttemptStatus::parse(&a_text).ok_or_else(|| corrupt("status", &a_text))?;
+        let checkout_now = CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
+        let now = now_secs();
+        let mut applied = Applied::default();
+
+        // References and links are facts, not states: keep the first ones given.
+        sqlx::query(
+            "UPDATE attempts SET provider_reference = COALESCE(provider_reference, ?),
+                                 payment_url = COALESCE(payment_url, ?) WHERE id = ?",
+        )
+        .bind(&update.provider_reference)
+        .bind(&update.payment_url)
+        .bind(attempt_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+
+        if attempt_now.can_become(update.status) {
+            sqlx::query("UPDATE attempts SET status = ?, failure = ?, updated_at = ? WHERE id = ?")
+                .bind(update.status.as_str())
+                .bind(update.failure.map(ErrorCode::as_str))
+                .bind(now)
+                .bind(attempt_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+            record_change(
+                &mut tx,
+                &checkout_id,
+                Some(attempt_id),
+                Some(attempt_now.as_str()),
+                update.status.as_str(),
+                cause,
+                now,
+            )
+            .await?;
+            applied.attempt = Some((attempt_now, update.status));
+
+            let checkout_next = update.status.checkout_status();
+            if checkout_now.can_become(checkout_next) {
+                sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
+                    .bind(checkout_next.as_str())
+                    .bind(now)
+                    .bind(&checkout_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(other)?;
+                record_change(
+                    &mut tx,
+                    &checkout_id,
+                    None,
+                    Some(checkout_now.as_str()),
+                    checkout_next.as_str(),
+                    cause,
+                    now,
+                )
+                .await?;
+                applied.checkout = Some((checkout_now, checkout_next));
+            }
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(applied)
+    }
+
+    async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<AttemptRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer')
+             AND next_poll_at_ms <= ? ORDER BY next_poll_at_ms LIMIT ?",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter().map(Self::attempt_from_row).collect()
+    }
+
+    async fn schedule_poll(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE attempts SET next_poll_at_ms = ? WHERE id = ?")
+            .bind(at_ms)
+            .bind(attempt_id)
+            .execute(&self.pool)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM checkouts WHERE status = 'open' AND expires_at <= ?")
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(other)?;
+        for id in &ids {
+            sqlx::query("UPDATE checkouts SET status = 'expired', updated_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+            record_change(&mut tx, id, None, Some("open"), "expired", &Cause::Expiry, now).await?;
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(ids)
+    }
+
+    async fn record_webhook(
+        &self,
+        provider: Provider,
+        body: &str,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO provider_notifications (provider, body, verified, received_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(provider.as_str())
+        .bind(body)
+        .bind(verified)
+        .bind(now_secs())
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT created_at, attempt_id, from_status, to_status, cause FROM status_changes
+             WHERE checkout_id = ? ORDER BY id",
+        )
+        .bind(checkout_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(rows
+            .iter()
+            .map(|r| StatusChange {
+                at: r.get("created_at"),
+                attempt_id: r.get("attempt_id"),
+                from: r.get("from_status"),
+                to: r.get("to_status"),
+                cause: r.get("cause"),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> SqliteStore {
+        SqliteStore::connect("sqlite::memory:").await.unwrap()
+    }
+
+    fn checkout(id: &str, reference: &str) -> CheckoutRecord {
+        CheckoutRecord {
+            id: id.into(),
+            reference: reference.into(),
+            money: Money::new(5000, Currency::Xof).unwrap(),
+            country: Country::Ci,
+            description: None,
+            status: CheckoutStatus::Open,
+            client_secret_hash: "h".into(),
+            created_at: now_secs(),
+            expires_at: now_secs() + 600,
+        }
+    }
+
+    fn attempt(id: &str, checkout_id: &str) -> AttemptRecord {
+        AttemptRecord {
+            id: id.into(),
+            checkout_id: checkout_id.into(),
+            provider: Provider::NovaSend,
+            method: PaymentMethod::MobileMoney,
+            phone: Some("+2250700000001".into()),
+            status: AttemptStatus::Created,
+            failure: None,
+            idempotency_key: format!("key-{id}"),
+            provider_reference: None,
+            payment_url: None,
+            created_at: now_secs(),
+        }
+    }
+
+    fn update(status: AttemptStatus) -> AttemptUpdate {
+        AttemptUpdate { status, failure: None, provider_reference: None, payment_url: None }
+    }
+
+    #[tokio::test]
+    async fn duplicate_reference_is_a_conflict() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "order-1"), &Cause::Api("create")).await.unwrap();
+        let err = s.insert_checkout(&checkout("co_2", "order-1"), &Cause::Api("create")).await;
+        assert!(matches!(err, Err(StoreError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn one_live_attempt_per_checkout() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        let second = s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await;
+        assert!(matches!(second, Err(StoreError::Conflict(_))));
+        assert_eq!(s.attempts("co_1").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn late_updates_never_undo_success() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        let cause = Cause::Webhook(Provider::NovaSend);
+        let ok = s.update_attempt("at_1", &update(AttemptStatus::Succeeded), &cause).await.unwrap();
+        assert_eq!(ok.checkout, Some((CheckoutStatus::Processing, CheckoutStatus::Succeeded)));
+        for late in [AttemptStatus::AwaitingCustomer, AttemptStatus::Failed, AttemptStatus::Succeeded] {
+            let applied = s.update_attempt("at_1", &update(late), &cause).await.unwrap();
+            assert!(!applied.changed(), "{late:?} changed something");
+        }
+        assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Succeeded);
+        let history = s.history("co_1").await.unwrap();
+        assert_eq!(history.last().unwrap().to, "succeeded");
+        assert_eq!(history.last().unwrap().cause, "webhook:nova_send");
+    }
+
+    #[tokio::test]
+    async fn a_failed_attempt_reopens_the_checkout() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        let cause = Cause::Poll(Provider::NovaSend);
+        s.update_attempt("at_1", &update(AttemptStatus::Failed), &cause).await.unwrap();
+        assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Open);
+        s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        assert_eq!(s.attempts("co_1").await.unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,101 @@
+//! The customer's path in a real headless Chromium: the demo shop's page embeds the widget with
+//! one script tag; the customer types a test number, pays, and sees "Paid" appear live.
+
+use std::time::Duration;
+
+use e2e::{MERCHANT_KEY, TestApp, browser::Browser, widget_dir};
+use fantoccini::{Client, Locator};
+use shared::status::CheckoutStatus;
+use www::{DemoShop, ShopConfig};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn shop_for(app: &TestApp) -> DemoShop {
+    assert!(
+        widget_dir().join("checkout.js").exists() && widget_dir().join("widget_bg.wasm").exists(),
+        "the widget is not built in {}: run `cargo xtask test` (it builds the widget first)",
+        widget_dir().display()
+    );
+    DemoShop::start(ShopConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        verifier_url: app.url.clone(),
+        merchant_key: MERCHANT_KEY.into(),
+    })
+    .await
+    .expect("shop starts")
+}
+
+async fn open_order(c: &Client, shop: &DemoShop) {
+    c.goto(&format!("{}/?lang=en", shop.base_url())).await.unwrap();
+    c.find(Locator::Css("#buy-pagne")).await.unwrap().click().await.unwrap();
+    c.wait().at_most(WAIT).for_element(Locator::Css("input[name=phone]")).await.expect("the widget shows its form");
+}
+
+async fn checkout_id_on_page(c: &Client) -> String {
+    let secret = c
+        .find(Locator::Css("script[data-client-secret]"))
+        .await
+        .unwrap()
+        .attr("data-client-secret")
+        .await
+        .unwrap()
+        .unwrap();
+    secret.split("_secret_").next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_pays_in_the_browser_and_sees_paid() {
+    let app = TestApp::spawn().await;
+    let shop = shop_for(&app).await;
+    let browser = Browser::start().await.expect("browser starts");
+    let c = &browser.client;
+
+    open_order(c, &shop).await;
+    // The widget shows the merchant and the amount set on the server.
+    let text = c.find(Locator::Css("#pay")).await.unwrap().text().await.unwrap();
+    assert!(text.contains("Boutique Test"), "{text}");
+    assert!(text.contains("5,000"), "{text}");
+
+    let id = checkout_id_on_page(c).await;
+    c.find(Locator::Css("input[name=phone]")).await.unwrap().send_keys("07 00 00 00 01").await.unwrap();
+    c.find(Locator::Css(".ckw-pay")).await.unwrap().click().await.unwrap();
+
+    let paid = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("[data-checkout-status=succeeded]"))
+        .await
+        .expect("the widget shows the payment as succeeded");
+    let text = paid.text().await.unwrap();
+    assert!(text.contains("Paid"), "{text}");
+
+    // The merchant's backend confirms it independently.
+    assert_eq!(app.merchant_checkout(&id).await.status, CheckoutStatus::Succeeded);
+    c.find(Locator::Css("#check")).await.unwrap().click().await.unwrap();
+    let status = c.wait().at_most(WAIT).for_element(Locator::Css("#order-status")).await.unwrap();
+    assert_eq!(status.attr("data-status").await.unwrap().as_deref(), Some("succeeded"));
+    assert!(status.text().await.unwrap().contains("Paid"));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_number_is_explained_in_words_and_nothing_is_sent() {
+    let app = TestApp::spawn().await;
+    let shop = shop_for(&app).await;
+    let browser = Browser::start().await.expect("browser starts");
+    let c = &browser.client;
+
+    open_order(c, &shop).await;
+    let id = checkout_id_on_page(c).await;
+    c.find(Locator::Css("input[name=phone]")).await.unwrap().send_keys("07 07 12").await.unwrap();
+    c.find(Locator::Css(".ckw-pay")).await.unwrap().click().await.unwrap();
+    let error = c.wait().at_most(WAIT).for_element(Locator::Css(".ckw-error")).await.expect("an error message");
+    let text = error.text().await.unwrap();
+    assert!(text.contains("too short"), "{text}");
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let checkout = app.merchant_checkout(&id).await;
+    assert!(checkout.attempts.is_empty(), "nothing was sent to the verifier");
+    assert!(app.sandbox_payins().await.unwrap().is_empty());
+    browser.close().await;
+}
