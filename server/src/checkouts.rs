@@ -103,8 +103,8 @@ impl Checkouts {
 
     /// Creates a checkout for the merchant's backend; the client secret is returned once.
     pub async fn create(&self, req: CreateCheckout) -> Result<api::Checkout, AppError> {
-        let money = Money::new(req.amount, req.currency)
-            .map_err(|e| AppError::invalid("amount", e.to_string()))?;
+        let money =
+            Money::new(req.amount, req.currency).map_err(|e| AppError::invalid("amount", e.to_string()))?;
         let reference = req.reference.trim();
         if reference.is_empty() || reference.len() > MAX_REFERENCE_LEN {
             return Err(AppError::invalid(
@@ -249,7 +249,11 @@ impl Checkouts {
             payment_url: None,
             created_at: now(),
         };
-        match self.store.start_attempt(&attempt, now_ms() + self.policy.poll_interval_ms, &Cause::Api("pay")).await {
+        match self
+            .store
+            .start_attempt(&attempt, now_ms() + self.policy.poll_interval_ms, &Cause::Api("pay"))
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict(msg)) => return Err(AppError::Conflict(msg)),
             Err(e) => return Err(e.into()),
@@ -319,7 +323,12 @@ impl Checkouts {
 
     /// Handles a provider notification: verified ones are applied; anything that cannot be
     /// verified is refused and changes nothing.
-    pub async fn notify(&self, provider: Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), NoticeError> {
+    pub async fn notify(
+        &self,
+        provider: Provider,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), NoticeError> {
         let adapter = self.provider(provider).ok_or(NoticeError::UnknownProvider)?;
         let text = String::from_utf8_lossy(body);
         let verified = adapter.verify_notice(headers, body);
@@ -351,7 +360,9 @@ impl Checkouts {
         let result = provider.fetch(&attempt.idempotency_key, attempt.provider_reference.as_deref()).await;
         let outcome = match result {
             Ok(Some(update)) => self.apply(attempt, &update, &cause).await.map(|_| ()),
-            Ok(None) if attempt.status == AttemptStatus::Created => self.restart(provider.as_ref(), attempt).await,
+            Ok(None) if attempt.status == AttemptStatus::Created => {
+                self.restart(provider.as_ref(), attempt).await
+            }
             Ok(None) => {
                 tracing::warn!(attempt = %attempt.id, "provider does not know an attempt it accepted");
                 Ok(())
@@ -370,7 +381,10 @@ impl Checkouts {
         let Some(c) = self.store.checkout(&attempt.checkout_id).await? else { return Ok(()) };
         let phone = attempt.phone.as_deref().map(PhoneNumber::parse_e164);
         let Some(Ok(phone)) = phone else {
-            return self.apply(attempt, &failed(ErrorCode::InvalidPhoneNumber), &Cause::Poll(provider.id())).await.map(|_| ());
+            return self
+                .apply(attempt, &failed(ErrorCode::InvalidPhoneNumber), &Cause::Poll(provider.id()))
+                .await
+                .map(|_| ());
         };
         let start = StartPayment {
             reference: attempt.idempotency_key.clone(),
@@ -404,7 +418,12 @@ impl Checkouts {
 }
 
 fn failed(code: ErrorCode) -> AttemptUpdate {
-    AttemptUpdate { status: AttemptStatus::Failed, failure: Some(code), provider_reference: None, payment_url: None }
+    AttemptUpdate {
+        status: AttemptStatus::Failed,
+        failure: Some(code),
+        provider_reference: None,
+        payment_url: None,
+    }
 }
 
 /// Why a provider notification was not applied.
@@ -426,4 +445,3 @@ pub enum NoticeError {
     #[error(transparent)]
     App(AppError),
 }
-

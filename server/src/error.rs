@@ -55,9 +55,7 @@ impl AppError {
     fn status_and_code(&self) -> (StatusCode, ApiErrorCode) {
         match self {
             AppError::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidRequest),
-            AppError::InvalidPhone(_) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::InvalidPhoneNumber)
-            }
+            AppError::InvalidPhone(_) => (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::InvalidPhoneNumber),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthorized),
             AppError::NotFound => (StatusCode::NOT_FOUND, ApiErrorCode::NotFound),
             AppError::Conflict(_) => (StatusCode::CONFLICT, ApiErrorCode::Conflict),

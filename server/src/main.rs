@@ -1,15 +1,26 @@
-//! The `verifier` binary: telemetry, configuration, then the application until Ctrl-C.
+//! The `verifier` binary: `verifier [config.toml]` runs the service until Ctrl-C or SIGTERM;
+//! `verifier test-numbers` prints the sandboxes' test phone numbers and what each does.
 
 use anyhow::Context;
-use server::{config::Settings, startup::Application, telemetry};
+use server::{config::Settings, sandbox, startup::Application, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let arg = std::env::args().nth(1).unwrap_or_else(|| "verifier.toml".to_owned());
+    if arg == "test-numbers" {
+        for t in sandbox::novasend::TEST_NUMBERS {
+            println!("    NovaSend  {:<16} {}", t.msisdn, t.outcome.describe());
+        }
+        println!("    NovaSend  any other number  {}", sandbox::novasend::Outcome::WaitsForPage.describe());
+        return Ok(());
+    }
     telemetry::init();
-    let path = std::env::args().nth(1).unwrap_or_else(|| "verifier.toml".to_owned());
-    let settings = Settings::load(std::path::Path::new(&path))
-        .with_context(|| format!("failed to load the configuration from {path}"))?;
+    let settings = Settings::load(std::path::Path::new(&arg))
+        .with_context(|| format!("failed to load the configuration from {arg}"))?;
     let app = Application::build(settings).await?;
     tracing::info!(url = %app.base_url(), "verifier listening");
+    for (name, url) in app.sandbox_urls() {
+        tracing::info!(%url, "{name} sandbox listening");
+    }
     app.run_until_stopped().await
 }

@@ -53,7 +53,9 @@ impl Application {
                 Merchant {
                     api_key: ns.api_key.expose_secret().to_owned(),
                     api_client: ns.api_client.expose_secret().to_owned(),
-                    webhook_url: sandbox.webhook_url.unwrap_or_else(|| format!("{base_url}/webhooks/nova_send")),
+                    webhook_url: sandbox
+                        .webhook_url
+                        .unwrap_or_else(|| format!("{base_url}/webhooks/nova_send")),
                     webhook_secret: ns.webhook_secret.expose_secret().to_owned(),
                 },
             )
@@ -75,12 +77,14 @@ impl Application {
             Policy {
                 merchant_name: settings.merchant.name.clone(),
                 default_country: settings.checkout.default_country,
-                ttl_seconds: i64::try_from(settings.checkout.ttl_seconds).context("ttl_seconds is too large")?,
+                ttl_seconds: i64::try_from(settings.checkout.ttl_seconds)
+                    .context("ttl_seconds is too large")?,
                 poll_interval_ms: i64::try_from(settings.reconcile.poll_interval_ms)
                     .context("poll_interval_ms is too large")?,
             },
         );
-        let state = AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
+        let state =
+            AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
         let router = routes::router(state, &settings.widget_dir);
         Ok(Application { listener, router, addr, base_url, checkouts, sandbox_urls })
     }
@@ -112,9 +116,7 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, with the reconciler running beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reconciler = tokio::spawn(reconcile::run(self.checkouts.clone()));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
         reconciler.abort();
         served.context("the HTTP server failed")
     }

@@ -15,9 +15,15 @@ fn secret(c: &shared::api::Checkout) -> String {
 async fn an_invalid_phone_number_is_refused_with_a_reason_and_nothing_is_sent() {
     let app = TestApp::spawn().await;
     let checkout = app.create_checkout(5000).await;
-    for (phone, why) in [("07 07 12", "too short"), ("+221 77 123 45 67", "another country"), ("27 21 23 45 67", "fixed line"), ("abc", "letters")] {
-        let (status, body) =
-            app.pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": phone})).await;
+    for (phone, why) in [
+        ("07 07 12", "too short"),
+        ("+221 77 123 45 67", "another country"),
+        ("27 21 23 45 67", "fixed line"),
+        ("abc", "letters"),
+    ] {
+        let (status, body) = app
+            .pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": phone}))
+            .await;
         assert_eq!(status, 422, "{why}: {body}");
         assert_eq!(body["error"]["code"], "invalid_phone_number", "{why}");
         assert_eq!(body["error"]["field"], "phone", "{why}");
@@ -41,7 +47,13 @@ async fn a_wrong_client_secret_is_401_and_changes_nothing() {
             app.pay_raw(&checkout.id, bad, json!({"method": "mobile_money", "phone": "0700000001"})).await;
         assert_eq!(status, 401, "{bad:?}: {body}");
         assert_eq!(body["error"]["code"], "unauthorized");
-        let read = app.http.get(format!("{}/v1/public/checkouts/{}", app.url, checkout.id)).bearer_auth(bad).send().await.unwrap();
+        let read = app
+            .http
+            .get(format!("{}/v1/public/checkouts/{}", app.url, checkout.id))
+            .bearer_auth(bad)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(read.status(), 401);
         let events = app
             .http
@@ -52,7 +64,8 @@ async fn a_wrong_client_secret_is_401_and_changes_nothing() {
             .unwrap();
         assert_eq!(events.status(), 401);
     }
-    let no_auth = app.http.get(format!("{}/v1/public/checkouts/{}", app.url, checkout.id)).send().await.unwrap();
+    let no_auth =
+        app.http.get(format!("{}/v1/public/checkouts/{}", app.url, checkout.id)).send().await.unwrap();
     assert_eq!(no_auth.status(), 401);
     let c = app.merchant_checkout(&checkout.id).await;
     assert!(c.attempts.is_empty());
@@ -63,19 +76,28 @@ async fn a_wrong_client_secret_is_401_and_changes_nothing() {
 async fn a_wrong_merchant_key_is_401_and_creates_nothing() {
     let app = TestApp::spawn().await;
     let reference = "order-wrong-key";
-    let (status, body) =
-        app.create_checkout_raw(json!({"amount": 5000, "currency": "XOF", "reference": reference}), "mk_wrong").await;
+    let (status, body) = app
+        .create_checkout_raw(json!({"amount": 5000, "currency": "XOF", "reference": reference}), "mk_wrong")
+        .await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["code"], "unauthorized");
     // The same reference is still free: nothing was created.
-    let (status, body) =
-        app.create_checkout_raw(json!({"amount": 5000, "currency": "XOF", "reference": reference}), MERCHANT_KEY).await;
+    let (status, body) = app
+        .create_checkout_raw(json!({"amount": 5000, "currency": "XOF", "reference": reference}), MERCHANT_KEY)
+        .await;
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_str().unwrap();
-    let read = app.http.get(format!("{}/v1/checkouts/{id}", app.url)).bearer_auth("mk_wrong").send().await.unwrap();
+    let read =
+        app.http.get(format!("{}/v1/checkouts/{id}", app.url)).bearer_auth("mk_wrong").send().await.unwrap();
     assert_eq!(read.status(), 401);
     // A client secret is not a merchant key.
-    let read = app.http.get(format!("{}/v1/checkouts/{id}", app.url)).bearer_auth(body["client_secret"].as_str().unwrap()).send().await.unwrap();
+    let read = app
+        .http
+        .get(format!("{}/v1/checkouts/{id}", app.url))
+        .bearer_auth(body["client_secret"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), 401);
 }
 
@@ -109,12 +131,22 @@ async fn invalid_checkouts_are_400_with_a_json_error() {
     let body: serde_json::Value = not_json.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_request");
 
-    let (status, _) = app.create_checkout_raw(json!({"amount": 100, "currency": "XOF", "reference": "dup"}), MERCHANT_KEY).await;
+    let (status, _) = app
+        .create_checkout_raw(json!({"amount": 100, "currency": "XOF", "reference": "dup"}), MERCHANT_KEY)
+        .await;
     assert_eq!(status, 201);
-    let (status, body) = app.create_checkout_raw(json!({"amount": 100, "currency": "XOF", "reference": "dup"}), MERCHANT_KEY).await;
+    let (status, body) = app
+        .create_checkout_raw(json!({"amount": 100, "currency": "XOF", "reference": "dup"}), MERCHANT_KEY)
+        .await;
     assert_eq!(status, 409, "{body}");
 
-    let missing = app.http.get(format!("{}/v1/checkouts/co_nope", app.url)).bearer_auth(MERCHANT_KEY).send().await.unwrap();
+    let missing = app
+        .http
+        .get(format!("{}/v1/checkouts/co_nope", app.url))
+        .bearer_auth(MERCHANT_KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
@@ -124,9 +156,12 @@ async fn invalid_checkouts_are_400_with_a_json_error() {
 async fn an_unknown_method_is_refused() {
     let app = TestApp::spawn().await;
     let checkout = app.create_checkout(5000).await;
-    let (status, body) = app.pay_raw(&checkout.id, &secret(&checkout), json!({"method": "bitcoin", "phone": "0700000001"})).await;
+    let (status, body) = app
+        .pay_raw(&checkout.id, &secret(&checkout), json!({"method": "bitcoin", "phone": "0700000001"}))
+        .await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = app.pay_raw(&checkout.id, &secret(&checkout), json!({"method": "card", "phone": "0700000001"})).await;
+    let (status, body) =
+        app.pay_raw(&checkout.id, &secret(&checkout), json!({"method": "card", "phone": "0700000001"})).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "method_unavailable");
     assert!(app.merchant_checkout(&checkout.id).await.attempts.is_empty());
@@ -137,8 +172,9 @@ async fn a_webhook_with_a_bad_signature_is_rejected_and_changes_nothing() {
     // The customer never answers within the test, so only a forged webhook could say "paid".
     let app = TestApp::spawn_with(e2e::Options { expire_after_ms: 60_000, ..Default::default() }).await;
     let checkout = app.create_checkout(5000).await;
-    let (status, body) =
-        app.pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": "0700000005"})).await;
+    let (status, body) = app
+        .pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": "0700000005"}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let c = app.merchant_checkout(&checkout.id).await;
     let attempt = &c.attempts[0];
@@ -153,7 +189,8 @@ async fn a_webhook_with_a_bad_signature_is_rejected_and_changes_nothing() {
     });
     let body = serde_json::to_vec(&forged).unwrap();
     let url = format!("{}/webhooks/nova_send", app.url);
-    for signature in [Some(novasend_signature("not-the-secret", &body)), Some("zz-not-hex".to_owned()), None] {
+    for signature in [Some(novasend_signature("not-the-secret", &body)), Some("zz-not-hex".to_owned()), None]
+    {
         let mut req = app.http.post(&url).header("content-type", "application/json").body(body.clone());
         if let Some(s) = &signature {
             req = req.header("X-Signature-Value", s);

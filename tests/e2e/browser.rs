@@ -28,7 +28,11 @@ async fn shop_for(app: &TestApp) -> DemoShop {
 async fn open_order(c: &Client, shop: &DemoShop) {
     c.goto(&format!("{}/?lang=en", shop.base_url())).await.unwrap();
     c.find(Locator::Css("#buy-pagne")).await.unwrap().click().await.unwrap();
-    c.wait().at_most(WAIT).for_element(Locator::Css("input[name=phone]")).await.expect("the widget shows its form");
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("input[name=phone]"))
+        .await
+        .expect("the widget shows its form");
 }
 
 async fn checkout_id_on_page(c: &Client) -> String {
@@ -89,7 +93,8 @@ async fn an_invalid_number_is_explained_in_words_and_nothing_is_sent() {
     let id = checkout_id_on_page(c).await;
     c.find(Locator::Css("input[name=phone]")).await.unwrap().send_keys("07 07 12").await.unwrap();
     c.find(Locator::Css(".ckw-pay")).await.unwrap().click().await.unwrap();
-    let error = c.wait().at_most(WAIT).for_element(Locator::Css(".ckw-error")).await.expect("an error message");
+    let error =
+        c.wait().at_most(WAIT).for_element(Locator::Css(".ckw-error")).await.expect("an error message");
     let text = error.text().await.unwrap();
     assert!(text.contains("too short"), "{text}");
 

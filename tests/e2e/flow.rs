@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use e2e::{Options, TestApp};
-use futures_util::StreamExt;
 use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
 use shared::{
     api::PublicCheckout,
     catalogue::ErrorCode,
@@ -53,7 +53,11 @@ async fn a_payment_goes_from_checkout_to_verified_success_with_live_events() {
 
     // The customer types the test number the way people say it.
     let (status, body) = app
-        .pay_raw(&checkout.id, &secret, serde_json::json!({"method": "mobile_money", "phone": "07 00 00 00 01"}))
+        .pay_raw(
+            &checkout.id,
+            &secret,
+            serde_json::json!({"method": "mobile_money", "phone": "07 00 00 00 01"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let paying: PublicCheckout = serde_json::from_value(body).unwrap();
@@ -113,9 +117,12 @@ async fn failures_carry_the_catalogue_code_and_the_customer_can_retry() {
     let checkout = app.create_checkout(2500).await;
     let secret = secret(&checkout);
 
-    for (number, code) in [("0700000002", ErrorCode::CustomerDeclined), ("0700000003", ErrorCode::InsufficientFunds)] {
-        let (status, body) =
-            app.pay_raw(&checkout.id, &secret, serde_json::json!({"method": "mobile_money", "phone": number})).await;
+    for (number, code) in
+        [("0700000002", ErrorCode::CustomerDeclined), ("0700000003", ErrorCode::InsufficientFunds)]
+    {
+        let (status, body) = app
+            .pay_raw(&checkout.id, &secret, serde_json::json!({"method": "mobile_money", "phone": number}))
+            .await;
         assert_eq!(status, 200, "{body}");
         let c = app
             .wait_for(&checkout.id, WAIT, |c| c.attempts.last().is_some_and(|a| !a.status.is_pending()))
@@ -128,16 +135,22 @@ async fn failures_carry_the_catalogue_code_and_the_customer_can_retry() {
         assert_eq!(public.attempt.unwrap().action, Some(code.action()));
     }
 
-    let (status, _) =
-        app.pay_raw(&checkout.id, &secret, serde_json::json!({"method": "mobile_money", "phone": "+2250700000001"})).await;
+    let (status, _) = app
+        .pay_raw(
+            &checkout.id,
+            &secret,
+            serde_json::json!({"method": "mobile_money", "phone": "+2250700000001"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let c = app.wait_for(&checkout.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
     assert_eq!(c.status, CheckoutStatus::Succeeded);
     assert_eq!(c.attempts.len(), 3);
 
     // Paid is final: no further attempt can start.
-    let (status, body) =
-        app.pay_raw(&checkout.id, &secret, serde_json::json!({"method": "mobile_money", "phone": "0700000001"})).await;
+    let (status, body) = app
+        .pay_raw(&checkout.id, &secret, serde_json::json!({"method": "mobile_money", "phone": "0700000001"}))
+        .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "conflict");
 }
@@ -147,7 +160,11 @@ async fn an_unanswered_prompt_expires() {
     let app = TestApp::spawn_with(Options { expire_after_ms: 500, ..Options::default() }).await;
     let checkout = app.create_checkout(1500).await;
     let (status, _) = app
-        .pay_raw(&checkout.id, &secret(&checkout), serde_json::json!({"method": "mobile_money", "phone": "0700000004"}))
+        .pay_raw(
+            &checkout.id,
+            &secret(&checkout),
+            serde_json::json!({"method": "mobile_money", "phone": "0700000004"}),
+        )
         .await;
     assert_eq!(status, 200);
     let c = app.wait_for(&checkout.id, WAIT, |c| c.attempts[0].status == AttemptStatus::Expired).await;
@@ -161,7 +178,11 @@ async fn the_customer_confirms_on_the_providers_payment_page() {
     let app = TestApp::spawn().await;
     let checkout = app.create_checkout(5000).await;
     let (_, body) = app
-        .pay_raw(&checkout.id, &secret(&checkout), serde_json::json!({"method": "mobile_money", "phone": "07 07 12 34 56"}))
+        .pay_raw(
+            &checkout.id,
+            &secret(&checkout),
+            serde_json::json!({"method": "mobile_money", "phone": "07 07 12 34 56"}),
+        )
         .await;
     let url = body["attempt"]["payment_url"].as_str().expect("a payment page").to_owned();
     let page = app.http.get(&url).send().await.unwrap().text().await.unwrap();
@@ -183,7 +204,11 @@ async fn when_webhooks_never_arrive_the_verifier_polls_the_provider() {
     .await;
     let checkout = app.create_checkout(5000).await;
     let (status, _) = app
-        .pay_raw(&checkout.id, &secret(&checkout), serde_json::json!({"method": "mobile_money", "phone": "0700000001"}))
+        .pay_raw(
+            &checkout.id,
+            &secret(&checkout),
+            serde_json::json!({"method": "mobile_money", "phone": "0700000001"}),
+        )
         .await;
     assert_eq!(status, 200);
     let c = app.wait_for(&checkout.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;

@@ -20,9 +20,9 @@ pub struct Browser {
 }
 
 fn find(env: &str, candidates: &[&str]) -> Option<String> {
-    std::env::var(env).ok().or_else(|| {
-        candidates.iter().find(|c| std::path::Path::new(c).exists()).map(|c| (*c).to_owned())
-    })
+    std::env::var(env)
+        .ok()
+        .or_else(|| candidates.iter().find(|c| std::path::Path::new(c).exists()).map(|c| (*c).to_owned()))
 }
 
 impl Browser {

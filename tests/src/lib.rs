@@ -8,7 +8,9 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use secrecy::SecretString;
 use server::{
-    config::{CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, SandboxSettings, Settings},
+    config::{
+        CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, SandboxSettings, Settings,
+    },
     sandbox::novasend::SandboxConfig,
     startup::Application,
 };
@@ -38,7 +40,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { confirm_delay_ms: 300, expire_after_ms: 3_000, poll_interval_ms: 5_000, webhook_url_override: None }
+        Options {
+            confirm_delay_ms: 300,
+            expire_after_ms: 3_000,
+            poll_interval_ms: 5_000,
+            webhook_url_override: None,
+        }
     }
 }
 

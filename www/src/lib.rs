@@ -166,7 +166,11 @@ struct BuyForm {
     product: String,
 }
 
-async fn buy(State(shop): State<Arc<Shop>>, Query(q): Query<LangQuery>, Form(form): Form<BuyForm>) -> Response {
+async fn buy(
+    State(shop): State<Arc<Shop>>,
+    Query(q): Query<LangQuery>,
+    Form(form): Form<BuyForm>,
+) -> Response {
     let Some(product) = PRODUCTS.iter().find(|p| p.id == form.product).copied() else {
         return (StatusCode::NOT_FOUND, "no such product").into_response();
     };
@@ -188,9 +192,13 @@ async fn buy(State(shop): State<Arc<Shop>>, Query(q): Query<LangQuery>, Form(for
     let checkout: Checkout = match created {
         Ok(r) if r.status().is_success() => match r.json().await {
             Ok(c) => c,
-            Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier answer unreadable: {e}")).into_response(),
+            Err(e) => {
+                return (StatusCode::BAD_GATEWAY, format!("verifier answer unreadable: {e}")).into_response();
+            }
         },
-        Ok(r) => return (StatusCode::BAD_GATEWAY, format!("verifier refused: {}", r.status())).into_response(),
+        Ok(r) => {
+            return (StatusCode::BAD_GATEWAY, format!("verifier refused: {}", r.status())).into_response();
+        }
         Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier unreachable: {e}")).into_response(),
     };
     let Some(client_secret) = checkout.client_secret.clone() else {
@@ -203,7 +211,11 @@ async fn buy(State(shop): State<Arc<Shop>>, Query(q): Query<LangQuery>, Form(for
     Redirect::to(&format!("/orders/{order_id}?lang={}", locale(&q).code())).into_response()
 }
 
-async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<String>, Query(q): Query<LangQuery>) -> Response {
+async fn order_page(
+    State(shop): State<Arc<Shop>>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
     let l = locale(&q);
     let Some(order) = shop.orders.read().await.get(&id).cloned() else {
         return (StatusCode::NOT_FOUND, "no such order").into_response();
@@ -224,7 +236,11 @@ async fn order_page(State(shop): State<Arc<Shop>>, Path(id): Path<String>, Query
     page(l, if l == Locale::Fr { "Paiement" } else { "Payment" }, &body).into_response()
 }
 
-async fn order_status(State(shop): State<Arc<Shop>>, Path(id): Path<String>, Query(q): Query<LangQuery>) -> Response {
+async fn order_status(
+    State(shop): State<Arc<Shop>>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
     let l = locale(&q);
     let Some(order) = shop.orders.read().await.get(&id).cloned() else {
         return (StatusCode::NOT_FOUND, "no such order").into_response();
@@ -238,9 +254,13 @@ async fn order_status(State(shop): State<Arc<Shop>>, Path(id): Path<String>, Que
     let checkout: Checkout = match verified {
         Ok(r) if r.status().is_success() => match r.json().await {
             Ok(c) => c,
-            Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier answer unreadable: {e}")).into_response(),
+            Err(e) => {
+                return (StatusCode::BAD_GATEWAY, format!("verifier answer unreadable: {e}")).into_response();
+            }
         },
-        Ok(r) => return (StatusCode::BAD_GATEWAY, format!("verifier refused: {}", r.status())).into_response(),
+        Ok(r) => {
+            return (StatusCode::BAD_GATEWAY, format!("verifier refused: {}", r.status())).into_response();
+        }
         Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier unreachable: {e}")).into_response(),
     };
     let paid = checkout.status.is_paid() && checkout.amount == order.product.price_xof;

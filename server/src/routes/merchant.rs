@@ -59,7 +59,13 @@ async fn history(
     Ok(Json(
         entries
             .into_iter()
-            .map(|c| HistoryEntry { at: rfc3339(c.at), attempt_id: c.attempt_id, from: c.from, to: c.to, cause: c.cause })
+            .map(|c| HistoryEntry {
+                at: rfc3339(c.at),
+                attempt_id: c.attempt_id,
+                from: c.from,
+                to: c.to,
+                cause: c.cause,
+            })
             .collect(),
     ))
 }

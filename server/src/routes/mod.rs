@@ -43,9 +43,8 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
-    let assets = Router::new()
-        .fallback_service(ServeDir::new(widget_dir))
-        .layer(SetResponseHeaderLayer::overriding(
+    let assets =
+        Router::new().fallback_service(ServeDir::new(widget_dir)).layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("no-cache"),
         ));
@@ -56,11 +55,9 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .nest("/widget", assets.layer(cors))
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
+        ))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             HeaderName::from_static(crate::providers::novasend::SIGNATURE_HEADER),
@@ -69,13 +66,7 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
 /// Proof that the request carries the merchant's secret key.

@@ -80,19 +80,16 @@ async fn events(
     let changes = BroadcastStream::new(state.checkouts.events().subscribe());
     let first = state.checkouts.public_view(&id).await?;
     let checkouts = state.checkouts.clone();
-    let updates = changes
-        .filter_map(move |notice| {
-            let relevant = match notice {
-                Ok(changed) => changed == id,
-                // Lagged behind: re-read, the state may have moved.
-                Err(BroadcastStreamRecvError::Lagged(_)) => true,
-            };
-            let checkouts = checkouts.clone();
-            let id = id.clone();
-            async move {
-                if relevant { view_event(&checkouts, &id).await } else { None }
-            }
-        });
+    let updates = changes.filter_map(move |notice| {
+        let relevant = match notice {
+            Ok(changed) => changed == id,
+            // Lagged behind: re-read, the state may have moved.
+            Err(BroadcastStreamRecvError::Lagged(_)) => true,
+        };
+        let checkouts = checkouts.clone();
+        let id = id.clone();
+        async move { if relevant { view_event(&checkouts, &id).await } else { None } }
+    });
     let stream = stream::once(async move { Some(status_event(&first)) })
         .chain(updates.map(Some))
         .filter_map(|e| async move { e.map(Ok) });
@@ -110,5 +107,8 @@ async fn view_event(checkouts: &Checkouts, id: &str) -> Option<Event> {
 }
 
 fn status_event(view: &PublicCheckout) -> Event {
-    Event::default().event("status").json_data(view).unwrap_or_else(|_| Event::default().comment("unserialisable"))
+    Event::default()
+        .event("status")
+        .json_data(view)
+        .unwrap_or_else(|_| Event::default().comment("unserialisable"))
 }

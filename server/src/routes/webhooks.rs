@@ -38,7 +38,9 @@ async fn receive(
             (StatusCode::BAD_REQUEST, Json(json!({"error": format!("malformed: {why}")})))
         }
         // Acknowledged so that the provider stops retrying; kept in the notifications table.
-        Err(NoticeError::UnknownPayment) => (StatusCode::OK, Json(json!({"received": true, "ignored": "unknown payment"}))),
+        Err(NoticeError::UnknownPayment) => {
+            (StatusCode::OK, Json(json!({"received": true, "ignored": "unknown payment"})))
+        }
         Err(NoticeError::UnknownProvider) => {
             (StatusCode::NOT_FOUND, Json(json!({"error": "provider not configured"})))
         }

@@ -42,7 +42,10 @@ use tokio::net::TcpListener;
 
 use crate::providers::novasend::{
     SIGNATURE_HEADER, sign,
-    wire::{ConfirmationStatus, ErrorBody, Failure, Payin, PayinStatus, SessionRequest, Transaction, TransactionStatus},
+    wire::{
+        ConfirmationStatus, ErrorBody, Failure, Payin, PayinStatus, SessionRequest, Transaction,
+        TransactionStatus,
+    },
 };
 
 /// How the sandbox runs.
@@ -211,9 +214,7 @@ fn lock(inner: &Inner) -> std::sync::MutexGuard<'_, Book> {
 }
 
 fn now_text() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn random(n: usize) -> String {
@@ -238,7 +239,11 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: B
         _ => return error(StatusCode::NOT_FOUND, "country_not_found", "Country not supported"),
     };
     if req.amount == 0 {
-        return error(StatusCode::BAD_REQUEST, "transaction_greater_than_zero", "Amount must be greater than zero");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "transaction_greater_than_zero",
+            "Amount must be greater than zero",
+        );
     }
     if req.amount < min || req.amount > max {
         return error(StatusCode::BAD_REQUEST, "Invalid amount", "Amount outside the provider's limits");
@@ -252,7 +257,11 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: B
         let mut book = lock(&inner);
         if let Some((first, reference)) = book.by_idempotency_key.get(key) {
             if *first != req {
-                return error(StatusCode::CONFLICT, "idempotency_key_reused", "Key already used with another body");
+                return error(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_reused",
+                    "Key already used with another body",
+                );
             }
             let replay = book.payins.get(reference).cloned();
             return match replay {
@@ -339,13 +348,19 @@ async fn settle(inner: &Inner, reference: &str, outcome: Outcome) {
                 p.status = PayinStatus::Processed;
                 p.confirmation_status = ConfirmationStatus::Declined;
                 p.transaction = Some(transaction(TransactionStatus::Failed));
-                p.failure = Some(Failure { code: Some("customer_declined".into()), message: "The customer declined the payment".into() });
+                p.failure = Some(Failure {
+                    code: Some("customer_declined".into()),
+                    message: "The customer declined the payment".into(),
+                });
             }
             Outcome::InsufficientFunds => {
                 p.status = PayinStatus::Processed;
                 p.confirmation_status = ConfirmationStatus::Accepted;
                 p.transaction = Some(transaction(TransactionStatus::Failed));
-                p.failure = Some(Failure { code: Some("client_not_enough_cash".into()), message: "Insufficient balance".into() });
+                p.failure = Some(Failure {
+                    code: Some("client_not_enough_cash".into()),
+                    message: "Insufficient balance".into(),
+                });
             }
             Outcome::NeverConfirms => {
                 p.status = PayinStatus::Expired;

@@ -189,12 +189,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Expires open checkouts past their deadline; returns their ids.
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError>;
     /// Keeps a received provider notification, verified or not.
-    async fn record_webhook(
-        &self,
-        provider: Provider,
-        body: &str,
-        verified: bool,
-    ) -> Result<(), StoreError>;
+    async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError>;
     /// A checkout's history, oldest first.
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError>;
 }

@@ -19,9 +19,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 
-use super::{
-    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, StatusChange, Store, StoreError,
-};
+use super::{Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, StatusChange, Store, StoreError};
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -420,12 +418,7 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    async fn record_webhook(
-        &self,
-        provider: Provider,
-        body: &str,
-        verified: bool,
-    ) -> Result<(), StoreError> {
+    async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO provider_notifications (provider, body, verified, received_at) VALUES (?, ?, ?, ?)",
         )

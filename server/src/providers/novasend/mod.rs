@@ -85,9 +85,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 pub fn catalogue_code(code: &str) -> ErrorCode {
     match code {
         "client_not_enough_cash" | "wallet_not_enough_cash" => ErrorCode::InsufficientFunds,
-        "client_not_found" | "wallet_not_found" | "provider_not_found" => {
-            ErrorCode::InvalidPhoneNumber
-        }
+        "client_not_found" | "wallet_not_found" | "provider_not_found" => ErrorCode::InvalidPhoneNumber,
         "transaction_greater_than_zero" | "invalid_amount" => ErrorCode::LimitExceeded,
         "customer_declined" | "declined" => ErrorCode::CustomerDeclined,
         "expired" | "session_expired" => ErrorCode::SessionExpired,
@@ -243,7 +241,8 @@ mod tests {
     fn transaction_status_is_the_final_truth() {
         let mut p = payin(PayinStatus::Processed, ConfirmationStatus::Accepted);
         assert_eq!(to_update(&p).status, AttemptStatus::AwaitingCustomer);
-        p.transaction = Some(Transaction { status: Some(TransactionStatus::Completed), ..Default::default() });
+        p.transaction =
+            Some(Transaction { status: Some(TransactionStatus::Completed), ..Default::default() });
         assert_eq!(to_update(&p).status, AttemptStatus::Succeeded);
         p.transaction = Some(Transaction { status: Some(TransactionStatus::Failed), ..Default::default() });
         p.failure = Some(Failure { code: Some("client_not_enough_cash".into()), message: String::new() });

@@ -216,10 +216,9 @@ mod tests {
 
     #[test]
     fn empty_transaction_and_unknown_values() {
-        let body = SEED_SESSION.replace("\"processing\"", "\"queued\"").replace(
-            "\"createdAt\"",
-            "\"transaction\": {}, \"confirmationStatus2\": 1, \"createdAt\"",
-        );
+        let body = SEED_SESSION
+            .replace("\"processing\"", "\"queued\"")
+            .replace("\"createdAt\"", "\"transaction\": {}, \"confirmationStatus2\": 1, \"createdAt\"");
         let p: Payin = serde_json::from_str(&body).unwrap();
         assert_eq!(p.status, PayinStatus::Unknown);
         assert_eq!(p.transaction, Some(Transaction::default()));
