@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod catalogue;
+pub mod limits;
 pub mod locale;
 pub mod method;
 pub mod money;

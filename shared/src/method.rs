@@ -19,6 +19,10 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// Every provider.
+    pub const ALL: [Provider; 4] =
+        [Provider::NovaSend, Provider::CaurisFlux, Provider::MyPvit, Provider::Scalapay];
+
     /// The identifier used in URLs, configuration and the database.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,9 +35,7 @@ impl Provider {
 
     /// Parses [`Provider::as_str`]'s form.
     pub fn parse(s: &str) -> Option<Provider> {
-        [Provider::NovaSend, Provider::CaurisFlux, Provider::MyPvit, Provider::Scalapay]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        Provider::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -106,7 +108,7 @@ mod tests {
 
     #[test]
     fn identifiers_round_trip_and_match_serde() {
-        for p in [Provider::NovaSend, Provider::CaurisFlux, Provider::MyPvit, Provider::Scalapay] {
+        for p in Provider::ALL {
             assert_eq!(Provider::parse(p.as_str()), Some(p));
             assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", p.as_str()));
         }

@@ -71,6 +71,10 @@ pub enum MoneyError {
     /// The currency code is not one the checkout supports.
     #[error("unsupported currency")]
     UnknownCurrency,
+    /// A decimal amount that is not digits with at most the currency's decimals
+    /// ([`Money::from_decimal_str`]).
+    #[error("the amount is not a decimal number with the currency's decimals")]
+    InvalidFormat,
 }
 
 /// A positive amount of money in minor units (francs for XOF/XAF, cents for EUR).
@@ -117,6 +121,12 @@ impl Money {
         Ok(Money { minor, currency })
     }
 
+    /// `minor` brought into the accepted range `1..=MAX_MINOR`: for amounts that are valid by
+    /// construction (tables of limits), without a fallible path.
+    pub(crate) fn clamped(minor: u64, currency: Currency) -> Money {
+        Money { minor: minor.clamp(1, MAX_MINOR), currency }
+    }
+
     /// The count of minor units.
     pub fn minor(self) -> u64 {
         self.minor
@@ -125,6 +135,47 @@ impl Money {
     /// The currency.
     pub fn currency(self) -> Currency {
         self.currency
+    }
+
+    /// The amount in major units as a decimal string with exactly the currency's decimals,
+    /// `"5000"` (XOF) or `"12.50"` (EUR): the form providers that take decimal strings expect.
+    /// Computed on integers; no float is involved.
+    pub fn to_decimal_string(self) -> String {
+        let exp = self.currency.exponent();
+        if exp == 0 {
+            return self.minor.to_string();
+        }
+        let unit = 10u64.pow(exp);
+        format!("{}.{:0width$}", self.minor / unit, self.minor % unit, width = exp as usize)
+    }
+
+    /// Reads a decimal amount in major units, as providers send them (`"5000"`, `"200.0"`,
+    /// `"12.5"`), exactly: digits, then optionally `.` and decimals, of which only the
+    /// currency's may be non-zero. Signs, exponents, separators and spaces are refused.
+    pub fn from_decimal_str(s: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !all_digits(int) || !all_digits(frac) || (s.contains('.') && frac.is_empty()) {
+            return Err(MoneyError::InvalidFormat);
+        }
+        let exp = currency.exponent() as usize;
+        let (kept, dropped) = frac.split_at(frac.len().min(exp));
+        if dropped.bytes().any(|b| b != b'0') {
+            return Err(MoneyError::InvalidFormat);
+        }
+        // Too many digits for a u64 is "too large" (MAX_MINOR is far below u64::MAX).
+        let int = int.trim_start_matches('0');
+        if int.len() > 19 {
+            return Err(MoneyError::TooLarge);
+        }
+        let major: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| MoneyError::TooLarge)? };
+        let mut minor = major.checked_mul(10u64.pow(exp as u32)).ok_or(MoneyError::TooLarge)?;
+        if !kept.is_empty() {
+            let scale = 10u64.pow((exp - kept.len()) as u32);
+            let frac: u64 = kept.parse().map_err(|_| MoneyError::InvalidFormat)?;
+            minor = minor.checked_add(frac * scale).ok_or(MoneyError::TooLarge)?;
+        }
+        Money::new(minor, currency)
     }
 
     /// The amount as customers read it: `5 000 F CFA` in French, `XOF 5,000` in English,
@@ -156,7 +207,7 @@ fn group_thousands(n: u64, sep: char) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(ch);
@@ -204,6 +255,56 @@ mod tests {
         assert!(serde_json::from_str::<Money>(r#"{"amount":-5,"currency":"XOF"}"#).is_err());
         assert!(serde_json::from_str::<Money>(r#"{"amount":1.5,"currency":"XOF"}"#).is_err());
         assert!(serde_json::from_str::<Money>(r#"{"amount":10,"currency":"USD"}"#).is_err());
+    }
+
+    #[test]
+    fn decimal_strings_for_providers() {
+        let xof = |m| Money::new(m, Currency::Xof).unwrap();
+        let eur = |m| Money::new(m, Currency::Eur).unwrap();
+        assert_eq!(xof(5000).to_decimal_string(), "5000");
+        assert_eq!(eur(1250).to_decimal_string(), "12.50");
+        assert_eq!(eur(5).to_decimal_string(), "0.05");
+        assert_eq!(Money::from_decimal_str("5000", Currency::Xof), Ok(xof(5000)));
+        assert_eq!(Money::from_decimal_str("200.0", Currency::Xaf), Money::new(200, Currency::Xaf));
+        assert_eq!(Money::from_decimal_str("190.00", Currency::Eur), Ok(eur(19000)));
+        assert_eq!(Money::from_decimal_str("12.5", Currency::Eur), Ok(eur(1250)));
+        assert_eq!(Money::from_decimal_str("0.05", Currency::Eur), Ok(eur(5)));
+        assert_eq!(Money::from_decimal_str("0012.500", Currency::Eur), Ok(eur(1250)));
+        for bad in ["", ".", "1.", ".5", "-5", "+5", "1e3", "1,5", " 5", "5 000", "1.2.3", "١٢"] {
+            assert_eq!(
+                Money::from_decimal_str(bad, Currency::Eur),
+                Err(MoneyError::InvalidFormat),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(Money::from_decimal_str("200.5", Currency::Xaf), Err(MoneyError::InvalidFormat));
+        assert_eq!(Money::from_decimal_str("12.345", Currency::Eur), Err(MoneyError::InvalidFormat));
+        assert_eq!(Money::from_decimal_str("0", Currency::Xof), Err(MoneyError::NotPositive));
+        assert_eq!(Money::from_decimal_str("0.00", Currency::Eur), Err(MoneyError::NotPositive));
+        assert_eq!(
+            Money::from_decimal_str("99999999999999999999999", Currency::Xof),
+            Err(MoneyError::TooLarge)
+        );
+        assert_eq!(Money::from_decimal_str("10000000000.01", Currency::Eur), Err(MoneyError::TooLarge));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_never_panics_and_keeps_the_digits(minor in 1..=MAX_MINOR, c in 0usize..3) {
+            let currency = Currency::ALL[c];
+            let m = Money::new(minor, currency).unwrap();
+            for locale in [Locale::Fr, Locale::En] {
+                let shown = m.display(locale);
+                let digits: String = shown.chars().filter(char::is_ascii_digit).collect();
+                proptest::prop_assert_eq!(digits.parse::<u64>().unwrap(), minor, "{}", shown);
+            }
+            proptest::prop_assert_eq!(Money::from_decimal_str(&m.to_decimal_string(), currency), Ok(m));
+        }
+
+        #[test]
+        fn decimal_parsing_never_panics(s in "\\PC{0,30}", c in 0usize..3) {
+            let _ = Money::from_decimal_str(&s, Currency::ALL[c]);
+        }
     }
 
     #[test]

@@ -4,8 +4,16 @@
 //! one method and one provider. States only move forward: a stale or repeated update asks for a
 //! transition that [`CheckoutStatus::can_become`] / [`AttemptStatus::can_become`] refuse, and the
 //! stores apply an update only when it is legal from the state they hold.
+//!
+//! The only way back is a failed attempt reopening its checkout (`processing → open`) so the
+//! customer can try again; every other legal transition moves strictly forward, which the tests
+//! prove over all pairs and over random sequences of stale and duplicated updates. Refunds move a
+//! paid checkout to `partially_refunded` or `refunded` ([`refund_outcome`]).
 
 use serde::{Deserialize, Serialize};
+
+use crate::catalogue::ErrorCode;
+use crate::money::Money;
 
 /// The state of a checkout, as the merchant sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,6 +78,11 @@ impl CheckoutStatus {
         !matches!(self, CheckoutStatus::Open | CheckoutStatus::Processing)
     }
 
+    /// Whether nothing can follow: no legal transition leaves this state.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, CheckoutStatus::Refunded)
+    }
+
     /// The one table of legal checkout transitions. A state never "becomes" itself.
     pub fn can_become(self, next: CheckoutStatus) -> bool {
         use CheckoutStatus::*;
@@ -77,10 +90,11 @@ impl CheckoutStatus {
             (Open, Processing | Succeeded | Expired | Cancelled) => true,
             // A failed attempt reopens the checkout so that the customer can try again.
             (Processing, Open | Succeeded | Expired) => true,
-            // The provider's word on money taken wins over our own deadline: a payment the
-            // provider completes after expiry is recorded, never lost (NovaSend documents
-            // late failed → success reversals after checking with the operator).
-            (Expired, Succeeded) => true,
+            // The provider's word on money taken wins over our own deadline and over the
+            // merchant's cancellation: a payment the provider completes afterwards is recorded,
+            // never lost, and can then be refunded (NovaSend documents late failed → success
+            // reversals after checking with the operator, within 48 h).
+            (Expired | Cancelled, Succeeded) => true,
             (Succeeded, PartiallyRefunded | Refunded) => true,
             (PartiallyRefunded, Refunded) => true,
             _ => false,
@@ -135,6 +149,12 @@ impl AttemptStatus {
         matches!(self, AttemptStatus::Created | AttemptStatus::AwaitingCustomer)
     }
 
+    /// Whether nothing can follow: no legal transition leaves this state. A failed or expired
+    /// attempt is not terminal: the provider may still confirm that the money was taken.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, AttemptStatus::Succeeded)
+    }
+
     /// The one table of legal attempt transitions. A state never "becomes" itself.
     pub fn can_become(self, next: AttemptStatus) -> bool {
         use AttemptStatus::*;
@@ -158,9 +178,191 @@ impl AttemptStatus {
     }
 }
 
+/// The state of one refund of a paid checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Asked of the provider; not confirmed yet.
+    Pending,
+    /// The provider sent the money back.
+    Succeeded,
+    /// The provider refused or failed.
+    Failed,
+}
+
+impl RefundStatus {
+    /// Every state, for exhaustive tests and database constraints.
+    pub const ALL: [RefundStatus; 3] = [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed];
+
+    /// The identifier stored in the database and sent in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses [`RefundStatus::as_str`]'s form.
+    pub fn parse(s: &str) -> Option<RefundStatus> {
+        RefundStatus::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The one table of legal refund transitions: a refund ends once.
+    pub fn can_become(self, next: RefundStatus) -> bool {
+        matches!((self, next), (RefundStatus::Pending, RefundStatus::Succeeded | RefundStatus::Failed))
+    }
+}
+
+/// What a checkout becomes once a refund of `amount` succeeds, given what it was paid and what
+/// was refunded before (minor units): `partially_refunded` or `refunded`. A refund is refused
+/// unless the checkout is paid and not fully refunded ([`ErrorCode::RefundNotAllowed`]), and
+/// unless its amount is in the payment's currency and at most what is left
+/// ([`ErrorCode::InvalidRefundAmount`]).
+pub fn refund_outcome(
+    status: CheckoutStatus,
+    paid: Money,
+    refunded_before: u64,
+    amount: Money,
+) -> Result<CheckoutStatus, ErrorCode> {
+    if !matches!(status, CheckoutStatus::Succeeded | CheckoutStatus::PartiallyRefunded)
+        || refunded_before >= paid.minor()
+    {
+        return Err(ErrorCode::RefundNotAllowed);
+    }
+    let left = paid.minor() - refunded_before;
+    if amount.currency() != paid.currency() || amount.minor() > left {
+        return Err(ErrorCode::InvalidRefundAmount);
+    }
+    let next =
+        if amount.minor() == left { CheckoutStatus::Refunded } else { CheckoutStatus::PartiallyRefunded };
+    debug_assert!(status == next || status.can_become(next));
+    Ok(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Currency;
+    use proptest::prelude::*;
+
+    /// How far along a checkout is; legal transitions never lower it, and only
+    /// `processing → open` keeps it level.
+    fn checkout_rank(s: CheckoutStatus) -> u8 {
+        match s {
+            CheckoutStatus::Open | CheckoutStatus::Processing => 0,
+            CheckoutStatus::Expired | CheckoutStatus::Cancelled => 1,
+            CheckoutStatus::Succeeded => 2,
+            CheckoutStatus::PartiallyRefunded => 3,
+            CheckoutStatus::Refunded => 4,
+        }
+    }
+
+    fn attempt_rank(s: AttemptStatus) -> u8 {
+        match s {
+            AttemptStatus::Created => 0,
+            AttemptStatus::AwaitingCustomer => 1,
+            AttemptStatus::Failed | AttemptStatus::Expired => 2,
+            AttemptStatus::Succeeded => 3,
+        }
+    }
+
+    #[test]
+    fn transitions_only_move_forward() {
+        for a in CheckoutStatus::ALL {
+            for b in CheckoutStatus::ALL.into_iter().filter(|&b| a.can_become(b)) {
+                let level_ok = (a, b) == (CheckoutStatus::Open, CheckoutStatus::Processing)
+                    || (a, b) == (CheckoutStatus::Processing, CheckoutStatus::Open);
+                assert!(checkout_rank(b) > checkout_rank(a) || level_ok, "{a:?} -> {b:?}");
+                // Money taken is never forgotten.
+                assert!(!a.is_paid() || b.is_paid(), "{a:?} -> {b:?}");
+            }
+            assert_eq!(a.is_terminal(), CheckoutStatus::ALL.iter().all(|&b| !a.can_become(b)));
+            assert!(!a.can_become(a), "{a:?} becomes itself");
+        }
+        for a in AttemptStatus::ALL {
+            for b in AttemptStatus::ALL.into_iter().filter(|&b| a.can_become(b)) {
+                assert!(attempt_rank(b) > attempt_rank(a), "{a:?} -> {b:?}");
+                // An attempt's transition is one its checkout can follow (or already reflects).
+                let (ca, cb) = (a.checkout_status(), b.checkout_status());
+                assert!(ca == cb || ca.can_become(cb), "{a:?} -> {b:?}: {ca:?} -> {cb:?}");
+            }
+            assert_eq!(a.is_terminal(), AttemptStatus::ALL.iter().all(|&b| !a.can_become(b)));
+            assert!(!a.can_become(a), "{a:?} becomes itself");
+        }
+        for a in RefundStatus::ALL {
+            assert!(!a.can_become(a));
+            assert_eq!(RefundStatus::parse(a.as_str()), Some(a));
+        }
+    }
+
+    proptest! {
+        /// Updates arrive late, twice, or out of order; applying only the legal ones keeps the
+        /// attempt moving forward and its end state the latest legal one.
+        #[test]
+        fn stale_and_duplicated_updates_never_move_backwards(
+            updates in proptest::collection::vec(0usize..5, 0..40)
+        ) {
+            let mut attempt = AttemptStatus::Created;
+            let mut checkout = CheckoutStatus::Processing;
+            for i in updates {
+                let next = AttemptStatus::ALL[i];
+                if attempt.can_become(next) {
+                    prop_assert!(attempt_rank(next) > attempt_rank(attempt));
+                    let was_paid = checkout.is_paid();
+                    attempt = next;
+                    let c = attempt.checkout_status();
+                    if checkout.can_become(c) {
+                        checkout = c;
+                    }
+                    prop_assert!(!was_paid || checkout.is_paid());
+                }
+            }
+            prop_assert_eq!(checkout.is_paid(), attempt == AttemptStatus::Succeeded);
+        }
+
+        #[test]
+        fn refunds_add_up(paid in 1u64..1_000_000, parts in proptest::collection::vec(1u64..400_000, 1..6)) {
+            let paid_m = Money::new(paid, Currency::Xof).unwrap();
+            let mut status = CheckoutStatus::Succeeded;
+            let mut refunded = 0u64;
+            for part in parts {
+                let amount = Money::new(part, Currency::Xof).unwrap();
+                match refund_outcome(status, paid_m, refunded, amount) {
+                    Ok(next) => {
+                        prop_assert!(status == next || status.can_become(next));
+                        refunded += part;
+                        prop_assert!(refunded <= paid);
+                        prop_assert_eq!(next == CheckoutStatus::Refunded, refunded == paid);
+                        status = next;
+                    }
+                    Err(ErrorCode::InvalidRefundAmount) => prop_assert!(refunded + part > paid),
+                    Err(ErrorCode::RefundNotAllowed) => prop_assert_eq!(status, CheckoutStatus::Refunded),
+                    Err(other) => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refund_rules() {
+        let xof = |m| Money::new(m, Currency::Xof).unwrap();
+        use CheckoutStatus::*;
+        assert_eq!(refund_outcome(Succeeded, xof(5000), 0, xof(5000)), Ok(Refunded));
+        assert_eq!(refund_outcome(Succeeded, xof(5000), 0, xof(1000)), Ok(PartiallyRefunded));
+        assert_eq!(refund_outcome(PartiallyRefunded, xof(5000), 1000, xof(4000)), Ok(Refunded));
+        assert_eq!(
+            refund_outcome(PartiallyRefunded, xof(5000), 1000, xof(4001)),
+            Err(ErrorCode::InvalidRefundAmount)
+        );
+        assert_eq!(
+            refund_outcome(Succeeded, xof(5000), 0, Money::new(100, Currency::Eur).unwrap()),
+            Err(ErrorCode::InvalidRefundAmount)
+        );
+        for s in [Open, Processing, Expired, Cancelled, Refunded] {
+            assert_eq!(refund_outcome(s, xof(5000), 0, xof(100)), Err(ErrorCode::RefundNotAllowed));
+        }
+    }
 
     #[test]
     fn checkout_transitions_exhaustive() {
@@ -174,6 +376,7 @@ mod tests {
             (Processing, Succeeded),
             (Processing, Expired),
             (Expired, Succeeded),
+            (Cancelled, Succeeded),
             (Succeeded, PartiallyRefunded),
             (Succeeded, Refunded),
             (PartiallyRefunded, Refunded),
@@ -224,6 +427,9 @@ mod tests {
         }
         for s in AttemptStatus::ALL {
             assert_eq!(AttemptStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+        }
+        for s in RefundStatus::ALL {
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
         }
     }
