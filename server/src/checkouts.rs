@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
 use shared::{
     api::{self, CreateCheckout, MethodOption, PayRequest, PublicAttempt, PublicCheckout},
     catalogue::ErrorCode,
@@ -21,7 +20,7 @@ use crate::{
     error::AppError,
     events::Events,
     ids,
-    providers::{PaymentProvider, ProviderError, StartPayment, WebhookError},
+    providers::{IncomingNotice, PaymentProvider, ProviderError, StartPayment, WebhookError},
     store::{Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Store, StoreError},
 };
 
@@ -41,6 +40,8 @@ pub struct Policy {
     pub ttl_seconds: i64,
     /// Delay before the first status fetch of a new attempt, and between fetches, in ms.
     pub poll_interval_ms: i64,
+    /// This verifier's public base URL (callbacks, default return page).
+    pub public_url: String,
 }
 
 /// The payment service: shared by the HTTP handlers, the webhook receiver and the reconciler.
@@ -127,6 +128,8 @@ impl Checkouts {
             money,
             country: req.country.unwrap_or(self.policy.default_country),
             description: req.description,
+            return_url: req.return_url,
+            customer: req.customer,
             status: CheckoutStatus::Open,
             client_secret_hash: ids::hash_secret(&secret),
             created_at: created,
@@ -219,14 +222,25 @@ impl Checkouts {
     /// Starts a payment for the customer. The amount is the checkout's; a second call while an
     /// attempt is live returns that attempt instead of starting another.
     pub async fn pay(&self, c: &CheckoutRecord, req: PayRequest) -> Result<PublicCheckout, AppError> {
-        let phone = PhoneNumber::parse(&req.phone, c.country).map_err(AppError::InvalidPhone)?;
         let option = self
             .method_options(c)
             .into_iter()
-            .find(|o| o.method == req.method)
+            .find(|o| o.method == req.method && req.provider.is_none_or(|p| p == o.provider))
             .ok_or(AppError::MethodUnavailable)?;
+        let phone = if req.method.needs_phone() {
+            Some(PhoneNumber::parse(&req.phone, c.country).map_err(AppError::InvalidPhone)?)
+        } else {
+            None
+        };
+        let otp = match req.otp.as_deref().map(str::trim) {
+            Some(otp) if otp.is_empty() => None,
+            Some(otp) if otp.len() <= 12 && otp.bytes().all(|b| b.is_ascii_digit()) => Some(otp.to_owned()),
+            Some(_) => return Err(AppError::invalid("otp", "the one-time code must be 1 to 12 digits")),
+            None => None,
+        };
+        let e164 = phone.as_ref().map(|p| p.as_e164().to_owned());
         if let Some(live) = self.store.attempts(&c.id).await?.into_iter().find(|a| a.status.is_pending()) {
-            if live.method == req.method && live.phone.as_deref() == Some(phone.as_e164()) {
+            if live.method == req.method && live.phone == e164 {
                 return self.public_view(&c.id).await;
             }
             return Err(AppError::Conflict("a payment is already in progress".into()));
@@ -241,7 +255,7 @@ impl Checkouts {
             checkout_id: c.id.clone(),
             provider: option.provider,
             method: req.method,
-            phone: Some(phone.as_e164().to_owned()),
+            phone: e164,
             status: AttemptStatus::Created,
             failure: None,
             idempotency_key: uuid::Uuid::new_v4().to_string(),
@@ -259,16 +273,40 @@ impl Checkouts {
             Err(e) => return Err(e.into()),
         }
         self.events.changed(&c.id);
-        let start = StartPayment {
+        let start = self.start_request(c, &attempt, phone, otp);
+        self.start_with_provider(provider.as_ref(), &attempt, &start).await?;
+        self.public_view(&c.id).await
+    }
+
+    fn start_request(
+        &self,
+        c: &CheckoutRecord,
+        attempt: &AttemptRecord,
+        phone: Option<PhoneNumber>,
+        otp: Option<String>,
+    ) -> StartPayment {
+        let customer_name = c
+            .customer
+            .as_ref()
+            .and_then(|cu| match (&cu.given_names, &cu.surname) {
+                (Some(g), Some(s)) => Some(format!("{g} {s}")),
+                (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+                (None, None) => None,
+            })
+            .unwrap_or_else(|| self.policy.merchant_name.clone());
+        StartPayment {
             reference: attempt.idempotency_key.clone(),
             money: c.money,
             phone,
-            method: req.method,
+            method: attempt.method,
             country: c.country,
-            customer_name: self.policy.merchant_name.clone(),
-        };
-        self.start_with_provider(provider.as_ref(), &attempt, &start).await?;
-        self.public_view(&c.id).await
+            customer_name,
+            customer: c.customer.clone(),
+            description: c.description.clone(),
+            return_url: c.return_url.clone().unwrap_or_else(|| format!("{}/healthz", self.policy.public_url)),
+            otp,
+            callback_base: self.policy.public_url.clone(),
+        }
     }
 
     async fn start_with_provider(
@@ -287,7 +325,7 @@ impl Checkouts {
                 let update = failed(code);
                 self.apply(attempt, &update, &cause).await?;
             }
-            Err(ProviderError::Integration(why)) => {
+            Err(ProviderError::Integration(why) | ProviderError::Unsupported(why)) => {
                 tracing::error!(attempt = %attempt.id, %why, "provider integration error");
                 self.apply(attempt, &failed(ErrorCode::ProviderUnavailable), &cause).await?;
             }
@@ -308,6 +346,9 @@ impl Checkouts {
         cause: &Cause,
     ) -> Result<Applied, AppError> {
         let applied = self.store.update_attempt(&attempt.id, update, cause).await?;
+        if applied.attempt.is_some_and(|(_, to)| to == AttemptStatus::Authorized) {
+            self.capture_if_due(attempt).await?;
+        }
         if applied.changed() {
             tracing::info!(
                 attempt = %attempt.id, checkout = %attempt.checkout_id, cause = %cause.to_text(),
@@ -321,32 +362,53 @@ impl Checkouts {
         Ok(applied)
     }
 
-    /// Handles a provider notification: verified ones are applied; anything that cannot be
-    /// verified is refused and changes nothing.
+    /// Captures an authorised attempt now, unless its provider delays captures.
+    async fn capture_if_due(&self, attempt: &AttemptRecord) -> Result<(), AppError> {
+        let Some(provider) = self.provider(attempt.provider).cloned() else { return Ok(()) };
+        if provider.delays_capture() {
+            return Ok(());
+        }
+        let Some(c) = self.store.checkout(&attempt.checkout_id).await? else { return Ok(()) };
+        let fresh = self.store.attempt(&attempt.id).await?.unwrap_or_else(|| attempt.clone());
+        match provider.capture(&fresh.idempotency_key, fresh.provider_reference.as_deref(), c.money).await {
+            Ok(update) => {
+                let applied = self.store.update_attempt(&fresh.id, &update, &Cause::Api("capture")).await?;
+                if applied.changed() {
+                    self.events.changed(&fresh.checkout_id);
+                }
+            }
+            // Unknown outcome or refusal: the reconciler fetches the status and tries again.
+            Err(e) => tracing::warn!(attempt = %fresh.id, error = %e, "capture failed; will retry"),
+        }
+        Ok(())
+    }
+
+    /// Handles a provider notification: verified ones are applied (or, when the notification
+    /// is not explicit, trigger a status fetch); anything that cannot be verified is refused
+    /// and changes nothing. Returns the body the provider expects in answer, if any.
     pub async fn notify(
         &self,
         provider: Provider,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<(), NoticeError> {
+        notice: &IncomingNotice<'_>,
+    ) -> Result<Option<serde_json::Value>, NoticeError> {
         let adapter = self.provider(provider).ok_or(NoticeError::UnknownProvider)?;
-        let text = String::from_utf8_lossy(body);
-        let verified = adapter.verify_notice(headers, body);
+        let text = String::from_utf8_lossy(notice.body);
+        let verified = adapter.verify_notice(notice);
         self.store.record_webhook(provider, &text, verified.is_ok()).await.map_err(NoticeError::Store)?;
-        let notice = verified.map_err(NoticeError::Rejected)?;
+        let verified = verified.map_err(NoticeError::Rejected)?;
         let attempt = self
             .store
-            .attempt_by_reference(provider, &notice.reference)
+            .attempt_by_reference(provider, &verified.reference)
             .await
             .map_err(NoticeError::Store)?
             .ok_or(NoticeError::UnknownPayment)?;
-        match notice.update {
+        match &verified.update {
             Some(update) => {
-                self.apply(&attempt, &update, &Cause::Webhook(provider)).await.map_err(NoticeError::App)?;
+                self.apply(&attempt, update, &Cause::Webhook(provider)).await.map_err(NoticeError::App)?;
             }
             None => self.refresh(&attempt).await,
         }
-        Ok(())
+        Ok(verified.ack)
     }
 
     /// Asks the provider for an attempt's status and applies it. For an attempt the provider
@@ -359,6 +421,13 @@ impl Checkouts {
         let cause = Cause::Poll(attempt.provider);
         let result = provider.fetch(&attempt.idempotency_key, attempt.provider_reference.as_deref()).await;
         let outcome = match result {
+            // Authorised and still not captured (a capture failed earlier): capture again.
+            Ok(Some(update))
+                if update.status == AttemptStatus::Authorized
+                    && attempt.status == AttemptStatus::Authorized =>
+            {
+                self.capture_if_due(attempt).await
+            }
             Ok(Some(update)) => self.apply(attempt, &update, &cause).await.map(|_| ()),
             Ok(None) if attempt.status == AttemptStatus::Created => {
                 self.restart(provider.as_ref(), attempt).await
@@ -379,21 +448,17 @@ impl Checkouts {
 
     async fn restart(&self, provider: &dyn PaymentProvider, attempt: &AttemptRecord) -> Result<(), AppError> {
         let Some(c) = self.store.checkout(&attempt.checkout_id).await? else { return Ok(()) };
-        let phone = attempt.phone.as_deref().map(PhoneNumber::parse_e164);
-        let Some(Ok(phone)) = phone else {
-            return self
-                .apply(attempt, &failed(ErrorCode::InvalidPhoneNumber), &Cause::Poll(provider.id()))
-                .await
-                .map(|_| ());
+        let phone = match attempt.phone.as_deref().map(PhoneNumber::parse_e164) {
+            Some(Ok(p)) => Some(p),
+            None => None,
+            Some(Err(_)) => {
+                let update = failed(ErrorCode::InvalidPhoneNumber);
+                return self.apply(attempt, &update, &Cause::Poll(provider.id())).await.map(|_| ());
+            }
         };
-        let start = StartPayment {
-            reference: attempt.idempotency_key.clone(),
-            money: c.money,
-            phone,
-            method: attempt.method,
-            country: c.country,
-            customer_name: self.policy.merchant_name.clone(),
-        };
+        // The one-time code is not stored: if the provider needs it again, it refuses, the
+        // attempt fails and the customer starts again with a new code.
+        let start = self.start_request(&c, attempt, phone, None);
         tracing::info!(attempt = %attempt.id, "provider never received the payment; sending it again with the same reference");
         self.start_with_provider(provider, attempt, &start).await
     }

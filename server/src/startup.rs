@@ -81,6 +81,7 @@ impl Application {
                     .context("ttl_seconds is too large")?,
                 poll_interval_ms: i64::try_from(settings.reconcile.poll_interval_ms)
                     .context("poll_interval_ms is too large")?,
+                public_url: base_url.clone(),
             },
         );
         let state =
@@ -116,7 +117,10 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, with the reconciler running beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reconciler = tokio::spawn(reconcile::run(self.checkouts.clone()));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
+        let served =
+            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown_signal())
+                .await;
         reconciler.abort();
         served.context("the HTTP server failed")
     }

@@ -27,6 +27,31 @@ pub struct CreateCheckout {
     /// country when absent.
     #[serde(default)]
     pub country: Option<Country>,
+    /// Where a customer sent to a provider's page (card, pay-later, payment links) comes back:
+    /// the merchant's page that embeds the widget. Set by the merchant's backend only.
+    #[serde(default)]
+    pub return_url: Option<String>,
+    /// Who pays, for providers that need it (Scalapay requires the consumer's details).
+    #[serde(default)]
+    pub customer: Option<Customer>,
+}
+
+/// The paying customer, as the merchant's backend knows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    /// First names.
+    #[serde(default)]
+    pub given_names: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub surname: Option<String>,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number, E.164.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// A checkout as the merchant API returns it. Reading it back is how a merchant's backend
@@ -137,8 +162,16 @@ pub struct PublicAttempt {
 pub struct PayRequest {
     /// The method chosen.
     pub method: PaymentMethod,
-    /// The number as typed, or E.164; the verifier parses it again.
+    /// The number as typed, or E.164; the verifier parses it again. Empty for methods that
+    /// need no phone number (card).
+    #[serde(default)]
     pub phone: String,
+    /// Which provider carries the method, when several offer it; the first one otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    /// The one-time code the customer generated (Orange Money), when the method needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
 }
 
 /// The body of every error response: `{"error": {"code": "…", "message": "…"}}`.

@@ -110,6 +110,9 @@ pub enum AttemptStatus {
     Created,
     /// The provider took the request; the customer has to confirm (push prompt, link, OTP).
     AwaitingCustomer,
+    /// Card and pay-later: the customer authorised the payment; the verifier still has to
+    /// capture it (at once, or later when the merchant delays captures).
+    Authorized,
     /// The provider says the money moved.
     Succeeded,
     /// The provider says it did not, or the customer declined.
@@ -120,9 +123,10 @@ pub enum AttemptStatus {
 
 impl AttemptStatus {
     /// Every state, for exhaustive tests and database constraints.
-    pub const ALL: [AttemptStatus; 5] = [
+    pub const ALL: [AttemptStatus; 6] = [
         AttemptStatus::Created,
         AttemptStatus::AwaitingCustomer,
+        AttemptStatus::Authorized,
         AttemptStatus::Succeeded,
         AttemptStatus::Failed,
         AttemptStatus::Expired,
@@ -133,6 +137,7 @@ impl AttemptStatus {
         match self {
             AttemptStatus::Created => "created",
             AttemptStatus::AwaitingCustomer => "awaiting_customer",
+            AttemptStatus::Authorized => "authorized",
             AttemptStatus::Succeeded => "succeeded",
             AttemptStatus::Failed => "failed",
             AttemptStatus::Expired => "expired",
@@ -146,7 +151,7 @@ impl AttemptStatus {
 
     /// Whether the provider still has something to say.
     pub fn is_pending(self) -> bool {
-        matches!(self, AttemptStatus::Created | AttemptStatus::AwaitingCustomer)
+        matches!(self, AttemptStatus::Created | AttemptStatus::AwaitingCustomer | AttemptStatus::Authorized)
     }
 
     /// Whether nothing can follow: no legal transition leaves this state. A failed or expired
@@ -159,8 +164,11 @@ impl AttemptStatus {
     pub fn can_become(self, next: AttemptStatus) -> bool {
         use AttemptStatus::*;
         match (self, next) {
-            (Created, AwaitingCustomer | Succeeded | Failed | Expired) => true,
-            (AwaitingCustomer, Succeeded | Failed | Expired) => true,
+            (Created, AwaitingCustomer | Authorized | Succeeded | Failed | Expired) => true,
+            (AwaitingCustomer, Authorized | Succeeded | Failed | Expired) => true,
+            // An authorisation is captured (succeeded), voided or refused (failed), or lapses
+            // uncaptured (expired).
+            (Authorized, Succeeded | Failed | Expired) => true,
             // Only the provider's confirmation of money taken can follow an ending: operators
             // reverse a failure when the customer was in fact debited.
             (Failed | Expired, Succeeded) => true,
@@ -171,7 +179,9 @@ impl AttemptStatus {
     /// What an attempt in this state means for its checkout, if anything.
     pub fn checkout_status(self) -> CheckoutStatus {
         match self {
-            AttemptStatus::Created | AttemptStatus::AwaitingCustomer => CheckoutStatus::Processing,
+            AttemptStatus::Created | AttemptStatus::AwaitingCustomer | AttemptStatus::Authorized => {
+                CheckoutStatus::Processing
+            }
             AttemptStatus::Succeeded => CheckoutStatus::Succeeded,
             AttemptStatus::Failed | AttemptStatus::Expired => CheckoutStatus::Open,
         }
@@ -262,8 +272,9 @@ mod tests {
         match s {
             AttemptStatus::Created => 0,
             AttemptStatus::AwaitingCustomer => 1,
-            AttemptStatus::Failed | AttemptStatus::Expired => 2,
-            AttemptStatus::Succeeded => 3,
+            AttemptStatus::Authorized => 2,
+            AttemptStatus::Failed | AttemptStatus::Expired => 3,
+            AttemptStatus::Succeeded => 4,
         }
     }
 
@@ -393,12 +404,17 @@ mod tests {
         use AttemptStatus::*;
         let legal = [
             (Created, AwaitingCustomer),
+            (Created, Authorized),
             (Created, Succeeded),
             (Created, Failed),
             (Created, Expired),
             (AwaitingCustomer, Succeeded),
             (AwaitingCustomer, Failed),
             (AwaitingCustomer, Expired),
+            (AwaitingCustomer, Authorized),
+            (Authorized, Succeeded),
+            (Authorized, Failed),
+            (Authorized, Expired),
             (Failed, Succeeded),
             (Expired, Succeeded),
         ];

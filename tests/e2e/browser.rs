@@ -20,6 +20,7 @@ async fn shop_for(app: &TestApp) -> DemoShop {
         listen: "127.0.0.1:0".parse().unwrap(),
         verifier_url: app.url.clone(),
         merchant_key: MERCHANT_KEY.into(),
+        public_url: None,
     })
     .await
     .expect("shop starts")

@@ -33,6 +33,9 @@ pub struct ShopConfig {
     pub verifier_url: String,
     /// The merchant's secret key on the verifier. Never sent to a browser.
     pub merchant_key: String,
+    /// How customers reach this shop (for return links from providers' pages); by default
+    /// `http://` and the bound address.
+    pub public_url: Option<String>,
 }
 
 /// A product on sale; its price is set here, on the server.
@@ -63,6 +66,7 @@ struct Order {
 #[derive(Debug)]
 struct Shop {
     config: ShopConfig,
+    public_url: String,
     http: reqwest::Client,
     orders: RwLock<HashMap<String, Order>>,
 }
@@ -78,7 +82,8 @@ impl DemoShop {
     pub async fn start(config: ShopConfig) -> anyhow::Result<DemoShop> {
         let listener = TcpListener::bind(config.listen).await.context("failed to bind the shop")?;
         let addr = listener.local_addr()?;
-        let app = router(config)?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let app = router(config, public_url)?;
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "the demo shop stopped");
@@ -93,9 +98,10 @@ impl DemoShop {
     }
 }
 
-fn router(config: ShopConfig) -> anyhow::Result<Router> {
+fn router(config: ShopConfig, public_url: String) -> anyhow::Result<Router> {
     let shop = Arc::new(Shop {
         config,
+        public_url,
         http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?,
         orders: RwLock::new(HashMap::new()),
     });
@@ -175,12 +181,15 @@ async fn buy(
         return (StatusCode::NOT_FOUND, "no such product").into_response();
     };
     let order_id = uuid::Uuid::new_v4().simple().to_string();
+    let return_url = format!("{}/orders/{order_id}?lang={}", shop.public_url, locale(&q).code());
     let req = CreateCheckout {
         amount: product.price_xof,
         currency: Currency::Xof,
         reference: format!("order-{order_id}"),
         description: Some(name(&product, locale(&q)).to_owned()),
         country: None,
+        return_url: Some(return_url),
+        customer: None,
     };
     let created = shop
         .http

@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
         listen: listen.parse().context("invalid listen address")?,
         verifier_url,
         merchant_key,
+        public_url: None,
     })
     .await?;
     tracing::info!(url = %shop.base_url(), "demo shop listening");

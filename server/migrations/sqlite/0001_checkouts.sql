@@ -6,6 +6,8 @@ CREATE TABLE checkouts (
     currency           TEXT NOT NULL CHECK (currency IN ('XOF', 'XAF', 'EUR')),
     country            TEXT NOT NULL,
     description        TEXT,
+    return_url         TEXT,
+    customer_json      TEXT,
     status             TEXT NOT NULL CHECK (status IN ('open', 'processing', 'succeeded', 'expired',
                                                        'cancelled', 'partially_refunded', 'refunded')),
     client_secret_hash TEXT NOT NULL,
@@ -20,8 +22,8 @@ CREATE TABLE attempts (
     provider           TEXT NOT NULL,
     method             TEXT NOT NULL,
     phone              TEXT,
-    status             TEXT NOT NULL CHECK (status IN ('created', 'awaiting_customer', 'succeeded',
-                                                       'failed', 'expired')),
+    status             TEXT NOT NULL CHECK (status IN ('created', 'awaiting_customer', 'authorized',
+                                                       'succeeded', 'failed', 'expired')),
     failure            TEXT,
     idempotency_key    TEXT NOT NULL UNIQUE,
     provider_reference TEXT,
@@ -34,8 +36,8 @@ CREATE TABLE attempts (
 -- At most one live attempt per checkout: a double click or a retried request can never start a
 -- second charge.
 CREATE UNIQUE INDEX attempts_one_live_per_checkout
-    ON attempts (checkout_id) WHERE status IN ('created', 'awaiting_customer');
-CREATE INDEX attempts_due ON attempts (next_poll_at_ms) WHERE status IN ('created', 'awaiting_customer');
+    ON attempts (checkout_id) WHERE status IN ('created', 'awaiting_customer', 'authorized');
+CREATE INDEX attempts_due ON attempts (next_poll_at_ms) WHERE status IN ('created', 'awaiting_customer', 'authorized');
 CREATE INDEX attempts_provider_reference ON attempts (provider, provider_reference);
 
 CREATE TABLE status_changes (

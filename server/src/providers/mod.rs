@@ -4,6 +4,8 @@
 //! `wire` submodule, separate from the integration. HTTP execution, timeouts and error
 //! classification are shared in [`http`].
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use shared::{
@@ -11,6 +13,7 @@ use shared::{
     method::{PaymentMethod, Provider},
     money::Money,
     phone::{Country, PhoneNumber},
+    status::RefundStatus,
 };
 
 use crate::store::AttemptUpdate;
@@ -18,21 +21,57 @@ use crate::store::AttemptUpdate;
 pub mod http;
 pub mod novasend;
 
-/// What the verifier asks a provider to do: take `money` from `phone`.
+/// What the verifier asks a provider to do: take `money` from the customer.
 #[derive(Debug, Clone)]
 pub struct StartPayment {
     /// Our reference for the attempt, also the idempotency key: the same on every retry.
     pub reference: String,
     /// What is charged (the checkout's amount, never the browser's).
     pub money: Money,
-    /// The customer's number.
-    pub phone: PhoneNumber,
+    /// The customer's number, for methods that need one.
+    pub phone: Option<PhoneNumber>,
     /// The method chosen.
     pub method: PaymentMethod,
     /// The checkout's country.
     pub country: Country,
     /// A label for the payer, when the provider wants one.
     pub customer_name: String,
+    /// The payer's details given by the merchant (Scalapay needs them).
+    pub customer: Option<shared::api::Customer>,
+    /// What is being paid.
+    pub description: Option<String>,
+    /// Where a customer sent to the provider's page comes back (the merchant's page).
+    pub return_url: String,
+    /// The one-time code the customer generated (Orange Money), when the method needs one.
+    pub otp: Option<String>,
+    /// This verifier's public base URL (for callback URLs sent in the request).
+    pub callback_base: String,
+}
+
+/// A refund the merchant asked for, routed to the payment's provider.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    /// Our refund id, also its idempotency key.
+    pub refund_id: String,
+    /// Our reference of the refunded attempt.
+    pub payment_reference: String,
+    /// The provider's reference of the refunded attempt.
+    pub provider_reference: Option<String>,
+    /// How much goes back.
+    pub amount: Money,
+    /// What was paid.
+    pub paid: Money,
+    /// The merchant's reason.
+    pub reason: Option<String>,
+}
+
+/// What the provider said about a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundResult {
+    /// Its state.
+    pub status: RefundStatus,
+    /// The provider's reference for it.
+    pub provider_reference: Option<String>,
 }
 
 /// Why a provider call did not give an answer we can act on.
@@ -53,6 +92,22 @@ pub enum ProviderError {
     /// Our request or keys are wrong (401/403, unexpected body): needs an operator.
     #[error("provider integration error: {0}")]
     Integration(String),
+    /// The provider has no API for this operation (e.g. refunds); the text says so.
+    #[error("not supported by the provider: {0}")]
+    Unsupported(String),
+}
+
+/// A notification as it arrived, before anything in it is trusted.
+#[derive(Debug, Clone)]
+pub struct IncomingNotice<'a> {
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The raw body, byte for byte.
+    pub body: &'a [u8],
+    /// The sender's address.
+    pub peer: IpAddr,
+    /// The secret path segment after `/webhooks/{provider}/`, if any.
+    pub path_token: Option<&'a str>,
 }
 
 /// A provider notification that passed verification.
@@ -60,15 +115,17 @@ pub enum ProviderError {
 pub struct VerifiedNotice {
     /// A reference that identifies the attempt: ours or the provider's.
     pub reference: String,
-    /// The state the notice reports, when it is explicit enough to apply as is; otherwise the
-    /// verifier fetches the status.
+    /// The state the notice reports, when it is signed and explicit enough to apply as is;
+    /// `None` makes the verifier fetch the status from the provider instead.
     pub update: Option<AttemptUpdate>,
+    /// The body the provider expects in answer (MyPVit's acknowledgement), if any.
+    pub ack: Option<serde_json::Value>,
 }
 
 /// Why a notification was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    /// Missing or wrong signature (or timestamp outside the window).
+    /// Missing or wrong signature (or timestamp outside the window, sender or path not allowed).
     #[error("the notification's signature is missing or wrong")]
     BadSignature,
     /// Signed correctly but unreadable.
@@ -96,6 +153,28 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
         provider_reference: Option<&str>,
     ) -> Result<Option<AttemptUpdate>, ProviderError>;
 
-    /// Verifies a notification's signature over its raw body and reads it.
-    fn verify_notice(&self, headers: &HeaderMap, body: &[u8]) -> Result<VerifiedNotice, WebhookError>;
+    /// Verifies a notification (signature over the raw body, timestamp, sender) and reads it.
+    fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError>;
+
+    /// Whether authorised payments wait for a later capture instead of being captured at once.
+    fn delays_capture(&self) -> bool {
+        false
+    }
+
+    /// Captures an authorised payment (card and pay-later providers).
+    async fn capture(
+        &self,
+        reference: &str,
+        provider_reference: Option<&str>,
+        amount: Money,
+    ) -> Result<AttemptUpdate, ProviderError> {
+        let _ = (reference, provider_reference, amount);
+        Err(ProviderError::Unsupported(format!("{} has no capture", self.id().as_str())))
+    }
+
+    /// Refunds all or part of a paid attempt.
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundResult, ProviderError> {
+        let _ = req;
+        Err(ProviderError::Unsupported(format!("{} offers no refund API", self.id().as_str())))
+    }
 }

@@ -1,10 +1,12 @@
 //! Provider notifications: `POST /webhooks/{provider}`. The raw body is verified by the
 //! provider's adapter before anything is read from it; refused notifications change nothing.
 
+use std::net::SocketAddr;
+
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{HeaderMap, StatusCode},
     routing::post,
 };
@@ -12,24 +14,53 @@ use serde_json::{Value, json};
 use shared::method::Provider;
 
 use super::AppState;
-use crate::{checkouts::NoticeError, providers::WebhookError};
+use crate::{
+    checkouts::NoticeError,
+    providers::{IncomingNotice, WebhookError},
+};
 
 /// The webhook routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/webhooks/{provider}", post(receive))
+    Router::new()
+        .route("/webhooks/{provider}", post(receive))
+        .route("/webhooks/{provider}/{token}", post(receive_with_token))
+}
+
+async fn receive_with_token(
+    state: State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((provider, token)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    handle(state, peer, provider, Some(token), headers, body).await
 }
 
 async fn receive(
-    State(state): State<AppState>,
+    state: State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    handle(state, peer, provider, None, headers, body).await
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    peer: SocketAddr,
+    provider: String,
+    token: Option<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
     let Some(provider) = Provider::parse(&provider) else {
         return (StatusCode::NOT_FOUND, Json(json!({"error": "unknown provider"})));
     };
-    match state.checkouts.notify(provider, &headers, &body).await {
-        Ok(()) => (StatusCode::OK, Json(json!({"received": true}))),
+    let notice =
+        IncomingNotice { headers: &headers, body: &body, peer: peer.ip(), path_token: token.as_deref() };
+    match state.checkouts.notify(provider, &notice).await {
+        Ok(ack) => (StatusCode::OK, Json(ack.unwrap_or_else(|| json!({"received": true})))),
         Err(NoticeError::Rejected(WebhookError::BadSignature)) => {
             tracing::warn!(provider = provider.as_str(), "notification with a bad signature refused");
             (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid signature"})))

@@ -39,6 +39,10 @@ pub struct CheckoutRecord {
     pub country: Country,
     /// What is being paid.
     pub description: Option<String>,
+    /// The merchant's page customers come back to from a provider's page.
+    pub return_url: Option<String>,
+    /// The paying customer's details, when the merchant gave them.
+    pub customer: Option<shared::api::Customer>,
     /// Current state.
     pub status: CheckoutStatus,
     /// SHA-256 of the client secret.

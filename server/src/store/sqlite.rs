@@ -80,6 +80,11 @@ impl SqliteStore {
             money,
             country: Country::parse(&country).ok_or_else(|| corrupt("country", &country))?,
             description: row.get("description"),
+            return_url: row.get("return_url"),
+            customer: match row.get::<Option<String>, _>("customer_json") {
+                Some(json) => Some(serde_json::from_str(&json).map_err(|_| corrupt("customer", &json))?),
+                None => None,
+            },
             status: CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
             client_secret_hash: row.get("client_secret_hash"),
             created_at: row.get("created_at"),
@@ -145,10 +150,17 @@ impl Store for SqliteStore {
     async fn insert_checkout(&self, c: &CheckoutRecord, cause: &Cause) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
         let amount = i64::try_from(c.money.minor()).map_err(|e| StoreError::Other(e.into()))?;
+        let customer_json = c
+            .customer
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Other(e.into()))?;
         let inserted = sqlx::query(
-            "INSERT INTO checkouts (id, reference, amount, currency, country, description, status,
-                                    client_secret_hash, created_at, expires_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO checkouts (id, reference, amount, currency, country, description, return_url,
+                                    customer_json, status, client_secret_hash, created_at, expires_at,
+                                    updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&c.id)
         .bind(&c.reference)
@@ -156,6 +168,8 @@ impl Store for SqliteStore {
         .bind(c.money.currency().code())
         .bind(c.country.code())
         .bind(&c.description)
+        .bind(&c.return_url)
+        .bind(customer_json)
         .bind(c.status.as_str())
         .bind(&c.client_secret_hash)
         .bind(c.created_at)
@@ -376,7 +390,7 @@ impl Store for SqliteStore {
 
     async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer')
+            "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer', 'authorized')
              AND next_poll_at_ms <= ? ORDER BY next_poll_at_ms LIMIT ?",
         )
         .bind(now_ms)
@@ -469,6 +483,8 @@ mod tests {
             money: Money::new(5000, Currency::Xof).unwrap(),
             country: Country::Ci,
             description: None,
+            return_url: None,
+            customer: None,
             status: CheckoutStatus::Open,
             client_secret_hash: "h".into(),
             created_at: now_secs(),

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -23,7 +22,9 @@ use shared::{
     status::AttemptStatus,
 };
 
-use super::{PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http};
+use super::{
+    IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
+};
 use crate::{config::NovaSendSettings, store::AttemptUpdate};
 
 pub mod wire;
@@ -157,12 +158,16 @@ impl PaymentProvider for NovaSend {
     }
 
     async fn start(&self, req: &StartPayment) -> Result<AttemptUpdate, ProviderError> {
+        let phone = req.phone.as_ref().ok_or_else(|| ProviderError::Refused {
+            code: ErrorCode::InvalidPhoneNumber,
+            provider_code: "msisdn_missing".into(),
+        })?;
         let body = SessionRequest {
             reference: req.reference.clone(),
             account_id: self.account_id.clone(),
             // XOF and XAF have no minor unit: the count of minor units is the whole amount.
             amount: req.money.minor(),
-            msisdn: req.phone.as_e164().to_owned(),
+            msisdn: phone.as_e164().to_owned(),
             customer_name: req.customer_name.clone(),
             country: req.country.code().to_owned(),
         };
@@ -195,8 +200,10 @@ impl PaymentProvider for NovaSend {
         Ok(Some(to_update(&payin)))
     }
 
-    fn verify_notice(&self, headers: &HeaderMap, body: &[u8]) -> Result<VerifiedNotice, WebhookError> {
-        let presented = headers
+    fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
+        let body = notice.body;
+        let presented = notice
+            .headers
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| hex::decode(v.trim()).ok())
@@ -207,14 +214,23 @@ impl PaymentProvider for NovaSend {
         mac.verify_slice(&presented).map_err(|_| WebhookError::BadSignature)?;
         let payin: Payin =
             serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        Ok(VerifiedNotice { reference: payin.customer_reference.clone(), update: Some(to_update(&payin)) })
+        Ok(VerifiedNotice {
+            reference: payin.customer_reference.clone(),
+            update: Some(to_update(&payin)),
+            ack: None,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
     use wire::{Failure, Transaction};
+
+    fn notice<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> IncomingNotice<'a> {
+        IncomingNotice { headers, body, peer: [127, 0, 0, 1].into(), path_token: None }
+    }
 
     fn payin(status: PayinStatus, confirmation: ConfirmationStatus) -> Payin {
         Payin {
@@ -289,13 +305,13 @@ mod tests {
         let body = serde_json::to_vec(&payin(PayinStatus::Processing, ConfirmationStatus::None)).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(SIGNATURE_HEADER, sign("whsecret", &body).parse().unwrap());
-        assert_eq!(ns.verify_notice(&headers, &body).unwrap().reference, "ours");
+        assert_eq!(ns.verify_notice(&notice(&headers, &body)).unwrap().reference, "ours");
         let mut tampered = body.clone();
         tampered[10] ^= 1;
-        assert!(matches!(ns.verify_notice(&headers, &tampered), Err(WebhookError::BadSignature)));
+        assert!(matches!(ns.verify_notice(&notice(&headers, &tampered)), Err(WebhookError::BadSignature)));
         headers.insert(SIGNATURE_HEADER, sign("other", &body).parse().unwrap());
-        assert!(matches!(ns.verify_notice(&headers, &body), Err(WebhookError::BadSignature)));
+        assert!(matches!(ns.verify_notice(&notice(&headers, &body)), Err(WebhookError::BadSignature)));
         headers.remove(SIGNATURE_HEADER);
-        assert!(matches!(ns.verify_notice(&headers, &body), Err(WebhookError::BadSignature)));
+        assert!(matches!(ns.verify_notice(&notice(&headers, &body)), Err(WebhookError::BadSignature)));
     }
 }
