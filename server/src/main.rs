@@ -1,5 +1,7 @@
 //! The `verifier` binary: `verifier [config.toml]` runs the service until Ctrl-C or SIGTERM;
-//! `verifier test-numbers` prints the sandboxes' test phone numbers and what each does.
+//! `verifier test-numbers` prints the sandboxes' test phone numbers and what each does;
+//! `verifier sandbox <provider> [listen-addr]` runs one provider sandbox alone (credentials
+//! and webhook target from `SANDBOX_*` environment variables, see [`server::sandbox::standalone`]).
 
 use anyhow::Context;
 use server::{config::Settings, sandbox, startup::Application, telemetry};
@@ -13,6 +15,13 @@ async fn main() -> anyhow::Result<()> {
         }
         println!("    NovaSend  any other number  {}", sandbox::novasend::Outcome::WaitsForPage.describe());
         return Ok(());
+    }
+    if arg == "sandbox" {
+        telemetry::init();
+        let mut rest = std::env::args().skip(2);
+        let name = rest.next().unwrap_or_default();
+        let listen = rest.next().unwrap_or_else(|| "127.0.0.1:0".to_owned());
+        return sandbox::standalone::run(&name, &listen).await;
     }
     telemetry::init();
     let settings = Settings::load(std::path::Path::new(&arg))

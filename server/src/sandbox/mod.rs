@@ -6,3 +6,47 @@
 //! payments wait for the customer and complete asynchronously, and sends signed webhooks.
 
 pub mod novasend;
+
+pub mod standalone {
+    //! One sandbox alone, outside the verifier: `verifier sandbox <provider> [listen-addr]`.
+    //!
+    //! Credentials, signing secrets and the webhook target come from the environment:
+    //! `SANDBOX_API_KEY`, `SANDBOX_API_SECRET`, `SANDBOX_WEBHOOK_SECRET` and
+    //! `SANDBOX_WEBHOOK_URL` (defaults: `sandbox_key`, `sandbox_secret`, `sandbox_webhook_secret`,
+    //! `http://127.0.0.1:8080/webhooks/<provider>`).
+
+    use anyhow::{Context, bail};
+
+    fn env(name: &str, default: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| default.to_owned())
+    }
+
+    /// Runs the named sandbox until Ctrl-C.
+    pub async fn run(name: &str, listen: &str) -> anyhow::Result<()> {
+        let listen = listen.parse().with_context(|| format!("invalid listen address {listen:?}"))?;
+        let base_url = match name {
+            "novasend" | "nova_send" => {
+                let sandbox = super::novasend::NovaSendSandbox::start(
+                    super::novasend::SandboxConfig {
+                        listen,
+                        confirm_delay_ms: 3000,
+                        expire_after_ms: 120_000,
+                        webhook_url: None,
+                    },
+                    super::novasend::Merchant {
+                        api_key: env("SANDBOX_API_KEY", "sandbox_key"),
+                        api_client: env("SANDBOX_API_SECRET", "sandbox_secret"),
+                        webhook_url: env("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/nova_send"),
+                        webhook_secret: env("SANDBOX_WEBHOOK_SECRET", "sandbox_webhook_secret"),
+                    },
+                )
+                .await?;
+                sandbox.base_url()
+            }
+            other => bail!("unknown sandbox {other:?}; known: novasend"),
+        };
+        println!("{name} sandbox listening on {base_url}");
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
+}
