@@ -8,20 +8,20 @@
 use std::sync::Arc;
 
 use shared::{
-    api::{self, CreateCheckout, MethodOption, PayRequest, PublicAttempt, PublicCheckout},
+    api::{self, CreateCheckout, CreateRefund, MethodOption, PayRequest, PublicAttempt, PublicCheckout},
     catalogue::ErrorCode,
     method::Provider,
     money::Money,
     phone::PhoneNumber,
-    status::{AttemptStatus, CheckoutStatus},
+    status::{AttemptStatus, CheckoutStatus, RefundStatus},
 };
 
 use crate::{
     error::AppError,
     events::Events,
     ids,
-    providers::{IncomingNotice, PaymentProvider, ProviderError, StartPayment, WebhookError},
-    store::{Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Store, StoreError},
+    providers::{IncomingNotice, PaymentProvider, ProviderError, RefundRequest, StartPayment, WebhookError},
+    store::{Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, RefundRecord, Store, StoreError},
 };
 
 /// The longest merchant reference accepted.
@@ -463,6 +463,119 @@ impl Checkouts {
         self.start_with_provider(provider, attempt, &start).await
     }
 
+    /// Refunds all (amount absent) or part of a paid checkout through its provider. Providers
+    /// with no refund API answer `REFUND_NOT_ALLOWED` with the reason, and nothing changes.
+    pub async fn refund(&self, checkout_id: &str, req: CreateRefund) -> Result<api::Refund, AppError> {
+        let c = self.store.checkout(checkout_id).await?.ok_or(AppError::NotFound)?;
+        let paid_attempt = self
+            .store
+            .attempts(checkout_id)
+            .await?
+            .into_iter()
+            .find(|a| a.status == AttemptStatus::Succeeded)
+            .ok_or_else(|| AppError::Refused {
+                code: ErrorCode::RefundNotAllowed,
+                reason: "the checkout is not paid".into(),
+            })?;
+        let provider = self.provider(paid_attempt.provider).cloned().ok_or_else(|| AppError::Refused {
+            code: ErrorCode::RefundNotAllowed,
+            reason: format!("{} is not configured on this verifier", paid_attempt.provider.as_str()),
+        })?;
+        if req.reason.as_ref().is_some_and(|r| r.len() > MAX_DESCRIPTION_LEN) {
+            return Err(AppError::invalid(
+                "reason",
+                format!("reason must be at most {MAX_DESCRIPTION_LEN} characters"),
+            ));
+        }
+        let already: u64 = self
+            .store
+            .refunds(checkout_id)
+            .await?
+            .iter()
+            .filter(|r| r.status != RefundStatus::Failed)
+            .map(|r| r.amount.minor())
+            .sum();
+        let minor = match req.amount {
+            Some(a) => a,
+            None => c.money.minor().saturating_sub(already),
+        };
+        let amount = Money::new(minor, c.money.currency()).map_err(|_| {
+            if req.amount.is_some() {
+                AppError::invalid("amount", "the amount must be greater than zero")
+            } else {
+                AppError::Refused {
+                    code: ErrorCode::RefundNotAllowed,
+                    reason: "nothing is left to refund".into(),
+                }
+            }
+        })?;
+        let record = RefundRecord {
+            id: ids::refund_id(),
+            checkout_id: checkout_id.to_owned(),
+            attempt_id: paid_attempt.id.clone(),
+            amount,
+            status: RefundStatus::Pending,
+            reason: req.reason.clone(),
+            failure: None,
+            provider_reference: None,
+            created_at: now(),
+        };
+        self.store.start_refund(&record, &Cause::Api("refund")).await?;
+        let request = RefundRequest {
+            refund_id: record.id.clone(),
+            payment_reference: paid_attempt.idempotency_key.clone(),
+            provider_reference: paid_attempt.provider_reference.clone(),
+            amount,
+            paid: c.money,
+            reason: req.reason,
+        };
+        let cause = Cause::ProviderResponse(provider.id());
+        match provider.refund(&request).await {
+            Ok(result) => {
+                if result.status != RefundStatus::Pending {
+                    let applied = self
+                        .store
+                        .finish_refund(
+                            &record.id,
+                            result.status,
+                            None,
+                            result.provider_reference.as_deref(),
+                            &cause,
+                        )
+                        .await?;
+                    if applied.changed() {
+                        self.events.changed(checkout_id);
+                    }
+                }
+            }
+            Err(ProviderError::Unsupported(reason)) => {
+                self.store.discard_refund(&record.id).await?;
+                return Err(AppError::Refused { code: ErrorCode::RefundNotAllowed, reason });
+            }
+            Err(ProviderError::Refused { code, provider_code }) => {
+                tracing::info!(refund = %record.id, %provider_code, "provider refused the refund");
+                self.store.finish_refund(&record.id, RefundStatus::Failed, Some(code), None, &cause).await?;
+            }
+            Err(ProviderError::Integration(why)) => {
+                tracing::error!(refund = %record.id, %why, "provider integration error on refund");
+                let code = Some(ErrorCode::ProviderUnavailable);
+                self.store.finish_refund(&record.id, RefundStatus::Failed, code, None, &cause).await?;
+            }
+            Err(ProviderError::Unavailable(why)) => {
+                // Outcome unknown: the refund stays pending; asking again uses the same refund id.
+                tracing::warn!(refund = %record.id, %why, "refund outcome unknown");
+            }
+        }
+        let stored = self.store.refunds(checkout_id).await?.into_iter().find(|r| r.id == record.id);
+        stored.map(|r| refund_view(&r)).ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund vanished")))
+    }
+
+    /// A checkout's refunds.
+    pub async fn refunds(&self, checkout_id: &str) -> Result<Vec<api::Refund>, AppError> {
+        self.store.checkout(checkout_id).await?.ok_or(AppError::NotFound)?;
+        Ok(self.store.refunds(checkout_id).await?.iter().map(refund_view).collect())
+    }
+
     /// Expires open checkouts past their deadline.
     pub async fn expire_due(&self) -> Result<(), AppError> {
         for id in self.store.expire_checkouts(now()).await? {
@@ -479,6 +592,20 @@ impl Checkouts {
     /// The polling interval in ms.
     pub fn poll_interval_ms(&self) -> i64 {
         self.policy.poll_interval_ms
+    }
+}
+
+fn refund_view(r: &RefundRecord) -> api::Refund {
+    api::Refund {
+        id: r.id.clone(),
+        checkout_id: r.checkout_id.clone(),
+        amount: r.amount.minor(),
+        currency: r.amount.currency(),
+        status: r.status,
+        reason: r.reason.clone(),
+        failure: r.failure,
+        provider_reference: r.provider_reference.clone(),
+        created_at: rfc3339(r.created_at),
     }
 }
 

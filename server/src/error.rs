@@ -12,6 +12,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 use shared::{
     api::{ApiError, ApiErrorBody, ApiErrorCode},
+    catalogue::ErrorCode,
     phone::PhoneError,
 };
 
@@ -41,6 +42,15 @@ pub enum AppError {
     /// 422: the method is not offered for this checkout.
     #[error("this payment method is not available for this checkout")]
     MethodUnavailable,
+    /// 422 (400 for an invalid refund amount): a payment rule or the provider refused; the
+    /// catalogue's code travels as `payment_error`.
+    #[error("{reason}")]
+    Refused {
+        /// The catalogue's code.
+        code: ErrorCode,
+        /// Why, in words.
+        reason: String,
+    },
     /// 500: our fault; details are logged, not sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -62,6 +72,13 @@ impl AppError {
             AppError::MethodUnavailable => {
                 (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::MethodUnavailable)
             }
+            AppError::Refused { code: ErrorCode::InvalidRefundAmount, .. } => {
+                (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidRequest)
+            }
+            AppError::Refused { code: ErrorCode::RefundNotAllowed, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::RefundNotAllowed)
+            }
+            AppError::Refused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::PaymentFailed),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal),
         }
     }
@@ -71,6 +88,18 @@ impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::Conflict(what) => AppError::Conflict(what),
+            crate::store::StoreError::Rule(code) => AppError::Refused {
+                code,
+                reason: match code {
+                    ErrorCode::RefundNotAllowed => {
+                        "the checkout is not paid, or is already fully refunded".into()
+                    }
+                    ErrorCode::InvalidRefundAmount => {
+                        "the amount is more than what is left to refund, or in another currency".into()
+                    }
+                    other => format!("refused: {}", other.as_str()),
+                },
+            },
             crate::store::StoreError::Other(e) => AppError::Internal(e),
         }
     }
@@ -79,6 +108,10 @@ impl From<crate::store::StoreError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let payment_error = match &self {
+            AppError::Refused { code, .. } => Some(*code),
+            _ => None,
+        };
         let (message, field) = match &self {
             AppError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
@@ -86,9 +119,12 @@ impl IntoResponse for AppError {
             }
             AppError::InvalidRequest { message, field } => (message.clone(), field.map(str::to_owned)),
             AppError::InvalidPhone(_) => (self.to_string(), Some("phone".to_owned())),
+            AppError::Refused { code: ErrorCode::InvalidRefundAmount, reason } => {
+                (reason.clone(), Some("amount".to_owned()))
+            }
             other => (other.to_string(), None),
         };
-        let body = ApiError { error: ApiErrorBody { code, message, field, payment_error: None } };
+        let body = ApiError { error: ApiErrorBody { code, message, field, payment_error } };
         (status, Json(body)).into_response()
     }
 }

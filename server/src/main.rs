@@ -13,7 +13,13 @@ async fn main() -> anyhow::Result<()> {
         for t in sandbox::novasend::TEST_NUMBERS {
             println!("    NovaSend  {:<16} {}", t.msisdn, t.outcome.describe());
         }
+        println!(
+            "    NovaSend  any number ending in 0000001..0000004 behaves as above, whatever its operator"
+        );
         println!("    NovaSend  any other number  {}", sandbox::novasend::Outcome::WaitsForPage.describe());
+        println!(
+            "    NovaSend  Orange Money: one-time code 000000 is refused, any other 4-6 digits accepted"
+        );
         return Ok(());
     }
     if arg == "sandbox" {

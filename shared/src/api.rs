@@ -8,7 +8,7 @@ use crate::catalogue::{ErrorCode, SuggestedAction};
 use crate::method::{PaymentMethod, Provider};
 use crate::money::Currency;
 use crate::phone::Country;
-use crate::status::{AttemptStatus, CheckoutStatus};
+use crate::status::{AttemptStatus, CheckoutStatus, RefundStatus};
 
 /// `POST /v1/checkouts` (merchant API): what the merchant's backend wants to be paid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +174,41 @@ pub struct PayRequest {
     pub otp: Option<String>,
 }
 
+/// `POST /v1/checkouts/{id}/refunds` (merchant API).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    /// Minor units to give back; everything not yet refunded when absent.
+    #[serde(default)]
+    pub amount: Option<u64>,
+    /// Why, for the merchant's records and the provider.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A refund, as the merchant API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// `rf_…`.
+    pub id: String,
+    /// The refunded checkout.
+    pub checkout_id: String,
+    /// Minor units given back.
+    pub amount: u64,
+    /// Currency of the amount.
+    pub currency: Currency,
+    /// Current state.
+    pub status: RefundStatus,
+    /// The merchant's reason.
+    pub reason: Option<String>,
+    /// Why it failed, when it did.
+    pub failure: Option<ErrorCode>,
+    /// The provider's reference for it.
+    pub provider_reference: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
 /// The body of every error response: `{"error": {"code": "…", "message": "…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
@@ -214,6 +249,9 @@ pub enum ApiErrorCode {
     MethodUnavailable,
     /// The provider refused or failed; `payment_error` says how.
     PaymentFailed,
+    /// The refund cannot be made (not paid, already refunded, or the provider has no refund
+    /// API); `payment_error` is `REFUND_NOT_ALLOWED` and `message` says why.
+    RefundNotAllowed,
     /// Something failed on our side; nothing more is said.
     Internal,
 }

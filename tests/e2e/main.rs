@@ -5,3 +5,5 @@
 mod bad_input;
 mod browser;
 mod flow;
+mod novasend;
+mod refunds;

@@ -8,7 +8,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::Serialize;
-use shared::api::{Checkout, CreateCheckout};
+use shared::api::{Checkout, CreateCheckout, CreateRefund, Refund};
 
 use super::{AppState, MerchantAuth};
 use crate::{
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/checkouts", post(create))
         .route("/v1/checkouts/{id}", get(read))
         .route("/v1/checkouts/{id}/history", get(history))
+        .route("/v1/checkouts/{id}/refunds", post(create_refund).get(list_refunds))
 }
 
 async fn create(
@@ -38,6 +39,23 @@ async fn read(
     Path(id): Path<String>,
 ) -> Result<Json<Checkout>, AppError> {
     Ok(Json(state.checkouts.merchant_view(&id).await?))
+}
+
+async fn create_refund(
+    _: MerchantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<CreateRefund>,
+) -> Result<(StatusCode, Json<Refund>), AppError> {
+    Ok((StatusCode::CREATED, Json(state.checkouts.refund(&id, req).await?)))
+}
+
+async fn list_refunds(
+    _: MerchantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Refund>>, AppError> {
+    Ok(Json(state.checkouts.refunds(&id).await?))
 }
 
 /// One line of `GET /v1/checkouts/{id}/history`.

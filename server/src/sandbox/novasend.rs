@@ -1,8 +1,12 @@
-//! The NovaSend sandbox: `POST /v1/payin/sessions`, `GET /v1/payin/{reference}`, a customer
-//! confirmation page at each session's `paymentUrl`, and webhooks signed with
-//! `X-Signature-Value` (hex HMAC-SHA256 of the raw body).
+//! The NovaSend sandbox: `POST /v1/payin/sessions`, `POST /v1/direct/payin`,
+//! `GET /v1/payin/{reference}`, `POST /v1/payin/{reference}/refund`, a customer confirmation
+//! page at each payin's `paymentUrl` (standing in for the phone's prompt), and webhooks signed
+//! with `X-Signature-Value` (hex HMAC-SHA256 of the raw body).
 //!
-//! Test phone numbers decide the outcome (NovaSend publishes none; these are our choice):
+//! Test phone numbers decide the outcome (NovaSend publishes none; these are our choice). What
+//! counts is how the number ends, so that every operator has its test numbers (07… Orange,
+//! 05… MTN, 01… Moov in Côte d'Ivoire): `…0000001` confirms, `…0000002` declines, `…0000003`
+//! lacks funds, `…0000004` never answers. For example:
 //!
 //! | number (CI / CM)                   | what happens after the confirmation delay |
 //! |------------------------------------|--------------------------------------------|
@@ -11,6 +15,15 @@
 //! | +2250700000003 / +237650000003     | confirmed, but the wallet lacks funds      |
 //! | +2250700000004 / +237650000004     | the customer never answers: expires        |
 //! | any other valid number             | waits for Accept/Decline on `paymentUrl`   |
+//!
+//! Direct payins: `WAVE`, `MOMO` and `MOOV` follow the table above (Cameroun has only `ORANGE`
+//! and `MOMO`: 404 `provider_not_found`); `ORANGE` requires `payin.otp`, 4 to 6 digits (400
+//! `transaction_otp_required` otherwise): the code `000000` is refused (the payin fails at once,
+//! `transaction_error`), any other completes after the delay unless the number is a test number.
+//! Refunds complete at once (the sandbox answers `completed`); a payin is refundable once, when
+//! it succeeded (403 `transaction_not_refundable` otherwise, 409 `transaction_already_refunded`
+//! for a second refund; the same `externalReference` again replays the first answer); a partial
+//! refund names an amount no larger than the payin's (400 `Invalid amount`).
 //!
 //! Choices where NovaSend is silent: a missing or non-UUID `X-Idempotency-Key` is answered 400
 //! `idempotency_key_invalid`; the same key with another body 409 `idempotency_key_reused`; a
@@ -43,8 +56,8 @@ use tokio::net::TcpListener;
 use crate::providers::novasend::{
     SIGNATURE_HEADER, sign,
     wire::{
-        ConfirmationStatus, ErrorBody, Failure, Payin, PayinStatus, SessionRequest, Transaction,
-        TransactionStatus,
+        ConfirmationStatus, DirectPayinRequest, DirectProvider, ErrorBody, Failure, Payin, PayinStatus,
+        RefundRecord, RefundRequest, RefundState, SessionRequest, Transaction, TransactionStatus,
     },
 };
 
@@ -86,6 +99,8 @@ pub enum Outcome {
     NeverConfirms,
     /// Waits for Accept or Decline on the payment page.
     WaitsForPage,
+    /// Orange Money's one-time code was wrong: fails at once.
+    InvalidOtp,
 }
 
 impl Outcome {
@@ -97,6 +112,7 @@ impl Outcome {
             Outcome::InsufficientFunds => "confirms, but the balance is too low: failed",
             Outcome::NeverConfirms => "never answers: expires",
             Outcome::WaitsForPage => "waits for Accept/Decline on the payment page",
+            Outcome::InvalidOtp => "Orange Money with the one-time code 000000: refused",
         }
     }
 }
@@ -114,7 +130,13 @@ pub const TEST_NUMBERS: &[TestNumber] = &[
 ];
 
 fn outcome_of(msisdn: &str) -> Outcome {
-    TEST_NUMBERS.iter().find(|t| t.msisdn == msisdn).map_or(Outcome::WaitsForPage, |t| t.outcome)
+    match msisdn.len().checked_sub(7).map(|at| &msisdn[at..]) {
+        Some("0000001") => Outcome::Succeeds,
+        Some("0000002") => Outcome::Declines,
+        Some("0000003") => Outcome::InsufficientFunds,
+        Some("0000004") => Outcome::NeverConfirms,
+        _ => Outcome::WaitsForPage,
+    }
 }
 
 /// Credentials and the merchant's webhook endpoint, as set in NovaSend's portal.
@@ -132,10 +154,13 @@ pub struct Merchant {
 
 #[derive(Debug, Default)]
 struct Book {
+    /// Keyed by NovaSend's reference.
     payins: HashMap<String, Payin>,
     by_merchant_reference: HashMap<String, String>,
-    by_idempotency_key: HashMap<String, (SessionRequest, String)>,
+    by_idempotency_key: HashMap<String, (serde_json::Value, String)>,
     links: HashMap<String, String>,
+    /// Keyed by the refunded payin's NovaSend reference, with the merchant's refund reference.
+    refunds: HashMap<String, (RefundRecord, String)>,
 }
 
 #[derive(Debug)]
@@ -185,7 +210,9 @@ impl NovaSendSandbox {
 fn router(inner: Shared) -> Router {
     Router::new()
         .route("/v1/payin/sessions", post(create_session))
+        .route("/v1/direct/payin", post(create_direct))
         .route("/v1/payin/{reference}", get(status))
+        .route("/v1/payin/{reference}/refund", post(refund))
         .route("/link/{code}", get(page))
         .route("/link/{code}/{answer}", post(answer))
         .route("/_sandbox/payins", get(list))
@@ -208,8 +235,8 @@ fn authorised(inner: &Inner, headers: &HeaderMap) -> bool {
 }
 
 fn lock(inner: &Inner) -> std::sync::MutexGuard<'_, Book> {
-    // A panic while holding the lock cannot leave the book half-written (each write is one
-    // insert), so a poisoned lock is still usable.
+    // Each write to the book is a few inserts that a panic cannot leave half-done, so a
+    // poisoned lock is still usable.
     inner.book.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -221,70 +248,171 @@ fn random(n: usize) -> String {
     rand::rng().sample_iter(&Alphanumeric).take(n).map(char::from).collect::<String>().to_lowercase()
 }
 
-async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if !authorised(&inner, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid or missing credentials");
+/// What a payin request asks for, from either API.
+struct Ask {
+    reference: String,
+    amount: u64,
+    msisdn: String,
+    customer_name: String,
+    country: String,
+    direct: Option<(DirectProvider, Option<String>)>,
+}
+
+/// Credentials and the idempotency key are checked before the body is read.
+fn pre_checked(inner: &Inner, headers: &HeaderMap) -> Option<Response> {
+    if !authorised(inner, headers) {
+        return Some(error(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid or missing credentials"));
     }
     let key = headers.get("x-idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("");
     if uuid::Uuid::parse_str(key).is_err() {
-        return error(StatusCode::BAD_REQUEST, "idempotency_key_invalid", "X-Idempotency-Key must be a UUID");
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_invalid",
+            "X-Idempotency-Key must be a UUID",
+        ));
+    }
+    None
+}
+
+/// The documented rules, in order: country, amount, number, operator, OTP.
+fn validate(ask: &Ask) -> Result<&'static str, Response> {
+    let (country, currency, min, max) = match ask.country.as_str() {
+        "CI" => (Country::Ci, "XOF", 100, 2_000_000),
+        "CM" => (Country::Cm, "XAF", 200, 500_000),
+        _ => return Err(error(StatusCode::NOT_FOUND, "country_not_found", "Country not supported")),
+    };
+    if ask.amount == 0 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "transaction_greater_than_zero",
+            "Amount must be greater than zero",
+        ));
+    }
+    if ask.amount < min || ask.amount > max {
+        return Err(error(StatusCode::BAD_REQUEST, "Invalid amount", "Amount outside the provider's limits"));
+    }
+    match PhoneNumber::parse_e164(&ask.msisdn) {
+        Ok(p) if p.country() == country => {}
+        _ => return Err(error(StatusCode::NOT_FOUND, "client_not_found", "No wallet for this msisdn")),
+    }
+    if let Some((operator, otp)) = &ask.direct {
+        let offered =
+            country != Country::Cm || matches!(operator, DirectProvider::Orange | DirectProvider::Momo);
+        if !offered {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "provider_not_found",
+                "Provider not available in this country",
+            ));
+        }
+        if *operator == DirectProvider::Orange {
+            let well_formed = otp
+                .as_deref()
+                .is_some_and(|o| (4..=6).contains(&o.len()) && o.bytes().all(|b| b.is_ascii_digit()));
+            if !well_formed {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "transaction_otp_required",
+                    "A one-time code is required for Orange Money (#144*82#)",
+                ));
+            }
+        }
+    }
+    Ok(currency)
+}
+
+async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = pre_checked(&inner, &headers) {
+        return refused;
     }
     let req: SessionRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
     };
-    let (country, currency, min, max) = match req.country.as_str() {
-        "CI" => (Country::Ci, "XOF", 100, 2_000_000),
-        "CM" => (Country::Cm, "XAF", 200, 500_000),
-        _ => return error(StatusCode::NOT_FOUND, "country_not_found", "Country not supported"),
+    let ask = Ask {
+        reference: req.reference,
+        amount: req.amount,
+        msisdn: req.msisdn,
+        customer_name: req.customer_name,
+        country: req.country,
+        direct: None,
     };
-    if req.amount == 0 {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "transaction_greater_than_zero",
-            "Amount must be greater than zero",
-        );
-    }
-    if req.amount < min || req.amount > max {
-        return error(StatusCode::BAD_REQUEST, "Invalid amount", "Amount outside the provider's limits");
-    }
-    match PhoneNumber::parse_e164(&req.msisdn) {
-        Ok(p) if p.country() == country => {}
-        _ => return error(StatusCode::NOT_FOUND, "client_not_found", "No wallet for this msisdn"),
-    }
+    create(inner, &headers, &body, ask).await
+}
 
-    let payin = {
-        let mut book = lock(&inner);
-        if let Some((first, reference)) = book.by_idempotency_key.get(key) {
-            if *first != req {
+async fn create_direct(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = pre_checked(&inner, &headers) {
+        return refused;
+    }
+    let req: DirectPayinRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
+    };
+    let ask = Ask {
+        reference: req.reference,
+        amount: req.payin.amount,
+        msisdn: req.payin.msisdn,
+        customer_name: req.customer_name,
+        country: req.payin.country,
+        direct: Some((req.payin.provider, req.payin.otp)),
+    };
+    create(inner, &headers, &body, ask).await
+}
+
+async fn create(inner: Shared, headers: &HeaderMap, body: &[u8], ask: Ask) -> Response {
+    let key = headers.get("x-idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let fingerprint: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    // A replay gets the first answer, whatever happened since.
+    {
+        let book = lock(&inner);
+        if let Some((first, reference)) = book.by_idempotency_key.get(&key) {
+            if *first != fingerprint {
                 return error(
                     StatusCode::CONFLICT,
                     "idempotency_key_reused",
                     "Key already used with another body",
                 );
             }
-            let replay = book.payins.get(reference).cloned();
-            return match replay {
-                Some(p) => (StatusCode::CREATED, Json(p)).into_response(),
+            return match book.payins.get(reference) {
+                Some(p) => (StatusCode::CREATED, Json(p.clone())).into_response(),
                 None => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "lost payin"),
             };
         }
-        if book.by_merchant_reference.contains_key(&req.reference) {
+    }
+    let currency = match validate(&ask) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let outcome = match &ask.direct {
+        Some((DirectProvider::Orange, Some(otp))) if otp == "000000" => Outcome::InvalidOtp,
+        // The code is the customer's confirmation: no prompt to wait for.
+        Some((DirectProvider::Orange, _)) => match outcome_of(&ask.msisdn) {
+            Outcome::WaitsForPage => Outcome::Succeeds,
+            other => other,
+        },
+        _ => outcome_of(&ask.msisdn),
+    };
+    let payin = {
+        let mut book = lock(&inner);
+        if book.by_merchant_reference.contains_key(&ask.reference) {
             return error(StatusCode::CONFLICT, "transaction_is_already_processed", "Reference already used");
         }
-        let reference = format!("tr_{}", random(26));
+        let theirs = format!("tr_{}", random(26));
         let code = random(10);
+        let direct = ask.direct.is_some();
         let payin = Payin {
+            id: direct.then(|| theirs.clone()),
             kind: "payin".into(),
             fee: 0,
-            reference: reference.clone(),
-            phone_number: Some(req.msisdn.clone()),
-            customer_name: Some(req.customer_name.clone()),
-            amount: req.amount,
-            charged_amount: req.amount,
-            status: PayinStatus::Processing,
+            reference: if direct { ask.reference.clone() } else { theirs.clone() },
+            phone_number: Some(ask.msisdn.clone()),
+            customer_name: Some(ask.customer_name.clone()),
+            amount: ask.amount,
+            charged_amount: ask.amount,
+            status: if direct { PayinStatus::Pending } else { PayinStatus::Processing },
             currency: currency.into(),
-            customer_reference: req.reference.clone(),
+            customer_reference: (!direct).then(|| ask.reference.clone()),
+            is_direct: direct.then_some(true),
             confirmation_required: true,
             confirmation_status: ConfirmationStatus::None,
             payment_url: Some(format!("{}/link/{code}", inner.base_url)),
@@ -292,13 +420,19 @@ async fn create_session(State(inner): State<Shared>, headers: HeaderMap, body: B
             transaction: None,
             failure: None,
         };
-        book.payins.insert(reference.clone(), payin.clone());
-        book.by_merchant_reference.insert(req.reference.clone(), reference.clone());
-        book.by_idempotency_key.insert(key.to_owned(), (req.clone(), reference.clone()));
-        book.links.insert(code, reference);
+        book.payins.insert(theirs.clone(), payin.clone());
+        book.by_merchant_reference.insert(ask.reference.clone(), theirs.clone());
+        book.by_idempotency_key.insert(key, (fingerprint, theirs.clone()));
+        book.links.insert(code, theirs);
         payin
     };
-    schedule(inner.clone(), payin.reference.clone(), outcome_of(&req.msisdn));
+    let reference = payin.provider_reference().to_owned();
+    if outcome == Outcome::InvalidOtp {
+        settle(&inner, &reference, outcome).await;
+        let settled = lock(&inner).payins.get(&reference).cloned().unwrap_or(payin);
+        return (StatusCode::CREATED, Json(settled)).into_response();
+    }
+    schedule(inner.clone(), reference, outcome);
     (StatusCode::CREATED, Json(payin)).into_response()
 }
 
@@ -307,7 +441,7 @@ fn schedule(inner: Shared, reference: String, outcome: Outcome) {
         let confirm = Duration::from_millis(inner.config.confirm_delay_ms);
         let expire = Duration::from_millis(inner.config.expire_after_ms);
         match outcome {
-            Outcome::Succeeds | Outcome::Declines | Outcome::InsufficientFunds => {
+            Outcome::Succeeds | Outcome::Declines | Outcome::InsufficientFunds | Outcome::InvalidOtp => {
                 tokio::time::sleep(confirm).await;
                 settle(&inner, &reference, outcome).await;
             }
@@ -319,53 +453,57 @@ fn schedule(inner: Shared, reference: String, outcome: Outcome) {
     });
 }
 
+fn is_open(p: &Payin) -> bool {
+    matches!(p.status, PayinStatus::Processing | PayinStatus::Pending)
+}
+
 /// Moves a payin to the outcome's final state, once; sends the webhook when it moved.
 async fn settle(inner: &Inner, reference: &str, outcome: Outcome) {
     let updated = {
         let mut book = lock(inner);
         let Some(p) = book.payins.get_mut(reference) else { return };
-        if p.status != PayinStatus::Processing {
+        if !is_open(p) {
             return;
         }
-        let transaction = |status| Transaction {
-            reference: Some(format!("tr_{}", random(16))),
-            status: Some(status),
-            customer_name: p.customer_name.clone(),
-            processed_at: Some(now_text()),
-            phone_number: p.phone_number.clone(),
-            amount: Some(format!("{}.00", p.amount)),
-            fees: Some("0.00".into()),
-            charged_amount: Some(format!("{}.00", p.charged_amount)),
-            currency: Some(p.currency.clone()),
-        };
-        match outcome {
-            Outcome::Succeeds | Outcome::WaitsForPage => {
-                p.status = PayinStatus::Processed;
-                p.confirmation_status = ConfirmationStatus::Accepted;
-                p.transaction = Some(transaction(TransactionStatus::Completed));
-            }
+        let (confirmation, completed, failure) = match outcome {
+            Outcome::Succeeds | Outcome::WaitsForPage => (ConfirmationStatus::Accepted, true, None),
             Outcome::Declines => {
-                p.status = PayinStatus::Processed;
-                p.confirmation_status = ConfirmationStatus::Declined;
-                p.transaction = Some(transaction(TransactionStatus::Failed));
-                p.failure = Some(Failure {
-                    code: Some("customer_declined".into()),
-                    message: "The customer declined the payment".into(),
-                });
+                (ConfirmationStatus::Declined, false, Some(("declined", "The customer declined the payment")))
             }
-            Outcome::InsufficientFunds => {
-                p.status = PayinStatus::Processed;
-                p.confirmation_status = ConfirmationStatus::Accepted;
-                p.transaction = Some(transaction(TransactionStatus::Failed));
-                p.failure = Some(Failure {
-                    code: Some("client_not_enough_cash".into()),
-                    message: "Insufficient balance".into(),
-                });
+            Outcome::InsufficientFunds => (
+                ConfirmationStatus::Accepted,
+                false,
+                Some(("client_not_enough_cash", "Insufficient balance")),
+            ),
+            Outcome::InvalidOtp => {
+                (ConfirmationStatus::Declined, false, Some(("transaction_error", "Invalid OTP")))
             }
-            Outcome::NeverConfirms => {
-                p.status = PayinStatus::Expired;
-                p.confirmation_status = ConfirmationStatus::Expired;
-            }
+            Outcome::NeverConfirms => (ConfirmationStatus::Expired, false, None),
+        };
+        p.confirmation_status = confirmation;
+        p.failure =
+            failure.map(|(code, message)| Failure { code: Some(code.into()), message: message.into() });
+        if outcome == Outcome::NeverConfirms {
+            p.status = PayinStatus::Expired;
+        } else if p.is_direct == Some(true) {
+            p.status = if completed { PayinStatus::Success } else { PayinStatus::Failed };
+        } else {
+            p.status = PayinStatus::Processed;
+            p.transaction = Some(Transaction {
+                reference: Some(format!("tr_{}", random(16))),
+                status: Some(if completed {
+                    TransactionStatus::Completed
+                } else {
+                    TransactionStatus::Failed
+                }),
+                customer_name: p.customer_name.clone(),
+                processed_at: Some(now_text()),
+                phone_number: p.phone_number.clone(),
+                amount: Some(format!("{}.00", p.amount)),
+                fees: Some("0.00".into()),
+                charged_amount: Some(format!("{}.00", p.charged_amount)),
+                currency: Some(p.currency.clone()),
+            });
         }
         p.clone()
     };
@@ -394,16 +532,78 @@ async fn deliver(inner: &Inner, payin: &Payin) {
     }
 }
 
+/// NovaSend's reference for a reference that may be NovaSend's or the merchant's.
+fn find(book: &Book, reference: &str) -> Option<String> {
+    if book.payins.contains_key(reference) {
+        return Some(reference.to_owned());
+    }
+    book.by_merchant_reference.get(reference).cloned()
+}
+
 async fn status(State(inner): State<Shared>, headers: HeaderMap, Path(reference): Path<String>) -> Response {
     if !authorised(&inner, &headers) {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid or missing credentials");
     }
     let book = lock(&inner);
-    let key = book.by_merchant_reference.get(&reference).cloned().unwrap_or(reference);
-    match book.payins.get(&key) {
+    match find(&book, &reference).and_then(|k| book.payins.get(&k)) {
         Some(p) => Json(p.clone()).into_response(),
         None => error(StatusCode::NOT_FOUND, "transaction_does_not_exist", "Transaction does not exist"),
     }
+}
+
+fn succeeded(p: &Payin) -> bool {
+    p.status == PayinStatus::Success
+        || p.transaction.as_ref().and_then(|t| t.status) == Some(TransactionStatus::Completed)
+}
+
+async fn refund(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !authorised(&inner, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid or missing credentials");
+    }
+    let req: RefundRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
+    };
+    let mut book = lock(&inner);
+    let Some(key) = find(&book, &reference) else {
+        return error(StatusCode::NOT_FOUND, "transaction_does_not_exist", "Payment not found");
+    };
+    if let Some((previous, external)) = book.refunds.get(&key) {
+        // The same refund asked again (a retry) gets the same answer; another one is refused.
+        if *external == req.external_reference {
+            return (StatusCode::CREATED, Json(previous.clone())).into_response();
+        }
+        return error(StatusCode::CONFLICT, "transaction_already_refunded", "Duplicate refund");
+    }
+    let Some(payin) = book.payins.get(&key).cloned() else {
+        return error(StatusCode::NOT_FOUND, "transaction_does_not_exist", "Payment not found");
+    };
+    if !succeeded(&payin) {
+        return error(StatusCode::FORBIDDEN, "transaction_not_refundable", "Refund not allowed");
+    }
+    let amount = req.amount.unwrap_or(payin.amount);
+    if amount == 0 || amount > payin.amount {
+        return error(StatusCode::BAD_REQUEST, "Invalid amount", "The refund is larger than the payment");
+    }
+    let record = RefundRecord {
+        kind: "refund".into(),
+        reference: format!("rf_{}", random(20)),
+        original_reference: key.clone(),
+        amount,
+        fee: 0,
+        currency: payin.currency.clone(),
+        status: RefundState::Completed,
+        reason: Some(req.reason),
+        refund_type: Some(if amount == payin.amount { "full" } else { "partial" }.into()),
+        created_at: Some(now_text()),
+    };
+    book.refunds.insert(key, (record.clone(), req.external_reference));
+    (StatusCode::CREATED, Json(record)).into_response()
 }
 
 async fn list(State(inner): State<Shared>) -> Json<Vec<Payin>> {
@@ -419,14 +619,19 @@ async fn page(State(inner): State<Shared>, Path(code): Path<String>) -> Response
     let Some(p) = find_by_code(&inner, &code) else {
         return (StatusCode::NOT_FOUND, Html("<h1>Lien inconnu</h1>".to_owned())).into_response();
     };
-    let state = match (p.status, p.confirmation_status) {
-        (PayinStatus::Processing, _) => format!(
+    let state = if is_open(&p) {
+        format!(
             "<form method=post action=/link/{code}/accept><button id=accept>Accepter / Accept</button></form>
              <form method=post action=/link/{code}/decline><button id=decline>Refuser / Decline</button></form>"
-        ),
-        (_, ConfirmationStatus::Accepted) => "<p id=done>Paiement confirmé. Vous pouvez fermer cette page.</p>".into(),
-        (_, ConfirmationStatus::Declined) => "<p id=done>Paiement refusé.</p>".into(),
-        _ => "<p id=done>Ce lien a expiré.</p>".into(),
+        )
+    } else {
+        match p.confirmation_status {
+            ConfirmationStatus::Accepted => {
+                "<p id=done>Paiement confirmé. Vous pouvez fermer cette page.</p>".into()
+            }
+            ConfirmationStatus::Declined => "<p id=done>Paiement refusé.</p>".into(),
+            _ => "<p id=done>Ce lien a expiré.</p>".into(),
+        }
     };
     Html(format!(
         "<!doctype html><html lang=fr><meta charset=utf-8><meta name=viewport content='width=device-width'>
@@ -448,6 +653,6 @@ async fn answer(State(inner): State<Shared>, Path((code, answer)): Path<(String,
         "decline" => Outcome::Declines,
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    settle(&inner, &p.reference, outcome).await;
+    settle(&inner, p.provider_reference(), outcome).await;
     Redirect::to(&format!("/link/{code}")).into_response()
 }

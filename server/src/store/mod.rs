@@ -10,7 +10,7 @@ use shared::{
     method::{PaymentMethod, Provider},
     money::Money,
     phone::Country,
-    status::{AttemptStatus, CheckoutStatus},
+    status::{AttemptStatus, CheckoutStatus, RefundStatus},
 };
 
 pub mod sqlite;
@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A uniqueness or state rule refused the write; the text says which.
     #[error("{0}")]
     Conflict(String),
+    /// A payment rule refused the write (refund not allowed, amount too large).
+    #[error("refused: {0:?}")]
+    Rule(ErrorCode),
     /// Anything else (I/O, corruption): a server fault.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -92,6 +95,29 @@ pub struct AttemptUpdate {
     pub provider_reference: Option<String>,
     /// Its confirmation page, if it gave one.
     pub payment_url: Option<String>,
+}
+
+/// A refund as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRecord {
+    /// `rf_…`, also the provider idempotency key.
+    pub id: String,
+    /// The refunded checkout.
+    pub checkout_id: String,
+    /// The paid attempt it refunds.
+    pub attempt_id: String,
+    /// How much goes back (the checkout's currency).
+    pub amount: Money,
+    /// Current state.
+    pub status: RefundStatus,
+    /// The merchant's reason.
+    pub reason: Option<String>,
+    /// Why it failed.
+    pub failure: Option<ErrorCode>,
+    /// The provider's reference.
+    pub provider_reference: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
 }
 
 /// Why a state changed: stored next to every change, readable as the checkout's history.
@@ -196,4 +222,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError>;
     /// A checkout's history, oldest first.
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError>;
+    /// Records a pending refund if the checkout's state and what was already refunded (or is
+    /// pending) allow it ([`shared::status::refund_outcome`]); [`StoreError::Rule`] otherwise.
+    async fn start_refund(&self, r: &RefundRecord, cause: &Cause) -> Result<(), StoreError>;
+    /// Ends a pending refund; a success moves the checkout to partially refunded or refunded.
+    async fn finish_refund(
+        &self,
+        refund_id: &str,
+        status: RefundStatus,
+        failure: Option<ErrorCode>,
+        provider_reference: Option<&str>,
+        cause: &Cause,
+    ) -> Result<Applied, StoreError>;
+    /// Removes a pending refund the provider could not even consider (no refund API).
+    async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError>;
+    /// A checkout's refunds, oldest first.
+    async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
 }

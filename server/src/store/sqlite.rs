@@ -12,14 +12,17 @@ use shared::{
     method::{PaymentMethod, Provider},
     money::{Currency, Money},
     phone::Country,
-    status::{AttemptStatus, CheckoutStatus},
+    status::{AttemptStatus, CheckoutStatus, RefundStatus, refund_outcome},
 };
 use sqlx::{
     Row, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 
-use super::{Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, StatusChange, Store, StoreError};
+use super::{
+    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, RefundRecord, StatusChange, Store,
+    StoreError,
+};
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -89,6 +92,29 @@ impl SqliteStore {
             client_secret_hash: row.get("client_secret_hash"),
             created_at: row.get("created_at"),
             expires_at: row.get("expires_at"),
+        })
+    }
+
+    fn refund_from_row(row: &SqliteRow, currency: Currency) -> Result<RefundRecord, StoreError> {
+        let amount: i64 = row.get("amount");
+        let status: String = row.get("status");
+        let failure: Option<String> = row.get("failure");
+        Ok(RefundRecord {
+            id: row.get("id"),
+            checkout_id: row.get("checkout_id"),
+            attempt_id: row.get("attempt_id"),
+            amount: u64::try_from(amount)
+                .ok()
+                .and_then(|a| Money::new(a, currency).ok())
+                .ok_or_else(|| corrupt("refund amount", &amount.to_string()))?,
+            status: RefundStatus::parse(&status).ok_or_else(|| corrupt("refund status", &status))?,
+            reason: row.get("reason"),
+            failure: match failure {
+                Some(f) => Some(ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))?),
+                None => None,
+            },
+            provider_reference: row.get("provider_reference"),
+            created_at: row.get("created_at"),
         })
     }
 
@@ -465,6 +491,168 @@ impl Store for SqliteStore {
                 cause: r.get("cause"),
             })
             .collect())
+    }
+
+    async fn start_refund(&self, r: &RefundRecord, cause: &Cause) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
+            .bind(&r.checkout_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?
+            .ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
+        let checkout = Self::checkout_from_row(&row)?;
+        // Pending refunds count too: two concurrent refunds can never give back more than paid.
+        let before: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE checkout_id = ? AND status != 'failed'",
+        )
+        .bind(&r.checkout_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(other)?;
+        let before = u64::try_from(before).map_err(|e| StoreError::Other(e.into()))?;
+        refund_outcome(checkout.status, checkout.money, before, r.amount).map_err(StoreError::Rule)?;
+        let now = now_secs();
+        sqlx::query(
+            "INSERT INTO refunds (id, checkout_id, attempt_id, amount, status, reason, failure,
+                                  provider_reference, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'pending', ?, NULL, NULL, ?, ?)",
+        )
+        .bind(&r.id)
+        .bind(&r.checkout_id)
+        .bind(&r.attempt_id)
+        .bind(i64::try_from(r.amount.minor()).map_err(|e| StoreError::Other(e.into()))?)
+        .bind(&r.reason)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        record_change(&mut tx, &r.checkout_id, None, None, &format!("refund {} pending", r.id), cause, now)
+            .await?;
+        tx.commit().await.map_err(other)
+    }
+
+    async fn finish_refund(
+        &self,
+        refund_id: &str,
+        status: RefundStatus,
+        failure: Option<ErrorCode>,
+        provider_reference: Option<&str>,
+        cause: &Cause,
+    ) -> Result<Applied, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let row = sqlx::query(
+            "SELECT r.status AS refund_status, r.checkout_id, c.status AS checkout_status, c.amount AS paid
+             FROM refunds r JOIN checkouts c ON c.id = r.checkout_id WHERE r.id = ?",
+        )
+        .bind(refund_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?
+        .ok_or_else(|| StoreError::Conflict(format!("no refund {refund_id}")))?;
+        let r_text: String = row.get("refund_status");
+        let c_text: String = row.get("checkout_status");
+        let checkout_id: String = row.get("checkout_id");
+        let paid: i64 = row.get("paid");
+        let current = RefundStatus::parse(&r_text).ok_or_else(|| corrupt("refund status", &r_text))?;
+        let checkout_now = CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
+        let mut applied = Applied::default();
+        if !current.can_become(status) {
+            tx.commit().await.map_err(other)?;
+            return Ok(applied);
+        }
+        let now = now_secs();
+        sqlx::query(
+            "UPDATE refunds SET status = ?, failure = ?, provider_reference = COALESCE(provider_reference, ?),
+                                updated_at = ? WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(failure.map(ErrorCode::as_str))
+        .bind(provider_reference)
+        .bind(now)
+        .bind(refund_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        record_change(
+            &mut tx,
+            &checkout_id,
+            None,
+            Some(&format!("refund {refund_id} pending")),
+            &format!("refund {refund_id} {}", status.as_str()),
+            cause,
+            now,
+        )
+        .await?;
+        if status == RefundStatus::Succeeded {
+            let refunded: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE checkout_id = ? AND status = 'succeeded'",
+            )
+            .bind(&checkout_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(other)?;
+            let next =
+                if refunded >= paid { CheckoutStatus::Refunded } else { CheckoutStatus::PartiallyRefunded };
+            if checkout_now.can_become(next) {
+                sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
+                    .bind(next.as_str())
+                    .bind(now)
+                    .bind(&checkout_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(other)?;
+                record_change(
+                    &mut tx,
+                    &checkout_id,
+                    None,
+                    Some(checkout_now.as_str()),
+                    next.as_str(),
+                    cause,
+                    now,
+                )
+                .await?;
+                applied.checkout = Some((checkout_now, next));
+            }
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(applied)
+    }
+
+    async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let checkout_id: Option<String> =
+            sqlx::query_scalar("SELECT checkout_id FROM refunds WHERE id = ? AND status = 'pending'")
+                .bind(refund_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(other)?;
+        if let Some(checkout_id) = checkout_id {
+            sqlx::query("DELETE FROM refunds WHERE id = ?")
+                .bind(refund_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+            let pending = format!("refund {refund_id} pending");
+            sqlx::query("DELETE FROM status_changes WHERE checkout_id = ? AND to_status = ?")
+                .bind(&checkout_id)
+                .bind(&pending)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+        }
+        tx.commit().await.map_err(other)
+    }
+
+    async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
+        let Some(checkout) = self.checkout(checkout_id).await? else { return Ok(Vec::new()) };
+        let rows = sqlx::query("SELECT * FROM refunds WHERE checkout_id = ? ORDER BY created_at, rowid")
+            .bind(checkout_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(other)?;
+        rows.iter().map(|r| Self::refund_from_row(r, checkout.money.currency())).collect()
     }
 }
 

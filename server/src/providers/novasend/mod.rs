@@ -1,5 +1,8 @@
-//! NovaSend: wallet payment sessions (`POST /v1/payin/sessions`), status
-//! (`GET /v1/payin/{reference}`, where `transaction.status` is the final truth) and webhooks
+//! NovaSend: wallet payment sessions (`POST /v1/payin/sessions`, method "mobile money": the
+//! customer confirms on NovaSend's page or prompt), direct payins (`POST /v1/direct/payin`:
+//! Wave by link, Orange Money with the customer's one-time code, MTN and Moov by push),
+//! status (`GET /v1/payin/{reference}`, where `transaction.status` is the final truth),
+//! refunds (`POST /v1/payin/{reference}/refund`, full or partial, once per payin) and webhooks
 //! signed with `X-Signature-Value` (hex HMAC-SHA256 of the raw body, keyed with the webhook
 //! secret chosen in NovaSend's portal).
 //!
@@ -19,17 +22,21 @@ use shared::{
     method::{PaymentMethod, Provider},
     money::{Currency, Money},
     phone::Country,
-    status::AttemptStatus,
+    status::{AttemptStatus, RefundStatus},
 };
 
 use super::{
-    IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
+    IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
+    VerifiedNotice, WebhookError, http,
 };
 use crate::{config::NovaSendSettings, store::AttemptUpdate};
 
 pub mod wire;
 
-use wire::{ConfirmationStatus, ErrorBody, Payin, PayinStatus, SessionRequest, TransactionStatus};
+use wire::{
+    Action, ConfirmationStatus, DirectPayin, DirectPayinRequest, DirectProvider, ErrorBody, Payin,
+    PayinStatus, RefundState, SessionRequest, TransactionStatus,
+};
 
 /// The webhook signature header.
 pub const SIGNATURE_HEADER: &str = "x-signature-value";
@@ -82,16 +89,30 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Maps a NovaSend error code to the catalogue.
+/// Maps a NovaSend error code to the catalogue (the documented table lives in
+/// `shared::catalogue`); undocumented codes are a plain refusal.
 pub fn catalogue_code(code: &str) -> ErrorCode {
-    match code {
-        "client_not_enough_cash" | "wallet_not_enough_cash" => ErrorCode::InsufficientFunds,
-        "client_not_found" | "wallet_not_found" | "provider_not_found" => ErrorCode::InvalidPhoneNumber,
-        "transaction_greater_than_zero" | "invalid_amount" => ErrorCode::LimitExceeded,
-        "customer_declined" | "declined" => ErrorCode::CustomerDeclined,
-        "expired" | "session_expired" => ErrorCode::SessionExpired,
-        _ => ErrorCode::PaymentRefused,
+    if code.eq_ignore_ascii_case("Invalid amount") {
+        return ErrorCode::LimitExceeded;
     }
+    ErrorCode::from_provider_code(Provider::NovaSend, code).unwrap_or(ErrorCode::PaymentRefused)
+}
+
+/// The direct-API operator for a method, if NovaSend carries it directly.
+fn direct_provider(method: PaymentMethod) -> Option<DirectProvider> {
+    match method {
+        PaymentMethod::Wave => Some(DirectProvider::Wave),
+        PaymentMethod::OrangeMoney => Some(DirectProvider::Orange),
+        PaymentMethod::MtnMomo => Some(DirectProvider::Momo),
+        PaymentMethod::MoovMoney => Some(DirectProvider::Moov),
+        _ => None,
+    }
+}
+
+/// A deterministic UUID for one of our ids: NovaSend wants UUID idempotency keys, and a retry
+/// must carry the same one.
+fn idempotency_uuid(id: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, id.as_bytes()).to_string()
 }
 
 fn classify_error(status: u16, body: &[u8]) -> ProviderError {
@@ -101,12 +122,12 @@ fn classify_error(status: u16, body: &[u8]) -> ProviderError {
         401 | 403 => ProviderError::Integration(format!("NovaSend refused our credentials ({code})")),
         500..=599 => ProviderError::Unavailable(format!("NovaSend answered {status} ({code})")),
         400..=499 if parsed.is_some() => {
-            let catalogue = if status == 400 && code.eq_ignore_ascii_case("Invalid amount") {
-                ErrorCode::LimitExceeded
-            } else {
-                catalogue_code(&code)
-            };
-            ProviderError::Refused { code: catalogue, provider_code: code }
+            // The payment already exists under this reference: not a refusal; the reconciler
+            // reads its status.
+            if code == "transaction_is_already_processed" {
+                return ProviderError::Unavailable("NovaSend already has this reference".into());
+            }
+            ProviderError::Refused { code: catalogue_code(&code), provider_code: code }
         }
         _ => ProviderError::Integration(format!("NovaSend answered {status} with an unknown body")),
     }
@@ -118,6 +139,11 @@ pub fn to_update(p: &Payin) -> AttemptUpdate {
     let final_status = p.transaction.as_ref().and_then(|t| t.status);
     let (status, failure) = match (final_status, p.confirmation_status, p.status) {
         (Some(TransactionStatus::Completed), _, _) => (AttemptStatus::Succeeded, None),
+        // Direct records carry no transaction object: their own status is final.
+        (None, _, PayinStatus::Success) => (AttemptStatus::Succeeded, None),
+        (None, _, PayinStatus::Failed) => {
+            (AttemptStatus::Failed, Some(failure_code.unwrap_or(ErrorCode::PaymentRefused)))
+        }
         (Some(TransactionStatus::Failed), confirmation, _) => {
             let fallback = if confirmation == ConfirmationStatus::Declined {
                 ErrorCode::CustomerDeclined
@@ -137,7 +163,7 @@ pub fn to_update(p: &Payin) -> AttemptUpdate {
     AttemptUpdate {
         status,
         failure,
-        provider_reference: Some(p.reference.clone()),
+        provider_reference: Some(p.provider_reference().to_owned()),
         payment_url: p.payment_url.clone(),
     }
 }
@@ -149,9 +175,19 @@ impl PaymentProvider for NovaSend {
     }
 
     fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {
+        if shared::limits::check(Provider::NovaSend, money).is_err() {
+            return Vec::new();
+        }
         match (country, money.currency()) {
-            (Country::Ci, Currency::Xof) | (Country::Cm, Currency::Xaf) => {
-                vec![PaymentMethod::MobileMoney]
+            (Country::Ci, Currency::Xof) => vec![
+                PaymentMethod::MobileMoney,
+                PaymentMethod::Wave,
+                PaymentMethod::OrangeMoney,
+                PaymentMethod::MtnMomo,
+                PaymentMethod::MoovMoney,
+            ],
+            (Country::Cm, Currency::Xaf) => {
+                vec![PaymentMethod::MobileMoney, PaymentMethod::OrangeMoney, PaymentMethod::MtnMomo]
             }
             _ => Vec::new(),
         }
@@ -162,19 +198,38 @@ impl PaymentProvider for NovaSend {
             code: ErrorCode::InvalidPhoneNumber,
             provider_code: "msisdn_missing".into(),
         })?;
-        let body = SessionRequest {
-            reference: req.reference.clone(),
-            account_id: self.account_id.clone(),
-            // XOF and XAF have no minor unit: the count of minor units is the whole amount.
-            amount: req.money.minor(),
-            msisdn: phone.as_e164().to_owned(),
-            customer_name: req.customer_name.clone(),
-            country: req.country.code().to_owned(),
+        // XOF and XAF have no minor unit: the count of minor units is the whole amount.
+        let amount = req.money.minor();
+        let post = match direct_provider(req.method) {
+            None => self.http.post(format!("{}/v1/payin/sessions", self.base_url)).json(&SessionRequest {
+                reference: req.reference.clone(),
+                account_id: self.account_id.clone(),
+                amount,
+                msisdn: phone.as_e164().to_owned(),
+                customer_name: req.customer_name.clone(),
+                country: req.country.code().to_owned(),
+            }),
+            Some(operator) => {
+                self.http.post(format!("{}/v1/direct/payin", self.base_url)).json(&DirectPayinRequest {
+                    reference: req.reference.clone(),
+                    customer_name: req.customer_name.clone(),
+                    payin: DirectPayin {
+                        amount,
+                        msisdn: phone.as_e164().to_owned(),
+                        provider: operator,
+                        country: req.country.code().to_owned(),
+                        otp: req.otp.clone(),
+                    },
+                    action: Action {
+                        success_url: req.return_url.clone(),
+                        failure_url: req.return_url.clone(),
+                    },
+                })
+            }
         };
         let resp = self
-            .authed(self.http.post(format!("{}/v1/payin/sessions", self.base_url)))
+            .authed(post)
             .header("X-Idempotency-Key", &req.reference)
-            .json(&body)
             .send()
             .await
             .map_err(http::transport)?;
@@ -200,6 +255,35 @@ impl PaymentProvider for NovaSend {
         Ok(Some(to_update(&payin)))
     }
 
+    async fn refund(&self, req: &RefundRequest) -> Result<RefundResult, ProviderError> {
+        let target = req.provider_reference.as_deref().unwrap_or(&req.payment_reference);
+        let body = wire::RefundRequest {
+            reason: req.reason.clone().unwrap_or_else(|| "refund".to_owned()),
+            external_reference: req.refund_id.clone(),
+            amount: (req.amount != req.paid).then_some(req.amount.minor()),
+        };
+        let resp = self
+            .authed(self.http.post(format!("{}/v1/payin/{target}/refund", self.base_url)))
+            .header("X-Idempotency-Key", idempotency_uuid(&req.refund_id))
+            .json(&body)
+            .send()
+            .await
+            .map_err(http::transport)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(http::transport)?;
+        if !status.is_success() {
+            return Err(classify_error(status.as_u16(), &bytes));
+        }
+        let record: wire::RefundRecord = serde_json::from_slice(&bytes)
+            .map_err(|e| ProviderError::Unavailable(format!("unreadable refund: {e}")))?;
+        let status = match record.status {
+            RefundState::Completed => RefundStatus::Succeeded,
+            RefundState::Failed => RefundStatus::Failed,
+            RefundState::Pending | RefundState::Processing | RefundState::Unknown => RefundStatus::Pending,
+        };
+        Ok(RefundResult { status, provider_reference: Some(record.reference) })
+    }
+
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
         let body = notice.body;
         let presented = notice
@@ -215,7 +299,7 @@ impl PaymentProvider for NovaSend {
         let payin: Payin =
             serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         Ok(VerifiedNotice {
-            reference: payin.customer_reference.clone(),
+            reference: payin.merchant_reference().to_owned(),
             update: Some(to_update(&payin)),
             ack: None,
         })
@@ -243,7 +327,9 @@ mod tests {
             charged_amount: 300,
             status,
             currency: "XOF".into(),
-            customer_reference: "ours".into(),
+            customer_reference: Some("ours".into()),
+            id: None,
+            is_direct: None,
             confirmation_required: true,
             confirmation_status: confirmation,
             payment_url: None,
@@ -313,5 +399,82 @@ mod tests {
         assert!(matches!(ns.verify_notice(&notice(&headers, &body)), Err(WebhookError::BadSignature)));
         headers.remove(SIGNATURE_HEADER);
         assert!(matches!(ns.verify_notice(&notice(&headers, &body)), Err(WebhookError::BadSignature)));
+    }
+
+    #[test]
+    fn every_documented_error_code_is_classified() {
+        // NovaSend's error tables (kit providers.md §2), with the status each is answered with.
+        let documented = [
+            (401, "Unauthorized"),
+            (403, "api_token_invalid"),
+            (400, "transaction_error"),
+            (400, "transaction_not_refundable"),
+            (400, "transaction_not_processed"),
+            (400, "wallet_not_enough_cash"),
+            (400, "wallet_should_be_different"),
+            (400, "client_kyc_not_approved"),
+            (400, "client_not_enough_cash"),
+            (400, "transaction_otp_required"),
+            (400, "transaction_greater_than_zero"),
+            (404, "api_token_not_found"),
+            (404, "wallet_not_found"),
+            (404, "client_not_found"),
+            (404, "country_not_found"),
+            (404, "provider_not_found"),
+            (404, "transaction_does_not_exist"),
+            (409, "transaction_is_already_processed"),
+            (409, "transaction_already_refunded"),
+            (400, "Invalid amount"),
+            (500, "server_error"),
+        ];
+        for (status, code) in documented {
+            let body = serde_json::to_vec(&ErrorBody {
+                code: code.into(),
+                message: "m".into(),
+                status_code: status,
+            })
+            .unwrap();
+            match (status, classify_error(status, &body)) {
+                (401 | 403, ProviderError::Integration(_)) => {}
+                (500, ProviderError::Unavailable(_)) => {}
+                (409, ProviderError::Unavailable(_)) => assert_eq!(code, "transaction_is_already_processed"),
+                (_, ProviderError::Refused { code: mapped, provider_code }) => {
+                    assert_eq!(provider_code, code);
+                    let expected = if code == "Invalid amount" {
+                        ErrorCode::LimitExceeded
+                    } else {
+                        ErrorCode::from_provider_code(Provider::NovaSend, code)
+                            .unwrap_or(ErrorCode::PaymentRefused)
+                    };
+                    assert_eq!(mapped, expected, "{code}");
+                }
+                (_, other) => panic!("{status} {code} classified as {other:?}"),
+            }
+        }
+        assert_eq!(catalogue_code("client_not_enough_cash"), ErrorCode::InsufficientFunds);
+        assert_eq!(catalogue_code("transaction_otp_required"), ErrorCode::OtpRequired);
+        assert_eq!(catalogue_code("client_not_found"), ErrorCode::InvalidPhoneNumber);
+    }
+
+    /// A direct payin record with the fields providers.md §2 lists for transaction records.
+    const DIRECT_RECORD: &str = r#"{
+      "id": "tr_8f2kq", "type": "payin", "reference": "3b1f0e2e-8a55-4b8e-9d7a-4c1f2f0e9a10",
+      "status": "success", "confirmationRequired": false, "confirmationStatus": "accepted",
+      "paymentUrl": null, "customer": {"name": "Awa", "phoneNumber": "+2250501020304"},
+      "mobileMoney": {"provider": {"name": "MOMO_CI"}}, "isDirect": true, "payFee": false,
+      "createdAt": "2025-10-05T10:00:00.000Z", "amount": 1500, "fee": 30, "chargedAmount": 1530,
+      "currency": "XOF", "failure": null }"#;
+
+    #[test]
+    fn direct_records_name_references_the_other_way_round() {
+        let p: Payin = serde_json::from_str(DIRECT_RECORD).unwrap();
+        assert_eq!(p.provider_reference(), "tr_8f2kq");
+        assert_eq!(p.merchant_reference(), "3b1f0e2e-8a55-4b8e-9d7a-4c1f2f0e9a10");
+        let u = to_update(&p);
+        assert_eq!(u.status, AttemptStatus::Succeeded);
+        assert_eq!(u.provider_reference.as_deref(), Some("tr_8f2kq"));
+        let failed: Payin =
+            serde_json::from_str(&DIRECT_RECORD.replace("\"success\"", "\"failed\"")).unwrap();
+        assert_eq!(to_update(&failed).status, AttemptStatus::Failed);
     }
 }

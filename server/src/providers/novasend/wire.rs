@@ -23,7 +23,124 @@ pub struct SessionRequest {
     pub country: String,
 }
 
-/// The session's global status.
+/// `POST /v1/direct/payin` body ("Direct API": push, USSD, Wave link, Orange OTP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectPayinRequest {
+    /// The merchant's unique reference (a UUID).
+    pub reference: String,
+    /// The payer's name.
+    pub customer_name: String,
+    /// What to take, from whom, through which operator.
+    pub payin: DirectPayin,
+    /// Where the customer goes after a web confirmation.
+    pub action: Action,
+}
+
+/// The `payin` object of a direct payin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectPayin {
+    /// Whole units.
+    pub amount: u64,
+    /// E.164.
+    pub msisdn: String,
+    /// The operator.
+    pub provider: DirectProvider,
+    /// ISO country code (CI, CM).
+    pub country: String,
+    /// Orange Money's one-time code (`#144*82#` in Côte d'Ivoire); required for ORANGE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
+}
+
+/// The operators of the direct API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DirectProvider {
+    /// Wave (a payment link).
+    Wave,
+    /// Orange Money (one-time code).
+    Orange,
+    /// MTN Mobile Money (push).
+    Momo,
+    /// Moov Money (push).
+    Moov,
+}
+
+/// Redirects after a web confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    /// After success.
+    pub success_url: String,
+    /// After failure.
+    pub failure_url: String,
+}
+
+/// `POST /v1/payin/{reference}/refund` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundRequest {
+    /// Why.
+    pub reason: String,
+    /// The merchant's reference for the refund.
+    pub external_reference: String,
+    /// Partial refunds name the amount (FR page); a full refund omits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<u64>,
+}
+
+/// A refund's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefundState {
+    /// Accepted, not yet processed.
+    Pending,
+    /// Being processed.
+    Processing,
+    /// Money returned.
+    Completed,
+    /// Refused.
+    Failed,
+    /// A value the documentation does not list.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A refund record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundRecord {
+    /// `refund`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// NovaSend's refund reference (`rf_…`).
+    pub reference: String,
+    /// The refunded payin's reference.
+    pub original_reference: String,
+    /// Refunded amount.
+    pub amount: u64,
+    /// Fee.
+    #[serde(default)]
+    pub fee: u64,
+    /// ISO currency.
+    pub currency: String,
+    /// Its state.
+    pub status: RefundState,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `partial` or `full`.
+    #[serde(default)]
+    pub refund_type: Option<String>,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+/// A payin's global status. The session API documents `processing`, `processed` and
+/// `expired`; the direct API and the refund rules use the success/failure words, which an
+/// integrator's adapter also normalises (kit `providers.md` §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PayinStatus {
@@ -33,6 +150,14 @@ pub enum PayinStatus {
     Processed,
     /// Confirmation window passed.
     Expired,
+    /// Waiting (direct API).
+    Pending,
+    /// Money moved (direct API).
+    #[serde(alias = "successful", alias = "completed")]
+    Success,
+    /// Refused (direct API).
+    #[serde(alias = "declined", alias = "rejected", alias = "canceled", alias = "cancelled")]
+    Failed,
     /// A value the documentation does not list.
     #[serde(other)]
     Unknown,
@@ -116,10 +241,15 @@ pub struct Failure {
     pub message: String,
 }
 
-/// A payin record: the session response, the status response and the webhook body.
+/// A payin record: the session response, the direct payin response, the status response and
+/// the webhook body. Session records carry NovaSend's reference in `reference` and ours in
+/// `customerReference`; direct records carry NovaSend's in `id` and ours in `reference`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payin {
+    /// NovaSend's id (`tr_…`) in direct records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// `payin`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -143,12 +273,17 @@ pub struct Payin {
     pub status: PayinStatus,
     /// ISO currency.
     pub currency: String,
-    /// The merchant's reference, as sent.
-    pub customer_reference: String,
+    /// The merchant's reference, as sent (session records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_reference: Option<String>,
+    /// Whether it came from the direct API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_direct: Option<bool>,
     /// Whether the customer has to confirm.
     #[serde(default)]
     pub confirmation_required: bool,
     /// The confirmation's state.
+    #[serde(default = "no_confirmation")]
     pub confirmation_status: ConfirmationStatus,
     /// Where the customer confirms.
     #[serde(default)]
@@ -161,6 +296,28 @@ pub struct Payin {
     /// The failure, if any.
     #[serde(default)]
     pub failure: Option<Failure>,
+}
+
+fn no_confirmation() -> ConfirmationStatus {
+    ConfirmationStatus::None
+}
+
+impl Payin {
+    /// NovaSend's reference for this payin.
+    pub fn provider_reference(&self) -> &str {
+        match (&self.id, &self.customer_reference) {
+            (Some(id), _) => id,
+            _ => &self.reference,
+        }
+    }
+
+    /// The merchant's (our) reference for this payin.
+    pub fn merchant_reference(&self) -> &str {
+        match (&self.id, &self.customer_reference) {
+            (_, Some(ours)) => ours,
+            _ => &self.reference,
+        }
+    }
 }
 
 /// NovaSend's error body: `{"code": "...", "message": "...", "statusCode": 400}`.
