@@ -1,2 +1,108 @@
-//! xtask
-fn main(){}
+//! Build tooling, the one entry point for builds, the demo and CI (`cargo xtask <command>`).
+//!
+//! - `build-widget`: the widget to wasm32, wasm-bindgen, assets into `target/widget/`.
+//! - `demo`: builds what is needed and runs the verifier (SQLite, NovaSend sandbox) and the
+//!   demo shop on 127.0.0.1 until Ctrl-C.
+//! - `test`: installs what is missing (Debian packages, the wasm toolchain, Chromium), builds
+//!   the widget, runs every test (browser tests included) and the phone-parser fuzzer.
+//! - `bench`: measures the widget's download size.
+
+mod demo;
+mod prereq;
+mod test;
+mod widget;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = root();
+    match args.first().map(String::as_str) {
+        Some("build-widget") => widget::build(&root).map(|_| ()),
+        Some("demo") => demo::run(&root),
+        Some("test") => test::run(&root, &args[1..]),
+        Some("bench") => bench(&root),
+        Some("help" | "--help" | "-h") | None => {
+            println!("usage: cargo xtask <build-widget | demo | test | bench>");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}; try `cargo xtask help`"),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `cargo` as invoked by the user (rustup's proxy), for host builds.
+fn cargo() -> std::process::Command {
+    std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs a command, failing with its name when it fails.
+fn run_cmd(cmd: &mut std::process::Command) -> Result<()> {
+    let status = cmd.status().map_err(|e| anyhow::anyhow!("failed to run {cmd:?}: {e}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+fn bench(root: &Path) -> Result<()> {
+    let dir = widget::build(root)?;
+    let sizes = widget::asset_sizes(&dir)?;
+    let total: u64 = sizes.iter().map(|s| s.2).sum();
+    println!("bench: widget download (loader + glue + wasm), gzip -9: {total} bytes ({:.1} KB); budget 100 KB", total as f64 / 1000.0);
+    if total > 100_000 {
+        bail!("the widget is over its 100 KB gzip budget");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tidy {
+    //! Tidy checks on the whole tree, run as tests.
+
+    use std::path::Path;
+
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            if name == "target" || name == ".git" || name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn every_rust_file_starts_with_a_module_doc() {
+        let mut files = Vec::new();
+        rust_files(&super::root(), &mut files);
+        assert!(files.len() > 20, "found only {} files", files.len());
+        let missing: Vec<_> = files
+            .iter()
+            .filter(|f| {
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                !text.trim_start().starts_with("//!")
+            })
+            .collect();
+        assert!(missing.is_empty(), "files without a `//!` module doc: {missing:?}");
+    }
+}
