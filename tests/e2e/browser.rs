@@ -62,6 +62,7 @@ async fn a_customer_pays_in_the_browser_and_sees_paid() {
     assert!(text.contains("5,000"), "{text}");
 
     let id = checkout_id_on_page(c).await;
+    c.find(Locator::Css("input[name=method][value=mobile_money]")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("input[name=phone]")).await.unwrap().send_keys("07 00 00 00 01").await.unwrap();
     c.find(Locator::Css(".ckw-pay")).await.unwrap().click().await.unwrap();
 

@@ -6,12 +6,14 @@
 //! `<style id="ckw-style">` whose rules all start with `.ckw`.
 //!
 //! Code map: `state` (the pure reducer, tested natively), `api` (HTTP and server-sent events),
-//! `i18n` (every UI string in fr and en), `components` (one per file).
+//! `wire` (reading the JSON bodies), `i18n` (every UI string in fr and en), `components` (one
+//! per file).
 
 mod api;
 mod components;
 mod i18n;
 mod state;
+mod wire;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,0 +1,286 @@
+//! The widget's side of the verifier's public API: load the checkout, ask to pay, and follow
+//! the attempt live (server-sent events, falling back to polling every 3 s).
+//!
+//! Nothing here trusts the network: every failure becomes a [`Problem`] or a [`PayFailure`],
+//! never a panic. The pure parts (secret parsing, URLs, error mapping) are tested natively.
+
+use std::pin::pin;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::{Either, select};
+use gloo_net::eventsource::futures::EventSource;
+use gloo_net::http::Request;
+use shared::api::{PayRequest, PublicCheckout};
+use web_sys::RequestCache;
+use yew::platform::time::sleep;
+
+use crate::state::{PayFailure, Problem, is_live};
+use crate::wire;
+
+/// How often the status is polled when server-sent events are not available.
+const POLL_EVERY: Duration = Duration::from_secs(3);
+/// The verifier sends the current state as soon as the stream opens; without it by then, the
+/// stream is taken as broken (a proxy buffering it, a browser retrying in silence).
+const FIRST_EVENT_WITHIN: Duration = Duration::from_secs(10);
+
+/// A client for one checkout, authenticated by its client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Client {
+    api: String,
+    id: String,
+    secret: String,
+}
+
+/// The checkout id of a client secret `co_<24 alnum>_secret_<32 alnum>`, if it has that form.
+pub(crate) fn checkout_id(secret: &str) -> Option<&str> {
+    let (id, key) = secret.split_once("_secret_")?;
+    let alnum = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    (alnum(id.strip_prefix("co_")?, 24) && alnum(key, 32)).then_some(id)
+}
+
+/// Percent-encodes a query parameter value (RFC 3986 unreserved characters are kept).
+fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Writes `s` as a JSON string literal.
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The `pay` body, `{"method":"…","phone":"…"}` (plus `provider` and `otp` when set), as
+/// serde would write `PayRequest`: a few strings, written by hand rather than shipping a JSON
+/// serializer for them.
+pub(crate) fn pay_body(request: &PayRequest) -> String {
+    let mut out = String::from("{\"method\":");
+    json_string(request.method.as_str(), &mut out);
+    out.push_str(",\"phone\":");
+    json_string(&request.phone, &mut out);
+    if let Some(provider) = request.provider {
+        out.push_str(",\"provider\":");
+        json_string(provider.as_str(), &mut out);
+    }
+    if let Some(otp) = &request.otp {
+        out.push_str(",\"otp\":");
+        json_string(otp, &mut out);
+    }
+    out.push('}');
+    out
+}
+
+/// What a refused `pay` response means.
+pub(crate) fn pay_failure(body: &str) -> PayFailure {
+    match wire::parse(body).as_ref().and_then(wire::api_error) {
+        Some(e) => PayFailure::Api { code: e.error.code, payment_error: e.error.payment_error },
+        None => PayFailure::Unreachable,
+    }
+}
+
+/// What a failed load means: the link is wrong, or the service is down.
+fn load_problem(status: u16) -> Problem {
+    match status {
+        400 | 401 | 403 | 404 => Problem::InvalidLink,
+        _ => Problem::Unreachable,
+    }
+}
+
+impl Client {
+    /// A client for `secret` against the API at `api_base`; `None` if the secret is malformed.
+    pub(crate) fn new(api_base: &str, secret: &str) -> Option<Client> {
+        let id = checkout_id(secret)?;
+        Some(Client {
+            api: api_base.trim_end_matches('/').to_owned(),
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        })
+    }
+
+    fn checkout_url(&self) -> String {
+        format!("{}/v1/public/checkouts/{}", self.api, self.id)
+    }
+
+    fn events_url(&self) -> String {
+        format!("{}/events?client_secret={}", self.checkout_url(), encode_query(&self.secret))
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.secret)
+    }
+
+    /// `GET /v1/public/checkouts/{id}`.
+    pub(crate) async fn checkout(&self) -> Result<PublicCheckout, Problem> {
+        let resp = Request::get(&self.checkout_url())
+            .header("Authorization", &self.bearer())
+            .cache(RequestCache::NoStore)
+            .send()
+            .await
+            .map_err(|_| Problem::Unreachable)?;
+        if !resp.ok() {
+            return Err(load_problem(resp.status()));
+        }
+        let body = resp.text().await.map_err(|_| Problem::Unreachable)?;
+        wire::parse(&body).as_ref().and_then(wire::checkout).ok_or(Problem::Unreachable)
+    }
+
+    /// `POST /v1/public/checkouts/{id}/pay`: the method and the phone, never an amount.
+    pub(crate) async fn pay(&self, request: &PayRequest) -> Result<PublicCheckout, PayFailure> {
+        let resp = Request::post(&format!("{}/pay", self.checkout_url()))
+            .header("Authorization", &self.bearer())
+            .header("Content-Type", "application/json")
+            .body(pay_body(request))
+            .map_err(|_| PayFailure::Unreachable)?
+            .send()
+            .await
+            .map_err(|_| PayFailure::Unreachable)?;
+        let body = resp.text().await.map_err(|_| PayFailure::Unreachable)?;
+        if resp.ok() {
+            wire::parse(&body).as_ref().and_then(wire::checkout).ok_or(PayFailure::Unreachable)
+        } else {
+            Err(pay_failure(&body))
+        }
+    }
+
+    /// Follows the checkout until its status is final, calling `on_update` with every state:
+    /// server-sent events first, polling every 3 s if they fail. Dropping the future stops it
+    /// (and closes the event stream).
+    pub(crate) async fn watch(&self, on_update: impl Fn(PublicCheckout)) {
+        if self.stream(&on_update).await {
+            return;
+        }
+        loop {
+            if let Ok(c) = self.checkout().await {
+                let done = !is_live(&c);
+                on_update(c);
+                if done {
+                    return;
+                }
+            }
+            sleep(POLL_EVERY).await;
+        }
+    }
+
+    /// Server-sent events; `true` once a final status arrived, `false` if the stream failed.
+    async fn stream(&self, on_update: &impl Fn(PublicCheckout)) -> bool {
+        let Ok(mut source) = EventSource::new(&self.events_url()) else { return false };
+        let Ok(mut events) = source.subscribe("status") else { return false };
+        let mut first = true;
+        loop {
+            let next = if first {
+                match select(events.next(), pin!(sleep(FIRST_EVENT_WITHIN))).await {
+                    Either::Left((next, _)) => next,
+                    Either::Right(_) => return false,
+                }
+            } else {
+                events.next().await
+            };
+            // An error event or the end of the stream: fall back to polling.
+            let Some(Ok((_, message))) = next else { return false };
+            first = false;
+            let Some(data) = message.data().as_string() else { continue };
+            // A body we cannot read is skipped; the next event or poll carries the state.
+            let Some(c) = wire::parse(&data).as_ref().and_then(wire::checkout) else { continue };
+            let done = !is_live(&c);
+            on_update(c);
+            if done {
+                return true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::api::ApiErrorCode;
+    use shared::catalogue::ErrorCode;
+
+    use super::*;
+
+    const SECRET: &str = "co_abcdefghijklmnopqrstuvwx_secret_0123456789abcdefghijABCDEFGHIJ01";
+
+    #[test]
+    fn secrets_give_their_checkout_id() {
+        assert_eq!(checkout_id(SECRET), Some("co_abcdefghijklmnopqrstuvwx"));
+        for bad in [
+            "",
+            "co_abc_secret_def",
+            "pi_abcdefghijklmnopqrstuvwx_secret_0123456789abcdefghijABCDEFGHIJ01",
+            "co_abcdefghijklmnopqrstuvw!_secret_0123456789abcdefghijABCDEFGHIJ01",
+            "co_abcdefghijklmnopqrstuvwx_secret_0123456789abcdefghijABCDEFGHIJ0",
+            "co_abcdefghijklmnopqrstuvwx_secret_0123456789abcdefghijABCDEFGHIJ01&x=1",
+        ] {
+            assert_eq!(checkout_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        let c = Client::new("http://127.0.0.1:8080/", SECRET).unwrap();
+        assert_eq!(c.checkout_url(), "http://127.0.0.1:8080/v1/public/checkouts/co_abcdefghijklmnopqrstuvwx");
+        assert_eq!(c.events_url(), format!("{}/events?client_secret={SECRET}", c.checkout_url()));
+        assert_eq!(c.bearer(), format!("Bearer {SECRET}"));
+        assert_eq!(encode_query("a b/+é"), "a%20b%2F%2B%C3%A9");
+    }
+
+    #[test]
+    fn the_pay_body_is_the_json_of_pay_request() {
+        use shared::method::{PaymentMethod, Provider};
+        for phone in ["+2250707123456", "", "a\"b\\c\n"] {
+            let req = PayRequest {
+                method: PaymentMethod::MobileMoney,
+                phone: phone.into(),
+                provider: None,
+                otp: None,
+            };
+            let body = pay_body(&req);
+            assert_eq!(serde_json::from_str::<PayRequest>(&body).unwrap(), req);
+            if !phone.contains('\n') {
+                assert_eq!(body, serde_json::to_string(&req).unwrap());
+            }
+        }
+        let req = PayRequest {
+            method: PaymentMethod::OrangeMoney,
+            phone: "+2250707123456".into(),
+            provider: Some(Provider::NovaSend),
+            otp: Some("1234".into()),
+        };
+        assert_eq!(pay_body(&req), serde_json::to_string(&req).unwrap());
+    }
+
+    #[test]
+    fn refusals_are_read_from_the_error_body() {
+        assert_eq!(
+            pay_failure(r#"{"error":{"code":"invalid_phone_number","message":"x","field":"phone"}}"#),
+            PayFailure::Api { code: ApiErrorCode::InvalidPhoneNumber, payment_error: None }
+        );
+        assert_eq!(
+            pay_failure(
+                r#"{"error":{"code":"payment_failed","message":"x","payment_error":"INSUFFICIENT_FUNDS"}}"#
+            ),
+            PayFailure::Api {
+                code: ApiErrorCode::PaymentFailed,
+                payment_error: Some(ErrorCode::InsufficientFunds)
+            }
+        );
+        assert_eq!(pay_failure("<html>502</html>"), PayFailure::Unreachable);
+        assert_eq!(load_problem(404), Problem::InvalidLink);
+        assert_eq!(load_problem(503), Problem::Unreachable);
+    }
+}

@@ -1,0 +1,76 @@
+//! The payment form: method choice, phone number and the pay button.
+
+use shared::locale::Locale;
+use shared::method::PaymentMethod;
+use yew::{Callback, Html, SubmitEvent, html};
+
+use super::method_choice::{MethodChoiceProps, method_choice};
+use super::phone_field::{PhoneFieldProps, phone_field};
+use crate::i18n::Text;
+use crate::state::Action;
+
+/// What [`pay_form`] shows.
+#[derive(Debug)]
+pub(crate) struct PayFormProps<'a> {
+    /// Prefix of the form's ids, unique on the page.
+    pub(crate) uid: &'a str,
+    /// The customer's language.
+    pub(crate) locale: Locale,
+    /// The methods offered, each once.
+    pub(crate) methods: &'a [PaymentMethod],
+    /// The chosen one.
+    pub(crate) method: Option<PaymentMethod>,
+    /// The phone number as typed.
+    pub(crate) phone: &'a str,
+    /// Why the phone number is refused.
+    pub(crate) phone_error: Option<String>,
+    /// A problem with the whole form.
+    pub(crate) form_error: Option<&'static str>,
+    /// The pay button's text, with the amount.
+    pub(crate) pay_label: String,
+    /// Whether the pay request is in flight (the button is disabled).
+    pub(crate) sending: bool,
+    /// Every change and the submit go to the reducer.
+    pub(crate) on_action: &'a Callback<Action>,
+}
+
+/// The form. Submitting it only asks the reducer, which validates before anything is sent.
+pub(crate) fn pay_form(p: PayFormProps<'_>) -> Html {
+    let on_action = p.on_action;
+    let onsubmit = on_action.reform(|e: SubmitEvent| {
+        e.prevent_default();
+        Action::Submit
+    });
+    let needs_phone = p.method.is_none_or(PaymentMethod::needs_phone);
+    html! {
+        <form class="ckw-form" {onsubmit} novalidate=true>
+            { method_choice(MethodChoiceProps {
+                methods: p.methods,
+                selected: p.method,
+                locale: p.locale,
+                on_choose: on_action.reform(Action::ChooseMethod),
+            }) }
+            if needs_phone {
+                { phone_field(PhoneFieldProps {
+                    id: format!("{}-phone", p.uid),
+                    label: Text::PhoneLabel.get(p.locale),
+                    value: p.phone,
+                    error: p.phone_error,
+                    on_input: on_action.reform(Action::PhoneInput),
+                    on_blur: on_action.reform(|()| Action::PhoneBlur),
+                }) }
+            }
+            if let Some(error) = p.form_error {
+                <p class="ckw-error" role="alert">{ error }</p>
+            }
+            <button
+                type="submit"
+                class="ckw-pay"
+                disabled={p.sending}
+                aria-busy={if p.sending { "true" } else { "false" }}
+            >
+                { p.pay_label }
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,152 @@
+//! `cargo xtask demo`: the product on one machine. Builds the widget, the verifier and the demo
+//! shop, starts the verifier (SQLite file under `.demo/`, migrations applied at start, NovaSend
+//! sandbox in-process) and the shop on 127.0.0.1, prints where to go and the test numbers, and
+//! runs until Ctrl-C.
+//!
+//! Ports: `VERIFIER_PORT` (8080), `SHOP_PORT` (8000), `NOVASEND_SANDBOX_PORT` (8091).
+
+use std::{
+    io::Read,
+    net::TcpStream,
+    path::Path,
+    process::{Child, Command},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, run_cmd, widget};
+
+fn port(var: &str, default: u16) -> Result<u16> {
+    match std::env::var(var) {
+        Ok(v) => v.parse().with_context(|| format!("{var} must be a port number")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn random_hex() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn wait_listening(port: u16, child: &mut Child, what: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited during start-up ({status}); see its messages above");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{what} did not listen on port {port} within 60 s")
+}
+
+struct Guard(Vec<Child>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub(crate) fn run(root: &Path) -> Result<()> {
+    let verifier_port = port("VERIFIER_PORT", 8080)?;
+    let shop_port = port("SHOP_PORT", 8000)?;
+    let sandbox_port = port("NOVASEND_SANDBOX_PORT", 8091)?;
+    for (p, what) in [(verifier_port, "VERIFIER_PORT"), (shop_port, "SHOP_PORT"), (sandbox_port, "NOVASEND_SANDBOX_PORT")] {
+        if TcpStream::connect(("127.0.0.1", p)).is_ok() {
+            bail!("port {p} is already in use; set {what} to another port");
+        }
+    }
+
+    let widget_dir = widget::build(root)?;
+    eprintln!("xtask: building the verifier and the demo shop");
+    run_cmd(cargo().current_dir(root).args(["build", "--locked", "-p", "verifier", "-p", "demo-shop"]))?;
+
+    let dir = root.join(".demo");
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("verifier.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"# Written by `cargo xtask demo`; keys come from the environment.
+listen = "127.0.0.1:{verifier_port}"
+database_url = "sqlite://{db}"
+widget_dir = "{widget}"
+
+[merchant]
+name = "Boutique Démo"
+secret_key = "set-by-environment"
+
+[checkout]
+default_country = "CI"
+ttl_seconds = 1800
+
+[reconcile]
+poll_interval_ms = 5000
+
+[novasend]
+base_url = "sandbox"
+api_key = "ns_demo_key"
+api_client = "ns_demo_client"
+webhook_secret = "set-by-environment"
+timeout_ms = 30000
+
+[sandbox.novasend]
+listen = "127.0.0.1:{sandbox_port}"
+confirm_delay_ms = 3000
+expire_after_ms = 120000
+"#,
+            db = dir.join("verifier.db").display(),
+            widget = widget_dir.display(),
+        ),
+    )?;
+
+    let merchant_key = format!("mk_demo_{}", random_hex()?);
+    let bin = root.join("target/debug");
+    let mut guard = Guard(Vec::new());
+    let verifier = Command::new(bin.join("verifier"))
+        .arg(&config)
+        .env("VERIFIER_MERCHANT_SECRET_KEY", &merchant_key)
+        .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", random_hex()?)
+        .spawn()
+        .context("failed to start the verifier")?;
+    guard.0.push(verifier);
+    wait_listening(verifier_port, &mut guard.0[0], "the verifier")?;
+
+    let verifier_url = format!("http://127.0.0.1:{verifier_port}");
+    let shop = Command::new(bin.join("demo-shop"))
+        .arg(format!("127.0.0.1:{shop_port}"))
+        .arg(&verifier_url)
+        .env("DEMO_MERCHANT_KEY", &merchant_key)
+        .spawn()
+        .context("failed to start the demo shop")?;
+    guard.0.push(shop);
+    wait_listening(shop_port, &mut guard.0[1], "the demo shop")?;
+
+    let numbers = Command::new(bin.join("verifier")).arg("test-numbers").output()?;
+    println!(
+        "\n  Demo shop:   http://127.0.0.1:{shop_port}/   (English: http://127.0.0.1:{shop_port}/?lang=en)\n  \
+         Verifier:    {verifier_url}   (database {})\n  \
+         NovaSend sandbox: http://127.0.0.1:{sandbox_port}\n\n  \
+         Test phone numbers (type them in any usual form, e.g. 07 00 00 00 01):\n{}\n  \
+         Press Ctrl-C to stop.\n",
+        dir.join("verifier.db").display(),
+        String::from_utf8_lossy(&numbers.stdout)
+    );
+
+    loop {
+        for (i, child) in guard.0.iter_mut().enumerate() {
+            if let Some(status) = child.try_wait()? {
+                bail!("{} stopped ({status})", if i == 0 { "the verifier" } else { "the demo shop" });
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

@@ -1,0 +1,416 @@
+//! `cargo xtask build-widget`: compiles the `checkout-widget` crate to wasm32, runs
+//! wasm-bindgen on it (as a library, at the version Cargo.lock pins), and writes the assets
+//! the verifier serves under `/widget/` into `target/widget/`: `checkout.js` (the loader),
+//! `widget.js` and `widget_bg.wasm`. It prints each asset's raw and gzip -9 size.
+//!
+//! Two ways to get a wasm32 standard library, picked in this order:
+//! 1. a rustup toolchain with the `wasm32-unknown-unknown` target installed (any laptop where
+//!    `rustup target add` works): a plain `cargo build --target wasm32-unknown-unknown`;
+//! 2. Debian's `rustc-web` (rustc ≥ 1.96) with its std sources (`rust-web-src`): cargo builds
+//!    std itself (`-Zbuild-std`, `RUSTC_BOOTSTRAP=1`, panic immediate-abort), linked with the
+//!    `rust-lld` of a rustup toolchain (Debian's own `wasm-ld` is too old).
+//!
+//! When neither is there, it installs the Debian packages if running as root, and otherwise
+//! says which command to run. The wasm build has its own target dir, `target/wasm`, so it never
+//! invalidates the host build's artifacts.
+//!
+//! No `wasm-opt` pass: measured on this widget with Debian's binaryen 108, `-Os`/`-Oz` shrink
+//! the raw file but grow its gzip, and `-O1` (2.7% less gzip) yields a module Chromium refuses
+//! ("WebAssembly.Table.set(): Argument 1 is invalid", the externref table). Instead the two
+//! JavaScript files lose their comments and indentation (about 0.8 KB of gzip).
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "widget-release";
+const PACKAGE: &str = "checkout-widget";
+/// The crate's lib name: the artifact is `<lib>.wasm`.
+const LIB: &str = "widget";
+/// wasm-bindgen's `--out-name`: gives `widget.js` and `widget_bg.wasm`.
+const OUT_NAME: &str = "widget";
+const LOADER: &str = "widget/loader/checkout.js";
+const DEBIAN_PACKAGES: [&str; 3] = ["rustc-web", "cargo-web", "rust-web-src"];
+const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+/// The oldest Debian rustc whose `-Cpanic=immediate-abort` and `-Zbuild-std` this uses.
+const DEBIAN_MIN: (u32, u32) = (1, 96);
+
+/// How the wasm32 standard library is obtained.
+enum Toolchain {
+    /// rustup's prebuilt `wasm32-unknown-unknown` target.
+    Rustup,
+    /// Debian's rustc-web, building std from source, linked with `linker` (a rust-lld).
+    Debian { linker: PathBuf },
+}
+
+/// Builds the widget into `<root>/target/widget/` and returns that directory.
+pub(crate) fn build(root: &Path) -> Result<PathBuf> {
+    // Before a build of minutes: the bindgen step would refuse the result anyway.
+    let bindgen_version = check_bindgen_version(root)?;
+    let toolchain = pick_toolchain()?;
+    let wasm = compile(root, &toolchain)?;
+
+    let out = root.join("target").join("widget");
+    if out.exists() {
+        fs::remove_dir_all(&out).with_context(|| format!("cannot empty {}", out.display()))?;
+    }
+    eprintln!(
+        "build-widget: wasm-bindgen {bindgen_version} (as a library) --target web --out-name {OUT_NAME}"
+    );
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .out_name(OUT_NAME)
+        .typescript(false)
+        // The build keeps the symbols (see `compile`); they go here.
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .web(true)
+        .and_then(|b| b.generate(&out))
+        .map_err(|e| anyhow::anyhow!("wasm-bindgen failed on {}: {e:#}", wasm.display()))?;
+    let loader = root.join(LOADER);
+    let loader_js = fs::read_to_string(&loader)
+        .with_context(|| format!("cannot read the loader {}", loader.display()))?;
+    fs::write(out.join("checkout.js"), squeeze_js(&loader_js).unwrap_or(loader_js))?;
+    let glue = out.join(format!("{OUT_NAME}.js"));
+    let glue_js = fs::read_to_string(&glue)?;
+    if let Some(squeezed) = squeeze_js(&glue_js) {
+        fs::write(&glue, squeezed)?;
+    }
+
+    let sizes = asset_sizes(&out)?;
+    print_sizes(&out, &sizes);
+    Ok(out)
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+/// Drops comment lines, blank lines and indentation from JavaScript, keeping every line break
+/// (so automatic semicolon insertion is unchanged). `None` when that would not be safe: a
+/// line continued with `\`, a template literal or a block comment spanning lines in a way this
+/// line-based pass cannot follow.
+fn squeeze_js(src: &str) -> Option<String> {
+    let mut out = String::with_capacity(src.len());
+    let mut in_comment = false;
+    for line in src.lines() {
+        let t = line.trim();
+        if t.matches('`').count() % 2 == 1 || t.ends_with('\\') {
+            return None;
+        }
+        if in_comment || t.starts_with("/*") {
+            match t.find("*/") {
+                None => in_comment = true,
+                Some(i) if i + 2 == t.len() => in_comment = false,
+                Some(_) => return None,
+            }
+            continue;
+        }
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        out.push_str(t);
+        out.push('\n');
+    }
+    (!in_comment).then_some(out)
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<u64> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?.len() as u64)
+}
+
+/// Every file under `dir` (recursively, `/`-separated relative names, sorted) with its raw
+/// size and its size gzipped at level 9, in bytes.
+pub(crate) fn asset_sizes(dir: &Path) -> Result<Vec<(String, u64, u64)>> {
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files)?;
+    files.sort();
+    files
+        .into_iter()
+        .map(|(name, path)| {
+            let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            Ok((name, bytes.len() as u64, gzip_len(&bytes)?))
+        })
+        .collect()
+}
+
+fn collect_files(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+    let entries = fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(base, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(base).unwrap_or(&path);
+            let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>();
+            out.push((name.join("/"), path));
+        }
+    }
+    Ok(())
+}
+
+fn print_sizes(dir: &Path, sizes: &[(String, u64, u64)]) {
+    let kb = |n: u64| n as f64 / 1024.0;
+    eprintln!("build-widget: assets in {}", dir.display());
+    eprintln!("  {:<18} {:>10} {:>10}", "file", "raw", "gzip -9");
+    for (name, raw, gzip) in sizes {
+        eprintln!("  {name:<18} {:>7.1} KB {:>7.1} KB", kb(*raw), kb(*gzip));
+    }
+    let (raw, gzip) = sizes.iter().fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
+    eprintln!("  {:<18} {:>7.1} KB {:>7.1} KB", "total", kb(raw), kb(gzip));
+}
+
+/// The wasm-bindgen version in Cargo.lock must be the one this binary links (the CLI support
+/// crate): the bindgen step reads a schema that changes with every release.
+fn check_bindgen_version(root: &Path) -> Result<String> {
+    let ours = wasm_bindgen_shared::version();
+    let ours = ours.split(' ').next().unwrap_or_default().to_owned();
+    let lock_path = root.join("Cargo.lock");
+    let lock =
+        fs::read_to_string(&lock_path).with_context(|| format!("cannot read {}", lock_path.display()))?;
+    let locked = lock_versions(&lock, "wasm-bindgen");
+    match locked.as_slice() {
+        [v] if *v == ours => Ok(ours),
+        [] => bail!("Cargo.lock has no wasm-bindgen: is {PACKAGE} a workspace member with its dependencies?"),
+        _ => bail!(
+            "Cargo.lock has wasm-bindgen {} but xtask links wasm-bindgen-cli-support {ours}; \
+             pin both to one version (widget/Cargo.toml `wasm-bindgen = \"=X\"`, \
+             xtask/Cargo.toml `wasm-bindgen-cli-support = \"=X\"` and `wasm-bindgen-shared = \"=X\"`)",
+            locked.join(", ")
+        ),
+    }
+}
+
+/// The versions of package `name` in a Cargo.lock.
+fn lock_versions<'a>(lock: &'a str, name: &str) -> Vec<&'a str> {
+    let wanted = format!("name = \"{name}\"");
+    let mut out = Vec::new();
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted
+            && let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+        {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Picks the way to build for wasm32, installing Debian's packages when it may.
+fn pick_toolchain() -> Result<Toolchain> {
+    if rustup_has_wasm_target() {
+        eprintln!("build-widget: rustup's active toolchain has the {TARGET} target: using it");
+        return Ok(Toolchain::Rustup);
+    }
+    eprintln!(
+        "build-widget: rustup has no {TARGET} target here; trying Debian's rustc-web (std built from source)"
+    );
+    match debian_toolchain()? {
+        Some(t) => return Ok(t),
+        None if is_root() => {
+            eprintln!(
+                "build-widget: Debian's rustc-web is missing; running as root, installing {}",
+                DEBIAN_PACKAGES.join(" ")
+            );
+            apt_install()?;
+        }
+        None => bail!(
+            "no way to build for {TARGET} on this machine. Either add the target to rustup \
+             (`rustup target add {TARGET}`, needs the Rust distribution server) or install \
+             Debian's rustc-web with its std sources:\n    \
+             sudo apt-get update && sudo apt-get install -y {}",
+            DEBIAN_PACKAGES.join(" ")
+        ),
+    }
+    debian_toolchain()?.with_context(|| {
+        format!(
+            "{} were installed but {DEBIAN_RUSTC} is still not a usable rustc ≥ {}.{} with std sources",
+            DEBIAN_PACKAGES.join(" "),
+            DEBIAN_MIN.0,
+            DEBIAN_MIN.1
+        )
+    })
+}
+
+/// Runs a command quietly; its stdout if it ran and succeeded.
+fn output(program: impl AsRef<OsStr>, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn rustup_has_wasm_target() -> bool {
+    output("rustup", &["target", "list", "--installed"])
+        .is_some_and(|s| s.lines().any(|l| l.trim() == TARGET))
+}
+
+fn is_root() -> bool {
+    output("id", &["-u"]).is_some_and(|s| s.trim() == "0")
+}
+
+/// Debian's rustc-web, if installed, recent enough, with std sources; fails if it is all there
+/// but no rust-lld can be found.
+fn debian_toolchain() -> Result<Option<Toolchain>> {
+    let Some(version) = output(DEBIAN_RUSTC, &["--version"]) else { return Ok(None) };
+    // "rustc 1.96.0 (ac68faa20 2026-05-25) (built from a source tarball)"
+    let mut numbers = version
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .split('.')
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    if (major, minor) < DEBIAN_MIN {
+        eprintln!(
+            "build-widget: {DEBIAN_RUSTC} is {}, older than {}.{}",
+            version.trim(),
+            DEBIAN_MIN.0,
+            DEBIAN_MIN.1
+        );
+        return Ok(None);
+    }
+    if !Path::new(DEBIAN_CARGO).exists() {
+        eprintln!("build-widget: {DEBIAN_CARGO} is missing (package cargo-web)");
+        return Ok(None);
+    }
+    let sysroot = output(DEBIAN_RUSTC, &["--print", "sysroot"]).unwrap_or_default();
+    let std_src = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library");
+    if !std_src.join("std").join("src").join("lib.rs").exists() || !std_src.join("Cargo.lock").exists() {
+        eprintln!("build-widget: no std sources in {} (package rust-web-src)", std_src.display());
+        return Ok(None);
+    }
+    let Some(linker) = find_rust_lld() else {
+        bail!(
+            "{DEBIAN_RUSTC} ({}) can build std for {TARGET}, but no rust-lld was found to link it. \
+             Debian's rustc has none and its lld (wasm-ld) is too old: install a rustup toolchain \
+             (`rustup toolchain install stable`), which ships rust-lld.",
+            version.trim()
+        )
+    };
+    eprintln!(
+        "build-widget: using {} with std sources from {}, linked by {}",
+        version.trim(),
+        std_src.display(),
+        linker.display()
+    );
+    Ok(Some(Toolchain::Debian { linker }))
+}
+
+/// A rust-lld from a rustup toolchain (stable first, then the active one), or from PATH.
+fn find_rust_lld() -> Option<PathBuf> {
+    let sysroots = [
+        output("rustup", &["run", "stable", "rustc", "--print", "sysroot"]),
+        output("rustc", &["--print", "sysroot"]),
+    ];
+    for sysroot in sysroots.into_iter().flatten() {
+        let rustlib = Path::new(sysroot.trim()).join("lib").join("rustlib");
+        let Ok(hosts) = fs::read_dir(&rustlib) else { continue };
+        for host in hosts.flatten() {
+            let lld = host.path().join("bin").join("rust-lld");
+            if lld.is_file() {
+                return Some(lld);
+            }
+        }
+    }
+    find_in_path("rust-lld")
+}
+
+fn apt_install() -> Result<()> {
+    for args in
+        [&["update"][..], &["install", "-y", DEBIAN_PACKAGES[0], DEBIAN_PACKAGES[1], DEBIAN_PACKAGES[2]]]
+    {
+        eprintln!("build-widget: apt-get {}", args.join(" "));
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("cannot run apt-get (is this Debian or Ubuntu?)")?;
+        if !status.success() {
+            bail!("`apt-get {}` failed ({status})", args.join(" "));
+        }
+    }
+    Ok(())
+}
+
+/// Compiles the widget; returns the `.wasm` file.
+fn compile(root: &Path, toolchain: &Toolchain) -> Result<PathBuf> {
+    let target_dir = root.join("target").join("wasm");
+    let mut cmd = match toolchain {
+        Toolchain::Rustup => Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
+        Toolchain::Debian { .. } => Command::new(DEBIAN_CARGO),
+    };
+    cmd.current_dir(root)
+        .args(["build", "--profile", PROFILE, "--target", TARGET, "-p", PACKAGE, "--target-dir"])
+        .arg(&target_dir)
+        // Linked unstripped: `strip = true` would drop the target_features section too, and
+        // without it wasm-bindgen cannot see the features in use (it warns, and skips its
+        // multi-value pass: 0.5 KB more gzip). The symbols are removed by the bindgen step.
+        .env("CARGO_PROFILE_WIDGET_RELEASE_STRIP", "false")
+        // Flags meant for the host build must not leak into this one.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR");
+    if let Toolchain::Debian { linker } = toolchain {
+        // std built with its size-optimised algorithms; in every crate no panic machinery (a
+        // panic traps), no panic locations, and `{:?}` compiled to nothing (nothing the
+        // customer sees uses Debug). Measured on the widget: optimize_for_size, location-detail
+        // and fmt-debug together save 3.3 KB of gzip.
+        cmd.args(["-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size"])
+            .env("RUSTC", DEBIAN_RUSTC)
+            .env("RUSTC_BOOTSTRAP", "1")
+            // With --target, RUSTFLAGS reach only the wasm32 artifacts, not build scripts.
+            .env(
+                "RUSTFLAGS",
+                "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none",
+            )
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", linker)
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER");
+    }
+    eprintln!("build-widget: {cmd:?}");
+    let status = cmd.status().with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("the wasm32 build of {PACKAGE} failed ({status})");
+    }
+    let wasm = target_dir.join(TARGET).join(PROFILE).join(format!("{LIB}.wasm"));
+    if !wasm.is_file() {
+        bail!("the build succeeded but {} is missing", wasm.display());
+    }
+    Ok(wasm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squeeze_js_keeps_code_and_line_breaks() {
+        let js = "/**\n * doc\n */\nexport function f(a) {\n    // note\n    return a\n\n}\n/* one */\nlet s = \"// not a comment\";\n";
+        assert_eq!(
+            squeeze_js(js).as_deref(),
+            Some("export function f(a) {\nreturn a\n}\nlet s = \"// not a comment\";\n")
+        );
+        assert_eq!(squeeze_js("let t = `a\nb`;\n"), None);
+        assert_eq!(squeeze_js("/* a */ f();\n"), None);
+        assert_eq!(squeeze_js("let s = 'a\\\nb';\n"), None);
+    }
+
+    #[test]
+    fn lock_versions_reads_each_package_entry() {
+        let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n\n[[package]]\nname = \"wasm-bindgen-shared\"\nversion = \"0.2.130\"\n";
+        assert_eq!(lock_versions(lock, "wasm-bindgen"), ["0.2.130"]);
+        assert!(lock_versions(lock, "yew").is_empty());
+    }
+}
