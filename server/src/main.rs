@@ -14,6 +14,10 @@ async fn main() -> anyhow::Result<()> {
             println!("    NovaSend  {:<16} {}", t.msisdn, t.outcome.describe());
         }
         println!("    NovaSend  any other number  {}", sandbox::novasend::Outcome::WaitsForPage.describe());
+        for t in sandbox::caurisflux::TEST_TRIGGERS {
+            println!("    CaurisFlux  any number ending {}  {}", t.suffix, t.outcome.describe());
+        }
+        println!("    CaurisFlux  any other number    {}", sandbox::caurisflux::Outcome::Waits.describe());
         return Ok(());
     }
     if arg == "sandbox" {
