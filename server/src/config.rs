@@ -2,7 +2,8 @@
 //!
 //! Secret values may also come from the environment (`VERIFIER_MERCHANT_SECRET_KEY`,
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
-//! `VERIFIER_NOVASEND_WEBHOOK_SECRET`), which override the file: keys then need not be written
+//! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_CAURISFLUX_PUBLIC_KEY`,
+//! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`), which override the file: keys then need not be written
 //! to disk. There is no `Default`: every deployment states its configuration.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -35,6 +36,9 @@ pub struct Settings {
     /// NovaSend credentials and endpoint; absent means NovaSend is not offered.
     #[serde(default)]
     pub novasend: Option<NovaSendSettings>,
+    /// CaurisFlux keys and endpoint; absent means CaurisFlux is not offered.
+    #[serde(default)]
+    pub caurisflux: Option<crate::providers::caurisflux::Settings>,
     /// Provider sandboxes to run inside this process.
     #[serde(default)]
     pub sandbox: SandboxSettings,
@@ -101,6 +105,9 @@ pub struct SandboxSettings {
     /// The NovaSend sandbox.
     #[serde(default)]
     pub novasend: Option<crate::sandbox::novasend::SandboxConfig>,
+    /// The CaurisFlux sandbox.
+    #[serde(default)]
+    pub caurisflux: Option<crate::sandbox::caurisflux::SandboxConfig>,
 }
 
 impl Settings {
@@ -126,6 +133,17 @@ impl Settings {
             }
             if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET") {
                 ns.webhook_secret = v.into();
+            }
+        }
+        if let Some(cf) = self.caurisflux.as_mut() {
+            if let Some(v) = lookup("VERIFIER_CAURISFLUX_PUBLIC_KEY") {
+                cf.public_key = v;
+            }
+            if let Some(v) = lookup("VERIFIER_CAURISFLUX_SECRET_KEY") {
+                cf.secret_key = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET") {
+                cf.webhook_secret = v.into();
             }
         }
     }
@@ -171,6 +189,26 @@ timeout_ms = 30000
         let printed = format!("{s:?}");
         assert!(!printed.contains("mk_file"), "{printed}");
         assert!(!printed.contains("\"w\""));
+    }
+
+    #[test]
+    fn caurisflux_keys_from_the_environment() {
+        let text = format!(
+            "{SAMPLE}[caurisflux]\nbase_url = \"https://sandbox-api.caurisflux.com/api/v1\"\n\
+             public_key = \"pk_test_file\"\nsecret_key = \"sk_test_file\"\nwebhook_secret = \"wf\"\n\
+             timeout_ms = 30000\n"
+        );
+        let mut s: Settings = toml::from_str(&text).unwrap();
+        s.apply_env(|n| match n {
+            "VERIFIER_CAURISFLUX_SECRET_KEY" => Some("sk_test_env".to_owned()),
+            "VERIFIER_CAURISFLUX_WEBHOOK_SECRET" => Some("we".to_owned()),
+            _ => None,
+        });
+        let cf = s.caurisflux.unwrap();
+        assert_eq!(cf.public_key, "pk_test_file");
+        assert_eq!(cf.secret_key.expose_secret(), "sk_test_env");
+        assert_eq!(cf.webhook_secret.expose_secret(), "we");
+        assert!(!format!("{cf:?}").contains("sk_test_env"));
     }
 
     #[test]

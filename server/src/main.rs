@@ -20,6 +20,10 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "    NovaSend  Orange Money: one-time code 000000 is refused, any other 4-6 digits accepted"
         );
+        for t in sandbox::caurisflux::TEST_TRIGGERS {
+            println!("    CaurisFlux  any number ending {}  {}", t.suffix, t.outcome.describe());
+        }
+        println!("    CaurisFlux  any other number    {}", sandbox::caurisflux::Outcome::Waits.describe());
         return Ok(());
     }
     if arg == "sandbox" {

@@ -64,10 +64,33 @@ impl Application {
             ns.base_url = started.base_url();
             sandbox_urls.push(("NovaSend", started.base_url()));
         }
+        if let (Some(sandbox), Some(cf)) = (settings.sandbox.caurisflux.clone(), settings.caurisflux.as_mut()) {
+            let webhook_url = sandbox.webhook_url.clone().unwrap_or_else(|| {
+                format!("{base_url}/webhooks/{}", shared::method::Provider::CaurisFlux.as_str())
+            });
+            let started = crate::sandbox::caurisflux::CaurisFluxSandbox::start(
+                sandbox,
+                crate::sandbox::caurisflux::Merchant {
+                    public_key: cf.public_key.clone(),
+                    secret_key: cf.secret_key.expose_secret().to_owned(),
+                    webhook_url,
+                    webhook_secret: cf.webhook_secret.expose_secret().to_owned(),
+                },
+            )
+            .await
+            .context("failed to start the CaurisFlux sandbox")?;
+            cf.base_url = started.api_url();
+            sandbox_urls.push(("CaurisFlux", started.base_url()));
+        }
 
         let mut providers: Vec<Arc<dyn PaymentProvider>> = Vec::new();
         if let Some(ns) = &settings.novasend {
             providers.push(Arc::new(NovaSend::new(ns)?));
+        }
+        if let Some(cf) = &settings.caurisflux {
+            providers.push(Arc::new(
+                crate::providers::caurisflux::CaurisFlux::new(cf).context("invalid CaurisFlux configuration")?,
+            ));
         }
 
         let checkouts = Checkouts::new(

@@ -1,5 +1,5 @@
-//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend sandbox) and the
-//! demo shop on port 0, and offers high-level helpers over real HTTP.
+//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend and CaurisFlux
+//! sandboxes) and the demo shop on port 0, and offers high-level helpers over real HTTP.
 
 pub mod browser;
 
@@ -11,7 +11,8 @@ use server::{
     config::{
         CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, SandboxSettings, Settings,
     },
-    sandbox::novasend::SandboxConfig,
+    providers::caurisflux::Settings as CaurisFluxSettings,
+    sandbox::{caurisflux::SandboxConfig as CaurisFluxSandboxConfig, novasend::SandboxConfig},
     startup::Application,
 };
 use shared::api::{Checkout, PublicCheckout};
@@ -24,6 +25,13 @@ pub const NOVASEND_KEY: &str = "ns_key_e2e";
 pub const NOVASEND_CLIENT: &str = "ns_client_e2e";
 /// The webhook secret shared by the test verifier and its sandbox.
 pub const WEBHOOK_SECRET: &str = "ns_webhook_secret_e2e";
+
+/// CaurisFlux sandbox public key of the test verifier (a test key: the sandbox environment).
+pub const CAURISFLUX_PUBLIC_KEY: &str = "pk_test_e2e";
+/// CaurisFlux sandbox secret key of the test verifier.
+pub const CAURISFLUX_SECRET_KEY: &str = "sk_test_e2e";
+/// The CaurisFlux webhook secret shared by the test verifier and its sandbox.
+pub const CAURISFLUX_WEBHOOK_SECRET: &str = "cf_webhook_secret_e2e";
 
 /// Knobs for one test's verifier.
 #[derive(Debug, Clone)]
@@ -56,6 +64,8 @@ pub struct TestApp {
     pub url: String,
     /// The NovaSend sandbox's base URL.
     pub novasend_url: String,
+    /// The CaurisFlux sandbox's base URL (its API is under `/api/v1`).
+    pub caurisflux_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
     _db_dir: tempfile::TempDir,
@@ -99,6 +109,13 @@ impl TestApp {
                 account_id: None,
                 timeout_ms: 10_000,
             }),
+            caurisflux: Some(CaurisFluxSettings {
+                base_url: server::providers::caurisflux::SANDBOX_URL.into(),
+                public_key: CAURISFLUX_PUBLIC_KEY.into(),
+                secret_key: SecretString::from(CAURISFLUX_SECRET_KEY),
+                webhook_secret: SecretString::from(CAURISFLUX_WEBHOOK_SECRET),
+                timeout_ms: 10_000,
+            }),
             sandbox: SandboxSettings {
                 novasend: Some(SandboxConfig {
                     listen: "127.0.0.1:0".parse().expect("address"),
@@ -106,13 +123,28 @@ impl TestApp {
                     expire_after_ms: options.expire_after_ms,
                     webhook_url: options.webhook_url_override.clone(),
                 }),
+                caurisflux: Some(CaurisFluxSandboxConfig {
+                    listen: "127.0.0.1:0".parse().expect("address"),
+                    confirm_delay_ms: options.confirm_delay_ms,
+                    expire_after_ms: options.expire_after_ms,
+                    webhook_url: options.webhook_url_override.clone(),
+                    rate_per_minute: server::sandbox::caurisflux::DEFAULT_RATE_PER_MINUTE,
+                    rate_per_hour: server::sandbox::caurisflux::DEFAULT_RATE_PER_HOUR,
+                    allowed_ips: Vec::new(),
+                }),
             },
         };
         let app = Application::build(settings).await.expect("verifier starts");
         let url = app.base_url().to_owned();
         let novasend_url = app.sandbox_urls()[0].1.clone();
+        let caurisflux_url = app
+            .sandbox_urls()
+            .iter()
+            .find(|(name, _)| *name == "CaurisFlux")
+            .map(|(_, url)| url.clone())
+            .expect("the CaurisFlux sandbox runs");
         app.spawn();
-        TestApp { url, novasend_url, http: reqwest::Client::new(), _db_dir: db_dir }
+        TestApp { url, novasend_url, caurisflux_url, http: reqwest::Client::new(), _db_dir: db_dir }
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.
@@ -204,6 +236,56 @@ impl TestApp {
             .await
             .context("sandbox listing")
     }
+}
+
+impl TestApp {
+    /// Creates a checkout of `amount` in `currency` for `country`; panics unless it is created.
+    pub async fn create_checkout_in(
+        &self,
+        amount: u64,
+        currency: &str,
+        country: shared::phone::Country,
+    ) -> Checkout {
+        let reference = format!("order-{}", uuid::Uuid::new_v4());
+        let (status, body) = self
+            .create_checkout_raw(
+                serde_json::json!({"amount": amount, "currency": currency, "reference": reference,
+                    "description": "Test", "country": country}),
+                MERCHANT_KEY,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        serde_json::from_value(body).expect("a checkout")
+    }
+
+    /// The payments the CaurisFlux sandbox holds (its inspection endpoint).
+    pub async fn caurisflux_payments(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        self.http
+            .get(format!("{}/_sandbox/payments", self.caurisflux_url))
+            .send()
+            .await?
+            .json()
+            .await
+            .context("CaurisFlux sandbox listing")
+    }
+
+    /// A checkout's history of state changes, as the merchant API returns it.
+    pub async fn history(&self, id: &str) -> Vec<serde_json::Value> {
+        self.http
+            .get(format!("{}/v1/checkouts/{id}/history", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await
+            .expect("verifier reachable")
+            .json()
+            .await
+            .expect("a history")
+    }
+}
+
+/// Signs a webhook as CaurisFlux does: hex HMAC-SHA256 of `"<timestamp>.<body>"` with `secret`.
+pub fn caurisflux_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    server::providers::caurisflux::sign(secret, timestamp, body)
 }
 
 /// Signs a body as NovaSend does, with `secret`.

@@ -18,6 +18,7 @@ use shared::{
 
 use crate::store::AttemptUpdate;
 
+pub mod caurisflux;
 pub mod http;
 pub mod novasend;
 

@@ -5,6 +5,7 @@
 //! request rules as the provider documents them, answers errors in the provider's shape, lets
 //! payments wait for the customer and complete asynchronously, and sends signed webhooks.
 
+pub mod caurisflux;
 pub mod novasend;
 
 pub mod standalone {
@@ -13,7 +14,8 @@ pub mod standalone {
     //! Credentials, signing secrets and the webhook target come from the environment:
     //! `SANDBOX_API_KEY`, `SANDBOX_API_SECRET`, `SANDBOX_WEBHOOK_SECRET` and
     //! `SANDBOX_WEBHOOK_URL` (defaults: `sandbox_key`, `sandbox_secret`, `sandbox_webhook_secret`,
-    //! `http://127.0.0.1:8080/webhooks/<provider>`).
+    //! `http://127.0.0.1:8080/webhooks/<provider>`; CaurisFlux's key defaults are
+    //! `pk_test_sandbox` and `sk_test_sandbox`, and it prints its API base URL, `…/api/v1`).
 
     use anyhow::{Context, bail};
 
@@ -43,7 +45,29 @@ pub mod standalone {
                 .await?;
                 sandbox.base_url()
             }
-            other => bail!("unknown sandbox {other:?}; known: novasend"),
+            "caurisflux" | "cauris_flux" => {
+                // CaurisFlux keys carry their environment: the sandbox takes test keys.
+                let sandbox = super::caurisflux::CaurisFluxSandbox::start(
+                    super::caurisflux::SandboxConfig {
+                        listen,
+                        confirm_delay_ms: 3000,
+                        expire_after_ms: 120_000,
+                        webhook_url: None,
+                        rate_per_minute: super::caurisflux::DEFAULT_RATE_PER_MINUTE,
+                        rate_per_hour: super::caurisflux::DEFAULT_RATE_PER_HOUR,
+                        allowed_ips: Vec::new(),
+                    },
+                    super::caurisflux::Merchant {
+                        public_key: env("SANDBOX_API_KEY", "pk_test_sandbox"),
+                        secret_key: env("SANDBOX_API_SECRET", "sk_test_sandbox"),
+                        webhook_url: env("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/cauris_flux"),
+                        webhook_secret: env("SANDBOX_WEBHOOK_SECRET", "sandbox_webhook_secret"),
+                    },
+                )
+                .await?;
+                sandbox.api_url()
+            }
+            other => bail!("unknown sandbox {other:?}; known: novasend, caurisflux"),
         };
         println!("{name} sandbox listening on {base_url}");
         tokio::signal::ctrl_c().await?;
