@@ -2,7 +2,7 @@
 //!
 //! Secret values may also come from the environment (`VERIFIER_MERCHANT_SECRET_KEY`,
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
-//! `VERIFIER_NOVASEND_WEBHOOK_SECRET`), which override the file: keys then need not be written
+//! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_SCALAPAY_API_KEY`), which override the file: keys then need not be written
 //! to disk. There is no `Default`: every deployment states its configuration.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -35,6 +35,9 @@ pub struct Settings {
     /// NovaSend credentials and endpoint; absent means NovaSend is not offered.
     #[serde(default)]
     pub novasend: Option<NovaSendSettings>,
+    /// Scalapay's key, endpoint and capture policy; absent means Scalapay is not offered.
+    #[serde(default)]
+    pub scalapay: Option<crate::providers::scalapay::Settings>,
     /// Provider sandboxes to run inside this process.
     #[serde(default)]
     pub sandbox: SandboxSettings,
@@ -101,6 +104,9 @@ pub struct SandboxSettings {
     /// The NovaSend sandbox.
     #[serde(default)]
     pub novasend: Option<crate::sandbox::novasend::SandboxConfig>,
+    /// The Scalapay sandbox.
+    #[serde(default)]
+    pub scalapay: Option<crate::sandbox::scalapay::SandboxConfig>,
 }
 
 impl Settings {
@@ -127,6 +133,9 @@ impl Settings {
             if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET") {
                 ns.webhook_secret = v.into();
             }
+        }
+        if let (Some(sp), Some(v)) = (self.scalapay.as_mut(), lookup("VERIFIER_SCALAPAY_API_KEY")) {
+            sp.api_key = v.into();
         }
     }
 }

@@ -14,6 +14,9 @@ async fn main() -> anyhow::Result<()> {
             println!("    NovaSend  {:<16} {}", t.msisdn, t.outcome.describe());
         }
         println!("    NovaSend  any other number  {}", sandbox::novasend::Outcome::WaitsForPage.describe());
+        for c in sandbox::scalapay::TEST_CARDS {
+            println!("    Scalapay  {:<19} {}", c.number, c.outcome.describe());
+        }
         return Ok(());
     }
     if arg == "sandbox" {
