@@ -358,14 +358,14 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-fn json_body(body: &[u8]) -> Result<Value, Response> {
+fn json_body(body: &[u8]) -> Result<Value, Box<Response>> {
     serde_json::from_slice::<Value>(body).map_err(|e| {
-        validation_error(vec![field_error(
+        Box::new(validation_error(vec![field_error(
             &[],
             "body",
             format!("\"value\" must be valid JSON: {e}"),
             "object.base",
-        )])
+        )]))
     })
 }
 
@@ -503,11 +503,11 @@ impl Check {
         let currency_path = [path, &["currency"]].concat();
         let amount = self.string(root, &amount_path, true);
         let currency = self.string(root, &currency_path, true);
-        if let Some(c) = &currency {
-            if c != Currency::Eur.code() {
-                self.fail(&currency_path, "\"currency\" must be [EUR]".into(), "any.only");
-                return None;
-            }
+        if let Some(c) = &currency
+            && c != Currency::Eur.code()
+        {
+            self.fail(&currency_path, "\"currency\" must be [EUR]".into(), "any.only");
+            return None;
         }
         let amount = amount?;
         currency?;
@@ -538,19 +538,19 @@ impl Check {
     }
 
     fn uri(&mut self, root: &Value, path: &[&str]) {
-        if let Some(u) = self.string(root, path, true) {
-            if !(u.starts_with("https://") || u.starts_with("http://")) || u.contains(char::is_whitespace) {
-                self.fail(path, format!("\"{}\" must be a valid uri", Self::label(path)), "string.uri");
-            }
+        if let Some(u) = self.string(root, path, true)
+            && (!(u.starts_with("https://") || u.starts_with("http://")) || u.contains(char::is_whitespace))
+        {
+            self.fail(path, format!("\"{}\" must be a valid uri", Self::label(path)), "string.uri");
         }
     }
 
     fn one_of(&mut self, root: &Value, path: &[&str], allowed: &[&str]) {
-        if let Some(v) = self.string(root, path, false) {
-            if !allowed.contains(&v.as_str()) {
-                let list = allowed.join(", ");
-                self.fail(path, format!("\"{}\" must be one of [{list}]", Self::label(path)), "any.only");
-            }
+        if let Some(v) = self.string(root, path, false)
+            && !allowed.contains(&v.as_str())
+        {
+            let list = allowed.join(", ");
+            self.fail(path, format!("\"{}\" must be one of [{list}]", Self::label(path)), "any.only");
         }
     }
 }
@@ -573,14 +573,14 @@ fn check_order(body: &Value, max_expiry_ms: u64) -> Result<Money, Vec<FieldError
         for f in ["phoneNumber", "name", "postcode", "suburb", "line1"] {
             c.string(body, &["shipping", f], true);
         }
-        if let Some(cc) = c.string(body, &["shipping", "countryCode"], true) {
-            if cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_uppercase()) {
-                c.fail(
-                    &["shipping", "countryCode"],
-                    format!("\"countryCode\" with value \"{cc}\" fails to match the required pattern"),
-                    "string.pattern.base",
-                );
-            }
+        if let Some(cc) = c.string(body, &["shipping", "countryCode"], true)
+            && (cc.len() != 2 || !cc.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            c.fail(
+                &["shipping", "countryCode"],
+                format!("\"countryCode\" with value \"{cc}\" fails to match the required pattern"),
+                "string.pattern.base",
+            );
         }
     }
     match Check::get(body, &["billing"]) {
@@ -713,7 +713,7 @@ async fn create_order(State(inner): State<Shared>, headers: HeaderMap, body: Byt
     }
     let value = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let total = match check_order(&value, inner.config.order_expiry_ms) {
         Ok(t) => t,
@@ -820,7 +820,7 @@ async fn references(
         // The sandbox sets no processor reference: a search by one finds nothing.
         .filter(|_| processor.is_none())
         .collect();
-    found.sort_by(|a, b| b.seq.cmp(&a.seq));
+    found.sort_by_key(|o| std::cmp::Reverse(o.seq));
     let rows: Vec<ReferenceMatch> = found
         .into_iter()
         .take(100)
@@ -840,7 +840,7 @@ async fn capture(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -
     }
     let value = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut c = Check::default();
     let token = c.string(&value, &["token"], true);
@@ -909,7 +909,7 @@ async fn delay(
     }
     let value = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut c = Check::default();
     c.integer(&value, &["authorizationExpiryMilliseconds"], true, None);
@@ -966,7 +966,7 @@ async fn void(
     } else {
         match json_body(&body) {
             Ok(v) => v,
-            Err(resp) => return resp,
+            Err(resp) => return *resp,
         }
     };
     let mut c = Check::default();
@@ -1009,7 +1009,7 @@ async fn refund(
     }
     let value = match json_body(&body) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut c = Check::default();
     let amount = c.amount(&value, &["refundAmount"], true);
@@ -1101,7 +1101,7 @@ fn luhn(digits: &str) -> bool {
             if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Why a card form is refused, in the page's words.

@@ -929,6 +929,52 @@ mod tests {
     }
 
     #[test]
+    fn configuration_from_toml_and_environment() {
+        use secrecy::ExposeSecret;
+        let text = r#"
+listen = "127.0.0.1:0"
+database_url = "sqlite::memory:"
+widget_dir = "target/widget"
+[merchant]
+name = "Boutique"
+secret_key = "mk_file"
+[checkout]
+default_country = "CI"
+ttl_seconds = 1800
+[reconcile]
+poll_interval_ms = 5000
+[scalapay]
+base_url = "https://integration.api.scalapay.com"
+api_key = "sp_file_key"
+delay_capture = true
+item_category = "clothes"
+timeout_ms = 30000
+[scalapay.shipping]
+line1 = "12 rue des Tisserands"
+suburb = "Lyon"
+postcode = "69003"
+country_code = "FR"
+[sandbox.scalapay]
+listen = "127.0.0.1:0"
+order_expiry_ms = 2400000
+max_order_amount_minor = 200000
+"#;
+        let mut s: crate::config::Settings = toml::from_str(text).unwrap();
+        assert!(!format!("{s:?}").contains("sp_file_key"), "the key is redacted");
+        let sp = s.scalapay.as_ref().unwrap();
+        assert!(sp.delay_capture);
+        assert_eq!(sp.authorization_expiry_ms, wire::DEFAULT_AUTHORIZATION_EXPIRY_MS);
+        assert_eq!(sp.order_expiry_ms, None);
+        assert_eq!(s.sandbox.scalapay.as_ref().unwrap().order_expiry_ms, wire::DEFAULT_ORDER_EXPIRY_MS);
+        s.apply_env(|n| (n == "VERIFIER_SCALAPAY_API_KEY").then(|| "sp_env_key".to_owned()));
+        assert_eq!(s.scalapay.unwrap().api_key.expose_secret(), "sp_env_key");
+        assert!(
+            toml::from_str::<crate::config::Settings>(&text.replace("delay_capture", "delay_captures"))
+                .is_err()
+        );
+    }
+
+    #[test]
     fn tokens_are_escaped_in_paths() {
         assert_eq!(path_segment("71KH916VPE"), "71KH916VPE");
         assert_eq!(path_segment("../x"), "%2E%2E%2Fx");
