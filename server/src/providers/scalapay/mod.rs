@@ -17,7 +17,9 @@
 //!
 //! Choices where Scalapay's public material is silent or contradictory (kit `providers.md` §4):
 //! - `merchantReference` is our attempt's reference: webhooks carry it, and an order whose
-//!   creation answer was lost is found with `GET /v2/payments/references?merchantOrderReference=`.
+//!   creation answer was lost is found with `GET /v2/payments/references?merchantOrderReference=`
+//!   (the order's details do not repeat `checkoutUrl`, so such an attempt has no payment page
+//!   and is left to expire).
 //! - Idempotency keys: the reference for the order, `{reference}:capture`, `:delay` and `:void`
 //!   for the operations on it, and our refund id for a refund; whether Scalapay scopes keys per
 //!   endpoint is not documented, so no two calls share one.
