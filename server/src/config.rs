@@ -3,7 +3,8 @@
 //! Secret values may also come from the environment (`VERIFIER_MERCHANT_SECRET_KEY`,
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
 //! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_CAURISFLUX_PUBLIC_KEY`,
-//! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`), which override the file: keys then need not be written
+//! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`, `VERIFIER_SCALAPAY_API_KEY`),
+//! which override the file: keys then need not be written
 //! to disk. There is no `Default`: every deployment states its configuration.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -39,6 +40,9 @@ pub struct Settings {
     /// CaurisFlux keys and endpoint; absent means CaurisFlux is not offered.
     #[serde(default)]
     pub caurisflux: Option<crate::providers::caurisflux::Settings>,
+    /// Scalapay's key, endpoint and capture policy; absent means Scalapay is not offered.
+    #[serde(default)]
+    pub scalapay: Option<crate::providers::scalapay::Settings>,
     /// Provider sandboxes to run inside this process.
     #[serde(default)]
     pub sandbox: SandboxSettings,
@@ -108,6 +112,9 @@ pub struct SandboxSettings {
     /// The CaurisFlux sandbox.
     #[serde(default)]
     pub caurisflux: Option<crate::sandbox::caurisflux::SandboxConfig>,
+    /// The Scalapay sandbox.
+    #[serde(default)]
+    pub scalapay: Option<crate::sandbox::scalapay::SandboxConfig>,
 }
 
 impl Settings {
@@ -145,6 +152,9 @@ impl Settings {
             if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET") {
                 cf.webhook_secret = v.into();
             }
+        }
+        if let (Some(sp), Some(v)) = (self.scalapay.as_mut(), lookup("VERIFIER_SCALAPAY_API_KEY")) {
+            sp.api_key = v.into();
         }
     }
 }

@@ -24,6 +24,9 @@ async fn main() -> anyhow::Result<()> {
             println!("    CaurisFlux  any number ending {}  {}", t.suffix, t.outcome.describe());
         }
         println!("    CaurisFlux  any other number    {}", sandbox::caurisflux::Outcome::Waits.describe());
+        for c in sandbox::scalapay::TEST_CARDS {
+            println!("    Scalapay  {:<19} {}", c.number, c.outcome.describe());
+        }
         return Ok(());
     }
     if arg == "sandbox" {

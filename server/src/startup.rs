@@ -82,6 +82,20 @@ impl Application {
             cf.base_url = started.api_url();
             sandbox_urls.push(("CaurisFlux", started.base_url()));
         }
+        if let (Some(sandbox), Some(sp)) = (settings.sandbox.scalapay.clone(), settings.scalapay.as_mut()) {
+            let name = shared::method::Provider::Scalapay.as_str();
+            let started = crate::sandbox::scalapay::ScalapaySandbox::start(
+                sandbox.clone(),
+                crate::sandbox::scalapay::Merchant {
+                    api_key: sp.api_key.expose_secret().to_owned(),
+                    webhook_url: sandbox.webhook_url.unwrap_or_else(|| format!("{base_url}/webhooks/{name}")),
+                },
+            )
+            .await
+            .context("failed to start the Scalapay sandbox")?;
+            sp.base_url = started.base_url();
+            sandbox_urls.push(("Scalapay", started.base_url()));
+        }
 
         let mut providers: Vec<Arc<dyn PaymentProvider>> = Vec::new();
         if let Some(ns) = &settings.novasend {
@@ -91,6 +105,9 @@ impl Application {
             providers.push(Arc::new(
                 crate::providers::caurisflux::CaurisFlux::new(cf).context("invalid CaurisFlux configuration")?,
             ));
+        }
+        if let Some(sp) = &settings.scalapay {
+            providers.push(Arc::new(crate::providers::scalapay::Scalapay::new(sp)?));
         }
 
         let checkouts = Checkouts::new(

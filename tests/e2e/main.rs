@@ -8,3 +8,4 @@ mod caurisflux;
 mod flow;
 mod novasend;
 mod refunds;
+mod scalapay;

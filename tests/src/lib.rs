@@ -25,6 +25,10 @@ pub const NOVASEND_KEY: &str = "ns_key_e2e";
 pub const NOVASEND_CLIENT: &str = "ns_client_e2e";
 /// The webhook secret shared by the test verifier and its sandbox.
 pub const WEBHOOK_SECRET: &str = "ns_webhook_secret_e2e";
+/// Scalapay API key of the test verifier and its sandbox (it also signs Scalapay's webhooks).
+pub const SCALAPAY_KEY: &str = "sp_e2e_key_0123456789";
+/// The Scalapay sandbox's contract maximum in the tests: 2,000.00 EUR.
+pub const SCALAPAY_MAX_ORDER_MINOR: u64 = 200_000;
 
 /// CaurisFlux sandbox public key of the test verifier (a test key: the sandbox environment).
 pub const CAURISFLUX_PUBLIC_KEY: &str = "pk_test_e2e";
@@ -44,6 +48,10 @@ pub struct Options {
     pub poll_interval_ms: u64,
     /// Sandbox: send webhooks here instead of to the verifier.
     pub webhook_url_override: Option<String>,
+    /// Scalapay: keep authorisations for a later capture.
+    pub scalapay_delay_capture: bool,
+    /// Scalapay sandbox: how long an order waits for the customer.
+    pub scalapay_order_expiry_ms: u64,
 }
 
 impl Default for Options {
@@ -53,6 +61,8 @@ impl Default for Options {
             expire_after_ms: 3_000,
             poll_interval_ms: 5_000,
             webhook_url_override: None,
+            scalapay_delay_capture: false,
+            scalapay_order_expiry_ms: 60_000,
         }
     }
 }
@@ -66,6 +76,8 @@ pub struct TestApp {
     pub novasend_url: String,
     /// The CaurisFlux sandbox's base URL (its API is under `/api/v1`).
     pub caurisflux_url: String,
+    /// The Scalapay sandbox's base URL.
+    pub scalapay_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
     _db_dir: tempfile::TempDir,
@@ -116,6 +128,21 @@ impl TestApp {
                 webhook_secret: SecretString::from(CAURISFLUX_WEBHOOK_SECRET),
                 timeout_ms: 10_000,
             }),
+            scalapay: Some(server::providers::scalapay::Settings {
+                base_url: "http://unused.invalid".into(),
+                api_key: SecretString::from(SCALAPAY_KEY),
+                delay_capture: options.scalapay_delay_capture,
+                authorization_expiry_ms: server::providers::scalapay::wire::DEFAULT_AUTHORIZATION_EXPIRY_MS,
+                order_expiry_ms: None,
+                item_category: "clothes".into(),
+                shipping: server::providers::scalapay::ShippingAddress {
+                    line1: "12 rue des Tisserands".into(),
+                    suburb: "Lyon".into(),
+                    postcode: "69003".into(),
+                    country_code: "FR".into(),
+                },
+                timeout_ms: 10_000,
+            }),
             sandbox: SandboxSettings {
                 novasend: Some(SandboxConfig {
                     listen: "127.0.0.1:0".parse().expect("address"),
@@ -132,19 +159,28 @@ impl TestApp {
                     rate_per_hour: server::sandbox::caurisflux::DEFAULT_RATE_PER_HOUR,
                     allowed_ips: Vec::new(),
                 }),
+                scalapay: Some(server::sandbox::scalapay::SandboxConfig {
+                    listen: "127.0.0.1:0".parse().expect("address"),
+                    order_expiry_ms: options.scalapay_order_expiry_ms,
+                    max_order_amount_minor: SCALAPAY_MAX_ORDER_MINOR,
+                    webhook_url: options.webhook_url_override.clone(),
+                }),
             },
         };
         let app = Application::build(settings).await.expect("verifier starts");
         let url = app.base_url().to_owned();
-        let novasend_url = app.sandbox_urls()[0].1.clone();
-        let caurisflux_url = app
-            .sandbox_urls()
-            .iter()
-            .find(|(name, _)| *name == "CaurisFlux")
-            .map(|(_, url)| url.clone())
-            .expect("the CaurisFlux sandbox runs");
+        let sandbox_url = |name: &str| {
+            app.sandbox_urls()
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, u)| u.clone())
+                .expect("sandbox started")
+        };
+        let novasend_url = sandbox_url("NovaSend");
+        let scalapay_url = sandbox_url("Scalapay");
+        let caurisflux_url = sandbox_url("CaurisFlux");
         app.spawn();
-        TestApp { url, novasend_url, caurisflux_url, http: reqwest::Client::new(), _db_dir: db_dir }
+        TestApp { url, novasend_url, caurisflux_url, scalapay_url, http: reqwest::Client::new(), _db_dir: db_dir }
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.
@@ -291,4 +327,58 @@ pub fn caurisflux_signature(secret: &str, timestamp: &str, body: &[u8]) -> Strin
 /// Signs a body as NovaSend does, with `secret`.
 pub fn novasend_signature(secret: &str, body: &[u8]) -> String {
     server::providers::novasend::sign(secret, body)
+}
+
+impl TestApp {
+    /// Creates a checkout of `amount` euro cents for a customer with every detail Scalapay
+    /// needs, coming back to `return_url`; panics unless it is created.
+    pub async fn create_eur_checkout(&self, amount: u64, return_url: &str) -> Checkout {
+        let body = serde_json::json!({
+            "amount": amount,
+            "currency": "EUR",
+            "reference": format!("order-{}", uuid::Uuid::new_v4()),
+            "description": "Pagne wax",
+            "return_url": return_url,
+            "customer": {
+                "given_names": "Awa",
+                "surname": "Koné",
+                "email": "awa.kone@example.com",
+                "phone": "+33612345678"
+            }
+        });
+        let (status, body) = self.create_checkout_raw(body, MERCHANT_KEY).await;
+        assert_eq!(status, 201, "{body}");
+        serde_json::from_value(body).expect("a checkout")
+    }
+
+    /// Posts the Scalapay sandbox's card form at `checkout_url` as the customer's browser does
+    /// (without following the redirect); returns the status and the `Location` header.
+    pub async fn pay_on_scalapay_page(&self, checkout_url: &str, card: &str) -> (u16, Option<String>) {
+        let browser =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let r = browser
+            .post(checkout_url)
+            .form(&[("card_number", card), ("expiry", "12/39"), ("cvv", "123")])
+            .send()
+            .await
+            .expect("sandbox reachable");
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (r.status().as_u16(), location)
+    }
+
+    /// The orders the Scalapay sandbox holds (its inspection endpoint).
+    pub async fn scalapay_orders(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        self.http
+            .get(format!("{}/_sandbox/orders", self.scalapay_url))
+            .send()
+            .await?
+            .json()
+            .await
+            .context("sandbox listing")
+    }
+}
+
+/// Signs a body as Scalapay does, with `api_key` and the timestamp `timestamp_ms`.
+pub fn scalapay_signature(api_key: &str, timestamp_ms: &str, body: &[u8]) -> String {
+    server::providers::scalapay::wire::sign(api_key, timestamp_ms, body)
 }

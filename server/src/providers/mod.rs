@@ -21,6 +21,7 @@ use crate::store::AttemptUpdate;
 pub mod caurisflux;
 pub mod http;
 pub mod novasend;
+pub mod scalapay;
 
 /// What the verifier asks a provider to do: take `money` from the customer.
 #[derive(Debug, Clone)]

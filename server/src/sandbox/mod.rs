@@ -7,6 +7,7 @@
 
 pub mod caurisflux;
 pub mod novasend;
+pub mod scalapay;
 
 pub mod standalone {
     //! One sandbox alone, outside the verifier: `verifier sandbox <provider> [listen-addr]`.
@@ -67,7 +68,24 @@ pub mod standalone {
                 .await?;
                 sandbox.api_url()
             }
-            other => bail!("unknown sandbox {other:?}; known: novasend, caurisflux"),
+            "scalapay" => {
+                // Scalapay signs webhooks with the API key; its published sandbox key is the default.
+                let sandbox = super::scalapay::ScalapaySandbox::start(
+                    super::scalapay::SandboxConfig {
+                        listen,
+                        order_expiry_ms: crate::providers::scalapay::wire::DEFAULT_ORDER_EXPIRY_MS,
+                        max_order_amount_minor: 200_000,
+                        webhook_url: None,
+                    },
+                    super::scalapay::Merchant {
+                        api_key: env("SANDBOX_API_KEY", "qhtfs87hjnc12kkos"),
+                        webhook_url: env("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/scalapay"),
+                    },
+                )
+                .await?;
+                sandbox.base_url()
+            }
+            other => bail!("unknown sandbox {other:?}; known: novasend, caurisflux, scalapay"),
         };
         println!("{name} sandbox listening on {base_url}");
         tokio::signal::ctrl_c().await?;
