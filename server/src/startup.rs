@@ -64,7 +64,8 @@ impl Application {
             ns.base_url = started.base_url();
             sandbox_urls.push(("NovaSend", started.base_url()));
         }
-        if let (Some(sandbox), Some(cf)) = (settings.sandbox.caurisflux.clone(), settings.caurisflux.as_mut()) {
+        if let (Some(sandbox), Some(cf)) = (settings.sandbox.caurisflux.clone(), settings.caurisflux.as_mut())
+        {
             let webhook_url = sandbox.webhook_url.clone().unwrap_or_else(|| {
                 format!("{base_url}/webhooks/{}", shared::method::Provider::CaurisFlux.as_str())
             });
@@ -103,7 +104,8 @@ impl Application {
         }
         if let Some(cf) = &settings.caurisflux {
             providers.push(Arc::new(
-                crate::providers::caurisflux::CaurisFlux::new(cf).context("invalid CaurisFlux configuration")?,
+                crate::providers::caurisflux::CaurisFlux::new(cf)
+                    .context("invalid CaurisFlux configuration")?,
             ));
         }
         if let Some(sp) = &settings.scalapay {

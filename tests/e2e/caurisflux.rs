@@ -30,7 +30,9 @@ fn offered(public: &PublicCheckout, provider: Provider) -> Vec<PaymentMethod> {
 }
 
 async fn pay(app: &TestApp, c: &Checkout, method: &str, phone: &str) -> PublicCheckout {
-    let (status, body) = app.pay_raw(&c.id, &secret(c), json!({"provider": "cauris_flux", "method": method, "phone": phone})).await;
+    let (status, body) = app
+        .pay_raw(&c.id, &secret(c), json!({"provider": "cauris_flux", "method": method, "phone": phone}))
+        .await;
     assert_eq!(status, 200, "{method} {phone}: {body}");
     serde_json::from_value(body).expect("a public checkout")
 }

@@ -31,7 +31,10 @@ async fn a_payment_goes_from_checkout_to_verified_success_with_live_events() {
     assert_eq!(public.amount, 5000);
     assert_eq!(public.merchant_name, "Boutique Test");
     assert!(
-        public.methods.iter().any(|m| m.method == PaymentMethod::MobileMoney && m.provider == Provider::NovaSend),
+        public
+            .methods
+            .iter()
+            .any(|m| m.method == PaymentMethod::MobileMoney && m.provider == Provider::NovaSend),
         "{:?}",
         public.methods
     );

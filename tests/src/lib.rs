@@ -180,7 +180,14 @@ impl TestApp {
         let scalapay_url = sandbox_url("Scalapay");
         let caurisflux_url = sandbox_url("CaurisFlux");
         app.spawn();
-        TestApp { url, novasend_url, caurisflux_url, scalapay_url, http: reqwest::Client::new(), _db_dir: db_dir }
+        TestApp {
+            url,
+            novasend_url,
+            caurisflux_url,
+            scalapay_url,
+            http: reqwest::Client::new(),
+            _db_dir: db_dir,
+        }
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.

@@ -18,7 +18,7 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::{
-    api::{Checkout, CreateCheckout},
+    api::{Checkout, CreateCheckout, Customer},
     locale::Locale,
     money::{Currency, Money},
 };
@@ -45,15 +45,36 @@ pub struct Product {
     pub id: &'static str,
     /// Name in French and English.
     pub name: (&'static str, &'static str),
-    /// Price in XOF.
-    pub price_xof: u64,
+    /// Price in minor units of `currency`.
+    pub price: u64,
+    /// The currency it is sold in.
+    pub currency: Currency,
 }
 
 /// The catalogue.
 pub const PRODUCTS: &[Product] = &[
-    Product { id: "pagne", name: ("Pagne wax 6 yards", "Wax print, 6 yards"), price_xof: 5000 },
-    Product { id: "attieke", name: ("Attiéké, 1 kg", "Attiéké, 1 kg"), price_xof: 1500 },
-    Product { id: "cafe", name: ("Café Touba, 250 g", "Touba coffee, 250 g"), price_xof: 2500 },
+    Product {
+        id: "pagne",
+        name: ("Pagne wax 6 yards", "Wax print, 6 yards"),
+        price: 5000,
+        currency: Currency::Xof,
+    },
+    Product {
+        id: "attieke", name: ("Attiéké, 1 kg", "Attiéké, 1 kg"), price: 1500, currency: Currency::Xof
+    },
+    Product {
+        id: "cafe",
+        name: ("Café Touba, 250 g", "Touba coffee, 250 g"),
+        price: 2500,
+        currency: Currency::Xof,
+    },
+    // Sold in euros to a customer in France: card and pay-later through Scalapay.
+    Product {
+        id: "sac",
+        name: ("Sac en raphia (livré en France)", "Raffia bag (shipped to France)"),
+        price: 4500,
+        currency: Currency::Eur,
+    },
 ];
 
 #[derive(Debug, Clone)]
@@ -130,7 +151,7 @@ fn name(p: &Product, l: Locale) -> &'static str {
 }
 
 fn price(p: &Product, l: Locale) -> String {
-    Money::new(p.price_xof, Currency::Xof).map(|m| m.display(l)).unwrap_or_default()
+    Money::new(p.price, p.currency).map(|m| m.display(l)).unwrap_or_default()
 }
 
 fn page(l: Locale, title: &str, body: &str) -> Html<String> {
@@ -182,14 +203,22 @@ async fn buy(
     };
     let order_id = uuid::Uuid::new_v4().simple().to_string();
     let return_url = format!("{}/orders/{order_id}?lang={}", shop.public_url, locale(&q).code());
+    // A real shop knows its customer from the order form; the demo uses a sample customer for
+    // the providers that need one (Scalapay).
+    let customer = (product.currency == Currency::Eur).then(|| Customer {
+        given_names: Some("Aminata".into()),
+        surname: Some("Diallo".into()),
+        email: Some("aminata.diallo@example.com".into()),
+        phone: Some("+33612345678".into()),
+    });
     let req = CreateCheckout {
-        amount: product.price_xof,
-        currency: Currency::Xof,
+        amount: product.price,
+        currency: product.currency,
         reference: format!("order-{order_id}"),
         description: Some(name(&product, locale(&q)).to_owned()),
         country: None,
         return_url: Some(return_url),
-        customer: None,
+        customer,
     };
     let created = shop
         .http
@@ -272,7 +301,7 @@ async fn order_status(
         }
         Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier unreachable: {e}")).into_response(),
     };
-    let paid = checkout.status.is_paid() && checkout.amount == order.product.price_xof;
+    let paid = checkout.status.is_paid() && checkout.amount == order.product.price;
     let text = match (paid, l) {
         (true, Locale::Fr) => "Payée : la commande peut être expédiée.",
         (true, Locale::En) => "Paid: the order can ship.",

@@ -3,7 +3,8 @@
 //! sandbox in-process) and the shop on 127.0.0.1, prints where to go and the test numbers, and
 //! runs until Ctrl-C.
 //!
-//! Ports: `VERIFIER_PORT` (8080), `SHOP_PORT` (8000), `NOVASEND_SANDBOX_PORT` (8091).
+//! Ports: `VERIFIER_PORT` (8080), `SHOP_PORT` (8000), `NOVASEND_SANDBOX_PORT` (8091),
+//! `CAURISFLUX_SANDBOX_PORT` (8092), `SCALAPAY_SANDBOX_PORT` (8093).
 
 use std::{
     io::Read,
@@ -59,7 +60,15 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let verifier_port = port("VERIFIER_PORT", 8080)?;
     let shop_port = port("SHOP_PORT", 8000)?;
     let sandbox_port = port("NOVASEND_SANDBOX_PORT", 8091)?;
-    for (p, what) in [(verifier_port, "VERIFIER_PORT"), (shop_port, "SHOP_PORT"), (sandbox_port, "NOVASEND_SANDBOX_PORT")] {
+    let cauris_port = port("CAURISFLUX_SANDBOX_PORT", 8092)?;
+    let scalapay_port = port("SCALAPAY_SANDBOX_PORT", 8093)?;
+    for (p, what) in [
+        (verifier_port, "VERIFIER_PORT"),
+        (shop_port, "SHOP_PORT"),
+        (sandbox_port, "NOVASEND_SANDBOX_PORT"),
+        (cauris_port, "CAURISFLUX_SANDBOX_PORT"),
+        (scalapay_port, "SCALAPAY_SANDBOX_PORT"),
+    ] {
         if TcpStream::connect(("127.0.0.1", p)).is_ok() {
             bail!("port {p} is already in use; set {what} to another port");
         }
@@ -98,10 +107,38 @@ api_client = "ns_demo_client"
 webhook_secret = "set-by-environment"
 timeout_ms = 30000
 
+[caurisflux]
+base_url = "https://sandbox-api.caurisflux.com/api/v1"
+public_key = "pk_test_demo"
+secret_key = "sk_test_demo"
+webhook_secret = "set-by-environment"
+timeout_ms = 30000
+
+[scalapay]
+base_url = "https://integration.api.scalapay.com"
+api_key = "qhtfs87hjnc12kkos"
+item_category = "clothes"
+timeout_ms = 30000
+[scalapay.shipping]
+line1 = "12 rue des Tisserands"
+suburb = "Lyon"
+postcode = "69003"
+country_code = "FR"
+
 [sandbox.novasend]
 listen = "127.0.0.1:{sandbox_port}"
 confirm_delay_ms = 3000
 expire_after_ms = 120000
+
+[sandbox.caurisflux]
+listen = "127.0.0.1:{cauris_port}"
+confirm_delay_ms = 3000
+expire_after_ms = 120000
+
+[sandbox.scalapay]
+listen = "127.0.0.1:{scalapay_port}"
+order_expiry_ms = 2400000
+max_order_amount_minor = 200000
 "#,
             db = dir.join("verifier.db").display(),
             widget = widget_dir.display(),
@@ -115,6 +152,7 @@ expire_after_ms = 120000
         .arg(&config)
         .env("VERIFIER_MERCHANT_SECRET_KEY", &merchant_key)
         .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", random_hex()?)
+        .env("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", random_hex()?)
         .spawn()
         .context("failed to start the verifier")?;
     guard.0.push(verifier);
@@ -134,8 +172,9 @@ expire_after_ms = 120000
     println!(
         "\n  Demo shop:   http://127.0.0.1:{shop_port}/   (English: http://127.0.0.1:{shop_port}/?lang=en)\n  \
          Verifier:    {verifier_url}   (database {})\n  \
-         NovaSend sandbox: http://127.0.0.1:{sandbox_port}\n\n  \
-         Test phone numbers (type them in any usual form, e.g. 07 00 00 00 01):\n{}\n  \
+         Sandboxes:   NovaSend http://127.0.0.1:{sandbox_port}, CaurisFlux http://127.0.0.1:{cauris_port}, \
+         Scalapay http://127.0.0.1:{scalapay_port}\n\n  \
+         Test phone numbers and cards (type numbers in any usual form, e.g. 07 00 00 00 01):\n{}\n  \
          Press Ctrl-C to stop.\n",
         dir.join("verifier.db").display(),
         String::from_utf8_lossy(&numbers.stdout)

@@ -61,6 +61,9 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
             HeaderName::from_static(crate::providers::novasend::SIGNATURE_HEADER),
+            HeaderName::from_static(crate::providers::caurisflux::SIGNATURE_HEADER),
+            HeaderName::from_static(crate::providers::caurisflux::LEGACY_SIGNATURE_HEADER),
+            HeaderName::from_static(crate::providers::scalapay::wire::SIGNATURE_HEADER),
         ]))
         .with_state(state)
 }
