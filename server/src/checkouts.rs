@@ -303,7 +303,9 @@ impl Checkouts {
             customer_name,
             customer: c.customer.clone(),
             description: c.description.clone(),
-            return_url: c.return_url.clone().unwrap_or_else(|| format!("{}/healthz", self.policy.public_url)),
+            // Without a merchant page to return to, the customer lands on the verifier's own
+            // "you can close this page" page; the widget left open shows the live status.
+            return_url: c.return_url.clone().unwrap_or_else(|| format!("{}/returned", self.policy.public_url)),
             otp,
             callback_base: self.policy.public_url.clone(),
         }

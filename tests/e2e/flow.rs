@@ -230,3 +230,12 @@ async fn when_webhooks_never_arrive_the_verifier_polls_the_provider() {
         .unwrap();
     assert_eq!(history.last().unwrap()["cause"], "poll:nova_send");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn customers_without_a_merchant_return_page_land_on_a_page_that_says_what_to_do() {
+    let app = TestApp::spawn().await;
+    let page = app.http.get(format!("{}/returned", app.url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("Vous pouvez fermer cette page") && text.contains("You can close this page"), "{text}");
+}

@@ -53,6 +53,7 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .merge(public::router().layer(cors.clone()))
         .merge(webhooks::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/returned", axum::routing::get(returned))
         .nest("/widget", assets.layer(cors))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http().make_span_with(
@@ -66,6 +67,16 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
             HeaderName::from_static(crate::providers::scalapay::wire::SIGNATURE_HEADER),
         ]))
         .with_state(state)
+}
+
+/// Where customers land after a provider's page when the merchant gave no return URL.
+async fn returned() -> axum::response::Html<&'static str> {
+    axum::response::Html(
+        "<!doctype html><html lang=fr><meta charset=utf-8><meta name=viewport content='width=device-width'>\
+         <title>Paiement</title><body style='font-family:sans-serif;max-width:28em;margin:2em auto'>\
+         <p>Vous pouvez fermer cette page et revenir à la boutique : l'état du paiement s'y affiche.</p>\
+         <p lang=en>You can close this page and go back to the shop, where the payment's status is shown.</p>",
+    )
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
