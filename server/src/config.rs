@@ -35,6 +35,9 @@ pub struct Settings {
     /// NovaSend credentials and endpoint; absent means NovaSend is not offered.
     #[serde(default)]
     pub novasend: Option<NovaSendSettings>,
+    /// MyPVit account, codes and keys; absent means MyPVit is not offered.
+    #[serde(default)]
+    pub mypvit: Option<crate::providers::mypvit::Settings>,
     /// Provider sandboxes to run inside this process.
     #[serde(default)]
     pub sandbox: SandboxSettings,
@@ -101,6 +104,9 @@ pub struct SandboxSettings {
     /// The NovaSend sandbox.
     #[serde(default)]
     pub novasend: Option<crate::sandbox::novasend::SandboxConfig>,
+    /// The MyPVit sandbox.
+    #[serde(default)]
+    pub mypvit: Option<crate::sandbox::mypvit::SandboxConfig>,
 }
 
 impl Settings {
@@ -126,6 +132,16 @@ impl Settings {
             }
             if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET") {
                 ns.webhook_secret = v.into();
+            }
+        }
+        // MyPVit: `VERIFIER_MYPVIT_PASSWORD` (renew-secret) and `VERIFIER_MYPVIT_WEBHOOK_TOKEN`
+        // (the secret path of callbacks and keys).
+        if let Some(mp) = self.mypvit.as_mut() {
+            if let Some(v) = lookup("VERIFIER_MYPVIT_PASSWORD") {
+                mp.password = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_MYPVIT_WEBHOOK_TOKEN") {
+                mp.webhook_token = v.into();
             }
         }
     }

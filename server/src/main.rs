@@ -14,6 +14,10 @@ async fn main() -> anyhow::Result<()> {
             println!("    NovaSend  {:<16} {}", t.msisdn, t.outcome.describe());
         }
         println!("    NovaSend  any other number  {}", sandbox::novasend::Outcome::WaitsForPage.describe());
+        for t in sandbox::mypvit::TEST_NUMBERS {
+            println!("    MyPVit    {:<16} {}", t.number, t.trigger.describe());
+        }
+        println!("    MyPVit    {}", sandbox::mypvit::AMOUNT_RULE);
         return Ok(());
     }
     if arg == "sandbox" {

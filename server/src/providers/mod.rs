@@ -19,6 +19,7 @@ use shared::{
 use crate::store::AttemptUpdate;
 
 pub mod http;
+pub mod mypvit;
 pub mod novasend;
 
 /// What the verifier asks a provider to do: take `money` from the customer.

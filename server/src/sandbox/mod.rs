@@ -5,6 +5,7 @@
 //! request rules as the provider documents them, answers errors in the provider's shape, lets
 //! payments wait for the customer and complete asynchronously, and sends signed webhooks.
 
+pub mod mypvit;
 pub mod novasend;
 
 pub mod standalone {
@@ -39,6 +40,28 @@ pub mod standalone {
                         webhook_url: env("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/nova_send"),
                         webhook_secret: env("SANDBOX_WEBHOOK_SECRET", "sandbox_webhook_secret"),
                     },
+                )
+                .await?;
+                sandbox.base_url()
+            }
+            "mypvit" | "my_pvit" => {
+                // The account of the verifier's sample configuration: SANDBOX_API_KEY is the
+                // operation account, SANDBOX_API_SECRET the renewal password, and keys and
+                // callbacks go to SANDBOX_WEBHOOK_URL (the verifier's secret path).
+                let hook = env("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/my_pvit/sandbox_token");
+                let sandbox = super::mypvit::MyPvitSandbox::start(
+                    super::mypvit::SandboxConfig {
+                        listen,
+                        confirm_delay_ms: 3000,
+                        secret_ttl_s: 3600,
+                        link_expire_after_ms: 600_000,
+                        callback_url: None,
+                    },
+                    super::mypvit::Merchant::standalone(
+                        env("SANDBOX_API_KEY", "ACC_SANDBOX0001"),
+                        env("SANDBOX_API_SECRET", "sandbox_secret"),
+                        hook,
+                    ),
                 )
                 .await?;
                 sandbox.base_url()
