@@ -5,3 +5,4 @@
 mod bad_input;
 mod browser;
 mod flow;
+mod mypvit;

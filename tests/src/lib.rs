@@ -1,5 +1,5 @@
-//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend sandbox) and the
-//! demo shop on port 0, and offers high-level helpers over real HTTP.
+//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend and MyPVit
+//! sandboxes) and the demo shop on port 0, and offers high-level helpers over real HTTP.
 
 pub mod browser;
 
@@ -24,6 +24,10 @@ pub const NOVASEND_KEY: &str = "ns_key_e2e";
 pub const NOVASEND_CLIENT: &str = "ns_client_e2e";
 /// The webhook secret shared by the test verifier and its sandbox.
 pub const WEBHOOK_SECRET: &str = "ns_webhook_secret_e2e";
+/// MyPVit: the secret last segment of the callback and key-reception path.
+pub const MYPVIT_TOKEN: &str = "mp_token_e2e_0123456789";
+/// MyPVit: the test operation account.
+pub const MYPVIT_ACCOUNT: &str = "ACC_E2E0000001";
 
 /// Knobs for one test's verifier.
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct Options {
     pub poll_interval_ms: u64,
     /// Sandbox: send webhooks here instead of to the verifier.
     pub webhook_url_override: Option<String>,
+    /// MyPVit sandbox: send callbacks here instead of to the verifier (keys still arrive).
+    pub mypvit_callback_url_override: Option<String>,
 }
 
 impl Default for Options {
@@ -45,6 +51,7 @@ impl Default for Options {
             expire_after_ms: 3_000,
             poll_interval_ms: 5_000,
             webhook_url_override: None,
+            mypvit_callback_url_override: None,
         }
     }
 }
@@ -56,6 +63,8 @@ pub struct TestApp {
     pub url: String,
     /// The NovaSend sandbox's base URL.
     pub novasend_url: String,
+    /// The MyPVit sandbox's base URL.
+    pub mypvit_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
     _db_dir: tempfile::TempDir,
@@ -99,6 +108,7 @@ impl TestApp {
                 account_id: None,
                 timeout_ms: 10_000,
             }),
+            mypvit: Some(mypvit_settings()),
             sandbox: SandboxSettings {
                 novasend: Some(SandboxConfig {
                     listen: "127.0.0.1:0".parse().expect("address"),
@@ -106,13 +116,21 @@ impl TestApp {
                     expire_after_ms: options.expire_after_ms,
                     webhook_url: options.webhook_url_override.clone(),
                 }),
+                mypvit: Some(server::sandbox::mypvit::SandboxConfig {
+                    listen: "127.0.0.1:0".parse().expect("address"),
+                    confirm_delay_ms: options.confirm_delay_ms,
+                    secret_ttl_s: 3600,
+                    link_expire_after_ms: options.expire_after_ms,
+                    callback_url: options.mypvit_callback_url_override.clone(),
+                }),
             },
         };
         let app = Application::build(settings).await.expect("verifier starts");
         let url = app.base_url().to_owned();
         let novasend_url = app.sandbox_urls()[0].1.clone();
+        let mypvit_url = sandbox_url(&app, "MyPVit");
         app.spawn();
-        TestApp { url, novasend_url, http: reqwest::Client::new(), _db_dir: db_dir }
+        TestApp { url, novasend_url, mypvit_url, http: reqwest::Client::new(), _db_dir: db_dir }
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.
@@ -203,6 +221,81 @@ impl TestApp {
             .json()
             .await
             .context("sandbox listing")
+    }
+}
+
+/// The base URL of the named in-process sandbox.
+fn sandbox_url(app: &Application, name: &str) -> String {
+    app.sandbox_urls().iter().find(|(n, _)| *n == name).map(|(_, u)| u.clone()).expect("sandbox started")
+}
+
+/// The MyPVit account of the test verifier: fast key delivery, callbacks from 127.0.0.1 only.
+fn mypvit_settings() -> server::providers::mypvit::Settings {
+    server::providers::mypvit::Settings {
+        base_url: "http://unused.invalid".into(),
+        url_codes: server::providers::mypvit::UrlCodes {
+            renew_secret: "E2ERENEW".into(),
+            rest: "E2EREST".into(),
+            link: "E2ELINK".into(),
+            status: "E2ESTATUS".into(),
+            balance: "E2EBALANCE".into(),
+            kyc: "E2EKYC".into(),
+        },
+        operation_account_code: MYPVIT_ACCOUNT.into(),
+        password: SecretString::from("mp_password_e2e"),
+        reception_url_code: "E2ERC".into(),
+        callback_url_code: "E2ECB".into(),
+        success_redirection_url_code: Some("E2EOK".into()),
+        failed_redirection_url_code: Some("E2EKO".into()),
+        webhook_token: SecretString::from(MYPVIT_TOKEN),
+        allowed_ips: vec!["127.0.0.1".parse().expect("address")],
+        owner_charge: server::providers::mypvit::wire::ChargeOwner::Merchant,
+        operator_owner_charge: None,
+        timeout_ms: 10_000,
+        renew_before_s: 300,
+        secret_wait_ms: 5_000,
+    }
+}
+
+impl TestApp {
+    /// Creates a checkout of `amount` in `currency` for `country`; panics unless it is created.
+    pub async fn create_checkout_in(&self, amount: u64, currency: &str, country: &str) -> Checkout {
+        let reference = format!("order-{}", uuid::Uuid::new_v4());
+        let (status, body) = self
+            .create_checkout_raw(
+                serde_json::json!({
+                    "amount": amount, "currency": currency, "country": country,
+                    "reference": reference, "description": "Test"
+                }),
+                MERCHANT_KEY,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        serde_json::from_value(body).expect("a checkout")
+    }
+
+    /// The transactions the MyPVit sandbox holds (its inspection endpoint).
+    pub async fn mypvit_transactions(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        self.http
+            .get(format!("{}/_sandbox/transactions", self.mypvit_url))
+            .send()
+            .await?
+            .json()
+            .await
+            .context("sandbox listing")
+    }
+
+    /// A checkout's history of state changes (merchant API).
+    pub async fn history(&self, id: &str) -> Vec<serde_json::Value> {
+        self.http
+            .get(format!("{}/v1/checkouts/{id}/history", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await
+            .expect("verifier reachable")
+            .json()
+            .await
+            .expect("a history")
     }
 }
 
