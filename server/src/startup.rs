@@ -72,7 +72,8 @@ impl Application {
                 shared::method::Provider::MyPvit.as_str(),
                 mp.webhook_token.expose_secret()
             );
-            let merchant = crate::sandbox::mypvit::Merchant::from_settings(mp, &hook, &format!("{base_url}/healthz"));
+            let merchant =
+                crate::sandbox::mypvit::Merchant::from_settings(mp, &hook, &format!("{base_url}/healthz"));
             let started = crate::sandbox::mypvit::MyPvitSandbox::start(sandbox, merchant)
                 .await
                 .context("failed to start the MyPVit sandbox")?;
