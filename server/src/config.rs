@@ -43,6 +43,9 @@ pub struct Settings {
     /// Scalapay's key, endpoint and capture policy; absent means Scalapay is not offered.
     #[serde(default)]
     pub scalapay: Option<crate::providers::scalapay::Settings>,
+    /// MyPVit account, codes and keys; absent means MyPVit is not offered.
+    #[serde(default)]
+    pub mypvit: Option<crate::providers::mypvit::Settings>,
     /// Provider sandboxes to run inside this process.
     #[serde(default)]
     pub sandbox: SandboxSettings,
@@ -115,6 +118,9 @@ pub struct SandboxSettings {
     /// The Scalapay sandbox.
     #[serde(default)]
     pub scalapay: Option<crate::sandbox::scalapay::SandboxConfig>,
+    /// The MyPVit sandbox.
+    #[serde(default)]
+    pub mypvit: Option<crate::sandbox::mypvit::SandboxConfig>,
 }
 
 impl Settings {
@@ -155,6 +161,16 @@ impl Settings {
         }
         if let (Some(sp), Some(v)) = (self.scalapay.as_mut(), lookup("VERIFIER_SCALAPAY_API_KEY")) {
             sp.api_key = v.into();
+        }
+        // MyPVit: `VERIFIER_MYPVIT_PASSWORD` (renew-secret) and `VERIFIER_MYPVIT_WEBHOOK_TOKEN`
+        // (the secret path of callbacks and keys).
+        if let Some(mp) = self.mypvit.as_mut() {
+            if let Some(v) = lookup("VERIFIER_MYPVIT_PASSWORD") {
+                mp.password = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_MYPVIT_WEBHOOK_TOKEN") {
+                mp.webhook_token = v.into();
+            }
         }
     }
 }

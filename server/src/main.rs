@@ -27,6 +27,10 @@ async fn main() -> anyhow::Result<()> {
         for c in sandbox::scalapay::TEST_CARDS {
             println!("    Scalapay  {:<19} {}", c.number, c.outcome.describe());
         }
+        for t in sandbox::mypvit::TEST_NUMBERS {
+            println!("    MyPVit    {:<16} {}", t.number, t.trigger.describe());
+        }
+        println!("    MyPVit    {}", sandbox::mypvit::AMOUNT_RULE);
         return Ok(());
     }
     if arg == "sandbox" {

@@ -98,6 +98,22 @@ impl Application {
             sandbox_urls.push(("Scalapay", started.base_url()));
         }
 
+        if let (Some(sandbox), Some(mp)) = (settings.sandbox.mypvit.clone(), settings.mypvit.as_mut()) {
+            // Callbacks and keys both go to the secret path `/webhooks/my_pvit/{token}`.
+            let hook = format!(
+                "{base_url}/webhooks/{}/{}",
+                shared::method::Provider::MyPvit.as_str(),
+                mp.webhook_token.expose_secret()
+            );
+            let merchant =
+                crate::sandbox::mypvit::Merchant::from_settings(mp, &hook, &format!("{base_url}/healthz"));
+            let started = crate::sandbox::mypvit::MyPvitSandbox::start(sandbox, merchant)
+                .await
+                .context("failed to start the MyPVit sandbox")?;
+            mp.base_url = started.base_url();
+            sandbox_urls.push(("MyPVit", started.base_url()));
+        }
+
         let mut providers: Vec<Arc<dyn PaymentProvider>> = Vec::new();
         if let Some(ns) = &settings.novasend {
             providers.push(Arc::new(NovaSend::new(ns)?));
@@ -110,6 +126,9 @@ impl Application {
         }
         if let Some(sp) = &settings.scalapay {
             providers.push(Arc::new(crate::providers::scalapay::Scalapay::new(sp)?));
+        }
+        if let Some(mp) = &settings.mypvit {
+            providers.push(Arc::new(crate::providers::mypvit::MyPvit::new(mp)?));
         }
 
         let checkouts = Checkouts::new(

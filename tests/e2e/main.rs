@@ -9,3 +9,4 @@ mod flow;
 mod novasend;
 mod refunds;
 mod scalapay;
+mod mypvit;

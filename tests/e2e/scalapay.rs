@@ -98,7 +98,12 @@ async fn a_card_payment_is_authorised_captured_and_verified_by_the_merchant() {
         .map(|h| (h["to"].as_str().unwrap(), h["cause"].as_str().unwrap()))
         .collect();
     assert!(attempt_steps.contains(&("authorized", "webhook:scalapay")), "{attempt_steps:?}");
-    assert_eq!(attempt_steps.last(), Some(&("succeeded", "api:capture")), "{attempt_steps:?}");
+    // The capture's answer and Scalapay's `charged` webhook race; either may record the success.
+    let last = attempt_steps.last().copied();
+    assert!(
+        last == Some(("succeeded", "api:capture")) || last == Some(("succeeded", "webhook:scalapay")),
+        "{attempt_steps:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,4 +1,5 @@
-//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend and CaurisFlux
+//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend, CaurisFlux,
+//! Scalapay and MyPVit
 //! sandboxes) and the demo shop on port 0, and offers high-level helpers over real HTTP.
 
 pub mod browser;
@@ -37,6 +38,11 @@ pub const CAURISFLUX_SECRET_KEY: &str = "sk_test_e2e";
 /// The CaurisFlux webhook secret shared by the test verifier and its sandbox.
 pub const CAURISFLUX_WEBHOOK_SECRET: &str = "cf_webhook_secret_e2e";
 
+/// MyPVit: the secret last segment of the callback and key-reception path.
+pub const MYPVIT_TOKEN: &str = "mp_token_e2e_0123456789";
+/// MyPVit: the test operation account.
+pub const MYPVIT_ACCOUNT: &str = "ACC_E2E0000001";
+
 /// Knobs for one test's verifier.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -52,6 +58,8 @@ pub struct Options {
     pub scalapay_delay_capture: bool,
     /// Scalapay sandbox: how long an order waits for the customer.
     pub scalapay_order_expiry_ms: u64,
+    /// MyPVit sandbox: send callbacks here instead of to the verifier (keys still arrive).
+    pub mypvit_callback_url_override: Option<String>,
 }
 
 impl Default for Options {
@@ -63,6 +71,7 @@ impl Default for Options {
             webhook_url_override: None,
             scalapay_delay_capture: false,
             scalapay_order_expiry_ms: 60_000,
+            mypvit_callback_url_override: None,
         }
     }
 }
@@ -78,6 +87,8 @@ pub struct TestApp {
     pub caurisflux_url: String,
     /// The Scalapay sandbox's base URL.
     pub scalapay_url: String,
+    /// The MyPVit sandbox's base URL.
+    pub mypvit_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
     _db_dir: tempfile::TempDir,
@@ -143,6 +154,7 @@ impl TestApp {
                 },
                 timeout_ms: 10_000,
             }),
+            mypvit: Some(mypvit_settings()),
             sandbox: SandboxSettings {
                 novasend: Some(SandboxConfig {
                     listen: "127.0.0.1:0".parse().expect("address"),
@@ -165,6 +177,13 @@ impl TestApp {
                     max_order_amount_minor: SCALAPAY_MAX_ORDER_MINOR,
                     webhook_url: options.webhook_url_override.clone(),
                 }),
+                mypvit: Some(server::sandbox::mypvit::SandboxConfig {
+                    listen: "127.0.0.1:0".parse().expect("address"),
+                    confirm_delay_ms: options.confirm_delay_ms,
+                    secret_ttl_s: 3600,
+                    link_expire_after_ms: options.expire_after_ms,
+                    callback_url: options.mypvit_callback_url_override.clone(),
+                }),
             },
         };
         let app = Application::build(settings).await.expect("verifier starts");
@@ -179,12 +198,14 @@ impl TestApp {
         let novasend_url = sandbox_url("NovaSend");
         let scalapay_url = sandbox_url("Scalapay");
         let caurisflux_url = sandbox_url("CaurisFlux");
+        let mypvit_url = sandbox_url("MyPVit");
         app.spawn();
         TestApp {
             url,
             novasend_url,
             caurisflux_url,
             scalapay_url,
+            mypvit_url,
             http: reqwest::Client::new(),
             _db_dir: db_dir,
         }
@@ -281,6 +302,34 @@ impl TestApp {
     }
 }
 
+/// The MyPVit account of the test verifier: fast key delivery, callbacks from 127.0.0.1 only.
+fn mypvit_settings() -> server::providers::mypvit::Settings {
+    server::providers::mypvit::Settings {
+        base_url: "http://unused.invalid".into(),
+        url_codes: server::providers::mypvit::UrlCodes {
+            renew_secret: "E2ERENEW".into(),
+            rest: "E2EREST".into(),
+            link: "E2ELINK".into(),
+            status: "E2ESTATUS".into(),
+            balance: "E2EBALANCE".into(),
+            kyc: "E2EKYC".into(),
+        },
+        operation_account_code: MYPVIT_ACCOUNT.into(),
+        password: SecretString::from("mp_password_e2e"),
+        reception_url_code: "E2ERC".into(),
+        callback_url_code: "E2ECB".into(),
+        success_redirection_url_code: Some("E2EOK".into()),
+        failed_redirection_url_code: Some("E2EKO".into()),
+        webhook_token: SecretString::from(MYPVIT_TOKEN),
+        allowed_ips: vec!["127.0.0.1".parse().expect("address")],
+        owner_charge: server::providers::mypvit::wire::ChargeOwner::Merchant,
+        operator_owner_charge: None,
+        timeout_ms: 10_000,
+        renew_before_s: 300,
+        secret_wait_ms: 5_000,
+    }
+}
+
 impl TestApp {
     /// Creates a checkout of `amount` in `currency` for `country`; panics unless it is created.
     pub async fn create_checkout_in(
@@ -310,6 +359,17 @@ impl TestApp {
             .json()
             .await
             .context("CaurisFlux sandbox listing")
+    }
+
+    /// The transactions the MyPVit sandbox holds (its inspection endpoint).
+    pub async fn mypvit_transactions(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        self.http
+            .get(format!("{}/_sandbox/transactions", self.mypvit_url))
+            .send()
+            .await?
+            .json()
+            .await
+            .context("MyPVit sandbox listing")
     }
 
     /// A checkout's history of state changes, as the merchant API returns it.

@@ -20,6 +20,7 @@ use crate::store::AttemptUpdate;
 
 pub mod caurisflux;
 pub mod http;
+pub mod mypvit;
 pub mod novasend;
 pub mod scalapay;
 

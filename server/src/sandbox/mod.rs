@@ -6,6 +6,7 @@
 //! payments wait for the customer and complete asynchronously, and sends signed webhooks.
 
 pub mod caurisflux;
+pub mod mypvit;
 pub mod novasend;
 pub mod scalapay;
 
@@ -85,7 +86,29 @@ pub mod standalone {
                 .await?;
                 sandbox.base_url()
             }
-            other => bail!("unknown sandbox {other:?}; known: novasend, caurisflux, scalapay"),
+            "mypvit" | "my_pvit" => {
+                // The account of the verifier's sample configuration: SANDBOX_API_KEY is the
+                // operation account, SANDBOX_API_SECRET the renewal password, and keys and
+                // callbacks go to SANDBOX_WEBHOOK_URL (the verifier's secret path).
+                let hook = env("SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8080/webhooks/my_pvit/sandbox_token");
+                let sandbox = super::mypvit::MyPvitSandbox::start(
+                    super::mypvit::SandboxConfig {
+                        listen,
+                        confirm_delay_ms: 3000,
+                        secret_ttl_s: 3600,
+                        link_expire_after_ms: 600_000,
+                        callback_url: None,
+                    },
+                    super::mypvit::Merchant::standalone(
+                        env("SANDBOX_API_KEY", "ACC_SANDBOX0001"),
+                        env("SANDBOX_API_SECRET", "sandbox_secret"),
+                        hook,
+                    ),
+                )
+                .await?;
+                sandbox.base_url()
+            }
+            other => bail!("unknown sandbox {other:?}; known: novasend, caurisflux, scalapay, mypvit"),
         };
         println!("{name} sandbox listening on {base_url}");
         tokio::signal::ctrl_c().await?;

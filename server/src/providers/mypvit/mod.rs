@@ -1,0 +1,969 @@
+//! MyPVit (Gabon: Airtel Money and Moov Money): payments pushed to the customer's phone
+//! (`POST /{code}/rest`, PAYMENT, final status by callback), status (`GET /{code}/status`),
+//! payouts (`/rest` GIVE_CHANGE, synchronous), payment links (`/link`), the operation account's
+//! balance (`/balance`), the account holder's name (`/kyc`), and the temporary `X-Secret` key
+//! (`/renew-secret`).
+//!
+//! Sources: MyPVit's technical document v5.5 of 01/11/2024 (kit seed `002`, primary) and
+//! `research/providers.md` §3 (the v2 web docs and integrators, secondary). Where they disagree
+//! or are silent, these are the choices made:
+//!
+//! - **URL codes.** Every API has its own URL code (`{base_url}/{code}/rest`, …), configured in
+//!   [`UrlCodes`]. The seed's paths have no `/v2`; the v2 web docs put one before the code: a
+//!   merchant on v2 sets `base_url = "https://api.mypvit.pro/v2"`.
+//! - **The secret key.** The seed's `renew-secret` answers a message and POSTs the key
+//!   (`{operation_account_code, secret_key, expires_in}`) to the merchant's registered
+//!   secret-reception URL; the v2 docs answer the key (`secret`) in the body. Both are taken.
+//!   The reception URL is this verifier's `/webhooks/my_pvit/{webhook_token}`, the same secret
+//!   path and address allowlist as callbacks, so a delivered key reaches
+//!   [`PaymentProvider::verify_notice`], which installs it and answers with a reference that
+//!   matches no payment. The key lives in memory only. It is renewed
+//!   [`Settings::renew_before_s`] before it expires (integrators renew 5 minutes ahead), and
+//!   on an authentication refusal (HTTP 401, or the seed's `AUTHENTICATION_FAILED` which its
+//!   table gives as 403) the key is renewed once and the call repeated once. Renewals are
+//!   single-flight: callers that were refused with the same key wait for one renewal instead of
+//!   each starting their own (every renewal makes the previous key obsolete, so racing renewals
+//!   would refuse each other). The last key received is the one used, as the v2 docs say.
+//!   One verifier instance per operation account: two instances renewing would revoke each
+//!   other's keys, and a delivery reaches only one of them.
+//! - **Our reference.** MyPVit takes at most 15 characters; the attempt's reference (a UUID)
+//!   is longer, so [`merchant_reference`] derives `VF` and 13 hex digits of its SHA-256: the
+//!   same on every retry, so the idempotency of a repeated start holds (a repeated reference
+//!   is answered `TRANSACTION_REFERENCE_ALREADY_EXISTS`, and the adapter then reads the
+//!   existing payment's status).
+//! - **Status.** Fetched by our reference, as the seed's example does (`transactionId=REF…`;
+//!   an integrator notes the `PAY…` id is not always accepted). `AMBIGUOUS` and unlisted values
+//!   are not final: the attempt stays pending and is fetched again.
+//! - **Callbacks** carry no signature: one is accepted only from [`Settings::allowed_ips`] on
+//!   the secret path (compared in constant time), only triggers a status fetch
+//!   (`update: None`), and is answered `{"transactionId", "responseCode"}` with the callback's
+//!   own id and code, as the seed requires. A callback names the payment by MyPVit's id, which
+//!   the attempt holds once the start was answered; if that answer was lost, the callback is
+//!   ignored and the reconciler finds the outcome by our reference.
+//! - **Operator** from the number (Airtel 074/076/077, Moov 062/065/066), sent as
+//!   `operator_code` as integrators do (the seed says MyPVit derives it itself); a number of
+//!   the other network than the method chosen is refused before any call.
+//! - **Numbers** are sent in the seed's national form, `0` and the 8 digits (`066820866`).
+//! - `owner_charge_operator` is sent under the seed example's name (its table says
+//!   `operator_owner_charge`).
+//! - **Errors** are classified by their `error` type and HTTP status, never by the numeric
+//!   code (the seed's table and its own example disagree on it), into [`ErrorClass`]: the
+//!   customer's or the merchant account's refusals are final (catalogue code through
+//!   [`ErrorCode::from_provider_code`]); malformed requests, bad keys and bad URL codes are
+//!   integration errors; maintenance is a final "provider unavailable" (nothing was taken);
+//!   `SOMETHING_WENT_WRONG` and `AMBIGUOUS_TRANSACTION` leave the outcome unknown.
+//! - **Refunds:** MyPVit has no refund API. GIVE_CHANGE ([`MyPvit::give_change`]) is a payout
+//!   from the operation account to any number, not tied to a payment, so it is not used as a
+//!   refund: [`PaymentProvider::refund`] keeps its `Unsupported` default.
+//! - **Links** ([`MyPvit::create_link`]) do not back a checkout method: the redirection URLs
+//!   are codes registered in MyPVit's dashboard, so a link cannot bring each customer back to
+//!   their own checkout, and for mobile money the widget already has the number for a direct
+//!   push. Links are available to merchants' own code.
+
+use std::{
+    net::IpAddr,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use axum::http::{HeaderValue, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shared::{
+    catalogue::ErrorCode,
+    limits,
+    method::{PaymentMethod, Provider},
+    money::{Currency, Money},
+    phone::{Country, Network, PhoneNumber},
+    status::AttemptStatus,
+};
+use subtle::ConstantTimeEq;
+use tokio::sync::watch;
+
+use super::{
+    IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
+};
+use crate::store::AttemptUpdate;
+
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use wire::{
+    Amount, BalanceQuery, BalanceResponse, Callback, CallbackAck, ChargeOwner, ErrorBody, KycQuery,
+    KycResponse, LinkRequest, LinkResponse, LinkService, Operator, RenewSecretForm, RenewSecretResponse,
+    RestRequest, RestResponse, SecretDelivery, StatusQuery, StatusResponse, TransactionStatus,
+    TransactionType,
+};
+
+/// The authentication header.
+pub const SECRET_HEADER: &str = "x-secret";
+/// The header choosing the callback's format.
+pub const CALLBACK_MEDIA_TYPE_HEADER: &str = "x-callback-mediatype";
+/// The longest reference MyPVit accepts.
+pub const MAX_REFERENCE_LEN: usize = 15;
+
+/// The URL code of each API, from the merchant's space (APIs page).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlCodes {
+    /// `renew-secret`.
+    pub renew_secret: String,
+    /// `rest` (PAYMENT and GIVE_CHANGE).
+    pub rest: String,
+    /// `link`.
+    pub link: String,
+    /// `status`.
+    pub status: String,
+    /// `balance`.
+    pub balance: String,
+    /// `kyc`.
+    pub kyc: String,
+}
+
+/// MyPVit's endpoint, account and keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `https://api.mypvit.pro` (or `…/v2`); ignored when the sandbox runs in-process.
+    pub base_url: String,
+    /// Each API's URL code.
+    pub url_codes: UrlCodes,
+    /// The operation account, `ACC_…`.
+    pub operation_account_code: String,
+    /// The password of `renew-secret`.
+    pub password: SecretString,
+    /// The code of the registered secret-reception URL (this verifier's
+    /// `/webhooks/my_pvit/{webhook_token}`).
+    pub reception_url_code: String,
+    /// The code of the registered callback URL (the same address).
+    pub callback_url_code: String,
+    /// Registered redirection URL codes, needed only for WEB and VISA_MASTERCARD links.
+    #[serde(default)]
+    pub success_redirection_url_code: Option<String>,
+    /// See [`Settings::success_redirection_url_code`].
+    #[serde(default)]
+    pub failed_redirection_url_code: Option<String>,
+    /// The secret last path segment of the callback and reception URL.
+    pub webhook_token: SecretString,
+    /// The addresses callbacks and keys may come from (MyPVit mails its public address when the
+    /// account goes live).
+    pub allowed_ips: Vec<IpAddr>,
+    /// Who pays PVit's fees.
+    pub owner_charge: ChargeOwner,
+    /// Who pays the operator's fees (MyPVit's default: the customer).
+    #[serde(default)]
+    pub operator_owner_charge: Option<ChargeOwner>,
+    /// Request timeout.
+    pub timeout_ms: u64,
+    /// How long before its expiry the key is renewed (integrators: 300).
+    pub renew_before_s: u64,
+    /// How long to wait for a renewed key to arrive at the reception URL.
+    pub secret_wait_ms: u64,
+}
+
+/// How a MyPVit error type is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The customer's wallet, number or amount: refused, final.
+    Customer,
+    /// The merchant's account at MyPVit (inactive, not allowed, balance, fees schedule):
+    /// refused, final; this way to pay cannot be used now.
+    Business,
+    /// Our request, key or configured codes are wrong: an operator must act.
+    Integration,
+    /// Maintenance: nothing was processed; the customer may retry later.
+    Down,
+    /// The outcome is not known: ask for the status later.
+    Unknown,
+    /// "Not found" or "already exists": answered by the caller with a status lookup.
+    Lookup,
+}
+
+/// The class of each error type of the seed's table.
+pub fn error_class(error: &str) -> Option<ErrorClass> {
+    use ErrorClass::*;
+    Some(match error.trim().to_ascii_uppercase().as_str() {
+        "INVALID_PHONE_NUMBER"
+        | "CUSTOMER_PIN_NOT_SET"
+        | "CUSTOMER_BLOCKED"
+        | "CUSTOMER_UNKNOWN"
+        | "UNKNOWN_CUSTOMER"
+        | "TRANSACTION_AMOUNT_TOO_LOW"
+        | "TRANSACTION_MAX_AMOUNT_EXCEDED"
+        | "TRANSACTION_LINK_USED"
+        | "TRANSACTION_EXPIRED" => Customer,
+        "OPERATION_ACCOUNT_INSUFFICIENT_BALANCE"
+        | "OPERATION_ACCOUNT_BALANCE_REACHED"
+        | "MERCHANT_NOT_ACTIVE"
+        | "OPERATION_ACCOUNT_NOT_ACTIVE"
+        | "NOT_ALLOWED_OPERATION_ACCOUNT_TRANSACTION_TYPE"
+        | "OPERATION_ACCOUNT_TRANSACTION_TYPE_NOT_ACTIVE"
+        | "SERVICE_NOT_ACTIVE"
+        | "TRANSACTION_TYPE_NOT_ACTIVE"
+        | "OPERATOR_NOT_ACTIVE"
+        | "OPERATOR_SERVICE_NOT_ALLOWED"
+        | "OPERATOR_SERVICE_NOT_ACTIVE"
+        | "OPERATOR_TYPE_TRANSACTION_NOT_ACTIVE"
+        | "OPERATOR_TYPE_TRANSACTION_NOT_ALLOWED"
+        | "OPERATOR_AND_OPERATION_ACCOUNT_MISMATCH"
+        | "SERVICE_NOT_SUPPORTED"
+        | "CALLBACK_URL_NOT_ACTIVE"
+        | "REDIRECTION_URL_NOT_ACTIVE"
+        | "FAILED_REDIRECTION_URL_NOT_ACTIVE"
+        | "SECRET_KEY_RECEPTION_URL_NOT_ACTIVE"
+        | "REPATRIATION_ACCOUNT_NOT_FOUND"
+        | "REPATRIATION_ACCOUNT_NOT_ACTIVE"
+        | "FEES_SCHEDULE_NOT_IMPLEMENTED"
+        | "OPERATOR_FEATURE_NOT_IMPLEMENTED"
+        | "FEES_SCHEDULE_NOT_ACTIVE" => Business,
+        "INVALID_MERCHANT_IP_ADDRESS"
+        | "INVALID_ENVIRONMENT"
+        | "INVALID_CALLBACK_URL_CODE"
+        | "INVALID_REDIRECTION_URL_CODE"
+        | "INVALID_FAILED_REDIRECTION_URL_CODE"
+        | "NULL_TRANSACTION_TYPE_IDENTIFIER"
+        | "NULL_OPERATOR_IDENTIFIER"
+        | "MISSING_REQUEST_HEADER"
+        | "UNREADABLE_REQUEST_BODY"
+        | "INVALID_SECRET_KEY_RECEPTION_URL_CODE"
+        | "MISSING_REQUEST_PARAM"
+        | "FORBIDDEN"
+        | "AUTHENTICATION_FAILED"
+        | "API_NOT_FOUND"
+        | "MERCHANT_NOT_FOUND"
+        | "OPERATION_ACCOUNT_NOT_FOUND"
+        | "SERVICE_NOT_FOUND"
+        | "TRANSACTION_TYPE_NOT_FOUND"
+        | "OPERATOR_NOT_FOUND"
+        | "HTTP_MEDIA_TYPE_NOT_SUPPORTED"
+        | "CONSTRAINT_VIOLATION" => Integration,
+        "API_MAINTENANCE_MODE" | "UNAVAILABLE_SERVICE" | "SENDING_SECRET_ERROR" => Down,
+        "SOMETHING_WENT_WRONG" | "AMBIGUOUS_TRANSACTION" => Unknown,
+        "TRANSACTION_NOT_FOUND" | "TRANSACTION_REFERENCE_ALREADY_EXISTS" => Lookup,
+        _ => return None,
+    })
+}
+
+/// Turns a refused call (HTTP `status`, raw `body`) into the adapter's error.
+pub fn classify_error(status: u16, body: &[u8]) -> ProviderError {
+    let Ok(e) = serde_json::from_slice::<ErrorBody>(body) else {
+        return match status {
+            500..=599 => ProviderError::Unavailable(format!("MyPVit answered {status}")),
+            _ => ProviderError::Integration(format!("MyPVit answered {status} with an unknown body")),
+        };
+    };
+    let refused = |fallback| ProviderError::Refused {
+        code: ErrorCode::from_provider_code(Provider::MyPvit, &e.error).unwrap_or(fallback),
+        provider_code: e.error.clone(),
+    };
+    match error_class(&e.error) {
+        Some(ErrorClass::Customer | ErrorClass::Business) => refused(ErrorCode::PaymentRefused),
+        Some(ErrorClass::Integration) => {
+            ProviderError::Integration(format!("MyPVit answered {status} {}: {}", e.error, e.message))
+        }
+        Some(ErrorClass::Down) => refused(ErrorCode::ProviderUnavailable),
+        Some(ErrorClass::Unknown | ErrorClass::Lookup) => {
+            ProviderError::Unavailable(format!("MyPVit answered {status} {}", e.error))
+        }
+        None if status == 401 => ProviderError::Integration(format!("MyPVit refused our key ({})", e.error)),
+        None if status >= 500 => ProviderError::Unavailable(format!("MyPVit answered {status} {}", e.error)),
+        None => refused(ErrorCode::PaymentRefused),
+    }
+}
+
+/// Our ≤ 15-character reference for an attempt reference (idempotency key): `VF` and 13
+/// uppercase hex digits of its SHA-256, the same on every call.
+pub fn merchant_reference(reference: &str) -> String {
+    let digest = hex::encode_upper(Sha256::digest(reference.as_bytes()));
+    format!("VF{}", &digest[..MAX_REFERENCE_LEN - 2])
+}
+
+/// The number as MyPVit's examples write it: `0` and the 8 national digits.
+pub fn account_number(phone: &PhoneNumber) -> String {
+    format!("0{}", phone.nsn())
+}
+
+/// MyPVit's operator for a Gabonese number, if it is a mobile-money network's.
+pub fn operator_of(phone: &PhoneNumber) -> Option<Operator> {
+    match (phone.country(), phone.network()) {
+        (Country::Ga, Network::Airtel) => Some(Operator::AirtelMoney),
+        (Country::Ga, Network::Moov) => Some(Operator::MoovMoney),
+        _ => None,
+    }
+}
+
+/// The catalogue's code for a FAILED transaction (MyPVit gives no reason).
+fn failed_code() -> ErrorCode {
+    ErrorCode::from_provider_code(Provider::MyPvit, "FAILED").unwrap_or(ErrorCode::PaymentRefused)
+}
+
+/// What a transaction status says about an attempt.
+pub fn attempt_status(status: TransactionStatus) -> (AttemptStatus, Option<ErrorCode>) {
+    match status {
+        TransactionStatus::Success => (AttemptStatus::Succeeded, None),
+        TransactionStatus::Failed => (AttemptStatus::Failed, Some(failed_code())),
+        // Not final: wait for the callback or the next fetch.
+        TransactionStatus::Pending | TransactionStatus::Ambiguous | TransactionStatus::Unknown => {
+            (AttemptStatus::AwaitingCustomer, None)
+        }
+    }
+}
+
+fn update(status: TransactionStatus, provider_reference: Option<String>) -> AttemptUpdate {
+    let (status, failure) = attempt_status(status);
+    AttemptUpdate { status, failure, provider_reference, payment_url: None }
+}
+
+fn refused(code: ErrorCode, provider_code: &str) -> ProviderError {
+    ProviderError::Refused { code, provider_code: provider_code.into() }
+}
+
+/// What the operation account holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    /// Whole CFA francs (XAF).
+    pub francs: u64,
+}
+
+/// A payout (GIVE_CHANGE) to ask for.
+#[derive(Debug, Clone)]
+pub struct GiveChange {
+    /// Our reference for it, also its idempotency key.
+    pub reference: String,
+    /// How much, in XAF.
+    pub money: Money,
+    /// Who receives it.
+    pub phone: PhoneNumber,
+}
+
+/// A payout's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutStatus {
+    /// Not final yet.
+    Pending,
+    /// Money sent.
+    Succeeded,
+    /// Refused.
+    Failed,
+}
+
+/// What MyPVit said about a payout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payout {
+    /// Its state.
+    pub status: PayoutStatus,
+    /// MyPVit's id (`GCH…`), when given.
+    pub provider_reference: Option<String>,
+}
+
+fn payout_status(status: TransactionStatus) -> PayoutStatus {
+    match status {
+        TransactionStatus::Success => PayoutStatus::Succeeded,
+        TransactionStatus::Failed => PayoutStatus::Failed,
+        TransactionStatus::Pending | TransactionStatus::Ambiguous | TransactionStatus::Unknown => {
+            PayoutStatus::Pending
+        }
+    }
+}
+
+/// A payment link to ask for.
+#[derive(Debug, Clone)]
+pub struct LinkPayment {
+    /// Our reference, also its idempotency key.
+    pub reference: String,
+    /// What is charged, in XAF.
+    pub money: Money,
+    /// The customer's number (required by every service).
+    pub phone: PhoneNumber,
+    /// WEB (mobile money page), VISA_MASTERCARD (card page) or RESTLINK (opening it pushes the
+    /// prompt).
+    pub service: LinkService,
+}
+
+/// A link made by MyPVit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentLink {
+    /// Where the customer goes.
+    pub url: String,
+    /// The reference MyPVit knows the payment by (see [`merchant_reference`]).
+    pub merchant_reference: String,
+}
+
+/// The current key, its schedule, and who is renewing it.
+#[derive(Debug)]
+struct Keys {
+    state: Mutex<KeyState>,
+    /// Bumped at every key installed; renewals wait on it for a delivered key.
+    generation: watch::Sender<u64>,
+    /// Held by the one renewal in flight.
+    renewing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct KeyState {
+    key: Option<SecretString>,
+    renew_at: Option<Instant>,
+    generation: u64,
+}
+
+impl Keys {
+    fn new() -> Keys {
+        Keys {
+            state: Mutex::new(KeyState::default()),
+            generation: watch::Sender::new(0),
+            renewing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyState> {
+        // Every write replaces whole fields, so a poisoned lock still holds a consistent state.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The key, if there is one that is not due for renewal.
+    fn fresh(&self) -> Option<(SecretString, u64)> {
+        let s = self.lock();
+        match (&s.key, s.renew_at) {
+            (Some(k), Some(at)) if Instant::now() < at => Some((k.clone(), s.generation)),
+            _ => None,
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Installs a key received now, valid `expires_in` seconds; the last one received wins.
+    fn install(&self, key: SecretString, expires_in: u64, renew_before: u64) -> u64 {
+        // Never renew sooner than half-way through a key's life, so that a short-lived key
+        // cannot make every call renew.
+        let ahead = renew_before.min(expires_in / 2);
+        let generation = {
+            let mut s = self.lock();
+            s.key = Some(key);
+            s.renew_at = Some(Instant::now() + Duration::from_secs(expires_in - ahead));
+            s.generation += 1;
+            s.generation
+        };
+        self.generation.send_replace(generation);
+        generation
+    }
+
+    fn current(&self) -> Option<(SecretString, u64)> {
+        let s = self.lock();
+        s.key.clone().map(|k| (k, s.generation))
+    }
+}
+
+/// Why an authenticated call gave no usable answer.
+#[derive(Debug)]
+enum CallError {
+    /// No request reached MyPVit's processing: no key could be had, or a fresh key was refused.
+    NotSent(ProviderError),
+    /// The request was sent; this is what became of it.
+    Sent(ProviderError),
+}
+
+impl From<CallError> for ProviderError {
+    fn from(e: CallError) -> ProviderError {
+        match e {
+            CallError::NotSent(e) | CallError::Sent(e) => e,
+        }
+    }
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    body: bytes::Bytes,
+}
+
+impl Reply {
+    fn auth_refused(&self) -> bool {
+        self.status == StatusCode::UNAUTHORIZED
+            || serde_json::from_slice::<ErrorBody>(&self.body)
+                .is_ok_and(|e| e.error.eq_ignore_ascii_case("AUTHENTICATION_FAILED"))
+    }
+
+    fn error(&self) -> Option<ErrorBody> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    fn is_error(&self, error: &str) -> bool {
+        self.error().is_some_and(|e| e.error.eq_ignore_ascii_case(error))
+    }
+
+    /// The success body, or the classified error. A success that cannot be read may still
+    /// have moved money: outcome unknown.
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ProviderError> {
+        if !self.status.is_success() {
+            return Err(classify_error(self.status.as_u16(), &self.body));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ProviderError::Unavailable(format!("unreadable MyPVit answer: {e}")))
+    }
+}
+
+/// The MyPVit adapter.
+#[derive(Debug)]
+pub struct MyPvit {
+    base_url: String,
+    codes: UrlCodes,
+    account: String,
+    password: SecretString,
+    reception_url_code: String,
+    callback_url_code: String,
+    success_redirection_url_code: Option<String>,
+    failed_redirection_url_code: Option<String>,
+    webhook_token: SecretString,
+    allowed_ips: Vec<IpAddr>,
+    owner_charge: ChargeOwner,
+    operator_owner_charge: Option<ChargeOwner>,
+    renew_before_s: u64,
+    secret_wait: Duration,
+    keys: Keys,
+    http: reqwest::Client,
+}
+
+impl MyPvit {
+    /// An adapter for the endpoint, account and keys of `settings`.
+    pub fn new(settings: &Settings) -> anyhow::Result<MyPvit> {
+        Ok(MyPvit {
+            base_url: settings.base_url.trim_end_matches('/').to_owned(),
+            codes: settings.url_codes.clone(),
+            account: settings.operation_account_code.clone(),
+            password: settings.password.clone(),
+            reception_url_code: settings.reception_url_code.clone(),
+            callback_url_code: settings.callback_url_code.clone(),
+            success_redirection_url_code: settings.success_redirection_url_code.clone(),
+            failed_redirection_url_code: settings.failed_redirection_url_code.clone(),
+            webhook_token: settings.webhook_token.clone(),
+            allowed_ips: settings.allowed_ips.clone(),
+            owner_charge: settings.owner_charge,
+            operator_owner_charge: settings.operator_owner_charge,
+            renew_before_s: settings.renew_before_s,
+            secret_wait: Duration::from_millis(settings.secret_wait_ms),
+            keys: Keys::new(),
+            http: http::client(Duration::from_millis(settings.timeout_ms))?,
+        })
+    }
+
+    fn url(&self, code: &str, api: &str) -> String {
+        format!("{}/{code}/{api}", self.base_url)
+    }
+
+    /// The key to use now, renewed first when missing or due.
+    async fn secret(&self) -> Result<(SecretString, u64), ProviderError> {
+        if let Some(key) = self.keys.fresh() {
+            return Ok(key);
+        }
+        let seen = self.keys.generation();
+        self.renew(seen).await
+    }
+
+    /// Renews the key, unless another caller installed a newer one than generation `seen`
+    /// meanwhile. One renewal at a time.
+    async fn renew(&self, seen: u64) -> Result<(SecretString, u64), ProviderError> {
+        let _only_one = self.keys.renewing.lock().await;
+        if self.keys.generation() != seen
+            && let Some(key) = self.keys.fresh()
+        {
+            return Ok(key);
+        }
+        let mut delivered = self.keys.generation.subscribe();
+        let before = *delivered.borrow_and_update();
+        let form = RenewSecretForm {
+            operation_account_code: Some(self.account.clone()),
+            reception_url_code: Some(self.reception_url_code.clone()),
+            password: Some(self.password.expose_secret().to_owned()),
+        };
+        tracing::info!("renewing the MyPVit secret key");
+        let resp = self
+            .http
+            .post(self.url(&self.codes.renew_secret, "renew-secret"))
+            .form(&form)
+            .send()
+            .await
+            .map_err(http::transport)?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(http::transport)?;
+        if !status.is_success() {
+            return Err(match classify_error(status.as_u16(), &body) {
+                // Maintenance or SENDING_SECRET_ERROR: try again later.
+                ProviderError::Refused { code: ErrorCode::ProviderUnavailable, provider_code } => {
+                    ProviderError::Unavailable(format!("MyPVit could not renew the key ({provider_code})"))
+                }
+                // The account, password or codes are wrong: no retry will help.
+                ProviderError::Refused { provider_code, .. } => {
+                    ProviderError::Integration(format!("MyPVit refused to renew the key ({provider_code})"))
+                }
+                other => other,
+            });
+        }
+        // The v2 docs answer the key itself; the seed sends it to the reception URL.
+        if let Ok(RenewSecretResponse { secret: Some(key), expires_in, .. }) = serde_json::from_slice(&body) {
+            let generation = self.keys.install(
+                SecretString::from(key.clone()),
+                expires_in.unwrap_or(3600),
+                self.renew_before_s,
+            );
+            return Ok((SecretString::from(key), generation));
+        }
+        let arrived = tokio::time::timeout(self.secret_wait, delivered.wait_for(|g| *g > before)).await;
+        match arrived {
+            Ok(Ok(_)) => self
+                .keys
+                .current()
+                .ok_or_else(|| ProviderError::Unavailable("the renewed MyPVit key vanished".into())),
+            _ => Err(ProviderError::Unavailable(
+                "the renewed MyPVit key did not arrive at the reception URL in time".into(),
+            )),
+        }
+    }
+
+    /// Renews the key now (tests and operators), unless a renewal finished while this one
+    /// waited its turn; the last key received is the one used.
+    pub async fn renew_now(&self) -> Result<(), ProviderError> {
+        let seen = self.keys.generation();
+        self.renew(seen).await.map(|_| ())
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, ProviderError> {
+        let resp = req.send().await.map_err(http::transport)?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(http::transport)?;
+        Ok(Reply { status, body })
+    }
+
+    /// Sends an authenticated request; on an authentication refusal, renews the key once and
+    /// sends it once more.
+    async fn call(&self, build: impl Fn(HeaderValue) -> reqwest::RequestBuilder) -> Result<Reply, CallError> {
+        let header = |key: &SecretString| {
+            let mut value = HeaderValue::from_str(key.expose_secret()).map_err(|_| {
+                CallError::NotSent(ProviderError::Integration("the MyPVit key is not a header value".into()))
+            })?;
+            value.set_sensitive(true);
+            Ok::<_, CallError>(value)
+        };
+        let (key, generation) = self.secret().await.map_err(CallError::NotSent)?;
+        let reply = self.send(build(header(&key)?)).await.map_err(CallError::Sent)?;
+        if !reply.auth_refused() {
+            return Ok(reply);
+        }
+        tracing::info!("MyPVit refused the key; renewing it once");
+        let (key, _) = self.renew(generation).await.map_err(CallError::NotSent)?;
+        let reply = self.send(build(header(&key)?)).await.map_err(CallError::Sent)?;
+        if reply.auth_refused() {
+            return Err(CallError::NotSent(ProviderError::Integration(
+                "MyPVit refused a freshly renewed key".into(),
+            )));
+        }
+        Ok(reply)
+    }
+
+    fn xaf(money: Money) -> Result<Amount, ProviderError> {
+        match money.currency() {
+            // XAF has no minor unit: the count of minor units is the amount in francs.
+            Currency::Xaf => Ok(Amount(money.minor())),
+            other => Err(refused(ErrorCode::MethodUnavailable, &format!("CURRENCY_{other}"))),
+        }
+    }
+
+    fn check_phone(phone: &PhoneNumber) -> Result<Operator, ProviderError> {
+        operator_of(phone).ok_or_else(|| refused(ErrorCode::InvalidPhoneNumber, "INVALID_PHONE_NUMBER"))
+    }
+
+    fn rest_request(
+        &self,
+        reference: &str,
+        amount: Amount,
+        phone: &PhoneNumber,
+        operator: Operator,
+        kind: TransactionType,
+    ) -> RestRequest {
+        RestRequest {
+            agent: None,
+            amount,
+            product: None,
+            reference: merchant_reference(reference),
+            service: wire::SERVICE_RESTFUL.into(),
+            callback_url_code: (kind == TransactionType::Payment).then(|| self.callback_url_code.clone()),
+            customer_account_number: account_number(phone),
+            merchant_operation_account_code: self.account.clone(),
+            transaction_type: kind,
+            owner_charge: self.owner_charge,
+            owner_charge_operator: self.operator_owner_charge,
+            operator_code: Some(operator),
+            free_info: None,
+        }
+    }
+
+    async fn post_rest(&self, body: &RestRequest) -> Result<Reply, CallError> {
+        let url = self.url(&self.codes.rest, "rest");
+        self.call(|key| {
+            self.http
+                .post(&url)
+                .header(SECRET_HEADER, key)
+                .header(CALLBACK_MEDIA_TYPE_HEADER, "application/json")
+                .json(body)
+        })
+        .await
+    }
+
+    /// The status of our transaction `reference` of kind `kind`; `None` when MyPVit has none.
+    async fn status(
+        &self,
+        reference: &str,
+        kind: TransactionType,
+    ) -> Result<Option<StatusResponse>, ProviderError> {
+        let ours = merchant_reference(reference);
+        let query = StatusQuery {
+            transaction_id: Some(ours.clone()),
+            account_operation_code: Some(self.account.clone()),
+            transaction_operation: Some(kind.as_str().into()),
+        };
+        let url = self.url(&self.codes.status, "status");
+        let reply = self.call(|key| self.http.get(&url).header(SECRET_HEADER, key).query(&query)).await?;
+        if reply.status == StatusCode::NOT_FOUND || reply.is_error("TRANSACTION_NOT_FOUND") {
+            return Ok(None);
+        }
+        let status: StatusResponse = reply.parse()?;
+        if status.merchant_reference_id != ours {
+            return Err(ProviderError::Integration(format!(
+                "MyPVit answered the status of {} when asked for {ours}",
+                status.merchant_reference_id
+            )));
+        }
+        Ok(Some(status))
+    }
+
+    /// The account holder's name for `phone`, to show before the customer confirms: `None`
+    /// when MyPVit knows no such customer or the account is not active.
+    pub async fn kyc(&self, phone: &PhoneNumber) -> Result<Option<String>, ProviderError> {
+        Self::check_phone(phone)?;
+        let query = KycQuery { customer_account_number: Some(account_number(phone)) };
+        let url = self.url(&self.codes.kyc, "kyc");
+        let reply = self.call(|key| self.http.get(&url).header(SECRET_HEADER, key).query(&query)).await?;
+        if reply.status == StatusCode::NOT_FOUND
+            || reply.is_error("UNKNOWN_CUSTOMER")
+            || reply.is_error("CUSTOMER_UNKNOWN")
+        {
+            return Ok(None);
+        }
+        let kyc: KycResponse = reply.parse()?;
+        let name = kyc.full_name.trim();
+        Ok((kyc.is_active && !name.is_empty()).then(|| name.to_owned()))
+    }
+
+    /// What the operation account holds.
+    pub async fn balance(&self) -> Result<Balance, ProviderError> {
+        let query = BalanceQuery { account_operation_code: Some(self.account.clone()) };
+        let url = self.url(&self.codes.balance, "balance");
+        let reply = self.call(|key| self.http.get(&url).header(SECRET_HEADER, key).query(&query)).await?;
+        let balance: BalanceResponse = reply.parse()?;
+        if balance.merchant_operation_account_code != self.account {
+            return Err(ProviderError::Integration("MyPVit answered another account's balance".into()));
+        }
+        Ok(Balance { francs: balance.balance.0 })
+    }
+
+    /// Pays `req.money` from the operation account to `req.phone` (synchronous). A repeated
+    /// reference reads the first payout's status instead of paying twice.
+    pub async fn give_change(&self, req: &GiveChange) -> Result<Payout, ProviderError> {
+        let operator = Self::check_phone(&req.phone)?;
+        let amount = Self::xaf(req.money)?;
+        let body =
+            self.rest_request(&req.reference, amount, &req.phone, operator, TransactionType::GiveChange);
+        let reply = self.post_rest(&body).await?;
+        if reply.is_error("TRANSACTION_REFERENCE_ALREADY_EXISTS") {
+            return self.give_change_status(&req.reference).await?.ok_or_else(|| {
+                ProviderError::Unavailable("MyPVit has the reference but no payout for it".into())
+            });
+        }
+        // A refused payout may come back in the success shape with status FAILED.
+        if !reply.status.is_success()
+            && let Ok(r) = serde_json::from_slice::<RestResponse>(&reply.body)
+        {
+            return Ok(Payout { status: payout_status(r.status), provider_reference: r.reference_id });
+        }
+        let r: RestResponse = reply.parse()?;
+        Ok(Payout { status: payout_status(r.status), provider_reference: r.reference_id })
+    }
+
+    /// A payout's status by our reference; `None` when MyPVit has none.
+    pub async fn give_change_status(&self, reference: &str) -> Result<Option<Payout>, ProviderError> {
+        Ok(self
+            .status(reference, TransactionType::GiveChange)
+            .await?
+            .map(|s| Payout { status: payout_status(s.status), provider_reference: None }))
+    }
+
+    /// Makes a payment link; its outcome comes by callback and [`PaymentProvider::fetch`] with
+    /// the same reference.
+    pub async fn create_link(&self, req: &LinkPayment) -> Result<PaymentLink, ProviderError> {
+        Self::check_phone(&req.phone)?;
+        let amount = Self::xaf(req.money)?;
+        limits::check(Provider::MyPvit, req.money).map_err(|e| refused(e.code(), "LIMITS"))?;
+        let (success, failed) = match req.service {
+            LinkService::Web | LinkService::VisaMastercard => {
+                match (&self.success_redirection_url_code, &self.failed_redirection_url_code) {
+                    (Some(s), Some(f)) => (Some(s.clone()), Some(f.clone())),
+                    _ => {
+                        return Err(ProviderError::Integration(
+                            "WEB and VISA_MASTERCARD links need the redirection URL codes".into(),
+                        ));
+                    }
+                }
+            }
+            LinkService::Restlink => (None, None),
+            LinkService::Unknown => {
+                return Err(ProviderError::Unsupported("an unlisted link service".into()));
+            }
+        };
+        let body = LinkRequest {
+            agent: None,
+            amount,
+            product: None,
+            reference: merchant_reference(&req.reference),
+            service: req.service,
+            callback_url_code: self.callback_url_code.clone(),
+            customer_account_number: account_number(&req.phone),
+            merchant_operation_account_code: self.account.clone(),
+            transaction_type: TransactionType::Payment,
+            owner_charge: self.owner_charge,
+            owner_charge_operator: self.operator_owner_charge,
+            free_info: None,
+            failed_redirection_url_code: failed,
+            success_redirection_url_code: success,
+        };
+        let url = self.url(&self.codes.link, "link");
+        let reply = self
+            .call(|key| {
+                self.http
+                    .post(&url)
+                    .header(SECRET_HEADER, key)
+                    .header(CALLBACK_MEDIA_TYPE_HEADER, "application/json")
+                    .json(&body)
+            })
+            .await?;
+        let link: LinkResponse = reply.parse()?;
+        Ok(PaymentLink { url: link.url, merchant_reference: link.merchant_reference_id })
+    }
+
+    fn sender_allowed(&self, notice: &IncomingNotice<'_>) -> bool {
+        let token_ok = notice
+            .path_token
+            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(self.webhook_token.expose_secret().as_bytes())));
+        let peer = match notice.peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(notice.peer, IpAddr::V4),
+            v4 => v4,
+        };
+        token_ok && self.allowed_ips.contains(&peer)
+    }
+}
+
+/// What may arrive on the callback path.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Notice {
+    Callback(Callback),
+    Secret(SecretDelivery),
+}
+
+#[async_trait]
+impl PaymentProvider for MyPvit {
+    fn id(&self) -> Provider {
+        Provider::MyPvit
+    }
+
+    fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {
+        if country == Country::Ga && limits::check(Provider::MyPvit, money).is_ok() {
+            vec![PaymentMethod::AirtelMoney, PaymentMethod::MoovMoney]
+        } else {
+            Vec::new()
+        }
+    }
+
+    async fn start(&self, req: &StartPayment) -> Result<AttemptUpdate, ProviderError> {
+        let phone = req.phone.as_ref().ok_or_else(|| refused(ErrorCode::InvalidPhoneNumber, "NO_NUMBER"))?;
+        let operator = Self::check_phone(phone)?;
+        let expected = match req.method {
+            PaymentMethod::AirtelMoney => Operator::AirtelMoney,
+            PaymentMethod::MoovMoney => Operator::MoovMoney,
+            other => {
+                return Err(ProviderError::Unsupported(format!("MyPVit does not carry {}", other.as_str())));
+            }
+        };
+        if operator != expected {
+            return Err(refused(ErrorCode::InvalidPhoneNumber, "OPERATOR_MISMATCH"));
+        }
+        let amount = Self::xaf(req.money)?;
+        limits::check(Provider::MyPvit, req.money).map_err(|e| refused(e.code(), "LIMITS"))?;
+        let body = self.rest_request(&req.reference, amount, phone, operator, TransactionType::Payment);
+        let reply = match self.post_rest(&body).await {
+            Ok(reply) => reply,
+            // Nothing was sent: the payment certainly did not start.
+            Err(CallError::NotSent(ProviderError::Unavailable(why))) => {
+                tracing::warn!(%why, "no MyPVit key; the payment was not sent");
+                return Err(refused(ErrorCode::ProviderUnavailable, "SECRET_UNAVAILABLE"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if reply.is_error("TRANSACTION_REFERENCE_ALREADY_EXISTS") {
+            // A repeated start: MyPVit has the payment already; read what became of it.
+            return match self.fetch(&req.reference, None).await? {
+                Some(update) => Ok(update),
+                None => Err(ProviderError::Unavailable("MyPVit has the reference but no payment".into())),
+            };
+        }
+        if !reply.status.is_success()
+            && let Ok(r) = serde_json::from_slice::<RestResponse>(&reply.body)
+            && r.status == TransactionStatus::Failed
+        {
+            return Err(refused(failed_code(), "FAILED"));
+        }
+        let r: RestResponse = reply.parse()?;
+        Ok(update(r.status, r.reference_id))
+    }
+
+    async fn fetch(
+        &self,
+        reference: &str,
+        _provider_reference: Option<&str>,
+    ) -> Result<Option<AttemptUpdate>, ProviderError> {
+        Ok(self.status(reference, TransactionType::Payment).await?.map(|s| update(s.status, None)))
+    }
+
+    fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
+        if !self.sender_allowed(notice) {
+            return Err(WebhookError::BadSignature);
+        }
+        match serde_json::from_slice::<Notice>(notice.body) {
+            Ok(Notice::Callback(c)) => Ok(VerifiedNotice {
+                ack: serde_json::to_value(CallbackAck {
+                    response_code: c.code,
+                    transaction_id: c.transaction_id.clone(),
+                })
+                .ok(),
+                reference: c.transaction_id,
+                // Unsigned: the status is fetched from MyPVit instead of trusted.
+                update: None,
+            }),
+            Ok(Notice::Secret(d)) if d.operation_account_code == self.account => {
+                self.keys.install(SecretString::from(d.secret_key), d.expires_in, self.renew_before_s);
+                tracing::info!("a new MyPVit key arrived");
+                // The operation account's code matches no payment: nothing else happens.
+                Ok(VerifiedNotice { reference: d.operation_account_code, update: None, ack: None })
+            }
+            Ok(Notice::Secret(_)) => {
+                Err(WebhookError::Malformed("a key for another operation account".into()))
+            }
+            Err(e) => Err(WebhookError::Malformed(e.to_string())),
+        }
+    }
+}
