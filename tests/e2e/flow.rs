@@ -237,5 +237,8 @@ async fn customers_without_a_merchant_return_page_land_on_a_page_that_says_what_
     let page = app.http.get(format!("{}/returned", app.url)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let text = page.text().await.unwrap();
-    assert!(text.contains("Vous pouvez fermer cette page") && text.contains("You can close this page"), "{text}");
+    assert!(
+        text.contains("Vous pouvez fermer cette page") && text.contains("You can close this page"),
+        "{text}"
+    );
 }

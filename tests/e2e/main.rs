@@ -6,7 +6,7 @@ mod bad_input;
 mod browser;
 mod caurisflux;
 mod flow;
+mod mypvit;
 mod novasend;
 mod refunds;
 mod scalapay;
-mod mypvit;

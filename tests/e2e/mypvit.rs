@@ -36,8 +36,12 @@ async fn an_airtel_money_payment_goes_from_checkout_to_verified_success() {
 
     // The widget is offered MyPVit's two wallets for Gabon (beside CaurisFlux's).
     let public = app.public_checkout(&checkout.id, &secret).await;
-    let offered: Vec<_> =
-        public.methods.iter().filter(|m| m.provider == Provider::MyPvit).map(|m| (m.method, m.provider)).collect();
+    let offered: Vec<_> = public
+        .methods
+        .iter()
+        .filter(|m| m.provider == Provider::MyPvit)
+        .map(|m| (m.method, m.provider))
+        .collect();
     assert_eq!(
         offered,
         vec![(PaymentMethod::AirtelMoney, Provider::MyPvit), (PaymentMethod::MoovMoney, Provider::MyPvit)]
@@ -92,7 +96,11 @@ async fn above_1000_xaf_the_payment_fails_and_the_checkout_reopens() {
     let checkout = app.create_checkout_in(1500, "XAF", shared::phone::Country::Ga).await;
     let secret = secret(&checkout);
     let (status, body) = app
-        .pay_raw(&checkout.id, &secret, serde_json::json!({"provider": "my_pvit", "method": "moov_money", "phone": "066820866"}))
+        .pay_raw(
+            &checkout.id,
+            &secret,
+            serde_json::json!({"provider": "my_pvit", "method": "moov_money", "phone": "066820866"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let c = settled(&app, &checkout.id).await;
@@ -116,8 +124,13 @@ async fn refusals_before_any_transaction_carry_their_catalogue_codes() {
         // A Moov number for Airtel Money.
         ("airtel_money", "066820866", ErrorCode::InvalidPhoneNumber),
     ] {
-        let (status, body) =
-            app.pay_raw(&checkout.id, &secret, serde_json::json!({"provider": "my_pvit", "method": method, "phone": number})).await;
+        let (status, body) = app
+            .pay_raw(
+                &checkout.id,
+                &secret,
+                serde_json::json!({"provider": "my_pvit", "method": method, "phone": number}),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         let c = settled(&app, &checkout.id).await;
         let a = c.attempts.last().unwrap();
@@ -147,7 +160,11 @@ async fn mypvit_is_not_offered_at_150_xaf_or_outside_gabon() {
     let methods = app.public_checkout(&checkout.id, &secret).await.methods;
     assert!(methods.iter().all(|m| m.provider != Provider::MyPvit), "{methods:?}");
     let (status, body) = app
-        .pay_raw(&checkout.id, &secret, serde_json::json!({"provider": "my_pvit", "method": "airtel_money", "phone": "077416546"}))
+        .pay_raw(
+            &checkout.id,
+            &secret,
+            serde_json::json!({"provider": "my_pvit", "method": "airtel_money", "phone": "077416546"}),
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "method_unavailable");

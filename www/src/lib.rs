@@ -68,6 +68,14 @@ pub const PRODUCTS: &[Product] = &[
         price: 2500,
         currency: Currency::Xof,
     },
+    // Sold in Gabon in XAF: Airtel Money and Moov Money through MyPVit (up to 1 000 XAF
+    // succeeds in its sandbox, above fails, as MyPVit documents).
+    Product {
+        id: "manioc",
+        name: ("Bâtons de manioc (Libreville)", "Cassava sticks (Libreville)"),
+        price: 800,
+        currency: Currency::Xaf,
+    },
     // Sold in euros to a customer in France: card and pay-later through Scalapay.
     Product {
         id: "sac",
@@ -216,7 +224,7 @@ async fn buy(
         currency: product.currency,
         reference: format!("order-{order_id}"),
         description: Some(name(&product, locale(&q)).to_owned()),
-        country: None,
+        country: (product.currency == Currency::Xaf).then_some(shared::phone::Country::Ga),
         return_url: Some(return_url),
         customer,
     };

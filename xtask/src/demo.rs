@@ -4,7 +4,7 @@
 //! runs until Ctrl-C.
 //!
 //! Ports: `VERIFIER_PORT` (8080), `SHOP_PORT` (8000), `NOVASEND_SANDBOX_PORT` (8091),
-//! `CAURISFLUX_SANDBOX_PORT` (8092), `SCALAPAY_SANDBOX_PORT` (8093).
+//! `CAURISFLUX_SANDBOX_PORT` (8092), `SCALAPAY_SANDBOX_PORT` (8093), `MYPVIT_SANDBOX_PORT` (8094).
 
 use std::{
     io::Read,
@@ -62,12 +62,14 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let sandbox_port = port("NOVASEND_SANDBOX_PORT", 8091)?;
     let cauris_port = port("CAURISFLUX_SANDBOX_PORT", 8092)?;
     let scalapay_port = port("SCALAPAY_SANDBOX_PORT", 8093)?;
+    let mypvit_port = port("MYPVIT_SANDBOX_PORT", 8094)?;
     for (p, what) in [
         (verifier_port, "VERIFIER_PORT"),
         (shop_port, "SHOP_PORT"),
         (sandbox_port, "NOVASEND_SANDBOX_PORT"),
         (cauris_port, "CAURISFLUX_SANDBOX_PORT"),
         (scalapay_port, "SCALAPAY_SANDBOX_PORT"),
+        (mypvit_port, "MYPVIT_SANDBOX_PORT"),
     ] {
         if TcpStream::connect(("127.0.0.1", p)).is_ok() {
             bail!("port {p} is already in use; set {what} to another port");
@@ -125,6 +127,26 @@ suburb = "Lyon"
 postcode = "69003"
 country_code = "FR"
 
+[mypvit]
+base_url = "https://api.mypvit.pro"
+operation_account_code = "ACC_DEMO0000001"
+password = "mp_demo_password"
+reception_url_code = "DEMORC"
+callback_url_code = "DEMOCB"
+webhook_token = "set-by-environment"
+allowed_ips = ["127.0.0.1"]
+owner_charge = "MERCHANT"
+timeout_ms = 30000
+renew_before_s = 300
+secret_wait_ms = 10000
+[mypvit.url_codes]
+renew_secret = "DEMORENEW"
+rest = "DEMOREST"
+link = "DEMOLINK"
+status = "DEMOSTATUS"
+balance = "DEMOBALANCE"
+kyc = "DEMOKYC"
+
 [sandbox.novasend]
 listen = "127.0.0.1:{sandbox_port}"
 confirm_delay_ms = 3000
@@ -134,6 +156,12 @@ expire_after_ms = 120000
 listen = "127.0.0.1:{cauris_port}"
 confirm_delay_ms = 3000
 expire_after_ms = 120000
+
+[sandbox.mypvit]
+listen = "127.0.0.1:{mypvit_port}"
+confirm_delay_ms = 3000
+secret_ttl_s = 3600
+link_expire_after_ms = 600000
 
 [sandbox.scalapay]
 listen = "127.0.0.1:{scalapay_port}"
@@ -153,6 +181,7 @@ max_order_amount_minor = 200000
         .env("VERIFIER_MERCHANT_SECRET_KEY", &merchant_key)
         .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", random_hex()?)
         .env("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", random_hex()?)
+        .env("VERIFIER_MYPVIT_WEBHOOK_TOKEN", random_hex()?)
         .spawn()
         .context("failed to start the verifier")?;
     guard.0.push(verifier);
@@ -173,7 +202,7 @@ max_order_amount_minor = 200000
         "\n  Demo shop:   http://127.0.0.1:{shop_port}/   (English: http://127.0.0.1:{shop_port}/?lang=en)\n  \
          Verifier:    {verifier_url}   (database {})\n  \
          Sandboxes:   NovaSend http://127.0.0.1:{sandbox_port}, CaurisFlux http://127.0.0.1:{cauris_port}, \
-         Scalapay http://127.0.0.1:{scalapay_port}\n\n  \
+         Scalapay http://127.0.0.1:{scalapay_port}, MyPVit http://127.0.0.1:{mypvit_port}\n\n  \
          Test phone numbers and cards (type numbers in any usual form, e.g. 07 00 00 00 01):\n{}\n  \
          Press Ctrl-C to stop.\n",
         dir.join("verifier.db").display(),

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRequestParts},
+    extract::{DefaultBodyLimit, FromRequestParts, MatchedPath},
     http::{HeaderName, Method, Request, header, request::Parts},
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -57,7 +57,12 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .nest("/widget", assets.layer(cors))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http().make_span_with(
-            |req: &Request<_>| tracing::info_span!("http", method = %req.method(), path = %req.uri().path()),
+            // The route's pattern, not the path: paths carry secret tokens (MyPVit's callback
+            // path) and the SSE query carries the client secret.
+            |req: &Request<_>| {
+                let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+                tracing::info_span!("http", method = %req.method(), route = %route)
+            },
         ))
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
