@@ -136,20 +136,19 @@ impl Checkouts {
             expires_at: created + self.policy.ttl_seconds,
         };
         self.store.insert_checkout(&record, &Cause::Api("create")).await?;
-        let mut view = self.merchant_view_of(&record).await?;
+        let mut view = self.merchant_view_of(&record, Vec::new());
         view.client_secret = Some(secret);
         Ok(view)
     }
 
     /// The merchant's view of a checkout, by id.
     pub async fn merchant_view(&self, id: &str) -> Result<api::Checkout, AppError> {
-        let record = self.store.checkout(id).await?.ok_or(AppError::NotFound)?;
-        self.merchant_view_of(&record).await
+        let (record, attempts) = self.store.checkout_with_attempts(id).await?.ok_or(AppError::NotFound)?;
+        Ok(self.merchant_view_of(&record, attempts))
     }
 
-    async fn merchant_view_of(&self, c: &CheckoutRecord) -> Result<api::Checkout, AppError> {
-        let attempts = self.store.attempts(&c.id).await?;
-        Ok(api::Checkout {
+    fn merchant_view_of(&self, c: &CheckoutRecord, attempts: Vec<AttemptRecord>) -> api::Checkout {
+        api::Checkout {
             id: c.id.clone(),
             amount: c.money.minor(),
             currency: c.money.currency(),
@@ -173,7 +172,7 @@ impl Checkouts {
                     created_at: rfc3339(a.created_at),
                 })
                 .collect(),
-        })
+        }
     }
 
     /// A checkout's history of state changes with their causes.
@@ -196,8 +195,8 @@ impl Checkouts {
 
     /// What the widget shows for a checkout.
     pub async fn public_view(&self, id: &str) -> Result<PublicCheckout, AppError> {
-        let c = self.store.checkout(id).await?.ok_or(AppError::NotFound)?;
-        let latest = self.store.attempts(id).await?.pop();
+        let (c, mut attempts) = self.store.checkout_with_attempts(id).await?.ok_or(AppError::NotFound)?;
+        let latest = attempts.pop();
         Ok(PublicCheckout {
             id: c.id.clone(),
             merchant_name: self.policy.merchant_name.clone(),

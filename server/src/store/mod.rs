@@ -186,6 +186,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn insert_checkout(&self, c: &CheckoutRecord, cause: &Cause) -> Result<(), StoreError>;
     /// Reads a checkout.
     async fn checkout(&self, id: &str) -> Result<Option<CheckoutRecord>, StoreError>;
+    /// A checkout and its attempts (oldest first) as of one instant: what a reader shows can
+    /// never pair a checkout's old state with an attempt's new one.
+    async fn checkout_with_attempts(
+        &self,
+        id: &str,
+    ) -> Result<Option<(CheckoutRecord, Vec<AttemptRecord>)>, StoreError>;
     /// A checkout's attempts, oldest first.
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError>;
     /// Reads an attempt.

@@ -227,6 +227,29 @@ impl Store for SqliteStore {
         row.as_ref().map(Self::checkout_from_row).transpose()
     }
 
+    async fn checkout_with_attempts(
+        &self,
+        id: &str,
+    ) -> Result<Option<(CheckoutRecord, Vec<AttemptRecord>)>, StoreError> {
+        // One read transaction: in WAL mode both reads see the same snapshot.
+        let mut tx = self.pool.begin().await.map_err(other)?;
+        let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?;
+        let Some(row) = row else { return Ok(None) };
+        let checkout = Self::checkout_from_row(&row)?;
+        let rows = sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY created_at, rowid")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?;
+        let attempts = rows.iter().map(Self::attempt_from_row).collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await.map_err(other)?;
+        Ok(Some((checkout, attempts)))
+    }
+
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows = sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY created_at, rowid")
             .bind(checkout_id)
