@@ -232,10 +232,9 @@ impl Checkouts {
             None
         };
         let otp = match req.otp.as_deref().map(str::trim) {
-            Some(otp) if otp.is_empty() => None,
+            Some("") | None => None,
             Some(otp) if otp.len() <= 12 && otp.bytes().all(|b| b.is_ascii_digit()) => Some(otp.to_owned()),
             Some(_) => return Err(AppError::invalid("otp", "the one-time code must be 1 to 12 digits")),
-            None => None,
         };
         let e164 = phone.as_ref().map(|p| p.as_e164().to_owned());
         if let Some(live) = self.store.attempts(&c.id).await?.into_iter().find(|a| a.status.is_pending()) {
