@@ -41,7 +41,10 @@ fn run() -> Result<()> {
 
 /// The workspace root (xtask lives one level below it).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// `cargo` as invoked by the user (rustup's proxy), for host builds.
@@ -62,7 +65,10 @@ fn bench(root: &Path) -> Result<()> {
     let dir = widget::build(root)?;
     let sizes = widget::asset_sizes(&dir)?;
     let total: u64 = sizes.iter().map(|s| s.2).sum();
-    println!("bench: widget download (loader + glue + wasm), gzip -9: {total} bytes ({:.1} KB); budget 100 KB", total as f64 / 1000.0);
+    println!(
+        "bench: widget download (loader + glue + wasm), gzip -9: {total} bytes ({:.1} KB); budget 100 KB",
+        total as f64 / 1000.0
+    );
     if total > 100_000 {
         bail!("the widget is over its 100 KB gzip budget");
     }

@@ -16,7 +16,8 @@ pub(crate) fn is_root() -> bool {
 
 /// Makes sure each `(file, package)` exists, installing the missing packages with apt-get.
 pub(crate) fn ensure_debian(what: &str, needs: &[(&str, &str)]) -> Result<()> {
-    let missing: Vec<&str> = needs.iter().filter(|(file, _)| !Path::new(file).exists()).map(|(_, pkg)| *pkg).collect();
+    let missing: Vec<&str> =
+        needs.iter().filter(|(file, _)| !Path::new(file).exists()).map(|(_, pkg)| *pkg).collect();
     if missing.is_empty() {
         return Ok(());
     }

@@ -4,9 +4,13 @@
 //! installed by `build-widget` when missing), the phone-parser fuzzer for a bounded time, then
 //! `cargo test --workspace` with the browser tests pointed at the built widget.
 
-use std::path::Path;
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::Stdio,
+};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::{cargo, prereq, run_cmd, widget};
 
@@ -34,6 +38,54 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         .args(extra)
         .env("WIDGET_DIR", &widget_dir)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("CHROMIUM", "/usr/bin/chromium");
-    run_cmd(&mut cmd)
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("failed to run cargo test: {e}"))?;
+    // Echo cargo's output as it comes, and add the totals over every test binary at the end:
+    // the last binary's own line (often a doc-test run of 0) would otherwise close the log.
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some((p, f)) = totals(&line) {
+                passed += p;
+                failed += f;
+            }
+        }
+    }
+    let status = child.wait()?;
+    println!("cargo test, all binaries: {passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("cargo test failed ({status})");
+    }
+    Ok(())
+}
+
+/// The passed and failed counts of a `test result:` line.
+fn totals(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let count = |word: &str| {
+        rest.split(';').find_map(|part| {
+            part.trim().strip_suffix(word).and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
+        })
+    };
+    Some((count(" passed")?, count(" failed")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::totals;
+
+    #[test]
+    fn result_lines_are_summed() {
+        assert_eq!(
+            totals(
+                "test result: ok. 45 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1s"
+            ),
+            Some((45, 0))
+        );
+        assert_eq!(totals("test result: FAILED. 44 passed; 1 failed; 0 ignored"), Some((44, 1)));
+        assert_eq!(totals("running 3 tests"), None);
+    }
 }
