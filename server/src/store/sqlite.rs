@@ -167,6 +167,30 @@ async fn record_change(
     Ok(())
 }
 
+/// Moves a checkout from `from` to `to` when the state machine allows it, recording the change
+/// with its cause; returns the move made, if any.
+async fn move_checkout(
+    tx: &mut sqlx::SqliteConnection,
+    checkout_id: &str,
+    from: CheckoutStatus,
+    to: CheckoutStatus,
+    cause: &Cause,
+    now: i64,
+) -> Result<Option<(CheckoutStatus, CheckoutStatus)>, StoreError> {
+    if !from.can_become(to) {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
+        .bind(to.as_str())
+        .bind(now)
+        .bind(checkout_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+    record_change(tx, checkout_id, None, Some(from.as_str()), to.as_str(), cause, now).await?;
+    Ok(Some((from, to)))
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -333,24 +357,8 @@ impl Store for SqliteStore {
                 r.map_err(other)?;
             }
         }
-        sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
-            .bind(CheckoutStatus::Processing.as_str())
-            .bind(now)
-            .bind(&a.checkout_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
         record_change(&mut tx, &a.checkout_id, Some(&a.id), None, a.status.as_str(), cause, now).await?;
-        record_change(
-            &mut tx,
-            &a.checkout_id,
-            None,
-            Some(current.as_str()),
-            CheckoutStatus::Processing.as_str(),
-            cause,
-            now,
-        )
-        .await?;
+        move_checkout(&mut tx, &a.checkout_id, current, CheckoutStatus::Processing, cause, now).await?;
         tx.commit().await.map_err(other)
     }
 
@@ -412,26 +420,8 @@ impl Store for SqliteStore {
             applied.attempt = Some((attempt_now, update.status));
 
             let checkout_next = update.status.checkout_status();
-            if checkout_now.can_become(checkout_next) {
-                sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
-                    .bind(checkout_next.as_str())
-                    .bind(now)
-                    .bind(&checkout_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(other)?;
-                record_change(
-                    &mut tx,
-                    &checkout_id,
-                    None,
-                    Some(checkout_now.as_str()),
-                    checkout_next.as_str(),
-                    cause,
-                    now,
-                )
-                .await?;
-                applied.checkout = Some((checkout_now, checkout_next));
-            }
+            applied.checkout =
+                move_checkout(&mut tx, &checkout_id, checkout_now, checkout_next, cause, now).await?;
         }
         tx.commit().await.map_err(other)?;
         Ok(applied)
@@ -469,13 +459,8 @@ impl Store for SqliteStore {
                 .await
                 .map_err(other)?;
         for id in &ids {
-            sqlx::query("UPDATE checkouts SET status = 'expired', updated_at = ? WHERE id = ?")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
-            record_change(&mut tx, id, None, Some("open"), "expired", &Cause::Expiry, now).await?;
+            move_checkout(&mut tx, id, CheckoutStatus::Open, CheckoutStatus::Expired, &Cause::Expiry, now)
+                .await?;
         }
         tx.commit().await.map_err(other)?;
         Ok(ids)
@@ -618,26 +603,7 @@ impl Store for SqliteStore {
             .map_err(other)?;
             let next =
                 if refunded >= paid { CheckoutStatus::Refunded } else { CheckoutStatus::PartiallyRefunded };
-            if checkout_now.can_become(next) {
-                sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
-                    .bind(next.as_str())
-                    .bind(now)
-                    .bind(&checkout_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(other)?;
-                record_change(
-                    &mut tx,
-                    &checkout_id,
-                    None,
-                    Some(checkout_now.as_str()),
-                    next.as_str(),
-                    cause,
-                    now,
-                )
-                .await?;
-                applied.checkout = Some((checkout_now, next));
-            }
+            applied.checkout = move_checkout(&mut tx, &checkout_id, checkout_now, next, cause, now).await?;
         }
         tx.commit().await.map_err(other)?;
         Ok(applied)
