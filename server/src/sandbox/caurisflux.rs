@@ -329,12 +329,8 @@ impl CaurisFluxSandbox {
             limiter: Mutex::new(Limiter::default()),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         });
-        let app = router(inner).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "the CaurisFlux sandbox stopped");
-            }
-        });
+        let app = router(inner);
+        super::common::serve(listener, app, "CaurisFlux");
         Ok(CaurisFluxSandbox { addr })
     }
 
@@ -391,10 +387,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Each write under these locks is a few inserts that cannot panic half-way, so a poisoned
     // lock still holds consistent data.
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn now_text() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn text_in(ms: u64) -> String {
@@ -641,7 +633,7 @@ async fn initiate(
             return error(StatusCode::UNPROCESSABLE_ENTITY, Some(code), message);
         }
         let id = new_transaction_id(&book);
-        let now = now_text();
+        let now = super::common::now_rfc3339();
         let payment = Payment {
             transaction_id: Some(id.clone()),
             external_reference: Some(req.external_reference.clone()),
@@ -709,7 +701,7 @@ fn mark_processing(inner: &Inner, id: &str) {
         && entry.payment.status == Some(PaymentStatus::Pending)
     {
         entry.payment.status = Some(PaymentStatus::Processing);
-        entry.payment.updated_at = Some(now_text());
+        entry.payment.updated_at = Some(super::common::now_rfc3339());
     }
 }
 
@@ -722,7 +714,7 @@ async fn settle(inner: &Inner, id: &str, end: End) {
         if p.status.is_some_and(PaymentStatus::is_final) {
             return;
         }
-        let now = now_text();
+        let now = super::common::now_rfc3339();
         let (status, failure) = match end {
             End::Paid => (PaymentStatus::Success, None),
             End::Failed(code, message) => (PaymentStatus::Failed, Some((code, message))),

@@ -10,6 +10,29 @@ pub mod mypvit;
 pub mod novasend;
 pub mod scalapay;
 
+/// What every sandbox needs: serving its listener in the background, and the time in the
+/// providers' RFC 3339 form.
+pub(crate) mod common {
+    /// Serves `app` on `listener` in the background, with each caller's address available to
+    /// handlers (sandboxes that allow-list callers read it); a failure is logged with the
+    /// sandbox's name.
+    pub(crate) fn serve(listener: tokio::net::TcpListener, app: axum::Router, name: &'static str) {
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the {name} sandbox stopped");
+            }
+        });
+    }
+
+    /// Now, as RFC 3339 text.
+    pub(crate) fn now_rfc3339() -> String {
+        time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+}
+
 pub mod standalone {
     //! One sandbox alone, outside the verifier: `verifier sandbox <provider> [listen-addr]`.
     //!

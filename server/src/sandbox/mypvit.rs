@@ -482,11 +482,7 @@ impl MyPvitSandbox {
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         });
         let app = router(inner);
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "the MyPVit sandbox stopped");
-            }
-        });
+        super::common::serve(listener, app, "MyPVit");
         Ok(MyPvitSandbox { addr })
     }
 

@@ -193,11 +193,7 @@ impl NovaSendSandbox {
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         });
         let app = router(inner);
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "the NovaSend sandbox stopped");
-            }
-        });
+        super::common::serve(listener, app, "NovaSend");
         Ok(NovaSendSandbox { addr })
     }
 
@@ -238,10 +234,6 @@ fn lock(inner: &Inner) -> std::sync::MutexGuard<'_, Book> {
     // Each write to the book is a few inserts that a panic cannot leave half-done, so a
     // poisoned lock is still usable.
     inner.book.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn now_text() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn random(n: usize) -> String {
@@ -416,7 +408,7 @@ async fn create(inner: Shared, headers: &HeaderMap, body: &[u8], ask: Ask) -> Re
             confirmation_required: true,
             confirmation_status: ConfirmationStatus::None,
             payment_url: Some(format!("{}/link/{code}", inner.base_url)),
-            created_at: now_text(),
+            created_at: super::common::now_rfc3339(),
             transaction: None,
             failure: None,
         };
@@ -497,7 +489,7 @@ async fn settle(inner: &Inner, reference: &str, outcome: Outcome) {
                     TransactionStatus::Failed
                 }),
                 customer_name: p.customer_name.clone(),
-                processed_at: Some(now_text()),
+                processed_at: Some(super::common::now_rfc3339()),
                 phone_number: p.phone_number.clone(),
                 amount: Some(format!("{}.00", p.amount)),
                 fees: Some("0.00".into()),
@@ -600,7 +592,7 @@ async fn refund(
         status: RefundState::Completed,
         reason: Some(req.reason),
         refund_type: Some(if amount == payin.amount { "full" } else { "partial" }.into()),
-        created_at: Some(now_text()),
+        created_at: Some(super::common::now_rfc3339()),
     };
     book.refunds.insert(key, (record.clone(), req.external_reference));
     (StatusCode::CREATED, Json(record)).into_response()

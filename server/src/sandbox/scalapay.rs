@@ -248,11 +248,7 @@ impl ScalapaySandbox {
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         });
         let app = router(inner);
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "the Scalapay sandbox stopped");
-            }
-        });
+        super::common::serve(listener, app, "Scalapay");
         Ok(ScalapaySandbox { addr })
     }
 
