@@ -38,8 +38,14 @@ pub struct Policy {
     pub default_country: shared::phone::Country,
     /// How long a checkout accepts attempts, in seconds.
     pub ttl_seconds: i64,
-    /// Delay before the first status fetch of a new attempt, and between fetches, in ms.
+    /// Delay before the first status fetch of a new attempt, and the shortest gap, in ms.
     pub poll_interval_ms: i64,
+    /// The longest gap between two status fetches, when the operator caps it (else each
+    /// provider's [`PollPolicy::max_ms`](crate::providers::PollPolicy)).
+    pub max_poll_interval_ms: Option<i64>,
+    /// Whether providers' minimum gaps apply: not when every provider is an in-process sandbox
+    /// (tests and the demo poll faster than a real provider allows).
+    pub poll_floor_applies: bool,
     /// This verifier's public base URL (callbacks, default return page).
     pub public_url: String,
 }
@@ -263,7 +269,7 @@ impl Checkouts {
         };
         match self
             .store
-            .start_attempt(&attempt, now_ms() + self.policy.poll_interval_ms, &Cause::Api("pay"))
+            .start_attempt(&attempt, now_ms() + self.poll_delay_ms(option.provider, 0), &Cause::Api("pay"))
             .await
         {
             Ok(()) => {}
@@ -271,6 +277,7 @@ impl Checkouts {
             Err(e) => return Err(e.into()),
         }
         self.events.changed(&c.id);
+        fail::fail_point!("pay.attempt_stored");
         let start = self.start_request(c, &attempt, phone, otp);
         self.start_with_provider(provider.as_ref(), &attempt, &start).await?;
         self.public_view(&c.id).await
@@ -321,6 +328,7 @@ impl Checkouts {
         let cause = Cause::ProviderResponse(provider.id());
         match provider.start(start).await {
             Ok(update) => {
+                fail::fail_point!("pay.provider_answered");
                 self.apply(attempt, &update, &cause).await?;
             }
             Err(ProviderError::Refused { code, provider_code }) => {
@@ -349,6 +357,9 @@ impl Checkouts {
         cause: &Cause,
     ) -> Result<Applied, AppError> {
         let applied = self.store.update_attempt(&attempt.id, update, cause).await?;
+        if applied.changed() {
+            fail::fail_point!("attempt.state_committed");
+        }
         if applied.attempt.is_some_and(|(_, to)| to == AttemptStatus::Authorized) {
             self.capture_if_due(attempt).await?;
         }
@@ -594,9 +605,19 @@ impl Checkouts {
         &self.store
     }
 
-    /// The polling interval in ms.
+    /// The shortest polling interval in ms (the reconciler's tick follows it).
     pub fn poll_interval_ms(&self) -> i64 {
         self.policy.poll_interval_ms
+    }
+
+    /// How long to wait before fetching an attempt of `provider` that has had `polls` fetches.
+    pub fn poll_delay_ms(&self, provider: Provider, polls: u32) -> i64 {
+        let mut pace =
+            self.provider(provider).map_or(crate::providers::PollPolicy::DEFAULT, |p| p.poll_policy());
+        if let Some(max) = self.policy.max_poll_interval_ms {
+            pace.max_ms = max;
+        }
+        pace.delay_ms(self.policy.poll_interval_ms, polls, self.policy.poll_floor_applies)
     }
 }
 

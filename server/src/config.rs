@@ -75,8 +75,13 @@ pub struct CheckoutSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReconcileSettings {
-    /// Time between two status fetches of one attempt. NovaSend asks for 5 to 10 s at most.
+    /// Time before the first status fetch of an attempt, and the shortest gap between two.
+    /// Against a real provider the gap never goes below what that provider accepts (NovaSend
+    /// asks for one call every 5 to 10 s at most); the gap then grows by half at each fetch.
     pub poll_interval_ms: u64,
+    /// The longest gap between two fetches; each provider's own when absent (1 to 5 min).
+    #[serde(default)]
+    pub max_poll_interval_ms: Option<u64>,
 }
 
 impl ReconcileSettings {

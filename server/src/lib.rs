@@ -11,6 +11,7 @@
 
 pub mod checkouts;
 pub mod config;
+pub mod crashpoints;
 pub mod error;
 pub mod events;
 pub mod ids;

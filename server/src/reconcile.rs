@@ -1,8 +1,12 @@
 //! The reconciler: a background loop that asks providers for the status of attempts they
 //! have not finished, and expires checkouts past their deadline.
 //!
-//! Its schedule lives in the database (`next_poll_at_ms`), so after a restart it resumes where
-//! it was. Each attempt is fetched at most once per poll interval.
+//! Its schedule lives in the database (`next_poll_at_ms`, and `polls`, the count of fetches
+//! so far), so after a restart it resumes where it was, at the same pace. Each provider says
+//! how often it may be asked ([`crate::providers::PollPolicy`]): the first fetch comes after
+//! the configured interval, and each fetch of a still-pending attempt (or a failed fetch)
+//! widens the next gap by half, up to the provider's cap. Expiry is left to the provider: an
+//! attempt ends when the provider says it expired; the checkout itself expires at its deadline.
 
 use std::time::Duration;
 
@@ -13,28 +17,55 @@ const BATCH: u32 = 50;
 
 /// Runs forever; spawn it.
 pub async fn run(checkouts: Checkouts) {
-    let interval = checkouts.poll_interval_ms();
-    let tick = Duration::from_millis(interval.clamp(50, 1000) as u64);
+    let tick = Duration::from_millis(checkouts.poll_interval_ms().clamp(50, 1000) as u64);
     loop {
         tokio::time::sleep(tick).await;
-        if let Err(e) = checkouts.expire_due().await {
-            tracing::error!(error = %e, "expiring checkouts failed");
+        tick_once(&checkouts).await;
+    }
+}
+
+/// Expires what is past its deadline, then fetches the status of every attempt that is due.
+pub async fn tick_once(checkouts: &Checkouts) {
+    if let Err(e) = checkouts.expire_due().await {
+        tracing::error!(error = %e, "expiring checkouts failed");
+    }
+    let due = match checkouts.store().due_attempts(now_ms(), BATCH).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::error!(error = %e, "listing pending attempts failed");
+            return;
         }
-        let due = match checkouts.store().due_attempts(now_ms(), BATCH).await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::error!(error = %e, "listing pending attempts failed");
-                continue;
-            }
-        };
-        for attempt in due {
-            // Schedule first: a fetch that hangs or crashes the process is not repeated in a
-            // tight loop.
-            if let Err(e) = checkouts.store().schedule_poll(&attempt.id, now_ms() + interval).await {
-                tracing::error!(error = %e, "scheduling a status fetch failed");
-                continue;
-            }
-            checkouts.refresh(&attempt).await;
+    };
+    for (attempt, polls) in due {
+        // Count and schedule first: a fetch that hangs or crashes the process is not repeated
+        // in a tight loop, and every fetch, failed or not, widens the next gap.
+        let next = now_ms() + checkouts.poll_delay_ms(attempt.provider, polls + 1);
+        match checkouts.store().claim_poll(&attempt.id, polls, next).await {
+            Ok(true) => checkouts.refresh(&attempt).await,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "scheduling a status fetch failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::providers::PollPolicy;
+
+    #[test]
+    fn gaps_grow_by_half_between_the_floor_and_the_cap() {
+        let novasend = PollPolicy { floor_ms: 5_000, max_ms: 60_000 };
+        let gaps: Vec<i64> = (0..8).map(|n| novasend.delay_ms(5_000, n, true)).collect();
+        assert_eq!(gaps, [5_000, 7_500, 11_250, 16_875, 25_312, 37_968, 56_953, 60_000]);
+        // A configured interval below the provider's floor is raised to it for a real provider.
+        assert_eq!(novasend.delay_ms(300, 0, true), 5_000);
+        // In-process sandboxes take the configured pace.
+        assert_eq!(novasend.delay_ms(300, 0, false), 300);
+        assert_eq!(novasend.delay_ms(300, 2, false), 675);
+        // Far out, the cap holds and nothing overflows.
+        assert_eq!(novasend.delay_ms(5_000, u32::MAX, true), 60_000);
+        // A cap below the floor wins.
+        assert_eq!(PollPolicy { floor_ms: 5_000, max_ms: 1_000 }.delay_ms(300, 0, false), 300);
+        assert_eq!(PollPolicy { floor_ms: 5_000, max_ms: 1_000 }.delay_ms(5_000, 3, true), 1_000);
     }
 }

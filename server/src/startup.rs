@@ -142,6 +142,14 @@ impl Application {
                     .context("ttl_seconds is too large")?,
                 poll_interval_ms: i64::try_from(settings.reconcile.poll_interval_ms)
                     .context("poll_interval_ms is too large")?,
+                max_poll_interval_ms: settings
+                    .reconcile
+                    .max_poll_interval_ms
+                    .map(i64::try_from)
+                    .transpose()
+                    .context("max_poll_interval_ms is too large")?,
+                // Sandboxes stand in for every configured provider, or for none.
+                poll_floor_applies: sandbox_urls.is_empty(),
                 public_url: base_url.clone(),
             },
         );

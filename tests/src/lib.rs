@@ -3,6 +3,7 @@
 //! sandboxes) and the demo shop on port 0, and offers high-level helpers over real HTTP.
 
 pub mod browser;
+pub mod crash;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -60,6 +61,8 @@ pub struct Options {
     pub scalapay_order_expiry_ms: u64,
     /// MyPVit sandbox: send callbacks here instead of to the verifier (keys still arrive).
     pub mypvit_callback_url_override: Option<String>,
+    /// Verifier: cap on the gap between status fetches (each provider's own when absent).
+    pub max_poll_interval_ms: Option<u64>,
 }
 
 impl Default for Options {
@@ -72,6 +75,7 @@ impl Default for Options {
             scalapay_delay_capture: false,
             scalapay_order_expiry_ms: 60_000,
             mypvit_callback_url_override: None,
+            max_poll_interval_ms: None,
         }
     }
 }
@@ -123,7 +127,10 @@ impl TestApp {
                 secret_key: SecretString::from(MERCHANT_KEY),
             },
             checkout: CheckoutSettings { default_country: shared::phone::Country::Ci, ttl_seconds: 1800 },
-            reconcile: ReconcileSettings { poll_interval_ms: options.poll_interval_ms },
+            reconcile: ReconcileSettings {
+                poll_interval_ms: options.poll_interval_ms,
+                max_poll_interval_ms: options.max_poll_interval_ms,
+            },
             novasend: Some(NovaSendSettings {
                 base_url: "http://unused.invalid".into(),
                 api_key: SecretString::from(NOVASEND_KEY),
@@ -209,6 +216,11 @@ impl TestApp {
             http: reqwest::Client::new(),
             _db_dir: db_dir,
         }
+    }
+
+    /// The verifier's database URL (a second connection may read it while the verifier runs).
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self._db_dir.path().join("verifier.db").display())
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.

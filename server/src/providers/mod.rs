@@ -136,6 +136,31 @@ pub enum WebhookError {
     Malformed(String),
 }
 
+/// The pace of status fetches a provider accepts for one attempt: the reconciler starts at the
+/// configured interval, never goes below `floor_ms` against a real provider, and backs off
+/// towards `max_ms` while the attempt stays pending (or the provider keeps failing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    /// The shortest gap between two fetches the provider accepts, in ms.
+    pub floor_ms: i64,
+    /// The longest gap the reconciler lets grow to, in ms.
+    pub max_ms: i64,
+}
+
+impl PollPolicy {
+    /// For providers that say nothing: every 5 s at most, backing off to 2 min.
+    pub const DEFAULT: PollPolicy = PollPolicy { floor_ms: 5_000, max_ms: 120_000 };
+
+    /// The gap before fetch number `polls + 1`, from the configured first gap `base_ms`: each
+    /// fetch multiplies the gap by 1.5, within `[floor, max]` (the floor only when `floor_applies`,
+    /// i.e. against the real provider rather than an in-process sandbox).
+    pub fn delay_ms(&self, base_ms: i64, polls: u32, floor_applies: bool) -> i64 {
+        let floor = if floor_applies { self.floor_ms.max(base_ms) } else { base_ms.max(1) };
+        let grown = (floor as f64) * 1.5f64.powi(polls.min(64) as i32);
+        (grown.min(self.max_ms as f64) as i64).max(floor.min(self.max_ms))
+    }
+}
+
 /// One payment provider's integration.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
@@ -158,6 +183,11 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
 
     /// Verifies a notification (signature over the raw body, timestamp, sender) and reads it.
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError>;
+
+    /// How often this provider's status API may be asked about one attempt.
+    fn poll_policy(&self) -> PollPolicy {
+        PollPolicy::DEFAULT
+    }
 
     /// Whether authorised payments wait for a later capture instead of being captured at once.
     fn delays_capture(&self) -> bool {

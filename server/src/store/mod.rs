@@ -218,8 +218,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         update: &AttemptUpdate,
         cause: &Cause,
     ) -> Result<Applied, StoreError>;
-    /// Pending attempts whose next status fetch is due at `now` (unix seconds, ms precision).
-    async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<AttemptRecord>, StoreError>;
+    /// Pending attempts whose next status fetch is due at `now_ms` (unix ms), soonest first,
+    /// each with how many fetches it has had.
+    async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<(AttemptRecord, u32)>, StoreError>;
+    /// Counts one more fetch of an attempt and sets when the next is due, if it has had exactly
+    /// `polls_seen` (compare-and-set: `false` when someone else counted it first, and the fetch
+    /// is theirs).
+    async fn claim_poll(
+        &self,
+        attempt_id: &str,
+        polls_seen: u32,
+        next_at_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Sets when an attempt's status is next fetched.
     async fn schedule_poll(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError>;
     /// Expires open checkouts past their deadline; returns their ids.

@@ -427,7 +427,7 @@ impl Store for SqliteStore {
         Ok(applied)
     }
 
-    async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<AttemptRecord>, StoreError> {
+    async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<(AttemptRecord, u32)>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer', 'authorized')
              AND next_poll_at_ms <= ? ORDER BY next_poll_at_ms LIMIT ?",
@@ -437,7 +437,30 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(other)?;
-        rows.iter().map(Self::attempt_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                let polls: i64 = row.try_get("polls").map_err(other)?;
+                Ok((Self::attempt_from_row(row)?, u32::try_from(polls).unwrap_or(u32::MAX)))
+            })
+            .collect()
+    }
+
+    async fn claim_poll(
+        &self,
+        attempt_id: &str,
+        polls_seen: u32,
+        next_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE attempts SET polls = polls + 1, next_poll_at_ms = ? WHERE id = ? AND polls = ?",
+        )
+        .bind(next_at_ms)
+        .bind(attempt_id)
+        .bind(i64::from(polls_seen))
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn schedule_poll(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {

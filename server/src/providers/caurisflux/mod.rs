@@ -508,6 +508,12 @@ impl PaymentProvider for CaurisFlux {
         Provider::CaurisFlux
     }
 
+    /// CaurisFlux allows 100 requests a minute and 1 000 an hour per key (seed 000): fetches of
+    /// one attempt start at 10 s and back off to 2 min so that many pending payments fit.
+    fn poll_policy(&self) -> super::PollPolicy {
+        super::PollPolicy { floor_ms: 10_000, max_ms: 120_000 }
+    }
+
     fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {
         let Some((currency, operators)) = coverage(country) else { return Vec::new() };
         if money.currency() != currency || limits::check(Provider::CaurisFlux, money).is_err() {

@@ -881,6 +881,12 @@ impl PaymentProvider for MyPvit {
         Provider::MyPvit
     }
 
+    /// MyPVit documents no pace; its push payments finish within minutes: 10 s, backing off to
+    /// 2 min.
+    fn poll_policy(&self) -> super::PollPolicy {
+        super::PollPolicy { floor_ms: 10_000, max_ms: 120_000 }
+    }
+
     fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {
         if country == Country::Ga && limits::check(Provider::MyPvit, money).is_ok() {
             vec![PaymentMethod::AirtelMoney, PaymentMethod::MoovMoney]

@@ -174,6 +174,11 @@ impl PaymentProvider for NovaSend {
         Provider::NovaSend
     }
 
+    /// NovaSend's payin guide asks for one status call every 5 to 10 s at most.
+    fn poll_policy(&self) -> super::PollPolicy {
+        super::PollPolicy { floor_ms: 5_000, max_ms: 60_000 }
+    }
+
     fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {
         if shared::limits::check(Provider::NovaSend, money).is_err() {
             return Vec::new();

@@ -494,6 +494,12 @@ impl PaymentProvider for Scalapay {
         Provider::Scalapay
     }
 
+    /// A Scalapay order waits up to 40 minutes for the customer (seed 001): 10 s, backing off
+    /// to 5 min.
+    fn poll_policy(&self) -> super::PollPolicy {
+        super::PollPolicy { floor_ms: 10_000, max_ms: 300_000 }
+    }
+
     fn methods(&self, _country: Country, money: Money) -> Vec<PaymentMethod> {
         // Scalapay serves its European customers whatever the checkout's country: only the
         // currency and the amount decide.

@@ -1,0 +1,97 @@
+//! The verifier killed (SIGKILL) at each step of a payment and started again on the same
+//! database file: the payment ends in the right state, the provider is charged once, and no
+//! state change is lost or doubled.
+//!
+//! The verifier runs as a child process (`verifier-crashable`, crash points compiled in); the
+//! NovaSend sandbox runs in the test process, so it keeps the payment while the verifier is dead.
+
+use std::time::Duration;
+
+use e2e::crash::CrashableVerifier;
+
+const WAIT: Duration = Duration::from_secs(40);
+
+/// Kills the verifier where `point` holds the payment, restarts it, and checks the outcome.
+async fn killed_at(point: &str) {
+    let mut v = CrashableVerifier::prepare(env!("CARGO_BIN_EXE_verifier-crashable"))
+        .await
+        .expect("sandbox and configuration");
+    v.start(Some(point)).await.expect("verifier starts");
+    let reference = format!("order-kill-{point}");
+    let (id, secret) = v.create_checkout(5000, &reference).await.expect("checkout created");
+
+    // The customer pays; the verifier stops dead somewhere inside that request.
+    let pay = {
+        let http = v.http.clone();
+        let url = format!("{}/v1/public/checkouts/{id}/pay", v.url);
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(secret)
+                .json(&serde_json::json!({"method": "mobile_money", "phone": "07 00 00 00 01"}))
+                .send()
+                .await
+        })
+    };
+    v.wait_for_crash_point(point).await.expect("the crash point is reached");
+    v.kill().await.expect("SIGKILL");
+    assert!(pay.await.expect("task").is_err(), "the request died with the process");
+
+    // Same database, same port, nothing armed.
+    v.start(None).await.expect("verifier restarts");
+    let view = v.wait_for_status(&id, "succeeded", WAIT).await;
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    assert_eq!(view["amount"], 5000);
+    let attempts = view["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 1, "one attempt, not a second one: {view:#}");
+    assert_eq!(attempts[0]["status"], "succeeded");
+
+    // Charged once: the sandbox holds exactly one payin for this attempt.
+    let payins = v.sandbox_payins().await.expect("sandbox listing");
+    assert_eq!(payins.len(), 1, "{payins:#?}");
+    assert_eq!(payins[0]["amount"], 5000);
+
+    // Every state was entered once, in order, each with its cause.
+    let history = v.history(&id).await.expect("history");
+    let checkout_states: Vec<&str> = history
+        .iter()
+        .filter(|h| h["attempt_id"].is_null())
+        .map(|h| h["to"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(checkout_states, ["open", "processing", "succeeded"], "{history:#?}");
+    let attempt_states: Vec<&str> = history
+        .iter()
+        .filter(|h| !h["attempt_id"].is_null())
+        .map(|h| h["to"].as_str().unwrap_or_default())
+        .collect();
+    let mut unique = attempt_states.clone();
+    unique.dedup();
+    assert_eq!(unique, attempt_states, "no state entered twice: {history:#?}");
+    assert_eq!(attempt_states.last(), Some(&"succeeded"), "{history:#?}");
+    assert!(history.iter().all(|h| !h["cause"].as_str().unwrap_or_default().is_empty()), "{history:#?}");
+
+    // And a second restart changes nothing.
+    v.kill().await.expect("SIGKILL");
+    v.start(None).await.expect("verifier restarts again");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(v.history(&id).await.expect("history"), history);
+    assert_eq!(v.sandbox_payins().await.expect("sandbox listing").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_the_attempt_is_stored_and_before_the_provider_is_called() {
+    // The provider never heard of the payment: after the restart the reconciler asks it by our
+    // reference, learns it is unknown, and starts it once with that same reference.
+    killed_at("pay.attempt_stored").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_the_provider_took_the_payment_and_before_its_answer_was_applied() {
+    // The provider has the payment; the restarted verifier learns its state by webhook or by
+    // fetching it by our reference, and never sends a second charge.
+    killed_at("pay.provider_answered").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_right_after_a_state_change_is_committed() {
+    killed_at("attempt.state_committed").await;
+}

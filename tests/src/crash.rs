@@ -1,0 +1,226 @@
+//! A verifier run as a child process (`verifier-crashable`) that tests kill with SIGKILL at a
+//! named crash point and start again on the same database file, with the NovaSend sandbox
+//! living in the test process so that it outlives the verifier.
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use anyhow::{Context, bail};
+use server::sandbox::novasend::{Merchant, NovaSendSandbox, SandboxConfig};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::mpsc,
+};
+
+use crate::{MERCHANT_KEY, NOVASEND_CLIENT, NOVASEND_KEY, WEBHOOK_SECRET};
+
+/// A verifier process, its fixed port and database, and the sandbox it talks to.
+#[derive(Debug)]
+pub struct CrashableVerifier {
+    /// `http://127.0.0.1:<port>`, the same across restarts.
+    pub url: String,
+    /// The NovaSend sandbox (in this process; it survives the kills).
+    pub novasend_url: String,
+    /// A client for both.
+    pub http: reqwest::Client,
+    binary: PathBuf,
+    config: PathBuf,
+    child: Option<Child>,
+    lines: Option<mpsc::UnboundedReceiver<String>>,
+    _sandbox: NovaSendSandbox,
+    _dir: tempfile::TempDir,
+}
+
+impl CrashableVerifier {
+    /// Starts the sandbox and writes the verifier's configuration (nothing runs yet); `binary`
+    /// is the `verifier-crashable` executable (`env!("CARGO_BIN_EXE_verifier-crashable")` in a
+    /// test).
+    pub async fn prepare(binary: &str) -> anyhow::Result<CrashableVerifier> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let url = format!("http://127.0.0.1:{port}");
+        let sandbox = NovaSendSandbox::start(
+            SandboxConfig {
+                listen: "127.0.0.1:0".parse()?,
+                confirm_delay_ms: 300,
+                expire_after_ms: 60_000,
+                webhook_url: None,
+            },
+            Merchant {
+                api_key: NOVASEND_KEY.into(),
+                api_client: NOVASEND_CLIENT.into(),
+                webhook_url: format!("{url}/webhooks/nova_send"),
+                webhook_secret: WEBHOOK_SECRET.into(),
+            },
+        )
+        .await?;
+        let config = dir.path().join("verifier.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"listen = "127.0.0.1:{port}"
+database_url = "sqlite://{db}"
+widget_dir = "{widget}"
+[merchant]
+name = "Boutique Crash"
+secret_key = "{MERCHANT_KEY}"
+[checkout]
+default_country = "CI"
+ttl_seconds = 1800
+[reconcile]
+poll_interval_ms = 300
+[novasend]
+base_url = "{novasend}"
+api_key = "{NOVASEND_KEY}"
+api_client = "{NOVASEND_CLIENT}"
+webhook_secret = "{WEBHOOK_SECRET}"
+timeout_ms = 10000
+"#,
+                db = dir.path().join("verifier.db").display(),
+                widget = crate::widget_dir().display(),
+                novasend = sandbox.base_url(),
+            ),
+        )?;
+        Ok(CrashableVerifier {
+            url,
+            novasend_url: sandbox.base_url(),
+            http: reqwest::Client::new(),
+            binary: binary.into(),
+            config,
+            child: None,
+            lines: None,
+            _sandbox: sandbox,
+            _dir: dir,
+        })
+    }
+
+    /// Starts the verifier, with `crash_at` armed if given, and waits until it serves.
+    pub async fn start(&mut self, crash_at: Option<&str>) -> anyhow::Result<()> {
+        if self.child.is_some() {
+            bail!("the verifier is already running");
+        }
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg(&self.config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        match crash_at {
+            Some(point) => cmd.env("VERIFIER_CRASH_AT", point),
+            None => cmd.env_remove("VERIFIER_CRASH_AT"),
+        };
+        let mut child = cmd.spawn().context("starting verifier-crashable")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        self.child = Some(child);
+        self.lines = Some(rx);
+        self.wait_for_line("verifier ready on", Duration::from_secs(20)).await?;
+        Ok(())
+    }
+
+    /// Waits until the armed crash point is reached.
+    pub async fn wait_for_crash_point(&mut self, point: &str) -> anyhow::Result<()> {
+        let marker = format!("{}{point}", server::crashpoints::REACHED);
+        self.wait_for_line(&marker, Duration::from_secs(30)).await
+    }
+
+    async fn wait_for_line(&mut self, starts: &str, within: Duration) -> anyhow::Result<()> {
+        let lines = self.lines.as_mut().context("the verifier is not running")?;
+        let found = tokio::time::timeout(within, async {
+            while let Some(line) = lines.recv().await {
+                if line.starts_with(starts) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        match found {
+            Ok(true) => Ok(()),
+            Ok(false) => bail!("the verifier exited before printing {starts:?}"),
+            Err(_) => bail!("the verifier did not print {starts:?} within {within:?}"),
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs, nothing is flushed.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        let mut child = self.child.take().context("the verifier is not running")?;
+        child.start_kill()?;
+        let status = child.wait().await?;
+        use std::os::unix::process::ExitStatusExt;
+        if status.signal() != Some(9) {
+            bail!("the verifier ended with {status} instead of being killed");
+        }
+        self.lines = None;
+        Ok(())
+    }
+
+    /// `POST /v1/checkouts` for `amount` XOF; returns (id, client secret).
+    pub async fn create_checkout(&self, amount: u64, reference: &str) -> anyhow::Result<(String, String)> {
+        let body: serde_json::Value = self
+            .http
+            .post(format!("{}/v1/checkouts", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .json(&serde_json::json!({"amount": amount, "currency": "XOF", "reference": reference}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok((
+            body["id"].as_str().context("id")?.to_owned(),
+            body["client_secret"].as_str().context("client_secret")?.to_owned(),
+        ))
+    }
+
+    /// The merchant's view of a checkout.
+    pub async fn checkout(&self, id: &str) -> anyhow::Result<serde_json::Value> {
+        Ok(self
+            .http
+            .get(format!("{}/v1/checkouts/{id}", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// The checkout's history (state changes with their causes).
+    pub async fn history(&self, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+        Ok(self
+            .http
+            .get(format!("{}/v1/checkouts/{id}/history", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Waits until the checkout has `status`, or returns the last view.
+    pub async fn wait_for_status(&self, id: &str, status: &str, within: Duration) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let view = self.checkout(id).await.unwrap_or_default();
+            if view["status"] == status || tokio::time::Instant::now() >= deadline {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The payins the sandbox holds.
+    pub async fn sandbox_payins(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        Ok(self.http.get(format!("{}/_sandbox/payins", self.novasend_url)).send().await?.json().await?)
+    }
+}
