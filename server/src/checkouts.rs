@@ -143,8 +143,14 @@ impl Checkouts {
         };
         self.store.insert_checkout(&record, &Cause::Api("create")).await?;
         let mut view = self.merchant_view_of(&record, Vec::new());
+        view.hosted_url = Some(format!("{}/pay/{id}#{secret}", self.policy.public_url));
         view.client_secret = Some(secret);
         Ok(view)
+    }
+
+    /// The merchant's name shown to customers (the hosted page's title).
+    pub fn merchant_name(&self) -> &str {
+        &self.policy.merchant_name
     }
 
     /// The merchant's view of a checkout, by id.
@@ -163,6 +169,7 @@ impl Checkouts {
             country: c.country,
             status: c.status,
             client_secret: None,
+            hosted_url: None,
             created_at: rfc3339(c.created_at),
             expires_at: rfc3339(c.expires_at),
             attempts: attempts

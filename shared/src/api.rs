@@ -81,6 +81,10 @@ pub struct Checkout {
     pub expires_at: String,
     /// Every attempt, oldest first.
     pub attempts: Vec<Attempt>,
+    /// The hosted payment page, `{public_url}/pay/{id}#{client_secret}`: a link the merchant
+    /// can send (SMS, WhatsApp). Returned only by the create call, like the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_url: Option<String>,
 }
 
 /// One payment attempt, as the merchant API shows it.

@@ -3,12 +3,17 @@
 
 use std::time::Duration;
 
-use e2e::{MERCHANT_KEY, TestApp, browser::Browser, widget_dir};
+use e2e::{
+    MERCHANT_KEY, TestApp,
+    browser::{Browser, WAIT, widget_find, widget_text, widget_wait},
+    widget_dir,
+};
 use fantoccini::{Client, Locator};
 use shared::status::CheckoutStatus;
 use www::{DemoShop, ShopConfig};
 
-const WAIT: Duration = Duration::from_secs(20);
+/// The shop's element the widget mounts in.
+const HOST: &str = "#pay";
 
 async fn shop_for(app: &TestApp) -> DemoShop {
     assert!(
@@ -29,11 +34,7 @@ async fn shop_for(app: &TestApp) -> DemoShop {
 async fn open_order(c: &Client, shop: &DemoShop) {
     c.goto(&format!("{}/?lang=en", shop.base_url())).await.unwrap();
     c.find(Locator::Css("#buy-pagne")).await.unwrap().click().await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("input[name=phone]"))
-        .await
-        .expect("the widget shows its form");
+    widget_wait(c, HOST, "input[name=phone]", WAIT).await.expect("the widget shows its form");
 }
 
 async fn checkout_id_on_page(c: &Client) -> String {
@@ -57,19 +58,16 @@ async fn a_customer_pays_in_the_browser_and_sees_paid() {
 
     open_order(c, &shop).await;
     // The widget shows the merchant and the amount set on the server.
-    let text = c.find(Locator::Css("#pay")).await.unwrap().text().await.unwrap();
+    let text = widget_text(c, HOST).await.unwrap();
     assert!(text.contains("Boutique Test"), "{text}");
     assert!(text.contains("5,000"), "{text}");
 
     let id = checkout_id_on_page(c).await;
-    c.find(Locator::Css("input[name=method][value=mobile_money]")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Css("input[name=phone]")).await.unwrap().send_keys("07 00 00 00 01").await.unwrap();
-    c.find(Locator::Css(".ckw-pay")).await.unwrap().click().await.unwrap();
+    widget_find(c, HOST, "input[name=method][value=mobile_money]").await.unwrap().click().await.unwrap();
+    widget_find(c, HOST, "input[name=phone]").await.unwrap().send_keys("07 00 00 00 01").await.unwrap();
+    widget_find(c, HOST, ".ckw-pay").await.unwrap().click().await.unwrap();
 
-    let paid = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-checkout-status=succeeded]"))
+    let paid = widget_wait(c, HOST, "[data-checkout-status=succeeded]", WAIT)
         .await
         .expect("the widget shows the payment as succeeded");
     let text = paid.text().await.unwrap();
@@ -93,10 +91,9 @@ async fn an_invalid_number_is_explained_in_words_and_nothing_is_sent() {
 
     open_order(c, &shop).await;
     let id = checkout_id_on_page(c).await;
-    c.find(Locator::Css("input[name=phone]")).await.unwrap().send_keys("07 07 12").await.unwrap();
-    c.find(Locator::Css(".ckw-pay")).await.unwrap().click().await.unwrap();
-    let error =
-        c.wait().at_most(WAIT).for_element(Locator::Css(".ckw-error")).await.expect("an error message");
+    widget_find(c, HOST, "input[name=phone]").await.unwrap().send_keys("07 07 12").await.unwrap();
+    widget_find(c, HOST, ".ckw-pay").await.unwrap().click().await.unwrap();
+    let error = widget_wait(c, HOST, ".ckw-error", WAIT).await.expect("an error message");
     let text = error.text().await.unwrap();
     assert!(text.contains("too short"), "{text}");
 

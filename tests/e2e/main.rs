@@ -4,6 +4,8 @@
 
 mod bad_input;
 mod browser;
+mod browser_embed;
+mod browser_paths;
 mod caurisflux;
 mod flow;
 mod kill;

@@ -2,11 +2,20 @@
 //!
 //! Uses Debian's `chromium` and `chromedriver` (`cargo xtask test` installs them when they are
 //! missing). Each browser gets a fresh profile and a chromedriver of its own on a free port.
+//!
+//! Helpers reach the widget through its open shadow root (`.ckw-mount`'s), or the light DOM
+//! when it has none; run axe-core's audit on a page (`AXE_CORE_JS`, installed from npm by
+//! `cargo xtask test`); and serve a merchant's page from another origin with its own CSP.
 
-use std::{process::Stdio, time::Duration};
+use std::{
+    collections::HashMap,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element, error::CmdError};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
@@ -74,5 +83,158 @@ impl Browser {
     /// Ends the session (the driver is killed on drop).
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// How long the browser helpers wait for the widget by default.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Finds `css` in the widget mounted in the element `host` (a CSS selector): inside the open
+/// shadow root of its `.ckw-mount` when there is one, else in the light DOM (the widget before
+/// it rendered into a shadow root).
+pub async fn widget_find(c: &Client, host: &str, css: &str) -> Result<Element, CmdError> {
+    let host_el = c.find(Locator::Css(host)).await?;
+    let mount = host_el.find(Locator::Css(".ckw-mount")).await?;
+    match mount.shadow_root().await {
+        Ok(root) => root.find(Locator::Css(css)).await,
+        Err(_) => mount.find(Locator::Css(css)).await,
+    }
+}
+
+/// Waits until [`widget_find`] finds `css`, for at most `within`.
+pub async fn widget_wait(c: &Client, host: &str, css: &str, within: Duration) -> anyhow::Result<Element> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match widget_find(c, host, css).await {
+            Ok(e) => return Ok(e),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                let text = widget_text(c, host).await.unwrap_or_default();
+                bail!("no {css} in the widget of {host} after {within:?} ({e}); the widget shows: {text:?}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// The widget's visible text (through its shadow root when it has one).
+pub async fn widget_text(c: &Client, host: &str) -> anyhow::Result<String> {
+    let text = c
+        .execute(
+            "const h = document.querySelector(arguments[0]); if (!h) return '';
+             const m = h.querySelector('.ckw-mount');
+             const root = (m && m.shadowRoot) || h;
+             return root.textContent || '';",
+            vec![json!(host)],
+        )
+        .await?;
+    Ok(text.as_str().unwrap_or_default().to_owned())
+}
+
+/// One axe-core violation: rule id, impact, and the number of elements it names.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Violation {
+    /// The rule, e.g. `color-contrast`.
+    pub id: String,
+    /// `minor`, `moderate`, `serious` or `critical`.
+    pub impact: Option<String>,
+    /// What the rule checks.
+    pub help: String,
+    /// The offending elements' selectors.
+    pub targets: Vec<serde_json::Value>,
+}
+
+/// Where axe-core's `axe.min.js` is: `AXE_CORE_JS`, else where `cargo xtask test` installs it
+/// (`target/tools/node_modules/axe-core/axe.min.js`).
+pub fn axe_core_js() -> std::path::PathBuf {
+    std::env::var_os("AXE_CORE_JS").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/tools/node_modules/axe-core/axe.min.js")
+    })
+}
+
+/// Runs axe-core (WCAG 2 A/AA rules) on the current document, open shadow roots included, and
+/// returns every violation.
+pub async fn axe_audit(c: &Client) -> anyhow::Result<Vec<Violation>> {
+    let path = axe_core_js();
+    let source = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "axe-core not found at {}: run `cargo xtask test`, which installs it from npm",
+            path.display()
+        )
+    })?;
+    // WebDriver scripts run outside the page's CSP, so axe loads on strict pages too.
+    c.execute(&format!("{source}\n;return typeof axe;"), vec![]).await.context("injecting axe-core")?;
+    let result = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                                      targets: v.nodes.map(n => n.target)}))))
+               .catch(e => done({error: String(e)}));",
+            vec![],
+        )
+        .await
+        .context("running axe-core")?;
+    if let Some(error) = result.get("error") {
+        bail!("axe-core failed: {error}");
+    }
+    Ok(serde_json::from_value(result)?)
+}
+
+/// Fails when axe-core finds a serious or critical violation on the current screen.
+pub async fn assert_accessible(c: &Client, screen: &str) {
+    let violations = axe_audit(c).await.expect("axe-core runs");
+    let bad: Vec<_> =
+        violations.iter().filter(|v| matches!(v.impact.as_deref(), Some("serious" | "critical"))).collect();
+    assert!(bad.is_empty(), "axe-core on the {screen} screen: serious or critical violations: {bad:#?}");
+}
+
+/// A tiny web server on another origin (127.0.0.1 port 0) serving the pages a test adds, each
+/// with its own Content-Security-Policy: a merchant's page embedding the widget.
+#[derive(Debug, Clone)]
+pub struct PageServer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    pages: Arc<Mutex<HashMap<String, (String, Option<String>)>>>,
+}
+
+impl PageServer {
+    /// Starts the server (it stops with the test's runtime).
+    pub async fn start() -> anyhow::Result<PageServer> {
+        let pages: Arc<Mutex<HashMap<String, (String, Option<String>)>>> = Arc::default();
+        let shared = pages.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let pages = shared.clone();
+            async move {
+                use axum::response::IntoResponse;
+                let page = pages.lock().expect("pages").get(uri.path()).cloned();
+                match page {
+                    Some((body, csp)) => {
+                        let kind = if uri.path().ends_with(".js") {
+                            "text/javascript; charset=utf-8"
+                        } else {
+                            "text/html; charset=utf-8"
+                        };
+                        let mut r = ([(axum::http::header::CONTENT_TYPE, kind)], body).into_response();
+                        if let Some(csp) = csp.and_then(|c| c.parse().ok()) {
+                            r.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+                        }
+                        r
+                    }
+                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(PageServer { url, pages })
+    }
+
+    /// Serves `body` at `path` (JavaScript if it ends in `.js`, else HTML) with the CSP `csp`
+    /// (none if `None`); returns its URL.
+    pub fn add(&self, path: &str, body: String, csp: Option<&str>) -> String {
+        self.pages.lock().expect("pages").insert(path.to_owned(), (body, csp.map(str::to_owned)));
+        format!("{}{path}", self.url)
     }
 }

@@ -63,6 +63,9 @@ pub struct Options {
     pub mypvit_callback_url_override: Option<String>,
     /// Verifier: cap on the gap between status fetches (each provider's own when absent).
     pub max_poll_interval_ms: Option<u64>,
+    /// Run without CaurisFlux (and its sandbox), so that Gabon's Airtel and Moov go to MyPVit
+    /// when the payer names no provider (as the widget does).
+    pub without_caurisflux: bool,
 }
 
 impl Default for Options {
@@ -76,6 +79,7 @@ impl Default for Options {
             scalapay_order_expiry_ms: 60_000,
             mypvit_callback_url_override: None,
             max_poll_interval_ms: None,
+            without_caurisflux: false,
         }
     }
 }
@@ -139,7 +143,7 @@ impl TestApp {
                 account_id: None,
                 timeout_ms: 10_000,
             }),
-            caurisflux: Some(CaurisFluxSettings {
+            caurisflux: (!options.without_caurisflux).then(|| CaurisFluxSettings {
                 base_url: server::providers::caurisflux::SANDBOX_URL.into(),
                 public_key: CAURISFLUX_PUBLIC_KEY.into(),
                 secret_key: SecretString::from(CAURISFLUX_SECRET_KEY),
@@ -204,7 +208,8 @@ impl TestApp {
         };
         let novasend_url = sandbox_url("NovaSend");
         let scalapay_url = sandbox_url("Scalapay");
-        let caurisflux_url = sandbox_url("CaurisFlux");
+        let caurisflux_url =
+            if options.without_caurisflux { String::new() } else { sandbox_url("CaurisFlux") };
         let mypvit_url = sandbox_url("MyPVit");
         app.spawn();
         TestApp {

@@ -40,3 +40,30 @@ fn apt_get(args: &[&str]) -> Result<()> {
         Err(e) => bail!("apt-get is not available ({e}); install the packages by hand"),
     }
 }
+
+/// The axe-core major version the browser tests' accessibility audit uses.
+const AXE_CORE: &str = "axe-core@4";
+
+/// Makes sure axe-core (from the npm registry) is in `<root>/target/tools`, installing it with
+/// npm (Debian's `npm` package when missing); returns the path of `axe.min.js`, which the
+/// browser tests inject into each page (`AXE_CORE_JS`).
+pub(crate) fn ensure_axe_core(root: &Path) -> Result<std::path::PathBuf> {
+    let tools = root.join("target").join("tools");
+    let js = tools.join("node_modules/axe-core/axe.min.js");
+    if js.exists() {
+        return Ok(js);
+    }
+    ensure_debian("the accessibility audit (axe-core)", &[("/usr/bin/npm", "npm")])?;
+    std::fs::create_dir_all(&tools)?;
+    eprintln!("xtask: installing {AXE_CORE} from the npm registry into {}", tools.display());
+    let status = Command::new("npm")
+        .args(["install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&tools)
+        .arg(AXE_CORE)
+        .status();
+    match status {
+        Ok(s) if s.success() && js.exists() => Ok(js),
+        Ok(s) => bail!("npm install {AXE_CORE} failed ({s}) or gave no {}", js.display()),
+        Err(e) => bail!("npm is not available ({e}); install Debian's npm package"),
+    }
+}

@@ -1,8 +1,9 @@
 //! `cargo xtask test`: every test, on a machine that may have nothing installed yet.
 //!
-//! Order: prerequisites (Chromium and chromedriver from Debian), the widget (wasm32 toolchain
-//! installed by `build-widget` when missing), the phone-parser fuzzer for a bounded time, then
-//! `cargo test --workspace` with the browser tests pointed at the built widget.
+//! Order: prerequisites (Chromium and chromedriver from Debian, axe-core from npm into
+//! `target/tools`), the widget (wasm32 toolchain installed by `build-widget` when missing), the
+//! phone-parser fuzzer for a bounded time, then `cargo test --workspace` with the browser tests
+//! pointed at the built widget and at axe-core (`AXE_CORE_JS`).
 
 use std::{
     io::{BufRead, BufReader},
@@ -23,6 +24,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         &[("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")],
     )?;
     let widget_dir = widget::build(root)?;
+    let axe = prereq::ensure_axe_core(root)?;
 
     let fuzz = root.join("shared/fuzz/run.sh");
     if fuzz.exists() {
@@ -39,6 +41,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         .env("WIDGET_DIR", &widget_dir)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("CHROMIUM", "/usr/bin/chromium")
+        .env("AXE_CORE_JS", &axe)
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("failed to run cargo test: {e}"))?;
     // Echo cargo's output as it comes, and add the totals over every test binary at the end:

@@ -24,6 +24,7 @@ use tower_http::{
 
 use crate::{checkouts::Checkouts, error::AppError};
 
+pub mod hosted;
 pub mod merchant;
 pub mod public;
 pub mod webhooks;
@@ -52,6 +53,7 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .merge(merchant::router())
         .merge(public::router().layer(cors.clone()))
         .merge(webhooks::router())
+        .merge(hosted::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/returned", axum::routing::get(returned))
         .nest("/widget", assets.layer(cors))
