@@ -425,6 +425,11 @@ impl Store for SqliteStore {
             )
             .await?;
             applied.attempt = Some((attempt_now, update.status));
+
+            let checkout_next = update.status.checkout_status();
+            applied.checkout =
+                move_checkout(&mut tx, &checkout_id, checkout_now, checkout_next, cause, now).await?;
+            // After the checkout's move: the event shows the checkout open again.
             if matches!(update.status, AttemptStatus::Failed | AttemptStatus::Expired) {
                 outbox::record_event(
                     &mut tx,
@@ -435,10 +440,6 @@ impl Store for SqliteStore {
                 )
                 .await?;
             }
-
-            let checkout_next = update.status.checkout_status();
-            applied.checkout =
-                move_checkout(&mut tx, &checkout_id, checkout_now, checkout_next, cause, now).await?;
         }
         tx.commit().await.map_err(other)?;
         Ok(applied)
