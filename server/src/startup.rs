@@ -183,20 +183,30 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, with the reconciler running beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let reconciler = tokio::spawn(reconcile::run(self.checkouts.clone()));
+        // Background tasks end with the server, also when its task is aborted.
+        let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
         // Without an endpoint, events are only recorded: they go out once one is configured.
-        let dispatcher = self.webhooks.map(|d| tokio::spawn(d.run()));
-        let purger = tokio::spawn(crate::idempotency::purge_loop(self.checkouts.store().clone()));
+        if let Some(d) = self.webhooks {
+            background.push(AbortOnDrop(tokio::spawn(d.run())));
+        }
+        background
+            .push(AbortOnDrop(tokio::spawn(crate::idempotency::purge_loop(self.checkouts.store().clone()))));
         let served =
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(shutdown_signal())
                 .await;
-        reconciler.abort();
-        purger.abort();
-        if let Some(d) = dispatcher {
-            d.abort();
-        }
+        drop(background);
         served.context("the HTTP server failed")
+    }
+}
+
+/// Aborts its task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

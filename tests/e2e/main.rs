@@ -6,6 +6,8 @@ mod bad_input;
 mod browser;
 mod caurisflux;
 mod flow;
+mod idempotency;
+mod merchant_webhooks;
 mod mypvit;
 mod novasend;
 mod refunds;

@@ -43,6 +43,9 @@ pub const MYPVIT_TOKEN: &str = "mp_token_e2e_0123456789";
 /// MyPVit: the test operation account.
 pub const MYPVIT_ACCOUNT: &str = "ACC_E2E0000001";
 
+/// The Standard Webhooks secret the test verifier signs merchant webhooks with.
+pub const MERCHANT_WEBHOOK_SECRET: &str = "whsec_ZTJlLW1lcmNoYW50LXdlYmhvb2stc2VjcmV0LTAxMjM=";
+
 /// Knobs for one test's verifier.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -60,6 +63,13 @@ pub struct Options {
     pub scalapay_order_expiry_ms: u64,
     /// MyPVit sandbox: send callbacks here instead of to the verifier (keys still arrive).
     pub mypvit_callback_url_override: Option<String>,
+    /// Merchant webhooks: the endpoint (signed with [`MERCHANT_WEBHOOK_SECRET`]); none records
+    /// events without sending them.
+    pub merchant_webhook_url: Option<String>,
+    /// Merchant webhooks: the delays before each retry.
+    pub merchant_webhook_retry_delays_ms: Vec<u64>,
+    /// Keep the database in this directory (a restart on the same file) instead of a fresh one.
+    pub database_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -72,6 +82,9 @@ impl Default for Options {
             scalapay_delay_capture: false,
             scalapay_order_expiry_ms: 60_000,
             mypvit_callback_url_override: None,
+            merchant_webhook_url: None,
+            merchant_webhook_retry_delays_ms: vec![100, 200, 400],
+            database_dir: None,
         }
     }
 }
@@ -91,7 +104,8 @@ pub struct TestApp {
     pub mypvit_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
-    _db_dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+    _db_dir: Option<tempfile::TempDir>,
 }
 
 /// Where `cargo xtask build-widget` puts the widget (overridable with `WIDGET_DIR`).
@@ -112,11 +126,19 @@ impl TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             server::telemetry::init();
         }
-        let db_dir = tempfile::tempdir().expect("temp dir");
+        let db_dir = match &options.database_dir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("temp dir")),
+        };
+        let db_path = match (&options.database_dir, &db_dir) {
+            (Some(dir), _) => dir.join("verifier.db"),
+            (None, Some(tmp)) => tmp.path().join("verifier.db"),
+            (None, None) => unreachable!("a temporary directory was made"),
+        };
         let settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
             public_url: None,
-            database_url: format!("sqlite://{}", db_dir.path().join("verifier.db").display()),
+            database_url: format!("sqlite://{}", db_path.display()),
             widget_dir: widget_dir(),
             merchant: MerchantSettings {
                 name: "Boutique Test".into(),
@@ -185,6 +207,14 @@ impl TestApp {
                     callback_url: options.mypvit_callback_url_override.clone(),
                 }),
             },
+            merchant_webhooks: options.merchant_webhook_url.clone().map(|url| {
+                server::config::MerchantWebhookSettings {
+                    url,
+                    secret: SecretString::from(MERCHANT_WEBHOOK_SECRET),
+                    timeout_ms: 5_000,
+                    retry_delays_ms: options.merchant_webhook_retry_delays_ms.clone(),
+                }
+            }),
         };
         let app = Application::build(settings).await.expect("verifier starts");
         let url = app.base_url().to_owned();
@@ -199,7 +229,7 @@ impl TestApp {
         let scalapay_url = sandbox_url("Scalapay");
         let caurisflux_url = sandbox_url("CaurisFlux");
         let mypvit_url = sandbox_url("MyPVit");
-        app.spawn();
+        let server = app.spawn();
         TestApp {
             url,
             novasend_url,
@@ -207,8 +237,16 @@ impl TestApp {
             scalapay_url,
             mypvit_url,
             http: reqwest::Client::new(),
+            server,
             _db_dir: db_dir,
         }
+    }
+
+    /// Stops the verifier as a killed process would: no graceful end, its background tasks
+    /// too (the sandboxes keep running).
+    pub async fn stop(self) {
+        self.server.abort();
+        let _ = self.server.await;
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.
