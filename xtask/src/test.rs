@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every test, on a machine that may have nothing installed yet.
 //!
-//! Order: prerequisites (Chromium and chromedriver from Debian), the widget (wasm32 toolchain
+//! Order: prerequisites (Chromium and chromedriver from Debian; the PyPI `standardwebhooks`
+//! package in a venv under `target/` for the merchant webhook tests), the widget (wasm32 toolchain
 //! installed by `build-widget` when missing), the phone-parser fuzzer for a bounded time, then
 //! `cargo test --workspace` with the browser tests pointed at the built widget.
 
@@ -22,6 +23,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         "the browser tests",
         &[("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")],
     )?;
+    let standardwebhooks = prereq::ensure_standardwebhooks(root)?;
     let widget_dir = widget::build(root)?;
 
     let fuzz = root.join("shared/fuzz/run.sh");
@@ -39,6 +41,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         .env("WIDGET_DIR", &widget_dir)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("CHROMIUM", "/usr/bin/chromium")
+        .env("STANDARDWEBHOOKS_PYTHON", &standardwebhooks)
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("failed to run cargo test: {e}"))?;
     // Echo cargo's output as it comes, and add the totals over every test binary at the end:
