@@ -333,3 +333,70 @@ async fn events_recorded_before_a_restart_are_delivered_after_it() {
     assert!(reference_verifies(&got[0], &got[0].body).await);
     assert_eq!(second.merchant_checkout(&id).await.status, CheckoutStatus::Succeeded);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_shop_verifies_the_webhooks_with_the_reference_crate() {
+    // The shop's address must be known before the verifier starts: take a free port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let hook_url = format!("http://127.0.0.1:{port}/webhooks/verifier");
+    let app = TestApp::spawn_with(with_endpoint(&hook_url)).await;
+    let shop = www::DemoShop::start(www::ShopConfig {
+        listen: format!("127.0.0.1:{port}").parse().expect("address"),
+        verifier_url: app.url.clone(),
+        merchant_key: MERCHANT_KEY.into(),
+        public_url: None,
+        webhook_secret: Some(MERCHANT_WEBHOOK_SECRET.into()),
+    })
+    .await
+    .expect("shop starts");
+
+    let browser =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let bought = browser
+        .post(format!("{}/orders?lang=en", shop.base_url()))
+        .form(&[("product", "pagne")])
+        .send()
+        .await
+        .expect("shop reachable");
+    let order_path = bought.headers()["location"].to_str().expect("a location").to_owned();
+    let order_page =
+        browser.get(format!("{}{order_path}", shop.base_url())).send().await.unwrap().text().await.unwrap();
+    let secret = order_page
+        .split("data-client-secret='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the widget's client secret on the page")
+        .to_owned();
+    let checkout_id = secret.split("_secret_").next().expect("an id").to_owned();
+    let (status, body) =
+        app.pay_raw(&checkout_id, &secret, json!({"method": "mobile_money", "phone": "0700000001"})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let status_url = format!("{}{}", shop.base_url(), order_path.replacen('?', "/status?", 1));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let page = loop {
+        let page = browser.get(&status_url).send().await.unwrap().text().await.unwrap();
+        if page.contains("data-notices='checkout.succeeded'") || tokio::time::Instant::now() >= deadline {
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(page.contains("data-notices='checkout.succeeded'"), "{page}");
+    assert!(page.contains("data-status='succeeded'"), "{page}");
+
+    // A forged notification is refused by the shop.
+    let forged = browser
+        .post(&hook_url)
+        .header("webhook-id", "evt_forged")
+        .header("webhook-timestamp", time_now().to_string())
+        .header("webhook-signature", "v1,bm90IGEgc2lnbmF0dXJl")
+        .body(r#"{"type":"checkout.succeeded"}"#)
+        .send()
+        .await
+        .expect("shop reachable");
+    assert_eq!(forged.status(), 401);
+}
+
+fn time_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
+}
