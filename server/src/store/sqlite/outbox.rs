@@ -193,6 +193,17 @@ pub(super) async fn claim_deliveries(
     lease_ms: i64,
     limit: u32,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    // A plain read first: an idle dispatcher never takes the write lock payments need.
+    let any_due: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM deliveries WHERE state = 'pending' AND next_attempt_at_ms <= ? LIMIT 1",
+    )
+    .bind(now_ms)
+    .fetch_optional(pool)
+    .await
+    .map_err(other)?;
+    if any_due.is_none() {
+        return Ok(Vec::new());
+    }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
     let rows = sqlx::query(
         "SELECT d.event_id, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event_id
