@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use e2e::{MERCHANT_KEY, TestApp};
+use e2e::{MERCHANT_KEY, Options, TestApp};
 use serde_json::{Value, json};
+use server::store::Store;
+use sha2::Digest;
 use shared::status::CheckoutStatus;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -185,4 +187,64 @@ async fn bad_keys_and_bad_credentials_are_refused_before_anything_runs() {
     let longest = "k".repeat(255);
     let ok = post(&app, "/v1/checkouts", Some(&longest), MERCHANT_KEY, &order(&fresh("order"))).await;
     assert_eq!(ok.status, 201, "{}", ok.body);
+}
+
+/// A reservation left behind by a process that died mid-request, written straight into the
+/// verifier's database file.
+async fn leave_reservation(db: &std::path::Path, key: &str, method_path: &str, body: &Value, age_ms: i64) {
+    let store = server::store::sqlite::SqliteStore::connect(&format!(
+        "sqlite://{}",
+        db.join("verifier.db").display()
+    ))
+    .await
+    .expect("database opens");
+    let hash = hex::encode(sha2::Sha256::digest(serde_json::to_vec(body).unwrap()));
+    let then = server::checkouts::now_ms() - age_ms;
+    let begun = store.idempotency_begin(key, method_path, &hash, then, then - 1, false).await.unwrap();
+    assert_eq!(begun, server::store::IdempotencyBegin::Started);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_request_is_run_again_only_where_that_is_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let app =
+        TestApp::spawn_with(Options { database_dir: Some(dir.path().to_owned()), ..Options::default() })
+            .await;
+    let stale = server::idempotency::STALE_AFTER_MS + 1_000;
+
+    // Creating a checkout is safe to run again (its reference is unique): the retry runs.
+    let key = fresh("key");
+    let body = order(&fresh("order"));
+    leave_reservation(dir.path(), &key, "POST /v1/checkouts", &body, stale).await;
+    let retried = post(&app, "/v1/checkouts", Some(&key), MERCHANT_KEY, &body).await;
+    assert_eq!((retried.status, retried.replayed), (201, false), "{}", retried.body);
+
+    // A recent reservation is a request still running.
+    let key = fresh("key");
+    let body = order(&fresh("order"));
+    leave_reservation(dir.path(), &key, "POST /v1/checkouts", &body, 0).await;
+    let busy = post(&app, "/v1/checkouts", Some(&key), MERCHANT_KEY, &body).await;
+    assert_eq!(busy.status, 409, "{}", busy.body);
+    assert_eq!(busy.body["error"]["code"], "idempotency_key_in_use");
+
+    // A refund is not: the retry is refused and nothing is refunded.
+    let c = app.create_checkout(5000).await;
+    let (status, _) = app
+        .pay_raw(
+            &c.id,
+            c.client_secret.as_deref().unwrap(),
+            json!({"method": "mobile_money", "phone": "0700000001"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let paid = app.wait_for(&c.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
+    assert_eq!(paid.status, CheckoutStatus::Succeeded);
+    let key = fresh("refund");
+    let path = format!("/v1/checkouts/{}/refunds", c.id);
+    let body = json!({"amount": 1000});
+    leave_reservation(dir.path(), &key, &format!("POST {path}"), &body, stale).await;
+    let refused = post(&app, &path, Some(&key), MERCHANT_KEY, &body).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "idempotency_key_interrupted");
+    assert_eq!(app.merchant_checkout(&c.id).await.status, CheckoutStatus::Succeeded, "nothing refunded");
 }

@@ -400,3 +400,46 @@ async fn the_demo_shop_verifies_the_webhooks_with_the_reference_crate() {
 fn time_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_a_payment_and_a_refund_are_announced_in_order() {
+    let (url, receiver) = Receiver::start(&[]).await;
+    let app = TestApp::spawn_with(with_endpoint(&url)).await;
+    let c = app.create_checkout(3000).await;
+    let secret = c.client_secret.clone().expect("secret");
+    let (status, _) =
+        app.pay_raw(&c.id, &secret, json!({"method": "mobile_money", "phone": "0700000002"})).await;
+    assert_eq!(status, 200);
+    let failed = receiver.wait_for("attempt.failed", 1).await;
+    assert_eq!(failed.len(), 1, "{:?}", receiver.seen());
+    let body = failed[0].json();
+    assert_eq!(body["data"]["attempt"]["status"], "failed");
+    assert_eq!(body["data"]["attempt"]["failure"], "CUSTOMER_DECLINED");
+    assert_eq!(body["data"]["checkout"]["status"], "open", "the customer may retry");
+
+    let (status, _) =
+        app.pay_raw(&c.id, &secret, json!({"method": "mobile_money", "phone": "0700000001"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(receiver.wait_for("checkout.succeeded", 1).await.len(), 1);
+    let refund = app
+        .http
+        .post(format!("{}/v1/checkouts/{}/refunds", app.url, c.id))
+        .bearer_auth(MERCHANT_KEY)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(refund.status(), 201);
+    let refunded = receiver.wait_for("checkout.refunded", 1).await;
+    assert_eq!(refunded.len(), 1, "{:?}", receiver.seen());
+    let refund_event = receiver.wait_for("refund.succeeded", 1).await;
+    assert_eq!(refund_event[0].json()["data"]["refund"]["amount"], 3000);
+
+    let kinds: Vec<Value> = events(&app, &c.id).await.iter().map(|e| e["type"].clone()).collect();
+    assert_eq!(kinds, ["attempt.failed", "checkout.succeeded", "refund.succeeded", "checkout.refunded"]);
+    let ids: std::collections::HashSet<String> = receiver.seen().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 4, "one id per event");
+    for r in receiver.seen() {
+        assert!(reference_verifies(&r, &r.body).await, "{r:?}");
+    }
+}
