@@ -181,7 +181,8 @@ impl Application {
         })
     }
 
-    /// Serves until Ctrl-C or SIGTERM, with the reconciler running beside it.
+    /// Serves until Ctrl-C or SIGTERM, with the reconciler, the webhook dispatcher (when an
+    /// endpoint is configured) and the idempotency-key purge running beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // Background tasks end with the server, also when its task is aborted.
         let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];

@@ -267,6 +267,8 @@ async fn buy(
         .http
         .post(format!("{}/v1/checkouts", shop.config.verifier_url))
         .bearer_auth(&shop.config.merchant_key)
+        // One key per order: a retried request gets the same checkout back.
+        .header("Idempotency-Key", format!("create-{order_id}"))
         .json(&req)
         .send()
         .await;
