@@ -3,7 +3,8 @@
 //! Secret values may also come from the environment (`VERIFIER_MERCHANT_SECRET_KEY`,
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
 //! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_CAURISFLUX_PUBLIC_KEY`,
-//! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`, `VERIFIER_SCALAPAY_API_KEY`),
+//! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`, `VERIFIER_SCALAPAY_API_KEY`,
+//! `VERIFIER_MERCHANT_WEBHOOK_URL`, `VERIFIER_MERCHANT_WEBHOOK_SECRET`),
 //! which override the file: keys then need not be written
 //! to disk. There is no `Default`: every deployment states its configuration.
 
@@ -49,6 +50,55 @@ pub struct Settings {
     /// Provider sandboxes to run inside this process.
     #[serde(default)]
     pub sandbox: SandboxSettings,
+    /// Where the merchant receives events (Standard Webhooks); absent means events are only
+    /// recorded (and listed, and delivered once this is configured).
+    #[serde(default)]
+    pub merchant_webhooks: Option<MerchantWebhookSettings>,
+}
+
+/// The merchant's webhook endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantWebhookSettings {
+    /// The URL events are POSTed to.
+    pub url: String,
+    /// The Standard Webhooks signing secret: `whsec_` and base64 of 24 to 64 random bytes.
+    pub secret: SecretString,
+    /// One send's timeout.
+    #[serde(default = "default_webhook_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Delays before each retry after the first send; when spent the delivery is failed.
+    /// Defaults to [`crate::outbox::DEFAULT_RETRY_DELAYS_MS`] (about a day in all).
+    #[serde(default = "default_retry_delays_ms")]
+    pub retry_delays_ms: Vec<u64>,
+}
+
+fn default_webhook_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_retry_delays_ms() -> Vec<u64> {
+    crate::outbox::DEFAULT_RETRY_DELAYS_MS.to_vec()
+}
+
+impl MerchantWebhookSettings {
+    /// The endpoint as the dispatcher needs it; a malformed URL or secret is refused with
+    /// the reason (never the secret).
+    pub fn endpoint(&self) -> anyhow::Result<crate::outbox::Endpoint> {
+        use secrecy::ExposeSecret;
+        let url = reqwest::Url::parse(&self.url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .with_context(|| format!("merchant_webhooks.url is not an http(s) URL: {:?}", self.url))?;
+        let secret = crate::outbox::WebhookSecret::parse(self.secret.expose_secret())
+            .context("invalid merchant_webhooks.secret")?;
+        Ok(crate::outbox::Endpoint {
+            url,
+            secret,
+            timeout: Duration::from_millis(self.timeout_ms),
+            retry_delays: self.retry_delays_ms.iter().map(|&ms| Duration::from_millis(ms)).collect(),
+        })
+    }
 }
 
 /// The merchant's identity and API key.
@@ -167,6 +217,28 @@ impl Settings {
         if let (Some(sp), Some(v)) = (self.scalapay.as_mut(), lookup("VERIFIER_SCALAPAY_API_KEY")) {
             sp.api_key = v.into();
         }
+        // The merchant's webhook endpoint: both variables create the section when the file has none.
+        let hook_url = lookup("VERIFIER_MERCHANT_WEBHOOK_URL");
+        let hook_secret = lookup("VERIFIER_MERCHANT_WEBHOOK_SECRET");
+        match (self.merchant_webhooks.as_mut(), hook_url, hook_secret) {
+            (Some(hooks), url, secret) => {
+                if let Some(url) = url {
+                    hooks.url = url;
+                }
+                if let Some(secret) = secret {
+                    hooks.secret = secret.into();
+                }
+            }
+            (None, Some(url), Some(secret)) => {
+                self.merchant_webhooks = Some(MerchantWebhookSettings {
+                    url,
+                    secret: secret.into(),
+                    timeout_ms: default_webhook_timeout_ms(),
+                    retry_delays_ms: default_retry_delays_ms(),
+                });
+            }
+            (None, _, _) => {}
+        }
         // MyPVit: `VERIFIER_MYPVIT_PASSWORD` (renew-secret) and `VERIFIER_MYPVIT_WEBHOOK_TOKEN`
         // (the secret path of callbacks and keys).
         if let Some(mp) = self.mypvit.as_mut() {
@@ -240,6 +312,30 @@ timeout_ms = 30000
         assert_eq!(cf.secret_key.expose_secret(), "sk_test_env");
         assert_eq!(cf.webhook_secret.expose_secret(), "we");
         assert!(!format!("{cf:?}").contains("sk_test_env"));
+    }
+
+    #[test]
+    fn merchant_webhooks_from_file_and_environment() {
+        let text = format!(
+            "{SAMPLE}[merchant_webhooks]\nurl = \"https://shop.example/hooks\"\n\
+             secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+        );
+        let mut s: Settings = toml::from_str(&text).unwrap();
+        let hooks = s.merchant_webhooks.clone().unwrap();
+        assert_eq!(hooks.retry_delays_ms.len(), 7);
+        assert!(hooks.endpoint().is_ok());
+        assert!(!format!("{s:?}").contains("MfKQ9r8"));
+        s.apply_env(|n| (n == "VERIFIER_MERCHANT_WEBHOOK_SECRET").then(|| "not-a-secret".to_owned()));
+        let err = s.merchant_webhooks.unwrap().endpoint().unwrap_err();
+        assert!(format!("{err:#}").contains("whsec_"), "{err:#}");
+
+        let mut bare: Settings = toml::from_str(SAMPLE).unwrap();
+        bare.apply_env(|n| match n {
+            "VERIFIER_MERCHANT_WEBHOOK_URL" => Some("http://127.0.0.1:9/h".to_owned()),
+            "VERIFIER_MERCHANT_WEBHOOK_SECRET" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()),
+            _ => None,
+        });
+        assert_eq!(bare.merchant_webhooks.unwrap().url, "http://127.0.0.1:9/h");
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub fn refund_id() -> String {
     format!("rf_{}", random(24))
 }
 
+/// A new event id for the merchant's webhooks, `evt_` and 24 random alphanumerics.
+pub fn event_id() -> String {
+    format!("evt_{}", random(24))
+}
+
 /// A new client secret for a checkout: `{id}_secret_{32 random}`. Only its hash is stored.
 pub fn client_secret(checkout_id: &str) -> String {
     format!("{checkout_id}_secret_{}", random(32))

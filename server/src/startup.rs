@@ -1,5 +1,5 @@
 //! Wiring: the store, the providers (pointed at in-process sandboxes when configured), the
-//! payment service, the reconciler and the HTTP listener.
+//! payment service, the reconciler, the merchant webhook dispatcher and the HTTP listener.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -27,6 +27,7 @@ pub struct Application {
     base_url: String,
     checkouts: Checkouts,
     sandbox_urls: Vec<(&'static str, String)>,
+    webhooks: Option<crate::outbox::Dispatcher>,
 }
 
 impl Application {
@@ -45,6 +46,11 @@ impl Application {
             .to_owned();
 
         let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database_url).await?);
+        // A malformed webhook URL or secret stops the start, with the reason.
+        let webhooks = match &settings.merchant_webhooks {
+            Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),
+            None => None,
+        };
 
         let mut sandbox_urls = Vec::new();
         if let (Some(sandbox), Some(ns)) = (settings.sandbox.novasend.clone(), settings.novasend.as_mut()) {
@@ -156,7 +162,7 @@ impl Application {
         let state =
             AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
         let router = routes::router(state, &settings.widget_dir);
-        Ok(Application { listener, router, addr, base_url, checkouts, sandbox_urls })
+        Ok(Application { listener, router, addr, base_url, checkouts, sandbox_urls, webhooks })
     }
 
     /// The bound port.
@@ -183,15 +189,33 @@ impl Application {
         })
     }
 
-    /// Serves until Ctrl-C or SIGTERM, with the reconciler running beside it.
+    /// Serves until Ctrl-C or SIGTERM, with the reconciler, the webhook dispatcher (when an
+    /// endpoint is configured) and the idempotency-key purge running beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let reconciler = tokio::spawn(reconcile::run(self.checkouts.clone()));
+        // Background tasks end with the server, also when its task is aborted.
+        let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
+        // Without an endpoint, events are only recorded: they go out once one is configured.
+        if let Some(d) = self.webhooks {
+            background.push(AbortOnDrop(tokio::spawn(d.run())));
+        }
+        background
+            .push(AbortOnDrop(tokio::spawn(crate::idempotency::purge_loop(self.checkouts.store().clone()))));
         let served =
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(shutdown_signal())
                 .await;
-        reconciler.abort();
+        drop(background);
         served.context("the HTTP server failed")
+    }
+}
+
+/// Aborts its task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

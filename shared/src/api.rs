@@ -258,6 +258,220 @@ pub enum ApiErrorCode {
     RefundNotAllowed,
     /// Something failed on our side; nothing more is said.
     Internal,
+    /// 409: another request with this `Idempotency-Key` is still running; retry after the
+    /// `Retry-After` header's seconds.
+    IdempotencyKeyInUse,
+    /// 422: this `Idempotency-Key` was already used with another method, path or body.
+    IdempotencyKeyReused,
+    /// 409: the first request with this `Idempotency-Key` was interrupted before it answered and
+    /// repeating it could act twice (refunds): read the resource to see what happened, then use
+    /// a new key.
+    IdempotencyKeyInterrupted,
+}
+
+/// The kinds of event the verifier sends to the merchant's webhook endpoint (Standard
+/// Webhooks). Each event has a stable `evt_…` id, sent as `webhook-id` on every delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// The checkout is paid (a provider confirmed it).
+    #[serde(rename = "checkout.succeeded")]
+    CheckoutSucceeded,
+    /// The checkout passed its deadline unpaid.
+    #[serde(rename = "checkout.expired")]
+    CheckoutExpired,
+    /// The checkout was cancelled.
+    #[serde(rename = "checkout.cancelled")]
+    CheckoutCancelled,
+    /// Part of the paid amount went back to the customer.
+    #[serde(rename = "checkout.partially_refunded")]
+    CheckoutPartiallyRefunded,
+    /// All of the paid amount went back to the customer.
+    #[serde(rename = "checkout.refunded")]
+    CheckoutRefunded,
+    /// A payment attempt failed or expired; the checkout is open again and the customer may
+    /// retry. `data.attempt.failure` says why.
+    #[serde(rename = "attempt.failed")]
+    AttemptFailed,
+    /// A refund went through.
+    #[serde(rename = "refund.succeeded")]
+    RefundSucceeded,
+    /// A refund was refused; `data.refund.failure` says why.
+    #[serde(rename = "refund.failed")]
+    RefundFailed,
+}
+
+impl EventType {
+    /// Every event type.
+    pub const ALL: [EventType; 8] = [
+        EventType::CheckoutSucceeded,
+        EventType::CheckoutExpired,
+        EventType::CheckoutCancelled,
+        EventType::CheckoutPartiallyRefunded,
+        EventType::CheckoutRefunded,
+        EventType::AttemptFailed,
+        EventType::RefundSucceeded,
+        EventType::RefundFailed,
+    ];
+
+    /// The wire name, e.g. `checkout.succeeded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::CheckoutSucceeded => "checkout.succeeded",
+            EventType::CheckoutExpired => "checkout.expired",
+            EventType::CheckoutCancelled => "checkout.cancelled",
+            EventType::CheckoutPartiallyRefunded => "checkout.partially_refunded",
+            EventType::CheckoutRefunded => "checkout.refunded",
+            EventType::AttemptFailed => "attempt.failed",
+            EventType::RefundSucceeded => "refund.succeeded",
+            EventType::RefundFailed => "refund.failed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The event a checkout's move to `status` is reported as, if any (moves to `processing`
+    /// and back to `open` are not: `attempt.failed` reports the latter).
+    pub fn of_checkout_status(status: CheckoutStatus) -> Option<EventType> {
+        match status {
+            CheckoutStatus::Succeeded => Some(EventType::CheckoutSucceeded),
+            CheckoutStatus::Expired => Some(EventType::CheckoutExpired),
+            CheckoutStatus::Cancelled => Some(EventType::CheckoutCancelled),
+            CheckoutStatus::PartiallyRefunded => Some(EventType::CheckoutPartiallyRefunded),
+            CheckoutStatus::Refunded => Some(EventType::CheckoutRefunded),
+            CheckoutStatus::Open | CheckoutStatus::Processing => None,
+        }
+    }
+}
+
+/// The body of every webhook sent to the merchant, in the shape the Standard Webhooks
+/// specification recommends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// When it happened, RFC 3339.
+    pub timestamp: String,
+    /// The facts.
+    pub data: WebhookEventData,
+}
+
+/// What a webhook event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventData {
+    /// The checkout, as it is after the change.
+    pub checkout: EventCheckout,
+    /// The attempt, for `attempt.failed` and `checkout.succeeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<EventAttempt>,
+    /// The refund, for `refund.*` and `checkout.*refunded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<EventRefund>,
+}
+
+/// A checkout in a webhook event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventCheckout {
+    /// `co_…`.
+    pub id: String,
+    /// The merchant's order reference.
+    pub reference: String,
+    /// Amount in minor units.
+    pub amount: u64,
+    /// Its currency.
+    pub currency: Currency,
+    /// State after the change.
+    pub status: CheckoutStatus,
+}
+
+/// An attempt in a webhook event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventAttempt {
+    /// `at_…`.
+    pub id: String,
+    /// The provider that carried it.
+    pub provider: Provider,
+    /// The method used.
+    pub method: PaymentMethod,
+    /// Its state.
+    pub status: AttemptStatus,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<ErrorCode>,
+}
+
+/// A refund in a webhook event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRefund {
+    /// `rf_…`.
+    pub id: String,
+    /// Amount in minor units of the checkout's currency.
+    pub amount: u64,
+    /// Its state.
+    pub status: RefundStatus,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<ErrorCode>,
+}
+
+/// One event of `GET /v1/checkouts/{id}/events`, with its delivery to the merchant's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDelivery {
+    /// `evt_…`, the `webhook-id` of every delivery.
+    pub id: String,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// When, RFC 3339.
+    pub created_at: String,
+    /// The body sent.
+    pub payload: WebhookEvent,
+    /// `pending` (to send or retrying), `delivered` or `failed` (retries exhausted).
+    pub delivery: DeliveryState,
+    /// Sends tried so far.
+    pub attempts: u32,
+    /// The endpoint's last HTTP status, if it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<u16>,
+    /// The last transport error, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the next send is due, RFC 3339 (pending only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+}
+
+/// Where an event's delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not yet accepted by the endpoint; sent again on the retry schedule.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Every retry failed; `POST /v1/events/{id}/redeliver` queues it again.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<DeliveryState> {
+        [DeliveryState::Pending, DeliveryState::Delivered, DeliveryState::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +488,18 @@ mod tests {
                 r#"{"amount":5000,"currency":"XOF","reference":"o-1","amout":1}"#
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn event_types_round_trip() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.as_str()));
+        }
+        assert_eq!(
+            serde_json::to_string(&ApiErrorCode::IdempotencyKeyInUse).unwrap(),
+            r#""idempotency_key_in_use""#
         );
     }
 

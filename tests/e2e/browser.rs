@@ -26,6 +26,7 @@ async fn shop_for(app: &TestApp) -> DemoShop {
         verifier_url: app.url.clone(),
         merchant_key: MERCHANT_KEY.into(),
         public_url: None,
+        webhook_secret: None,
     })
     .await
     .expect("shop starts")

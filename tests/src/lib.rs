@@ -44,6 +44,9 @@ pub const MYPVIT_TOKEN: &str = "mp_token_e2e_0123456789";
 /// MyPVit: the test operation account.
 pub const MYPVIT_ACCOUNT: &str = "ACC_E2E0000001";
 
+/// The Standard Webhooks secret the test verifier signs merchant webhooks with.
+pub const MERCHANT_WEBHOOK_SECRET: &str = "whsec_ZTJlLW1lcmNoYW50LXdlYmhvb2stc2VjcmV0LTAxMjM=";
+
 /// Knobs for one test's verifier.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -66,6 +69,13 @@ pub struct Options {
     /// Run without CaurisFlux (and its sandbox), so that Gabon's Airtel and Moov go to MyPVit
     /// when the payer names no provider (as the widget does).
     pub without_caurisflux: bool,
+    /// Merchant webhooks: the endpoint (signed with [`MERCHANT_WEBHOOK_SECRET`]); none records
+    /// events without sending them.
+    pub merchant_webhook_url: Option<String>,
+    /// Merchant webhooks: the delays before each retry.
+    pub merchant_webhook_retry_delays_ms: Vec<u64>,
+    /// Keep the database in this directory (a restart on the same file) instead of a fresh one.
+    pub database_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -80,6 +90,9 @@ impl Default for Options {
             mypvit_callback_url_override: None,
             max_poll_interval_ms: None,
             without_caurisflux: false,
+            merchant_webhook_url: None,
+            merchant_webhook_retry_delays_ms: vec![100, 200, 400],
+            database_dir: None,
         }
     }
 }
@@ -99,7 +112,9 @@ pub struct TestApp {
     pub mypvit_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
-    _db_dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+    database_url: String,
+    _db_dir: Option<tempfile::TempDir>,
 }
 
 /// Where `cargo xtask build-widget` puts the widget (overridable with `WIDGET_DIR`).
@@ -120,11 +135,19 @@ impl TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             server::telemetry::init();
         }
-        let db_dir = tempfile::tempdir().expect("temp dir");
+        let db_dir = match &options.database_dir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("temp dir")),
+        };
+        let db_path = match (&options.database_dir, &db_dir) {
+            (Some(dir), _) => dir.join("verifier.db"),
+            (None, Some(tmp)) => tmp.path().join("verifier.db"),
+            (None, None) => unreachable!("a temporary directory was made"),
+        };
         let settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
             public_url: None,
-            database_url: format!("sqlite://{}", db_dir.path().join("verifier.db").display()),
+            database_url: format!("sqlite://{}", db_path.display()),
             widget_dir: widget_dir(),
             merchant: MerchantSettings {
                 name: "Boutique Test".into(),
@@ -196,6 +219,14 @@ impl TestApp {
                     callback_url: options.mypvit_callback_url_override.clone(),
                 }),
             },
+            merchant_webhooks: options.merchant_webhook_url.clone().map(|url| {
+                server::config::MerchantWebhookSettings {
+                    url,
+                    secret: SecretString::from(MERCHANT_WEBHOOK_SECRET),
+                    timeout_ms: 5_000,
+                    retry_delays_ms: options.merchant_webhook_retry_delays_ms.clone(),
+                }
+            }),
         };
         let app = Application::build(settings).await.expect("verifier starts");
         let url = app.base_url().to_owned();
@@ -211,7 +242,7 @@ impl TestApp {
         let caurisflux_url =
             if options.without_caurisflux { String::new() } else { sandbox_url("CaurisFlux") };
         let mypvit_url = sandbox_url("MyPVit");
-        app.spawn();
+        let server = app.spawn();
         TestApp {
             url,
             novasend_url,
@@ -219,13 +250,22 @@ impl TestApp {
             scalapay_url,
             mypvit_url,
             http: reqwest::Client::new(),
+            server,
+            database_url: format!("sqlite://{}", db_path.display()),
             _db_dir: db_dir,
         }
     }
 
     /// The verifier's database URL (a second connection may read it while the verifier runs).
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self._db_dir.path().join("verifier.db").display())
+        self.database_url.clone()
+    }
+
+    /// Stops the verifier as a killed process would: no graceful end, its background tasks
+    /// too (the sandboxes keep running).
+    pub async fn stop(self) {
+        self.server.abort();
+        let _ = self.server.await;
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.

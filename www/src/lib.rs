@@ -5,20 +5,30 @@
 //! product). It creates a checkout on the verifier, renders the order page with the widget's
 //! one script tag, and shows an order as paid only after asking the verifier itself
 //! (`GET /v1/checkouts/{id}`), never because the customer came back to a page.
+//!
+//! It also receives the verifier's webhooks (`POST /webhooks/verifier`), verified with the
+//! reference Standard Webhooks crate (`standardwebhooks`) as any merchant would, deduplicated on
+//! `webhook-id`, and lists them on the order's status page. A webhook is a signal to look: the
+//! status page still asks the verifier.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    sync::Arc,
+};
 
 use anyhow::Context;
 use axum::{
     Form, Router,
+    body::Bytes,
     extract::{Path, Query, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
 use shared::{
-    api::{Checkout, CreateCheckout, Customer},
+    api::{Checkout, CreateCheckout, Customer, EventType, WebhookEvent},
     locale::Locale,
     money::{Currency, Money},
 };
@@ -36,6 +46,8 @@ pub struct ShopConfig {
     /// How customers reach this shop (for return links from providers' pages); by default
     /// `http://` and the bound address.
     pub public_url: Option<String>,
+    /// The verifier's Standard Webhooks secret (`whsec_…`); without it, webhooks are refused.
+    pub webhook_secret: Option<String>,
 }
 
 /// A product on sale; its price is set here, on the server.
@@ -90,6 +102,17 @@ struct Order {
     product: Product,
     checkout_id: String,
     client_secret: String,
+    /// The verifier's webhooks about this order, in arrival order.
+    notices: Vec<EventType>,
+}
+
+/// The reference library's verifier (it has no `Debug`).
+struct Verifier(standardwebhooks::Webhook);
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verifier([REDACTED])")
+    }
 }
 
 #[derive(Debug)]
@@ -98,6 +121,8 @@ struct Shop {
     public_url: String,
     http: reqwest::Client,
     orders: RwLock<HashMap<String, Order>>,
+    webhooks: Option<Verifier>,
+    seen_webhooks: RwLock<HashSet<String>>,
 }
 
 /// A running shop.
@@ -128,17 +153,27 @@ impl DemoShop {
 }
 
 fn router(config: ShopConfig, public_url: String) -> anyhow::Result<Router> {
+    let webhooks = match &config.webhook_secret {
+        Some(secret) => Some(Verifier(
+            standardwebhooks::Webhook::new(secret)
+                .context("the webhook secret is not base64 after whsec_")?,
+        )),
+        None => None,
+    };
     let shop = Arc::new(Shop {
         config,
         public_url,
         http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?,
         orders: RwLock::new(HashMap::new()),
+        webhooks,
+        seen_webhooks: RwLock::new(HashSet::new()),
     });
     Ok(Router::new()
         .route("/", get(home))
         .route("/orders", post(buy))
         .route("/orders/{id}", get(order_page))
         .route("/orders/{id}/status", get(order_status))
+        .route("/webhooks/verifier", post(verifier_webhook))
         .with_state(shop))
 }
 
@@ -232,6 +267,8 @@ async fn buy(
         .http
         .post(format!("{}/v1/checkouts", shop.config.verifier_url))
         .bearer_auth(&shop.config.merchant_key)
+        // One key per order: a retried request gets the same checkout back.
+        .header("Idempotency-Key", format!("create-{order_id}"))
         .json(&req)
         .send()
         .await;
@@ -250,10 +287,10 @@ async fn buy(
     let Some(client_secret) = checkout.client_secret.clone() else {
         return (StatusCode::BAD_GATEWAY, "verifier gave no client secret").into_response();
     };
-    shop.orders
-        .write()
-        .await
-        .insert(order_id.clone(), Order { product, checkout_id: checkout.id, client_secret });
+    shop.orders.write().await.insert(
+        order_id.clone(),
+        Order { product, checkout_id: checkout.id, client_secret, notices: Vec::new() },
+    );
     Redirect::to(&format!("/orders/{order_id}?lang={}", locale(&q).code())).into_response()
 }
 
@@ -316,6 +353,33 @@ async fn order_status(
         (false, Locale::Fr) => "Pas encore payée.",
         (false, Locale::En) => "Not paid yet.",
     };
-    let body = format!("<p id=order-status data-status='{}'>{text}</p>", checkout.status.as_str());
+    let notices: Vec<&str> = order.notices.iter().map(|n| n.as_str()).collect();
+    let body = format!(
+        "<p id=order-status data-status='{}'>{text}</p><p id=notices data-notices='{}'>{}: {}</p>",
+        checkout.status.as_str(),
+        notices.join(" "),
+        if l == Locale::Fr { "Notifications reçues" } else { "Notifications received" },
+        if notices.is_empty() { "—".to_owned() } else { notices.join(", ") },
+    );
     page(l, if l == Locale::Fr { "État de la commande" } else { "Order status" }, &body).into_response()
+}
+
+/// `POST /webhooks/verifier`: the verifier's events, verified with the reference library.
+async fn verifier_webhook(State(shop): State<Arc<Shop>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let Some(Verifier(webhook)) = &shop.webhooks else { return StatusCode::NOT_FOUND };
+    if let Err(e) = webhook.verify(&body, &headers) {
+        tracing::warn!(error = %e, "refused a webhook that does not verify");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(event) = serde_json::from_slice::<WebhookEvent>(&body) else { return StatusCode::BAD_REQUEST };
+    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    // At least once: the same id may come again; act once.
+    if !shop.seen_webhooks.write().await.insert(id) {
+        return StatusCode::OK;
+    }
+    let mut orders = shop.orders.write().await;
+    if let Some(order) = orders.values_mut().find(|o| o.checkout_id == event.data.checkout.id) {
+        order.notices.push(event.kind);
+    }
+    StatusCode::OK
 }

@@ -1,5 +1,6 @@
 //! The `demo-shop` binary: `demo-shop <listen addr> <verifier url>`, with the merchant key in
-//! `DEMO_MERCHANT_KEY`. `cargo xtask demo` starts it.
+//! `DEMO_MERCHANT_KEY` and the verifier's webhook secret in `DEMO_WEBHOOK_SECRET` (optional).
+//! `cargo xtask demo` starts it.
 
 use anyhow::Context;
 use www::{DemoShop, ShopConfig};
@@ -16,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
         verifier_url,
         merchant_key,
         public_url: None,
+        webhook_secret: std::env::var("DEMO_WEBHOOK_SECRET").ok(),
     })
     .await?;
     tracing::info!(url = %shop.base_url(), "demo shop listening");

@@ -174,6 +174,8 @@ max_order_amount_minor = 200000
     )?;
 
     let merchant_key = format!("mk_demo_{}", random_hex()?);
+    // Standard Webhooks secret: 64 hex digits are also valid base64 (48 bytes, 256 random bits).
+    let webhook_secret = format!("whsec_{}{}", random_hex()?, random_hex()?);
     let bin = root.join("target/debug");
     let mut guard = Guard(Vec::new());
     let verifier = Command::new(bin.join("verifier"))
@@ -182,6 +184,8 @@ max_order_amount_minor = 200000
         .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", random_hex()?)
         .env("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", random_hex()?)
         .env("VERIFIER_MYPVIT_WEBHOOK_TOKEN", random_hex()?)
+        .env("VERIFIER_MERCHANT_WEBHOOK_URL", format!("http://127.0.0.1:{shop_port}/webhooks/verifier"))
+        .env("VERIFIER_MERCHANT_WEBHOOK_SECRET", &webhook_secret)
         .spawn()
         .context("failed to start the verifier")?;
     guard.0.push(verifier);
@@ -192,6 +196,7 @@ max_order_amount_minor = 200000
         .arg(format!("127.0.0.1:{shop_port}"))
         .arg(&verifier_url)
         .env("DEMO_MERCHANT_KEY", &merchant_key)
+        .env("DEMO_WEBHOOK_SECRET", &webhook_secret)
         .spawn()
         .context("failed to start the demo shop")?;
     guard.0.push(shop);

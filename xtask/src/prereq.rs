@@ -1,7 +1,11 @@
 //! Prerequisites from Debian's packages: installed when missing and running as root, else a
-//! clear message with the exact command to run.
+//! clear message with the exact command to run. Also the Python packages some tests use, in a
+//! virtual environment under `target/`.
 
-use std::{path::Path, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use anyhow::{Result, bail};
 
@@ -21,6 +25,11 @@ pub(crate) fn ensure_debian(what: &str, needs: &[(&str, &str)]) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
+    install_debian(what, &missing)
+}
+
+/// Installs Debian packages when root, else says which command to run.
+pub(crate) fn install_debian(what: &str, missing: &[&str]) -> Result<()> {
     let command = format!("apt-get update && apt-get install -y {}", missing.join(" "));
     if !is_root() {
         bail!("{what} needs Debian packages that are missing; run as root:\n    {command}");
@@ -66,4 +75,41 @@ pub(crate) fn ensure_axe_core(root: &Path) -> Result<std::path::PathBuf> {
         Ok(s) => bail!("npm install {AXE_CORE} failed ({s}) or gave no {}", js.display()),
         Err(e) => bail!("npm is not available ({e}); install Debian's npm package"),
     }
+}
+
+/// The reference Standard Webhooks library the merchant webhook tests verify signatures with.
+pub(crate) const STANDARDWEBHOOKS: &str = "standardwebhooks==1.1.0";
+
+/// Makes sure `target/standardwebhooks-venv` has the PyPI `standardwebhooks` package; returns
+/// its python (the e2e tests read it from `STANDARDWEBHOOKS_PYTHON`).
+pub(crate) fn ensure_standardwebhooks(root: &Path) -> Result<PathBuf> {
+    let venv = root.join("target/standardwebhooks-venv");
+    let python = venv.join("bin/python");
+    let has_it = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import standardwebhooks.webhooks"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has_it(&python) {
+        return Ok(python);
+    }
+    if !Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        install_debian("the merchant webhook tests", &["python3", "python3-venv"])?;
+    }
+    eprintln!("xtask: installing {STANDARDWEBHOOKS} into {}", venv.display());
+    let make_venv =
+        || Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success());
+    if !make_venv() {
+        // Debian splits venv support into its own package.
+        install_debian("the merchant webhook tests", &["python3-venv"])?;
+        if !make_venv() {
+            bail!("python3 -m venv {} failed; install python3-venv", venv.display());
+        }
+    }
+    let pip = Command::new(venv.join("bin/pip")).args(["install", "--quiet", STANDARDWEBHOOKS]).status();
+    if !pip.is_ok_and(|s| s.success()) || !has_it(&python) {
+        bail!("pip install {STANDARDWEBHOOKS} into {} failed (PyPI must be reachable)", venv.display());
+    }
+    Ok(python)
 }

@@ -1,9 +1,11 @@
 //! `cargo xtask test`: every test, on a machine that may have nothing installed yet.
 //!
 //! Order: prerequisites (Chromium and chromedriver from Debian, axe-core from npm into
-//! `target/tools`), the widget (wasm32 toolchain installed by `build-widget` when missing), the
-//! phone-parser fuzzer for a bounded time, then `cargo test --workspace` with the browser tests
-//! pointed at the built widget and at axe-core (`AXE_CORE_JS`).
+//! `target/tools`, the PyPI `standardwebhooks` package in a venv under `target/` for the
+//! merchant webhook tests), the widget (wasm32 toolchain installed by `build-widget` when
+//! missing), the phone-parser fuzzer for a bounded time, then `cargo test --workspace` with the
+//! browser tests pointed at the built widget and at axe-core (`AXE_CORE_JS`), and the webhook
+//! tests at that Python (`STANDARDWEBHOOKS_PYTHON`).
 
 use std::{
     io::{BufRead, BufReader},
@@ -23,6 +25,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         "the browser tests",
         &[("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")],
     )?;
+    let standardwebhooks = prereq::ensure_standardwebhooks(root)?;
     let widget_dir = widget::build(root)?;
     let axe = prereq::ensure_axe_core(root)?;
 
@@ -42,6 +45,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("CHROMIUM", "/usr/bin/chromium")
         .env("AXE_CORE_JS", &axe)
+        .env("STANDARDWEBHOOKS_PYTHON", &standardwebhooks)
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("failed to run cargo test: {e}"))?;
     // Echo cargo's output as it comes, and add the totals over every test binary at the end:

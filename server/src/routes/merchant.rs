@@ -1,5 +1,7 @@
 //! The merchant API, authenticated by the merchant's secret key: create a checkout, read it
-//! back (how a merchant's backend verifies a payment), read its history.
+//! back (how a merchant's backend verifies a payment), read its history, refund it, list its
+//! webhook events and redeliver one. Every POST honours an `Idempotency-Key` header
+//! ([`crate::idempotency`]).
 
 use axum::{
     Json, Router,
@@ -8,21 +10,41 @@ use axum::{
     routing::{get, post},
 };
 use serde::Serialize;
-use shared::api::{Checkout, CreateCheckout, CreateRefund, Refund};
+use shared::api::{Checkout, CreateCheckout, CreateRefund, EventDelivery, Refund};
 
 use super::{AppState, MerchantAuth};
 use crate::{
     checkouts::rfc3339,
     error::{AppError, AppJson},
+    outbox::Outbox,
 };
 
-/// The merchant API's routes.
-pub fn router() -> Router<AppState> {
+/// The merchant API's routes, POSTs behind the idempotency guard.
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/checkouts", post(create))
         .route("/v1/checkouts/{id}", get(read))
         .route("/v1/checkouts/{id}/history", get(history))
         .route("/v1/checkouts/{id}/refunds", post(create_refund).get(list_refunds))
+        .route("/v1/checkouts/{id}/events", get(list_events))
+        .route("/v1/events/{id}/redeliver", post(redeliver))
+        .route_layer(axum::middleware::from_fn_with_state(state, crate::idempotency::guard))
+}
+
+async fn list_events(
+    _: MerchantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<EventDelivery>>, AppError> {
+    Ok(Json(Outbox::new(state.checkouts.store().clone()).events_of(&id).await?))
+}
+
+async fn redeliver(
+    _: MerchantAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<EventDelivery>), AppError> {
+    Ok((StatusCode::ACCEPTED, Json(Outbox::new(state.checkouts.store().clone()).redeliver(&id).await?)))
 }
 
 async fn create(

@@ -50,7 +50,7 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
             header::HeaderValue::from_static("no-cache"),
         ));
     Router::new()
-        .merge(merchant::router())
+        .merge(merchant::router(state.clone()))
         .merge(public::router().layer(cors.clone()))
         .merge(webhooks::router())
         .merge(hosted::router())

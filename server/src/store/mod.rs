@@ -179,6 +179,92 @@ pub struct StatusChange {
     pub cause: String,
 }
 
+/// An event for the merchant's webhook endpoint, with its delivery, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    /// `evt_…`, stable: the `webhook-id` of every delivery.
+    pub id: String,
+    /// What happened.
+    pub kind: shared::api::EventType,
+    /// The checkout it is about.
+    pub checkout_id: String,
+    /// The exact JSON body sent (a [`shared::api::WebhookEvent`]).
+    pub payload: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Where its delivery stands.
+    pub state: shared::api::DeliveryState,
+    /// Sends tried.
+    pub attempts: u32,
+    /// When the next send is due (unix ms).
+    pub next_attempt_at_ms: i64,
+    /// The endpoint's last HTTP status.
+    pub last_status: Option<u16>,
+    /// The last transport error.
+    pub last_error: Option<String>,
+}
+
+/// A delivery claimed by one dispatcher for one send: no other claim is given until
+/// the lease ends or the send is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    /// The event, whose id is the `webhook-id`.
+    pub event_id: String,
+    /// The body to send.
+    pub payload: String,
+    /// Sends tried before this one.
+    pub attempts: u32,
+    /// The claim's token; recording the result needs it.
+    pub claim: String,
+}
+
+/// What one send of a delivery came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The endpoint answered 2xx.
+    Delivered {
+        /// Its status.
+        status: u16,
+    },
+    /// Not accepted; send again at `at_ms`.
+    Retry {
+        /// When (unix ms).
+        at_ms: i64,
+        /// The endpoint's status, if it answered.
+        status: Option<u16>,
+        /// The transport error, if it did not.
+        error: Option<String>,
+    },
+    /// Not accepted, and the retries are exhausted.
+    Failed {
+        /// The endpoint's status, if it answered.
+        status: Option<u16>,
+        /// The transport error, if it did not.
+        error: Option<String>,
+    },
+}
+
+/// What reserving an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// The key is ours: run the request, then store or release its response.
+    Started,
+    /// Another request with this key is running.
+    InProgress,
+    /// A request with this key started long ago and never answered (the process died):
+    /// returned only when the caller did not allow taking it over.
+    Interrupted,
+    /// The request already ran: its stored response.
+    Done {
+        /// HTTP status.
+        status: u16,
+        /// The response body.
+        body: Vec<u8>,
+    },
+    /// The key was used for another method, path or body.
+    Mismatch,
+}
+
 /// The verifier's persistence.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -254,4 +340,52 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError>;
     /// A checkout's refunds, oldest first.
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
+    /// A checkout's events for its merchant, oldest first.
+    async fn checkout_events(&self, checkout_id: &str) -> Result<Vec<EventRecord>, StoreError>;
+    /// One event.
+    async fn event(&self, event_id: &str) -> Result<Option<EventRecord>, StoreError>;
+    /// Claims up to `limit` pending deliveries due at `now_ms` for one send each: their due time
+    /// becomes `now_ms + lease_ms`, so nobody else sends them meanwhile.
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    /// Records a send's outcome, if the claim is still the delivery's (a late result of an
+    /// expired claim changes nothing).
+    async fn finish_delivery(
+        &self,
+        event_id: &str,
+        claim: &str,
+        outcome: &DeliveryOutcome,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Queues an event's delivery again, due now, with the same event id; false when there is
+    /// no such event.
+    async fn redeliver(&self, event_id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// Reserves an idempotency key for a request, or says what the key already holds. An
+    /// in-progress reservation older than `stale_before_ms` is taken over when `take_over_stale`,
+    /// else reported as [`IdempotencyBegin::Interrupted`].
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        method_path: &str,
+        request_hash: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+        take_over_stale: bool,
+    ) -> Result<IdempotencyBegin, StoreError>;
+    /// Stores the response of a reserved key.
+    async fn idempotency_finish(
+        &self,
+        key: &str,
+        status: u16,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Drops a reservation whose request may be run again (it answered 5xx).
+    async fn idempotency_release(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets keys reserved before `before_ms`; returns how many.
+    async fn idempotency_purge(&self, before_ms: i64) -> Result<u64, StoreError>;
 }

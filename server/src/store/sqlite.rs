@@ -24,6 +24,9 @@ use super::{
     StoreError,
 };
 
+mod idempotency;
+mod outbox;
+
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -188,6 +191,10 @@ async fn move_checkout(
         .await
         .map_err(other)?;
     record_change(tx, checkout_id, None, Some(from.as_str()), to.as_str(), cause, now).await?;
+    // The merchant's event, in the same transaction as the change it reports.
+    if let Some(kind) = shared::api::EventType::of_checkout_status(to) {
+        outbox::record_event(tx, kind, checkout_id, outbox::Subject::Checkout, now).await?;
+    }
     Ok(Some((from, to)))
 }
 
@@ -422,6 +429,17 @@ impl Store for SqliteStore {
             let checkout_next = update.status.checkout_status();
             applied.checkout =
                 move_checkout(&mut tx, &checkout_id, checkout_now, checkout_next, cause, now).await?;
+            // After the checkout's move: the event shows the checkout open again.
+            if matches!(update.status, AttemptStatus::Failed | AttemptStatus::Expired) {
+                outbox::record_event(
+                    &mut tx,
+                    shared::api::EventType::AttemptFailed,
+                    &checkout_id,
+                    outbox::Subject::Attempt(attempt_id),
+                    now,
+                )
+                .await?;
+            }
         }
         tx.commit().await.map_err(other)?;
         Ok(applied)
@@ -616,6 +634,15 @@ impl Store for SqliteStore {
             now,
         )
         .await?;
+        let kind = match status {
+            RefundStatus::Succeeded => Some(shared::api::EventType::RefundSucceeded),
+            RefundStatus::Failed => Some(shared::api::EventType::RefundFailed),
+            RefundStatus::Pending => None,
+        };
+        if let Some(kind) = kind {
+            outbox::record_event(&mut tx, kind, &checkout_id, outbox::Subject::Refund(refund_id), now)
+                .await?;
+        }
         if status == RefundStatus::Succeeded {
             let refunded: i64 = sqlx::query_scalar(
                 "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE checkout_id = ? AND status = 'succeeded'",
@@ -665,6 +692,76 @@ impl Store for SqliteStore {
             .await
             .map_err(other)?;
         rows.iter().map(|r| Self::refund_from_row(r, checkout.money.currency())).collect()
+    }
+
+    async fn checkout_events(&self, checkout_id: &str) -> Result<Vec<super::EventRecord>, StoreError> {
+        outbox::checkout_events(&self.pool, checkout_id).await
+    }
+
+    async fn event(&self, event_id: &str) -> Result<Option<super::EventRecord>, StoreError> {
+        outbox::event(&self.pool, event_id).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<super::ClaimedDelivery>, StoreError> {
+        outbox::claim_deliveries(&self.pool, now_ms, lease_ms, limit).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        event_id: &str,
+        claim: &str,
+        outcome: &super::DeliveryOutcome,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        outbox::finish_delivery(&self.pool, event_id, claim, outcome, now_ms).await
+    }
+
+    async fn redeliver(&self, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        outbox::redeliver(&self.pool, event_id, now_ms).await
+    }
+
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        method_path: &str,
+        request_hash: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+        take_over_stale: bool,
+    ) -> Result<super::IdempotencyBegin, StoreError> {
+        idempotency::begin(
+            &self.pool,
+            key,
+            method_path,
+            request_hash,
+            now_ms,
+            stale_before_ms,
+            take_over_stale,
+        )
+        .await
+    }
+
+    async fn idempotency_finish(
+        &self,
+        key: &str,
+        status: u16,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        idempotency::finish(&self.pool, key, status, body, now_ms).await
+    }
+
+    async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
+        idempotency::release(&self.pool, key).await
+    }
+
+    async fn idempotency_purge(&self, before_ms: i64) -> Result<u64, StoreError> {
+        idempotency::purge(&self.pool, before_ms).await
     }
 }
 
