@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod inbox;
 pub mod providers;
 pub mod reconcile;
 pub mod routes;

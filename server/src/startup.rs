@@ -27,6 +27,7 @@ pub struct Application {
     base_url: String,
     checkouts: Checkouts,
     sandbox_urls: Vec<(&'static str, String)>,
+    inbox_worker: bool,
 }
 
 impl Application {
@@ -148,7 +149,7 @@ impl Application {
         let state =
             AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
         let router = routes::router(state, &settings.widget_dir);
-        Ok(Application { listener, router, addr, base_url, checkouts, sandbox_urls })
+        Ok(Application { listener, router, addr, base_url, checkouts, sandbox_urls, inbox_worker: true })
     }
 
     /// The bound port.
@@ -166,6 +167,14 @@ impl Application {
         &self.sandbox_urls
     }
 
+    /// Runs without the inbox worker: notifications are verified, stored and answered, but not
+    /// processed until a verifier with its worker runs on the same database (tests of the
+    /// store-first contract and of recovery after a restart).
+    pub fn without_inbox_worker(mut self) -> Application {
+        self.inbox_worker = false;
+        self
+    }
+
     /// Serves in the background and returns; for tests and embedding.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
@@ -178,11 +187,13 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, with the reconciler running beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reconciler = tokio::spawn(reconcile::run(self.checkouts.clone()));
+        let inbox = self.inbox_worker.then(|| tokio::spawn(crate::inbox::run(self.checkouts.clone())));
         let served =
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(shutdown_signal())
                 .await;
         reconciler.abort();
+        inbox.inspect(|w| w.abort());
         served.context("the HTTP server failed")
     }
 }

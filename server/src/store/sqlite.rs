@@ -20,8 +20,8 @@ use sqlx::{
 };
 
 use super::{
-    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, RefundRecord, StatusChange, Store,
-    StoreError,
+    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, NotificationRecord,
+    NotificationState, RefundRecord, StatusChange, Store, StoreError,
 };
 
 /// The SQLite implementation of [`Store`].
@@ -32,6 +32,10 @@ pub struct SqliteStore {
 
 fn now_secs() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn other(e: sqlx::Error) -> StoreError {
@@ -115,6 +119,42 @@ impl SqliteStore {
             },
             provider_reference: row.get("provider_reference"),
             created_at: row.get("created_at"),
+        })
+    }
+
+    fn notification_from_row(row: &SqliteRow) -> Result<NotificationRecord, StoreError> {
+        let provider: String = row.get("provider");
+        let state: String = row.get("state");
+        let status: Option<String> = row.get("update_status");
+        let failure: Option<String> = row.get("update_failure");
+        let update = match status {
+            Some(s) => Some(AttemptUpdate {
+                status: AttemptStatus::parse(&s).ok_or_else(|| corrupt("notification status", &s))?,
+                failure: match failure {
+                    Some(f) => Some(ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))?),
+                    None => None,
+                },
+                provider_reference: row.get("update_provider_reference"),
+                payment_url: row.get("update_payment_url"),
+            }),
+            None => None,
+        };
+        let attempts: i64 = row.get("attempts");
+        Ok(NotificationRecord {
+            id: row.get("id"),
+            provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
+            dedup_key: row.get("dedup_key"),
+            verified: row.get("verified"),
+            state: NotificationState::parse(&state).ok_or_else(|| corrupt("notification state", &state))?,
+            duplicate_of: row.get("duplicate_of"),
+            reference: row.get("reference"),
+            update,
+            body: row.get("body"),
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            last_error: row.get("last_error"),
+            outcome: row.get("outcome"),
+            received_at_ms: row.get("received_at_ms"),
+            processed_at_ms: row.get("processed_at_ms"),
         })
     }
 
@@ -467,13 +507,20 @@ impl Store for SqliteStore {
     }
 
     async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError> {
+        let state = if verified { NotificationState::Processed } else { NotificationState::Refused };
+        let now = now_ms();
         sqlx::query(
-            "INSERT INTO provider_notifications (provider, body, verified, received_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, body,
+                                                 received_at_ms, processed_at_ms)
+             VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
         )
+        .bind(format!("wh_{}", uuid::Uuid::new_v4().simple()))
         .bind(provider.as_str())
-        .bind(body)
         .bind(verified)
-        .bind(now_secs())
+        .bind(state.as_str())
+        .bind(body)
+        .bind(now)
+        .bind(now)
         .execute(&self.pool)
         .await
         .map_err(other)?;
@@ -643,6 +690,115 @@ impl Store for SqliteStore {
             .map_err(other)?;
         rows.iter().map(|r| Self::refund_from_row(r, checkout.money.currency())).collect()
     }
+
+    async fn inbox_insert(&self, n: &NotificationRecord) -> Result<Inserted, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let first: Option<String> = match (&n.dedup_key, n.verified) {
+            (Some(key), true) => {
+                sqlx::query_scalar("SELECT id FROM provider_notifications WHERE provider = ? AND dedup_key = ?")
+                    .bind(n.provider.as_str())
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(other)?
+            }
+            _ => None,
+        };
+        let (state, dedup_key, inserted) = match (&first, n.verified) {
+            (Some(of), _) => (NotificationState::Duplicate, None, Inserted::Duplicate { of: of.clone() }),
+            (None, true) => (n.state, n.dedup_key.as_deref(), Inserted::New),
+            (None, false) => (NotificationState::Refused, None, Inserted::New),
+        };
+        let update = n.update.as_ref();
+        sqlx::query(
+            "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, duplicate_of,
+                 reference, update_status, update_failure, update_provider_reference, update_payment_url,
+                 body, attempts, last_error, outcome, received_at_ms, processed_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, NULL)",
+        )
+        .bind(&n.id)
+        .bind(n.provider.as_str())
+        .bind(dedup_key)
+        .bind(n.verified)
+        .bind(state.as_str())
+        .bind(&first)
+        .bind(&n.reference)
+        .bind(update.map(|u| u.status.as_str()))
+        .bind(update.and_then(|u| u.failure).map(ErrorCode::as_str))
+        .bind(update.and_then(|u| u.provider_reference.as_deref()))
+        .bind(update.and_then(|u| u.payment_url.as_deref()))
+        .bind(&n.body)
+        .bind(n.received_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        tx.commit().await.map_err(other)?;
+        Ok(inserted)
+    }
+
+    async fn inbox_due(&self, limit: u32) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM provider_notifications WHERE state = 'received' ORDER BY received_at_ms, rowid
+             LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter().map(Self::notification_from_row).collect()
+    }
+
+    async fn inbox_processed(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE provider_notifications SET state = 'processed', outcome = ?, attempts = attempts + 1,
+                 processed_at_ms = ? WHERE id = ? AND state = 'received'",
+        )
+        .bind(outcome)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn inbox_retry(&self, id: &str, error: &str, give_up: u32) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE provider_notifications SET attempts = attempts + 1, last_error = ?,
+                 state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE state END
+             WHERE id = ? AND state = 'received'",
+        )
+        .bind(error)
+        .bind(give_up)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn notifications(&self, provider: Option<Provider>) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM provider_notifications WHERE ? IS NULL OR provider = ?
+             ORDER BY received_at_ms, rowid",
+        )
+        .bind(provider.map(Provider::as_str))
+        .bind(provider.map(Provider::as_str))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter().map(Self::notification_from_row).collect()
+    }
+
+    async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE attempts SET next_poll_at_ms = MIN(next_poll_at_ms, ?) WHERE id = ?")
+            .bind(at_ms)
+            .bind(attempt_id)
+            .execute(&self.pool)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -712,7 +868,7 @@ mod tests {
         let s = store().await;
         s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
         s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
-        let cause = Cause::Webhook(Provider::NovaSend);
+        let cause = Cause::Webhook(Provider::NovaSend, "wh_1".into());
         let ok = s.update_attempt("at_1", &update(AttemptStatus::Succeeded), &cause).await.unwrap();
         assert_eq!(ok.checkout, Some((CheckoutStatus::Processing, CheckoutStatus::Succeeded)));
         for late in [AttemptStatus::AwaitingCustomer, AttemptStatus::Failed, AttemptStatus::Succeeded] {
@@ -722,7 +878,7 @@ mod tests {
         assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Succeeded);
         let history = s.history("co_1").await.unwrap();
         assert_eq!(history.last().unwrap().to, "succeeded");
-        assert_eq!(history.last().unwrap().cause, "webhook:nova_send");
+        assert_eq!(history.last().unwrap().cause, "webhook:nova_send:wh_1");
     }
 
     #[tokio::test]
