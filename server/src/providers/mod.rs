@@ -204,7 +204,9 @@ pub fn strings_at(body: &[u8], pointers: &[&str]) -> Vec<String> {
     pointers
         .iter()
         .filter_map(|p| match value.pointer(p)? {
-            serde_json::Value::String(s) if !s.trim().is_empty() && s.len() <= 200 => Some(s.trim().to_owned()),
+            serde_json::Value::String(s) if !s.trim().is_empty() && s.len() <= 200 => {
+                Some(s.trim().to_owned())
+            }
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         })
@@ -218,9 +220,10 @@ mod lenient_tests {
     #[test]
     fn references_are_read_leniently_from_any_json() {
         let body = br#"{"data": {"externalReference": " abc ", "transactionId": 12}, "x": ""}"#;
-        assert_eq!(strings_at(body, &["/data/externalReference", "/data/transactionId", "/x", "/y"]), [
-            "abc", "12"
-        ]);
+        assert_eq!(
+            strings_at(body, &["/data/externalReference", "/data/transactionId", "/x", "/y"]),
+            ["abc", "12"]
+        );
         assert!(strings_at(b"not json", &["/a"]).is_empty());
     }
 }

@@ -694,14 +694,14 @@ impl Store for SqliteStore {
     async fn inbox_insert(&self, n: &NotificationRecord) -> Result<Inserted, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
         let first: Option<String> = match (&n.dedup_key, n.verified) {
-            (Some(key), true) => {
-                sqlx::query_scalar("SELECT id FROM provider_notifications WHERE provider = ? AND dedup_key = ?")
-                    .bind(n.provider.as_str())
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(other)?
-            }
+            (Some(key), true) => sqlx::query_scalar(
+                "SELECT id FROM provider_notifications WHERE provider = ? AND dedup_key = ?",
+            )
+            .bind(n.provider.as_str())
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?,
             _ => None,
         };
         let (state, dedup_key, inserted) = match (&first, n.verified) {
