@@ -7,6 +7,7 @@ mod browser;
 mod caurisflux;
 mod flow;
 mod mypvit;
+mod notifications;
 mod novasend;
 mod refunds;
 mod scalapay;
