@@ -135,6 +135,21 @@ async fn sandbox_payments(app: &TestApp, p: Provider) -> usize {
     }
 }
 
+/// The stale earlier-state notification the sandbox sends after the final one, once stored.
+fn stale(p: Provider, all: &[NotificationRecord]) -> Option<&NotificationRecord> {
+    let earlier = |n: &NotificationRecord| match p {
+        Provider::NovaSend | Provider::Scalapay => {
+            n.update.as_ref().is_some_and(|u| u.status == shared::status::AttemptStatus::AwaitingCustomer)
+        }
+        Provider::CaurisFlux => n.body.contains("payment.processing"),
+        Provider::MyPvit => n.body.contains("PENDING"),
+    };
+    // After the one that moved the payment on (Scalapay also says `created` at first).
+    let moved =
+        all.iter().position(|n| n.outcome.as_deref() == Some("applied") || n.body.contains("SUCCESS"))?;
+    all[moved + 1..].iter().find(|n| earlier(n))
+}
+
 fn quiet() -> Options {
     // No status fetch of its own accord within a test: what happens comes from notifications.
     Options { poll_interval_ms: 600_000, ..Options::default() }
@@ -245,15 +260,11 @@ async fn a_stale_webhook_after_the_final_one_changes_nothing() {
         let moves = succeeded_once(app, p, &checkout).await;
         // The stale one arrives after the final one and is processed without effect.
         let all = notifications_until(app, p, |n| {
-            n.len() >= 2 && n.iter().all(|n| n.state == NotificationState::Processed)
+            stale(p, n).is_some_and(|s| s.state == NotificationState::Processed)
         })
         .await;
-        assert!(
-            all.len() >= 2 && all.iter().all(|n| n.state == NotificationState::Processed),
-            "{p:?}: {all:#?}"
-        );
-        let last = all.last().unwrap();
-        assert!(matches!(last.outcome.as_deref(), Some("unchanged" | "fetched")), "{p:?}: {last:?}");
+        let stale = stale(p, &all).unwrap_or_else(|| panic!("{p:?}: no stale notification: {all:#?}"));
+        assert!(matches!(stale.outcome.as_deref(), Some("unchanged" | "fetched")), "{p:?}: {stale:?}");
         let c = app.merchant_checkout(&checkout.id).await;
         assert_eq!(c.status, CheckoutStatus::Succeeded, "{p:?}");
         assert_eq!(attempt_moves(app, &checkout).await, moves, "{p:?}");
@@ -340,9 +351,11 @@ async fn a_replayed_webhook_outside_its_window_is_refused_and_changes_nothing() 
     assert_eq!(app.merchant_checkout(&eur.id).await.status, CheckoutStatus::Processing);
 
     for p in [Provider::CaurisFlux, Provider::Scalapay] {
+        // (Scalapay's sandbox also said `created`, genuinely.)
         let all = notifications(&app, p).await;
-        assert_eq!(all.len(), 1, "{p:?}: {all:#?}");
-        assert_eq!((all[0].state, all[0].verified), (NotificationState::Refused, false), "{p:?}");
+        let refused: Vec<_> = all.iter().filter(|n| !n.verified).collect();
+        assert_eq!(refused.len(), 1, "{p:?}: {all:#?}");
+        assert_eq!(refused[0].state, NotificationState::Refused, "{p:?}");
     }
     for c in [&checkout, &eur] {
         assert!(attempt_moves(&app, c).await.iter().all(|m| !m.1.starts_with("webhook:")));
@@ -359,9 +372,9 @@ async fn a_provider_failing_or_hanging_on_start_never_charges_twice() {
         let url = sandbox(app, p);
 
         // It takes the payment, then the answer is lost past the client's timeout.
+        // (Its webhook may even come before the lost answer would have.)
         app.misbehave(url, json!({"scope": "global", "modes": [{"timeout_after_taking": 2000}]})).await;
-        let (checkout, paying) = pay(app, p).await;
-        assert!(paying.attempt.expect("an attempt").status.is_pending(), "{p:?}");
+        let (checkout, _) = pay(app, p).await;
         app.behave(url).await;
         if p == Provider::Scalapay {
             // The card page's address was in the lost answer: the order is found by our

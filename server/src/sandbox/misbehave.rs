@@ -5,8 +5,8 @@
 //! "modes": [...]}` sets the modes of that scope (replacing the scope's previous ones);
 //! `DELETE /_sandbox/misbehave` resets every scope; `GET` shows them. A `reference` scope
 //! applies to the payments whose request, path or webhook contains that text (our reference,
-//! the provider's, or the merchant's); a `phone` scope to those whose number ends with the
-//! same eight digits. The modes (`ms` at most [`MAX_DELAY_MS`]):
+//! the provider's, or the merchant's); a `phone` scope to those whose request or webhook
+//! carries that number as the provider writes it (digits only, with or without leading zeros). The modes (`ms` at most [`MAX_DELAY_MS`]):
 //!
 //! | mode | what the sandbox does |
 //! |------|-----------------------|
@@ -56,6 +56,7 @@ pub enum Misbehaviour {
     /// Webhooks are signed with a wrong secret.
     BadSignature,
     /// API calls answer 500 and do nothing.
+    #[serde(rename = "error_500")]
     Error500,
     /// API calls hang this many ms, then answer 500 having done nothing.
     Hang(u64),
@@ -98,8 +99,11 @@ impl Scope {
             Scope::Named(_) => true,
             Scope::Reference { reference } => !reference.is_empty() && haystack.contains(reference.as_str()),
             Scope::Phone { phone } => {
+                // As the provider writes it: in full (E.164 without `+`) or without its
+                // leading zeros (a national form).
                 let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-                digits.len() >= 8 && haystack.contains(&digits[digits.len() - 8..])
+                let significant = digits.trim_start_matches('0');
+                significant.len() >= 8 && (haystack.contains(&digits) || haystack.contains(significant))
             }
         }
     }
@@ -289,6 +293,7 @@ mod tests {
         t.set(
             serde_json::from_str(r#"{"scope": {"reference": "abc-123"}, "modes": ["no_webhook"]}"#).unwrap(),
         );
+        assert!(!t.webhook_plan(r#"{"msisdn": "+2250500000001"}"#).stale_after);
         let plan = t.webhook_plan(r#"{"msisdn": "+2250700000001"}"#);
         assert_eq!(
             plan,
@@ -303,5 +308,11 @@ mod tests {
         assert!(!t.webhook_plan("ref abc-123").send);
         assert_eq!(t.webhook_plan("other").copies, 1);
         assert!(serde_json::from_str::<Setting>(r#"{"scope": "global", "modes": ["explode"]}"#).is_err());
+        let faults: Setting = serde_json::from_str(
+            r#"{"scope": "global", "modes": ["error_500", {"hang": 1}, {"timeout_after_taking": 99999}]}"#,
+        )
+        .unwrap();
+        t.set(faults);
+        assert!(t.matching("x").contains(&Misbehaviour::TimeoutAfterTaking(MAX_DELAY_MS)));
     }
 }
