@@ -892,4 +892,81 @@ mod tests {
         s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
         assert_eq!(s.attempts("co_1").await.unwrap().len(), 2);
     }
+
+    fn notification(id: &str, key: &str, verified: bool) -> NotificationRecord {
+        NotificationRecord {
+            id: id.into(),
+            provider: Provider::NovaSend,
+            dedup_key: Some(key.into()),
+            verified,
+            state: if verified { NotificationState::Received } else { NotificationState::Refused },
+            duplicate_of: None,
+            reference: Some("key-at_1".into()),
+            update: Some(update(AttemptStatus::Succeeded)),
+            body: "{}".into(),
+            attempts: 0,
+            last_error: None,
+            outcome: None,
+            received_at_ms: now_ms(),
+            processed_at_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_inbox_keeps_one_notification_per_key_and_a_forgery_shadows_nothing() {
+        let s = store().await;
+        // A forged copy first: refused, kept without a key.
+        assert_eq!(s.inbox_insert(&notification("wh_0", "k", false)).await.unwrap(), Inserted::New);
+        assert_eq!(s.inbox_insert(&notification("wh_1", "k", true)).await.unwrap(), Inserted::New);
+        assert_eq!(
+            s.inbox_insert(&notification("wh_2", "k", true)).await.unwrap(),
+            Inserted::Duplicate { of: "wh_1".into() }
+        );
+        let due = s.inbox_due(10).await.unwrap();
+        assert_eq!(due.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["wh_1"]);
+        assert_eq!(due[0].update, Some(update(AttemptStatus::Succeeded)));
+        s.inbox_retry("wh_1", "boom", 3).await.unwrap();
+        s.inbox_processed("wh_1", "applied").await.unwrap();
+        assert!(s.inbox_due(10).await.unwrap().is_empty());
+        let all = s.notifications(Some(Provider::NovaSend)).await.unwrap();
+        let states: Vec<_> = all.iter().map(|n| (n.id.as_str(), n.state, n.dedup_key.is_some())).collect();
+        assert_eq!(
+            states,
+            [
+                ("wh_0", NotificationState::Refused, false),
+                ("wh_1", NotificationState::Processed, true),
+                ("wh_2", NotificationState::Duplicate, false),
+            ]
+        );
+        assert_eq!((all[1].attempts, all[1].outcome.as_deref()), (2, Some("applied")));
+        assert_eq!(all[2].duplicate_of.as_deref(), Some("wh_1"));
+        assert!(s.notifications(Some(Provider::Scalapay)).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_notification_that_keeps_failing_is_given_up() {
+        let s = store().await;
+        s.inbox_insert(&notification("wh_1", "k", true)).await.unwrap();
+        for _ in 0..3 {
+            s.inbox_retry("wh_1", "boom", 3).await.unwrap();
+        }
+        assert!(s.inbox_due(10).await.unwrap().is_empty());
+        let n = s.notifications(None).await.unwrap().remove(0);
+        assert_eq!(
+            (n.state, n.attempts, n.last_error.as_deref()),
+            (NotificationState::Failed, 3, Some("boom"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unverifiable_notification_only_brings_a_fetch_forward() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        s.start_attempt(&attempt("at_1", "co_1"), 10_000, &Cause::Api("pay")).await.unwrap();
+        s.poll_no_later_than("at_1", 20_000).await.unwrap();
+        assert_eq!(s.due_attempts(10_000, 10).await.unwrap().len(), 1, "not delayed");
+        s.poll_no_later_than("at_1", 5_000).await.unwrap();
+        assert_eq!(s.due_attempts(5_000, 10).await.unwrap().len(), 1, "brought forward");
+        assert!(s.due_attempts(4_999, 10).await.unwrap().is_empty());
+    }
 }
