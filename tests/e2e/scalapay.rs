@@ -275,6 +275,7 @@ async fn webhooks_with_bad_signatures_change_nothing() {
     let ts = now_ms();
     let r = send(Some(scalapay_signature(SCALAPAY_KEY, &ts, body.as_bytes())), Some(ts), body).await.unwrap();
     assert_eq!(r.status(), 200);
-    let c = app.merchant_checkout(&checkout.id).await;
+    // Stored and answered first, applied by the inbox worker just after.
+    let c = app.wait_for(&checkout.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
     assert_eq!(c.status, CheckoutStatus::Succeeded);
 }
