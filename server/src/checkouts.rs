@@ -21,8 +21,12 @@ use crate::{
     events::Events,
     ids,
     providers::{IncomingNotice, PaymentProvider, ProviderError, RefundRequest, StartPayment, WebhookError},
-    store::{Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, RefundRecord, Store, StoreError},
+    store::{
+        Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, NotificationRecord,
+        NotificationState, RefundRecord, Store, StoreError,
+    },
 };
+use sha2::{Digest, Sha256};
 
 /// The longest merchant reference accepted.
 const MAX_REFERENCE_LEN: usize = 128;
@@ -57,6 +61,8 @@ pub struct Checkouts {
     providers: Arc<Vec<Arc<dyn PaymentProvider>>>,
     events: Events,
     policy: Arc<Policy>,
+    /// Wakes the inbox worker when a notification was stored.
+    inbox: Arc<tokio::sync::Notify>,
 }
 
 /// Unix seconds now.
@@ -85,7 +91,13 @@ impl Checkouts {
         events: Events,
         policy: Policy,
     ) -> Checkouts {
-        Checkouts { store, providers: Arc::new(providers), events, policy: Arc::new(policy) }
+        Checkouts {
+            store,
+            providers: Arc::new(providers),
+            events,
+            policy: Arc::new(policy),
+            inbox: Arc::new(tokio::sync::Notify::new()),
+        }
     }
 
     /// The event hub (for SSE streams).
@@ -404,34 +416,107 @@ impl Checkouts {
         Ok(())
     }
 
-    /// Handles a provider notification: verified ones are applied (or, when the notification
-    /// is not explicit, trigger a status fetch); anything that cannot be verified is refused
-    /// and changes nothing. Returns the body the provider expects in answer, if any.
+    /// Receives a provider notification: verified ones are stored in the inbox (once: a repeated
+    /// delivery is kept as a duplicate) and processed after by the inbox worker, so the provider
+    /// is answered at once. Anything that cannot be verified is refused and changes nothing but
+    /// this: the attempts it claims to be about are fetched from the provider sooner. Returns
+    /// the body the provider expects in answer, if any.
     pub async fn notify(
         &self,
         provider: Provider,
         notice: &IncomingNotice<'_>,
     ) -> Result<Option<serde_json::Value>, NoticeError> {
         let adapter = self.provider(provider).ok_or(NoticeError::UnknownProvider)?;
-        // Kept for audit, minus anything named like a secret (MyPVit delivers its API keys
-        // on the same path as its callbacks).
-        let text = redact_secrets(notice.body);
         let verified = adapter.verify_notice(notice);
-        self.store.record_webhook(provider, &text, verified.is_ok()).await.map_err(NoticeError::Store)?;
-        let verified = verified.map_err(NoticeError::Rejected)?;
-        let attempt = self
-            .store
-            .attempt_by_reference(provider, &verified.reference)
-            .await
-            .map_err(NoticeError::Store)?
-            .ok_or(NoticeError::UnknownPayment)?;
-        match &verified.update {
-            Some(update) => {
-                self.apply(&attempt, update, &Cause::Webhook(provider)).await.map_err(NoticeError::App)?;
+        let mut record = NotificationRecord {
+            id: ids::notification_id(),
+            provider,
+            dedup_key: None,
+            verified: verified.is_ok(),
+            state: NotificationState::Received,
+            duplicate_of: None,
+            reference: None,
+            update: None,
+            // Kept for audit, minus anything named like a secret (MyPVit delivers its API keys
+            // on the same path as its callbacks).
+            body: redact_secrets(notice.body),
+            attempts: 0,
+            last_error: None,
+            outcome: None,
+            received_at_ms: now_ms(),
+            processed_at_ms: None,
+        };
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => {
+                record.state = NotificationState::Refused;
+                let claimed = adapter.claimed_references(notice.body);
+                record.reference = claimed.first().cloned();
+                self.store.inbox_insert(&record).await.map_err(NoticeError::Store)?;
+                self.fetch_sooner(provider, &claimed).await;
+                return Err(NoticeError::Rejected(e));
             }
-            None => self.refresh(&attempt).await,
+        };
+        record.dedup_key = Some(
+            adapter
+                .event_id(notice)
+                .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(notice.body)))),
+        );
+        record.reference = Some(verified.reference.clone());
+        record.update = verified.update.clone();
+        match self.store.inbox_insert(&record).await.map_err(NoticeError::Store)? {
+            Inserted::New => self.inbox.notify_one(),
+            Inserted::Duplicate { of } => {
+                tracing::info!(provider = provider.as_str(), first = %of, "repeated notification acknowledged");
+            }
         }
         Ok(verified.ack)
+    }
+
+    /// An unverifiable notification named these references: the pending attempts among them are
+    /// fetched from the provider at the reconciler's next tick. Only ever moves a fetch earlier,
+    /// so a flood of forgeries costs at most one fetch per tick.
+    async fn fetch_sooner(&self, provider: Provider, claimed: &[String]) {
+        for reference in claimed {
+            match self.store.attempt_by_reference(provider, reference).await {
+                Ok(Some(attempt)) if attempt.status.is_pending() => {
+                    if let Err(e) = self.store.poll_no_later_than(&attempt.id, now_ms()).await {
+                        tracing::error!(error = %e, "scheduling a status fetch failed");
+                    }
+                    tracing::info!(attempt = %attempt.id, "unverifiable notification: fetching the status");
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "looking up a claimed reference failed"),
+            }
+        }
+    }
+
+    /// Waits until a notification is stored or `timeout` passes (the inbox worker's sleep).
+    pub async fn inbox_stored(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.inbox.notified()).await;
+    }
+
+    /// Processes one stored notification: applies what it reports through the state machine
+    /// (the cause names the notification) or, when it reports nothing explicit, fetches the
+    /// status. Processing again after a crash is harmless: a repeated update changes nothing.
+    /// Returns what it did.
+    pub async fn process_notification(&self, n: &NotificationRecord) -> Result<&'static str, AppError> {
+        let Some(reference) = n.reference.as_deref() else { return Ok("no reference") };
+        let Some(attempt) = self.store.attempt_by_reference(n.provider, reference).await? else {
+            return Ok("unknown payment");
+        };
+        match &n.update {
+            Some(update) => {
+                let cause = Cause::Webhook(n.provider, n.id.clone());
+                let applied = self.apply(&attempt, update, &cause).await?;
+                Ok(if applied.changed() { "applied" } else { "unchanged" })
+            }
+            None => {
+                self.refresh(&attempt).await;
+                Ok("fetched")
+            }
+        }
     }
 
     /// Asks the provider for an attempt's status and applies it. For an attempt the provider
@@ -686,15 +771,9 @@ pub enum NoticeError {
     /// Signature or body refused.
     #[error(transparent)]
     Rejected(WebhookError),
-    /// Verified, but about no payment of ours.
-    #[error("unknown payment")]
-    UnknownPayment,
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
-    /// Applying failed.
-    #[error(transparent)]
-    App(AppError),
 }
 
 #[cfg(test)]

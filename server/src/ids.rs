@@ -28,6 +28,11 @@ pub fn event_id() -> String {
     format!("evt_{}", random(24))
 }
 
+/// A new provider notification id, `wh_` and 24 random alphanumerics.
+pub fn notification_id() -> String {
+    format!("wh_{}", random(24))
+}
+
 /// A new client secret for a checkout: `{id}_secret_{32 random}`. Only its hash is stored.
 pub fn client_secret(checkout_id: &str) -> String {
     format!("{checkout_id}_secret_{}", random(32))

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod inbox;
 pub mod outbox;
 pub mod providers;
 pub mod reconcile;

@@ -28,6 +28,7 @@ pub struct Application {
     checkouts: Checkouts,
     sandbox_urls: Vec<(&'static str, String)>,
     webhooks: Option<crate::outbox::Dispatcher>,
+    inbox_worker: bool,
 }
 
 impl Application {
@@ -162,7 +163,16 @@ impl Application {
         let state =
             AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
         let router = routes::router(state, &settings.widget_dir);
-        Ok(Application { listener, router, addr, base_url, checkouts, sandbox_urls, webhooks })
+        Ok(Application {
+            listener,
+            router,
+            addr,
+            base_url,
+            checkouts,
+            sandbox_urls,
+            webhooks,
+            inbox_worker: true,
+        })
     }
 
     /// The bound port.
@@ -180,6 +190,14 @@ impl Application {
         &self.sandbox_urls
     }
 
+    /// Runs without the inbox worker: notifications are verified, stored and answered, but not
+    /// processed until a verifier with its worker runs on the same database (tests of the
+    /// store-first contract and of recovery after a restart).
+    pub fn without_inbox_worker(mut self) -> Application {
+        self.inbox_worker = false;
+        self
+    }
+
     /// Serves in the background and returns; for tests and embedding.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
@@ -189,11 +207,14 @@ impl Application {
         })
     }
 
-    /// Serves until Ctrl-C or SIGTERM, with the reconciler, the webhook dispatcher (when an
-    /// endpoint is configured) and the idempotency-key purge running beside it.
+    /// Serves until Ctrl-C or SIGTERM, with the reconciler, the inbox worker, the webhook
+    /// dispatcher (when an endpoint is configured) and the idempotency-key purge beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // Background tasks end with the server, also when its task is aborted.
         let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
+        if self.inbox_worker {
+            background.push(AbortOnDrop(tokio::spawn(crate::inbox::run(self.checkouts.clone()))));
+        }
         // Without an endpoint, events are only recorded: they go out once one is configured.
         if let Some(d) = self.webhooks {
             background.push(AbortOnDrop(tokio::spawn(d.run())));

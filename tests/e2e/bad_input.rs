@@ -215,7 +215,10 @@ async fn a_webhook_with_a_bad_signature_is_rejected_and_changes_nothing() {
     // The same body, correctly signed, is applied: the rejection was the signature's doing.
     let r = app.http.post(&url).header("X-Signature-Value", &good).body(body).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(app.merchant_checkout(&checkout.id).await.status, CheckoutStatus::Succeeded);
+    // Stored and answered first, applied by the inbox worker just after.
+    let c =
+        app.wait_for(&checkout.id, Duration::from_secs(10), |c| c.status == CheckoutStatus::Succeeded).await;
+    assert_eq!(c.status, CheckoutStatus::Succeeded);
 }
 
 async fn payin_reference(app: &TestApp) -> String {

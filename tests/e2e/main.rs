@@ -12,6 +12,7 @@ mod idempotency;
 mod kill;
 mod merchant_webhooks;
 mod mypvit;
+mod notifications;
 mod novasend;
 mod reconcile;
 mod refunds;

@@ -76,6 +76,10 @@ pub struct Options {
     pub merchant_webhook_retry_delays_ms: Vec<u64>,
     /// Keep the database in this directory (a restart on the same file) instead of a fresh one.
     pub database_dir: Option<PathBuf>,
+    /// Verifier: every provider adapter's HTTP timeout.
+    pub provider_timeout_ms: u64,
+    /// Verifier: run the inbox worker (off: notifications are stored and answered only).
+    pub inbox_worker: bool,
 }
 
 impl Default for Options {
@@ -93,6 +97,8 @@ impl Default for Options {
             merchant_webhook_url: None,
             merchant_webhook_retry_delays_ms: vec![100, 200, 400],
             database_dir: None,
+            provider_timeout_ms: 10_000,
+            inbox_worker: true,
         }
     }
 }
@@ -114,7 +120,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
     database_url: String,
-    _db_dir: Option<tempfile::TempDir>,
+    /// The temporary directory of the database, shared with restarts (`None` when the test
+    /// chose the directory).
+    db_dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 /// Where `cargo xtask build-widget` puts the widget (overridable with `WIDGET_DIR`).
@@ -132,17 +140,64 @@ impl TestApp {
 
     /// Starts a verifier with `options`.
     pub async fn spawn_with(options: Options) -> TestApp {
+        let db_dir = match options.database_dir {
+            Some(_) => None,
+            None => Some(std::sync::Arc::new(tempfile::tempdir().expect("temp dir"))),
+        };
+        TestApp::spawn_on(options, db_dir).await
+    }
+
+    /// Starts another verifier (with new sandboxes) on this one's database, as a restart
+    /// would; this one keeps running.
+    pub async fn restart_with(&self, mut options: Options) -> TestApp {
+        if self.db_dir.is_none() {
+            options.database_dir = options.database_dir.or_else(|| {
+                let path = self.database_url.trim_start_matches("sqlite://");
+                std::path::Path::new(path).parent().map(PathBuf::from)
+            });
+        }
+        TestApp::spawn_on(options, self.db_dir.clone()).await
+    }
+
+    /// Every provider notification the verifier stored, oldest first (read from its database).
+    pub async fn notifications(&self) -> Vec<server::store::NotificationRecord> {
+        use server::store::Store;
+        let store =
+            server::store::sqlite::SqliteStore::connect(&self.database_url()).await.expect("database");
+        store.notifications(None).await.expect("notifications")
+    }
+
+    /// Sets how the sandbox at `sandbox_url` misbehaves (`POST /_sandbox/misbehave`).
+    pub async fn misbehave(&self, sandbox_url: &str, setting: serde_json::Value) {
+        let r = self
+            .http
+            .post(format!("{sandbox_url}/_sandbox/misbehave"))
+            .json(&setting)
+            .send()
+            .await
+            .expect("sandbox reachable");
+        assert_eq!(r.status(), 200, "{setting}: {}", r.text().await.unwrap_or_default());
+    }
+
+    /// Makes the sandbox at `sandbox_url` behave again (`DELETE /_sandbox/misbehave`).
+    pub async fn behave(&self, sandbox_url: &str) {
+        let r = self
+            .http
+            .delete(format!("{sandbox_url}/_sandbox/misbehave"))
+            .send()
+            .await
+            .expect("sandbox reachable");
+        assert_eq!(r.status(), 204);
+    }
+
+    async fn spawn_on(options: Options, db_dir: Option<std::sync::Arc<tempfile::TempDir>>) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             server::telemetry::init();
         }
-        let db_dir = match &options.database_dir {
-            Some(_) => None,
-            None => Some(tempfile::tempdir().expect("temp dir")),
-        };
         let db_path = match (&options.database_dir, &db_dir) {
             (Some(dir), _) => dir.join("verifier.db"),
             (None, Some(tmp)) => tmp.path().join("verifier.db"),
-            (None, None) => unreachable!("a temporary directory was made"),
+            (None, None) => unreachable!("spawn_with makes a temporary directory"),
         };
         let settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
@@ -164,14 +219,14 @@ impl TestApp {
                 api_client: SecretString::from(NOVASEND_CLIENT),
                 webhook_secret: SecretString::from(WEBHOOK_SECRET),
                 account_id: None,
-                timeout_ms: 10_000,
+                timeout_ms: options.provider_timeout_ms,
             }),
             caurisflux: (!options.without_caurisflux).then(|| CaurisFluxSettings {
                 base_url: server::providers::caurisflux::SANDBOX_URL.into(),
                 public_key: CAURISFLUX_PUBLIC_KEY.into(),
                 secret_key: SecretString::from(CAURISFLUX_SECRET_KEY),
                 webhook_secret: SecretString::from(CAURISFLUX_WEBHOOK_SECRET),
-                timeout_ms: 10_000,
+                timeout_ms: options.provider_timeout_ms,
             }),
             scalapay: Some(server::providers::scalapay::Settings {
                 base_url: "http://unused.invalid".into(),
@@ -186,9 +241,9 @@ impl TestApp {
                     postcode: "69003".into(),
                     country_code: "FR".into(),
                 },
-                timeout_ms: 10_000,
+                timeout_ms: options.provider_timeout_ms,
             }),
-            mypvit: Some(mypvit_settings()),
+            mypvit: Some(mypvit_settings(options.provider_timeout_ms)),
             sandbox: SandboxSettings {
                 novasend: Some(SandboxConfig {
                     listen: "127.0.0.1:0".parse().expect("address"),
@@ -228,7 +283,10 @@ impl TestApp {
                 }
             }),
         };
-        let app = Application::build(settings).await.expect("verifier starts");
+        let mut app = Application::build(settings).await.expect("verifier starts");
+        if !options.inbox_worker {
+            app = app.without_inbox_worker();
+        }
         let url = app.base_url().to_owned();
         let sandbox_url = |name: &str| {
             app.sandbox_urls()
@@ -252,7 +310,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             server,
             database_url: format!("sqlite://{}", db_path.display()),
-            _db_dir: db_dir,
+            db_dir,
         }
     }
 
@@ -360,7 +418,7 @@ impl TestApp {
 }
 
 /// The MyPVit account of the test verifier: fast key delivery, callbacks from 127.0.0.1 only.
-fn mypvit_settings() -> server::providers::mypvit::Settings {
+fn mypvit_settings(timeout_ms: u64) -> server::providers::mypvit::Settings {
     server::providers::mypvit::Settings {
         base_url: "http://unused.invalid".into(),
         url_codes: server::providers::mypvit::UrlCodes {
@@ -381,7 +439,7 @@ fn mypvit_settings() -> server::providers::mypvit::Settings {
         allowed_ips: vec!["127.0.0.1".parse().expect("address")],
         owner_charge: server::providers::mypvit::wire::ChargeOwner::Merchant,
         operator_owner_charge: None,
-        timeout_ms: 10_000,
+        timeout_ms,
         renew_before_s: 300,
         secret_wait_ms: 5_000,
     }

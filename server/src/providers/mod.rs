@@ -189,6 +189,21 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
         PollPolicy::DEFAULT
     }
 
+    /// The provider's own id for a notification, when it sends one (the inbox's deduplication
+    /// key; without one, the raw body's SHA-256 is used). Only read once verified.
+    fn event_id(&self, notice: &IncomingNotice<'_>) -> Option<String> {
+        let _ = notice;
+        None
+    }
+
+    /// The references a notification that failed verification claims to be about, read
+    /// leniently (nothing in it is trusted): used only to fetch those attempts' statuses sooner
+    /// from the provider's own API.
+    fn claimed_references(&self, body: &[u8]) -> Vec<String> {
+        let _ = body;
+        Vec::new()
+    }
+
     /// Whether authorised payments wait for a later capture instead of being captured at once.
     fn delays_capture(&self) -> bool {
         false
@@ -209,5 +224,36 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     async fn refund(&self, req: &RefundRequest) -> Result<RefundResult, ProviderError> {
         let _ = req;
         Err(ProviderError::Unsupported(format!("{} offers no refund API", self.id().as_str())))
+    }
+}
+
+/// The non-empty strings (or numbers) found at `pointers` (JSON pointers) in `body`, if it is
+/// JSON at all: the lenient reading of an unverified notification.
+pub fn strings_at(body: &[u8], pointers: &[&str]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else { return Vec::new() };
+    pointers
+        .iter()
+        .filter_map(|p| match value.pointer(p)? {
+            serde_json::Value::String(s) if !s.trim().is_empty() && s.len() <= 200 => {
+                Some(s.trim().to_owned())
+            }
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::strings_at;
+
+    #[test]
+    fn references_are_read_leniently_from_any_json() {
+        let body = br#"{"data": {"externalReference": " abc ", "transactionId": 12}, "x": ""}"#;
+        assert_eq!(
+            strings_at(body, &["/data/externalReference", "/data/transactionId", "/x", "/y"]),
+            ["abc", "12"]
+        );
+        assert!(strings_at(b"not json", &["/a"]).is_empty());
     }
 }

@@ -1,5 +1,7 @@
 //! Provider notifications: `POST /webhooks/{provider}`. The raw body is verified by the
-//! provider's adapter before anything is read from it; refused notifications change nothing.
+//! provider's adapter before anything is read from it; a verified notification is stored in
+//! the inbox and answered at once (the inbox worker applies it after); refused notifications
+//! change nothing (they only make the verifier ask the provider for the status sooner).
 
 use std::net::SocketAddr;
 
@@ -67,10 +69,6 @@ async fn handle(
         }
         Err(NoticeError::Rejected(WebhookError::Malformed(why))) => {
             (StatusCode::BAD_REQUEST, Json(json!({"error": format!("malformed: {why}")})))
-        }
-        // Acknowledged so that the provider stops retrying; kept in the notifications table.
-        Err(NoticeError::UnknownPayment) => {
-            (StatusCode::OK, Json(json!({"received": true, "ignored": "unknown payment"})))
         }
         Err(NoticeError::UnknownProvider) => {
             (StatusCode::NOT_FOUND, Json(json!({"error": "provider not configured"})))

@@ -60,7 +60,9 @@
 //!   failed).
 //! - Guinée is not served: it pays in GNF (see the adapter's coverage table, which the sandbox
 //!   shares as its `GET /payments/providers`).
-//! - `GET /_sandbox/payments` lists every payment (sandbox only).
+//! - `GET /_sandbox/payments` lists every payment (sandbox only); `/_sandbox/misbehave` makes it
+//!   misbehave ([`super::misbehave`]; its out-of-order webhook is a `payment.processing` event,
+//!   the payment as it was before it ended).
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -306,6 +308,7 @@ struct Inner {
     book: Mutex<Book>,
     limiter: Mutex<Limiter>,
     http: reqwest::Client,
+    misbehave: Arc<super::common::Misbehaviours>,
 }
 
 type Shared = Arc<Inner>;
@@ -328,6 +331,7 @@ impl CaurisFluxSandbox {
             book: Mutex::new(Book::default()),
             limiter: Mutex::new(Limiter::default()),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+            misbehave: Arc::default(),
         });
         let app = router(inner);
         super::common::serve(listener, app, "CaurisFlux");
@@ -346,9 +350,12 @@ impl CaurisFluxSandbox {
 }
 
 fn router(inner: Shared) -> Router {
+    let faults = axum::middleware::from_fn_with_state(inner.misbehave.clone(), super::common::api_faults);
     Router::new()
         .route("/api/v1/payments/initiate", post(initiate))
         .route("/api/v1/payments/status/{id}", get(status))
+        .route_layer(faults)
+        .merge(super::common::admin_routes(inner.misbehave.clone()))
         .route("/api/v1/payments/providers", get(providers))
         .route("/api/v1/countries/active", get(countries))
         .route("/api/v1/health", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
@@ -743,14 +750,45 @@ fn event_of(status: Option<PaymentStatus>) -> Option<WebhookEvent> {
     }
 }
 
-/// Posts the signed webhook, signed afresh for each of up to three tries.
+/// Delivers a payment's webhook as the sandbox's misbehaviour plan says (by default: once).
 async fn deliver(inner: &Inner, payment: &Payment) {
     let Some(event) = event_of(payment.status) else { return };
     let Ok(body) = serde_json::to_vec(&WebhookBody { event, data: payment.clone() }) else { return };
+    let plan = inner.misbehave.webhook_plan(&String::from_utf8_lossy(&body));
+    if !plan.wait().await {
+        return;
+    }
+    // Every copy of one event carries the same delivery id, as a provider's retry does.
     let delivery = uuid::Uuid::new_v4().to_string();
+    for _ in 0..plan.copies {
+        post_signed(inner, &body, event.name(), &delivery, plan.bad_signature).await;
+    }
+    if plan.stale_after {
+        // The payment as it was while processing, as a late event of its own.
+        let mut data = payment.clone();
+        data.status = Some(PaymentStatus::Processing);
+        data.error_code = None;
+        data.error_message = None;
+        data.completed_at = None;
+        let stale = serde_json::json!({"event": "payment.processing", "data": data});
+        let delivery = uuid::Uuid::new_v4().to_string();
+        if let Ok(stale) = serde_json::to_vec(&stale) {
+            post_signed(inner, &stale, "payment.processing", &delivery, plan.bad_signature).await;
+        }
+    }
+}
+
+/// Posts one webhook, signed afresh (with a wrong secret when `forged`) for each of up to
+/// three tries.
+async fn post_signed(inner: &Inner, body: &[u8], event: &str, delivery: &str, forged: bool) {
+    let secret = if forged {
+        format!("{}-not-it", inner.merchant.webhook_secret)
+    } else {
+        inner.merchant.webhook_secret.clone()
+    };
     for attempt in 0..3u32 {
         let timestamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
-        let signature = format!("sha256={}", sign(&inner.merchant.webhook_secret, &timestamp, &body));
+        let signature = format!("sha256={}", sign(&secret, &timestamp, body));
         let sent = inner
             .http
             .post(&inner.merchant.webhook_url)
@@ -758,9 +796,9 @@ async fn deliver(inner: &Inner, payment: &Payment) {
             .header(header::USER_AGENT, "CaurisFlux-Webhooks/1.0 (sandbox)")
             .header(SIGNATURE_HEADER, signature)
             .header(TIMESTAMP_HEADER, &timestamp)
-            .header(EVENT_HEADER, event.name())
-            .header(DELIVERY_HEADER, &delivery)
-            .body(body.clone())
+            .header(EVENT_HEADER, event)
+            .header(DELIVERY_HEADER, delivery)
+            .body(body.to_vec())
             .send()
             .await;
         match sent {

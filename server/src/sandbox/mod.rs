@@ -4,15 +4,21 @@
 //! A sandbox is a real component reached over real HTTP, not a mock: it checks credentials and
 //! request rules as the provider documents them, answers errors in the provider's shape, lets
 //! payments wait for the customer and complete asynchronously, and sends signed webhooks.
+//!
+//! Every sandbox can also be told to misbehave ([`misbehave`]): send a webhook twice, late,
+//! never, out of order or badly signed, answer 500, hang, or take a payment and lose the
+//! answer; globally or for one payment, through `POST /_sandbox/misbehave`.
 
 pub mod caurisflux;
 pub mod mypvit;
 pub mod novasend;
 pub mod scalapay;
 
-/// What every sandbox needs: serving its listener in the background, and the time in the
-/// providers' RFC 3339 form.
+/// What every sandbox needs: serving its listener in the background, the time in the
+/// providers' RFC 3339 form, and misbehaving on demand.
 pub(crate) mod common {
+    pub(crate) use super::misbehave::{Misbehaviours, admin_routes, api_faults};
+
     /// Serves `app` on `listener` in the background, with each caller's address available to
     /// handlers (sandboxes that allow-list callers read it); a failure is logged with the
     /// sandbox's name.
@@ -32,6 +38,8 @@ pub(crate) mod common {
             .unwrap_or_default()
     }
 }
+
+pub mod misbehave;
 
 pub mod standalone {
     //! One sandbox alone, outside the verifier: `verifier sandbox <provider> [listen-addr]`.

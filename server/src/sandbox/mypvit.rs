@@ -3,7 +3,9 @@
 //! `GET /{code}/status`, `GET /{code}/balance`, `GET /{code}/kyc`), the payment-link pages
 //! (`/transaction-link/{token}/payment`), `X-Secret` keys that expire and are delivered to the
 //! merchant's secret-reception URL, unsigned callbacks whose acknowledgement is checked, and the
-//! seed's error body and code table.
+//! seed's error body and code table. `/_sandbox/misbehave` makes it misbehave
+//! ([`super::misbehave`]; its out-of-order callback is a PENDING one after the final one, and a
+//! "bad signature" callback goes to a wrong secret path, MyPVit signing nothing).
 //!
 //! **Test rule (the seed's, for its test operation account):** a transaction of **at most
 //! 1000 XAF succeeds, above 1000 XAF it fails**. PAYMENT answers PENDING; after
@@ -446,6 +448,7 @@ struct Inner {
     /// Held by the one renewal in progress.
     renewing: tokio::sync::Mutex<()>,
     http: reqwest::Client,
+    misbehave: Arc<super::common::Misbehaviours>,
 }
 
 type Shared = Arc<Inner>;
@@ -480,6 +483,7 @@ impl MyPvitSandbox {
             }),
             renewing: tokio::sync::Mutex::new(()),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+            misbehave: Arc::default(),
         });
         let app = router(inner);
         super::common::serve(listener, app, "MyPVit");
@@ -493,13 +497,17 @@ impl MyPvitSandbox {
 }
 
 fn router(inner: Shared) -> Router {
+    let faults = axum::middleware::from_fn_with_state(inner.misbehave.clone(), super::common::api_faults);
     Router::new()
-        .route("/{code}/renew-secret", post(renew_secret))
         .route("/{code}/rest", post(rest))
         .route("/{code}/link", post(link))
         .route("/{code}/status", get(status))
         .route("/{code}/balance", get(balance))
         .route("/{code}/kyc", get(kyc))
+        .route_layer(faults)
+        .merge(super::common::admin_routes(inner.misbehave.clone()))
+        // Key renewal stays up: a misbehaving payment API is what the modes simulate.
+        .route("/{code}/renew-secret", post(renew_secret))
         .route("/transaction-link/{token}/payment", get(open_link).post(pay_link))
         .route("/_sandbox/transactions", get(list))
         .route("/_sandbox/secret", get(secret_state))
@@ -874,13 +882,29 @@ async fn settle(inner: &Inner, reference_id: &str) {
     }
 }
 
-/// Sends the callback until it is acknowledged as the document requires, three times at most.
+/// Sends the callback as the sandbox's misbehaviour plan says (by default: once, until it is
+/// acknowledged as the document requires, three times at most).
 async fn deliver(inner: &Inner, t: &Transaction) {
-    let code = if t.status == TransactionStatus::Success { 200 } else { 400 };
-    let callback = Callback {
+    let callback = callback_of(t, t.status);
+    let plan = inner.misbehave.webhook_plan(&serde_json::to_string(&callback).unwrap_or_default());
+    if !plan.wait().await {
+        return;
+    }
+    for _ in 0..plan.copies {
+        post_callback(inner, &callback, plan.bad_signature).await;
+    }
+    if plan.stale_after {
+        // The transaction as it was while pending, arriving last.
+        post_callback(inner, &callback_of(t, TransactionStatus::Pending), plan.bad_signature).await;
+    }
+}
+
+fn callback_of(t: &Transaction, status: TransactionStatus) -> Callback {
+    let code = if status == TransactionStatus::Success { 200 } else { 400 };
+    Callback {
         transaction_id: t.reference_id.clone(),
         merchant_reference_id: t.merchant_reference_id.clone(),
-        status: t.status,
+        status,
         amount: Amount(t.amount),
         customer_id: Some(t.customer_account_number.clone()),
         fees: serde_json::Number::from_f64(t.fees as f64),
@@ -891,13 +915,26 @@ async fn deliver(inner: &Inner, t: &Transaction) {
         code,
         callback_media_type: Some("application/json".into()),
         operator: t.operator,
+    }
+}
+
+/// Posts one callback until it is acknowledged, three times at most. MyPVit signs nothing:
+/// a `forged` callback goes to a wrong secret path instead (what a forger who does not know
+/// the path would do).
+async fn post_callback(inner: &Inner, callback: &Callback, forged: bool) {
+    let url = if forged {
+        format!("{}-forged", inner.merchant.callback_url)
+    } else {
+        inner.merchant.callback_url.clone()
     };
-    let expected = CallbackAck { response_code: code, transaction_id: t.reference_id.clone() };
+    let expected =
+        CallbackAck { response_code: callback.code, transaction_id: callback.transaction_id.clone() };
+    let reference = &callback.transaction_id;
     for attempt in 0..3u32 {
-        if let Some(t) = lock(inner).transactions.get_mut(&t.reference_id) {
+        if let Some(t) = lock(inner).transactions.get_mut(reference) {
             t.callback_attempts += 1;
         }
-        let sent = inner.http.post(&inner.merchant.callback_url).json(&callback).send().await;
+        let sent = inner.http.post(&url).json(callback).send().await;
         let acknowledged = match sent {
             Ok(r) if r.status().is_success() => r.json::<CallbackAck>().await.is_ok_and(|a| a == expected),
             Ok(r) => {
@@ -910,7 +947,7 @@ async fn deliver(inner: &Inner, t: &Transaction) {
             }
         };
         if acknowledged {
-            if let Some(t) = lock(inner).transactions.get_mut(&t.reference_id) {
+            if let Some(t) = lock(inner).transactions.get_mut(reference) {
                 t.callback_acknowledged = true;
             }
             return;

@@ -30,7 +30,9 @@
 //! reused merchant `reference` under a new key 409 `transaction_is_already_processed`; amounts
 //! are limited to 100–2,000,000 XOF (CI) and 200–500,000 XAF (CM, per an integrator's
 //! configuration), else 400 `Invalid amount`. `GET /v1/payin/{reference}` accepts NovaSend's
-//! reference and the merchant's. `GET /_sandbox/payins` lists every payin (sandbox only).
+//! reference and the merchant's. `GET /_sandbox/payins` lists every payin (sandbox only);
+//! `/_sandbox/misbehave` makes it misbehave ([`super::misbehave`]; its out-of-order webhook is
+//! the payin as it was before it ended: `processing`, or `pending` for a direct payin).
 
 use std::{
     collections::HashMap,
@@ -170,6 +172,7 @@ struct Inner {
     base_url: String,
     book: Mutex<Book>,
     http: reqwest::Client,
+    misbehave: Arc<super::common::Misbehaviours>,
 }
 
 type Shared = Arc<Inner>;
@@ -191,6 +194,7 @@ impl NovaSendSandbox {
             base_url: format!("http://{addr}"),
             book: Mutex::new(Book::default()),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+            misbehave: Arc::default(),
         });
         let app = router(inner);
         super::common::serve(listener, app, "NovaSend");
@@ -204,11 +208,14 @@ impl NovaSendSandbox {
 }
 
 fn router(inner: Shared) -> Router {
+    let faults = axum::middleware::from_fn_with_state(inner.misbehave.clone(), super::common::api_faults);
     Router::new()
         .route("/v1/payin/sessions", post(create_session))
         .route("/v1/direct/payin", post(create_direct))
         .route("/v1/payin/{reference}", get(status))
         .route("/v1/payin/{reference}/refund", post(refund))
+        .route_layer(faults)
+        .merge(super::common::admin_routes(inner.misbehave.clone()))
         .route("/link/{code}", get(page))
         .route("/link/{code}/{answer}", post(answer))
         .route("/_sandbox/payins", get(list))
@@ -502,17 +509,46 @@ async fn settle(inner: &Inner, reference: &str, outcome: Outcome) {
     deliver(inner, &updated).await;
 }
 
-/// Posts the signed webhook, retrying a few times as a provider would.
+/// Delivers a payin's webhook as the sandbox's misbehaviour plan says (by default: once).
 async fn deliver(inner: &Inner, payin: &Payin) {
     let Ok(body) = serde_json::to_vec(payin) else { return };
-    let signature = sign(&inner.merchant.webhook_secret, &body);
+    let plan = inner.misbehave.webhook_plan(&String::from_utf8_lossy(&body));
+    if !plan.wait().await {
+        return;
+    }
+    for _ in 0..plan.copies {
+        post_signed(inner, &body, plan.bad_signature).await;
+    }
+    if plan.stale_after {
+        // What the payin looked like before it ended, arriving last.
+        let mut stale = payin.clone();
+        stale.status =
+            if stale.is_direct == Some(true) { PayinStatus::Pending } else { PayinStatus::Processing };
+        stale.confirmation_status = ConfirmationStatus::None;
+        stale.transaction = None;
+        stale.failure = None;
+        if let Ok(stale) = serde_json::to_vec(&stale) {
+            post_signed(inner, &stale, plan.bad_signature).await;
+        }
+    }
+}
+
+/// Posts a signed webhook (with a wrong secret when `forged`), retrying a few times as a
+/// provider would.
+async fn post_signed(inner: &Inner, body: &[u8], forged: bool) {
+    let secret = if forged {
+        format!("{}-not-it", inner.merchant.webhook_secret)
+    } else {
+        inner.merchant.webhook_secret.clone()
+    };
+    let signature = sign(&secret, body);
     for attempt in 0..3u32 {
         let sent = inner
             .http
             .post(&inner.merchant.webhook_url)
             .header(header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, &signature)
-            .body(body.clone())
+            .body(body.to_vec())
             .send()
             .await;
         match sent {

@@ -17,7 +17,8 @@
 //! `orderExpiryMilliseconds`) expires; an authorised order not captured by then, or a delayed
 //! one past `authorizationExpiryMilliseconds`, lapses (`refunded_not_charged`, capture
 //! `voided`). Webhooks: `created`, `authorized`, `charged`, `refunded`, `expired`, retried
-//! with exponential backoff until answered 200.
+//! with exponential backoff until answered 200. `/_sandbox/misbehave` makes it misbehave
+//! ([`super::misbehave`]; its out-of-order webhook is a `created` one after the order moved on).
 //!
 //! Test cards (the seed's; any future expiry `MM/YY`, any 3- or 4-digit CVV):
 //!
@@ -225,6 +226,7 @@ struct Inner {
     base_url: String,
     book: Mutex<Book>,
     http: reqwest::Client,
+    misbehave: Arc<super::common::Misbehaviours>,
 }
 
 type Shared = Arc<Inner>;
@@ -246,6 +248,7 @@ impl ScalapaySandbox {
             base_url: format!("http://{addr}"),
             book: Mutex::new(Book::default()),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+            misbehave: Arc::default(),
         });
         let app = router(inner);
         super::common::serve(listener, app, "Scalapay");
@@ -259,6 +262,7 @@ impl ScalapaySandbox {
 }
 
 fn router(inner: Shared) -> Router {
+    let faults = axum::middleware::from_fn_with_state(inner.misbehave.clone(), super::common::api_faults);
     Router::new()
         .route("/v2/orders", post(create_order))
         .route("/v2/payments/references", get(references))
@@ -267,6 +271,8 @@ fn router(inner: Shared) -> Router {
         .route("/v2/payments/{token}/delay", post(delay))
         .route("/v2/payments/{token}/refund", post(refund))
         .route("/v2/payments/{token}/void", post(void))
+        .route_layer(faults)
+        .merge(super::common::admin_routes(inner.misbehave.clone()))
         .route("/checkout/{token}", get(page).post(pay))
         .route("/checkout/{token}/cancel", post(cancel))
         .route("/_sandbox/orders", get(list))
@@ -623,33 +629,53 @@ fn check_order(body: &Value, max_expiry_ms: u64) -> Result<Money, Vec<FieldError
 // ---------------------------------------------------------------------------------------------
 // Webhooks and lapses.
 
-/// Sends a signed webhook in the background, retrying with exponential backoff until it is
-/// answered 200 (five tries).
+/// Sends a signed webhook in the background as the sandbox's misbehaviour plan says (by
+/// default: once, retried with exponential backoff until it is answered 200, five tries).
 fn send_webhook(inner: &Shared, hook: Webhook) {
     let inner = inner.clone();
     tokio::spawn(async move {
         let Ok(body) = serde_json::to_vec(&hook) else { return };
-        for attempt in 0..5u32 {
-            // Signed afresh on every try: the timestamp is when the signature was generated.
-            let timestamp = (now().unix_timestamp_nanos() / 1_000_000).to_string();
-            let signature = wire::sign(&inner.merchant.api_key, &timestamp, &body);
-            let sent = inner
-                .http
-                .post(&inner.merchant.webhook_url)
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(SIGNATURE_HEADER, &signature)
-                .header(TIMESTAMP_HEADER, &timestamp)
-                .body(body.clone())
-                .send()
-                .await;
-            match sent {
-                Ok(r) if r.status() == StatusCode::OK => return,
-                Ok(r) => tracing::warn!(status = %r.status(), attempt, "sandbox webhook refused"),
-                Err(e) => tracing::warn!(error = %e, attempt, "sandbox webhook not delivered"),
+        let plan = inner.misbehave.webhook_plan(&String::from_utf8_lossy(&body));
+        if !plan.wait().await {
+            return;
+        }
+        for _ in 0..plan.copies {
+            post_signed(&inner, &body, plan.bad_signature).await;
+        }
+        if plan.stale_after && hook.status != OrderStatus::Created {
+            // The order as it was when created, arriving after it moved on.
+            let stale = Webhook { status: OrderStatus::Created, order_details: None, ..hook };
+            if let Ok(stale) = serde_json::to_vec(&stale) {
+                post_signed(&inner, &stale, plan.bad_signature).await;
             }
-            tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
         }
     });
+}
+
+/// Posts one webhook, signed afresh on every try (with a wrong key when `forged`).
+async fn post_signed(inner: &Inner, body: &[u8], forged: bool) {
+    let key =
+        if forged { format!("{}-not-it", inner.merchant.api_key) } else { inner.merchant.api_key.clone() };
+    for attempt in 0..5u32 {
+        // The timestamp is when the signature was generated.
+        let timestamp = (now().unix_timestamp_nanos() / 1_000_000).to_string();
+        let signature = wire::sign(&key, &timestamp, body);
+        let sent = inner
+            .http
+            .post(&inner.merchant.webhook_url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, &signature)
+            .header(TIMESTAMP_HEADER, &timestamp)
+            .body(body.to_vec())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status() == StatusCode::OK => return,
+            Ok(r) => tracing::warn!(status = %r.status(), attempt, "sandbox webhook refused"),
+            Err(e) => tracing::warn!(error = %e, attempt, "sandbox webhook not delivered"),
+        }
+        tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

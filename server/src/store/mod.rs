@@ -125,8 +125,8 @@ pub struct RefundRecord {
 pub enum Cause {
     /// A merchant or public API call (`create`, `pay`, …).
     Api(&'static str),
-    /// A verified provider webhook.
-    Webhook(Provider),
+    /// A verified provider notification, by its inbox id (`wh_…`).
+    Webhook(Provider, String),
     /// A status fetched from the provider.
     Poll(Provider),
     /// The provider's answer to the call that started the attempt.
@@ -136,11 +136,11 @@ pub enum Cause {
 }
 
 impl Cause {
-    /// The stored form, e.g. `webhook:nova_send`.
+    /// The stored form, e.g. `webhook:nova_send:wh_…` or `poll:nova_send`.
     pub fn to_text(&self) -> String {
         match self {
             Cause::Api(what) => format!("api:{what}"),
-            Cause::Webhook(p) => format!("webhook:{}", p.as_str()),
+            Cause::Webhook(p, id) => format!("webhook:{}:{id}", p.as_str()),
             Cause::Poll(p) => format!("poll:{}", p.as_str()),
             Cause::ProviderResponse(p) => format!("provider_response:{}", p.as_str()),
             Cause::Expiry => "expiry".to_owned(),
@@ -320,7 +320,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn schedule_poll(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError>;
     /// Expires open checkouts past their deadline; returns their ids.
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError>;
-    /// Keeps a received provider notification, verified or not.
+    /// Keeps a received provider notification, verified or not, as already handled (outside
+    /// the inbox; the receiver uses [`Store::inbox_insert`]).
     async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError>;
     /// A checkout's history, oldest first.
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError>;
@@ -388,4 +389,106 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn idempotency_release(&self, key: &str) -> Result<(), StoreError>;
     /// Forgets keys reserved before `before_ms`; returns how many.
     async fn idempotency_purge(&self, before_ms: i64) -> Result<u64, StoreError>;
+    /// Stores a notification in the inbox. A verified one whose deduplication key was already
+    /// stored is kept as a `duplicate` row pointing at the first and is not to be processed.
+    async fn inbox_insert(&self, n: &NotificationRecord) -> Result<Inserted, StoreError>;
+    /// Notifications waiting for processing (state `received`), oldest first.
+    async fn inbox_due(&self, limit: u32) -> Result<Vec<NotificationRecord>, StoreError>;
+    /// Marks a notification processed, with what processing did.
+    async fn inbox_processed(&self, id: &str, outcome: &str) -> Result<(), StoreError>;
+    /// Counts a failed processing try; after `give_up` tries the notification is `failed`.
+    async fn inbox_retry(&self, id: &str, error: &str, give_up: u32) -> Result<(), StoreError>;
+    /// Every stored notification of `provider` (all providers when `None`), oldest first.
+    async fn notifications(&self, provider: Option<Provider>) -> Result<Vec<NotificationRecord>, StoreError>;
+    /// Moves an attempt's next status fetch to `at_ms` unless it is already due sooner (a
+    /// notification that could not be verified asks for a fetch, never delays one).
+    async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError>;
+}
+
+/// Where a provider notification stands in the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationState {
+    /// Verified and stored; not processed yet.
+    Received,
+    /// Processed (applied, or found to be about no payment of ours).
+    Processed,
+    /// Failed verification: changed nothing.
+    Refused,
+    /// A repeated delivery of a stored notification: not processed again.
+    Duplicate,
+    /// Processing kept failing; an operator looks at it (the reconciler still polls).
+    Failed,
+}
+
+impl NotificationState {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationState::Received => "received",
+            NotificationState::Processed => "processed",
+            NotificationState::Refused => "refused",
+            NotificationState::Duplicate => "duplicate",
+            NotificationState::Failed => "failed",
+        }
+    }
+
+    /// Reads the stored form.
+    pub fn parse(s: &str) -> Option<NotificationState> {
+        [
+            NotificationState::Received,
+            NotificationState::Processed,
+            NotificationState::Refused,
+            NotificationState::Duplicate,
+            NotificationState::Failed,
+        ]
+        .into_iter()
+        .find(|n| n.as_str() == s)
+    }
+}
+
+/// A provider notification as the inbox keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRecord {
+    /// `wh_…`, named by the cause of the state change it made.
+    pub id: String,
+    /// Who sent it.
+    pub provider: Provider,
+    /// The provider's event id, else `sha256:<hex of the raw body>`; `None` for refused and
+    /// duplicate rows.
+    pub dedup_key: Option<String>,
+    /// Whether it passed verification.
+    pub verified: bool,
+    /// Where it stands.
+    pub state: NotificationState,
+    /// For a duplicate: the first notification's id.
+    pub duplicate_of: Option<String>,
+    /// The attempt reference it names (verified, or claimed by a refused one).
+    pub reference: Option<String>,
+    /// The state it reports, when verified and explicit; `None` makes processing fetch the
+    /// status from the provider.
+    pub update: Option<AttemptUpdate>,
+    /// The body, redacted of anything named like a secret.
+    pub body: String,
+    /// Processing tries so far.
+    pub attempts: u32,
+    /// The last processing error.
+    pub last_error: Option<String>,
+    /// What processing did (`applied`, `unchanged`, `fetched`, `unknown payment`, …).
+    pub outcome: Option<String>,
+    /// Unix milliseconds.
+    pub received_at_ms: i64,
+    /// Unix milliseconds.
+    pub processed_at_ms: Option<i64>,
+}
+
+/// What storing a notification did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored as new (to be processed when `received`).
+    New,
+    /// Its deduplication key was stored already by the notification `of`.
+    Duplicate {
+        /// The first notification's id.
+        of: String,
+    },
 }

@@ -20,8 +20,8 @@ use sqlx::{
 };
 
 use super::{
-    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, RefundRecord, StatusChange, Store,
-    StoreError,
+    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, NotificationRecord,
+    NotificationState, RefundRecord, StatusChange, Store, StoreError,
 };
 
 mod idempotency;
@@ -35,6 +35,10 @@ pub struct SqliteStore {
 
 fn now_secs() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn other(e: sqlx::Error) -> StoreError {
@@ -118,6 +122,42 @@ impl SqliteStore {
             },
             provider_reference: row.get("provider_reference"),
             created_at: row.get("created_at"),
+        })
+    }
+
+    fn notification_from_row(row: &SqliteRow) -> Result<NotificationRecord, StoreError> {
+        let provider: String = row.get("provider");
+        let state: String = row.get("state");
+        let status: Option<String> = row.get("update_status");
+        let failure: Option<String> = row.get("update_failure");
+        let update = match status {
+            Some(s) => Some(AttemptUpdate {
+                status: AttemptStatus::parse(&s).ok_or_else(|| corrupt("notification status", &s))?,
+                failure: match failure {
+                    Some(f) => Some(ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))?),
+                    None => None,
+                },
+                provider_reference: row.get("update_provider_reference"),
+                payment_url: row.get("update_payment_url"),
+            }),
+            None => None,
+        };
+        let attempts: i64 = row.get("attempts");
+        Ok(NotificationRecord {
+            id: row.get("id"),
+            provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
+            dedup_key: row.get("dedup_key"),
+            verified: row.get("verified"),
+            state: NotificationState::parse(&state).ok_or_else(|| corrupt("notification state", &state))?,
+            duplicate_of: row.get("duplicate_of"),
+            reference: row.get("reference"),
+            update,
+            body: row.get("body"),
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            last_error: row.get("last_error"),
+            outcome: row.get("outcome"),
+            received_at_ms: row.get("received_at_ms"),
+            processed_at_ms: row.get("processed_at_ms"),
         })
     }
 
@@ -508,13 +548,20 @@ impl Store for SqliteStore {
     }
 
     async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError> {
+        let state = if verified { NotificationState::Processed } else { NotificationState::Refused };
+        let now = now_ms();
         sqlx::query(
-            "INSERT INTO provider_notifications (provider, body, verified, received_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, body,
+                                                 received_at_ms, processed_at_ms)
+             VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
         )
+        .bind(format!("wh_{}", uuid::Uuid::new_v4().simple()))
         .bind(provider.as_str())
-        .bind(body)
         .bind(verified)
-        .bind(now_secs())
+        .bind(state.as_str())
+        .bind(body)
+        .bind(now)
+        .bind(now)
         .execute(&self.pool)
         .await
         .map_err(other)?;
@@ -763,6 +810,115 @@ impl Store for SqliteStore {
     async fn idempotency_purge(&self, before_ms: i64) -> Result<u64, StoreError> {
         idempotency::purge(&self.pool, before_ms).await
     }
+
+    async fn inbox_insert(&self, n: &NotificationRecord) -> Result<Inserted, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let first: Option<String> = match (&n.dedup_key, n.verified) {
+            (Some(key), true) => sqlx::query_scalar(
+                "SELECT id FROM provider_notifications WHERE provider = ? AND dedup_key = ?",
+            )
+            .bind(n.provider.as_str())
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(other)?,
+            _ => None,
+        };
+        let (state, dedup_key, inserted) = match (&first, n.verified) {
+            (Some(of), _) => (NotificationState::Duplicate, None, Inserted::Duplicate { of: of.clone() }),
+            (None, true) => (n.state, n.dedup_key.as_deref(), Inserted::New),
+            (None, false) => (NotificationState::Refused, None, Inserted::New),
+        };
+        let update = n.update.as_ref();
+        sqlx::query(
+            "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, duplicate_of,
+                 reference, update_status, update_failure, update_provider_reference, update_payment_url,
+                 body, attempts, last_error, outcome, received_at_ms, processed_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, NULL)",
+        )
+        .bind(&n.id)
+        .bind(n.provider.as_str())
+        .bind(dedup_key)
+        .bind(n.verified)
+        .bind(state.as_str())
+        .bind(&first)
+        .bind(&n.reference)
+        .bind(update.map(|u| u.status.as_str()))
+        .bind(update.and_then(|u| u.failure).map(ErrorCode::as_str))
+        .bind(update.and_then(|u| u.provider_reference.as_deref()))
+        .bind(update.and_then(|u| u.payment_url.as_deref()))
+        .bind(&n.body)
+        .bind(n.received_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?;
+        tx.commit().await.map_err(other)?;
+        Ok(inserted)
+    }
+
+    async fn inbox_due(&self, limit: u32) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM provider_notifications WHERE state = 'received' ORDER BY received_at_ms, rowid
+             LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter().map(Self::notification_from_row).collect()
+    }
+
+    async fn inbox_processed(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE provider_notifications SET state = 'processed', outcome = ?, attempts = attempts + 1,
+                 processed_at_ms = ? WHERE id = ? AND state = 'received'",
+        )
+        .bind(outcome)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn inbox_retry(&self, id: &str, error: &str, give_up: u32) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE provider_notifications SET attempts = attempts + 1, last_error = ?,
+                 state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE state END
+             WHERE id = ? AND state = 'received'",
+        )
+        .bind(error)
+        .bind(give_up)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn notifications(&self, provider: Option<Provider>) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM provider_notifications WHERE ? IS NULL OR provider = ?
+             ORDER BY received_at_ms, rowid",
+        )
+        .bind(provider.map(Provider::as_str))
+        .bind(provider.map(Provider::as_str))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter().map(Self::notification_from_row).collect()
+    }
+
+    async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE attempts SET next_poll_at_ms = MIN(next_poll_at_ms, ?) WHERE id = ?")
+            .bind(at_ms)
+            .bind(attempt_id)
+            .execute(&self.pool)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -832,7 +988,7 @@ mod tests {
         let s = store().await;
         s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
         s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
-        let cause = Cause::Webhook(Provider::NovaSend);
+        let cause = Cause::Webhook(Provider::NovaSend, "wh_1".into());
         let ok = s.update_attempt("at_1", &update(AttemptStatus::Succeeded), &cause).await.unwrap();
         assert_eq!(ok.checkout, Some((CheckoutStatus::Processing, CheckoutStatus::Succeeded)));
         for late in [AttemptStatus::AwaitingCustomer, AttemptStatus::Failed, AttemptStatus::Succeeded] {
@@ -842,7 +998,7 @@ mod tests {
         assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Succeeded);
         let history = s.history("co_1").await.unwrap();
         assert_eq!(history.last().unwrap().to, "succeeded");
-        assert_eq!(history.last().unwrap().cause, "webhook:nova_send");
+        assert_eq!(history.last().unwrap().cause, "webhook:nova_send:wh_1");
     }
 
     #[tokio::test]
@@ -855,5 +1011,82 @@ mod tests {
         assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Open);
         s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
         assert_eq!(s.attempts("co_1").await.unwrap().len(), 2);
+    }
+
+    fn notification(id: &str, key: &str, verified: bool) -> NotificationRecord {
+        NotificationRecord {
+            id: id.into(),
+            provider: Provider::NovaSend,
+            dedup_key: Some(key.into()),
+            verified,
+            state: if verified { NotificationState::Received } else { NotificationState::Refused },
+            duplicate_of: None,
+            reference: Some("key-at_1".into()),
+            update: Some(update(AttemptStatus::Succeeded)),
+            body: "{}".into(),
+            attempts: 0,
+            last_error: None,
+            outcome: None,
+            received_at_ms: now_ms(),
+            processed_at_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_inbox_keeps_one_notification_per_key_and_a_forgery_shadows_nothing() {
+        let s = store().await;
+        // A forged copy first: refused, kept without a key.
+        assert_eq!(s.inbox_insert(&notification("wh_0", "k", false)).await.unwrap(), Inserted::New);
+        assert_eq!(s.inbox_insert(&notification("wh_1", "k", true)).await.unwrap(), Inserted::New);
+        assert_eq!(
+            s.inbox_insert(&notification("wh_2", "k", true)).await.unwrap(),
+            Inserted::Duplicate { of: "wh_1".into() }
+        );
+        let due = s.inbox_due(10).await.unwrap();
+        assert_eq!(due.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["wh_1"]);
+        assert_eq!(due[0].update, Some(update(AttemptStatus::Succeeded)));
+        s.inbox_retry("wh_1", "boom", 3).await.unwrap();
+        s.inbox_processed("wh_1", "applied").await.unwrap();
+        assert!(s.inbox_due(10).await.unwrap().is_empty());
+        let all = s.notifications(Some(Provider::NovaSend)).await.unwrap();
+        let states: Vec<_> = all.iter().map(|n| (n.id.as_str(), n.state, n.dedup_key.is_some())).collect();
+        assert_eq!(
+            states,
+            [
+                ("wh_0", NotificationState::Refused, false),
+                ("wh_1", NotificationState::Processed, true),
+                ("wh_2", NotificationState::Duplicate, false),
+            ]
+        );
+        assert_eq!((all[1].attempts, all[1].outcome.as_deref()), (2, Some("applied")));
+        assert_eq!(all[2].duplicate_of.as_deref(), Some("wh_1"));
+        assert!(s.notifications(Some(Provider::Scalapay)).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_notification_that_keeps_failing_is_given_up() {
+        let s = store().await;
+        s.inbox_insert(&notification("wh_1", "k", true)).await.unwrap();
+        for _ in 0..3 {
+            s.inbox_retry("wh_1", "boom", 3).await.unwrap();
+        }
+        assert!(s.inbox_due(10).await.unwrap().is_empty());
+        let n = s.notifications(None).await.unwrap().remove(0);
+        assert_eq!(
+            (n.state, n.attempts, n.last_error.as_deref()),
+            (NotificationState::Failed, 3, Some("boom"))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unverifiable_notification_only_brings_a_fetch_forward() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        s.start_attempt(&attempt("at_1", "co_1"), 10_000, &Cause::Api("pay")).await.unwrap();
+        s.poll_no_later_than("at_1", 20_000).await.unwrap();
+        assert_eq!(s.due_attempts(10_000, 10).await.unwrap().len(), 1, "not delayed");
+        s.poll_no_later_than("at_1", 5_000).await.unwrap();
+        assert_eq!(s.due_attempts(5_000, 10).await.unwrap().len(), 1, "brought forward");
+        assert!(s.due_attempts(4_999, 10).await.unwrap().is_empty());
     }
 }

@@ -607,6 +607,15 @@ impl PaymentProvider for CaurisFlux {
         Ok(Some(to_update(&payment)))
     }
 
+    fn event_id(&self, notice: &IncomingNotice<'_>) -> Option<String> {
+        let id = notice.headers.get(DELIVERY_HEADER)?.to_str().ok()?.trim();
+        (!id.is_empty() && id.len() <= 200).then(|| format!("delivery:{id}"))
+    }
+
+    fn claimed_references(&self, body: &[u8]) -> Vec<String> {
+        super::strings_at(body, &["/data/externalReference", "/data/transactionId", "/data/id"])
+    }
+
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
         self.verify_at(notice, time::OffsetDateTime::now_utc().unix_timestamp())
     }

@@ -945,6 +945,10 @@ impl PaymentProvider for MyPvit {
         Ok(self.status(reference, TransactionType::Payment).await?.map(|s| update(s.status, None)))
     }
 
+    fn claimed_references(&self, body: &[u8]) -> Vec<String> {
+        super::strings_at(body, &["/merchantReferenceId", "/transactionId"])
+    }
+
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
         if !self.sender_allowed(notice) {
             return Err(WebhookError::BadSignature);

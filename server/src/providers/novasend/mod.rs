@@ -289,6 +289,10 @@ impl PaymentProvider for NovaSend {
         Ok(RefundResult { status, provider_reference: Some(record.reference) })
     }
 
+    fn claimed_references(&self, body: &[u8]) -> Vec<String> {
+        super::strings_at(body, &["/customerReference", "/reference", "/id"])
+    }
+
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
         let body = notice.body;
         let presented = notice

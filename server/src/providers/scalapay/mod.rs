@@ -546,6 +546,10 @@ impl PaymentProvider for Scalapay {
         Ok(Some(to_update(&payment)))
     }
 
+    fn claimed_references(&self, body: &[u8]) -> Vec<String> {
+        super::strings_at(body, &["/merchantReference", "/orderToken"])
+    }
+
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
         let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
         verify_signature(self.api_key.expose_secret(), notice.headers, notice.body, now_ms)?;

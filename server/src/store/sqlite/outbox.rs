@@ -338,7 +338,7 @@ mod tests {
         };
         let update =
             |status| AttemptUpdate { status, failure: None, provider_reference: None, payment_url: None };
-        let cause = Cause::Webhook(Provider::NovaSend);
+        let cause = Cause::Webhook(Provider::NovaSend, "wh_test".into());
         s.start_attempt(&attempt("at_1"), 0, &Cause::Api("pay")).await.unwrap();
         s.update_attempt("at_1", &update(AttemptStatus::Failed), &cause).await.unwrap();
         s.start_attempt(&attempt("at_2"), 0, &Cause::Api("pay")).await.unwrap();

@@ -1,0 +1,57 @@
+//! The inbox worker: processes the provider notifications the webhook receiver stored.
+//!
+//! The receiver verifies a notification, stores it (deduplicated) and answers the provider at
+//! once; this worker applies it after, oldest first. It wakes when a notification is stored and
+//! also every [`IDLE`], so rows left `received` by a crash or a restart are picked up: a kill
+//! between storing and processing loses nothing. Processing twice is harmless (the state
+//! machine ignores a repeated update), so a notification is marked processed after it is
+//! applied, not in the same transaction.
+
+use std::time::Duration;
+
+use crate::checkouts::Checkouts;
+
+/// How many notifications one pass handles at most.
+const BATCH: u32 = 50;
+/// How long the worker sleeps when nothing wakes it.
+const IDLE: Duration = Duration::from_secs(1);
+/// Processing tries before a notification is marked `failed` (the reconciler still polls).
+const GIVE_UP_AFTER: u32 = 10;
+
+/// Runs forever; spawn it.
+pub async fn run(checkouts: Checkouts) {
+    loop {
+        let handled = process_due(&checkouts).await;
+        if handled < BATCH as usize {
+            checkouts.inbox_stored(IDLE).await;
+        }
+    }
+}
+
+/// Processes the notifications waiting now; returns how many it looked at.
+pub async fn process_due(checkouts: &Checkouts) -> usize {
+    let due = match checkouts.store().inbox_due(BATCH).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::error!(error = %e, "listing stored notifications failed");
+            return 0;
+        }
+    };
+    for n in &due {
+        let store = checkouts.store();
+        let done = match checkouts.process_notification(n).await {
+            Ok(outcome) => {
+                tracing::debug!(notification = %n.id, outcome, "notification processed");
+                store.inbox_processed(&n.id, outcome).await
+            }
+            Err(e) => {
+                tracing::warn!(notification = %n.id, error = %e, "processing a notification failed; will retry");
+                store.inbox_retry(&n.id, &e.to_string(), GIVE_UP_AFTER).await
+            }
+        };
+        if let Err(e) = done {
+            tracing::error!(notification = %n.id, error = %e, "recording a notification's processing failed");
+        }
+    }
+    due.len()
+}
