@@ -27,13 +27,20 @@ pub struct UssdCode {
 
 impl UssdCode {
     /// The code as the customer dials it: `{amount}` becomes `amount` (whole units, no
-    /// separators), `{pin}` the words for their secret code.
+    /// separators), `{pin}` the words for their secret code. A pattern has at most one part.
     pub fn dial(self, amount: u64, locale: Locale) -> String {
         let pin = match locale {
             Locale::Fr => "[code secret]",
             Locale::En => "[secret code]",
         };
-        self.pattern.replace("{amount}", &amount.to_string()).replace("{pin}", pin)
+        match self.pattern.split_once('{') {
+            Some((head, rest)) => {
+                let (name, tail) = rest.split_once('}').unwrap_or((rest, ""));
+                let part = if name == "amount" { amount.to_string() } else { pin.to_owned() };
+                format!("{head}{part}{tail}")
+            }
+            None => self.pattern.to_owned(),
+        }
     }
 }
 

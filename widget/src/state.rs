@@ -142,33 +142,35 @@ const NETWORK_KEYS: [(Network, &str); 4] = [
 /// (`2026-01-01T00:00:00Z`, `…00.123+01:00`), as the verifier writes `expires_at`.
 pub(crate) fn rfc3339_ms(s: &str) -> Option<u64> {
     let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes().all(|c| c.is_ascii_digit()).then(|| t.parse().ok())?
+    // The number written by the ASCII digits b[from..to] (no `str::parse`: smaller wasm).
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b.get(from..to)?
+            .iter()
+            .try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
     };
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
     let mut ms = 0;
     if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        let mut scale = 100;
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            ms += i64::from(c - b'0') * scale;
+            scale /= 10;
             i += 1;
         }
-        let frac = s.get(start..i)?;
-        ms = format!("{frac:0<3}").get(..3)?.parse().ok()?;
     }
     let offset_min = match b.get(i)? {
         b'Z' | b'z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let m = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+            let m = num(i + 1, i + 3)? * 60 + num(i + 4, i + 6)?;
             if *sign == b'+' { m } else { -m }
         }
         _ => return None,

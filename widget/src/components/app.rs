@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use futures::future::abortable;
+use std::pin::pin;
+
+use futures::future::{abortable, select};
 use shared::catalogue::{ErrorCode, SuggestedAction};
 use shared::locale::Locale;
 use shared::method::PaymentMethod;
@@ -108,47 +110,52 @@ pub(crate) fn App(props: &AppProps) -> Html {
     {
         let (client, dispatcher) = (props.client.clone(), state.dispatcher());
         use_effect_with(state.live_attempt(), move |live| {
-            let mut stops = Vec::new();
+            let mut stop = None;
             if let (Some(client), Some(_)) = (client, live) {
                 let updates = dispatcher.clone();
-                let (task, handle) = abortable(async move {
-                    client.watch(|c| updates.dispatch(Action::Update(c))).await;
-                });
-                spawn_local(async move {
-                    let _ = task.await;
-                });
-                stops.push(handle);
-                let (clock, handle) = abortable(async move {
+                let clock = async move {
                     loop {
                         dispatcher.dispatch(Action::Tick(now_ms()));
                         sleep(Duration::from_secs(1)).await;
                     }
+                };
+                let (task, handle) = abortable(async move {
+                    let watch = client.watch(|c| updates.dispatch(Action::Update(c)));
+                    select(pin!(watch), pin!(clock)).await;
                 });
                 spawn_local(async move {
-                    let _ = clock.await;
+                    let _ = task.await;
                 });
-                stops.push(handle);
+                stop = Some(handle);
             }
-            move || stops.into_iter().for_each(|h| h.abort())
+            move || {
+                if let Some(handle) = stop {
+                    handle.abort();
+                }
+            }
         });
     }
 
-    // Tell the host page: ready once the checkout is known, then each milestone once.
+    // Tell the host page: ready once the checkout is known, then each milestone once; and
+    // keep the memo. One effect on all three, comparing with what was told before.
     {
+        let told = use_mut_ref(|| (false, None, Memo::default()));
         let (notify, detail) = (props.notify.clone(), state.loaded().map(event_detail));
-        use_effect_with(detail.is_some(), move |loaded| {
-            if let (true, Some(detail)) = (*loaded, detail) {
-                notify.emit(("checkout:ready", detail));
+        use_effect_with((detail.is_some(), state.event(), state.memo()), move |now| {
+            let mut before = told.borrow_mut();
+            if let Some(detail) = detail {
+                if now.0 && !before.0 {
+                    notify.emit(("checkout:ready", detail.clone()));
+                }
+                if let Some((kind, _)) = now.1.as_ref().filter(|_| now.1 != before.1) {
+                    notify.emit((kind.name(), detail));
+                }
             }
-        });
-        let (notify, detail) = (props.notify.clone(), state.loaded().map(event_detail));
-        use_effect_with(state.event(), move |event| {
-            if let (Some((kind, _)), Some(detail)) = (event, detail) {
-                notify.emit((kind.name(), detail));
+            if now.2 != before.2 {
+                notify.emit(("memo", now.2.encode()));
             }
+            *before = now.clone();
         });
-        let notify = props.notify.clone();
-        use_effect_with(state.memo(), move |memo| notify.emit(("memo", memo.encode())));
     }
 
     // Move the focus when the screen changes, never on the first screen (the page's focus is

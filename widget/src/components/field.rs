@@ -36,11 +36,12 @@ pub(crate) struct FieldProps<'a> {
 /// the error is an alert.
 pub(crate) fn field(p: FieldProps<'_>) -> Html {
     let (hint_id, error_id) = (format!("{}-hint", p.id), format!("{}-error", p.id));
-    let described = [p.hint.as_ref().map(|_| hint_id.as_str()), p.error.as_ref().map(|_| error_id.as_str())]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let described = match (&p.hint, &p.error) {
+        (Some(_), Some(_)) => Some(format!("{hint_id} {error_id}")),
+        (Some(_), None) => Some(hint_id.clone()),
+        (None, Some(_)) => Some(error_id.clone()),
+        (None, None) => None,
+    };
     let (on_input, on_blur) = (p.on_input, p.on_blur);
     html! {
         <div class="ckw-field">
@@ -57,7 +58,7 @@ pub(crate) fn field(p: FieldProps<'_>) -> Html {
                 autocomplete={p.autocomplete}
                 value={p.value.to_owned()}
                 aria-invalid={if p.error.is_some() { "true" } else { "false" }}
-                aria-describedby={(!described.is_empty()).then_some(described)}
+                aria-describedby={described}
                 oninput={move |e: InputEvent| {
                     let input = e.target_unchecked_into::<HtmlInputElement>();
                     let value = input.value();
