@@ -69,6 +69,7 @@ pub fn mount(
         *n
     });
     let props = AppProps {
+        root: root.clone(),
         client: Client::new(api_base, client_secret),
         locale: Locale::from_tag(locale),
         uid: format!("ckw{id}"),

@@ -22,10 +22,7 @@ use shared::ussd;
 use wasm_bindgen::JsCast;
 use yew::platform::spawn_local;
 use yew::platform::time::sleep;
-use yew::{
-    Callback, Html, Properties, function_component, html, use_effect_with, use_mut_ref, use_node_ref,
-    use_reducer,
-};
+use yew::{Callback, Html, Properties, function_component, html, use_effect_with, use_mut_ref, use_reducer};
 
 use super::paid::paid;
 use super::pay_form::{PayFormProps, pay_form};
@@ -47,6 +44,8 @@ pub(crate) struct AppProps {
     pub(crate) uid: String,
     /// What the previous page of this tab remembered about this checkout.
     pub(crate) memo: Memo,
+    /// The element the widget renders into (inside the shadow root): where focus is moved.
+    pub(crate) root: web_sys::Element,
     /// Tells the loader: `("checkout:…", detail JSON)` to dispatch on the host element, or
     /// `("memo", text)` to keep in sessionStorage.
     pub(crate) notify: Callback<(&'static str, String)>,
@@ -71,9 +70,6 @@ pub(crate) fn App(props: &AppProps) -> Html {
         let (locale, valid, memo) = (props.locale, props.client.is_some(), props.memo.clone());
         use_reducer(move || State::new(locale, valid).restored(memo))
     };
-    let root = use_node_ref();
-    let title = use_node_ref();
-    let status_ref = use_node_ref();
 
     // Load (and reload) the checkout.
     {
@@ -136,13 +132,17 @@ pub(crate) fn App(props: &AppProps) -> Html {
         });
     }
 
-    // Tell the host page: ready once the checkout is known, then each milestone once; and
-    // keep the memo. One effect on all three, comparing with what was told before.
+    // Tell the host page: ready once the checkout is known, then each milestone once; keep
+    // the memo; and move the focus when the screen changes, never on the first screen (the
+    // page's focus is the merchant's until the customer acts in the widget). One effect,
+    // comparing with what was done before: each hook costs the customer's download.
     {
-        let told = use_mut_ref(|| (false, None, Memo::default()));
-        let (notify, detail) = (props.notify.clone(), state.loaded().map(event_detail));
-        use_effect_with((detail.is_some(), state.event(), state.memo()), move |now| {
-            let mut before = told.borrow_mut();
+        let done = use_mut_ref(|| (false, None, Memo::default(), ""));
+        let (notify, detail, root) =
+            (props.notify.clone(), state.loaded().map(event_detail), props.root.clone());
+        let now = (detail.is_some(), state.event(), state.memo(), state.screen().name());
+        use_effect_with(now, move |now| {
+            let mut before = done.borrow_mut();
             if let Some(detail) = detail {
                 if now.0 && !before.0 {
                     notify.emit(("checkout:ready", detail.clone()));
@@ -154,29 +154,15 @@ pub(crate) fn App(props: &AppProps) -> Html {
             if now.2 != before.2 {
                 notify.emit(("memo", now.2.encode()));
             }
-            *before = now.clone();
-        });
-    }
-
-    // Move the focus when the screen changes, never on the first screen (the page's focus is
-    // the merchant's until the customer acts in the widget).
-    {
-        let shown = use_mut_ref(|| None::<&'static str>);
-        let (root, title, status_ref) = (root.clone(), title.clone(), status_ref.clone());
-        use_effect_with(state.screen().name(), move |&name| {
-            let before = shown.borrow_mut().replace(name);
-            if before.is_some_and(|b| b != "loading" && b != name) {
-                match name {
-                    "form" => {
-                        let form = root.cast::<web_sys::Element>();
-                        let pick =
-                            |sel: &str| form.as_ref().and_then(|f| f.query_selector(sel).ok().flatten());
-                        focus(pick(".ckw-form input:checked").or_else(|| pick(".ckw-form input")));
-                    }
-                    "waiting" => focus(title.cast()),
-                    _ => focus(status_ref.cast()),
-                }
+            if !matches!(before.3, "" | "loading") && before.3 != now.3 {
+                let pick = |sel: &str| root.query_selector(sel).ok().flatten();
+                focus(match now.3 {
+                    "form" => pick(".ckw-form input:checked").or_else(|| pick(".ckw-form input")),
+                    "waiting" => pick(".ckw-title"),
+                    _ => pick(".ckw-status"),
+                });
             }
+            *before = now.clone();
         });
     }
 
@@ -253,7 +239,6 @@ pub(crate) fn App(props: &AppProps) -> Html {
                     .and_then(|n| ussd::push_fallback(c.country, n))
                     .map(|u| u.dial(c.amount, locale)),
                 countdown: state.remaining_secs().map(i18n::countdown),
-                title_ref: title.clone(),
             });
             (main, i18n::attempt_status(a.status, locale), none())
         }
@@ -285,11 +270,10 @@ pub(crate) fn App(props: &AppProps) -> Html {
             data-checkout-status={checkout.map_or("", |c| c.status.as_str())}
             data-attempt-status={attempt.map_or("", |a| a.status.as_str())}
             data-screen={screen.name()}
-            ref={root}
         >
             { head }
             { main }
-            <p class="ckw-status" role="status" aria-live="polite" tabindex="-1" ref={status_ref}>{ status }</p>
+            <p class="ckw-status" role="status" aria-live="polite" tabindex="-1">{ status }</p>
             { follow }
         </div>
     }

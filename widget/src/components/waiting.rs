@@ -3,7 +3,7 @@
 //! code for a customer on a computer), with the time left.
 
 use shared::locale::Locale;
-use yew::{Html, NodeRef, html};
+use yew::{Html, html};
 
 use super::qr::qr;
 use crate::i18n::Text;
@@ -27,8 +27,6 @@ pub(crate) struct WaitingProps<'a> {
     pub(crate) fallback: Option<String>,
     /// The time left, `m:ss`, once the clock ticked.
     pub(crate) countdown: Option<String>,
-    /// The heading, focused when the screen appears.
-    pub(crate) title_ref: NodeRef,
 }
 
 /// The instruction, the fallback code or the link and QR code, and the countdown.
@@ -38,7 +36,7 @@ pub(crate) fn waiting(p: WaitingProps<'_>) -> Html {
     let title = if p.on_page { Text::FinishOnPage } else { Text::ConfirmOnPhone };
     html! {
         <div class="ckw-waiting">
-            <p class="ckw-title" tabindex="-1" ref={p.title_ref}>{ title.get(locale) }</p>
+            <p class="ckw-title" tabindex="-1">{ title.get(locale) }</p>
             if url.is_none() && !p.on_page {
                 <p class="ckw-hint">{ Text::ApproveWithPin.get(locale) }</p>
             }
