@@ -12,3 +12,4 @@ pub mod method;
 pub mod money;
 pub mod phone;
 pub mod status;
+pub mod ussd;

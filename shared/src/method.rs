@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::locale::Locale;
+use crate::phone::Network;
 
 /// A payment provider the verifier integrates. Only `server::providers` talks to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,6 +37,13 @@ impl Provider {
     /// Parses [`Provider::as_str`]'s form.
     pub fn parse(s: &str) -> Option<Provider> {
         Provider::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Whether this provider needs a one-time code the customer generates (`PayRequest::otp`)
+    /// to carry `method`: NovaSend's Orange Money direct payins (`payin.otp`, research/
+    /// providers.md "Endpoints"; `transaction_otp_required` otherwise).
+    pub fn needs_otp(self, method: PaymentMethod) -> bool {
+        matches!((self, method), (Provider::NovaSend, PaymentMethod::OrangeMoney))
     }
 }
 
@@ -100,6 +108,25 @@ impl PaymentMethod {
     pub fn needs_phone(self) -> bool {
         !matches!(self, PaymentMethod::Card)
     }
+
+    /// The mobile network whose wallet this method is, for methods tied to one operator;
+    /// `None` for methods that work with any number (mobile money in general, Wave, card).
+    pub fn network(self) -> Option<Network> {
+        match self {
+            PaymentMethod::OrangeMoney => Some(Network::Orange),
+            PaymentMethod::MtnMomo => Some(Network::Mtn),
+            PaymentMethod::MoovMoney => Some(Network::Moov),
+            PaymentMethod::AirtelMoney => Some(Network::Airtel),
+            PaymentMethod::MobileMoney | PaymentMethod::Wave | PaymentMethod::Card => None,
+        }
+    }
+
+    /// The operator wallet of `network`, if one of these methods is it: the inverse of
+    /// [`PaymentMethod::network`].
+    pub fn of_network(network: Network) -> Option<PaymentMethod> {
+        use PaymentMethod::*;
+        [OrangeMoney, MtnMomo, MoovMoney, AirtelMoney].into_iter().find(|m| m.network() == Some(network))
+    }
 }
 
 #[cfg(test)]
@@ -118,5 +145,20 @@ mod tests {
             assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.as_str()));
         }
         assert_eq!(PaymentMethod::parse("bitcoin"), None);
+    }
+
+    #[test]
+    fn operator_wallets_and_their_networks() {
+        use PaymentMethod::*;
+        for m in [OrangeMoney, MtnMomo, MoovMoney, AirtelMoney] {
+            assert_eq!(PaymentMethod::of_network(m.network().unwrap()), Some(m));
+        }
+        for m in [MobileMoney, Wave, Card] {
+            assert_eq!(m.network(), None);
+        }
+        assert_eq!(PaymentMethod::of_network(Network::Yas), None);
+        assert!(Provider::NovaSend.needs_otp(OrangeMoney));
+        assert!(!Provider::NovaSend.needs_otp(MtnMomo));
+        assert!(!Provider::CaurisFlux.needs_otp(OrangeMoney));
     }
 }

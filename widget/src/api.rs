@@ -23,6 +23,8 @@ const POLL_EVERY: Duration = Duration::from_secs(3);
 /// The verifier sends the current state as soon as the stream opens; without it by then, the
 /// stream is taken as broken (a proxy buffering it, a browser retrying in silence).
 const FIRST_EVENT_WITHIN: Duration = Duration::from_secs(10);
+/// Polls (of [`POLL_EVERY`]) before a stream that never worked is tried again.
+const POLLS_BEFORE_SSE_AGAIN: u32 = 20;
 
 /// A client for one checkout, authenticated by its client secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +83,30 @@ pub(crate) fn pay_body(request: &PayRequest) -> String {
     if let Some(otp) = &request.otp {
         out.push_str(",\"otp\":");
         json_string(otp, &mut out);
+    }
+    out.push('}');
+    out
+}
+
+/// The `detail` of a `checkout:*` DOM event, as JSON: `{"checkoutId","status"}` plus, when
+/// there is an attempt, `attemptId`, `method`, `reference` (what the customer keeps: the
+/// attempt id) and `failure` (the catalogue's code).
+pub(crate) fn event_detail(c: &PublicCheckout) -> String {
+    let mut out = String::from("{\"checkoutId\":");
+    json_string(&c.id, &mut out);
+    out.push_str(",\"status\":");
+    json_string(c.status.as_str(), &mut out);
+    if let Some(a) = &c.attempt {
+        for (key, value) in
+            [("attemptId", a.id.as_str()), ("method", a.method.as_str()), ("reference", &a.id)]
+        {
+            out.push_str(&format!(",\"{key}\":"));
+            json_string(value, &mut out);
+        }
+        if let Some(f) = a.failure {
+            out.push_str(",\"failure\":");
+            json_string(f.as_str(), &mut out);
+        }
     }
     out.push('}');
     out
@@ -159,40 +185,49 @@ impl Client {
     }
 
     /// Follows the checkout until its status is final, calling `on_update` with every state:
-    /// server-sent events first, polling every 3 s if they fail. Dropping the future stops it
-    /// (and closes the event stream).
+    /// server-sent events first, polling every 3 s when they fail. A stream that worked and
+    /// broke (a network change, a proxy's timeout) is caught up with one poll and reopened; a
+    /// stream that never worked (blocked) is tried again after a minute of polling. The
+    /// customer sees none of it: the last known status stays on screen. Dropping the future
+    /// stops it (and closes the event stream).
     pub(crate) async fn watch(&self, on_update: impl Fn(PublicCheckout)) {
-        if self.stream(&on_update).await {
-            return;
-        }
         loop {
-            if let Ok(c) = self.checkout().await {
-                let done = !is_live(&c);
-                on_update(c);
-                if done {
-                    return;
+            let polls = match self.stream(&on_update).await {
+                Stream::Final => return,
+                Stream::Lost => 1,
+                Stream::Blocked => POLLS_BEFORE_SSE_AGAIN,
+            };
+            for _ in 0..polls {
+                if let Ok(c) = self.checkout().await {
+                    let done = !is_live(&c);
+                    on_update(c);
+                    if done {
+                        return;
+                    }
                 }
+                sleep(POLL_EVERY).await;
             }
-            sleep(POLL_EVERY).await;
         }
     }
 
-    /// Server-sent events; `true` once a final status arrived, `false` if the stream failed.
-    async fn stream(&self, on_update: &impl Fn(PublicCheckout)) -> bool {
-        let Ok(mut source) = EventSource::new(&self.events_url()) else { return false };
-        let Ok(mut events) = source.subscribe("status") else { return false };
+    /// Server-sent events until a final status arrives or the stream fails.
+    async fn stream(&self, on_update: &impl Fn(PublicCheckout)) -> Stream {
+        let Ok(mut source) = EventSource::new(&self.events_url()) else { return Stream::Blocked };
+        let Ok(mut events) = source.subscribe("status") else { return Stream::Blocked };
         let mut first = true;
         loop {
             let next = if first {
                 match select(events.next(), pin!(sleep(FIRST_EVENT_WITHIN))).await {
                     Either::Left((next, _)) => next,
-                    Either::Right(_) => return false,
+                    Either::Right(_) => return Stream::Blocked,
                 }
             } else {
                 events.next().await
             };
-            // An error event or the end of the stream: fall back to polling.
-            let Some(Ok((_, message))) = next else { return false };
+            // An error event or the end of the stream.
+            let Some(Ok((_, message))) = next else {
+                return if first { Stream::Blocked } else { Stream::Lost };
+            };
             first = false;
             let Some(data) = message.data().as_string() else { continue };
             // A body we cannot read is skipped; the next event or poll carries the state.
@@ -200,10 +235,20 @@ impl Client {
             let done = !is_live(&c);
             on_update(c);
             if done {
-                return true;
+                return Stream::Final;
             }
         }
     }
+}
+
+/// How a server-sent event stream ended.
+enum Stream {
+    /// A final status arrived.
+    Final,
+    /// It worked, then broke.
+    Lost,
+    /// It never delivered an event.
+    Blocked,
 }
 
 #[cfg(test)]
@@ -262,6 +307,36 @@ mod tests {
             otp: Some("1234".into()),
         };
         assert_eq!(pay_body(&req), serde_json::to_string(&req).unwrap());
+    }
+
+    #[test]
+    fn event_details_are_json() {
+        use shared::api::PublicAttempt;
+        use shared::method::PaymentMethod;
+        use shared::status::{AttemptStatus, CheckoutStatus};
+        let mut c = crate::wire::checkout(
+            &serde_json::json!({"id":"co_1","merchant_name":"m","amount":1,"currency":"XOF","country":"CI",
+                "status":"open","methods":[],"expires_at":"t"}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&event_detail(&c)).unwrap(),
+            serde_json::json!({"checkoutId":"co_1","status":"open"})
+        );
+        c.status = CheckoutStatus::Open;
+        c.attempt = Some(PublicAttempt {
+            id: "at_\"1".into(),
+            method: PaymentMethod::MtnMomo,
+            status: AttemptStatus::Failed,
+            failure: Some(ErrorCode::InsufficientFunds),
+            action: None,
+            payment_url: None,
+        });
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&event_detail(&c)).unwrap(),
+            serde_json::json!({"checkoutId":"co_1","status":"open","attemptId":"at_\"1","method":"mtn_momo",
+                "reference":"at_\"1","failure":"INSUFFICIENT_FUNDS"})
+        );
     }
 
     #[test]

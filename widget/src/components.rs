@@ -5,10 +5,11 @@
 //! the customer downloads, for memoisation this widget does not need.
 
 pub(crate) mod app;
+pub(crate) mod field;
 pub(crate) mod method_choice;
 pub(crate) mod paid;
 pub(crate) mod pay_form;
-pub(crate) mod phone_field;
+pub(crate) mod qr;
 pub(crate) mod retry;
 pub(crate) mod summary;
 pub(crate) mod waiting;

@@ -4,9 +4,10 @@
 
 use shared::catalogue::ErrorCode;
 use shared::locale::Locale;
+use shared::phone::Country;
 use shared::status::{AttemptStatus, CheckoutStatus};
 
-use crate::state::{PhoneProblem, Problem};
+use crate::state::{Mismatch, OtpProblem, PhoneProblem, Problem};
 
 /// A fixed UI string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +36,34 @@ pub(crate) enum Text {
     Expired,
     /// A checkout the merchant cancelled.
     Cancelled,
+    /// Before the network recognised from the number.
+    Network,
+    /// The label of the one-time code field.
+    OtpLabel,
+    /// The one-time code is missing or malformed.
+    OtpInvalid,
+    /// The operator refused the one-time code.
+    OtpRefused,
+    /// The waiting screen's instruction for a card page.
+    FinishOnPage,
+    /// What to do with the push prompt.
+    ApproveWithPin,
+    /// Before the fallback code, when the prompt does not appear.
+    NoPrompt,
+    /// Before the countdown.
+    TimeLeft,
+    /// The QR code's accessible name.
+    QrLabel,
+    /// Under the QR code.
+    ScanQr,
+    /// The button back to the form when another method is suggested.
+    ChooseAnother,
 }
 
 impl Text {
     /// Every string, for tests.
     #[cfg(test)]
-    const ALL: [Text; 12] = [
+    const ALL: [Text; 23] = [
         Text::Loading,
         Text::MethodLegend,
         Text::PhoneLabel,
@@ -53,6 +76,17 @@ impl Text {
         Text::Refunded,
         Text::Expired,
         Text::Cancelled,
+        Text::Network,
+        Text::OtpLabel,
+        Text::OtpInvalid,
+        Text::OtpRefused,
+        Text::FinishOnPage,
+        Text::ApproveWithPin,
+        Text::NoPrompt,
+        Text::TimeLeft,
+        Text::QrLabel,
+        Text::ScanQr,
+        Text::ChooseAnother,
     ];
 
     /// The string in `locale`.
@@ -72,6 +106,31 @@ impl Text {
             Text::Refunded => ("Ce paiement a été remboursé.", "This payment was refunded."),
             Text::Expired => ("Ce paiement a expiré.", "This payment has expired."),
             Text::Cancelled => ("Ce paiement a été annulé.", "This payment was cancelled."),
+            Text::Network => ("Réseau\u{a0}:", "Network:"),
+            Text::OtpLabel => ("Code de paiement Orange Money", "Orange Money payment code"),
+            Text::OtpInvalid => (
+                "Saisissez le code de 4 à 6 chiffres reçu par SMS.",
+                "Enter the 4 to 6 digit code you received by text message.",
+            ),
+            Text::OtpRefused => (
+                "Ce code a été refusé ou a déjà servi. Générez-en un nouveau puis réessayez.",
+                "This code was refused or already used. Generate a new one, then try again.",
+            ),
+            Text::FinishOnPage => {
+                ("Terminez le paiement sur la page de paiement", "Finish the payment on the payment page")
+            }
+            Text::ApproveWithPin => (
+                "Un message de votre opérateur va s'afficher\u{a0}: saisissez votre code secret pour valider.",
+                "A message from your operator will appear: enter your secret code to approve.",
+            ),
+            Text::NoPrompt => ("Pas de message\u{a0}? Composez", "No message? Dial"),
+            Text::TimeLeft => ("Temps restant\u{a0}:", "Time left:"),
+            Text::QrLabel => ("Code QR de la page de paiement", "QR code of the payment page"),
+            Text::ScanQr => (
+                "Sur ordinateur\u{a0}: scannez ce code avec votre téléphone.",
+                "On a computer: scan this code with your phone.",
+            ),
+            Text::ChooseAnother => ("Choisir un autre moyen", "Choose another way to pay"),
         };
         match locale {
             Locale::Fr => fr,
@@ -109,12 +168,66 @@ pub(crate) fn problem(p: Problem, locale: Locale) -> &'static str {
     }
 }
 
-/// Why the phone field is refused.
-pub(crate) fn phone_problem(p: &PhoneProblem, locale: Locale) -> String {
+/// Why the phone field is refused, saying how numbers of `country` are written.
+pub(crate) fn phone_problem(p: &PhoneProblem, country: Country, locale: Locale) -> String {
     match p {
-        PhoneProblem::Invalid(e) => e.message(locale),
+        PhoneProblem::Invalid(e) => {
+            let _ = country;
+            e.message(locale)
+        }
         PhoneProblem::Refused => ErrorCode::InvalidPhoneNumber.message(locale).to_owned(),
     }
+}
+
+/// Why the one-time code is refused.
+pub(crate) fn otp_problem(p: OtpProblem, locale: Locale) -> &'static str {
+    match p {
+        OtpProblem::Invalid => Text::OtpInvalid.get(locale),
+        OtpProblem::Refused => Text::OtpRefused.get(locale),
+    }
+}
+
+/// How to get the one-time code: with the country's code when it is known.
+pub(crate) fn otp_hint(code: Option<&str>, locale: Locale) -> String {
+    match (code, locale) {
+        (Some(c), Locale::Fr) => format!(
+            "Composez {c} sur votre téléphone Orange pour recevoir un code de paiement, puis saisissez-le ici."
+        ),
+        (Some(c), Locale::En) => {
+            format!("Dial {c} on your Orange phone to get a payment code, then enter it here.")
+        }
+        (None, Locale::Fr) => {
+            "Générez un code de paiement dans le menu Orange Money de votre téléphone, puis saisissez-le ici."
+                .into()
+        }
+        (None, Locale::En) => {
+            "Generate a payment code in the Orange Money menu of your phone, then enter it here.".into()
+        }
+    }
+}
+
+/// "This is a Moov Africa number: choose Moov Money or change the number."
+pub(crate) fn mismatch(m: Mismatch, locale: Locale) -> String {
+    let net = m.network.name().unwrap_or_default();
+    match (m.suggest, locale) {
+        (Some(w), Locale::Fr) => format!(
+            "Ce numéro est un numéro {net}\u{a0}: choisissez {} ou changez de numéro.",
+            w.label(locale)
+        ),
+        (Some(w), Locale::En) => {
+            format!("This is a {net} number: choose {} or change the number.", w.label(locale))
+        }
+        (None, Locale::Fr) => {
+            format!("Ce numéro est un numéro {net}\u{a0}: changez de numéro ou de moyen de paiement.")
+        }
+        (None, Locale::En) => format!("This is a {net} number: change the number or the way to pay."),
+    }
+}
+
+/// The countdown, `m:ss` (or `h:mm:ss`).
+pub(crate) fn countdown(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") }
 }
 
 /// The live status line of an attempt under way.
@@ -168,5 +281,14 @@ mod tests {
         assert_eq!(Text::ConfirmOnPhone.get(Locale::Fr), "Confirmez le paiement sur votre téléphone");
         assert_eq!(Text::Paid.get(Locale::Fr), "Payé");
         assert_eq!(pay_label("5 000 F CFA", Locale::Fr), "Payer 5 000 F CFA");
+    }
+
+    #[test]
+    fn countdowns_and_hints() {
+        assert_eq!(countdown(0), "0:00");
+        assert_eq!(countdown(299), "4:59");
+        assert_eq!(countdown(3725), "1:02:05");
+        assert!(otp_hint(Some("#144*82#"), Locale::Fr).contains("#144*82#"));
+        assert_ne!(otp_hint(None, Locale::Fr), otp_hint(None, Locale::En));
     }
 }

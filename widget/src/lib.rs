@@ -1,9 +1,11 @@
 //! The checkout widget: a Yew application compiled to wasm32 and mounted by
-//! `widget/loader/checkout.js` (one script tag) into an element of the merchant's page.
+//! `widget/loader/checkout.js` (one script tag, or `window.CheckoutWidget.mount`).
 //!
-//! It never replaces the page and never renders into `<body>`: [`mount`] appends a child
-//! `<div class="ckw-mount">` to the merchant's element and renders there, and adds one
-//! `<style id="ckw-style">` whose rules all start with `.ckw`.
+//! The loader creates `<div class="ckw-mount">` in the merchant's element, attaches an open
+//! shadow root to it and gives [`mount`] a `<div>` inside that shadow root: the widget renders
+//! there, with its `<style>` next to it in the same shadow root, so the page's CSS and the
+//! widget's never meet (only inherited properties cross; `.ckw` resets them, and the theme's
+//! custom properties `--ckw-color`, `--ckw-radius`, `--ckw-font` cross on purpose).
 //!
 //! Code map: `state` (the pure reducer, tested natively), `api` (HTTP and server-sent events),
 //! `wire` (reading the JSON bodies), `i18n` (every UI string in fr and en), `components` (one
@@ -15,55 +17,82 @@ mod i18n;
 mod state;
 mod wire;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::cell::RefCell;
 
 use shared::locale::Locale;
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
+use web_sys::js_sys::Function;
+use yew::{AppHandle, Callback};
 
 use crate::api::Client;
 use crate::components::app::{App, AppProps};
+use crate::state::Memo;
 
-/// The widget's rules, every selector scoped under `.ckw`.
+/// The widget's rules, every selector scoped under `.ckw` (and inside the shadow root).
 const STYLE: &str = include_str!("style.css");
-/// The id of the one `<style>` element, however many widgets the page mounts.
-const STYLE_ID: &str = "ckw-style";
 
-/// Numbers each mounted widget, so that element ids stay unique on the page.
-static NEXT_UID: AtomicU32 = AtomicU32::new(0);
+thread_local! {
+    /// The mounted widgets, by the number [`mount`] returned.
+    static MOUNTED: RefCell<Vec<(u32, AppHandle<App>)>> = const { RefCell::new(Vec::new()) };
+    /// The next number: also makes element ids unique.
+    static NEXT: RefCell<u32> = const { RefCell::new(0) };
+}
 
-/// Mounts a widget inside `host` for the checkout of `client_secret`, talking to the API at
-/// `api_base`, in the language of the BCP 47 tag `locale` (French unless it is English).
+/// Mounts a widget into `root` (an element inside a shadow root) for the checkout of
+/// `client_secret`, talking to the API at `api_base`, in the language of the BCP 47 tag
+/// `locale` (French unless it is English). `memo` is what sessionStorage kept for this
+/// checkout; `notify(name, data)` is called with `checkout:*` event names and their detail as
+/// JSON, and with `"memo"` and the text to keep. Returns the number to give [`unmount`].
 ///
 /// A malformed client secret still mounts, showing that the link is invalid. Errors are
 /// returned to the caller (the loader logs them), never panicked.
 #[wasm_bindgen]
 pub fn mount(
-    host: web_sys::Element,
+    root: web_sys::Element,
     client_secret: &str,
     api_base: &str,
     locale: &str,
-) -> Result<(), JsValue> {
-    let document = host
+    memo: &str,
+    notify: Function,
+) -> Result<u32, JsValue> {
+    let document = root
         .owner_document()
         .ok_or_else(|| JsValue::from_str("checkout: the target element has no document"))?;
-    if document.get_element_by_id(STYLE_ID).is_none() {
-        let style = document.create_element("style")?;
-        style.set_id(STYLE_ID);
-        style.set_text_content(Some(STYLE));
-        match document.head() {
-            Some(head) => head.append_child(&style)?,
-            None => host.append_child(&style)?,
-        };
-    }
-    let root = document.create_element("div")?;
-    root.set_class_name("ckw-mount");
-    host.append_child(&root)?;
+    let parent = root.parent_node().ok_or_else(|| JsValue::from_str("checkout: the root has no parent"))?;
+    let style = document.create_element("style")?;
+    style.set_text_content(Some(STYLE));
+    parent.insert_before(&style, Some(&root))?;
+    let id = NEXT.with(|n| {
+        let mut n = n.borrow_mut();
+        *n = n.wrapping_add(1);
+        *n
+    });
     let props = AppProps {
+        root: root.clone(),
         client: Client::new(api_base, client_secret),
         locale: Locale::from_tag(locale),
-        uid: format!("ckw{}", NEXT_UID.fetch_add(1, Ordering::Relaxed)),
+        uid: format!("ckw{id}"),
+        memo: Memo::decode(memo),
+        notify: Callback::from(move |(name, data): (&'static str, String)| {
+            let _ = notify.call2(&JsValue::NULL, &JsValue::from_str(name), &JsValue::from_str(&data));
+        }),
     };
-    yew::Renderer::<App>::with_root_and_props(root, props).render();
-    Ok(())
+    let handle = yew::Renderer::<App>::with_root_and_props(root, props).render();
+    MOUNTED.with(|m| m.borrow_mut().push((id, handle)));
+    Ok(id)
+}
+
+/// Stops the widget `id` returned by [`mount`]: its requests, live stream and clock end, and
+/// its elements are removed. An unknown id does nothing.
+#[wasm_bindgen]
+pub fn unmount(id: u32) {
+    let handle = MOUNTED.with(|m| {
+        let mut m = m.borrow_mut();
+        let i = m.iter().position(|(n, _)| *n == id)?;
+        Some(m.swap_remove(i).1)
+    });
+    if let Some(handle) = handle {
+        handle.destroy();
+    }
 }

@@ -10,8 +10,8 @@ use std::rc::Rc;
 use shared::api::{ApiErrorCode, PayRequest, PublicAttempt, PublicCheckout};
 use shared::catalogue::ErrorCode;
 use shared::locale::Locale;
-use shared::method::PaymentMethod;
-use shared::phone::{PhoneError, PhoneNumber};
+use shared::method::{PaymentMethod, Provider};
+use shared::phone::{Network, PhoneError, PhoneNumber};
 use shared::status::{AttemptStatus, CheckoutStatus};
 use yew::Reducible;
 
@@ -51,6 +51,200 @@ pub(crate) enum PhoneProblem {
     Invalid(PhoneError),
     /// We accepted it but the verifier or the provider refused it.
     Refused,
+}
+
+/// Why the one-time code field is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtpProblem {
+    /// Empty, or not 4 to 6 digits.
+    Invalid,
+    /// The operator refused it (wrong or used code).
+    Refused,
+}
+
+/// The number's network is not the chosen method's wallet: "this is a Moov number".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mismatch {
+    /// The network the number belongs to.
+    pub(crate) network: Network,
+    /// That network's own wallet, when the checkout offers it (the method to suggest).
+    pub(crate) suggest: Option<PaymentMethod>,
+    /// Whether the country has number portability: the network is then only likely, so the
+    /// customer is warned but not stopped.
+    pub(crate) soft: bool,
+}
+
+/// What the host page is told, as a `checkout:*` DOM event (`checkout:ready` and
+/// `checkout:closed` are sent by the loader and `App` directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventKind {
+    /// This widget's pay request was accepted.
+    Submitted,
+    /// Paid.
+    Succeeded,
+    /// The latest attempt failed or timed out.
+    Failed,
+    /// The checkout expired: no payment can start any more.
+    Expired,
+}
+
+impl EventKind {
+    /// The DOM event's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EventKind::Submitted => "checkout:submitted",
+            EventKind::Succeeded => "checkout:succeeded",
+            EventKind::Failed => "checkout:failed",
+            EventKind::Expired => "checkout:expired",
+        }
+    }
+}
+
+/// What survives a page reload (sessionStorage, per checkout): nothing secret, only what the
+/// server does not say. The server stays the truth for the status itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Memo {
+    /// The failed attempt the customer already left with "Try again".
+    pub(crate) dismissed: Option<String>,
+    /// The network of the number the live attempt was started with (for its fallback code).
+    pub(crate) network: Option<Network>,
+}
+
+impl Memo {
+    /// `dismissed|network`, each part possibly empty.
+    pub(crate) fn encode(&self) -> String {
+        let net =
+            self.network.and_then(|n| NETWORK_KEYS.iter().find(|(m, _)| *m == n)).map_or("", |(_, k)| k);
+        format!("{}|{net}", self.dismissed.as_deref().unwrap_or(""))
+    }
+
+    /// Reads [`Memo::encode`]'s form; anything else is an empty memo.
+    pub(crate) fn decode(s: &str) -> Memo {
+        let Some((dismissed, net)) = s.split_once('|') else { return Memo::default() };
+        let id_ok =
+            dismissed.len() <= 64 && dismissed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        Memo {
+            dismissed: (id_ok && !dismissed.is_empty()).then(|| dismissed.to_owned()),
+            network: NETWORK_KEYS.iter().find(|(_, k)| *k == net).map(|(n, _)| *n),
+        }
+    }
+}
+
+/// The networks a fallback code can be kept for, with their stored names.
+const NETWORK_KEYS: [(Network, &str); 4] = [
+    (Network::Orange, "orange"),
+    (Network::Mtn, "mtn"),
+    (Network::Moov, "moov"),
+    (Network::Airtel, "airtel"),
+];
+
+/// Milliseconds since the Unix epoch of an RFC 3339 UTC-or-offset timestamp
+/// (`2026-01-01T00:00:00Z`, `…00.123+01:00`), as the verifier writes `expires_at`.
+pub(crate) fn rfc3339_ms(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    // The number written by the ASCII digits b[from..to] (no `str::parse`: smaller wasm).
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b.get(from..to)?
+            .iter()
+            .try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let mut scale = 100;
+        while let Some(c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            ms += i64::from(c - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+    }
+    let offset_min = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let m = num(i + 1, i + 3)? * 60 + num(i + 4, i + 6)?;
+            if *sign == b'+' { m } else { -m }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    u64::try_from(secs * 1000 + ms).ok()
+}
+
+/// Formats what the customer types as numbers of `country` are written, digit groups separated
+/// by spaces: `0707123` → `07 07 12 3`, `+2250707` → `+225 07 07`. Anything that is not
+/// digits, separators and a leading `+` is left as typed, for the parser to explain.
+pub(crate) fn format_typing(input: &str, country: shared::phone::Country) -> String {
+    let trimmed = input.trim_start();
+    let plus = trimmed.starts_with('+');
+    let body = if plus { &trimmed[1..] } else { trimmed };
+    if body.chars().any(|c| !(c.is_ascii_digit() || c == ' ' || c == '.' || c == '-')) {
+        return input.to_owned();
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    let plan = country.plan();
+    let mut out = String::with_capacity(digits.len() + 8);
+    let mut rest = digits.as_str();
+    if plus || rest.starts_with("00") {
+        let prefix = if plus { "+" } else { "00" };
+        rest = rest.strip_prefix(prefix.trim_start_matches('+')).unwrap_or(rest);
+        out.push_str(prefix);
+        match rest.strip_prefix(plan.calling_code) {
+            Some(nsn) => {
+                out.push_str(plan.calling_code);
+                rest = nsn;
+                if !rest.is_empty() {
+                    out.push(' ');
+                }
+            }
+            None => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    } else if plan.trunk_zero && rest.starts_with('0') && rest.len() <= plan.national_len() {
+        out.push('0');
+        rest = &rest[1..];
+    } else if rest.len() > plan.national_len() {
+        // Too long to be a national number: left for the parser, not regrouped.
+        return digits;
+    }
+    let mut first = true;
+    for &len in plan.groups {
+        if rest.is_empty() {
+            break;
+        }
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        let (group, tail) = rest.split_at(len.min(rest.len()));
+        out.push_str(group);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        if !first {
+            out.push(' ');
+        }
+        out.push_str(rest);
+    }
+    out
 }
 
 /// The state of loading the checkout: the one request the whole widget waits on.
@@ -136,6 +330,18 @@ pub(crate) struct State {
     pub(crate) pay: Pay,
     /// The failed attempt whose end screen the customer left with "Try again".
     pub(crate) dismissed_attempt: Option<String>,
+    /// The one-time code (Orange Money through NovaSend), digits only.
+    pub(crate) otp: String,
+    /// Why the one-time code is refused.
+    pub(crate) otp_error: Option<OtpProblem>,
+    /// The time of the last clock tick (ms since the epoch), for the countdown.
+    pub(crate) now_ms: Option<u64>,
+    /// The attempt this widget's own pay request started (the `checkout:submitted` event).
+    pub(crate) submitted: Option<String>,
+    /// The network of the number the live attempt was started with.
+    pub(crate) attempt_network: Option<Network>,
+    /// The deadline passed and the checkout was reloaded once to learn what the server says.
+    deadline_reloaded: bool,
     seq: u32,
 }
 
@@ -152,8 +358,14 @@ pub(crate) enum Action {
     Update(PublicCheckout),
     /// The customer picked a method.
     ChooseMethod(PaymentMethod),
-    /// The customer typed in the phone field.
+    /// The customer typed at the end of the phone field: the text is regrouped as typed.
     PhoneInput(String),
+    /// The customer edited inside the phone field: the text is kept as it is.
+    PhoneEdit(String),
+    /// The customer typed in the one-time code field.
+    OtpInput(String),
+    /// The clock, every second while a deadline is shown (ms since the epoch).
+    Tick(u64),
     /// The phone field lost focus.
     PhoneBlur,
     /// The customer pressed the pay button.
@@ -179,7 +391,81 @@ impl State {
             form_error: None,
             pay: Pay::Idle,
             dismissed_attempt: None,
+            otp: String::new(),
+            otp_error: None,
+            now_ms: None,
+            submitted: None,
+            attempt_network: None,
+            deadline_reloaded: false,
             seq: 0,
+        }
+    }
+
+    /// The state at mount, with what the previous page of the same tab remembered.
+    pub(crate) fn restored(mut self, memo: Memo) -> State {
+        self.dismissed_attempt = memo.dismissed;
+        self.attempt_network = memo.network;
+        self
+    }
+
+    /// What to remember across a reload.
+    pub(crate) fn memo(&self) -> Memo {
+        Memo { dismissed: self.dismissed_attempt.clone(), network: self.attempt_network }
+    }
+
+    /// The provider sent for `method`: the first that offers it (the verifier's order).
+    pub(crate) fn provider_for(&self, method: PaymentMethod) -> Option<Provider> {
+        self.loaded()?.methods.iter().find(|o| o.method == method).map(|o| o.provider)
+    }
+
+    /// Whether the chosen method needs a one-time code from the customer.
+    pub(crate) fn needs_otp(&self) -> bool {
+        self.method.is_some_and(|m| self.provider_for(m).is_some_and(|p| p.needs_otp(m)))
+    }
+
+    /// The number typed, when it is a valid one.
+    pub(crate) fn parsed_phone(&self) -> Option<PhoneNumber> {
+        self.check_phone().ok()
+    }
+
+    /// The network recognised from a valid number, when its range tells it.
+    pub(crate) fn phone_network(&self) -> Option<Network> {
+        self.parsed_phone().map(|n| n.network()).filter(|n| *n != Network::Unknown)
+    }
+
+    /// The chosen method is one operator's wallet and the number is another's.
+    pub(crate) fn mismatch(&self) -> Option<Mismatch> {
+        let wanted = self.method?.network()?;
+        let number = self.parsed_phone()?;
+        let network = number.network();
+        if network == Network::Unknown || network == wanted {
+            return None;
+        }
+        let suggest = PaymentMethod::of_network(network).filter(|m| self.methods().contains(m));
+        Some(Mismatch { network, suggest, soft: number.country().plan().portable })
+    }
+
+    /// The deadline of the checkout, ms since the epoch.
+    pub(crate) fn deadline_ms(&self) -> Option<u64> {
+        rfc3339_ms(&self.loaded()?.expires_at)
+    }
+
+    /// Whole seconds left before the deadline, once the clock has ticked.
+    pub(crate) fn remaining_secs(&self) -> Option<u64> {
+        Some(self.deadline_ms()?.saturating_sub(self.now_ms?).div_ceil(1000))
+    }
+
+    /// The event the host page should hear about now, keyed by the attempt it concerns: the
+    /// `App` sends it each time this changes.
+    pub(crate) fn event(&self) -> Option<(EventKind, Option<String>)> {
+        match self.screen() {
+            Screen::Waiting(a) if self.submitted.as_deref() == Some(a.id.as_str()) => {
+                Some((EventKind::Submitted, Some(a.id.clone())))
+            }
+            Screen::Paid(a) => Some((EventKind::Succeeded, a.map(|a| a.id.clone()))),
+            Screen::Failed(a) => Some((EventKind::Failed, Some(a.id.clone()))),
+            Screen::Closed(CheckoutStatus::Expired) => Some((EventKind::Expired, None)),
+            _ => None,
         }
     }
 
@@ -242,9 +528,9 @@ impl State {
     }
 
     /// Parses the phone field, if the chosen method needs one.
-    fn check_phone(&self) -> Result<String, PhoneError> {
+    fn check_phone(&self) -> Result<PhoneNumber, PhoneError> {
         let Some(c) = self.loaded() else { return Err(PhoneError::Empty) };
-        PhoneNumber::parse(&self.phone, c.country).map(|n| n.as_e164().to_owned())
+        PhoneNumber::parse(&self.phone, c.country)
     }
 
     fn with_checkout(mut self, c: PublicCheckout) -> State {
@@ -270,7 +556,7 @@ impl State {
         };
         let phone = if method.needs_phone() {
             match self.check_phone() {
-                Ok(e164) => e164,
+                Ok(n) => n.as_e164().to_owned(),
                 Err(e) => {
                     self.phone_error = Some(PhoneProblem::Invalid(e));
                     return self;
@@ -280,9 +566,39 @@ impl State {
             String::new()
         };
         self.phone_error = None;
+        if self.mismatch().is_some_and(|m| !m.soft) {
+            return self;
+        }
+        let otp = if self.needs_otp() {
+            if !(4..=6).contains(&self.otp.len()) {
+                self.otp_error = Some(OtpProblem::Invalid);
+                return self;
+            }
+            Some(self.otp.clone())
+        } else {
+            None
+        };
+        self.otp_error = None;
+        self.attempt_network =
+            if method.needs_phone() { method.network().or(self.phone_network()) } else { None };
         self.seq = self.seq.wrapping_add(1);
-        self.pay =
-            Pay::Sending { seq: self.seq, request: PayRequest { method, phone, provider: None, otp: None } };
+        let provider = self.provider_for(method);
+        self.pay = Pay::Sending { seq: self.seq, request: PayRequest { method, phone, provider, otp } };
+        self
+    }
+
+    fn phone_typed(mut self, text: String, at_end: bool) -> State {
+        self.phone = match self.loaded().map(|c| c.country) {
+            Some(country) if at_end => format_typing(&text, country),
+            _ => text,
+        };
+        // Validated live: what is certain already (wrong characters, another country, a
+        // complete number no network has) shows at once; "too short" and "old format" wait for
+        // the blur, since every number is too short, or looks old, while it is being typed.
+        self.phone_error = match self.check_phone() {
+            Ok(_) | Err(PhoneError::Empty | PhoneError::TooShort | PhoneError::Obsolete { .. }) => None,
+            Err(e) => Some(PhoneProblem::Invalid(e)),
+        };
         self
     }
 
@@ -292,6 +608,11 @@ impl State {
             PayFailure::Api { code: ApiErrorCode::InvalidPhoneNumber, .. }
             | PayFailure::Api { payment_error: Some(ErrorCode::InvalidPhoneNumber), .. } => {
                 self.phone_error = Some(PhoneProblem::Refused);
+            }
+            PayFailure::Api { payment_error: Some(ErrorCode::OtpRequired), .. } if self.needs_otp() => {
+                // A one-time code is used or refused: the customer generates a new one.
+                self.otp.clear();
+                self.otp_error = Some(OtpProblem::Refused);
             }
             PayFailure::Api { payment_error: Some(code), .. } => {
                 self.form_error = Some(Problem::Payment(code));
@@ -374,11 +695,22 @@ impl Reducible for State {
                 }
                 s
             }
-            Action::PhoneInput(text) => {
-                s.phone = text;
-                // Once an error is shown, it follows the typing, so it disappears when fixed.
-                if s.phone_error.is_some() {
-                    s.phone_error = s.check_phone().err().map(PhoneProblem::Invalid);
+            Action::PhoneInput(text) => s.phone_typed(text, true),
+            Action::PhoneEdit(text) => s.phone_typed(text, false),
+            Action::OtpInput(text) => {
+                s.otp = text.chars().filter(char::is_ascii_digit).take(6).collect();
+                if s.otp_error.is_some() && (4..=6).contains(&s.otp.len()) {
+                    s.otp_error = None;
+                }
+                s
+            }
+            Action::Tick(now) => {
+                s.now_ms = Some(now);
+                let due = s.remaining_secs() == Some(0);
+                if due && !s.deadline_reloaded && matches!(s.screen(), Screen::Form | Screen::Waiting(_)) {
+                    // The deadline passed here: ask the server, which alone says it expired.
+                    s.deadline_reloaded = true;
+                    s.load_seq = s.load_seq.wrapping_add(1);
                 }
                 s
             }
@@ -391,6 +723,7 @@ impl Reducible for State {
             Action::Submit => s.submit(),
             Action::PayAccepted(c) => {
                 s.pay = Pay::Idle;
+                s.submitted = c.attempt.as_ref().map(|a| a.id.clone());
                 match s.loaded() {
                     Some(cur) if !is_fresher(cur, &c, s.dismissed_attempt.as_deref()) => s,
                     _ => s.with_checkout(c),
@@ -402,6 +735,9 @@ impl Reducible for State {
                     s.dismissed_attempt = Some(a.id.clone());
                     s.form_error = None;
                     s.phone_error = None;
+                    s.otp.clear();
+                    s.otp_error = None;
+                    s.attempt_network = None;
                 }
                 s
             }
@@ -664,6 +1000,193 @@ mod tests {
         let s = run(s, [Action::Reload]);
         assert_eq!(s.screen(), Screen::Loading);
         assert_eq!(s.load_seq, 1);
+    }
+
+    fn with_methods(methods: &[(PaymentMethod, Provider)]) -> State {
+        let mut c = checkout(CheckoutStatus::Open, None);
+        c.methods = methods.iter().map(|&(method, provider)| MethodOption { method, provider }).collect();
+        run(State::new(Locale::En, true), [Action::Loaded(c)])
+    }
+
+    #[test]
+    fn the_number_is_grouped_as_typed_and_validated_live() {
+        let s = run(open_form(), [Action::PhoneInput("0707123".into())]);
+        assert_eq!(s.phone, "07 07 12 3");
+        assert_eq!(s.phone_error, None, "too short while typing is not an error");
+        let s = run(s, [Action::PhoneInput("07 07 12 3456".into())]);
+        assert_eq!(s.phone, "07 07 12 34 56");
+        assert_eq!(s.phone_network(), Some(Network::Orange));
+        assert_eq!(run(open_form(), [Action::PhoneInput("+2250707".into())]).phone, "+225 07 07");
+        // An edit inside the field keeps the text as it is (the caret stays put).
+        assert_eq!(run(open_form(), [Action::PhoneEdit("0707 123".into())]).phone, "0707 123");
+        // Certain errors show at once, before any blur.
+        let s = run(open_form(), [Action::PhoneInput("07a".into())]);
+        assert_eq!(s.phone_error, Some(PhoneProblem::Invalid(PhoneError::InvalidCharacters)));
+        let s = run(open_form(), [Action::PhoneInput("+221 77 123 45 67".into())]);
+        assert!(matches!(s.phone_error, Some(PhoneProblem::Invalid(PhoneError::WrongCountry { .. }))));
+    }
+
+    #[test]
+    fn an_old_format_gets_its_current_form_on_blur() {
+        let s = run(open_form(), [Action::PhoneInput("47 12 34 56".into())]);
+        assert_eq!(s.phone_error, None, "8 digits may be a 10-digit number being typed");
+        let s = run(s, [Action::PhoneBlur]);
+        let Some(PhoneProblem::Invalid(e)) = &s.phone_error else { panic!("{:?}", s.phone_error) };
+        assert_eq!(e, &PhoneError::Obsolete { current: Some("07 47 12 34 56".into()) });
+        assert!(
+            crate::i18n::phone_problem(s.phone_error.as_ref().unwrap(), Country::Ci, Locale::En)
+                .contains("07 47 12 34 56")
+        );
+    }
+
+    #[test]
+    fn a_number_of_another_network_is_said_plainly_and_not_sent() {
+        let s = with_methods(&[
+            (PaymentMethod::OrangeMoney, Provider::CaurisFlux),
+            (PaymentMethod::MoovMoney, Provider::CaurisFlux),
+        ]);
+        let s = run(
+            s,
+            [Action::ChooseMethod(PaymentMethod::OrangeMoney), Action::PhoneInput("0102030405".into())],
+        );
+        let m = s.mismatch().expect("a Moov number for Orange Money");
+        assert_eq!((m.network, m.suggest, m.soft), (Network::Moov, Some(PaymentMethod::MoovMoney), false));
+        assert!(crate::i18n::mismatch(m, Locale::En).contains("Moov Money"));
+        let s = run(s, [Action::Submit]);
+        assert_eq!(s.sending(), None, "Côte d'Ivoire has no portability: the mismatch blocks");
+        let s = run(s, [Action::ChooseMethod(PaymentMethod::MoovMoney)]);
+        assert_eq!(s.mismatch(), None);
+        let s = run(s, [Action::Submit]);
+        let (_, req) = s.sending().expect("sent once the method matches");
+        assert_eq!((req.method, req.provider), (PaymentMethod::MoovMoney, Some(Provider::CaurisFlux)));
+        assert_eq!(s.attempt_network, Some(Network::Moov));
+        // Methods open to every network never mismatch.
+        let s = run(open_form(), [Action::PhoneInput("0102030405".into())]);
+        assert_eq!(s.mismatch(), None);
+    }
+
+    #[test]
+    fn orange_money_through_novasend_asks_for_the_one_time_code() {
+        let s = with_methods(&[
+            (PaymentMethod::OrangeMoney, Provider::NovaSend),
+            (PaymentMethod::OrangeMoney, Provider::CaurisFlux),
+            (PaymentMethod::MtnMomo, Provider::NovaSend),
+        ]);
+        assert_eq!(
+            s.methods(),
+            vec![PaymentMethod::OrangeMoney, PaymentMethod::MtnMomo],
+            "one choice per method"
+        );
+        let s = run(
+            s,
+            [Action::ChooseMethod(PaymentMethod::OrangeMoney), Action::PhoneInput("0707123456".into())],
+        );
+        assert!(s.needs_otp());
+        let s = run(s, [Action::Submit]);
+        assert_eq!((s.otp_error, s.sending()), (Some(OtpProblem::Invalid), None));
+        let s = run(s, [Action::OtpInput("12 34a5".into())]);
+        assert_eq!((s.otp.as_str(), s.otp_error), ("12345", None));
+        let s = run(s, [Action::Submit]);
+        let (_, req) = s.sending().unwrap();
+        assert_eq!((req.provider, req.otp.as_deref()), (Some(Provider::NovaSend), Some("12345")));
+        // The operator refuses the code: a new one is asked for, nothing else is lost.
+        let s = run(
+            s,
+            [Action::PayFailed(PayFailure::Api {
+                code: ApiErrorCode::PaymentFailed,
+                payment_error: Some(ErrorCode::OtpRequired),
+            })],
+        );
+        assert_eq!((s.otp.as_str(), s.otp_error), ("", Some(OtpProblem::Refused)));
+        assert_eq!(s.phone, "07 07 12 34 56");
+        // MTN needs no code.
+        let s = run(s, [Action::ChooseMethod(PaymentMethod::MtnMomo)]);
+        assert!(!s.needs_otp());
+    }
+
+    #[test]
+    fn the_countdown_runs_and_the_deadline_asks_the_server_once() {
+        let waiting = run(
+            open_form(),
+            [Action::Loaded(checkout(
+                CheckoutStatus::Processing,
+                Some(("at_1", AttemptStatus::AwaitingCustomer)),
+            ))],
+        );
+        assert_eq!(waiting.remaining_secs(), None, "no clock yet");
+        let deadline = rfc3339_ms("2026-01-01T00:00:00Z").unwrap();
+        let s = run(waiting, [Action::Tick(deadline - 90_500)]);
+        assert_eq!(s.remaining_secs(), Some(91));
+        let load_seq = s.load_seq;
+        let s = run(s, [Action::Tick(deadline + 10)]);
+        assert_eq!((s.remaining_secs(), s.load_seq), (Some(0), load_seq + 1));
+        let s = run(s, [Action::Tick(deadline + 1010)]);
+        assert_eq!(s.load_seq, load_seq + 1, "asked once, not every second");
+        let s = run(
+            s,
+            [Action::Loaded(checkout(CheckoutStatus::Expired, Some(("at_1", AttemptStatus::Expired))))],
+        );
+        assert_eq!(s.screen(), Screen::Closed(CheckoutStatus::Expired));
+        assert_eq!(s.event(), Some((EventKind::Expired, None)));
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_ms("2026-01-01T00:00:00Z"), Some(1_767_225_600_000));
+        assert_eq!(rfc3339_ms("2026-01-01T01:00:00.5+01:00"), Some(1_767_225_600_500));
+        assert_eq!(rfc3339_ms("2024-02-29T12:30:15.123456Z"), Some(1_709_209_815_123));
+        for bad in ["", "2026-01-01", "2026-13-01T00:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00Zx"]
+        {
+            assert_eq!(rfc3339_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_reload_resumes_the_attempt_and_keeps_what_the_server_does_not_say() {
+        // Before the reload: a Moov number for "mobile money", then a failure left with "Try again"
+        // and a second attempt under way.
+        let s = run(open_form(), [Action::PhoneInput("0102030405".into()), Action::Submit]);
+        assert_eq!(s.attempt_network, Some(Network::Moov));
+        let s = run(
+            s,
+            [Action::PayAccepted(checkout(
+                CheckoutStatus::Processing,
+                Some(("at_1", AttemptStatus::Created)),
+            ))],
+        );
+        assert_eq!(s.event(), Some((EventKind::Submitted, Some("at_1".into()))));
+        let memo = s.memo();
+        assert_eq!(Memo::decode(&memo.encode()), memo);
+        // After it: the server's latest attempt is shown live, with the remembered network.
+        let reloaded = run(
+            State::new(Locale::Fr, true).restored(Memo::decode(&memo.encode())),
+            [Action::Loaded(checkout(
+                CheckoutStatus::Processing,
+                Some(("at_1", AttemptStatus::AwaitingCustomer)),
+            ))],
+        );
+        assert_eq!(reloaded.live_attempt().as_deref(), Some("at_1"));
+        assert_eq!(reloaded.attempt_network, Some(Network::Moov));
+        assert_eq!(reloaded.event(), None, "submitted was told before the reload");
+        // A failure already left stays left.
+        let failed = checkout(CheckoutStatus::Open, Some(("at_1", AttemptStatus::Failed)));
+        let s = run(reloaded, [Action::Update(failed.clone())]);
+        assert_eq!(s.event(), Some((EventKind::Failed, Some("at_1".into()))));
+        let s = run(s, [Action::Retry]);
+        let after = run(
+            State::new(Locale::Fr, true).restored(Memo::decode(&s.memo().encode())),
+            [Action::Loaded(failed)],
+        );
+        assert_eq!(after.screen(), Screen::Form);
+        for junk in ["", "x", "at_1\"<script>|orange", "|bitcoin"] {
+            let m = Memo::decode(junk);
+            assert!(
+                m.dismissed
+                    .as_deref()
+                    .is_none_or(|d| d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            );
+        }
     }
 
     #[test]

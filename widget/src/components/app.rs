@@ -1,27 +1,37 @@
 //! The root component: owns the [`State`], runs the requests the state asks for (load, pay,
-//! live status) in effects, and lays out the current screen.
+//! live status, the clock) in effects, tells the host page what happened (`checkout:*` events,
+//! through the loader), and lays out the current screen.
 //!
 //! Layout, stable across screens so that the live region persists and is announced:
 //! `.ckw` root (with `data-checkout-status`, `data-attempt-status`, `data-screen`) >
 //! summary, the screen's main part, `.ckw-status` (`aria-live="polite"`), the screen's follow-up.
-//! The parts are drawn by the view functions of the sibling modules.
+//! When the screen changes after the first one, focus moves to its heading (or, back on the
+//! form, to its first field). The parts are drawn by the view functions of the sibling modules.
 
-use futures::future::abortable;
-use shared::catalogue::ErrorCode;
+use std::time::Duration;
+
+use std::pin::pin;
+
+use futures::future::{abortable, select};
+use shared::catalogue::{ErrorCode, SuggestedAction};
 use shared::locale::Locale;
+use shared::method::PaymentMethod;
 use shared::money::Money;
 use shared::status::AttemptStatus;
+use shared::ussd;
+use wasm_bindgen::JsCast;
 use yew::platform::spawn_local;
-use yew::{Callback, Html, Properties, function_component, html, use_effect_with, use_reducer};
+use yew::platform::time::sleep;
+use yew::{Callback, Html, Properties, function_component, html, use_effect_with, use_mut_ref, use_reducer};
 
 use super::paid::paid;
 use super::pay_form::{PayFormProps, pay_form};
 use super::retry::retry;
 use super::summary::{SummaryProps, summary};
-use super::waiting::waiting;
-use crate::api::Client;
+use super::waiting::{WaitingProps, waiting};
+use crate::api::{Client, event_detail};
 use crate::i18n::{self, Text};
-use crate::state::{Action, Pay, Problem, Screen, State};
+use crate::state::{Action, Memo, Pay, Problem, Screen, State};
 
 /// Props of [`App`], given by `mount`.
 #[derive(Debug, PartialEq, Properties)]
@@ -32,14 +42,33 @@ pub(crate) struct AppProps {
     pub(crate) locale: Locale,
     /// Prefix of element ids, unique on the page.
     pub(crate) uid: String,
+    /// What the previous page of this tab remembered about this checkout.
+    pub(crate) memo: Memo,
+    /// The element the widget renders into (inside the shadow root): where focus is moved.
+    pub(crate) root: web_sys::Element,
+    /// Tells the loader: `("checkout:…", detail JSON)` to dispatch on the host element, or
+    /// `("memo", text)` to keep in sessionStorage.
+    pub(crate) notify: Callback<(&'static str, String)>,
+}
+
+/// Milliseconds since the epoch, from the browser's clock.
+fn now_ms() -> u64 {
+    web_sys::js_sys::Date::now() as u64
+}
+
+/// Focuses `el` if it is an HTML element.
+fn focus(el: Option<web_sys::Element>) {
+    if let Some(el) = el.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = el.focus();
+    }
 }
 
 /// The widget.
 #[function_component]
 pub(crate) fn App(props: &AppProps) -> Html {
     let state = {
-        let (locale, valid) = (props.locale, props.client.is_some());
-        use_reducer(move || State::new(locale, valid))
+        let (locale, valid, memo) = (props.locale, props.client.is_some(), props.memo.clone());
+        use_reducer(move || State::new(locale, valid).restored(memo))
     };
 
     // Load (and reload) the checkout.
@@ -72,14 +101,23 @@ pub(crate) fn App(props: &AppProps) -> Html {
         });
     }
 
-    // Follow the attempt under way; the clean-up closes the stream or stops polling.
+    // Follow the attempt under way, and run the clock for its countdown; the clean-up closes
+    // the stream or stops polling, and stops the clock.
     {
         let (client, dispatcher) = (props.client.clone(), state.dispatcher());
         use_effect_with(state.live_attempt(), move |live| {
             let mut stop = None;
             if let (Some(client), Some(_)) = (client, live) {
+                let updates = dispatcher.clone();
+                let clock = async move {
+                    loop {
+                        dispatcher.dispatch(Action::Tick(now_ms()));
+                        sleep(Duration::from_secs(1)).await;
+                    }
+                };
                 let (task, handle) = abortable(async move {
-                    client.watch(|c| dispatcher.dispatch(Action::Update(c))).await;
+                    let watch = client.watch(|c| updates.dispatch(Action::Update(c)));
+                    select(pin!(watch), pin!(clock)).await;
                 });
                 spawn_local(async move {
                     let _ = task.await;
@@ -91,6 +129,40 @@ pub(crate) fn App(props: &AppProps) -> Html {
                     handle.abort();
                 }
             }
+        });
+    }
+
+    // Tell the host page: ready once the checkout is known, then each milestone once; keep
+    // the memo; and move the focus when the screen changes, never on the first screen (the
+    // page's focus is the merchant's until the customer acts in the widget). One effect,
+    // comparing with what was done before: each hook costs the customer's download.
+    {
+        let done = use_mut_ref(|| (false, None, Memo::default(), ""));
+        let (notify, detail, root) =
+            (props.notify.clone(), state.loaded().map(event_detail), props.root.clone());
+        let now = (detail.is_some(), state.event(), state.memo(), state.screen().name());
+        use_effect_with(now, move |now| {
+            let mut before = done.borrow_mut();
+            if let Some(detail) = detail {
+                if now.0 && !before.0 {
+                    notify.emit(("checkout:ready", detail.clone()));
+                }
+                if let Some((kind, _)) = now.1.as_ref().filter(|_| now.1 != before.1) {
+                    notify.emit((kind.name(), detail));
+                }
+            }
+            if now.2 != before.2 {
+                notify.emit(("memo", now.2.encode()));
+            }
+            if !matches!(before.3, "" | "loading") && before.3 != now.3 {
+                let pick = |sel: &str| root.query_selector(sel).ok().flatten();
+                focus(match now.3 {
+                    "form" => pick(".ckw-form input:checked").or_else(|| pick(".ckw-form input")),
+                    "waiting" => pick(".ckw-title"),
+                    _ => pick(".ckw-status"),
+                });
+            }
+            *before = now.clone();
         });
     }
 
@@ -117,22 +189,39 @@ pub(crate) fn App(props: &AppProps) -> Html {
 
     // (main part, live status text, follow-up)
     let none = Html::default;
-    let (main, status, follow): (Html, &str, Html) = match screen {
-        Screen::Loading => (none(), Text::Loading.get(locale), none()),
-        Screen::Unavailable(p) => {
+    let (main, status, follow): (Html, &str, Html) = match (screen, checkout) {
+        (Screen::Unavailable(p), _) => {
             let again = (p == Problem::Unreachable)
                 .then(|| retry(None, Text::TryAgain.get(locale), dispatch.reform(|()| Action::Reload)));
             (none(), i18n::problem(p, locale), again.unwrap_or_default())
         }
-        Screen::Form => {
+        (Screen::Loading, _) | (_, None) => (none(), Text::Loading.get(locale), none()),
+        (Screen::Form, Some(c)) => {
             let sending = state.pay != Pay::Idle;
+            let mismatch = state.mismatch();
+            let otp_code = ussd::orange_otp(c.country).map(|u| u.dial(c.amount, locale));
             let form = pay_form(PayFormProps {
                 uid: &props.uid,
                 locale,
                 methods: &state.methods(),
                 method: state.method,
                 phone: &state.phone,
-                phone_error: state.phone_error.as_ref().map(|p| i18n::phone_problem(p, locale)),
+                network: state
+                    .phone_network()
+                    .and_then(|n| n.name())
+                    .map(|n| format!("{} {n}", Text::Network.get(locale))),
+                phone_error: state
+                    .phone_error
+                    .as_ref()
+                    .map(|p| i18n::phone_problem(p, c.country, locale))
+                    .or_else(|| mismatch.map(|m| i18n::mismatch(m, locale))),
+                otp: state.needs_otp().then(|| {
+                    (
+                        state.otp.as_str(),
+                        i18n::otp_hint(otp_code.as_deref(), locale),
+                        state.otp_error.map(|p| i18n::otp_problem(p, locale)),
+                    )
+                }),
                 form_error: state.form_error.map(|p| i18n::problem(p, locale)),
                 pay_label: i18n::pay_label(&amount, locale),
                 sending,
@@ -140,26 +229,38 @@ pub(crate) fn App(props: &AppProps) -> Html {
             });
             (form, if sending { Text::Sending.get(locale) } else { "" }, none())
         }
-        Screen::Waiting(a) => {
-            (waiting(locale, a.payment_url.as_deref()), i18n::attempt_status(a.status, locale), none())
+        (Screen::Waiting(a), Some(c)) => {
+            let network = a.method.network().or(state.attempt_network);
+            let main = waiting(WaitingProps {
+                locale,
+                on_page: a.method == PaymentMethod::Card,
+                payment_url: a.payment_url.as_deref(),
+                fallback: network
+                    .and_then(|n| ussd::push_fallback(c.country, n))
+                    .map(|u| u.dial(c.amount, locale)),
+                countdown: state.remaining_secs().map(i18n::countdown),
+            });
+            (main, i18n::attempt_status(a.status, locale), none())
         }
-        Screen::Paid(a) => (none(), Text::Paid.get(locale), paid(locale, a.map(|a| a.id.as_str()))),
-        Screen::Refunded => (none(), Text::Refunded.get(locale), none()),
-        Screen::Failed(a) => {
+        (Screen::Paid(a), _) => (none(), Text::Paid.get(locale), paid(locale, a.map(|a| a.id.as_str()))),
+        (Screen::Refunded, _) => (none(), Text::Refunded.get(locale), none()),
+        (Screen::Failed(a), _) => {
             let code = a.failure.unwrap_or(if a.status == AttemptStatus::Expired {
                 ErrorCode::SessionExpired
             } else {
                 ErrorCode::PaymentRefused
             });
             let action = a.action.unwrap_or(code.action());
-            let again = retry(
-                Some(action.message(locale)),
-                Text::TryAgain.get(locale),
-                dispatch.reform(|()| Action::Retry),
-            );
+            let label = if action == SuggestedAction::ChooseAnotherMethod && state.methods().len() > 1 {
+                Text::ChooseAnother
+            } else {
+                Text::TryAgain
+            };
+            let again =
+                retry(Some(action.message(locale)), label.get(locale), dispatch.reform(|()| Action::Retry));
             (none(), code.message(locale), again)
         }
-        Screen::Closed(s) => (none(), i18n::closed(s, locale), none()),
+        (Screen::Closed(s), _) => (none(), i18n::closed(s, locale), none()),
     };
 
     html! {
@@ -172,7 +273,7 @@ pub(crate) fn App(props: &AppProps) -> Html {
         >
             { head }
             { main }
-            <p class="ckw-status" role="status" aria-live="polite">{ status }</p>
+            <p class="ckw-status" role="status" aria-live="polite" tabindex="-1">{ status }</p>
             { follow }
         </div>
     }

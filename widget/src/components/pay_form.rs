@@ -1,11 +1,12 @@
-//! The payment form: method choice, phone number and the pay button.
+//! The payment form: method choice, phone number (with the network it belongs to), the
+//! one-time code when the method needs one, and the pay button.
 
 use shared::locale::Locale;
 use shared::method::PaymentMethod;
 use yew::{Callback, Html, SubmitEvent, html};
 
+use super::field::{FieldProps, field};
 use super::method_choice::{MethodChoiceProps, method_choice};
-use super::phone_field::{PhoneFieldProps, phone_field};
 use crate::i18n::Text;
 use crate::state::Action;
 
@@ -22,8 +23,13 @@ pub(crate) struct PayFormProps<'a> {
     pub(crate) method: Option<PaymentMethod>,
     /// The phone number as typed.
     pub(crate) phone: &'a str,
-    /// Why the phone number is refused.
+    /// The network recognised from the number, in words.
+    pub(crate) network: Option<String>,
+    /// Why the phone number is refused, or why it does not fit the method.
     pub(crate) phone_error: Option<String>,
+    /// The one-time code field, when the method needs one: the code typed, how to get one,
+    /// and why it is refused.
+    pub(crate) otp: Option<(&'a str, String, Option<&'static str>)>,
     /// A problem with the whole form.
     pub(crate) form_error: Option<&'static str>,
     /// The pay button's text, with the amount.
@@ -51,13 +57,37 @@ pub(crate) fn pay_form(p: PayFormProps<'_>) -> Html {
                 on_choose: on_action.reform(Action::ChooseMethod),
             }) }
             if needs_phone {
-                { phone_field(PhoneFieldProps {
+                { field(FieldProps {
                     id: format!("{}-phone", p.uid),
+                    name: "phone",
+                    kind: "tel",
+                    inputmode: "tel",
+                    autocomplete: "tel",
                     label: Text::PhoneLabel.get(p.locale),
                     value: p.phone,
+                    hint: None,
+                    note: p.network,
                     error: p.phone_error,
-                    on_input: on_action.reform(Action::PhoneInput),
+                    on_input: on_action.reform(|(text, at_end)| {
+                        if at_end { Action::PhoneInput(text) } else { Action::PhoneEdit(text) }
+                    }),
                     on_blur: on_action.reform(|()| Action::PhoneBlur),
+                }) }
+            }
+            if let Some((otp, hint, error)) = p.otp {
+                { field(FieldProps {
+                    id: format!("{}-otp", p.uid),
+                    name: "otp",
+                    kind: "text",
+                    inputmode: "numeric",
+                    autocomplete: "one-time-code",
+                    label: Text::OtpLabel.get(p.locale),
+                    value: otp,
+                    hint: Some(hint),
+                    note: None,
+                    error: error.map(str::to_owned),
+                    on_input: on_action.reform(|(text, _)| Action::OtpInput(text)),
+                    on_blur: Callback::noop(),
                 }) }
             }
             if let Some(error) = p.form_error {

@@ -1,0 +1,102 @@
+//! The USSD codes a customer dials on their phone during a payment, per country and network:
+//! the code that generates an Orange Money one-time payment code (sent as `PayRequest::otp`),
+//! and the menu that shows a pending payment when the operator's push prompt does not appear.
+//!
+//! Data, not logic, so that the widget (which shows them) and the verifier (which could put them
+//! in a notification) agree. Only codes a source gives are listed; elsewhere the widget says what
+//! to do without a code rather than guess one. Sources, per entry below:
+//! - `research/anchors.md` §2.10 "Orange OTP USSD codes by country" (docs.clapay.app
+//!   "flow-payment") for the one-time codes;
+//! - `research/providers.md` §NovaSend "MTN and Moov push" (NovaSend's official docs) for
+//!   `*133#` and `*155#` in Côte d'Ivoire;
+//! - `research/anchors.md` §2.10 (docs.fincra.com "mobile-money-direct-charge") for Orange's
+//!   `#144#`, MTN Cameroun's `*126#` and Moov Bénin's `*855#`;
+//! - the text of issue 6 for Airtel Gabon's `*150#` (not in the research files: to confirm).
+
+use crate::locale::Locale;
+use crate::phone::{Country, Network};
+
+/// A USSD code, possibly with a part the customer fills in: the payment's amount (Orange
+/// Burkina Faso) or their secret code (Orange Guinée).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UssdCode {
+    /// The code, with `{amount}` or `{pin}` where the customer puts the amount or their
+    /// secret code.
+    pub pattern: &'static str,
+}
+
+impl UssdCode {
+    /// The code as the customer dials it: `{amount}` becomes `amount` (whole units, no
+    /// separators), `{pin}` the words for their secret code. A pattern has at most one part.
+    pub fn dial(self, amount: u64, locale: Locale) -> String {
+        let pin = match locale {
+            Locale::Fr => "[code secret]",
+            Locale::En => "[secret code]",
+        };
+        match self.pattern.split_once('{') {
+            Some((head, rest)) => {
+                let (name, tail) = rest.split_once('}').unwrap_or((rest, ""));
+                let part = if name == "amount" { amount.to_string() } else { pin.to_owned() };
+                format!("{head}{part}{tail}")
+            }
+            None => self.pattern.to_owned(),
+        }
+    }
+}
+
+/// The code that gives an Orange Money one-time payment code in `country`, if a source gives
+/// one (anchors.md §2.10, docs.clapay.app).
+pub fn orange_otp(country: Country) -> Option<UssdCode> {
+    let pattern = match country {
+        Country::Ci => "#144*82#",
+        Country::Bf => "*144*4*6*{amount}#",
+        Country::Sn => "#144#391#",
+        Country::Ml => "#144#77#",
+        Country::Gn => "*144*4*2*1*{pin}#",
+        _ => return None,
+    };
+    Some(UssdCode { pattern })
+}
+
+/// The menu where a customer of `network` in `country` finds and approves a pending payment
+/// when the push prompt does not appear, if a source gives it.
+pub fn push_fallback(country: Country, network: Network) -> Option<UssdCode> {
+    let pattern = match (country, network) {
+        // NovaSend's docs (providers.md, "MTN and Moov push").
+        (Country::Ci, Network::Mtn) => "*133#",
+        (Country::Ci, Network::Moov) => "*155#",
+        // Orange's menu in Côte d'Ivoire (fincra; adjeminpay's CI variant, anchors.md §2.10).
+        (Country::Ci, Network::Orange) => "#144#",
+        // fincra (anchors.md §2.10).
+        (Country::Cm, Network::Mtn) => "*126#",
+        (Country::Bj, Network::Moov) => "*855#",
+        // Issue 6's text; not in the research files.
+        (Country::Ga, Network::Airtel) => "*150#",
+        _ => return None,
+    };
+    Some(UssdCode { pattern })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_dialable() {
+        for country in Country::ALL {
+            let codes = Network::ALL.into_iter().filter_map(|n| push_fallback(country, n));
+            for code in codes.chain(orange_otp(country)) {
+                let dial = code.dial(5000, Locale::Fr);
+                assert!(dial.starts_with(['*', '#']) && dial.ends_with('#'), "{dial}");
+            }
+        }
+        assert_eq!(orange_otp(Country::Ci).unwrap().dial(5000, Locale::En), "#144*82#");
+        assert_eq!(orange_otp(Country::Bf).unwrap().dial(5000, Locale::En), "*144*4*6*5000#");
+        assert_eq!(orange_otp(Country::Gn).unwrap().dial(1, Locale::En), "*144*4*2*1*[secret code]#");
+        assert_eq!(push_fallback(Country::Ci, Network::Mtn).unwrap().pattern, "*133#");
+        assert_eq!(push_fallback(Country::Ci, Network::Moov).unwrap().pattern, "*155#");
+        assert_eq!(push_fallback(Country::Ga, Network::Airtel).unwrap().pattern, "*150#");
+        assert_eq!(push_fallback(Country::Ga, Network::Moov), None, "no source: no guess");
+        assert_eq!(orange_otp(Country::Cm), None);
+    }
+}
