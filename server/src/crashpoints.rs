@@ -10,10 +10,22 @@
 //! The points, in a payment's order:
 //! - `pay.attempt_stored`: the attempt is stored, the provider not yet called;
 //! - `pay.provider_answered`: the provider took the payment, its answer is not yet applied;
-//! - `attempt.state_committed`: a provider's word is committed, watchers not yet told.
+//! - `attempt.state_committed`: a provider's word is committed, watchers not yet told;
+//! - `inbox.before_processing`: a provider notification is stored and acknowledged, not yet
+//!   applied;
+//! - `inbox.processed_unmarked`: a notification is applied, not yet marked processed;
+//! - `outbox.sent_unrecorded`: the merchant's endpoint accepted an event, its delivery is not
+//!   yet recorded.
 
 /// The names [`arm_from_env`] accepts.
-pub const POINTS: &[&str] = &["pay.attempt_stored", "pay.provider_answered", "attempt.state_committed"];
+pub const POINTS: &[&str] = &[
+    "pay.attempt_stored",
+    "pay.provider_answered",
+    "attempt.state_committed",
+    "inbox.before_processing",
+    "inbox.processed_unmarked",
+    "outbox.sent_unrecorded",
+];
 
 /// The marker printed on stderr when an armed point is reached.
 pub const REACHED: &str = "crashpoint reached: ";

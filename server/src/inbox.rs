@@ -39,8 +39,10 @@ pub async fn process_due(checkouts: &Checkouts) -> usize {
     };
     for n in &due {
         let store = checkouts.store();
+        fail::fail_point!("inbox.before_processing");
         let done = match checkouts.process_notification(n).await {
             Ok(outcome) => {
+                fail::fail_point!("inbox.processed_unmarked");
                 tracing::debug!(notification = %n.id, outcome, "notification processed");
                 store.inbox_processed(&n.id, outcome).await
             }

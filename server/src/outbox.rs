@@ -165,6 +165,9 @@ impl Dispatcher {
             Ok(r) => (Some(r.status().as_u16()), None),
             Err(e) => (None, Some(transport_error(e))),
         };
+        if status.is_some_and(|s| (200..300).contains(&s)) {
+            fail::fail_point!("outbox.sent_unrecorded");
+        }
         let tried = d.attempts.saturating_add(1);
         let outcome = match status {
             Some(s) if (200..300).contains(&s) => DeliveryOutcome::Delivered { status: s },

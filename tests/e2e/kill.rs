@@ -1,6 +1,6 @@
 //! The verifier killed (SIGKILL) at each step of a payment and started again on the same
-//! database file: the payment ends in the right state, the provider is charged once, and no
-//! state change is lost or doubled.
+//! database file: the payment ends in the right state, the provider is charged once, no state
+//! change is lost or doubled, and the merchant gets one event per change under one id.
 //!
 //! The verifier runs as a child process (`verifier-crashable`, crash points compiled in); the
 //! NovaSend sandbox runs in the test process, so it keeps the payment while the verifier is dead.
@@ -11,8 +11,9 @@ use e2e::crash::CrashableVerifier;
 
 const WAIT: Duration = Duration::from_secs(40);
 
-/// Kills the verifier where `point` holds the payment, restarts it, and checks the outcome.
-async fn killed_at(point: &str) {
+/// Kills the verifier where `point` holds the payment, restarts it, and checks the outcome;
+/// returns how many webhook deliveries the merchant's endpoint accepted.
+async fn killed_at(point: &str) -> usize {
     let mut v = CrashableVerifier::prepare(env!("CARGO_BIN_EXE_verifier-crashable"))
         .await
         .expect("sandbox and configuration");
@@ -34,7 +35,12 @@ async fn killed_at(point: &str) {
     };
     v.wait_for_crash_point(point).await.expect("the crash point is reached");
     v.kill().await.expect("SIGKILL");
-    assert!(pay.await.expect("task").is_err(), "the request died with the process");
+    let answer = pay.await.expect("task");
+    if point.starts_with("pay.") || point == "attempt.state_committed" {
+        assert!(answer.is_err(), "the request died with the process");
+    } else {
+        assert_eq!(answer.expect("the pay request was answered before the kill").status(), 200);
+    }
 
     // Same database, same port, nothing armed.
     v.start(None).await.expect("verifier restarts");
@@ -69,29 +75,64 @@ async fn killed_at(point: &str) {
     assert_eq!(attempt_states.last(), Some(&"succeeded"), "{history:#?}");
     assert!(history.iter().all(|h| !h["cause"].as_str().unwrap_or_default().is_empty()), "{history:#?}");
 
-    // And a second restart changes nothing.
+    // The merchant: one event per change, each delivered under its own stable id. A send cut
+    // by the kill is sent again with the same id (at least once), so a merchant who
+    // deduplicates on `webhook-id` acts on each event exactly once.
+    let events = v.wait_for_deliveries(&id, WAIT).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap_or_default()).collect();
+    assert_eq!(kinds, ["checkout.succeeded"], "{events:#?}");
+    assert!(events.iter().all(|e| e["delivery"] == "delivered"), "{events:#?}");
+    let seen = v.merchant.seen();
+    let mut acted_on: Vec<&str> = seen.iter().map(|n| n.id.as_str()).collect();
+    acted_on.dedup();
+    let ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap_or_default()).collect();
+    assert_eq!(acted_on, ids, "the endpoint got exactly the recorded events: {seen:?}");
+    assert!(seen.iter().all(|n| n.kind == "checkout.succeeded"), "{seen:?}");
+
+    // And a second restart changes nothing, and sends nothing again.
+    let seen_before = seen.len();
     v.kill().await.expect("SIGKILL");
     v.start(None).await.expect("verifier restarts again");
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(v.history(&id).await.expect("history"), history);
     assert_eq!(v.sandbox_payins().await.expect("sandbox listing").len(), 1);
+    assert_eq!(v.merchant.seen().len(), seen_before);
+    seen.len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_after_the_attempt_is_stored_and_before_the_provider_is_called() {
     // The provider never heard of the payment: after the restart the reconciler asks it by our
     // reference, learns it is unknown, and starts it once with that same reference.
-    killed_at("pay.attempt_stored").await;
+    assert_eq!(killed_at("pay.attempt_stored").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_after_the_provider_took_the_payment_and_before_its_answer_was_applied() {
     // The provider has the payment; the restarted verifier learns its state by webhook or by
     // fetching it by our reference, and never sends a second charge.
-    killed_at("pay.provider_answered").await;
+    assert_eq!(killed_at("pay.provider_answered").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_right_after_a_state_change_is_committed() {
-    killed_at("attempt.state_committed").await;
+    assert_eq!(killed_at("attempt.state_committed").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_a_provider_webhook_is_stored_and_acknowledged_but_not_applied() {
+    // The inbox kept it: the restarted verifier applies it (or the reconciler gets there first).
+    assert_eq!(killed_at("inbox.before_processing").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_a_provider_webhook_is_applied_but_not_marked_processed() {
+    // Applied again after the restart: the state machine makes the repeat change nothing.
+    assert_eq!(killed_at("inbox.processed_unmarked").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_the_merchant_accepted_a_webhook_and_before_it_was_recorded() {
+    // The one case a second delivery cannot be avoided: it carries the same webhook-id.
+    assert_eq!(killed_at("outbox.sent_unrecorded").await, 2);
 }

@@ -1,6 +1,6 @@
 //! A verifier run as a child process (`verifier-crashable`) that tests kill with SIGKILL at a
-//! named crash point and start again on the same database file, with the NovaSend sandbox
-//! living in the test process so that it outlives the verifier.
+//! named crash point and start again on the same database file, with the NovaSend sandbox and
+//! the merchant's webhook endpoint living in the test process so that they outlive the verifier.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
@@ -12,7 +12,65 @@ use tokio::{
     sync::mpsc,
 };
 
-use crate::{MERCHANT_KEY, NOVASEND_CLIENT, NOVASEND_KEY, WEBHOOK_SECRET};
+use crate::{MERCHANT_KEY, MERCHANT_WEBHOOK_SECRET, NOVASEND_CLIENT, NOVASEND_KEY, WEBHOOK_SECRET};
+
+/// One webhook the merchant's endpoint accepted, its signature already checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantNotice {
+    /// `webhook-id`: the event's id.
+    pub id: String,
+    /// The event's `type`.
+    pub kind: String,
+}
+
+/// The merchant's webhook endpoint: checks each signature (a bad one is answered 400 and not
+/// recorded), records what it accepted, answers 204.
+#[derive(Debug, Clone, Default)]
+pub struct MerchantEndpoint {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<MerchantNotice>>>,
+}
+
+impl MerchantEndpoint {
+    async fn start() -> anyhow::Result<(String, MerchantEndpoint)> {
+        let endpoint = MerchantEndpoint::default();
+        let app = axum::Router::new()
+            .route("/hooks", axum::routing::post(merchant_receive))
+            .with_state(endpoint.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/hooks", listener.local_addr()?);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok((url, endpoint))
+    }
+
+    /// Everything accepted so far, in order (a redelivery appears again with the same id).
+    pub fn seen(&self) -> Vec<MerchantNotice> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+async fn merchant_receive(
+    axum::extract::State(endpoint): axum::extract::State<MerchantEndpoint>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::http::StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
+    let Ok(secret) = server::outbox::WebhookSecret::parse(MERCHANT_WEBHOOK_SECRET) else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+    };
+    let expected = timestamp.parse().map(|t| secret.sign(&id, t, &body));
+    if expected.ok().as_deref() != Some(header("webhook-signature").as_str()) {
+        return axum::http::StatusCode::BAD_REQUEST;
+    }
+    let kind = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["type"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    endpoint.seen.lock().unwrap_or_else(|e| e.into_inner()).push(MerchantNotice { id, kind });
+    axum::http::StatusCode::NO_CONTENT
+}
 
 /// A verifier process, its fixed port and database, and the sandbox it talks to.
 #[derive(Debug)]
@@ -23,6 +81,8 @@ pub struct CrashableVerifier {
     pub novasend_url: String,
     /// A client for both.
     pub http: reqwest::Client,
+    /// The merchant's webhook endpoint (in this process; it survives the kills).
+    pub merchant: MerchantEndpoint,
     binary: PathBuf,
     config: PathBuf,
     child: Option<Child>,
@@ -54,6 +114,7 @@ impl CrashableVerifier {
             },
         )
         .await?;
+        let (hooks_url, merchant) = MerchantEndpoint::start().await?;
         let config = dir.path().join("verifier.toml");
         std::fs::write(
             &config,
@@ -75,6 +136,12 @@ api_key = "{NOVASEND_KEY}"
 api_client = "{NOVASEND_CLIENT}"
 webhook_secret = "{WEBHOOK_SECRET}"
 timeout_ms = 10000
+[merchant_webhooks]
+url = "{hooks_url}"
+secret = "{MERCHANT_WEBHOOK_SECRET}"
+# Short, so that a send cut by a kill is claimed again soon (its lease is this plus 5 s).
+timeout_ms = 1000
+retry_delays_ms = [200, 500, 1000, 2000]
 "#,
                 db = dir.path().join("verifier.db").display(),
                 widget = crate::widget_dir().display(),
@@ -85,6 +152,7 @@ timeout_ms = 10000
             url,
             novasend_url: sandbox.base_url(),
             http: reqwest::Client::new(),
+            merchant,
             binary: binary.into(),
             config,
             child: None,
@@ -214,6 +282,32 @@ timeout_ms = 10000
             let view = self.checkout(id).await.unwrap_or_default();
             if view["status"] == status || tokio::time::Instant::now() >= deadline {
                 return view;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `GET /v1/checkouts/{id}/events`: the checkout's events and their delivery states.
+    pub async fn events(&self, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+        Ok(self
+            .http
+            .get(format!("{}/v1/checkouts/{id}/events", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Waits until every event of the checkout is delivered (or `within` passes); returns them.
+    pub async fn wait_for_deliveries(&self, id: &str, within: Duration) -> Vec<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let events = self.events(id).await.unwrap_or_default();
+            let done = !events.is_empty() && events.iter().all(|e| e["delivery"] == "delivered");
+            if done || tokio::time::Instant::now() >= deadline {
+                return events;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
