@@ -1,7 +1,8 @@
 //! Each payment path in headless Chromium, on the verifier's hosted checkout page (the
 //! payment link, served with its strict CSP): NovaSend push (declined, retried, paid once),
-//! Wave by link, CaurisFlux, MyPVit, Orange Money with its one-time code, and the status
-//! arriving by polling when server-sent events are blocked. axe-core audits every screen.
+//! Wave by link, a card on Scalapay's page, CaurisFlux, MyPVit, Orange Money with its one-time
+//! code, and the status arriving by polling when server-sent events are blocked. axe-core
+//! audits every screen.
 
 use std::time::Duration;
 
@@ -214,5 +215,42 @@ async fn the_status_arrives_by_polling_when_server_sent_events_are_blocked() {
             .status,
         CheckoutStatus::Succeeded
     );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_pays_on_scalapay_s_page_and_the_widget_shows_paid() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await.expect("browser starts");
+    let c = &browser.client;
+    let checkout = app.create_eur_checkout(12_000, "https://shop.example/orders/1").await;
+    open(c, hosted_url(&checkout)).await;
+    choose(c, "card").await;
+    pay(c).await;
+    screen(c, "waiting").await;
+    assert_accessible(c, "waiting for the card page").await;
+    let link = widget_wait(c, HOST, "a.ckw-link", WAIT).await.unwrap().attr("href").await.unwrap().unwrap();
+    assert!(link.starts_with(&app.scalapay_url), "{link}");
+
+    // The customer fills Scalapay's card page in another tab with the seed's test card.
+    let widget_window = c.window().await.unwrap();
+    let tab = c.new_window(true).await.unwrap();
+    c.switch_to_window(tab.handle).await.unwrap();
+    c.goto(&link).await.unwrap();
+    for (name, value) in [("card_number", "5200 8282 8282 8210"), ("expiry", "12/30"), ("cvv", "123")] {
+        c.find(Locator::Css(&format!("input[name={name}]"))).await.unwrap().send_keys(value).await.unwrap();
+    }
+    c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    c.close_window().await.unwrap();
+    c.switch_to_window(widget_window).await.unwrap();
+
+    // Back on the widget: the live status says paid (authorised, then captured).
+    screen(c, "paid").await;
+    let seen = app.merchant_checkout(&checkout.id).await;
+    assert_eq!(seen.status, CheckoutStatus::Succeeded);
+    assert_eq!(seen.amount, 12_000);
+    assert_eq!(seen.attempts.len(), 1);
+    assert_eq!(seen.attempts[0].provider, shared::method::Provider::Scalapay);
+    assert_eq!(app.scalapay_orders().await.unwrap().len(), 1);
     browser.close().await;
 }
