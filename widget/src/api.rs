@@ -1,5 +1,6 @@
-//! The widget's side of the verifier's public API: load the checkout, ask to pay, and follow
-//! the attempt live (server-sent events, falling back to polling every 3 s).
+//! The widget's side of the verifier's public API: load the checkout, ask to pay, follow the
+//! attempt live (server-sent events, falling back to polling every 3 s), and fetch the QR code
+//! of the provider's page (an SVG the verifier draws, so the wasm carries no QR encoder).
 //!
 //! Nothing here trusts the network: every failure becomes a [`Problem`] or a [`PayFailure`],
 //! never a panic. The pure parts (secret parsing, URLs, error mapping) are tested natively.
@@ -12,6 +13,7 @@ use futures::future::{Either, select};
 use gloo_net::eventsource::futures::EventSource;
 use gloo_net::http::Request;
 use shared::api::{PayRequest, PublicCheckout};
+use shared::locale::Locale;
 use web_sys::RequestCache;
 use yew::platform::time::sleep;
 
@@ -182,6 +184,21 @@ impl Client {
         } else {
             Err(pay_failure(&body))
         }
+    }
+
+    /// `GET /v1/public/checkouts/{id}/qr.svg`: the QR code of the live attempt's payment page,
+    /// titled in `locale`; `None` when there is none or the network failed (the link stays).
+    pub(crate) async fn qr_svg(&self, locale: Locale) -> Option<String> {
+        let resp = Request::get(&format!("{}/qr.svg?lang={}", self.checkout_url(), locale.code()))
+            .header("Authorization", &self.bearer())
+            .cache(RequestCache::NoStore)
+            .send()
+            .await
+            .ok()?;
+        if !resp.ok() {
+            return None;
+        }
+        resp.text().await.ok()
     }
 
     /// Follows the checkout until its status is final, calling `on_update` with every state:
