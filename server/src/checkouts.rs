@@ -243,6 +243,18 @@ impl Checkouts {
         })
     }
 
+    /// The provider's page of the checkout's latest attempt while it is live, the only text the
+    /// QR code of the public API encodes; [`AppError::NotFound`] when there is none (no attempt,
+    /// a final one, a push attempt without a page, or a link that is not `http(s)`).
+    pub async fn live_payment_url(&self, id: &str) -> Result<String, AppError> {
+        let latest = self.store.attempts(id).await?.pop();
+        latest
+            .filter(|a| a.status.is_pending())
+            .and_then(|a| a.payment_url)
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .ok_or(AppError::NotFound)
+    }
+
     /// Starts a payment for the customer. The amount is the checkout's; a second call while an
     /// attempt is live returns that attempt instead of starting another.
     pub async fn pay(&self, c: &CheckoutRecord, req: PayRequest) -> Result<PublicCheckout, AppError> {

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod inbox;
 pub mod outbox;
 pub mod providers;
+pub mod qr;
 pub mod reconcile;
 pub mod routes;
 pub mod sandbox;

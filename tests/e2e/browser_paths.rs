@@ -127,6 +127,11 @@ async fn wave_by_link_and_caurisflux_each_pay_in_the_browser() {
     type_into(c, "phone", "07 12 34 56 78").await;
     pay(c).await;
     screen(c, "waiting").await;
+    // On this (non-touch) screen, the QR code the verifier draws fills its box, and stays
+    // there while the countdown re-renders the screen.
+    widget_wait(c, HOST, ".ckw-qr svg path", WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    widget_wait(c, HOST, ".ckw-qr svg title", WAIT).await.unwrap();
     assert_accessible(c, "waiting").await;
     let link = widget_wait(c, HOST, "a.ckw-link", WAIT).await.unwrap().attr("href").await.unwrap().unwrap();
     assert!(link.starts_with(&app.novasend_url), "{link}");

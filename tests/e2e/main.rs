@@ -14,6 +14,7 @@ mod merchant_webhooks;
 mod mypvit;
 mod notifications;
 mod novasend;
+mod qr;
 mod reconcile;
 mod refunds;
 mod scalapay;

@@ -1,5 +1,6 @@
-//! The widget's side of the verifier's public API: load the checkout, ask to pay, and follow
-//! the attempt live (server-sent events, falling back to polling every 3 s).
+//! The widget's side of the verifier's public API: load the checkout, ask to pay, follow the
+//! attempt live (server-sent events, falling back to polling every 3 s), and fetch the QR code
+//! of the provider's page (an SVG the verifier draws, so the wasm carries no QR encoder).
 //!
 //! Nothing here trusts the network: every failure becomes a [`Problem`] or a [`PayFailure`],
 //! never a panic. The pure parts (secret parsing, URLs, error mapping) are tested natively.
@@ -12,6 +13,7 @@ use futures::future::{Either, select};
 use gloo_net::eventsource::futures::EventSource;
 use gloo_net::http::Request;
 use shared::api::{PayRequest, PublicCheckout};
+use shared::locale::Locale;
 use web_sys::RequestCache;
 use yew::platform::time::sleep;
 
@@ -120,7 +122,8 @@ pub(crate) fn pay_failure(body: &str) -> PayFailure {
     }
 }
 
-/// What a failed load means: the link is wrong, or the service is down.
+/// What a failed load means (by its status; 0: no answer): the link is wrong, or the service
+/// is down.
 fn load_problem(status: u16) -> Problem {
     match status {
         400 | 401 | 403 | 404 => Problem::InvalidLink,
@@ -151,18 +154,25 @@ impl Client {
         format!("Bearer {}", self.secret)
     }
 
-    /// `GET /v1/public/checkouts/{id}`.
-    pub(crate) async fn checkout(&self) -> Result<PublicCheckout, Problem> {
-        let resp = Request::get(&self.checkout_url())
+    /// `GET /v1/public/checkouts/{id}{path}` with the client secret: the body, or the status
+    /// of a refusal (0 when the verifier could not be reached). One request builder for every
+    /// read: each copy of gloo's builder chain costs the download.
+    async fn get(&self, path: &str) -> Result<String, u16> {
+        let resp = Request::get(&format!("{}{path}", self.checkout_url()))
             .header("Authorization", &self.bearer())
             .cache(RequestCache::NoStore)
             .send()
             .await
-            .map_err(|_| Problem::Unreachable)?;
+            .map_err(|_| 0u16)?;
         if !resp.ok() {
-            return Err(load_problem(resp.status()));
+            return Err(resp.status());
         }
-        let body = resp.text().await.map_err(|_| Problem::Unreachable)?;
+        resp.text().await.map_err(|_| 0)
+    }
+
+    /// `GET /v1/public/checkouts/{id}`.
+    pub(crate) async fn checkout(&self) -> Result<PublicCheckout, Problem> {
+        let body = self.get("").await.map_err(load_problem)?;
         wire::parse(&body).as_ref().and_then(wire::checkout).ok_or(Problem::Unreachable)
     }
 
@@ -182,6 +192,12 @@ impl Client {
         } else {
             Err(pay_failure(&body))
         }
+    }
+
+    /// `GET /v1/public/checkouts/{id}/qr.svg`: the QR code of the live attempt's payment page,
+    /// titled in `locale`; `None` when there is none or the network failed (the link stays).
+    pub(crate) async fn qr_svg(&self, locale: Locale) -> Option<String> {
+        self.get(&format!("/qr.svg?lang={}", locale.code())).await.ok()
     }
 
     /// Follows the checkout until its status is final, calling `on_update` with every state:
@@ -357,5 +373,6 @@ mod tests {
         assert_eq!(pay_failure("<html>502</html>"), PayFailure::Unreachable);
         assert_eq!(load_problem(404), Problem::InvalidLink);
         assert_eq!(load_problem(503), Problem::Unreachable);
+        assert_eq!(load_problem(0), Problem::Unreachable);
     }
 }

@@ -9,7 +9,6 @@ pub(crate) mod field;
 pub(crate) mod method_choice;
 pub(crate) mod paid;
 pub(crate) mod pay_form;
-pub(crate) mod qr;
 pub(crate) mod retry;
 pub(crate) mod summary;
 pub(crate) mod waiting;

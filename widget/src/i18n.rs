@@ -52,8 +52,6 @@ pub(crate) enum Text {
     NoPrompt,
     /// Before the countdown.
     TimeLeft,
-    /// The QR code's accessible name.
-    QrLabel,
     /// Under the QR code.
     ScanQr,
     /// The button back to the form when another method is suggested.
@@ -63,7 +61,7 @@ pub(crate) enum Text {
 impl Text {
     /// Every string, for tests.
     #[cfg(test)]
-    const ALL: [Text; 23] = [
+    const ALL: [Text; 22] = [
         Text::Loading,
         Text::MethodLegend,
         Text::PhoneLabel,
@@ -84,7 +82,6 @@ impl Text {
         Text::ApproveWithPin,
         Text::NoPrompt,
         Text::TimeLeft,
-        Text::QrLabel,
         Text::ScanQr,
         Text::ChooseAnother,
     ];
@@ -125,7 +122,6 @@ impl Text {
             ),
             Text::NoPrompt => ("Pas de message\u{a0}? Composez", "No message? Dial"),
             Text::TimeLeft => ("Temps restant\u{a0}:", "Time left:"),
-            Text::QrLabel => ("Code QR de la page de paiement", "QR code of the payment page"),
             Text::ScanQr => (
                 "Sur ordinateur\u{a0}: scannez ce code avec votre téléphone.",
                 "On a computer: scan this code with your phone.",

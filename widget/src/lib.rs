@@ -96,3 +96,10 @@ pub fn unmount(id: u32) {
         handle.destroy();
     }
 }
+
+/// The allocator: a free list, far smaller in the download than std's dlmalloc, and enough for
+/// a widget that allocates little. (The lock is an uncontended flag: the wasm has one thread.)
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

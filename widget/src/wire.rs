@@ -4,12 +4,20 @@
 //!
 //! Why not serde all the way: serde_json, then serde-wasm-bindgen, each cost the customer
 //! 8 to 12 KB of gzip for three response types, which would put the widget over its size
-//! budget. The wire contract still lives in `shared`: every enum is read through its own serde
-//! `Deserialize` (so renames are honoured), the struct literals below stop compiling when a
-//! field is added, and the host tests round-trip every type through serde_json.
+//! budget. The wire contract still lives in `shared`: every enum is read by its own `parse`
+//! (the inverse of the `as_str`/`code` its serde form uses) or, lacking one, its serde
+//! `Deserialize`; the struct literals below stop compiling when a field is added, and the host
+//! tests round-trip every type through serde_json. (`parse` rather than serde where it exists:
+//! each serde visitor, with its error messages, costs the download more than a lookup in `ALL`.)
 
-use serde::de::{DeserializeOwned, IntoDeserializer, value};
-use shared::api::{ApiError, ApiErrorBody, MethodOption, PublicAttempt, PublicCheckout};
+use serde::Deserialize;
+use serde::de::{IntoDeserializer, value};
+use shared::api::{ApiError, ApiErrorBody, ApiErrorCode, MethodOption, PublicAttempt, PublicCheckout};
+use shared::catalogue::{ErrorCode, SuggestedAction};
+use shared::method::{PaymentMethod, Provider};
+use shared::money::Currency;
+use shared::phone::Country;
+use shared::status::{AttemptStatus, CheckoutStatus};
 
 /// A parsed JSON value: the browser's (`JsValue`) in wasm, serde_json's on the host.
 pub(crate) trait Node: Sized {
@@ -71,10 +79,49 @@ impl Node for serde_json::Value {
     }
 }
 
-/// A string naming an enum variant, read with the enum's own serde `Deserialize`.
-fn variant<T: DeserializeOwned>(n: &impl Node) -> Option<T> {
-    let s = n.string()?;
-    T::deserialize(IntoDeserializer::<value::Error>::into_deserializer(s.as_str())).ok()
+/// An enum the wire names by a string.
+trait Named: Sized {
+    /// The variant `s` names.
+    fn named(s: &str) -> Option<Self>;
+}
+
+/// Enums read by their own `parse`.
+macro_rules! parsed {
+    ($($t:ty => $parse:expr),* $(,)?) => {
+        $(impl Named for $t {
+            fn named(s: &str) -> Option<Self> {
+                $parse(s)
+            }
+        })*
+    };
+}
+
+parsed! {
+    Currency => |s| Currency::parse(s).ok(),
+    Country => Country::parse,
+    CheckoutStatus => CheckoutStatus::parse,
+    AttemptStatus => AttemptStatus::parse,
+    PaymentMethod => PaymentMethod::parse,
+    Provider => Provider::parse,
+    ErrorCode => ErrorCode::parse,
+}
+
+/// Enums without a `parse`, read with their serde `Deserialize`.
+macro_rules! deserialized {
+    ($($t:ty),*) => {
+        $(impl Named for $t {
+            fn named(s: &str) -> Option<Self> {
+                <$t>::deserialize(IntoDeserializer::<value::Error>::into_deserializer(s)).ok()
+            }
+        })*
+    };
+}
+
+deserialized!(ApiErrorCode, SuggestedAction);
+
+/// A string naming an enum variant.
+fn variant<T: Named>(n: &impl Node) -> Option<T> {
+    T::named(&n.string()?)
 }
 
 /// A required string member.
@@ -142,13 +189,6 @@ pub(crate) fn api_error<N: Node>(n: &N) -> Option<ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use shared::api::ApiErrorCode;
-    use shared::catalogue::{ErrorCode, SuggestedAction};
-    use shared::method::{PaymentMethod, Provider};
-    use shared::money::Currency;
-    use shared::phone::Country;
-    use shared::status::{AttemptStatus, CheckoutStatus};
-
     use super::*;
 
     fn round_trip<T: serde::Serialize>(v: &T) -> serde_json::Value {

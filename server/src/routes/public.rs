@@ -1,24 +1,30 @@
 //! The public API the widget uses, authorised by the checkout's client secret alone: read what
-//! is being paid, start the payment, and follow its status (JSON or an SSE stream).
+//! is being paid, start the payment, follow its status (JSON or an SSE stream), and the QR code
+//! of the provider's page (SVG) for a customer on a computer.
 
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
     Json, Router,
     extract::{FromRequestParts, Path, Query, State},
-    http::request::Parts,
-    response::sse::{Event, KeepAlive, Sse},
+    http::{Uri, header, request::Parts},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
     routing::{get, post},
 };
 use futures_util::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use shared::api::{PayRequest, PublicCheckout};
+use shared::locale::Locale;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use super::{AppState, bearer};
 use crate::{
     checkouts::Checkouts,
     error::{AppError, AppJson},
+    qr,
 };
 
 /// The public API's routes.
@@ -27,12 +33,19 @@ pub fn router() -> Router<AppState> {
         .route("/v1/public/checkouts/{id}", get(read))
         .route("/v1/public/checkouts/{id}/pay", post(pay))
         .route("/v1/public/checkouts/{id}/events", get(events))
+        .route("/v1/public/checkouts/{id}/qr.svg", get(qr_svg))
 }
 
 /// The client secret, from `Authorization: Bearer …` or, for `EventSource` which cannot set
 /// headers, the `client_secret` query parameter.
 #[derive(Debug)]
 pub struct ClientSecret(String);
+
+/// `?lang=` of the QR code: the language of its `<title>` (French unless English).
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
 
 #[derive(Deserialize)]
 struct SecretQuery {
@@ -94,6 +107,35 @@ async fn events(
         .chain(updates.map(Some))
         .filter_map(|e| async move { e.map(Ok) });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The QR code of the latest live attempt's payment page, as `image/svg+xml`: only the link the
+/// provider gave and the verifier stored, never anything the client sends.
+async fn qr_svg(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    ClientSecret(secret): ClientSecret,
+) -> Result<Response, AppError> {
+    state.checkouts.authorize(&id, &secret).await?;
+    let url = state.checkouts.live_payment_url(&id).await?;
+    // An unreadable query only loses the language.
+    let lang = Query::<LangQuery>::try_from_uri(&uri).ok().and_then(|Query(q)| q.lang);
+    let title = match lang.as_deref().map_or(Locale::Fr, Locale::from_tag) {
+        Locale::Fr => "Code QR de la page de paiement",
+        Locale::En => "QR code of the payment page",
+    };
+    let svg = qr::svg(&url, title).ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+            // Opened on its own, the image may run nothing and load nothing.
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"),
+        ],
+        svg,
+    )
+        .into_response())
 }
 
 async fn view_event(checkouts: &Checkouts, id: &str) -> Option<Event> {

@@ -28,7 +28,7 @@ use super::paid::paid;
 use super::pay_form::{PayFormProps, pay_form};
 use super::retry::retry;
 use super::summary::{SummaryProps, summary};
-use super::waiting::{WaitingProps, waiting};
+use super::waiting::{WaitingProps, safe_url, waiting};
 use crate::api::{Client, event_detail};
 use crate::i18n::{self, Text};
 use crate::state::{Action, Memo, Pay, Problem, Screen, State};
@@ -163,6 +163,29 @@ pub(crate) fn App(props: &AppProps) -> Html {
                 });
             }
             *before = now.clone();
+        });
+    }
+
+    // The QR code of the provider's page, drawn by the verifier, into the `.ckw-qr` box the
+    // waiting screen left empty (Yew leaves a childless element's content alone). Not fetched
+    // when the box is hidden (a touch screen), nor again while the link stays the same.
+    {
+        let (client, root, locale) = (props.client.clone(), props.root.clone(), state.locale);
+        let url = match state.screen() {
+            Screen::Waiting(a) => a.payment_url.clone().filter(|u| safe_url(u)),
+            _ => None,
+        };
+        use_effect_with(url, move |url| {
+            if let (Some(client), Some(_)) = (client, url) {
+                let qr_box = move || root.query_selector(".ckw-qr").ok().flatten();
+                if qr_box().is_some_and(|b| b.client_width() > 0) {
+                    spawn_local(async move {
+                        if let (Some(svg), Some(b)) = (client.qr_svg(locale).await, qr_box()) {
+                            b.set_inner_html(&svg);
+                        }
+                    });
+                }
+            }
         });
     }
 

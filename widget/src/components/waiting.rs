@@ -1,11 +1,14 @@
 //! The waiting screen: exactly what to do on the phone (approve the operator's prompt, or the
 //! code to dial when it does not appear), or the provider's page to open (a link, and its QR
 //! code for a customer on a computer), with the time left.
+//!
+//! The QR code is an empty `.ckw-qr` box here: the verifier draws the SVG, and `App` fetches it
+//! into the box once it is rendered, unless the box is hidden (touch screens, by the
+//! stylesheet: there, the link itself is the way).
 
 use shared::locale::Locale;
 use yew::{Html, html};
 
-use super::qr::qr;
 use crate::i18n::Text;
 
 /// Only `http(s)` links are shown: a `javascript:` URL must never become a link.
@@ -49,7 +52,10 @@ pub(crate) fn waiting(p: WaitingProps<'_>) -> Html {
                 <a class="ckw-link" href={url.to_owned()} target="_blank" rel="noopener noreferrer">
                     { Text::OpenPaymentPage.get(locale) }
                 </a>
-                { qr(url, locale) }
+                <div class="ckw-qr-box">
+                    <div class="ckw-qr"></div>
+                    <p class="ckw-hint">{ Text::ScanQr.get(locale) }</p>
+                </div>
             }
             if let Some(left) = p.countdown {
                 <p class="ckw-countdown" role="timer">
