@@ -249,30 +249,20 @@ retry_delays_ms = [200, 500, 1000, 2000]
         ))
     }
 
+    /// `GET` of a merchant API path (`/v1/…`) with the merchant key, as JSON.
+    async fn merchant_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let response = self.http.get(format!("{}{path}", self.url)).bearer_auth(MERCHANT_KEY).send().await?;
+        Ok(response.error_for_status()?.json().await?)
+    }
+
     /// The merchant's view of a checkout.
     pub async fn checkout(&self, id: &str) -> anyhow::Result<serde_json::Value> {
-        Ok(self
-            .http
-            .get(format!("{}/v1/checkouts/{id}", self.url))
-            .bearer_auth(MERCHANT_KEY)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
+        self.merchant_get(&format!("/v1/checkouts/{id}")).await
     }
 
     /// The checkout's history (state changes with their causes).
     pub async fn history(&self, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
-        Ok(self
-            .http
-            .get(format!("{}/v1/checkouts/{id}/history", self.url))
-            .bearer_auth(MERCHANT_KEY)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
+        self.merchant_get(&format!("/v1/checkouts/{id}/history")).await
     }
 
     /// Waits until the checkout has `status`, or returns the last view.
@@ -289,15 +279,7 @@ retry_delays_ms = [200, 500, 1000, 2000]
 
     /// `GET /v1/checkouts/{id}/events`: the checkout's events and their delivery states.
     pub async fn events(&self, id: &str) -> anyhow::Result<Vec<serde_json::Value>> {
-        Ok(self
-            .http
-            .get(format!("{}/v1/checkouts/{id}/events", self.url))
-            .bearer_auth(MERCHANT_KEY)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
+        self.merchant_get(&format!("/v1/checkouts/{id}/events")).await
     }
 
     /// Waits until every event of the checkout is delivered (or `within` passes); returns them.

@@ -316,8 +316,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         polls_seen: u32,
         next_at_ms: i64,
     ) -> Result<bool, StoreError>;
-    /// Sets when an attempt's status is next fetched.
-    async fn schedule_poll(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError>;
     /// Expires open checkouts past their deadline; returns their ids.
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError>;
     /// Keeps a received provider notification, verified or not, as already handled (outside

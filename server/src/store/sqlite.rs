@@ -521,16 +521,6 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn schedule_poll(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE attempts SET next_poll_at_ms = ? WHERE id = ?")
-            .bind(at_ms)
-            .bind(attempt_id)
-            .execute(&self.pool)
-            .await
-            .map_err(other)?;
-        Ok(())
-    }
-
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
         let ids: Vec<String> =
