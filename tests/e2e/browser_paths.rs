@@ -48,6 +48,16 @@ async fn pay(c: &Client) {
     widget_find(c, HOST, ".ckw-pay").await.unwrap().click().await.unwrap();
 }
 
+/// Waits until the provider's page has answered the form whose button is `button` (the page
+/// that comes back has no such button): closing the tab earlier could cancel the submission.
+async fn answered(c: &Client, button: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while c.find(Locator::Css(button)).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "the provider's page never answered {button}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Pays `checkout` by `method` with `phone` on its hosted page and waits for "paid".
 async fn pay_by_push(c: &Client, checkout: &Checkout, method: &str, phone: &str) {
     open(c, hosted_url(checkout)).await;
@@ -140,6 +150,7 @@ async fn wave_by_link_and_caurisflux_each_pay_in_the_browser() {
     c.switch_to_window(tab.handle).await.unwrap();
     c.goto(&link).await.unwrap();
     c.find(Locator::Css("#accept")).await.unwrap().click().await.unwrap();
+    answered(c, "#accept").await;
     c.close_window().await.unwrap();
     c.switch_to_window(widget_window).await.unwrap();
     screen(c, "paid").await;
@@ -246,6 +257,7 @@ async fn a_card_pays_on_scalapay_s_page_and_the_widget_shows_paid() {
         c.find(Locator::Css(&format!("input[name={name}]"))).await.unwrap().send_keys(value).await.unwrap();
     }
     c.find(Locator::Css("#pay")).await.unwrap().click().await.unwrap();
+    answered(c, "#pay").await;
     c.close_window().await.unwrap();
     c.switch_to_window(widget_window).await.unwrap();
 

@@ -39,7 +39,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
     eprintln!("xtask: running every test (cargo test --workspace)");
     let mut cmd = cargo();
     cmd.current_dir(root)
-        .args(["test", "--workspace", "--locked"])
+        .args(["test", "--workspace", "--locked", "--no-fail-fast"])
         .args(extra)
         .env("WIDGET_DIR", &widget_dir)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
