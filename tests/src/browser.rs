@@ -34,6 +34,18 @@ fn find(env: &str, candidates: &[&str]) -> Option<String> {
         .or_else(|| candidates.iter().find(|c| std::path::Path::new(c).exists()).map(|c| (*c).to_owned()))
 }
 
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            // The whole group: chromedriver and every Chromium process under it.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub async fn start() -> anyhow::Result<Browser> {
@@ -49,6 +61,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group, so that dropping the browser also ends the Chromium
+            // processes chromedriver started (a failing test never closes its session).
+            .process_group(0)
             .spawn()
             .with_context(|| format!("failed to start {driver}"))?;
         let profile = tempfile::tempdir()?;
@@ -80,9 +95,9 @@ impl Browser {
         bail!("could not open a browser session through {driver}: {last:?}")
     }
 
-    /// Ends the session (the driver is killed on drop).
+    /// Ends the session (the driver and its Chromium are killed on drop).
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
     }
 }
 
