@@ -165,12 +165,12 @@ impl Dispatcher {
             Ok(r) => (Some(r.status().as_u16()), None),
             Err(e) => (None, Some(transport_error(e))),
         };
-        if status.is_some_and(|s| (200..300).contains(&s)) {
-            fail::fail_point!("outbox.sent_unrecorded");
-        }
         let tried = d.attempts.saturating_add(1);
         let outcome = match status {
-            Some(s) if (200..300).contains(&s) => DeliveryOutcome::Delivered { status: s },
+            Some(s) if (200..300).contains(&s) => {
+                fail::fail_point!("outbox.sent_unrecorded");
+                DeliveryOutcome::Delivered { status: s }
+            }
             _ => match self.endpoint.retry_delays.get(d.attempts as usize) {
                 Some(delay) => DeliveryOutcome::Retry {
                     at_ms: now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4),

@@ -2,15 +2,11 @@
 //! the same key with other parameters runs nothing, concurrent requests with one key run
 //! once, and a refund retried with its key is never doubled.
 
-use std::time::Duration;
-
 use e2e::{MERCHANT_KEY, Options, TestApp};
 use serde_json::{Value, json};
 use server::store::Store;
 use sha2::Digest;
 use shared::status::CheckoutStatus;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 struct Answer {
     status: u16,
@@ -126,17 +122,7 @@ async fn concurrent_requests_with_one_key_create_one_checkout() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refund_retried_with_its_key_is_never_doubled() {
     let app = TestApp::spawn().await;
-    let c = app.create_checkout(5000).await;
-    let (status, _) = app
-        .pay_raw(
-            &c.id,
-            c.client_secret.as_deref().unwrap(),
-            json!({"method": "mobile_money", "phone": "0700000001"}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let paid = app.wait_for(&c.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
-    assert_eq!(paid.status, CheckoutStatus::Succeeded);
+    let c = app.paid_checkout(5000).await;
 
     let key = fresh("refund");
     let path = format!("/v1/checkouts/{}/refunds", c.id);
@@ -228,17 +214,7 @@ async fn an_interrupted_request_is_run_again_only_where_that_is_safe() {
     assert_eq!(busy.body["error"]["code"], "idempotency_key_in_use");
 
     // A refund is not: the retry is refused and nothing is refunded.
-    let c = app.create_checkout(5000).await;
-    let (status, _) = app
-        .pay_raw(
-            &c.id,
-            c.client_secret.as_deref().unwrap(),
-            json!({"method": "mobile_money", "phone": "0700000001"}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let paid = app.wait_for(&c.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
-    assert_eq!(paid.status, CheckoutStatus::Succeeded);
+    let c = app.paid_checkout(5000).await;
     let key = fresh("refund");
     let path = format!("/v1/checkouts/{}/refunds", c.id);
     let body = json!({"amount": 1000});

@@ -168,21 +168,6 @@ async fn reference_verifies(r: &Received, body: &str) -> bool {
     }
 }
 
-async fn paid_checkout(app: &TestApp) -> String {
-    let c = app.create_checkout(5000).await;
-    let (status, body) = app
-        .pay_raw(
-            &c.id,
-            c.client_secret.as_deref().expect("secret"),
-            json!({"method": "mobile_money", "phone": "0700000001"}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let done = app.wait_for(&c.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
-    assert_eq!(done.status, CheckoutStatus::Succeeded);
-    c.id
-}
-
 async fn events(app: &TestApp, checkout_id: &str) -> Vec<Value> {
     let r = app
         .http
@@ -215,7 +200,7 @@ fn with_endpoint(url: &str) -> Options {
 async fn a_payment_is_announced_once_and_the_reference_library_verifies_it() {
     let (url, receiver) = Receiver::start(&[]).await;
     let app = TestApp::spawn_with(with_endpoint(&url)).await;
-    let id = paid_checkout(&app).await;
+    let id = app.paid_checkout(5000).await.id;
 
     let got = receiver.wait_for("checkout.succeeded", 1).await;
     assert_eq!(got.len(), 1, "{:?}", receiver.seen());
@@ -252,7 +237,7 @@ async fn a_payment_is_announced_once_and_the_reference_library_verifies_it() {
 async fn a_failing_endpoint_gets_the_same_event_again_and_redelivery_sends_it_once_more() {
     let (url, receiver) = Receiver::start(&[500, 500]).await;
     let app = TestApp::spawn_with(with_endpoint(&url)).await;
-    let id = paid_checkout(&app).await;
+    let id = app.paid_checkout(5000).await.id;
 
     let got = receiver.wait_for("checkout.succeeded", 3).await;
     assert_eq!(got.len(), 3, "{:?}", receiver.seen());
@@ -286,7 +271,7 @@ async fn retries_end_and_the_event_stays_listed_as_failed() {
     let (url, receiver) = Receiver::start(&[503, 503, 503, 503]).await;
     let options = Options { merchant_webhook_retry_delays_ms: vec![100], ..with_endpoint(&url) };
     let app = TestApp::spawn_with(options).await;
-    let id = paid_checkout(&app).await;
+    let id = app.paid_checkout(5000).await.id;
     assert_eq!(receiver.wait_for("checkout.succeeded", 2).await.len(), 2);
     let deadline = tokio::time::Instant::now() + WAIT;
     let listed = loop {
@@ -310,7 +295,7 @@ async fn events_recorded_before_a_restart_are_delivered_after_it() {
     let first =
         TestApp::spawn_with(Options { database_dir: Some(dir.path().to_owned()), ..Options::default() })
             .await;
-    let id = paid_checkout(&first).await;
+    let id = first.paid_checkout(5000).await.id;
     let listed = events(&first, &id).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["delivery"], "pending");

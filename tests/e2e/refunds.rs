@@ -1,28 +1,9 @@
 //! Refunds through the merchant API: full and partial, routed to the provider; refused ones
 //! answer the catalogue's code with the reason and change nothing.
 
-use std::time::Duration;
-
 use e2e::{MERCHANT_KEY, TestApp};
 use serde_json::{Value, json};
 use shared::status::CheckoutStatus;
-
-const WAIT: Duration = Duration::from_secs(15);
-
-async fn paid_checkout(app: &TestApp, amount: u64) -> String {
-    let c = app.create_checkout(amount).await;
-    let (status, _) = app
-        .pay_raw(
-            &c.id,
-            c.client_secret.as_deref().unwrap(),
-            json!({"method": "mobile_money", "phone": "0700000001"}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let done = app.wait_for(&c.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
-    assert_eq!(done.status, CheckoutStatus::Succeeded);
-    c.id
-}
 
 async fn refund(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
     let r = app
@@ -40,7 +21,7 @@ async fn refund(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_refund_goes_through_the_provider() {
     let app = TestApp::spawn().await;
-    let id = paid_checkout(&app, 5000).await;
+    let id = app.paid_checkout(5000).await.id;
     let (status, body) = refund(&app, &id, json!({"reason": "out of stock"})).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["status"], "succeeded");
@@ -69,7 +50,7 @@ async fn a_full_refund_goes_through_the_provider() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_partial_refund_leaves_the_rest_paid() {
     let app = TestApp::spawn().await;
-    let id = paid_checkout(&app, 5000).await;
+    let id = app.paid_checkout(5000).await.id;
     let (status, body) = refund(&app, &id, json!({"amount": 6000})).await;
     assert_eq!(status, 400, "more than paid: {body}");
     assert_eq!(body["error"]["field"], "amount");

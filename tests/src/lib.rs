@@ -17,7 +17,10 @@ use server::{
     sandbox::{caurisflux::SandboxConfig as CaurisFluxSandboxConfig, novasend::SandboxConfig},
     startup::Application,
 };
-use shared::api::{Checkout, PublicCheckout};
+use shared::{
+    api::{Checkout, PublicCheckout},
+    status::CheckoutStatus,
+};
 
 /// The merchant key the test verifier accepts.
 pub const MERCHANT_KEY: &str = "mk_e2e_0123456789abcdef";
@@ -119,7 +122,8 @@ pub struct TestApp {
     /// An HTTP client.
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
-    database_url: String,
+    /// The database file.
+    db_path: PathBuf,
     /// The temporary directory of the database, shared with restarts (`None` when the test
     /// chose the directory).
     db_dir: Option<std::sync::Arc<tempfile::TempDir>>,
@@ -150,12 +154,8 @@ impl TestApp {
     /// Starts another verifier (with new sandboxes) on this one's database, as a restart
     /// would; this one keeps running.
     pub async fn restart_with(&self, mut options: Options) -> TestApp {
-        if self.db_dir.is_none() {
-            options.database_dir = options.database_dir.or_else(|| {
-                let path = self.database_url.trim_start_matches("sqlite://");
-                std::path::Path::new(path).parent().map(PathBuf::from)
-            });
-        }
+        options.database_dir = options.database_dir.or_else(|| self.db_path.parent().map(PathBuf::from));
+        // The temporary directory (if any) stays alive as long as either verifier.
         TestApp::spawn_on(options, self.db_dir.clone()).await
     }
 
@@ -309,14 +309,14 @@ impl TestApp {
             mypvit_url,
             http: reqwest::Client::new(),
             server,
-            database_url: format!("sqlite://{}", db_path.display()),
+            db_path,
             db_dir,
         }
     }
 
     /// The verifier's database URL (a second connection may read it while the verifier runs).
     pub fn database_url(&self) -> String {
-        self.database_url.clone()
+        format!("sqlite://{}", self.db_path.display())
     }
 
     /// Stops the verifier as a killed process would: no graceful end, its background tasks
@@ -391,6 +391,24 @@ impl TestApp {
             .json()
             .await
             .expect("a public checkout")
+    }
+
+    /// A checkout of `amount` XOF paid through NovaSend's sandbox (a test number that
+    /// confirms), once the merchant API says it succeeded.
+    pub async fn paid_checkout(&self, amount: u64) -> Checkout {
+        let c = self.create_checkout(amount).await;
+        let (status, body) = self
+            .pay_raw(
+                &c.id,
+                c.client_secret.as_deref().expect("create returns the client secret"),
+                serde_json::json!({"method": "mobile_money", "phone": "0700000001"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let done =
+            self.wait_for(&c.id, Duration::from_secs(15), |c| c.status == CheckoutStatus::Succeeded).await;
+        assert_eq!(done.status, CheckoutStatus::Succeeded);
+        c
     }
 
     /// Polls the merchant API until `done` holds or `timeout` passes; returns the last read.
