@@ -204,19 +204,22 @@ pub async fn assert_accessible(c: &Client, screen: &str) {
     assert!(bad.is_empty(), "axe-core on the {screen} screen: serious or critical violations: {bad:#?}");
 }
 
+/// The pages a [`PageServer`] serves: path → (body, Content-Security-Policy).
+type Pages = Arc<Mutex<HashMap<String, (String, Option<String>)>>>;
+
 /// A tiny web server on another origin (127.0.0.1 port 0) serving the pages a test adds, each
 /// with its own Content-Security-Policy: a merchant's page embedding the widget.
 #[derive(Debug, Clone)]
 pub struct PageServer {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
-    pages: Arc<Mutex<HashMap<String, (String, Option<String>)>>>,
+    pages: Pages,
 }
 
 impl PageServer {
     /// Starts the server (it stops with the test's runtime).
     pub async fn start() -> anyhow::Result<PageServer> {
-        let pages: Arc<Mutex<HashMap<String, (String, Option<String>)>>> = Arc::default();
+        let pages: Pages = Arc::default();
         let shared = pages.clone();
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
             let pages = shared.clone();

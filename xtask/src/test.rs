@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every test, on a machine that may have nothing installed yet.
 //!
-//! Order: prerequisites (Chromium and chromedriver from Debian, axe-core from npm into
+//! Order: the code gate (`cargo fmt --check`, then `cargo clippy --workspace --all-targets
+//! --locked -- -D warnings` with the lints of the root `Cargo.toml`), prerequisites (Chromium and chromedriver from Debian, axe-core from npm into
 //! `target/tools`, the PyPI `standardwebhooks` package in a venv under `target/` for the
 //! merchant webhook tests), the widget (wasm32 toolchain installed by `build-widget` when
 //! missing), the phone-parser fuzzer for a bounded time, then `cargo test --workspace` with the
@@ -21,6 +22,7 @@ use crate::{cargo, prereq, run_cmd, widget};
 const FUZZ_SECONDS: &str = "30";
 
 pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
+    gate(root)?;
     prereq::ensure_debian(
         "the browser tests",
         &[("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")],
@@ -67,6 +69,23 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         bail!("cargo test failed ({status})");
     }
     Ok(())
+}
+
+/// Formatting and lints: a red gate stops the run before anything is installed or tested.
+fn gate(root: &Path) -> Result<()> {
+    eprintln!("xtask: checking formatting (cargo fmt --all --check)");
+    run_cmd(cargo().current_dir(root).args(["fmt", "--all", "--check"]))
+        .map_err(|e| anyhow::anyhow!("{e:#}: run `cargo fmt --all` and commit the result"))?;
+    eprintln!("xtask: linting (cargo clippy --workspace --all-targets --locked -- -D warnings)");
+    run_cmd(cargo().current_dir(root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))
 }
 
 /// The passed and failed counts of a `test result:` line.
