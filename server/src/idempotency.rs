@@ -3,7 +3,7 @@
 //! The first request with a key reserves it atomically (one `BEGIN IMMEDIATE` transaction),
 //! runs, and its response (status and body) is stored; every later request with the same key
 //! and the same method, path and body gets that response again with `Idempotent-Replayed:
-//! true`, for at least [`KEEP`] (keys are purged after 48 h). The same key with another method,
+//! true`, for 48 h ([`PURGE_AFTER_MS`]: keys are purged after that). The same key with another method,
 //! path or body is refused (422 `idempotency_key_reused`) and runs nothing; a request arriving
 //! while the first still runs is refused (409 `idempotency_key_in_use`, `Retry-After`).
 //!
@@ -45,10 +45,8 @@ pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 255;
-/// How long a stored response is kept at least.
-pub const KEEP: Duration = Duration::from_secs(24 * 3600);
-/// When keys are forgotten.
-const PURGE_AFTER_MS: i64 = 48 * 3600 * 1000;
+/// When keys are forgotten: a stored response is replayed for this long.
+pub const PURGE_AFTER_MS: i64 = 48 * 3600 * 1000;
 /// After this, an in-progress reservation is taken to be interrupted: far longer than any
 /// request (provider calls time out after 30 s at most).
 pub const STALE_AFTER_MS: i64 = 120_000;
