@@ -599,29 +599,8 @@ pub fn mac(api_key: &str, timestamp: &str, payload: &[u8]) -> Option<Hmac<Sha256
     Some(mac)
 }
 
-/// `body` without the whitespace outside strings: what `JSON.stringify(JSON.parse(body))`
-/// gives for the bodies Scalapay sends, key order kept.
-pub fn minify(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in body {
-        if in_string {
-            out.push(b);
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-            out.push(b);
-        } else if !b.is_ascii_whitespace() {
-            out.push(b);
-        }
-    }
-    out
-}
+/// `body` without the whitespace outside strings ([`crate::providers::minify_json`]).
+pub use crate::providers::minify_json as minify;
 
 #[cfg(test)]
 mod tests {
