@@ -40,12 +40,13 @@
 //!   own id and code, as the seed requires. A callback names the payment by MyPVit's id, which
 //!   the attempt holds once the start was answered; if that answer was lost, the callback is
 //!   ignored and the reconciler finds the outcome by our reference.
-//! - **Operator** from the number (Airtel 074/076/077, Moov 062/065/066), sent as
-//!   `operator_code` as integrators do (the seed says MyPVit derives it itself); a number of
-//!   the other network than the method chosen is refused before any call.
-//! - **Numbers** are sent in the seed's national form, `0` and the 8 digits (`066820866`).
-//! - `owner_charge_operator` is sent under the seed example's name (its table says
-//!   `operator_owner_charge`).
+//! - **Operator** from the number (Airtel 074/076/077, Moov 062/065/066); a number of the other
+//!   network than the method chosen is refused before any call. It is not sent: the
+//!   document's parameter table has no operator field, and MyPVit "automatiquement
+//!   détermin[e]" it from the number (integrators' `operator_code` is not sent).
+//! - **Numbers** are sent in the document's national form, `0` and the 8 digits (`066820866`).
+//! - Who pays the operator's fees is sent as `operator_owner_charge`, the parameter table's
+//!   name (the document's examples write `owner_charge_operator`; both are read).
 //! - **Errors** are classified by their `error` type and HTTP status, never by the numeric
 //!   code (the seed's table and its own example disagree on it), into [`ErrorClass`]: the
 //!   customer's or the merchant account's refusals are final (catalogue code through
@@ -698,7 +699,9 @@ impl MyPvit {
             transaction_type: kind,
             owner_charge: self.owner_charge,
             owner_charge_operator: self.operator_owner_charge,
-            operator_code: Some(operator),
+            // MyPVit derives the operator from the number (the document's parameter table has
+            // no operator field); `operator` was checked against the number before.
+            operator_code: None,
             free_info: None,
         }
     }

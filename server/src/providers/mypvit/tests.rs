@@ -193,26 +193,47 @@ fn the_seeds_responses_become_attempt_updates() {
 }
 
 #[test]
-fn the_request_sent_has_the_seeds_shape() {
-    let adapter = MyPvit::new(&settings("http://127.0.0.1:9")).unwrap();
+fn the_request_sent_is_the_documents_payment_example() {
+    // The example's own values as the inputs: its account, callback code, fee owners, number
+    // and amount.
+    let example: serde_json::Value = serde_json::from_str(fixture!("rest_payment_request.json")).unwrap();
+    let text = |k: &str| example[k].as_str().unwrap().to_owned();
+    let mut s = settings("http://127.0.0.1:9");
+    s.operation_account_code = text("merchant_operation_account_code");
+    s.callback_url_code = text("callback_url_code");
+    s.owner_charge = serde_json::from_value(example["owner_charge"].clone()).unwrap();
+    s.operator_owner_charge = Some(serde_json::from_value(example["owner_charge_operator"].clone()).unwrap());
+    let adapter = MyPvit::new(&s).unwrap();
+    let phone = ga(&text("customer_account_number"));
+    let amount = Amount(example["amount"].as_u64().unwrap());
     let sent = adapter.rest_request(
         "0b6d7a8e-6a51-4d4e-9d0a-3a2f4c1e9b77",
-        Amount(200),
-        &ga("066820866"),
+        amount,
+        &phone,
         Operator::MoovMoney,
         TransactionType::Payment,
     );
-    let sent = serde_json::to_value(&sent).unwrap();
-    let seed: serde_json::Value = serde_json::from_str(fixture!("rest_payment_request.json")).unwrap();
-    for key in sent.as_object().unwrap().keys() {
-        assert!(key == "operator_code" || seed.get(key).is_some(), "{key} is not in the seed's request");
+    let mut sent = serde_json::to_value(&sent).unwrap();
+    // Our reference is derived from the attempt's (15 characters at most, the table's limit).
+    let reference = sent.as_object_mut().unwrap().remove("reference").unwrap();
+    assert!(reference.as_str().unwrap().len() <= MAX_REFERENCE_LEN);
+    let mut expected = example.clone();
+    let expected = expected.as_object_mut().unwrap();
+    expected.remove("reference");
+    // The optional fields ("Obligatoire: Non" in the table) are not sent.
+    for optional in ["agent", "product", "free_info"] {
+        expected.remove(optional);
     }
-    assert_eq!(sent["customer_account_number"], seed["customer_account_number"]);
-    assert_eq!(sent["service"], seed["service"]);
-    assert_eq!(sent["transaction_type"], seed["transaction_type"]);
+    // Who pays the operator's fees goes under the parameter table's name, not the example's.
+    let operator_fees = expected.remove("owner_charge_operator").unwrap();
+    expected.insert("operator_owner_charge".into(), operator_fees);
+    // JSON numbers compare as numbers: the example writes `200`, the adapter the table's
+    // "double" `200.0`.
+    assert_eq!(sent["amount"].as_f64(), expected["amount"].as_f64());
     assert_eq!(sent["amount"], serde_json::json!(200.0));
-    assert_eq!(sent["operator_code"], "MOOV_MONEY");
-    assert!(sent["reference"].as_str().unwrap().len() <= MAX_REFERENCE_LEN);
+    sent["amount"] = expected["amount"].clone();
+    assert_eq!(sent, serde_json::Value::Object(expected.clone()));
+
     let change = adapter.rest_request(
         "r",
         Amount(200),
@@ -221,6 +242,39 @@ fn the_request_sent_has_the_seeds_shape() {
         TransactionType::GiveChange,
     );
     assert_eq!(change.callback_url_code, None, "the callback code is for PAYMENT only");
+}
+
+#[test]
+fn an_authentication_failure_is_recognised_as_the_table_gives_it() {
+    // "AUTHENTICATION_FAILED  Authenication failed  403  3100" (error_codes.tsv), and the v2
+    // renew-secret page's 401.
+    let row = fixture!("error_codes.tsv").lines().find(|l| l.starts_with("AUTHENTICATION_FAILED\t")).unwrap();
+    let cols: Vec<&str> = row.split('\t').collect();
+    let (status, code): (u16, u32) = (cols[1].parse().unwrap(), cols[2].parse().unwrap());
+    assert_eq!((status, code), (403, 3100));
+    let body = serde_json::json!({"date": "17112024-141750", "status_code": code, "error": cols[0],
+        "message": "Authenication failed", "path": "/RST0TEST/rest"})
+    .to_string();
+    for status in [403, 401] {
+        let reply = Reply { status: StatusCode::from_u16(status).unwrap(), body: body.clone().into() };
+        assert!(reply.auth_refused(), "{status}");
+        assert!(matches!(classify_error(status, body.as_bytes()), ProviderError::Integration(_)));
+    }
+    // A 403 of another type is no authentication failure.
+    let blocked = body.replace("AUTHENTICATION_FAILED", "CUSTOMER_BLOCKED");
+    let reply = Reply { status: StatusCode::FORBIDDEN, body: blocked.into() };
+    assert!(!reply.auth_refused());
+}
+
+#[test]
+fn the_link_examples_parse_with_their_spellings() {
+    for example in [fixture!("link_request_web.json"), fixture!("link_request_restlink.json")] {
+        let r: LinkRequest = serde_json::from_str(example).unwrap();
+        assert_eq!(r.owner_charge_operator, Some(ChargeOwner::Merchant));
+        assert_eq!(r.customer_account_number, "074416546");
+    }
+    let r: LinkResponse = serde_json::from_str(fixture!("link_response.json")).unwrap();
+    assert!(r.url.starts_with("https://api.mypvit.pro/transaction-link/"));
 }
 
 #[test]

@@ -156,12 +156,20 @@ pub struct RestRequest {
     pub transaction_type: TransactionType,
     /// Who pays PVit's fees.
     pub owner_charge: ChargeOwner,
-    /// Who pays the operator's fees (default CUSTOMER). The document's table names it
-    /// `operator_owner_charge`, its example (and integrators) `owner_charge_operator`: the
-    /// example's name is sent, both are read.
-    #[serde(default, alias = "operator_owner_charge", skip_serializing_if = "Option::is_none")]
+    /// Who pays the operator's fees (default CUSTOMER). The document's parameter table names it
+    /// `operator_owner_charge`, its examples (and integrators) `owner_charge_operator`: the
+    /// table's name is sent (the parameter table is the specification; the examples are
+    /// illustrations, `server/tests/fixtures/mypvit/README.md`), both are read.
+    #[serde(
+        default,
+        rename = "operator_owner_charge",
+        alias = "owner_charge_operator",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_charge_operator: Option<ChargeOwner>,
-    /// The operator; the seed derives it from the number, integrators send it.
+    /// The operator. Not in the document's parameter table ("L'opérateur … est automatiquement
+    /// déterminé en fonction du numéro de téléphone du client"): the adapter never sends it;
+    /// integrators do, so it is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_code: Option<Operator>,
     /// Free text, 15 characters at most.
@@ -236,8 +244,14 @@ pub struct LinkRequest {
     pub transaction_type: TransactionType,
     /// Who pays PVit's fees.
     pub owner_charge: ChargeOwner,
-    /// Who pays the operator's fees; see [`RestRequest::owner_charge_operator`].
-    #[serde(default, alias = "operator_owner_charge", skip_serializing_if = "Option::is_none")]
+    /// Who pays the operator's fees, sent under the table's name; see
+    /// [`RestRequest::owner_charge_operator`].
+    #[serde(
+        default,
+        rename = "operator_owner_charge",
+        alias = "owner_charge_operator",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_charge_operator: Option<ChargeOwner>,
     /// Free text, 15 characters at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
