@@ -116,6 +116,10 @@ fn every_published_code_has_a_deliberate_class_for_every_call() {
                     "refused PaymentRefused"
                 ),
                 500 => assert_eq!(kind(&classify_error(500, b"{}", Call::Order)), "unavailable"),
+                401 => assert_eq!(
+                    kind(&classify_error(401, fixture!("error_unauthorized.json").as_bytes(), Call::Order)),
+                    "integration"
+                ),
                 _ => assert!(
                     interpret::<OrderCreated>(
                         status,
