@@ -1,4 +1,4 @@
-//! The MyPVit adapter's tests: against the seed's recorded examples and error table
+//! The MyPVit adapter's tests: against the integration document's recorded examples and error table
 //! (`server/tests/fixtures/mypvit/`), and against the sandbox over real HTTP (sandbox and a
 //! stand-in for the verifier's webhook route both on port 0).
 
@@ -157,7 +157,7 @@ fn every_error_of_the_seeds_table_is_classified_and_mapped() {
         let first = fixture!("error_codes.tsv").lines().find(|l| l.split('\t').next() == Some(kind)).unwrap();
         assert_eq!(first, format!("{kind}\t{s_http}\t{s_code}"));
     }
-    assert_eq!(rows, 63, "the seed's table has 63 rows");
+    assert_eq!(rows, 63, "the document's table has 63 rows");
     assert_eq!(crate::sandbox::mypvit::ERRORS.len(), 61, "61 distinct types");
 }
 
@@ -210,7 +210,6 @@ fn the_request_sent_is_the_documents_payment_example() {
         "0b6d7a8e-6a51-4d4e-9d0a-3a2f4c1e9b77",
         amount,
         &phone,
-        Operator::MoovMoney,
         TransactionType::Payment,
     );
     let mut sent = serde_json::to_value(&sent).unwrap();
@@ -234,13 +233,7 @@ fn the_request_sent_is_the_documents_payment_example() {
     sent["amount"] = expected["amount"].clone();
     assert_eq!(sent, serde_json::Value::Object(expected.clone()));
 
-    let change = adapter.rest_request(
-        "r",
-        Amount(200),
-        &ga("074416546"),
-        Operator::AirtelMoney,
-        TransactionType::GiveChange,
-    );
+    let change = adapter.rest_request("r", Amount(200), &ga("074416546"), TransactionType::GiveChange);
     assert_eq!(change.callback_url_code, None, "the callback code is for PAYMENT only");
 }
 
@@ -570,7 +563,7 @@ async fn a_payment_up_to_1000_xaf_succeeds_with_a_callback_acknowledged() {
     let done = h.final_status("ref-ok").await;
     assert_eq!((done.status, done.failure), (AttemptStatus::Succeeded, None));
 
-    // The callback reached the adapter and was answered as the seed requires.
+    // The callback reached the adapter and was answered as the document requires.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let t = loop {
         let all = h.transactions().await;
@@ -658,7 +651,7 @@ async fn give_change_is_synchronous_and_idempotent() {
     assert_eq!(h.adapter.balance().await.unwrap(), Balance { francs: 4590 });
     assert_eq!(h.adapter.give_change_status("gc-1").await.unwrap().unwrap().status, PayoutStatus::Succeeded);
     assert_eq!(h.adapter.give_change_status("gc-none").await.unwrap(), None);
-    // Above 1000: fails by the seed's rule.
+    // Above 1000: fails by the document's rule.
     let big = GiveChange { reference: "gc-2".into(), money: xaf(1500), phone: ga("066820866") };
     assert_eq!(h.adapter.give_change(&big).await.unwrap().status, PayoutStatus::Failed);
     // More than the account holds: refused by MyPVit.
@@ -825,7 +818,7 @@ async fn a_key_that_cannot_be_delivered_fails_the_payment_before_it_is_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sandbox_takes_the_seeds_requests_verbatim() {
-    // The account, codes and password of the seed's examples.
+    // The account, codes and password of the document's examples.
     let h = Harness::start_with(|s, _, m| {
         m.operation_account_code = "ACC_672CD66E148BD".into();
         m.reception_url_code = "T0FHF".into();
@@ -850,7 +843,7 @@ async fn the_sandbox_takes_the_seeds_requests_verbatim() {
     let key = delivered["secret_key"].as_str().unwrap().to_owned();
     assert_eq!(h.secret_state().await.current_key.as_deref(), Some(key.as_str()));
 
-    // The seed's PAYMENT request, with the sandbox's account and callback code.
+    // The document's PAYMENT request, with the sandbox's account and callback code.
     let request = fixture!("rest_payment_request.json")
         .replace("ACC_6661B5664CD2F", "ACC_672CD66E148BD")
         .replace("1B9LW", "CB001");
@@ -866,7 +859,7 @@ async fn the_sandbox_takes_the_seeds_requests_verbatim() {
     assert_eq!(answer.status, TransactionStatus::Pending);
     assert_eq!(answer.operator, Some(Operator::MoovMoney));
     assert_eq!(answer.merchant_reference_id.as_deref(), Some("REF08190271"));
-    // The seed's status query form: by the merchant's reference.
+    // The document's status query form: by the merchant's reference.
     let status = h
         .raw(
             reqwest::Method::GET,
