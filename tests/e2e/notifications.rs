@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use e2e::{CAURISFLUX_WEBHOOK_SECRET, MYPVIT_ACCOUNT, Options, SCALAPAY_KEY, TestApp};
+use e2e::{CAURISFLUX_WEBHOOK_SECRET, MYPVIT_ACCOUNT, Options, TestApp};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use server::store::{NotificationRecord, NotificationState};
