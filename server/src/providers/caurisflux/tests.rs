@@ -571,3 +571,19 @@ fn settings_debug_hides_the_secrets() {
     assert!(!printed.contains("sk_test_very_secret"), "{printed}");
     assert!(!printed.contains(SECRET), "{printed}");
 }
+
+#[test]
+fn the_docs_initiate_response_is_a_payment_awaiting_the_customer() {
+    let body = include_bytes!("../../../tests/fixtures/caurisflux/initiate_response.json");
+    let u = to_update(&wire::parse_payment(body).unwrap());
+    assert_eq!((u.status, u.failure), (AttemptStatus::AwaitingCustomer, None));
+    assert_eq!(u.provider_reference.as_deref(), Some("TX000007272"));
+    assert_eq!(u.payment_url.as_deref(), Some("https://pay.wave.com/..."));
+    // The flat payout record of `payouts/get-status`: `completed` is final and paid.
+    let body = include_bytes!("../../../tests/fixtures/caurisflux/payout_status.json");
+    let u = to_update(&wire::parse_payment(body).unwrap());
+    assert_eq!(
+        (u.status, u.provider_reference.as_deref()),
+        (AttemptStatus::Succeeded, Some("POMLWYG1W59FDCEA"))
+    );
+}
