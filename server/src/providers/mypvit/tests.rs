@@ -266,6 +266,16 @@ fn the_link_examples_parse_with_their_spellings() {
         assert_eq!(r.owner_charge_operator, Some(ChargeOwner::Merchant));
         assert_eq!(r.customer_account_number, "074416546");
     }
+    // The VISA_MASTERCARD example's keys lost their underscores in the extraction
+    // ("callback url code"): read with them restored, it is a card link request.
+    let mut visa = fixture!("link_request_visa.json").to_owned();
+    for key in ["callback url code", "failed redirection url code", "success redirection url code"] {
+        visa = visa.replace(&format!("\"{key}\""), &format!("\"{}\"", key.replace(' ', "_")));
+    }
+    let r: LinkRequest = serde_json::from_str(&visa).unwrap();
+    assert_eq!(r.service, LinkService::VisaMastercard);
+    assert_eq!(r.callback_url_code, "1B9LW");
+    assert_eq!(r.failed_redirection_url_code.as_deref(), Some("JDCEY"));
     let r: LinkResponse = serde_json::from_str(fixture!("link_response.json")).unwrap();
     assert!(r.url.starts_with("https://api.mypvit.pro/transaction-link/"));
 }
