@@ -220,6 +220,9 @@ fn idempotency_uuid(id: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, id.as_bytes()).to_string()
 }
 
+/// The error tables' rows that have a label but no code name (`error_codes.tsv`).
+const LABELS: [&str; 4] = ["Invalid amount", "Refund not allowed", "Payment not found", "Duplicate refund"];
+
 /// An error body read leniently: `{code, message, statusCode}` with any of them missing.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -246,10 +249,11 @@ pub fn classify_error(call: Call, status: u16, body: &[u8]) -> ProviderError {
     let parsed: Option<LenientError> = serde_json::from_slice(body).ok();
     let code = parsed.as_ref().and_then(|e| LenientError::text(&e.code));
     let message = parsed.as_ref().and_then(|e| LenientError::text(&e.message));
-    let documented = code
-        .as_deref()
-        .and_then(|c| error_class(c).map(|k| (c.to_owned(), k)))
-        .or_else(|| message.as_deref().and_then(|m| error_class(m).map(|k| (m.to_owned(), k))));
+    let documented = code.as_deref().and_then(|c| error_class(c).map(|k| (c.to_owned(), k))).or_else(|| {
+        // Only the tables' labels without a code name are read from `message`.
+        let m = message.as_deref().filter(|m| LABELS.iter().any(|l| l.eq_ignore_ascii_case(m)))?;
+        error_class(m).map(|k| (m.to_owned(), k))
+    });
     let label = code.clone().unwrap_or_else(|| "no code".into());
     match documented {
         Some((c, ErrorClass::Refused(code))) => ProviderError::Refused { code, provider_code: c },
