@@ -363,14 +363,14 @@ async fn orders_and_authorisations_lapse() {
     assert_eq!((u.status, u.failure), (AttemptStatus::Expired, Some(ErrorCode::SessionExpired)));
     assert_eq!(rig.pay(&url, "4242424242424242").await.status(), 409);
 
-    // Authorised, never captured: lapses.
+    // Authorised, never captured: refunded_not_charged, a technical failure (order-status page).
     let (req, token, url) = rig.started(1_000).await;
     rig.pay(&url, "4242424242424242").await;
     rig.hook(OrderStatus::Authorized).await;
     rig.hook(OrderStatus::Expired).await;
     assert_eq!(rig.orders().await[1]["status"], "refunded_not_charged");
     let u = rig.adapter.fetch(&req.reference, Some(&token)).await.unwrap().unwrap();
-    assert_eq!(u.status, AttemptStatus::Expired);
+    assert_eq!((u.status, u.failure), (AttemptStatus::Failed, Some(ErrorCode::ProviderUnavailable)));
 
     // Delayed, past the authorisation's expiry: lapses too.
     let mut rig = rig_delayed_short().await;

@@ -240,7 +240,12 @@ async fn forged_or_stale_caurisflux_webhooks_are_refused_and_change_nothing() {
     legacy.insert_str(0, "sha256=");
     let forgeries: Vec<(&str, Headers, Vec<u8>)> = vec![
         ("unsigned", vec![], body.clone()),
-        ("no timestamp, legacy body-only signature", vec![("x-webhook-signature", legacy)], body.clone()),
+        // The body-only form is accepted (the plugin still does), but not with a stale timestamp.
+        (
+            "stale timestamp, legacy body-only signature",
+            vec![("x-webhook-signature", legacy), ("x-webhook-timestamp", stale.clone())],
+            body.clone(),
+        ),
         (
             "wrong secret",
             vec![

@@ -243,6 +243,31 @@ pub fn strings_at(body: &[u8], pointers: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// `body` without the whitespace outside strings: what `JSON.stringify(JSON.parse(body))`
+/// gives for bodies that need no escaping changes, key order kept (Scalapay and NovaSend
+/// sign the re-serialised payload).
+pub fn minify_json(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in body {
+        if in_string {
+            out.push(b);
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+            out.push(b);
+        } else if !b.is_ascii_whitespace() {
+            out.push(b);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod lenient_tests {
     use super::strings_at;

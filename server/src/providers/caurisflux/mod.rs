@@ -4,8 +4,12 @@
 //! `"<X-Webhook-Timestamp>.<raw body>"`, keyed with the dashboard's webhook secret, optionally
 //! prefixed `sha256=`). Authentication is `X-API-Key: <public key>:<secret key>`.
 //!
-//! Sources: the seed `000` (docs `guides/errors`, French, primary), `research/providers.md` §1
-//! (docs pages and the provider's WooCommerce plugin, which holds the webhook rules).
+//! Sources: the errors guide <https://docs.caurisflux.com/guides/errors> (French), the API pages
+//! <https://docs.caurisflux.com/api-reference/introduction.html> and `payments/initiate`, and the
+//! provider's WooCommerce plugin (github.com/caurisflux/caurisflux-wp,
+//! `includes/class-caurisflux-webhook.php`, `includes/class-caurisflux-client.php`), which holds
+//! the webhook rules. The examples the adapter is tested against are in
+//! `server/tests/fixtures/caurisflux/` (its `README.md` says where each comes from).
 //!
 //! How our methods are carried:
 //! - Orange Money, MTN MoMo, Moov Money and Airtel Money: `type: "direct"` with `provider`,
@@ -19,29 +23,41 @@
 //! Choices where CaurisFlux's public material is silent or contradictory:
 //! - **Coverage** ([`COVERAGE`]): which operators CaurisFlux serves in which country is served
 //!   only by `GET /payments/providers`, which was not available. The table lists, for each
-//!   country CaurisFlux names, the networks that exist there (`research/providers.md` §5) and
-//!   whose wallet CaurisFlux names (plugin README). Guinée is left out: it pays in GNF, and
-//!   CaurisFlux's errors guide accepts XOF and XAF only.
-//! - **Provider codes**: only `wave` and `orange_money` are documented; the others follow
-//!   their pattern (`mtn_momo`, `moov_money`, `airtel_money`).
+//!   country CaurisFlux names, the networks that exist there (libphonenumber's carrier files)
+//!   and whose wallet CaurisFlux names (plugin README). Guinée is left out: it pays in GNF, and
+//!   the errors guide accepts XOF and XAF only.
+//! - **Provider codes**: only `wave` and `orange_money` are documented (`payments/initiate`);
+//!   the others follow their pattern (`mtn_momo`, `moov_money`, `airtel_money`).
+//! - **Request field names**: the errors guide's validation table names `customer.phone` and
+//!   `payment_method`, the `payments/initiate` reference names the request's own fields
+//!   `customerPhone` and `provider`, and the official plugin sends those camelCase fields. The
+//!   request is built as the reference page and the plugin name it; the guide's names are the
+//!   labels of its validation messages.
+//! - **`X-API-Version`**: not on the public pages; sent as the official plugin sends it
+//!   ([`API_VERSION`], `includes/class-caurisflux-client.php`).
 //! - **Status by our reference**: when the start call's answer was lost we have no
 //!   `transactionId`, so the status is asked by our `externalReference`. If CaurisFlux does
 //!   not resolve it (404), the verifier repeats the start with the same `X-Idempotency-Key`,
-//!   which CaurisFlux documents for exactly this, so nothing is charged twice.
+//!   which CaurisFlux documents for exactly this (`payments/initiate`), so nothing is charged
+//!   twice.
 //! - **Envelopes**: success bodies are read wrapped in `{success, data}` or flat (the docs show
-//!   both).
-//! - **Errors**: the named code is read from `error` (or `code`); NestJS reason phrases there
-//!   are ignored. `400`/`VALIDATION_ERROR` is told apart by the seed's documented messages
-//!   (amount, currency, number, method). `429` is always "retry later", whatever its body says:
-//!   it is never a refusal. Payment error names are not published (the seed lists them by
-//!   their action only); ours are in [`PAYMENT_ERRORS`] and the sandbox uses them.
-//! - **Webhooks**: the timestamp is required and must be within 300 s of our clock; the legacy
-//!   form the plugin still accepts (HMAC over the body alone, no timestamp) is refused, since
-//!   it can be replayed forever. The legacy header names `X-Cauris-Signature` and
-//!   `X-Cauris-Timestamp` are accepted.
+//!   both: `payments/initiate` wraps, `payouts/get-status` does not).
+//! - **Errors** are read in the three shapes seen: `{error: "CODE"}` (the plugin reads a string
+//!   `error`), `{statusCode, message}` (NestJS, the docs' example) and
+//!   `{success: false, error: {code, message}}`; a named code decides before the status. NestJS
+//!   reason phrases (`Bad Request`) are not codes. `400`/`VALIDATION_ERROR` is told apart by the
+//!   guide's documented messages (amount, currency, number, method). A `429` is "retry later"
+//!   unless it carries `DAILY_LIMIT_EXCEEDED`, a refusal for the day. Payment error names are
+//!   not published (the guide lists them by their action only); ours are in [`PAYMENT_ERRORS`].
+//! - **Webhooks**: signed over `"<timestamp>.<body>"` (the plugin's current form) or over the
+//!   body alone (the form the plugin still accepts and its README documents), with or without
+//!   the `sha256=` prefix, under the current (`X-Webhook-*`) or legacy (`X-Cauris-*`) header
+//!   names. A timestamp, when sent, must be within 300 s of our clock (the plugin's window);
+//!   a body-only signature without a timestamp is accepted and its replays are deduplicated by
+//!   the inbox.
 //! - **Environments**: test keys (`pk_test_`/`sk_test_`) with the production URL, live keys with
 //!   any other URL, or a key pair from two environments refuse to start ("Mélanger les
-//!   environnements", seed 000, integration mistake 8).
+//!   environnements", integration mistake 8 of the errors guide).
 //!
 //! Refunds: CaurisFlux has no refund API ("Fonctionnalité à venir", docs `guides/refunds`:
 //! refunds are asked of support@cauris-pay.com by e-mail and handled in 24–48 working hours), so
@@ -97,6 +113,10 @@ pub const PRODUCTION_HOST: &str = "prod-api.caurisflux.com";
 pub const PRODUCTION_URL: &str = "https://prod-api.caurisflux.com/api/v1";
 /// CaurisFlux's hosted sandbox's base URL.
 pub const SANDBOX_URL: &str = "https://sandbox-api.caurisflux.com/api/v1";
+/// The `X-API-Version` header the official plugin sends.
+pub const API_VERSION_HEADER: &str = "x-api-version";
+/// Its value in the official plugin (`includes/class-caurisflux-client.php`).
+pub const API_VERSION: &str = "2026-01-01";
 
 /// Which operators CaurisFlux carries in each country, and the country's currency (see the
 /// module doc for how this table was chosen). Cards are carried everywhere listed here, on the
@@ -122,9 +142,9 @@ pub fn coverage(country: Country) -> Option<(Currency, &'static [MobileProvider]
     COVERAGE.iter().find(|(c, _, _)| *c == country).map(|&(_, currency, operators)| (currency, operators))
 }
 
-/// The payment errors of the seed's "Erreurs de paiement", which it lists by their action only,
-/// with the code names we chose for them (`PROVIDER_ERROR` is the seed's own, from its
-/// monitoring advice; `INSUFFICIENT_FUNDS` is the name providers.md reports as unconfirmed).
+/// The payment errors of the errors guide's "Erreurs de paiement", which it lists by their
+/// action only, with the code names we chose for them (`PROVIDER_ERROR` is the guide's own,
+/// from its monitoring advice; `INSUFFICIENT_FUNDS` is unconfirmed).
 pub const PAYMENT_ERRORS: &[(&str, &str)] = &[
     ("INSUFFICIENT_FUNDS", "Informer le client de recharger son compte."),
     ("INVALID_PHONE_NUMBER", "Vérifier le numéro de téléphone."),
@@ -233,7 +253,7 @@ pub enum ConfigError {
     Client(String),
 }
 
-/// Checks the keys against each other and against the URL (seed 000, mistake 8).
+/// Checks the keys against each other and against the URL (errors guide, integration mistake 8).
 pub fn check_environment(settings: &Settings) -> Result<KeyEnvironment, ConfigError> {
     let public = KeyEnvironment::of(settings.public_key.trim(), "pk")
         .ok_or(ConfigError::KeyFormat { which: "public", prefix: "pk" })?;
@@ -299,7 +319,10 @@ impl CaurisFlux {
         let mut key = HeaderValue::from_str(self.api_key.expose_secret())
             .map_err(|_| ProviderError::Integration("the CaurisFlux API key is not a valid header".into()))?;
         key.set_sensitive(true);
-        Ok(req.header(API_KEY_HEADER, key).header(ACCEPT, "application/json"))
+        Ok(req
+            .header(API_KEY_HEADER, key)
+            .header(ACCEPT, "application/json")
+            .header(API_VERSION_HEADER, API_VERSION))
     }
 
     fn url(&self, segments: &[&str]) -> Result<reqwest::Url, ProviderError> {
@@ -319,21 +342,32 @@ impl CaurisFlux {
         };
         let signature =
             header([SIGNATURE_HEADER, LEGACY_SIGNATURE_HEADER]).ok_or(WebhookError::BadSignature)?;
-        let timestamp =
-            header([TIMESTAMP_HEADER, LEGACY_TIMESTAMP_HEADER]).ok_or(WebhookError::BadSignature)?;
-        let sent: i64 = timestamp.trim().parse().map_err(|_| WebhookError::BadSignature)?;
-        if sent <= 0 || (now - sent).abs() > TIMESTAMP_TOLERANCE_SECONDS {
-            return Err(WebhookError::BadSignature);
+        let timestamp = header([TIMESTAMP_HEADER, LEGACY_TIMESTAMP_HEADER]).map(str::trim);
+        if let Some(timestamp) = timestamp {
+            let sent: i64 = timestamp.parse().map_err(|_| WebhookError::BadSignature)?;
+            if sent <= 0 || (now - sent).abs() > TIMESTAMP_TOLERANCE_SECONDS {
+                return Err(WebhookError::BadSignature);
+            }
         }
         let signature = signature.trim();
         let presented = hex::decode(signature.strip_prefix("sha256=").unwrap_or(signature))
             .map_err(|_| WebhookError::BadSignature)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes())
-            .map_err(|_| WebhookError::BadSignature)?;
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(notice.body);
-        mac.verify_slice(&presented).map_err(|_| WebhookError::BadSignature)?;
+        let matches = |prefix: Option<&str>| {
+            Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes()).is_ok_and(
+                |mut mac| {
+                    if let Some(ts) = prefix {
+                        mac.update(ts.as_bytes());
+                        mac.update(b".");
+                    }
+                    mac.update(notice.body);
+                    mac.verify_slice(&presented).is_ok()
+                },
+            )
+        };
+        // The current form over "<timestamp>.<body>", or the legacy one over the body alone.
+        if !(timestamp.is_some_and(|ts| matches(Some(ts))) || matches(None)) {
+            return Err(WebhookError::BadSignature);
+        }
 
         let body: WebhookBody =
             serde_json::from_slice(notice.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
@@ -378,7 +412,8 @@ pub fn catalogue_code(code: &str) -> ErrorCode {
         .unwrap_or(ErrorCode::PaymentRefused)
 }
 
-/// A `VALIDATION_ERROR` (or a 400 without a code), told apart by the seed's documented messages.
+/// A `VALIDATION_ERROR` (or a 400 without a code), told apart by the errors guide's documented
+/// messages.
 fn validation_code(text: &str, amount: Option<Money>) -> ErrorCode {
     let text = text.to_lowercase();
     let mentions = |words: &[&str]| words.iter().any(|w| text.contains(w));
@@ -400,33 +435,49 @@ fn validation_code(text: &str, amount: Option<Money>) -> ErrorCode {
     }
 }
 
+/// An error body in any of the three shapes (see the module doc): its named code, if any, and
+/// its text.
+fn read_error(body: &[u8]) -> Option<(Option<String>, String)> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(inner) = value.get("error").filter(|e| e.is_object()) {
+        // `{success: false, error: {code, message}}`.
+        let inner: ErrorBody = serde_json::from_value(inner.clone()).ok()?;
+        return Some((inner.named_code().map(str::to_owned), inner.text()));
+    }
+    let flat: ErrorBody = serde_json::from_value(value).ok()?;
+    Some((flat.named_code().map(str::to_owned), flat.text()))
+}
+
 /// Classifies an error answer. `amount` is what was asked to be charged, when a payment was.
 pub fn classify_error(status: u16, body: &[u8], amount: Option<Money>) -> ProviderError {
-    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-    let code = parsed.as_ref().and_then(ErrorBody::named_code).map(str::to_owned);
-    let text = parsed.as_ref().map(ErrorBody::text).unwrap_or_default();
+    let parsed = read_error(body);
+    let code = parsed.as_ref().and_then(|(c, _)| c.clone());
+    let text = parsed.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
     let label = code.as_deref().unwrap_or("no code");
-    match status {
-        // Rate limits: nothing was done; retry later. Never a refusal, whatever the body says.
-        429 => ProviderError::Unavailable(format!("CaurisFlux rate limit reached ({label}): {text}")),
-        401 | 403 => ProviderError::Integration(format!("CaurisFlux refused our API key ({label}): {text}")),
-        500..=599 => ProviderError::Unavailable(format!("CaurisFlux answered {status} ({label})")),
-        400 | 422 if parsed.is_some() => match code.as_deref() {
-            Some("RATE_LIMIT_EXCEEDED") => {
-                ProviderError::Unavailable(format!("CaurisFlux rate limit: {text}"))
-            }
-            Some("UNAUTHORIZED" | "FORBIDDEN") => {
-                ProviderError::Integration(format!("CaurisFlux refused our API key ({label}): {text}"))
-            }
-            Some(c) if ALREADY_KNOWN.contains(&c) => ProviderError::Unavailable(format!(
-                "CaurisFlux already holds this payment ({c}); asking its status"
-            )),
-            None | Some("VALIDATION_ERROR") => ProviderError::Refused {
-                code: validation_code(&text, amount),
-                provider_code: format!("{}: {text}", code.as_deref().unwrap_or("VALIDATION_ERROR")),
-            },
-            Some(c) => ProviderError::Refused { code: catalogue_code(c), provider_code: c.to_owned() },
+    match (status, code.as_deref()) {
+        // The day's limit is reached: a refusal, whatever the status (a 429 included).
+        (_, Some("DAILY_LIMIT_EXCEEDED")) => ProviderError::Refused {
+            code: catalogue_code("DAILY_LIMIT_EXCEEDED"),
+            provider_code: label.into(),
         },
+        // Rate limits: nothing was done; retry later.
+        (429, _) | (_, Some("RATE_LIMIT_EXCEEDED")) => {
+            ProviderError::Unavailable(format!("CaurisFlux rate limit reached ({label}): {text}"))
+        }
+        (_, Some("UNAUTHORIZED" | "FORBIDDEN")) | (401 | 403, _) => {
+            ProviderError::Integration(format!("CaurisFlux refused our API key ({label}): {text}"))
+        }
+        (500..=599, _) => ProviderError::Unavailable(format!("CaurisFlux answered {status} ({label})")),
+        (_, Some(c)) if ALREADY_KNOWN.contains(&c) => ProviderError::Unavailable(format!(
+            "CaurisFlux already holds this payment ({c}); asking its status"
+        )),
+        (400 | 422, None | Some("VALIDATION_ERROR")) if parsed.is_some() => ProviderError::Refused {
+            code: validation_code(&text, amount),
+            provider_code: format!("{}: {text}", code.as_deref().unwrap_or("VALIDATION_ERROR")),
+        },
+        (400 | 422, Some(c)) => {
+            ProviderError::Refused { code: catalogue_code(c), provider_code: c.to_owned() }
+        }
         _ => ProviderError::Integration(format!("CaurisFlux answered {status} ({label}): {text}")),
     }
 }
@@ -508,7 +559,7 @@ impl PaymentProvider for CaurisFlux {
         Provider::CaurisFlux
     }
 
-    /// CaurisFlux allows 100 requests a minute and 1 000 an hour per key (seed 000): fetches of
+    /// CaurisFlux allows 100 requests a minute and 1 000 an hour per key (errors guide): fetches of
     /// one attempt start at 10 s and back off to 2 min so that many pending payments fit.
     fn poll_policy(&self) -> super::PollPolicy {
         super::PollPolicy { floor_ms: 10_000, max_ms: 120_000 }

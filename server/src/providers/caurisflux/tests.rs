@@ -1,5 +1,7 @@
-//! The CaurisFlux adapter without a network: the seed's error table, statuses, webhook
-//! signatures (the plugin's own test vector), the environment check and the method table.
+//! The CaurisFlux adapter without a network: the errors guide's table
+//! (`server/tests/fixtures/caurisflux/error_codes.tsv`), the three error shapes, statuses,
+//! webhook signatures in every documented form (vectors computed with `openssl dgst`), the
+//! environment check and the method table.
 //! Its behaviour against the sandbox over HTTP is tested in `sandbox::caurisflux::tests`.
 
 use axum::http::HeaderMap;
@@ -53,9 +55,9 @@ fn body(status: u16, message: &str, code: Option<&str>) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
 
-/// The seed's named codes (`guides/errors`, seed 000), each with the HTTP status the sandbox
-/// answers it with, a message (the seed's own where it gives one), the amount asked, and what
-/// the adapter must make of it.
+/// The errors guide's named codes (<https://docs.caurisflux.com/guides/errors>), each with an
+/// HTTP status, a message (the guide's own where it gives one), the amount asked, and what the
+/// adapter must make of it.
 const SEED_CODES: &[(&str, u16, &str, u64, Expect)] = &[
     ("UNAUTHORIZED", 401, "Clé API manquante dans l'en-tête", 5000, Expect::Integration),
     ("FORBIDDEN", 403, "IP non autorisée", 5000, Expect::Integration),
@@ -114,8 +116,8 @@ const SEED_CODES: &[(&str, u16, &str, u64, Expect)] = &[
 ];
 
 #[test]
-fn every_named_code_of_the_seed_is_mapped() {
-    // Every code the seed names, in its order (PROVIDER_ERROR is in its alerting advice).
+fn every_named_code_of_the_guide_is_mapped() {
+    // Every code the guide names, in its order (PROVIDER_ERROR is in its alerting advice).
     let named = "UNAUTHORIZED FORBIDDEN VALIDATION_ERROR RATE_LIMIT_EXCEEDED DAILY_LIMIT_EXCEEDED \
                  REFUND_NOT_ALLOWED INVALID_REFUND_AMOUNT PROVIDER_ERROR";
     for code in named.split_whitespace() {
@@ -132,7 +134,7 @@ fn every_named_code_of_the_seed_is_mapped() {
 }
 
 #[test]
-fn every_http_code_of_the_seed_is_classified() {
+fn every_http_code_of_the_guide_is_classified() {
     // "Codes HTTP": 200 is a success; the others, with bodies as they may come.
     for (status, message, expected) in [
         (400, "Montant invalide", Expect::Refused(ErrorCode::LimitExceeded)),
@@ -154,16 +156,77 @@ fn every_http_code_of_the_seed_is_classified() {
 }
 
 #[test]
-fn a_429_is_never_a_refusal() {
-    for code in ["RATE_LIMIT_EXCEEDED", "DAILY_LIMIT_EXCEEDED", "PAYMENT_DECLINED", "VALIDATION_ERROR"] {
+fn a_429_is_retry_later_unless_the_days_limit_is_reached() {
+    for code in ["RATE_LIMIT_EXCEEDED", "PAYMENT_DECLINED", "VALIDATION_ERROR"] {
         let got = classify_error(429, &body(429, "x", Some(code)), Some(xof(5000)));
         assert_eq!(outcome(&got), Expect::Unavailable, "{code}");
     }
     assert_eq!(outcome(&classify_error(429, b"", None)), Expect::Unavailable);
+    // DAILY_LIMIT_EXCEEDED: nothing more today, a refusal, not "retry later".
+    let got = classify_error(429, &body(429, "x", Some("DAILY_LIMIT_EXCEEDED")), Some(xof(5000)));
+    assert_eq!(outcome(&got), Expect::Refused(ErrorCode::LimitExceeded));
 }
 
 #[test]
-fn every_payment_error_of_the_seed_suggests_the_seeds_action() {
+fn every_code_of_the_guides_table_has_a_deliberate_class() {
+    let table = include_str!("../../../tests/fixtures/caurisflux/error_codes.tsv");
+    let mut rows = 0;
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [code, status, _meaning, _source] = cols[..] else { panic!("bad row {line:?}") };
+        rows += 1;
+        if code.is_empty() {
+            // An HTTP status of the "Codes HTTP" table, with the docs' NestJS body.
+            let status: u16 = status.parse().unwrap();
+            let got = outcome(&classify_error(status, &body(status, "m", None), Some(xof(5000))));
+            let want = match status {
+                400 | 422 => Expect::Refused(ErrorCode::MethodUnavailable),
+                429 | 500 => Expect::Unavailable,
+                _ => Expect::Integration,
+            };
+            assert_eq!(got, want, "{line}");
+            continue;
+        }
+        assert!(
+            ErrorCode::from_provider_code(Provider::CaurisFlux, code).is_some(),
+            "{code} has no catalogue code"
+        );
+        assert!(SEED_CODES.iter().any(|(c, ..)| *c == code), "{code} has no expected class below");
+    }
+    assert_eq!(rows, 15);
+}
+
+#[test]
+fn error_bodies_in_each_shape() {
+    // `{error: "CODE"}` (the plugin reads a string `error`), `{statusCode, message}` (NestJS,
+    // the docs' example), `{success: false, error: {code, message}}`.
+    let shapes = [
+        serde_json::json!({"error": "DAILY_LIMIT_EXCEEDED"}),
+        serde_json::json!({"statusCode": 422, "message": "x", "error": "DAILY_LIMIT_EXCEEDED"}),
+        serde_json::json!({"success": false, "error": {"code": "DAILY_LIMIT_EXCEEDED", "message": "Limite"}}),
+    ];
+    for shape in shapes {
+        let got = classify_error(422, &serde_json::to_vec(&shape).unwrap(), Some(xof(5000)));
+        assert_eq!(outcome(&got), Expect::Refused(ErrorCode::LimitExceeded), "{shape}");
+    }
+    // The docs' own example: NestJS, no code, a message about the amount.
+    let example = include_bytes!("../../../tests/fixtures/caurisflux/error_amount.json");
+    assert_eq!(
+        outcome(&classify_error(400, example, Some(xof(50)))),
+        Expect::Refused(ErrorCode::AmountTooLow)
+    );
+    let nested = serde_json::json!({"success": false, "error": {"code": "VALIDATION_ERROR",
+        "message": "Format de numéro invalide"}});
+    assert_eq!(
+        outcome(&classify_error(400, &serde_json::to_vec(&nested).unwrap(), Some(xof(5000)))),
+        Expect::Refused(ErrorCode::InvalidPhoneNumber)
+    );
+    let auth = serde_json::json!({"success": false, "error": {"code": "UNAUTHORIZED", "message": "Clé"}});
+    assert_eq!(outcome(&classify_error(400, &serde_json::to_vec(&auth).unwrap(), None)), Expect::Integration);
+}
+
+#[test]
+fn every_payment_error_of_the_guide_suggests_the_guides_action() {
     // "Erreurs de paiement": documented by their action only; our names in PAYMENT_ERRORS.
     let seed_actions = [
         ("Informer le client de recharger son compte.", SuggestedAction::TopUp),
@@ -230,91 +293,137 @@ fn notice<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> IncomingNotice<'a> {
     IncomingNotice { headers, body, peer: [127, 0, 0, 1].into(), path_token: None }
 }
 
-fn signed(secret: &str, ts: &str, body: &[u8], prefix: &str) -> HeaderMap {
+/// The plugin's own test (`tests/unit/WebhookSignatureTest.php`): body, timestamp and secret.
+const PLUGIN_SECRET: &str = "super_secret_key";
+const PLUGIN_TS: &str = "1745923400";
+const PLUGIN_NOW: i64 = 1_745_923_400;
+/// `(printf '1745923400.'; cat server/tests/fixtures/caurisflux/webhook_plugin_test_vector.json) | openssl dgst -sha256 -hmac super_secret_key`
+const VECTOR_TS_DOT_BODY: &str = "df2091f9eca9c3291204ca31ec28db02b1ae12405304b157c6b3d3f09feaa6d0";
+/// `openssl dgst -sha256 -hmac super_secret_key server/tests/fixtures/caurisflux/webhook_plugin_test_vector.json`
+const VECTOR_BODY: &str = "0eebfcddd355eb28fe61e0aa00a6443e0a2dc2895a40e846d0ca74fa6eff98ee";
+/// `(printf '1745923400.'; cat server/tests/fixtures/caurisflux/webhook_admin_simulation.json) | openssl dgst -sha256 -hmac super_secret_key`
+const SIMULATION_TS_DOT_BODY: &str = "482bcc8ce3417a35729847bce83d361d5015ae1e93a5c551a638cc8ecee880a0";
+/// `openssl dgst -sha256 -hmac super_secret_key server/tests/fixtures/caurisflux/webhook_admin_simulation.json`
+const SIMULATION_BODY: &str = "df917c84a045e6f1e05ed1baa1b42b295467bb43968651411857d13d7c495f6a";
+const SIMULATION: &[u8] = include_bytes!("../../../tests/fixtures/caurisflux/webhook_admin_simulation.json");
+
+fn plugin_adapter() -> CaurisFlux {
+    let settings = Settings {
+        webhook_secret: PLUGIN_SECRET.to_owned().into(),
+        ..settings(SANDBOX_URL, "pk_test_a", "sk_test_b")
+    };
+    CaurisFlux::new(&settings).unwrap()
+}
+
+/// Headers carrying `signature` (with `prefix`) and, when given, `timestamp`, under the current
+/// or the legacy names.
+fn headers(signature: &str, prefix: &str, timestamp: Option<&str>, legacy: bool) -> HeaderMap {
+    let (sig, ts) = if legacy {
+        (LEGACY_SIGNATURE_HEADER, LEGACY_TIMESTAMP_HEADER)
+    } else {
+        (SIGNATURE_HEADER, TIMESTAMP_HEADER)
+    };
     let mut h = HeaderMap::new();
-    h.insert(SIGNATURE_HEADER, format!("{prefix}{}", sign(secret, ts, body)).parse().unwrap());
-    h.insert(TIMESTAMP_HEADER, ts.parse().unwrap());
+    h.insert(sig, format!("{prefix}{signature}").parse().unwrap());
+    if let Some(t) = timestamp {
+        h.insert(ts, t.parse().unwrap());
+    }
     h
 }
 
 #[test]
-fn the_plugins_signature_test_vector_verifies() {
-    // WebhookSignatureTest::test_stripe_style_signature_timestamp_dot_body: the body, timestamp
-    // and secret of the provider's own test.
-    let settings = Settings {
-        webhook_secret: "super_secret_key".to_owned().into(),
-        ..settings(SANDBOX_URL, "pk_test_a", "sk_test_b")
-    };
-    let cf = CaurisFlux::new(&settings).unwrap();
-    let ts = "1745923400";
-    for prefix in ["", "sha256="] {
-        let headers = signed("super_secret_key", ts, PLUGIN_VECTOR, prefix);
-        // The signature holds; the body names no payment of ours, so it is unreadable to us.
-        match cf.verify_at(&notice(&headers, PLUGIN_VECTOR), 1_745_923_400) {
-            Err(WebhookError::Malformed(why)) => assert!(why.contains("externalReference"), "{why}"),
-            other => panic!("expected a verified but unusable notice, got {other:?}"),
+fn the_plugins_test_vector_verifies_in_every_documented_form() {
+    let cf = plugin_adapter();
+    for legacy in [false, true] {
+        for prefix in ["", "sha256="] {
+            for (signature, timestamp) in
+                [(VECTOR_TS_DOT_BODY, Some(PLUGIN_TS)), (VECTOR_BODY, Some(PLUGIN_TS)), (VECTOR_BODY, None)]
+            {
+                let h = headers(signature, prefix, timestamp, legacy);
+                // The signature holds; the body names no payment, so it is unreadable to us.
+                match cf.verify_at(&notice(&h, PLUGIN_VECTOR), PLUGIN_NOW) {
+                    Err(WebhookError::Malformed(why)) => assert!(why.contains("externalReference"), "{why}"),
+                    other => panic!("{legacy} {prefix:?} {timestamp:?}: {other:?}"),
+                }
+            }
         }
     }
-    // The legacy form (HMAC over the body alone) is refused: it could be replayed forever.
-    let mut legacy = HeaderMap::new();
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"super_secret_key").unwrap();
-    mac.update(PLUGIN_VECTOR);
-    legacy.insert(SIGNATURE_HEADER, hex::encode(mac.finalize().into_bytes()).parse().unwrap());
+    // A "<timestamp>.<body>" signature needs its timestamp.
+    let h = headers(VECTOR_TS_DOT_BODY, "", None, false);
+    assert!(matches!(cf.verify_at(&notice(&h, PLUGIN_VECTOR), PLUGIN_NOW), Err(WebhookError::BadSignature)));
+}
+
+#[test]
+fn a_simulated_event_is_read_in_both_signed_forms() {
+    let cf = plugin_adapter();
+    for (signature, timestamp) in [
+        (SIMULATION_TS_DOT_BODY, Some(PLUGIN_TS)),
+        (SIMULATION_BODY, Some(PLUGIN_TS)),
+        (SIMULATION_BODY, None),
+    ] {
+        let h = headers(signature, "sha256=", timestamp, false);
+        let v = cf.verify_at(&notice(&h, SIMULATION), PLUGIN_NOW).unwrap();
+        assert_eq!(v.reference, "1234");
+        let u = v.update.unwrap();
+        assert_eq!(u.status, AttemptStatus::Failed);
+        assert_eq!(u.provider_reference.as_deref(), Some("TEST_6f1c2d3e-0000-4000-8000-000000000001"));
+    }
+}
+
+#[test]
+fn timestamps_secrets_and_bodies_are_checked() {
+    let cf = plugin_adapter();
+    let h = headers(SIMULATION_TS_DOT_BODY, "", Some(PLUGIN_TS), false);
+    // Within ±300 s only, whichever form is signed.
+    assert!(cf.verify_at(&notice(&h, SIMULATION), PLUGIN_NOW + 300).is_ok());
+    assert!(cf.verify_at(&notice(&h, SIMULATION), PLUGIN_NOW - 300).is_ok());
+    for off in [301, -301, 86_400] {
+        assert!(matches!(
+            cf.verify_at(&notice(&h, SIMULATION), PLUGIN_NOW + off),
+            Err(WebhookError::BadSignature)
+        ));
+        let body_only = headers(SIMULATION_BODY, "", Some(PLUGIN_TS), false);
+        assert!(matches!(
+            cf.verify_at(&notice(&body_only, SIMULATION), PLUGIN_NOW + off),
+            Err(WebhookError::BadSignature)
+        ));
+    }
+    // Another timestamp than the signed one, a tampered body, another secret, no signature,
+    // a signature that is not hex, a timestamp that is not a number.
+    let moved = headers(SIMULATION_TS_DOT_BODY, "", Some("1745923401"), false);
+    assert!(matches!(cf.verify_at(&notice(&moved, SIMULATION), PLUGIN_NOW), Err(WebhookError::BadSignature)));
+    let mut tampered = SIMULATION.to_vec();
+    tampered[30] ^= 1;
+    assert!(matches!(cf.verify_at(&notice(&h, &tampered), PLUGIN_NOW), Err(WebhookError::BadSignature)));
     assert!(matches!(
-        cf.verify_at(&notice(&legacy, PLUGIN_VECTOR), 1_745_923_400),
+        adapter().verify_at(&notice(&h, SIMULATION), PLUGIN_NOW),
         Err(WebhookError::BadSignature)
     ));
-    legacy.insert(TIMESTAMP_HEADER, ts.parse().unwrap());
+    let mut unsigned = h.clone();
+    unsigned.remove(SIGNATURE_HEADER);
     assert!(matches!(
-        cf.verify_at(&notice(&legacy, PLUGIN_VECTOR), 1_745_923_400),
+        cf.verify_at(&notice(&unsigned, SIMULATION), PLUGIN_NOW),
+        Err(WebhookError::BadSignature)
+    ));
+    let garbage = headers("zz", "sha256=", Some(PLUGIN_TS), false);
+    assert!(matches!(
+        cf.verify_at(&notice(&garbage, SIMULATION), PLUGIN_NOW),
+        Err(WebhookError::BadSignature)
+    ));
+    let not_a_number = headers(SIMULATION_BODY, "", Some("soon"), false);
+    assert!(matches!(
+        cf.verify_at(&notice(&not_a_number, SIMULATION), PLUGIN_NOW),
         Err(WebhookError::BadSignature)
     ));
 }
 
 #[test]
-fn signatures_timestamps_and_header_names() {
-    let cf = adapter();
-    let body = br#"{"event":"payment.success","data":{"transactionId":"TX9","externalReference":"ours","status":"success"}}"#;
-    let now = 1_800_000_000;
-    let ts = now.to_string();
-    let headers = signed(SECRET, &ts, body, "sha256=");
-    let v = cf.verify_at(&notice(&headers, body), now).unwrap();
-    assert_eq!(v.reference, "ours");
-    let u = v.update.unwrap();
-    assert_eq!((u.status, u.provider_reference.as_deref()), (AttemptStatus::Succeeded, Some("TX9")));
-
-    // Within ±300 s only.
-    assert!(cf.verify_at(&notice(&headers, body), now + 300).is_ok());
-    assert!(cf.verify_at(&notice(&headers, body), now - 300).is_ok());
-    for off in [301, -301, 86_400] {
-        assert!(matches!(cf.verify_at(&notice(&headers, body), now + off), Err(WebhookError::BadSignature)));
-    }
-    // Tampered body, other secret, another timestamp than the signed one, no signature.
-    let mut tampered = body.to_vec();
-    tampered[30] ^= 1;
-    assert!(matches!(cf.verify_at(&notice(&headers, &tampered), now), Err(WebhookError::BadSignature)));
-    let other = signed("not_the_secret", &ts, body, "");
-    assert!(matches!(cf.verify_at(&notice(&other, body), now), Err(WebhookError::BadSignature)));
-    let mut moved = headers.clone();
-    moved.insert(TIMESTAMP_HEADER, (now + 1).to_string().parse().unwrap());
-    assert!(matches!(cf.verify_at(&notice(&moved, body), now), Err(WebhookError::BadSignature)));
-    let mut unsigned = headers.clone();
-    unsigned.remove(SIGNATURE_HEADER);
-    assert!(matches!(cf.verify_at(&notice(&unsigned, body), now), Err(WebhookError::BadSignature)));
-    let mut garbage = headers.clone();
-    garbage.insert(SIGNATURE_HEADER, "sha256=zz".parse().unwrap());
-    assert!(matches!(cf.verify_at(&notice(&garbage, body), now), Err(WebhookError::BadSignature)));
-
-    // The legacy header names are still read.
-    let mut legacy = HeaderMap::new();
-    legacy.insert(LEGACY_SIGNATURE_HEADER, sign(SECRET, &ts, body).parse().unwrap());
-    legacy.insert(LEGACY_TIMESTAMP_HEADER, ts.parse().unwrap());
-    assert!(cf.verify_at(&notice(&legacy, body), now).is_ok());
-
-    // Signed but not JSON: malformed, not a bad signature.
-    let junk = b"not json";
-    let h = signed(SECRET, &ts, junk, "");
-    assert!(matches!(cf.verify_at(&notice(&h, junk), now), Err(WebhookError::Malformed(_))));
+fn the_inbox_deduplicates_on_the_delivery_id() {
+    let cf = plugin_adapter();
+    let mut h = headers(SIMULATION_BODY, "", None, false);
+    assert_eq!(cf.event_id(&notice(&h, SIMULATION)), None);
+    h.insert(DELIVERY_HEADER, "dlv_1".parse().unwrap());
+    assert_eq!(cf.event_id(&notice(&h, SIMULATION)).as_deref(), Some("delivery:dlv_1"));
 }
 
 #[test]
@@ -461,4 +570,20 @@ fn settings_debug_hides_the_secrets() {
     let printed = format!("{s:?} {:?}", CaurisFlux::new(&s).unwrap());
     assert!(!printed.contains("sk_test_very_secret"), "{printed}");
     assert!(!printed.contains(SECRET), "{printed}");
+}
+
+#[test]
+fn the_docs_initiate_response_is_a_payment_awaiting_the_customer() {
+    let body = include_bytes!("../../../tests/fixtures/caurisflux/initiate_response.json");
+    let u = to_update(&wire::parse_payment(body).unwrap());
+    assert_eq!((u.status, u.failure), (AttemptStatus::AwaitingCustomer, None));
+    assert_eq!(u.provider_reference.as_deref(), Some("TX000007272"));
+    assert_eq!(u.payment_url.as_deref(), Some("https://pay.wave.com/..."));
+    // The flat payout record of `payouts/get-status`: `completed` is final and paid.
+    let body = include_bytes!("../../../tests/fixtures/caurisflux/payout_status.json");
+    let u = to_update(&wire::parse_payment(body).unwrap());
+    assert_eq!(
+        (u.status, u.provider_reference.as_deref()),
+        (AttemptStatus::Succeeded, Some("POMLWYG1W59FDCEA"))
+    );
 }

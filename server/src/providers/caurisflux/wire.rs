@@ -1,7 +1,8 @@
-//! CaurisFlux's wire format (docs.caurisflux.com `payments/initiate`, `payouts/get-status`,
-//! `guides/errors`; the provider's WooCommerce plugin for webhooks; seed `000` of the kit and
-//! `research/providers.md` §1): request and response bodies as they travel, shared by the adapter
-//! and the sandbox.
+//! CaurisFlux's wire format (<https://docs.caurisflux.com/api-reference/introduction.html>,
+//! `payments/initiate`, `payouts/get-status`, `guides/errors`; the provider's WooCommerce plugin,
+//! github.com/caurisflux/caurisflux-wp, for webhooks; examples in
+//! `server/tests/fixtures/caurisflux/`): request and response bodies as they travel, shared by
+//! the adapter and the sandbox.
 //!
 //! The documentation is not consistent (one page wraps bodies in `{success, data}`, another
 //! does not; field names differ between pages), so response types keep every member optional

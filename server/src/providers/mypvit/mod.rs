@@ -4,14 +4,17 @@
 //! balance (`/balance`), the account holder's name (`/kyc`), and the temporary `X-Secret` key
 //! (`/renew-secret`).
 //!
-//! Sources: MyPVit's technical document v5.5 of 01/11/2024 (kit seed `002`, primary) and
-//! `research/providers.md` §3 (the v2 web docs and integrators, secondary). Where they disagree
+//! Sources: MyPVit's integration document v5.5 of 01/11/2024 ("the document", primary; its
+//! examples and error table are in `server/tests/fixtures/mypvit/`) and the v2 web docs
+//! (<https://docs.mypvit.pro/en/intro/integration-guide>,
+//! <https://docs.mypvit.pro/en/v2/api/renew-secret>) and integrators' clients (secondary).
+//! Where they disagree
 //! or are silent, these are the choices made:
 //!
 //! - **URL codes.** Every API has its own URL code (`{base_url}/{code}/rest`, …), configured in
-//!   [`UrlCodes`]. The seed's paths have no `/v2`; the v2 web docs put one before the code: a
+//!   [`UrlCodes`]. The document's paths have no `/v2`; the v2 web docs put one before the code: a
 //!   merchant on v2 sets `base_url = "https://api.mypvit.pro/v2"`.
-//! - **The secret key.** The seed's `renew-secret` answers a message and POSTs the key
+//! - **The secret key.** The document's `renew-secret` answers a message and POSTs the key
 //!   (`{operation_account_code, secret_key, expires_in}`) to the merchant's registered
 //!   secret-reception URL; the v2 docs answer the key (`secret`) in the body. Both are taken.
 //!   The reception URL is this verifier's `/webhooks/my_pvit/{webhook_token}`, the same secret
@@ -19,7 +22,7 @@
 //!   [`PaymentProvider::verify_notice`], which installs it and answers with a reference that
 //!   matches no payment. The key lives in memory only. It is renewed
 //!   [`Settings::renew_before_s`] before it expires (integrators renew 5 minutes ahead), and
-//!   on an authentication refusal (HTTP 401, or the seed's `AUTHENTICATION_FAILED` which its
+//!   on an authentication refusal (HTTP 401, or the document's `AUTHENTICATION_FAILED` which its
 //!   table gives as 403) the key is renewed once and the call repeated once. Renewals are
 //!   single-flight: callers that were refused with the same key wait for one renewal instead of
 //!   each starting their own (every renewal makes the previous key obsolete, so racing renewals
@@ -31,23 +34,24 @@
 //!   same on every retry, so the idempotency of a repeated start holds (a repeated reference
 //!   is answered `TRANSACTION_REFERENCE_ALREADY_EXISTS`, and the adapter then reads the
 //!   existing payment's status).
-//! - **Status.** Fetched by our reference, as the seed's example does (`transactionId=REF…`;
+//! - **Status.** Fetched by our reference, as the document's example does (`transactionId=REF…`;
 //!   an integrator notes the `PAY…` id is not always accepted). `AMBIGUOUS` and unlisted values
 //!   are not final: the attempt stays pending and is fetched again.
 //! - **Callbacks** carry no signature: one is accepted only from [`Settings::allowed_ips`] on
 //!   the secret path (compared in constant time), only triggers a status fetch
 //!   (`update: None`), and is answered `{"transactionId", "responseCode"}` with the callback's
-//!   own id and code, as the seed requires. A callback names the payment by MyPVit's id, which
+//!   own id and code, as the document requires. A callback names the payment by MyPVit's id, which
 //!   the attempt holds once the start was answered; if that answer was lost, the callback is
 //!   ignored and the reconciler finds the outcome by our reference.
-//! - **Operator** from the number (Airtel 074/076/077, Moov 062/065/066), sent as
-//!   `operator_code` as integrators do (the seed says MyPVit derives it itself); a number of
-//!   the other network than the method chosen is refused before any call.
-//! - **Numbers** are sent in the seed's national form, `0` and the 8 digits (`066820866`).
-//! - `owner_charge_operator` is sent under the seed example's name (its table says
-//!   `operator_owner_charge`).
+//! - **Operator** from the number (Airtel 074/076/077, Moov 062/065/066); a number of the other
+//!   network than the method chosen is refused before any call. It is not sent: the
+//!   document's parameter table has no operator field, and MyPVit "automatiquement
+//!   détermin[e]" it from the number (integrators' `operator_code` is not sent).
+//! - **Numbers** are sent in the document's national form, `0` and the 8 digits (`066820866`).
+//! - Who pays the operator's fees is sent as `operator_owner_charge`, the parameter table's
+//!   name (the document's examples write `owner_charge_operator`; both are read).
 //! - **Errors** are classified by their `error` type and HTTP status, never by the numeric
-//!   code (the seed's table and its own example disagree on it), into [`ErrorClass`]: the
+//!   code (the document's table and its own example disagree on it), into [`ErrorClass`]: the
 //!   customer's or the merchant account's refusals are final (catalogue code through
 //!   [`ErrorCode::from_provider_code`]); malformed requests, bad keys and bad URL codes are
 //!   integration errors; maintenance is a final "provider unavailable" (nothing was taken);
@@ -183,7 +187,7 @@ pub enum ErrorClass {
     Lookup,
 }
 
-/// The class of each error type of the seed's table.
+/// The class of each error type of the document's table (`server/tests/fixtures/mypvit/error_codes.tsv`).
 pub fn error_class(error: &str) -> Option<ErrorClass> {
     use ErrorClass::*;
     Some(match error.trim().to_ascii_uppercase().as_str() {
@@ -605,7 +609,7 @@ impl MyPvit {
                 other => other,
             });
         }
-        // The v2 docs answer the key itself; the seed sends it to the reception URL.
+        // The v2 docs answer the key itself; the document sends it to the reception URL.
         if let Ok(RenewSecretResponse { secret: Some(key), expires_in, .. }) = serde_json::from_slice(&body) {
             let generation = self.keys.install(
                 SecretString::from(key.clone()),
@@ -683,7 +687,6 @@ impl MyPvit {
         reference: &str,
         amount: Amount,
         phone: &PhoneNumber,
-        operator: Operator,
         kind: TransactionType,
     ) -> RestRequest {
         RestRequest {
@@ -698,7 +701,9 @@ impl MyPvit {
             transaction_type: kind,
             owner_charge: self.owner_charge,
             owner_charge_operator: self.operator_owner_charge,
-            operator_code: Some(operator),
+            // MyPVit derives the operator from the number (the document's parameter table has
+            // no operator field); the caller checked the number's network before.
+            operator_code: None,
             free_info: None,
         }
     }
@@ -775,10 +780,10 @@ impl MyPvit {
     /// Pays `req.money` from the operation account to `req.phone` (synchronous). A repeated
     /// reference reads the first payout's status instead of paying twice.
     pub async fn give_change(&self, req: &GiveChange) -> Result<Payout, ProviderError> {
-        let operator = Self::check_phone(&req.phone)?;
+        // Refused before any call when the number is no Airtel or Moov number.
+        Self::check_phone(&req.phone)?;
         let amount = Self::xaf(req.money)?;
-        let body =
-            self.rest_request(&req.reference, amount, &req.phone, operator, TransactionType::GiveChange);
+        let body = self.rest_request(&req.reference, amount, &req.phone, TransactionType::GiveChange);
         let reply = self.post_rest(&body).await?;
         if reply.is_error("TRANSACTION_REFERENCE_ALREADY_EXISTS") {
             return self.give_change_status(&req.reference).await?.ok_or_else(|| {
@@ -910,7 +915,7 @@ impl PaymentProvider for MyPvit {
         }
         let amount = Self::xaf(req.money)?;
         limits::check(Provider::MyPvit, req.money).map_err(|e| refused(e.code(), "LIMITS"))?;
-        let body = self.rest_request(&req.reference, amount, phone, operator, TransactionType::Payment);
+        let body = self.rest_request(&req.reference, amount, phone, TransactionType::Payment);
         let reply = match self.post_rest(&body).await {
             Ok(reply) => reply,
             // Nothing was sent: the payment certainly did not start.

@@ -1,4 +1,4 @@
-//! The MyPVit adapter's tests: against the seed's recorded examples and error table
+//! The MyPVit adapter's tests: against the integration document's recorded examples and error table
 //! (`server/tests/fixtures/mypvit/`), and against the sandbox over real HTTP (sandbox and a
 //! stand-in for the verifier's webhook route both on port 0).
 
@@ -157,7 +157,7 @@ fn every_error_of_the_seeds_table_is_classified_and_mapped() {
         let first = fixture!("error_codes.tsv").lines().find(|l| l.split('\t').next() == Some(kind)).unwrap();
         assert_eq!(first, format!("{kind}\t{s_http}\t{s_code}"));
     }
-    assert_eq!(rows, 63, "the seed's table has 63 rows");
+    assert_eq!(rows, 63, "the document's table has 63 rows");
     assert_eq!(crate::sandbox::mypvit::ERRORS.len(), 61, "61 distinct types");
 }
 
@@ -193,34 +193,91 @@ fn the_seeds_responses_become_attempt_updates() {
 }
 
 #[test]
-fn the_request_sent_has_the_seeds_shape() {
-    let adapter = MyPvit::new(&settings("http://127.0.0.1:9")).unwrap();
+fn the_request_sent_is_the_documents_payment_example() {
+    // The example's own values as the inputs: its account, callback code, fee owners, number
+    // and amount.
+    let example: serde_json::Value = serde_json::from_str(fixture!("rest_payment_request.json")).unwrap();
+    let text = |k: &str| example[k].as_str().unwrap().to_owned();
+    let mut s = settings("http://127.0.0.1:9");
+    s.operation_account_code = text("merchant_operation_account_code");
+    s.callback_url_code = text("callback_url_code");
+    s.owner_charge = serde_json::from_value(example["owner_charge"].clone()).unwrap();
+    s.operator_owner_charge = Some(serde_json::from_value(example["owner_charge_operator"].clone()).unwrap());
+    let adapter = MyPvit::new(&s).unwrap();
+    let phone = ga(&text("customer_account_number"));
+    let amount = Amount(example["amount"].as_u64().unwrap());
     let sent = adapter.rest_request(
         "0b6d7a8e-6a51-4d4e-9d0a-3a2f4c1e9b77",
-        Amount(200),
-        &ga("066820866"),
-        Operator::MoovMoney,
+        amount,
+        &phone,
         TransactionType::Payment,
     );
-    let sent = serde_json::to_value(&sent).unwrap();
-    let seed: serde_json::Value = serde_json::from_str(fixture!("rest_payment_request.json")).unwrap();
-    for key in sent.as_object().unwrap().keys() {
-        assert!(key == "operator_code" || seed.get(key).is_some(), "{key} is not in the seed's request");
+    let mut sent = serde_json::to_value(&sent).unwrap();
+    // Our reference is derived from the attempt's (15 characters at most, the table's limit).
+    let reference = sent.as_object_mut().unwrap().remove("reference").unwrap();
+    assert!(reference.as_str().unwrap().len() <= MAX_REFERENCE_LEN);
+    let mut expected = example.clone();
+    let expected = expected.as_object_mut().unwrap();
+    expected.remove("reference");
+    // The optional fields ("Obligatoire: Non" in the table) are not sent.
+    for optional in ["agent", "product", "free_info"] {
+        expected.remove(optional);
     }
-    assert_eq!(sent["customer_account_number"], seed["customer_account_number"]);
-    assert_eq!(sent["service"], seed["service"]);
-    assert_eq!(sent["transaction_type"], seed["transaction_type"]);
+    // Who pays the operator's fees goes under the parameter table's name, not the example's.
+    let operator_fees = expected.remove("owner_charge_operator").unwrap();
+    expected.insert("operator_owner_charge".into(), operator_fees);
+    // JSON numbers compare as numbers: the example writes `200`, the adapter the table's
+    // "double" `200.0`.
+    assert_eq!(sent["amount"].as_f64(), expected["amount"].as_f64());
     assert_eq!(sent["amount"], serde_json::json!(200.0));
-    assert_eq!(sent["operator_code"], "MOOV_MONEY");
-    assert!(sent["reference"].as_str().unwrap().len() <= MAX_REFERENCE_LEN);
-    let change = adapter.rest_request(
-        "r",
-        Amount(200),
-        &ga("074416546"),
-        Operator::AirtelMoney,
-        TransactionType::GiveChange,
-    );
+    sent["amount"] = expected["amount"].clone();
+    assert_eq!(sent, serde_json::Value::Object(expected.clone()));
+
+    let change = adapter.rest_request("r", Amount(200), &ga("074416546"), TransactionType::GiveChange);
     assert_eq!(change.callback_url_code, None, "the callback code is for PAYMENT only");
+}
+
+#[test]
+fn an_authentication_failure_is_recognised_as_the_table_gives_it() {
+    // "AUTHENTICATION_FAILED  Authenication failed  403  3100" (error_codes.tsv), and the v2
+    // renew-secret page's 401.
+    let row = fixture!("error_codes.tsv").lines().find(|l| l.starts_with("AUTHENTICATION_FAILED\t")).unwrap();
+    let cols: Vec<&str> = row.split('\t').collect();
+    let (status, code): (u16, u32) = (cols[1].parse().unwrap(), cols[2].parse().unwrap());
+    assert_eq!((status, code), (403, 3100));
+    let body = serde_json::json!({"date": "17112024-141750", "status_code": code, "error": cols[0],
+        "message": "Authenication failed", "path": "/RST0TEST/rest"})
+    .to_string();
+    for status in [403, 401] {
+        let reply = Reply { status: StatusCode::from_u16(status).unwrap(), body: body.clone().into() };
+        assert!(reply.auth_refused(), "{status}");
+        assert!(matches!(classify_error(status, body.as_bytes()), ProviderError::Integration(_)));
+    }
+    // A 403 of another type is no authentication failure.
+    let blocked = body.replace("AUTHENTICATION_FAILED", "CUSTOMER_BLOCKED");
+    let reply = Reply { status: StatusCode::FORBIDDEN, body: blocked.into() };
+    assert!(!reply.auth_refused());
+}
+
+#[test]
+fn the_link_examples_parse_with_their_spellings() {
+    for example in [fixture!("link_request_web.json"), fixture!("link_request_restlink.json")] {
+        let r: LinkRequest = serde_json::from_str(example).unwrap();
+        assert_eq!(r.owner_charge_operator, Some(ChargeOwner::Merchant));
+        assert_eq!(r.customer_account_number, "074416546");
+    }
+    // The VISA_MASTERCARD example's keys lost their underscores in the extraction
+    // ("callback url code"): read with them restored, it is a card link request.
+    let mut visa = fixture!("link_request_visa.json").to_owned();
+    for key in ["callback url code", "failed redirection url code", "success redirection url code"] {
+        visa = visa.replace(&format!("\"{key}\""), &format!("\"{}\"", key.replace(' ', "_")));
+    }
+    let r: LinkRequest = serde_json::from_str(&visa).unwrap();
+    assert_eq!(r.service, LinkService::VisaMastercard);
+    assert_eq!(r.callback_url_code, "1B9LW");
+    assert_eq!(r.failed_redirection_url_code.as_deref(), Some("JDCEY"));
+    let r: LinkResponse = serde_json::from_str(fixture!("link_response.json")).unwrap();
+    assert!(r.url.starts_with("https://api.mypvit.pro/transaction-link/"));
 }
 
 #[test]
@@ -516,7 +573,7 @@ async fn a_payment_up_to_1000_xaf_succeeds_with_a_callback_acknowledged() {
     let done = h.final_status("ref-ok").await;
     assert_eq!((done.status, done.failure), (AttemptStatus::Succeeded, None));
 
-    // The callback reached the adapter and was answered as the seed requires.
+    // The callback reached the adapter and was answered as the document requires.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let t = loop {
         let all = h.transactions().await;
@@ -604,7 +661,7 @@ async fn give_change_is_synchronous_and_idempotent() {
     assert_eq!(h.adapter.balance().await.unwrap(), Balance { francs: 4590 });
     assert_eq!(h.adapter.give_change_status("gc-1").await.unwrap().unwrap().status, PayoutStatus::Succeeded);
     assert_eq!(h.adapter.give_change_status("gc-none").await.unwrap(), None);
-    // Above 1000: fails by the seed's rule.
+    // Above 1000: fails by the document's rule.
     let big = GiveChange { reference: "gc-2".into(), money: xaf(1500), phone: ga("066820866") };
     assert_eq!(h.adapter.give_change(&big).await.unwrap().status, PayoutStatus::Failed);
     // More than the account holds: refused by MyPVit.
@@ -771,7 +828,7 @@ async fn a_key_that_cannot_be_delivered_fails_the_payment_before_it_is_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sandbox_takes_the_seeds_requests_verbatim() {
-    // The account, codes and password of the seed's examples.
+    // The account, codes and password of the document's examples.
     let h = Harness::start_with(|s, _, m| {
         m.operation_account_code = "ACC_672CD66E148BD".into();
         m.reception_url_code = "T0FHF".into();
@@ -796,7 +853,7 @@ async fn the_sandbox_takes_the_seeds_requests_verbatim() {
     let key = delivered["secret_key"].as_str().unwrap().to_owned();
     assert_eq!(h.secret_state().await.current_key.as_deref(), Some(key.as_str()));
 
-    // The seed's PAYMENT request, with the sandbox's account and callback code.
+    // The document's PAYMENT request, with the sandbox's account and callback code.
     let request = fixture!("rest_payment_request.json")
         .replace("ACC_6661B5664CD2F", "ACC_672CD66E148BD")
         .replace("1B9LW", "CB001");
@@ -812,7 +869,7 @@ async fn the_sandbox_takes_the_seeds_requests_verbatim() {
     assert_eq!(answer.status, TransactionStatus::Pending);
     assert_eq!(answer.operator, Some(Operator::MoovMoney));
     assert_eq!(answer.merchant_reference_id.as_deref(), Some("REF08190271"));
-    // The seed's status query form: by the merchant's reference.
+    // The document's status query form: by the merchant's reference.
     let status = h
         .raw(
             reqwest::Method::GET,

@@ -1,5 +1,7 @@
-//! MyPVit's wire format, as its technical document v5.5 (01/11/2024; kit seed `002`, the
-//! primary source) shows it, with `research/providers.md` §3 where the seed is silent: request
+//! MyPVit's wire format, as its integration document v5.5 (01/11/2024, the primary source;
+//! examples in `server/tests/fixtures/mypvit/`) shows it, with the v2 web docs
+//! (<https://docs.mypvit.pro/en/v2/api/renew-secret>) and integrators' clients where the
+//! document is silent: request
 //! and response bodies, query strings, the callback and its acknowledgement, the secret-key
 //! delivery and the error body. Shared by the adapter and the sandbox.
 //!
@@ -110,7 +112,8 @@ pub enum Operator {
     Unknown,
 }
 
-/// A transaction's state: `PENDING`, `SUCCESS`, `FAILED`, and `AMBIGUOUS` (providers.md §3).
+/// A transaction's state: `PENDING`, `SUCCESS`, `FAILED`, and `AMBIGUOUS` (integrators' status
+/// types; the document's table has `AMBIGUOUS_TRANSACTION`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TransactionStatus {
@@ -156,12 +159,20 @@ pub struct RestRequest {
     pub transaction_type: TransactionType,
     /// Who pays PVit's fees.
     pub owner_charge: ChargeOwner,
-    /// Who pays the operator's fees (default CUSTOMER). The document's table names it
-    /// `operator_owner_charge`, its example (and integrators) `owner_charge_operator`: the
-    /// example's name is sent, both are read.
-    #[serde(default, alias = "operator_owner_charge", skip_serializing_if = "Option::is_none")]
+    /// Who pays the operator's fees (default CUSTOMER). The document's parameter table names it
+    /// `operator_owner_charge`, its examples (and integrators) `owner_charge_operator`: the
+    /// table's name is sent (the parameter table is the specification; the examples are
+    /// illustrations, `server/tests/fixtures/mypvit/README.md`), both are read.
+    #[serde(
+        default,
+        rename = "operator_owner_charge",
+        alias = "owner_charge_operator",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_charge_operator: Option<ChargeOwner>,
-    /// The operator; the seed derives it from the number, integrators send it.
+    /// The operator. Not in the document's parameter table ("L'opérateur … est automatiquement
+    /// déterminé en fonction du numéro de téléphone du client"): the adapter never sends it;
+    /// integrators do, so it is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_code: Option<Operator>,
     /// Free text, 15 characters at most.
@@ -169,7 +180,7 @@ pub struct RestRequest {
     pub free_info: Option<String>,
 }
 
-/// The answer of `/rest` (and, per providers.md, of a refused `/rest` with status FAILED).
+/// The answer of `/rest` (and, per integrators, of a refused `/rest` with status FAILED).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestResponse {
     /// PENDING for PAYMENT; SUCCESS or FAILED for GIVE_CHANGE.
@@ -236,8 +247,14 @@ pub struct LinkRequest {
     pub transaction_type: TransactionType,
     /// Who pays PVit's fees.
     pub owner_charge: ChargeOwner,
-    /// Who pays the operator's fees; see [`RestRequest::owner_charge_operator`].
-    #[serde(default, alias = "operator_owner_charge", skip_serializing_if = "Option::is_none")]
+    /// Who pays the operator's fees, sent under the table's name; see
+    /// [`RestRequest::owner_charge_operator`].
+    #[serde(
+        default,
+        rename = "operator_owner_charge",
+        alias = "owner_charge_operator",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_charge_operator: Option<ChargeOwner>,
     /// Free text, 15 characters at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -344,7 +361,7 @@ pub struct KycResponse {
 }
 
 /// `POST /{code}/renew-secret` form (`application/x-www-form-urlencoded`). The v2 web docs
-/// call the first field `accountOperationCode`; the seed and every integrator send
+/// call the first field `accountOperationCode`; the document and every integrator send
 /// `operationAccountCode`, which is sent here.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -370,14 +387,15 @@ impl fmt::Debug for RenewSecretForm {
     }
 }
 
-/// The answer of `renew-secret`: in the seed a message only (the key goes to the reception
-/// URL); in the v2 web docs (providers.md §3) the key itself as `secret`.
+/// The answer of `renew-secret`: in the document a message only (the key goes to the reception
+/// URL); in the v2 web docs (<https://docs.mypvit.pro/en/v2/api/renew-secret>) the key itself
+/// as `secret`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenewSecretResponse {
-    /// `"200"` (seed).
+    /// `"200"` (the document).
     #[serde(default, deserialize_with = "code_text_or_number", skip_serializing_if = "String::is_empty")]
     pub status_code: String,
-    /// "Secret key generated and sent successfully" (seed).
+    /// "Secret key generated and sent successfully" (the document).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     /// The operation account (v2 docs).

@@ -3,13 +3,27 @@
 //! Wave by link, Orange Money with the customer's one-time code, MTN and Moov by push),
 //! status (`GET /v1/payin/{reference}`, where `transaction.status` is the final truth),
 //! refunds (`POST /v1/payin/{reference}/refund`, full or partial, once per payin) and webhooks
-//! signed with `X-Signature-Value` (hex HMAC-SHA256 of the raw body, keyed with the webhook
-//! secret chosen in NovaSend's portal).
+//! signed with `X-Signature-Value` (hex HMAC-SHA256 keyed with the webhook secret chosen in
+//! NovaSend's portal, <https://guide-business.novasend.app/en/05-webhooks>).
 //!
-//! Choices where NovaSend's public material is silent or contradictory (kit `providers.md` §2):
+//! The examples these rules are checked against are in `server/tests/fixtures/novasend/`
+//! (its `README.md` says where each comes from). Choices where NovaSend's public material is
+//! silent or contradictory:
 //! - Status is fetched by NovaSend's reference when we have it, else by our own reference
-//!   (the merchant `reference` we sent); our sandbox answers both.
-//! - Signatures are checked over the raw body bytes, as NovaSend's SDK signs them.
+//!   (the merchant `reference` we sent).
+//! - Webhook signatures are accepted over the raw body bytes (what NovaSend's SDK signs) or
+//!   over the body re-serialised without whitespace (the docs' sample hashes
+//!   `JSON.stringify(body)`, <https://docs.novasend.app/webhook>).
+//! - Webhook bodies are read bare (the transaction record, as the docs' sample shows) or
+//!   wrapped in `{event, data}` with `payin.confirmed` / `payin.declined` (the event names of
+//!   <https://docs.novasend.app/payin.en>); `eventId`, when present, is the deduplication key
+//!   (<https://novasend-docs-develop.sandbox.sankofa-lab.co/>, FR webhook page).
+//! - Errors: `{code, message, statusCode}`, any of them missing. The code decides the class
+//!   ([`error_class`]) before the HTTP status: a 403 `transaction_not_refundable` is a refused
+//!   refund, a 403 `client_not_enough_cash` insufficient funds. The docs' tables give the
+//!   status only on the first row of each group
+//!   (<https://docs.novasend.app/en/docs/integrations/errors>), so the status decides only
+//!   for bodies without a documented code.
 
 use std::time::Duration;
 
@@ -21,7 +35,7 @@ use shared::{
     catalogue::ErrorCode,
     method::{PaymentMethod, Provider},
     money::{Currency, Money},
-    phone::Country,
+    phone::{Country, PhoneNumber},
     status::{AttemptStatus, RefundStatus},
 };
 
@@ -34,8 +48,8 @@ use crate::{config::NovaSendSettings, store::AttemptUpdate};
 pub mod wire;
 
 use wire::{
-    Action, ConfirmationStatus, DirectPayin, DirectPayinRequest, DirectProvider, ErrorBody, Payin,
-    PayinStatus, RefundState, SessionRequest, TransactionStatus,
+    Action, ConfirmationStatus, DirectPayin, DirectPayinRequest, DirectProvider, Payin, PayinStatus,
+    RefundState, SessionRequest, TransactionStatus,
 };
 
 /// The webhook signature header.
@@ -70,7 +84,7 @@ impl NovaSend {
             .header("Accept-Language", "en")
     }
 
-    async fn payin_or_error(&self, resp: reqwest::Response) -> Result<Payin, ProviderError> {
+    async fn payin_or_error(&self, call: Call, resp: reqwest::Response) -> Result<Payin, ProviderError> {
         let status = resp.status();
         let body = resp.bytes().await.map_err(http::transport)?;
         if status.is_success() {
@@ -78,7 +92,55 @@ impl NovaSend {
             return serde_json::from_slice(&body)
                 .map_err(|e| ProviderError::Unavailable(format!("unreadable payin: {e}")));
         }
-        Err(classify_error(status.as_u16(), &body))
+        Err(classify_error(call, status.as_u16(), &body))
+    }
+
+    /// The `POST /v1/payin/sessions` body for a payment (method "mobile money").
+    pub fn session_request(&self, req: &StartPayment, phone: &PhoneNumber) -> SessionRequest {
+        SessionRequest {
+            reference: req.reference.clone(),
+            account_id: self.account_id.clone(),
+            // XOF and XAF have no minor unit: the count of minor units is the whole amount.
+            amount: req.money.minor(),
+            msisdn: phone.as_e164().to_owned(),
+            customer_name: req.customer_name.clone(),
+            country: req.country.code().to_owned(),
+        }
+    }
+
+    /// The `POST /v1/direct/payin` body for a payment through one operator.
+    pub fn direct_request(
+        &self,
+        req: &StartPayment,
+        phone: &PhoneNumber,
+        operator: DirectProvider,
+    ) -> DirectPayinRequest {
+        DirectPayinRequest {
+            reference: req.reference.clone(),
+            customer_name: req.customer_name.clone(),
+            payin: DirectPayin {
+                amount: req.money.minor(),
+                msisdn: phone.as_e164().to_owned(),
+                provider: operator,
+                country: req.country.code().to_owned(),
+                otp: req.otp.clone(),
+            },
+            action: Action { success_url: req.return_url.clone(), failure_url: req.return_url.clone() },
+        }
+    }
+
+    /// Whether `presented` is the HMAC of `body` as sent, or of `body` re-serialised without
+    /// whitespace (`JSON.stringify` of the parsed body, as the docs' sample signs it).
+    fn signed(&self, presented: &[u8], body: &[u8]) -> bool {
+        let verify = |payload: &[u8]| {
+            Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes()).is_ok_and(
+                |mut mac| {
+                    mac.update(payload);
+                    mac.verify_slice(presented).is_ok()
+                },
+            )
+        };
+        verify(body) || verify(&super::minify_json(body))
     }
 }
 
@@ -89,13 +151,56 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Maps a NovaSend error code to the catalogue (the documented table lives in
-/// `shared::catalogue`); undocumented codes are a plain refusal.
+/// Which call an error answered: the refund page gives 403, 404 and 409 meanings of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `POST /v1/payin/sessions` or `/v1/direct/payin`.
+    Payin,
+    /// `GET /v1/payin/{reference}`.
+    Status,
+    /// `POST /v1/payin/{reference}/refund`.
+    Refund,
+}
+
+/// What an error code means for the verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// A refusal (the customer's wallet, the payment, the refund): final, with the catalogue's
+    /// code.
+    Refused(ErrorCode),
+    /// Our credentials are wrong: an operator must act.
+    Integration,
+    /// NovaSend already holds this reference: its status says what happened.
+    AlreadyExists,
+    /// NovaSend knows no such payment.
+    NotFound,
+}
+
+/// The class of a code of NovaSend's error tables (`server/tests/fixtures/novasend/error_codes.tsv`,
+/// from <https://docs.novasend.app/en/docs/integrations/errors> and the refund page's labels),
+/// case-insensitive; `None` for a code the tables do not have.
+pub fn error_class(code: &str) -> Option<ErrorClass> {
+    use ErrorClass::*;
+    let code = code.trim().to_ascii_lowercase();
+    Some(match code.as_str() {
+        "unauthorized" | "api_token_invalid" | "api_token_not_found" => Integration,
+        "transaction_is_already_processed" => AlreadyExists,
+        "transaction_does_not_exist" | "payment not found" => NotFound,
+        // Labels of the tables without a code name (the amount is above the provider's
+        // maximum; the refund page's 403 and 409).
+        "invalid amount" => Refused(ErrorCode::LimitExceeded),
+        "refund not allowed" | "duplicate refund" => Refused(ErrorCode::RefundNotAllowed),
+        other => Refused(ErrorCode::from_provider_code(Provider::NovaSend, other)?),
+    })
+}
+
+/// Maps a NovaSend error code to the catalogue; codes that are no refusal, and undocumented
+/// ones, are a plain refusal here.
 pub fn catalogue_code(code: &str) -> ErrorCode {
-    if code.eq_ignore_ascii_case("Invalid amount") {
-        return ErrorCode::LimitExceeded;
+    match error_class(code) {
+        Some(ErrorClass::Refused(c)) => c,
+        _ => ErrorCode::PaymentRefused,
     }
-    ErrorCode::from_provider_code(Provider::NovaSend, code).unwrap_or(ErrorCode::PaymentRefused)
 }
 
 /// The direct-API operator for a method, if NovaSend carries it directly.
@@ -115,21 +220,68 @@ fn idempotency_uuid(id: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, id.as_bytes()).to_string()
 }
 
-fn classify_error(status: u16, body: &[u8]) -> ProviderError {
-    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-    let code = parsed.as_ref().map(|e| e.code.clone()).unwrap_or_default();
-    match status {
-        401 | 403 => ProviderError::Integration(format!("NovaSend refused our credentials ({code})")),
-        500..=599 => ProviderError::Unavailable(format!("NovaSend answered {status} ({code})")),
-        400..=499 if parsed.is_some() => {
-            // The payment already exists under this reference: not a refusal; the reconciler
-            // reads its status.
-            if code == "transaction_is_already_processed" {
-                return ProviderError::Unavailable("NovaSend already has this reference".into());
-            }
-            ProviderError::Refused { code: catalogue_code(&code), provider_code: code }
+/// The error tables' rows that have a label but no code name (`error_codes.tsv`).
+const LABELS: [&str; 4] = ["Invalid amount", "Refund not allowed", "Payment not found", "Duplicate refund"];
+
+/// An error body read leniently: `{code, message, statusCode}` with any of them missing.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LenientError {
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    #[serde(default)]
+    message: Option<serde_json::Value>,
+}
+
+impl LenientError {
+    fn text(v: &Option<serde_json::Value>) -> Option<String> {
+        match v.as_ref()? {
+            serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
         }
-        _ => ProviderError::Integration(format!("NovaSend answered {status} with an unknown body")),
+    }
+}
+
+/// Classifies an error answer of `call`: the documented code first (or, without one, a
+/// documented label in `message`), then the HTTP status.
+pub fn classify_error(call: Call, status: u16, body: &[u8]) -> ProviderError {
+    let parsed: Option<LenientError> = serde_json::from_slice(body).ok();
+    let code = parsed.as_ref().and_then(|e| LenientError::text(&e.code));
+    let message = parsed.as_ref().and_then(|e| LenientError::text(&e.message));
+    let documented = code.as_deref().and_then(|c| error_class(c).map(|k| (c.to_owned(), k))).or_else(|| {
+        // Only the tables' labels without a code name are read from `message`.
+        let m = message.as_deref().filter(|m| LABELS.iter().any(|l| l.eq_ignore_ascii_case(m)))?;
+        error_class(m).map(|k| (m.to_owned(), k))
+    });
+    let label = code.clone().unwrap_or_else(|| "no code".into());
+    match documented {
+        Some((c, ErrorClass::Refused(code))) => ProviderError::Refused { code, provider_code: c },
+        Some((c, ErrorClass::Integration)) => {
+            ProviderError::Integration(format!("NovaSend refused our credentials ({c})"))
+        }
+        // The payment already exists under this reference: not a refusal; its status says.
+        Some((c, ErrorClass::AlreadyExists)) => {
+            ProviderError::Unavailable(format!("NovaSend already has this reference ({c})"))
+        }
+        Some((c, ErrorClass::NotFound)) if call == Call::Refund => {
+            ProviderError::Integration(format!("NovaSend knows no such payment to refund ({c})"))
+        }
+        Some((c, ErrorClass::NotFound)) => {
+            ProviderError::Unavailable(format!("NovaSend knows no such payment ({c})"))
+        }
+        None => match status {
+            429 | 500..=599 => ProviderError::Unavailable(format!("NovaSend answered {status} ({label})")),
+            403 | 409 if call == Call::Refund => {
+                ProviderError::Refused { code: ErrorCode::RefundNotAllowed, provider_code: label }
+            }
+            401 | 403 => ProviderError::Integration(format!("NovaSend refused our credentials ({label})")),
+            409 => ProviderError::Unavailable(format!("NovaSend already has this reference ({label})")),
+            400..=499 if parsed.is_some() && status != 404 => {
+                ProviderError::Refused { code: ErrorCode::PaymentRefused, provider_code: label }
+            }
+            _ => ProviderError::Integration(format!("NovaSend answered {status} ({label})")),
+        },
     }
 }
 
@@ -203,34 +355,15 @@ impl PaymentProvider for NovaSend {
             code: ErrorCode::InvalidPhoneNumber,
             provider_code: "msisdn_missing".into(),
         })?;
-        // XOF and XAF have no minor unit: the count of minor units is the whole amount.
-        let amount = req.money.minor();
         let post = match direct_provider(req.method) {
-            None => self.http.post(format!("{}/v1/payin/sessions", self.base_url)).json(&SessionRequest {
-                reference: req.reference.clone(),
-                account_id: self.account_id.clone(),
-                amount,
-                msisdn: phone.as_e164().to_owned(),
-                customer_name: req.customer_name.clone(),
-                country: req.country.code().to_owned(),
-            }),
-            Some(operator) => {
-                self.http.post(format!("{}/v1/direct/payin", self.base_url)).json(&DirectPayinRequest {
-                    reference: req.reference.clone(),
-                    customer_name: req.customer_name.clone(),
-                    payin: DirectPayin {
-                        amount,
-                        msisdn: phone.as_e164().to_owned(),
-                        provider: operator,
-                        country: req.country.code().to_owned(),
-                        otp: req.otp.clone(),
-                    },
-                    action: Action {
-                        success_url: req.return_url.clone(),
-                        failure_url: req.return_url.clone(),
-                    },
-                })
-            }
+            None => self
+                .http
+                .post(format!("{}/v1/payin/sessions", self.base_url))
+                .json(&self.session_request(req, phone)),
+            Some(operator) => self
+                .http
+                .post(format!("{}/v1/direct/payin", self.base_url))
+                .json(&self.direct_request(req, phone, operator)),
         };
         let resp = self
             .authed(post)
@@ -238,7 +371,7 @@ impl PaymentProvider for NovaSend {
             .send()
             .await
             .map_err(http::transport)?;
-        let payin = self.payin_or_error(resp).await?;
+        let payin = self.payin_or_error(Call::Payin, resp).await?;
         Ok(to_update(&payin))
     }
 
@@ -256,7 +389,7 @@ impl PaymentProvider for NovaSend {
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let payin = self.payin_or_error(resp).await?;
+        let payin = self.payin_or_error(Call::Status, resp).await?;
         Ok(Some(to_update(&payin)))
     }
 
@@ -277,7 +410,7 @@ impl PaymentProvider for NovaSend {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(http::transport)?;
         if !status.is_success() {
-            return Err(classify_error(status.as_u16(), &bytes));
+            return Err(classify_error(Call::Refund, status.as_u16(), &bytes));
         }
         let record: wire::RefundRecord = serde_json::from_slice(&bytes)
             .map_err(|e| ProviderError::Unavailable(format!("unreadable refund: {e}")))?;
@@ -293,197 +426,61 @@ impl PaymentProvider for NovaSend {
         super::strings_at(body, &["/customerReference", "/reference", "/id"])
     }
 
+    fn event_id(&self, notice: &IncomingNotice<'_>) -> Option<String> {
+        let id = super::strings_at(notice.body, &["/eventId", "/data/eventId"]).into_iter().next()?;
+        Some(format!("event:{id}"))
+    }
+
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
-        let body = notice.body;
         let presented = notice
             .headers
             .get(SIGNATURE_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| hex::decode(v.trim()).ok())
             .ok_or(WebhookError::BadSignature)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes())
-            .map_err(|_| WebhookError::BadSignature)?;
-        mac.update(body);
-        mac.verify_slice(&presented).map_err(|_| WebhookError::BadSignature)?;
-        let payin: Payin =
-            serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        if !self.signed(&presented, notice.body) {
+            return Err(WebhookError::BadSignature);
+        }
+        let (event, payin) = read_notice(notice.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let update = match event.as_deref() {
+            Some(EVENT_DECLINED) => {
+                let read = to_update(&payin);
+                let failure = match read.failure {
+                    Some(code) if read.status == AttemptStatus::Failed => code,
+                    _ => ErrorCode::CustomerDeclined,
+                };
+                AttemptUpdate { status: AttemptStatus::Failed, failure: Some(failure), ..read }
+            }
+            // `payin.confirmed` says the customer confirmed; whether money moved is the
+            // record's `transaction.status`, read like any status.
+            _ => to_update(&payin),
+        };
         Ok(VerifiedNotice {
             reference: payin.merchant_reference().to_owned(),
-            update: Some(to_update(&payin)),
+            update: Some(update),
             ack: None,
         })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderMap;
-    use wire::{Failure, Transaction};
+/// The webhook event of a confirmed payin.
+pub const EVENT_CONFIRMED: &str = "payin.confirmed";
+/// The webhook event of a payin the customer declined.
+pub const EVENT_DECLINED: &str = "payin.declined";
 
-    fn notice<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> IncomingNotice<'a> {
-        IncomingNotice { headers, body, peer: [127, 0, 0, 1].into(), path_token: None }
+/// A webhook body, bare (the payin record) or wrapped (`{event, data}`): the event name, if
+/// any, and the record.
+pub fn read_notice(body: &[u8]) -> Result<(Option<String>, Payin), serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_slice(body)?;
+    let wrapped =
+        value.get("event").is_some_and(|e| e.is_string()) && value.get("data").is_some_and(|d| d.is_object());
+    if !wrapped {
+        return Ok((None, serde_json::from_value(value)?));
     }
-
-    fn payin(status: PayinStatus, confirmation: ConfirmationStatus) -> Payin {
-        Payin {
-            kind: "payin".into(),
-            fee: 0,
-            reference: "tr_1".into(),
-            phone_number: None,
-            customer_name: None,
-            amount: 300,
-            charged_amount: 300,
-            status,
-            currency: "XOF".into(),
-            customer_reference: Some("ours".into()),
-            id: None,
-            is_direct: None,
-            confirmation_required: true,
-            confirmation_status: confirmation,
-            payment_url: None,
-            created_at: "2025-08-22T01:34:48.189Z".into(),
-            transaction: None,
-            failure: None,
-        }
-    }
-
-    #[test]
-    fn transaction_status_is_the_final_truth() {
-        let mut p = payin(PayinStatus::Processed, ConfirmationStatus::Accepted);
-        assert_eq!(to_update(&p).status, AttemptStatus::AwaitingCustomer);
-        p.transaction =
-            Some(Transaction { status: Some(TransactionStatus::Completed), ..Default::default() });
-        assert_eq!(to_update(&p).status, AttemptStatus::Succeeded);
-        p.transaction = Some(Transaction { status: Some(TransactionStatus::Failed), ..Default::default() });
-        p.failure = Some(Failure { code: Some("client_not_enough_cash".into()), message: String::new() });
-        let u = to_update(&p);
-        assert_eq!((u.status, u.failure), (AttemptStatus::Failed, Some(ErrorCode::InsufficientFunds)));
-    }
-
-    #[test]
-    fn processed_alone_is_not_paid() {
-        let p = payin(PayinStatus::Processed, ConfirmationStatus::None);
-        assert_eq!(to_update(&p).status, AttemptStatus::AwaitingCustomer);
-    }
-
-    #[test]
-    fn declined_and_expired() {
-        let u = to_update(&payin(PayinStatus::Processing, ConfirmationStatus::Declined));
-        assert_eq!((u.status, u.failure), (AttemptStatus::Failed, Some(ErrorCode::CustomerDeclined)));
-        let u = to_update(&payin(PayinStatus::Expired, ConfirmationStatus::None));
-        assert_eq!((u.status, u.failure), (AttemptStatus::Expired, Some(ErrorCode::SessionExpired)));
-    }
-
-    #[test]
-    fn errors_are_classified() {
-        let body = br#"{"code":"client_not_found","message":"x","statusCode":404}"#;
-        assert!(matches!(
-            classify_error(404, body),
-            ProviderError::Refused { code: ErrorCode::InvalidPhoneNumber, .. }
-        ));
-        assert!(matches!(classify_error(503, b"oops"), ProviderError::Unavailable(_)));
-        assert!(matches!(classify_error(401, b"{}"), ProviderError::Integration(_)));
-    }
-
-    #[test]
-    fn signatures_verify_over_raw_bytes_only() {
-        let settings = NovaSendSettings {
-            base_url: "http://x".into(),
-            api_key: "k".to_owned().into(),
-            api_client: "c".to_owned().into(),
-            webhook_secret: "whsecret".to_owned().into(),
-            account_id: None,
-            timeout_ms: 1000,
-        };
-        let ns = NovaSend::new(&settings).unwrap();
-        let body = serde_json::to_vec(&payin(PayinStatus::Processing, ConfirmationStatus::None)).unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert(SIGNATURE_HEADER, sign("whsecret", &body).parse().unwrap());
-        assert_eq!(ns.verify_notice(&notice(&headers, &body)).unwrap().reference, "ours");
-        let mut tampered = body.clone();
-        tampered[10] ^= 1;
-        assert!(matches!(ns.verify_notice(&notice(&headers, &tampered)), Err(WebhookError::BadSignature)));
-        headers.insert(SIGNATURE_HEADER, sign("other", &body).parse().unwrap());
-        assert!(matches!(ns.verify_notice(&notice(&headers, &body)), Err(WebhookError::BadSignature)));
-        headers.remove(SIGNATURE_HEADER);
-        assert!(matches!(ns.verify_notice(&notice(&headers, &body)), Err(WebhookError::BadSignature)));
-    }
-
-    #[test]
-    fn every_documented_error_code_is_classified() {
-        // NovaSend's error tables (kit providers.md §2), with the status each is answered with.
-        let documented = [
-            (401, "Unauthorized"),
-            (403, "api_token_invalid"),
-            (400, "transaction_error"),
-            (400, "transaction_not_refundable"),
-            (400, "transaction_not_processed"),
-            (400, "wallet_not_enough_cash"),
-            (400, "wallet_should_be_different"),
-            (400, "client_kyc_not_approved"),
-            (400, "client_not_enough_cash"),
-            (400, "transaction_otp_required"),
-            (400, "transaction_greater_than_zero"),
-            (404, "api_token_not_found"),
-            (404, "wallet_not_found"),
-            (404, "client_not_found"),
-            (404, "country_not_found"),
-            (404, "provider_not_found"),
-            (404, "transaction_does_not_exist"),
-            (409, "transaction_is_already_processed"),
-            (409, "transaction_already_refunded"),
-            (400, "Invalid amount"),
-            (500, "server_error"),
-        ];
-        for (status, code) in documented {
-            let body = serde_json::to_vec(&ErrorBody {
-                code: code.into(),
-                message: "m".into(),
-                status_code: status,
-            })
-            .unwrap();
-            match (status, classify_error(status, &body)) {
-                (401 | 403, ProviderError::Integration(_)) => {}
-                (500, ProviderError::Unavailable(_)) => {}
-                (409, ProviderError::Unavailable(_)) => assert_eq!(code, "transaction_is_already_processed"),
-                (_, ProviderError::Refused { code: mapped, provider_code }) => {
-                    assert_eq!(provider_code, code);
-                    let expected = if code == "Invalid amount" {
-                        ErrorCode::LimitExceeded
-                    } else {
-                        ErrorCode::from_provider_code(Provider::NovaSend, code)
-                            .unwrap_or(ErrorCode::PaymentRefused)
-                    };
-                    assert_eq!(mapped, expected, "{code}");
-                }
-                (_, other) => panic!("{status} {code} classified as {other:?}"),
-            }
-        }
-        assert_eq!(catalogue_code("client_not_enough_cash"), ErrorCode::InsufficientFunds);
-        assert_eq!(catalogue_code("transaction_otp_required"), ErrorCode::OtpRequired);
-        assert_eq!(catalogue_code("client_not_found"), ErrorCode::InvalidPhoneNumber);
-    }
-
-    /// A direct payin record with the fields providers.md §2 lists for transaction records.
-    const DIRECT_RECORD: &str = r#"{
-      "id": "tr_8f2kq", "type": "payin", "reference": "3b1f0e2e-8a55-4b8e-9d7a-4c1f2f0e9a10",
-      "status": "success", "confirmationRequired": false, "confirmationStatus": "accepted",
-      "paymentUrl": null, "customer": {"name": "Awa", "phoneNumber": "+2250501020304"},
-      "mobileMoney": {"provider": {"name": "MOMO_CI"}}, "isDirect": true, "payFee": false,
-      "createdAt": "2025-10-05T10:00:00.000Z", "amount": 1500, "fee": 30, "chargedAmount": 1530,
-      "currency": "XOF", "failure": null }"#;
-
-    #[test]
-    fn direct_records_name_references_the_other_way_round() {
-        let p: Payin = serde_json::from_str(DIRECT_RECORD).unwrap();
-        assert_eq!(p.provider_reference(), "tr_8f2kq");
-        assert_eq!(p.merchant_reference(), "3b1f0e2e-8a55-4b8e-9d7a-4c1f2f0e9a10");
-        let u = to_update(&p);
-        assert_eq!(u.status, AttemptStatus::Succeeded);
-        assert_eq!(u.provider_reference.as_deref(), Some("tr_8f2kq"));
-        let failed: Payin =
-            serde_json::from_str(&DIRECT_RECORD.replace("\"success\"", "\"failed\"")).unwrap();
-        assert_eq!(to_update(&failed).status, AttemptStatus::Failed);
-    }
+    let event = value.get("event").and_then(|e| e.as_str()).map(str::to_owned);
+    let data = value.get_mut("data").map(serde_json::Value::take).unwrap_or_default();
+    Ok((event, serde_json::from_value(data)?))
 }
+
+#[cfg(test)]
+mod tests;

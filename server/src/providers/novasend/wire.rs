@@ -1,5 +1,5 @@
-//! NovaSend's wire format (current API, docs.novasend.app; seed `003` of the kit): request and
-//! response bodies as they travel, with status enums that keep an `Unknown` for values the
+//! NovaSend's wire format (current API, <https://docs.novasend.app/payin.en>; examples in
+//! `server/tests/fixtures/novasend/`): request and response bodies as they travel, with status enums that keep an `Unknown` for values the
 //! documentation does not list. Shared by the adapter and the sandbox.
 
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,8 @@ pub struct RefundRecord {
 
 /// A payin's global status. The session API documents `processing`, `processed` and
 /// `expired`; the direct API and the refund rules use the success/failure words, which an
-/// integrator's adapter also normalises (kit `providers.md` §2).
+/// integrator's adapter also normalises (github.com/kalynux/jovi-mall,
+/// `src/modules/payments/gateways/novasend.gateway.ts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PayinStatus {
@@ -336,29 +337,9 @@ pub struct ErrorBody {
 mod tests {
     use super::*;
 
-    /// The seed's own status example, verbatim.
-    const SEED_STATUS: &str = r#"{
-      "type": "payin", "fee": 6, "reference": "mtr_fhscgaywizujwjyymlge1hncaq",
-      "phoneNumber": "+2250749929598", "customerName": "Habib", "amount": 300,
-      "chargedAmount": 306, "status": "processed", "currency": "XOF",
-      "customerReference": "55a4e677-5700-4ed0-9a2a-9300db894ddb",
-      "confirmationRequired": true, "confirmationStatus": "none",
-      "createdAt": "2025-08-22T02:00:16.026Z",
-      "transaction": { "reference": "tr_dkjd5ljficphlqmt", "status": "completed",
-        "customerName": "dd soûl", "processedAt": "2025-11-05T16:12:42.096Z",
-        "phoneNumber": "+2250153013761", "amount": "153.00", "fees": "0.00",
-        "chargedAmount": "153.00", "currency": "XOF" },
-      "failure": null }"#;
-
-    /// The seed's session response, verbatim.
-    const SEED_SESSION: &str = r#"{
-      "type": "payin", "fee": 6, "reference": "tr_fhchi842jyimwiugjgszcxvb8n",
-      "phoneNumber": "+2250749929598", "amount": 300, "chargedAmount": 306,
-      "status": "processing", "currency": "XOF",
-      "customerReference": "ef76fb64-af0b-4c37-8729-bf61d85721fd",
-      "confirmationRequired": true, "confirmationStatus": "none",
-      "paymentUrl": "https://link.novasend.app/link/{shortCode}",
-      "createdAt": "2025-08-22T01:34:48.189Z" }"#;
+    /// NovaSend's payin page examples, verbatim (`server/tests/fixtures/novasend/README.md`).
+    const SEED_STATUS: &str = include_str!("../../../tests/fixtures/novasend/status_response.json");
+    const SEED_SESSION: &str = include_str!("../../../tests/fixtures/novasend/session_response.json");
 
     #[test]
     fn seed_examples_parse() {

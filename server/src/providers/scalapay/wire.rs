@@ -1,4 +1,6 @@
-//! Scalapay's wire format (Orders API v2; seed `001` of the kit and `research/providers.md` §4):
+//! Scalapay's wire format (Orders API v2, <https://developers.scalapay.com/reference/webhooks> and
+//! the OpenAPI harvest in github.com/api-evangelist/scalapay; examples in
+//! `server/tests/fixtures/scalapay/`):
 //! request and response bodies as they travel, the error envelope, the webhook body and its
 //! signature. Status enums keep an `Unknown` for values the documentation does not list
 //! (Scalapay warns that its list of statuses may change). Shared by the adapter and the
@@ -24,7 +26,7 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Request-Idempotency";
 /// The documented default of `authorizationExpiryMilliseconds`: 5 days.
 pub const DEFAULT_AUTHORIZATION_EXPIRY_MS: u64 = 432_000_000;
-/// How long a created order waits for the customer: 40 minutes (seed 001).
+/// How long a created order waits for the customer: 40 minutes (Scalapay's order-status page).
 pub const DEFAULT_ORDER_EXPIRY_MS: u64 = 2_400_000;
 
 /// A monetary amount: `{"amount": "190.00", "currency": "EUR"}`.
@@ -200,8 +202,8 @@ pub struct OrderCreated {
     pub checkout_url: Option<String>,
 }
 
-/// An order's status (`status` of `GET /v2/payments/{token}` and of webhooks). The seed's
-/// table lists six (created, expired, refunded_not_charged, charged, partially_refunded,
+/// An order's status (`status` of `GET /v2/payments/{token}` and of webhooks). Scalapay's
+/// order-status page lists six (created, expired, refunded_not_charged, charged, partially_refunded,
 /// refunded); webhooks add `authorized`; a third-party gateway also saw `pending`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -599,44 +601,18 @@ pub fn mac(api_key: &str, timestamp: &str, payload: &[u8]) -> Option<Hmac<Sha256
     Some(mac)
 }
 
-/// `body` without the whitespace outside strings: what `JSON.stringify(JSON.parse(body))`
-/// gives for the bodies Scalapay sends, key order kept.
-pub fn minify(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in body {
-        if in_string {
-            out.push(b);
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-            out.push(b);
-        } else if !b.is_ascii_whitespace() {
-            out.push(b);
-        }
-    }
-    out
-}
+/// `body` without the whitespace outside strings ([`crate::providers::minify_json`]).
+pub use crate::providers::minify_json as minify;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `research/providers.md` §4, verbatim: the `POST /v2/orders` answer.
-    const ORDER_CREATED: &str =
-        r#"{"token":"71KH916VPE","checkoutUrl":"https://portal.scalapay.com/checkout/71KH916VPE"}"#;
-    /// `research/providers.md` §4, verbatim: the 409 error.
-    const CONFLICT: &str = r#"{"errorCode":"conflicting_operation_in_progress","errorId":"error-19g6iml8px18g","message":"…","httpStatusCode":409}"#;
-    /// `research/providers.md` §4, verbatim: an amount.
-    const AMOUNT: &str = r#"{ "amount": "190.00", "currency": "EUR" }"#;
-    /// The seed's `delay` body, verbatim.
-    const SEED_DELAY: &str = r#"{ "authorizationExpiryMilliseconds":
-432000000 }"#;
+    /// The documents' examples, verbatim (`server/tests/fixtures/scalapay/README.md`).
+    const ORDER_CREATED: &str = include_str!("../../../tests/fixtures/scalapay/order_created_docs.json");
+    const CONFLICT: &str = include_str!("../../../tests/fixtures/scalapay/error_conflicting.json");
+    const AMOUNT: &str = include_str!("../../../tests/fixtures/scalapay/amount.json");
+    const SEED_DELAY: &str = include_str!("../../../tests/fixtures/scalapay/delay_request.json");
 
     fn fixture(name: &str) -> String {
         let path = format!("{}/tests/fixtures/scalapay/{name}", env!("CARGO_MANIFEST_DIR"));
