@@ -47,8 +47,8 @@ pub struct Policy {
     /// The longest gap between two status fetches, when the operator caps it (else each
     /// provider's [`PollPolicy::max_ms`](crate::providers::PollPolicy)).
     pub max_poll_interval_ms: Option<i64>,
-    /// Whether providers' minimum gaps apply: not when every provider is an in-process sandbox
-    /// (tests and the demo poll faster than a real provider allows).
+    /// Whether providers' minimum gaps apply: not when `reconcile.ignore_provider_poll_floor`
+    /// is set (tests and the demo, against simulators, poll faster than a provider allows).
     pub poll_floor_applies: bool,
     /// This verifier's public base URL (callbacks, default return page).
     pub public_url: String,

@@ -47,9 +47,6 @@ pub struct Settings {
     /// MyPVit account, codes and keys; absent means MyPVit is not offered.
     #[serde(default)]
     pub mypvit: Option<crate::providers::mypvit::Settings>,
-    /// Provider sandboxes to run inside this process.
-    #[serde(default)]
-    pub sandbox: SandboxSettings,
     /// Where the merchant receives events (Standard Webhooks); absent means events are only
     /// recorded (and listed, and delivered once this is configured).
     #[serde(default)]
@@ -132,6 +129,10 @@ pub struct ReconcileSettings {
     /// The longest gap between two fetches; each provider's own when absent (1 to 5 min).
     #[serde(default)]
     pub max_poll_interval_ms: Option<u64>,
+    /// For tests against a sandbox only: polls as often as `poll_interval_ms` says, below the
+    /// gap each provider asks for.
+    #[serde(default)]
+    pub ignore_provider_poll_floor: bool,
 }
 
 impl ReconcileSettings {
@@ -145,7 +146,7 @@ impl ReconcileSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NovaSendSettings {
-    /// `https://business.novasend.app` in production; ignored when the sandbox runs in-process.
+    /// `https://business.novasend.app` in production.
     pub base_url: String,
     /// The API key (Basic auth user).
     pub api_key: SecretString,
@@ -158,24 +159,6 @@ pub struct NovaSendSettings {
     pub account_id: Option<String>,
     /// Request timeout; NovaSend recommends 30 s at most.
     pub timeout_ms: u64,
-}
-
-/// Sandboxes started in-process. Each replaces the matching provider's base URL.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxSettings {
-    /// The NovaSend sandbox.
-    #[serde(default)]
-    pub novasend: Option<crate::sandbox::novasend::SandboxConfig>,
-    /// The CaurisFlux sandbox.
-    #[serde(default)]
-    pub caurisflux: Option<crate::sandbox::caurisflux::SandboxConfig>,
-    /// The Scalapay sandbox.
-    #[serde(default)]
-    pub scalapay: Option<crate::sandbox::scalapay::SandboxConfig>,
-    /// The MyPVit sandbox.
-    #[serde(default)]
-    pub mypvit: Option<crate::sandbox::mypvit::SandboxConfig>,
 }
 
 impl Settings {

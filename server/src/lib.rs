@@ -3,11 +3,12 @@
 //! It alone holds the providers' secret keys. It creates checkouts for the merchant's backend
 //! (merchant API, secret key), starts provider sessions for the widget (public API, client
 //! secret), verifies provider webhooks, polls providers when webhooks do not come, and streams
-//! status changes to the widget. It also runs sandboxes that speak each provider's wire format.
+//! status changes to the widget. Provider simulators for tests and the demo are another
+//! program (`provider-sandbox`), which shares no code with this one.
 //!
 //! Map: [`startup`] wires everything; [`routes`] are thin HTTP handlers; [`checkouts`] is the
 //! payment logic; [`store`] is persistence behind one trait; [`providers`] are the only code
-//! that talks to payment providers; [`sandbox`] holds the provider simulators.
+//! that talks to payment providers.
 
 pub mod checkouts;
 pub mod config;
@@ -22,7 +23,6 @@ pub mod providers;
 pub mod qr;
 pub mod reconcile;
 pub mod routes;
-pub mod sandbox;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,10 +1,8 @@
-//! Wiring: the store, the providers (pointed at in-process sandboxes when configured), the
-//! payment service, the reconciler, the merchant webhook dispatcher and the HTTP listener.
+//! Wiring: the store, the providers, the payment service, the reconciler, the merchant webhook dispatcher and the HTTP listener.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::{
@@ -14,7 +12,6 @@ use crate::{
     providers::{PaymentProvider, novasend::NovaSend},
     reconcile,
     routes::{self, AppState},
-    sandbox::novasend::{Merchant, NovaSendSandbox},
     store::{Store, sqlite::SqliteStore},
 };
 
@@ -26,18 +23,23 @@ pub struct Application {
     addr: SocketAddr,
     base_url: String,
     checkouts: Checkouts,
-    sandbox_urls: Vec<(&'static str, String)>,
     webhooks: Option<crate::outbox::Dispatcher>,
     inbox_worker: bool,
 }
 
 impl Application {
-    /// Opens the database (applying migrations), starts configured sandboxes, binds the
-    /// listener and starts the reconciler.
-    pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
+    /// Binds `settings.listen`, then builds on it ([`Application::build_on`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        Application::build_on(listener, settings).await
+    }
+
+    /// Opens the database (applying migrations) and wires the service on a listener already
+    /// bound (so that a caller knows the address, e.g. to give it to a provider simulator,
+    /// before the service exists); `settings.listen` is not used.
+    pub async fn build_on(listener: TcpListener, settings: Settings) -> anyhow::Result<Application> {
         let addr = listener.local_addr()?;
         let base_url = settings
             .public_url
@@ -52,74 +54,6 @@ impl Application {
             Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),
             None => None,
         };
-
-        let mut sandbox_urls = Vec::new();
-        if let (Some(sandbox), Some(ns)) = (settings.sandbox.novasend.clone(), settings.novasend.as_mut()) {
-            let started = NovaSendSandbox::start(
-                sandbox.clone(),
-                Merchant {
-                    api_key: ns.api_key.expose_secret().to_owned(),
-                    api_client: ns.api_client.expose_secret().to_owned(),
-                    webhook_url: sandbox
-                        .webhook_url
-                        .unwrap_or_else(|| format!("{base_url}/webhooks/nova_send")),
-                    webhook_secret: ns.webhook_secret.expose_secret().to_owned(),
-                },
-            )
-            .await
-            .context("failed to start the NovaSend sandbox")?;
-            ns.base_url = started.base_url();
-            sandbox_urls.push(("NovaSend", started.base_url()));
-        }
-        if let (Some(sandbox), Some(cf)) = (settings.sandbox.caurisflux.clone(), settings.caurisflux.as_mut())
-        {
-            let webhook_url = sandbox.webhook_url.clone().unwrap_or_else(|| {
-                format!("{base_url}/webhooks/{}", shared::method::Provider::CaurisFlux.as_str())
-            });
-            let started = crate::sandbox::caurisflux::CaurisFluxSandbox::start(
-                sandbox,
-                crate::sandbox::caurisflux::Merchant {
-                    public_key: cf.public_key.clone(),
-                    secret_key: cf.secret_key.expose_secret().to_owned(),
-                    webhook_url,
-                    webhook_secret: cf.webhook_secret.expose_secret().to_owned(),
-                },
-            )
-            .await
-            .context("failed to start the CaurisFlux sandbox")?;
-            cf.base_url = started.api_url();
-            sandbox_urls.push(("CaurisFlux", started.base_url()));
-        }
-        if let (Some(sandbox), Some(sp)) = (settings.sandbox.scalapay.clone(), settings.scalapay.as_mut()) {
-            let name = shared::method::Provider::Scalapay.as_str();
-            let started = crate::sandbox::scalapay::ScalapaySandbox::start(
-                sandbox.clone(),
-                crate::sandbox::scalapay::Merchant {
-                    api_key: sp.api_key.expose_secret().to_owned(),
-                    webhook_url: sandbox.webhook_url.unwrap_or_else(|| format!("{base_url}/webhooks/{name}")),
-                },
-            )
-            .await
-            .context("failed to start the Scalapay sandbox")?;
-            sp.base_url = started.base_url();
-            sandbox_urls.push(("Scalapay", started.base_url()));
-        }
-
-        if let (Some(sandbox), Some(mp)) = (settings.sandbox.mypvit.clone(), settings.mypvit.as_mut()) {
-            // Callbacks and keys both go to the secret path `/webhooks/my_pvit/{token}`.
-            let hook = format!(
-                "{base_url}/webhooks/{}/{}",
-                shared::method::Provider::MyPvit.as_str(),
-                mp.webhook_token.expose_secret()
-            );
-            let merchant =
-                crate::sandbox::mypvit::Merchant::from_settings(mp, &hook, &format!("{base_url}/healthz"));
-            let started = crate::sandbox::mypvit::MyPvitSandbox::start(sandbox, merchant)
-                .await
-                .context("failed to start the MyPVit sandbox")?;
-            mp.base_url = started.base_url();
-            sandbox_urls.push(("MyPVit", started.base_url()));
-        }
 
         let mut providers: Vec<Arc<dyn PaymentProvider>> = Vec::new();
         if let Some(ns) = &settings.novasend {
@@ -155,24 +89,14 @@ impl Application {
                     .map(i64::try_from)
                     .transpose()
                     .context("max_poll_interval_ms is too large")?,
-                // Sandboxes stand in for every configured provider, or for none.
-                poll_floor_applies: sandbox_urls.is_empty(),
+                poll_floor_applies: !settings.reconcile.ignore_provider_poll_floor,
                 public_url: base_url.clone(),
             },
         );
         let state =
             AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
         let router = routes::router(state, &settings.widget_dir);
-        Ok(Application {
-            listener,
-            router,
-            addr,
-            base_url,
-            checkouts,
-            sandbox_urls,
-            webhooks,
-            inbox_worker: true,
-        })
+        Ok(Application { listener, router, addr, base_url, checkouts, webhooks, inbox_worker: true })
     }
 
     /// The bound port.
@@ -183,11 +107,6 @@ impl Application {
     /// How browsers reach this verifier.
     pub fn base_url(&self) -> &str {
         &self.base_url
-    }
-
-    /// The sandboxes started, with their URLs.
-    pub fn sandbox_urls(&self) -> &[(&'static str, String)] {
-        &self.sandbox_urls
     }
 
     /// Runs without the inbox worker: notifications are verified, stored and answered, but not

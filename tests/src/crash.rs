@@ -5,7 +5,7 @@
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use anyhow::{Context, bail};
-use server::sandbox::novasend::{Merchant, NovaSendSandbox, SandboxConfig};
+use sandboxes::novasend::{Merchant, SandboxConfig};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -87,7 +87,7 @@ pub struct CrashableVerifier {
     config: PathBuf,
     child: Option<Child>,
     lines: Option<mpsc::UnboundedReceiver<String>>,
-    _sandbox: NovaSendSandbox,
+    _sandbox: sandboxes::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -99,13 +99,8 @@ impl CrashableVerifier {
         let dir = tempfile::tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let url = format!("http://127.0.0.1:{port}");
-        let sandbox = NovaSendSandbox::start(
-            SandboxConfig {
-                listen: "127.0.0.1:0".parse()?,
-                confirm_delay_ms: 300,
-                expire_after_ms: 60_000,
-                webhook_url: None,
-            },
+        let sandbox = sandboxes::novasend::start(
+            SandboxConfig { listen: "127.0.0.1:0".parse()?, confirm_delay_ms: 300, expire_after_ms: 60_000 },
             Merchant {
                 api_key: NOVASEND_KEY.into(),
                 api_client: NOVASEND_CLIENT.into(),

@@ -1,6 +1,7 @@
-//! The end-to-end test harness: starts a real verifier (SQLite file, NovaSend, CaurisFlux,
-//! Scalapay and MyPVit
-//! sandboxes) and the demo shop on port 0, and offers high-level helpers over real HTTP.
+//! The end-to-end test harness: starts the four provider sandboxes (the `provider-sandbox`
+//! crate's library, in the test process, sharing no code with the verifier), then a real
+//! verifier (SQLite file) pointed at them, and the demo shop, all on port 0, and offers
+//! high-level helpers over real HTTP.
 
 pub mod browser;
 pub mod crash;
@@ -10,11 +11,8 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use secrecy::SecretString;
 use server::{
-    config::{
-        CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, SandboxSettings, Settings,
-    },
+    config::{CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, Settings},
     providers::caurisflux::Settings as CaurisFluxSettings,
-    sandbox::{caurisflux::SandboxConfig as CaurisFluxSandboxConfig, novasend::SandboxConfig},
     startup::Application,
 };
 use shared::{
@@ -122,6 +120,8 @@ pub struct TestApp {
     /// An HTTP client.
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    /// The sandboxes this verifier talks to; they stop when the test app is dropped.
+    _sandboxes: sandboxes::Sandboxes,
     /// The database file.
     db_path: PathBuf,
     /// The temporary directory of the database, shared with restarts (`None` when the test
@@ -199,7 +199,12 @@ impl TestApp {
             (None, Some(tmp)) => tmp.path().join("verifier.db"),
             (None, None) => unreachable!("spawn_with makes a temporary directory"),
         };
-        let settings = Settings {
+        // The verifier's listener first: the sandboxes need its webhook URLs, the verifier
+        // their base URLs.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let verifier_url = format!("http://{}", listener.local_addr().expect("bound"));
+        let sandboxes = start_sandboxes(&options, &verifier_url).await;
+        let mut settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
             public_url: None,
             database_url: format!("sqlite://{}", db_path.display()),
@@ -212,6 +217,7 @@ impl TestApp {
             reconcile: ReconcileSettings {
                 poll_interval_ms: options.poll_interval_ms,
                 max_poll_interval_ms: options.max_poll_interval_ms,
+                ignore_provider_poll_floor: true,
             },
             novasend: Some(NovaSendSettings {
                 base_url: "http://unused.invalid".into(),
@@ -244,36 +250,6 @@ impl TestApp {
                 timeout_ms: options.provider_timeout_ms,
             }),
             mypvit: Some(mypvit_settings(options.provider_timeout_ms)),
-            sandbox: SandboxSettings {
-                novasend: Some(SandboxConfig {
-                    listen: "127.0.0.1:0".parse().expect("address"),
-                    confirm_delay_ms: options.confirm_delay_ms,
-                    expire_after_ms: options.expire_after_ms,
-                    webhook_url: options.webhook_url_override.clone(),
-                }),
-                caurisflux: Some(CaurisFluxSandboxConfig {
-                    listen: "127.0.0.1:0".parse().expect("address"),
-                    confirm_delay_ms: options.confirm_delay_ms,
-                    expire_after_ms: options.expire_after_ms,
-                    webhook_url: options.webhook_url_override.clone(),
-                    rate_per_minute: server::sandbox::caurisflux::DEFAULT_RATE_PER_MINUTE,
-                    rate_per_hour: server::sandbox::caurisflux::DEFAULT_RATE_PER_HOUR,
-                    allowed_ips: Vec::new(),
-                }),
-                scalapay: Some(server::sandbox::scalapay::SandboxConfig {
-                    listen: "127.0.0.1:0".parse().expect("address"),
-                    order_expiry_ms: options.scalapay_order_expiry_ms,
-                    max_order_amount_minor: SCALAPAY_MAX_ORDER_MINOR,
-                    webhook_url: options.webhook_url_override.clone(),
-                }),
-                mypvit: Some(server::sandbox::mypvit::SandboxConfig {
-                    listen: "127.0.0.1:0".parse().expect("address"),
-                    confirm_delay_ms: options.confirm_delay_ms,
-                    secret_ttl_s: 3600,
-                    link_expire_after_ms: options.expire_after_ms,
-                    callback_url: options.mypvit_callback_url_override.clone(),
-                }),
-            },
             merchant_webhooks: options.merchant_webhook_url.clone().map(|url| {
                 server::config::MerchantWebhookSettings {
                     url,
@@ -283,23 +259,28 @@ impl TestApp {
                 }
             }),
         };
-        let mut app = Application::build(settings).await.expect("verifier starts");
+        if let Some(ns) = settings.novasend.as_mut() {
+            ns.base_url = sandboxes.novasend.api_url();
+        }
+        if let Some(cf) = settings.caurisflux.as_mut() {
+            cf.base_url = sandboxes.caurisflux.api_url();
+        }
+        if let Some(sp) = settings.scalapay.as_mut() {
+            sp.base_url = sandboxes.scalapay.api_url();
+        }
+        if let Some(mp) = settings.mypvit.as_mut() {
+            mp.base_url = sandboxes.mypvit.api_url();
+        }
+        let mut app = Application::build_on(listener, settings).await.expect("verifier starts");
         if !options.inbox_worker {
             app = app.without_inbox_worker();
         }
         let url = app.base_url().to_owned();
-        let sandbox_url = |name: &str| {
-            app.sandbox_urls()
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, u)| u.clone())
-                .expect("sandbox started")
-        };
-        let novasend_url = sandbox_url("NovaSend");
-        let scalapay_url = sandbox_url("Scalapay");
+        let novasend_url = sandboxes.novasend.base_url();
+        let scalapay_url = sandboxes.scalapay.base_url();
         let caurisflux_url =
-            if options.without_caurisflux { String::new() } else { sandbox_url("CaurisFlux") };
-        let mypvit_url = sandbox_url("MyPVit");
+            if options.without_caurisflux { String::new() } else { sandboxes.caurisflux.base_url() };
+        let mypvit_url = sandboxes.mypvit.base_url();
         let server = app.spawn();
         TestApp {
             url,
@@ -309,6 +290,7 @@ impl TestApp {
             mypvit_url,
             http: reqwest::Client::new(),
             server,
+            _sandboxes: sandboxes,
             db_path,
             db_dir,
         }
@@ -433,6 +415,89 @@ impl TestApp {
             .await
             .context("sandbox listing")
     }
+}
+
+/// The four sandboxes for a verifier at `verifier_url`, with the test verifier's accounts, each
+/// sending its webhooks to the verifier's route (or to the options' override).
+async fn start_sandboxes(options: &Options, verifier_url: &str) -> sandboxes::Sandboxes {
+    use sandboxes::{Setup, caurisflux, mypvit, novasend, scalapay};
+    let local: std::net::SocketAddr = "127.0.0.1:0".parse().expect("address");
+    let hook =
+        |path: &str| options.webhook_url_override.clone().unwrap_or_else(|| format!("{verifier_url}{path}"));
+    let mp = mypvit_settings(options.provider_timeout_ms);
+    let mypvit_hook = format!("{verifier_url}/webhooks/my_pvit/{MYPVIT_TOKEN}");
+    let codes = &mp.url_codes;
+    let mypvit_merchant = mypvit::Merchant {
+        operation_account_code: mp.operation_account_code.clone(),
+        password: "mp_password_e2e".into(),
+        url_codes: mypvit::UrlCodes {
+            renew_secret: codes.renew_secret.clone(),
+            rest: codes.rest.clone(),
+            link: codes.link.clone(),
+            status: codes.status.clone(),
+            balance: codes.balance.clone(),
+            kyc: codes.kyc.clone(),
+        },
+        reception_url_code: mp.reception_url_code.clone(),
+        callback_url_code: mp.callback_url_code.clone(),
+        success_redirection_url_code: mp.success_redirection_url_code.clone(),
+        failed_redirection_url_code: mp.failed_redirection_url_code.clone(),
+        reception_url: mypvit_hook.clone(),
+        callback_url: options.mypvit_callback_url_override.clone().unwrap_or(mypvit_hook),
+        success_url: format!("{verifier_url}/healthz"),
+        failed_url: format!("{verifier_url}/healthz"),
+    };
+    sandboxes::start_all(sandboxes::AllConfig {
+        novasend: Setup {
+            config: novasend::SandboxConfig {
+                listen: local,
+                confirm_delay_ms: options.confirm_delay_ms,
+                expire_after_ms: options.expire_after_ms,
+            },
+            merchant: novasend::Merchant {
+                api_key: NOVASEND_KEY.into(),
+                api_client: NOVASEND_CLIENT.into(),
+                webhook_url: hook("/webhooks/nova_send"),
+                webhook_secret: WEBHOOK_SECRET.into(),
+            },
+        },
+        caurisflux: Setup {
+            config: caurisflux::SandboxConfig {
+                listen: local,
+                confirm_delay_ms: options.confirm_delay_ms,
+                expire_after_ms: options.expire_after_ms,
+                ..Default::default()
+            },
+            merchant: caurisflux::Merchant {
+                public_key: CAURISFLUX_PUBLIC_KEY.into(),
+                secret_key: CAURISFLUX_SECRET_KEY.into(),
+                webhook_url: hook("/webhooks/cauris_flux"),
+                webhook_secret: CAURISFLUX_WEBHOOK_SECRET.into(),
+            },
+        },
+        scalapay: Setup {
+            config: scalapay::SandboxConfig {
+                listen: local,
+                order_expiry_ms: options.scalapay_order_expiry_ms,
+                max_order_amount_minor: SCALAPAY_MAX_ORDER_MINOR,
+            },
+            merchant: scalapay::Merchant {
+                api_key: SCALAPAY_KEY.into(),
+                webhook_url: hook("/webhooks/scalapay"),
+            },
+        },
+        mypvit: Setup {
+            config: mypvit::SandboxConfig {
+                listen: local,
+                confirm_delay_ms: options.confirm_delay_ms,
+                secret_ttl_s: 3600,
+                link_expire_after_ms: options.expire_after_ms,
+            },
+            merchant: mypvit_merchant,
+        },
+    })
+    .await
+    .expect("the sandboxes start")
 }
 
 /// The MyPVit account of the test verifier: fast key delivery, callbacks from 127.0.0.1 only.

@@ -1,7 +1,7 @@
-//! `cargo xtask demo`: the product on one machine. Builds the widget, the verifier and the demo
-//! shop, starts the verifier (SQLite file under `.demo/`, migrations applied at start, NovaSend
-//! sandbox in-process) and the shop on 127.0.0.1, prints where to go and the test numbers, and
-//! runs until Ctrl-C.
+//! `cargo xtask demo`: the product on one machine. Builds the widget, the verifier, the
+//! provider sandboxes and the demo shop, starts `provider-sandbox all` (a separate process), the
+//! verifier (SQLite file under `.demo/`, migrations applied at start, pointed at the sandboxes)
+//! and the shop on 127.0.0.1, prints where to go and the test numbers, and runs until Ctrl-C.
 //!
 //! Ports: `VERIFIER_PORT` (8080), `SHOP_PORT` (8000), `NOVASEND_SANDBOX_PORT` (8091),
 //! `CAURISFLUX_SANDBOX_PORT` (8092), `SCALAPAY_SANDBOX_PORT` (8093), `MYPVIT_SANDBOX_PORT` (8094).
@@ -77,8 +77,17 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     }
 
     let widget_dir = widget::build(root)?;
-    eprintln!("xtask: building the verifier and the demo shop");
-    run_cmd(cargo().current_dir(root).args(["build", "--locked", "-p", "verifier", "-p", "demo-shop"]))?;
+    eprintln!("xtask: building the verifier, the provider sandboxes and the demo shop");
+    run_cmd(cargo().current_dir(root).args([
+        "build",
+        "--locked",
+        "-p",
+        "verifier",
+        "-p",
+        "provider-sandbox",
+        "-p",
+        "demo-shop",
+    ]))?;
 
     let dir = root.join(".demo");
     std::fs::create_dir_all(&dir)?;
@@ -101,23 +110,25 @@ ttl_seconds = 1800
 
 [reconcile]
 poll_interval_ms = 5000
+# The demo's providers are `provider-sandbox` simulators: poll at the pace above.
+ignore_provider_poll_floor = true
 
 [novasend]
-base_url = "sandbox"
+base_url = "http://127.0.0.1:{sandbox_port}"
 api_key = "ns_demo_key"
 api_client = "ns_demo_client"
 webhook_secret = "set-by-environment"
 timeout_ms = 30000
 
 [caurisflux]
-base_url = "https://sandbox-api.caurisflux.com/api/v1"
+base_url = "http://127.0.0.1:{cauris_port}/api/v1"
 public_key = "pk_test_demo"
 secret_key = "sk_test_demo"
 webhook_secret = "set-by-environment"
 timeout_ms = 30000
 
 [scalapay]
-base_url = "https://integration.api.scalapay.com"
+base_url = "http://127.0.0.1:{scalapay_port}"
 api_key = "qhtfs87hjnc12kkos"
 item_category = "clothes"
 timeout_ms = 30000
@@ -128,11 +139,13 @@ postcode = "69003"
 country_code = "FR"
 
 [mypvit]
-base_url = "https://api.mypvit.pro"
+base_url = "http://127.0.0.1:{mypvit_port}"
 operation_account_code = "ACC_DEMO0000001"
 password = "mp_demo_password"
-reception_url_code = "DEMORC"
-callback_url_code = "DEMOCB"
+reception_url_code = "SBXRC"
+callback_url_code = "SBXCB"
+success_redirection_url_code = "SBXOK"
+failed_redirection_url_code = "SBXKO"
 webhook_token = "set-by-environment"
 allowed_ips = ["127.0.0.1"]
 owner_charge = "MERCHANT"
@@ -140,33 +153,13 @@ timeout_ms = 30000
 renew_before_s = 300
 secret_wait_ms = 10000
 [mypvit.url_codes]
-renew_secret = "DEMORENEW"
-rest = "DEMOREST"
-link = "DEMOLINK"
-status = "DEMOSTATUS"
-balance = "DEMOBALANCE"
-kyc = "DEMOKYC"
+renew_secret = "SBXRENEW"
+rest = "SBXREST"
+link = "SBXLINK"
+status = "SBXSTATUS"
+balance = "SBXBALANCE"
+kyc = "SBXKYC"
 
-[sandbox.novasend]
-listen = "127.0.0.1:{sandbox_port}"
-confirm_delay_ms = 3000
-expire_after_ms = 120000
-
-[sandbox.caurisflux]
-listen = "127.0.0.1:{cauris_port}"
-confirm_delay_ms = 3000
-expire_after_ms = 120000
-
-[sandbox.mypvit]
-listen = "127.0.0.1:{mypvit_port}"
-confirm_delay_ms = 3000
-secret_ttl_s = 3600
-link_expire_after_ms = 600000
-
-[sandbox.scalapay]
-listen = "127.0.0.1:{scalapay_port}"
-order_expiry_ms = 2400000
-max_order_amount_minor = 200000
 "#,
             db = dir.join("verifier.db").display(),
             widget = widget_dir.display(),
@@ -178,20 +171,41 @@ max_order_amount_minor = 200000
     let webhook_secret = format!("whsec_{}{}", random_hex()?, random_hex()?);
     let bin = root.join("target/debug");
     let mut guard = Guard(Vec::new());
+    // The sandboxes first: they only call the verifier when a payment moves.
+    let (novasend_secret, cauris_secret, mypvit_token) = (random_hex()?, random_hex()?, random_hex()?);
+    let verifier_url = format!("http://127.0.0.1:{verifier_port}");
+    let sandboxes = Command::new(bin.join("provider-sandbox"))
+        .arg("all")
+        .args(["--novasend-listen", &format!("127.0.0.1:{sandbox_port}")])
+        .args(["--caurisflux-listen", &format!("127.0.0.1:{cauris_port}")])
+        .args(["--scalapay-listen", &format!("127.0.0.1:{scalapay_port}")])
+        .args(["--mypvit-listen", &format!("127.0.0.1:{mypvit_port}")])
+        .env("NOVASEND_WEBHOOK_SECRET", &novasend_secret)
+        .env("NOVASEND_WEBHOOK_URL", format!("{verifier_url}/webhooks/nova_send"))
+        .env("CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
+        .env("CAURISFLUX_WEBHOOK_URL", format!("{verifier_url}/webhooks/cauris_flux"))
+        .env("SCALAPAY_WEBHOOK_URL", format!("{verifier_url}/webhooks/scalapay"))
+        .env("MYPVIT_WEBHOOK_URL", format!("{verifier_url}/webhooks/my_pvit/{mypvit_token}"))
+        .env("MYPVIT_RETURN_URL", format!("http://127.0.0.1:{shop_port}/"))
+        .spawn()
+        .context("failed to start the provider sandboxes")?;
+    guard.0.push(sandboxes);
+    for p in [sandbox_port, cauris_port, scalapay_port, mypvit_port] {
+        wait_listening(p, &mut guard.0[0], "the provider sandboxes")?;
+    }
     let verifier = Command::new(bin.join("verifier"))
         .arg(&config)
         .env("VERIFIER_MERCHANT_SECRET_KEY", &merchant_key)
-        .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", random_hex()?)
-        .env("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", random_hex()?)
-        .env("VERIFIER_MYPVIT_WEBHOOK_TOKEN", random_hex()?)
+        .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", &novasend_secret)
+        .env("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
+        .env("VERIFIER_MYPVIT_WEBHOOK_TOKEN", &mypvit_token)
         .env("VERIFIER_MERCHANT_WEBHOOK_URL", format!("http://127.0.0.1:{shop_port}/webhooks/verifier"))
         .env("VERIFIER_MERCHANT_WEBHOOK_SECRET", &webhook_secret)
         .spawn()
         .context("failed to start the verifier")?;
     guard.0.push(verifier);
-    wait_listening(verifier_port, &mut guard.0[0], "the verifier")?;
+    wait_listening(verifier_port, &mut guard.0[1], "the verifier")?;
 
-    let verifier_url = format!("http://127.0.0.1:{verifier_port}");
     let shop = Command::new(bin.join("demo-shop"))
         .arg(format!("127.0.0.1:{shop_port}"))
         .arg(&verifier_url)
@@ -200,9 +214,9 @@ max_order_amount_minor = 200000
         .spawn()
         .context("failed to start the demo shop")?;
     guard.0.push(shop);
-    wait_listening(shop_port, &mut guard.0[1], "the demo shop")?;
+    wait_listening(shop_port, &mut guard.0[2], "the demo shop")?;
 
-    let numbers = Command::new(bin.join("verifier")).arg("test-numbers").output()?;
+    let numbers = Command::new(bin.join("provider-sandbox")).arg("test-numbers").output()?;
     println!(
         "\n  Demo shop:   http://127.0.0.1:{shop_port}/   (English: http://127.0.0.1:{shop_port}/?lang=en)\n  \
          Verifier:    {verifier_url}   (database {})\n  \
@@ -217,7 +231,8 @@ max_order_amount_minor = 200000
     loop {
         for (i, child) in guard.0.iter_mut().enumerate() {
             if let Some(status) = child.try_wait()? {
-                bail!("{} stopped ({status})", if i == 0 { "the verifier" } else { "the demo shop" });
+                let what = ["the provider sandboxes", "the verifier", "the demo shop"][i.min(2)];
+                bail!("{what} stopped ({status})");
             }
         }
         std::thread::sleep(Duration::from_millis(500));

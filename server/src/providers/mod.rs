@@ -153,7 +153,7 @@ impl PollPolicy {
 
     /// The gap before fetch number `polls + 1`, from the configured first gap `base_ms`: each
     /// fetch multiplies the gap by 1.5, within `[floor, max]` (the floor only when `floor_applies`,
-    /// i.e. against the real provider rather than an in-process sandbox).
+    /// i.e. unless `reconcile.ignore_provider_poll_floor` is set for tests).
     pub fn delay_ms(&self, base_ms: i64, polls: u32, floor_applies: bool) -> i64 {
         let floor = if floor_applies { self.floor_ms.max(base_ms) } else { base_ms.max(1) };
         let grown = (floor as f64) * 1.5f64.powi(polls.min(64) as i32);

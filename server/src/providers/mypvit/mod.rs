@@ -132,7 +132,7 @@ pub struct UrlCodes {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `https://api.mypvit.pro` (or `…/v2`); ignored when the sandbox runs in-process.
+    /// `https://api.mypvit.pro` (or `…/v2`).
     pub base_url: String,
     /// Each API's URL code.
     pub url_codes: UrlCodes,

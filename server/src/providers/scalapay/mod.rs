@@ -89,7 +89,7 @@ use wire::{
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `https://api.scalapay.com` in production, `https://integration.api.scalapay.com` for
-    /// tests; replaced by the in-process sandbox's URL when one runs.
+    /// tests (or a local simulator's URL).
     pub base_url: String,
     /// The merchant's API key: the Bearer token, and the key of webhook signatures.
     pub api_key: SecretString,
@@ -983,10 +983,6 @@ line1 = "12 rue des Tisserands"
 suburb = "Lyon"
 postcode = "69003"
 country_code = "FR"
-[sandbox.scalapay]
-listen = "127.0.0.1:0"
-order_expiry_ms = 2400000
-max_order_amount_minor = 200000
 "#;
         let mut s: crate::config::Settings = toml::from_str(text).unwrap();
         assert!(!format!("{s:?}").contains("sp_file_key"), "the key is redacted");
@@ -994,7 +990,6 @@ max_order_amount_minor = 200000
         assert!(sp.delay_capture);
         assert_eq!(sp.authorization_expiry_ms, wire::DEFAULT_AUTHORIZATION_EXPIRY_MS);
         assert_eq!(sp.order_expiry_ms, None);
-        assert_eq!(s.sandbox.scalapay.as_ref().unwrap().order_expiry_ms, wire::DEFAULT_ORDER_EXPIRY_MS);
         s.apply_env(|n| (n == "VERIFIER_SCALAPAY_API_KEY").then(|| "sp_env_key".to_owned()));
         assert_eq!(s.scalapay.unwrap().api_key.expose_secret(), "sp_env_key");
         assert!(

@@ -196,6 +196,12 @@ impl Misbehaviours {
         }
     }
 
+    /// Sets modes from a `POST /_sandbox/misbehave` body (tests in this crate).
+    #[cfg(test)]
+    pub(crate) fn set_modes_for_tests(&self, setting: &str) {
+        self.set(serde_json::from_str(setting).expect("a valid setting"));
+    }
+
     fn settings(&self) -> Vec<Setting> {
         self.lock()
             .iter()

@@ -4,15 +4,13 @@
 use std::time::Duration;
 
 use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
-use server::{
-    providers::{
-        IncomingNotice, PaymentProvider, ProviderError, RefundRequest, StartPayment,
-        scalapay::{
-            Scalapay, Settings, ShippingAddress,
-            wire::{self, OrderStatus, Webhook},
-        },
+use sandboxes::scalapay::{Merchant, SandboxConfig};
+use server::providers::{
+    IncomingNotice, PaymentProvider, ProviderError, RefundRequest, StartPayment,
+    scalapay::{
+        Scalapay, Settings, ShippingAddress,
+        wire::{self, OrderStatus, Webhook},
     },
-    sandbox::scalapay::{Merchant, SandboxConfig, ScalapaySandbox},
 };
 use shared::{
     api::Customer,
@@ -30,6 +28,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 struct Rig {
     sandbox_url: String,
+    _sandbox: sandboxes::Running,
     adapter: Scalapay,
     hooks: mpsc::UnboundedReceiver<(HeaderMap, Bytes)>,
     http: reqwest::Client,
@@ -63,12 +62,11 @@ async fn rig(knobs: Knobs) -> Rig {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_url = format!("http://{}/webhooks/scalapay", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
-    let sandbox = ScalapaySandbox::start(
+    let sandbox = sandboxes::scalapay::start(
         SandboxConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             order_expiry_ms: knobs.order_expiry_ms,
             max_order_amount_minor: 200_000,
-            webhook_url: None,
         },
         Merchant { api_key: KEY.into(), webhook_url: hook_url },
     )
@@ -77,6 +75,7 @@ async fn rig(knobs: Knobs) -> Rig {
     let adapter = Scalapay::new(&settings(&sandbox.base_url(), KEY, knobs)).unwrap();
     Rig {
         sandbox_url: sandbox.base_url(),
+        _sandbox: sandbox,
         adapter,
         hooks,
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
@@ -446,7 +445,7 @@ async fn refusals_are_answered_in_scalapays_shape() {
 
     let order: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/scalapay/order_request.json",
+            "{}/../server/tests/fixtures/scalapay/order_request.json",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap(),

@@ -1,0 +1,332 @@
+//! The CaurisFlux sandbox: `POST /api/v1/payments/initiate`, `GET /api/v1/payments/status/{id}`,
+//! the public `GET /api/v1/payments/providers`, `GET /api/v1/countries/active` and
+//! `GET /api/v1/health`, a payment page for Wave and hosted-checkout payments (`/pay/{id}`), and
+//! webhooks signed as CaurisFlux signs them: `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of
+//! "<timestamp>.<raw body>">` with `X-Webhook-Timestamp` (unix seconds), `X-Webhook-Event` and
+//! `X-Webhook-Delivery-Id`, body `{"event": "payment.success", "data": {…}}`.
+//!
+//! What it enforces, as documented (https://docs.caurisflux.com/guides/errors and `/api-reference/payments/initiate`):
+//! - `X-API-Key: <pk>:<sk>` (or `Authorization: Bearer <pk>:<sk>`): missing, malformed or wrong
+//!   keys are `401 UNAUTHORIZED`; a request from outside the configured IP whitelist is
+//!   `403 FORBIDDEN`.
+//! - Rate limits per API key, counted over sliding windows: by default 100 requests a minute and
+//!   1000 an hour (`rate_per_minute`, `rate_per_hour`), answered `429 RATE_LIMIT_EXCEEDED` with
+//!   `Retry-After`. Refused (401/403/429) and public requests are not counted.
+//! - `VALIDATION_ERROR` (400) with the errors guide's messages: amount a whole number from 100 to
+//!   5 000 000 ("Le montant doit être entre 100 et 5 000 000"; "Montant invalide" for a
+//!   non-number or a fraction), currency XOF or XAF and the country's own ("Devise non
+//!   supportée"), `customerPhone` in E.164 of the country ("Format de numéro invalide"), a
+//!   known `provider` ("Méthode de paiement invalide") served in that country ("Provider non
+//!   disponible", the `payments/initiate` page's message).
+//! - Errors are NestJS-shaped: `{"statusCode": 400, "message": "…", "error": "VALIDATION_ERROR"}`;
+//!   unknown routes answer NestJS's `404 Cannot POST /…` (so does the refund endpoint the
+//!   plugin's roadmap names: CaurisFlux has no refund API yet).
+//!
+//! Choices where CaurisFlux publishes nothing:
+//! - **Test triggers** ([`TEST_TRIGGERS`]): the docs mention test numbers but the list is not
+//!   public. The outcome is decided by the last two digits of `customerPhone`, in any country
+//!   and for any operator:
+//!
+//!   | ends in | what happens |
+//!   |---------|--------------|
+//!   | `01` | the customer confirms after `confirm_delay_ms`: `payment.success` |
+//!   | `02` | the customer declines: `payment.failed`, `errorCode: PAYMENT_DECLINED` |
+//!   | `03` | the wallet lacks funds: `payment.failed`, `errorCode: INSUFFICIENT_FUNDS` |
+//!   | `04` | the customer never answers: `payment.expired` after `expire_after_ms` |
+//!   | `05` | the customer cancels: `payment.cancelled` |
+//!   | `06` | refused at once: `422 INVALID_PHONE_NUMBER` (no wallet for this number) |
+//!   | `07` | refused at once: `422 PROVIDER_ERROR` (the operator is down) |
+//!   | `08` | refused at once: `422 DAILY_LIMIT_EXCEEDED` |
+//!   | `09` | refused at once: `422 PAYMENT_METHOD_NOT_SUPPORTED` |
+//!   | `10` | the payment is recorded but the answer is lost (500); it then succeeds |
+//!   | `11` | the first call is lost before it is recorded (500); a retry succeeds |
+//!   | other | push payments wait, then expire; Wave and card payments wait for the page |
+//!
+//!   On the page (`redirectUrl`), "Payer" completes the payment and "Annuler" cancels it.
+//! - Wave (`direct`) and `checkout` payments answer a `redirectUrl` to this sandbox's page
+//!   (the docs' example shows `https://pay.wave.com/…`); push operators answer none.
+//! - The status is `pending` at first, `processing` once the prompt is shown or the page opened,
+//!   then `success`, `failed`, `cancelled` or `expired`.
+//! - `GET /payments/status/{id}` accepts CaurisFlux's `transactionId` and the merchant's
+//!   `externalReference`. Bodies are wrapped in `{"success": true, "data": …}` and the initiate
+//!   call answers `200` (the errors guide's table lists 200 as the success code).
+//! - `X-Idempotency-Key`: the same key with the same body replays the payment (its current
+//!   state); with another body it is `422 IDEMPOTENCY_KEY_REUSED`. A reused `externalReference`
+//!   under another key is `422 DUPLICATE_EXTERNAL_REFERENCE`. Refusals (`06`–`09`) record
+//!   nothing.
+//! - Webhooks go to the URL set in the "dashboard" (the sandbox's `webhook_url`), not to the
+//!   request's `callbackUrl`, which is validated and kept. Each delivery is signed afresh and
+//!   retried twice when not answered 2xx within 5 s (the errors guide: a webhook slower than 5 s has
+//!   failed).
+//! - Guinée is not served: it pays in GNF (see the adapter's coverage table, which the sandbox
+//!   shares as its `GET /payments/providers`).
+//! - `GET /_sandbox/payments` lists every payment (sandbox only); `/_sandbox/misbehave` makes it
+//!   misbehave ([`crate::misbehave`]; its out-of-order webhook is a `payment.processing` event,
+//!   the payment as it was before it ended).
+
+use std::{
+    collections::{HashMap, HashSet},
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    routing::{get, post},
+};
+use tokio::net::TcpListener;
+
+use crate::common::Running;
+
+mod access;
+mod customer;
+mod routes;
+pub mod wire;
+
+use access::Limiter;
+use customer::{act, page};
+use routes::{countries, initiate, list, not_found, providers, status};
+use wire::{InitiateRequest, Payment};
+
+/// The documented default: requests per minute and per API key.
+pub const DEFAULT_RATE_PER_MINUTE: u32 = 100;
+/// The documented default: requests per hour and per API key.
+pub const DEFAULT_RATE_PER_HOUR: u32 = 1000;
+
+/// How the sandbox runs.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where it listens (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// How long a test customer takes to answer.
+    pub confirm_delay_ms: u64,
+    /// How long a payment waits for the customer before it expires.
+    pub expire_after_ms: u64,
+    /// Requests a minute per API key (documented default 100).
+    pub rate_per_minute: u32,
+    /// Requests an hour per API key (documented default 1000).
+    pub rate_per_hour: u32,
+    /// The dashboard's IP whitelist; empty lets every address in.
+    pub allowed_ips: Vec<IpAddr>,
+}
+
+impl Default for SandboxConfig {
+    /// Any free port on 127.0.0.1, a customer who answers in 3 s, payments that expire after
+    /// 2 min, the documented rate limits, no whitelist.
+    fn default() -> SandboxConfig {
+        SandboxConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            confirm_delay_ms: 3000,
+            expire_after_ms: 120_000,
+            rate_per_minute: DEFAULT_RATE_PER_MINUTE,
+            rate_per_hour: DEFAULT_RATE_PER_HOUR,
+            allowed_ips: Vec::new(),
+        }
+    }
+}
+
+/// The merchant's account: its keys and webhook settings, as in CaurisFlux's dashboard.
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    /// `pk_test_…`.
+    pub public_key: String,
+    /// `sk_test_…`.
+    pub secret_key: String,
+    /// Where webhooks go.
+    pub webhook_url: String,
+    /// The webhook signing secret.
+    pub webhook_secret: String,
+}
+
+/// What a test payment does, decided by the last two digits of the customer's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Confirms: paid.
+    Succeeds,
+    /// Declines on the phone.
+    Declines,
+    /// Confirms, but the wallet lacks funds.
+    InsufficientFunds,
+    /// Never answers: expires.
+    NeverAnswers,
+    /// Cancels.
+    Cancels,
+    /// Refused at once: the number has no wallet.
+    UnknownWallet,
+    /// Refused at once: the operator is down.
+    OperatorDown,
+    /// Refused at once: the daily limit is reached.
+    DailyLimit,
+    /// Refused at once: this method cannot be used.
+    MethodRefused,
+    /// Recorded, but the answer is lost (500); then paid.
+    AnswerLost,
+    /// The first call is lost before it is recorded (500); a retry is paid.
+    FirstCallLost,
+    /// Waits: push payments expire, page payments wait for "Payer" or "Annuler".
+    Waits,
+}
+
+impl Outcome {
+    /// What it means, for the demo's printout.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Outcome::Succeeds => "confirms after a moment: paid",
+            Outcome::Declines => "declines on the phone: failed (PAYMENT_DECLINED)",
+            Outcome::InsufficientFunds => "balance too low: failed (INSUFFICIENT_FUNDS)",
+            Outcome::NeverAnswers => "never answers: expires",
+            Outcome::Cancels => "cancels: failed (payment.cancelled)",
+            Outcome::UnknownWallet => "refused at once: 422 INVALID_PHONE_NUMBER",
+            Outcome::OperatorDown => "refused at once: 422 PROVIDER_ERROR",
+            Outcome::DailyLimit => "refused at once: 422 DAILY_LIMIT_EXCEEDED",
+            Outcome::MethodRefused => "refused at once: 422 PAYMENT_METHOD_NOT_SUPPORTED",
+            Outcome::AnswerLost => "recorded but the answer is lost (500), then paid",
+            Outcome::FirstCallLost => "first call lost (500, not recorded); a retry is paid",
+            Outcome::Waits => "push: waits, then expires; Wave/card: waits for the payment page",
+        }
+    }
+
+    /// The synchronous refusal, if this outcome is one: code and message.
+    fn refusal(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Outcome::UnknownWallet => {
+                Some(("INVALID_PHONE_NUMBER", "Aucun compte mobile money pour ce numéro"))
+            }
+            Outcome::OperatorDown => Some(("PROVIDER_ERROR", "L'opérateur est momentanément indisponible")),
+            Outcome::DailyLimit => Some(("DAILY_LIMIT_EXCEEDED", "Limite journalière atteinte")),
+            Outcome::MethodRefused => {
+                Some(("PAYMENT_METHOD_NOT_SUPPORTED", "Méthode de paiement non supportée pour ce client"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A documented test trigger: numbers ending in `suffix`.
+#[derive(Debug, Clone, Copy)]
+pub struct Trigger {
+    /// The last two digits of the customer's number.
+    pub suffix: &'static str,
+    /// What happens.
+    pub outcome: Outcome,
+}
+
+/// The documented test triggers; any other number [`Outcome::Waits`].
+pub const TEST_TRIGGERS: &[Trigger] = &[
+    Trigger { suffix: "01", outcome: Outcome::Succeeds },
+    Trigger { suffix: "02", outcome: Outcome::Declines },
+    Trigger { suffix: "03", outcome: Outcome::InsufficientFunds },
+    Trigger { suffix: "04", outcome: Outcome::NeverAnswers },
+    Trigger { suffix: "05", outcome: Outcome::Cancels },
+    Trigger { suffix: "06", outcome: Outcome::UnknownWallet },
+    Trigger { suffix: "07", outcome: Outcome::OperatorDown },
+    Trigger { suffix: "08", outcome: Outcome::DailyLimit },
+    Trigger { suffix: "09", outcome: Outcome::MethodRefused },
+    Trigger { suffix: "10", outcome: Outcome::AnswerLost },
+    Trigger { suffix: "11", outcome: Outcome::FirstCallLost },
+];
+
+/// What a payment from `phone` does.
+pub fn outcome_of(phone: Option<&str>) -> Outcome {
+    let Some(phone) = phone else { return Outcome::Waits };
+    TEST_TRIGGERS.iter().find(|t| phone.ends_with(t.suffix)).map_or(Outcome::Waits, |t| t.outcome)
+}
+
+/// How a payment ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Paid,
+    Failed(&'static str, &'static str),
+    Cancelled,
+    Expired,
+}
+
+#[derive(Debug)]
+struct Entry {
+    payment: Payment,
+    request: InitiateRequest,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    payments: HashMap<String, Entry>,
+    order: Vec<String>,
+    by_reference: HashMap<String, String>,
+    by_key: HashMap<String, (InitiateRequest, String)>,
+    lost_first_calls: HashSet<String>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    merchant: Merchant,
+    config: SandboxConfig,
+    base_url: String,
+    book: Mutex<Book>,
+    limiter: Mutex<Limiter>,
+    http: reqwest::Client,
+    misbehave: Arc<crate::misbehave::Misbehaviours>,
+}
+
+type Shared = Arc<Inner>;
+
+/// Binds the listener and serves in the background until the handle is dropped; the handle's
+/// [`Running::api_url`] is `http://127.0.0.1:port/api/v1`.
+pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let inner = Arc::new(Inner {
+        merchant,
+        config,
+        base_url: format!("http://{addr}"),
+        book: Mutex::new(Book::default()),
+        limiter: Mutex::new(Limiter::default()),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+        misbehave: Arc::default(),
+    });
+    Ok(crate::common::serve(listener, router(inner), "CaurisFlux", "/api/v1"))
+}
+
+fn router(inner: Shared) -> Router {
+    let faults = axum::middleware::from_fn_with_state(inner.misbehave.clone(), crate::misbehave::api_faults);
+    Router::new()
+        .route("/api/v1/payments/initiate", post(initiate))
+        .route("/api/v1/payments/status/{id}", get(status))
+        .route_layer(faults)
+        .merge(crate::misbehave::admin_routes(inner.misbehave.clone()))
+        .route("/api/v1/payments/providers", get(providers))
+        .route("/api/v1/countries/active", get(countries))
+        .route("/api/v1/health", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route("/pay/{id}", get(page))
+        .route("/pay/{id}/{action}", post(act))
+        .route("/_sandbox/payments", get(list))
+        .fallback(not_found)
+        .with_state(inner)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each write under these locks is a few inserts that cannot panic half-way, so a poisoned
+    // lock still holds consistent data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn text_in(ms: u64) -> String {
+    let at = time::OffsetDateTime::now_utc() + Duration::from_millis(ms);
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_are_read_from_the_last_two_digits() {
+        assert_eq!(outcome_of(Some("+2250700000001")), Outcome::Succeeds);
+        assert_eq!(outcome_of(Some("+221771234511")), Outcome::FirstCallLost);
+        assert_eq!(outcome_of(Some("+24174000010")), Outcome::AnswerLost);
+        assert_eq!(outcome_of(Some("+2250707123456")), Outcome::Waits);
+        assert_eq!(outcome_of(None), Outcome::Waits);
+        let suffixes: std::collections::HashSet<_> = TEST_TRIGGERS.iter().map(|t| t.suffix).collect();
+        assert_eq!(suffixes.len(), TEST_TRIGGERS.len());
+    }
+}

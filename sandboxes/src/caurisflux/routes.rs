@@ -1,0 +1,321 @@
+//! CaurisFlux's API routes: `POST /payments/initiate` with its documented validation
+//! (https://docs.caurisflux.com/api-reference/payments/initiate and `/guides/errors`), the
+//! status, the public lists, the error shape, and the sandbox's own list of payments.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{ConnectInfo, Path, State},
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::{
+    money::Currency,
+    phone::{Country, PhoneNumber},
+};
+
+use super::{
+    access::*,
+    customer::*,
+    wire::{
+        COVERAGE, Envelope, ErrorBody, ErrorMessage, IDEMPOTENCY_HEADER, InitiateRequest, MobileProvider,
+        Payment, PaymentStatus, PaymentType, coverage,
+    },
+    *,
+};
+
+pub(super) fn error(status: StatusCode, code: Option<&str>, message: &str) -> Response {
+    let body = ErrorBody {
+        status_code: Some(status.as_u16()),
+        message: Some(ErrorMessage::One(message.to_owned())),
+        error: code.map(str::to_owned),
+        code: None,
+    };
+    (status, Json(body)).into_response()
+}
+
+pub(super) fn internal_error() -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, None, "Internal server error")
+}
+
+pub(super) async fn not_found(method: Method, uri: Uri) -> Response {
+    let body = ErrorBody {
+        status_code: Some(404),
+        message: Some(ErrorMessage::One(format!("Cannot {method} {}", uri.path()))),
+        error: Some("Not Found".into()),
+        code: None,
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+pub(super) fn validation(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, Some("VALIDATION_ERROR"), message)
+}
+
+pub(super) const AMOUNT_RANGE: &str = "Le montant doit être entre 100 et 5 000 000";
+
+pub(super) fn optional_text(
+    obj: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, &'static str> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err("Corps de requête invalide"),
+    }
+}
+
+pub(super) fn e164_of(phone: &str, country: Option<Country>) -> Result<String, &'static str> {
+    match PhoneNumber::parse_e164(phone) {
+        Ok(p) if country.is_none_or(|c| c == p.country()) => Ok(p.as_e164().to_owned()),
+        _ => Err("Format de numéro invalide"),
+    }
+}
+
+/// Applies the documented validation rules, in order; the first broken one is the message.
+pub(super) fn validate(value: &Value) -> Result<InitiateRequest, &'static str> {
+    let obj = value.as_object().ok_or("Corps de requête invalide")?;
+    let kind = match obj.get("type").and_then(Value::as_str) {
+        Some("direct") => PaymentType::Direct,
+        Some("checkout") => PaymentType::Checkout,
+        _ => return Err("Type de paiement invalide (direct ou checkout)"),
+    };
+    let amount = match obj.get("amount") {
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(u), _) => u,
+            // The plugin sends floats: 5000.0 is 5000; 5000.5 is not a whole amount.
+            (None, Some(f)) if f.fract() == 0.0 && (0.0..=1e12).contains(&f) => f as u64,
+            _ => return Err("Montant invalide"),
+        },
+        _ => return Err("Montant invalide"),
+    };
+    if !(100..=5_000_000).contains(&amount) {
+        return Err(AMOUNT_RANGE);
+    }
+    let currency = match obj.get("currency") {
+        None | Some(Value::Null) => Currency::Xof,
+        Some(Value::String(s)) if s == "XOF" => Currency::Xof,
+        Some(Value::String(s)) if s == "XAF" => Currency::Xaf,
+        Some(_) => return Err("Devise non supportée"),
+    };
+    let external_reference = optional_text(obj, "externalReference")?
+        .filter(|r| !r.trim().is_empty() && r.len() <= 128)
+        .ok_or("La référence externe (externalReference) est requise")?;
+    let provider = optional_text(obj, "provider")?
+        .map(|p| MobileProvider::parse(&p).ok_or("Méthode de paiement invalide"))
+        .transpose()?;
+    let country = optional_text(obj, "country")?
+        .map(|c| Country::parse(&c).filter(|c| coverage(*c).is_some()).ok_or("Pays non supporté"))
+        .transpose()?;
+    let phone = optional_text(obj, "customerPhone")?.filter(|p| !p.is_empty());
+    let customer_phone = match kind {
+        PaymentType::Direct => {
+            let provider = provider.ok_or("Méthode de paiement invalide")?;
+            let country = country.ok_or("Pays non supporté")?;
+            let (zone_currency, operators) = coverage(country).ok_or("Pays non supporté")?;
+            if currency != zone_currency {
+                return Err("Devise non supportée");
+            }
+            if !operators.contains(&provider) {
+                return Err("Provider non disponible");
+            }
+            Some(e164_of(phone.as_deref().ok_or("Format de numéro invalide")?, Some(country))?)
+        }
+        PaymentType::Checkout => {
+            if let Some((zone_currency, _)) = country.and_then(coverage)
+                && currency != zone_currency
+            {
+                return Err("Devise non supportée");
+            }
+            phone.as_deref().map(|p| e164_of(p, country)).transpose()?
+        }
+    };
+    let url = |name| -> Result<Option<String>, &'static str> {
+        match optional_text(obj, name)? {
+            Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => Err("URL invalide"),
+            other => Ok(other),
+        }
+    };
+    let customer_email = optional_text(obj, "customerEmail")?;
+    if customer_email.as_deref().is_some_and(|e| !e.contains('@')) {
+        return Err("Adresse e-mail invalide");
+    }
+    Ok(InitiateRequest {
+        kind,
+        amount,
+        currency,
+        external_reference,
+        provider,
+        country: country.map(|c| c.code().to_owned()),
+        customer_phone,
+        customer_name: optional_text(obj, "customerName")?,
+        customer_email,
+        description: optional_text(obj, "description")?,
+        callback_url: url("callbackUrl")?,
+        return_url: url("returnUrl")?,
+        cancel_url: url("cancelUrl")?,
+        metadata: obj.get("metadata").filter(|m| !m.is_null()).cloned(),
+    })
+}
+
+pub(super) fn new_transaction_id(book: &Book) -> String {
+    let mut rng = rand::rng();
+    loop {
+        let id = format!("TX{:09}", rng.random_range(0..1_000_000_000u32));
+        if !book.payments.contains_key(&id) {
+            return id;
+        }
+    }
+}
+
+pub(super) fn ok(payment: &Payment) -> Response {
+    (StatusCode::OK, Json(Envelope { success: true, data: payment.clone() })).into_response()
+}
+
+pub(super) async fn initiate(
+    State(inner): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = guard(&inner, &headers, peer.ip()) {
+        return refused.into_response();
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
+        return validation("Corps de requête JSON invalide");
+    };
+    let req = match validate(&value) {
+        Ok(r) => r,
+        Err(message) => return validation(message),
+    };
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned);
+    let outcome = outcome_of(req.customer_phone.as_deref());
+    let pays_by_page =
+        req.kind == PaymentType::Checkout || req.provider.is_some_and(MobileProvider::pays_by_link);
+
+    let payment = {
+        let mut book = lock(&inner.book);
+        if let Some(key) = &key
+            && let Some((first, id)) = book.by_key.get(key)
+        {
+            if *first != req {
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some("IDEMPOTENCY_KEY_REUSED"),
+                    "Clé d'idempotence déjà utilisée avec une autre requête",
+                );
+            }
+            return match book.payments.get(id) {
+                Some(entry) => ok(&entry.payment),
+                None => internal_error(),
+            };
+        }
+        if book.by_reference.contains_key(&req.external_reference) {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("DUPLICATE_EXTERNAL_REFERENCE"),
+                "externalReference déjà utilisée",
+            );
+        }
+        if outcome == Outcome::FirstCallLost && book.lost_first_calls.insert(req.external_reference.clone()) {
+            return internal_error();
+        }
+        if let Some((code, message)) = outcome.refusal() {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, Some(code), message);
+        }
+        let id = new_transaction_id(&book);
+        let now = crate::common::now_rfc3339();
+        let payment = Payment {
+            transaction_id: Some(id.clone()),
+            external_reference: Some(req.external_reference.clone()),
+            kind: Some("payment".into()),
+            status: Some(PaymentStatus::Pending),
+            amount: Some(req.amount.into()),
+            currency: Some(req.currency.code().into()),
+            provider: req.provider.map(|p| p.code().to_owned()),
+            country: req.country.clone(),
+            customer_phone: req.customer_phone.clone(),
+            redirect_url: pays_by_page.then(|| format!("{}/pay/{id}", inner.base_url)),
+            created_at: Some(now.clone()),
+            updated_at: Some(now),
+            expires_at: Some(text_in(inner.config.expire_after_ms)),
+            metadata: req.metadata.clone(),
+            ..Payment::default()
+        };
+        book.order.push(id.clone());
+        book.by_reference.insert(req.external_reference.clone(), id.clone());
+        if let Some(key) = key {
+            book.by_key.insert(key, (req.clone(), id.clone()));
+        }
+        book.payments.insert(id, Entry { payment: payment.clone(), request: req });
+        payment
+    };
+    if let Some(id) = payment.transaction_id.clone() {
+        schedule(inner.clone(), id, outcome, pays_by_page);
+    }
+    if outcome == Outcome::AnswerLost { internal_error() } else { ok(&payment) }
+}
+
+pub(super) async fn status(
+    State(inner): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(refused) = guard(&inner, &headers, peer.ip()) {
+        return refused.into_response();
+    }
+    let book = lock(&inner.book);
+    let key = book.by_reference.get(&id).cloned().unwrap_or(id);
+    match book.payments.get(&key) {
+        Some(entry) => ok(&entry.payment),
+        None => error(StatusCode::NOT_FOUND, Some("NOT_FOUND"), "Transaction introuvable"),
+    }
+}
+
+/// One entry of `GET /payments/providers` (shape chosen; the page was not available).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ProviderInfo {
+    /// The `provider` code.
+    pub code: MobileProvider,
+    /// Countries where it is served.
+    pub countries: Vec<String>,
+}
+
+pub(super) async fn providers() -> Json<Envelope<Vec<ProviderInfo>>> {
+    let data = MobileProvider::ALL
+        .into_iter()
+        .map(|code| ProviderInfo {
+            code,
+            countries: COVERAGE
+                .iter()
+                .filter(|(_, _, ops)| ops.contains(&code))
+                .map(|(c, _, _)| c.code().to_owned())
+                .collect(),
+        })
+        .collect();
+    Json(Envelope { success: true, data })
+}
+
+pub(super) async fn countries() -> Json<Envelope<Vec<Value>>> {
+    let data = COVERAGE
+        .iter()
+        .map(|(c, currency, _)| serde_json::json!({"code": c.code(), "currency": currency.code()}))
+        .collect();
+    Json(Envelope { success: true, data })
+}
+
+pub(super) async fn list(State(inner): State<Shared>) -> Json<Vec<Payment>> {
+    let book = lock(&inner.book);
+    Json(book.order.iter().filter_map(|id| book.payments.get(id)).map(|e| e.payment.clone()).collect())
+}
