@@ -63,46 +63,58 @@ pub(super) fn pre_checked(inner: &Inner, headers: &HeaderMap) -> Option<Response
 }
 
 /// The documented rules, in order: country, amount, number, operator, OTP.
-pub(super) fn validate(ask: &Ask) -> Result<&'static str, Response> {
+fn validate(ask: &Ask) -> Result<&'static str, Box<Response>> {
     let (country, currency, min, max) = match ask.country.as_str() {
         "CI" => (Country::Ci, "XOF", 100, 2_000_000),
         "CM" => (Country::Cm, "XAF", 200, 500_000),
-        _ => return Err(error(StatusCode::NOT_FOUND, "country_not_found", "Country not supported")),
+        _ => {
+            return Err(Box::new(error(StatusCode::NOT_FOUND, "country_not_found", "Country not supported")));
+        }
     };
     if ask.amount == 0 {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "transaction_greater_than_zero",
             "Amount must be greater than zero",
-        ));
+        )));
     }
     if ask.amount < min || ask.amount > max {
-        return Err(error(StatusCode::BAD_REQUEST, "Invalid amount", "Amount outside the provider's limits"));
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "Invalid amount",
+            "Amount outside the provider's limits",
+        )));
     }
     match PhoneNumber::parse_e164(&ask.msisdn) {
         Ok(p) if p.country() == country => {}
-        _ => return Err(error(StatusCode::NOT_FOUND, "client_not_found", "No wallet for this msisdn")),
+        _ => {
+            return Err(Box::new(error(
+                StatusCode::NOT_FOUND,
+                "client_not_found",
+                "No wallet for this msisdn",
+            )));
+        }
     }
     if let Some((operator, otp)) = &ask.direct {
         let offered =
             country != Country::Cm || matches!(operator, DirectProvider::Orange | DirectProvider::Momo);
         if !offered {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::NOT_FOUND,
                 "provider_not_found",
                 "Provider not available in this country",
-            ));
+            )));
         }
         if *operator == DirectProvider::Orange {
             let well_formed = otp
                 .as_deref()
                 .is_some_and(|o| (4..=6).contains(&o.len()) && o.bytes().all(|b| b.is_ascii_digit()));
             if !well_formed {
-                return Err(error(
+                return Err(Box::new(error(
                     StatusCode::BAD_REQUEST,
                     "transaction_otp_required",
                     "A one-time code is required for Orange Money (#144*82#)",
-                ));
+                )));
             }
         }
     }
@@ -169,7 +181,7 @@ pub(super) async fn create(inner: Shared, headers: &HeaderMap, body: &[u8], ask:
     }
     let currency = match validate(&ask) {
         Ok(c) => c,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let outcome = match &ask.direct {
         Some((DirectProvider::Orange, Some(otp))) if otp == "000000" => Outcome::InvalidOtp,

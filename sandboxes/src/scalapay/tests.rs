@@ -1,6 +1,8 @@
 //! The Scalapay sandbox's rules, checked directly: the documented order passes, each required
 //! field and each value is checked, test cards and the Luhn check.
 
+use serde_json::json;
+
 use super::{checkout::*, validate::*, *};
 
 fn order_body() -> Value {
