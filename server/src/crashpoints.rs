@@ -2,7 +2,7 @@
 //! state change is lost and nothing is done twice after a restart on the same database.
 //!
 //! The points are [`fail::fail_point!`]s, compiled in only with the `failpoints` feature (the
-//! e2e tests' `verifier-crashable` binary enables it); in the service they compile to nothing.
+//! e2e tests' `verifier-crashable` example enables it); in the service they compile to nothing.
 //! [`arm_from_env`] reads `VERIFIER_CRASH_AT` (one point name): when the process reaches it, it
 //! prints `crashpoint reached: <name>` on stderr and stops that thread for good, so the test
 //! sees exactly where the process is and kills it there.

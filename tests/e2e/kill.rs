@@ -7,16 +7,15 @@
 
 use std::time::Duration;
 
-use e2e::crash::CrashableVerifier;
+use e2e::crash::{CrashableVerifier, crashable_binary};
 
 const WAIT: Duration = Duration::from_secs(40);
 
 /// Kills the verifier where `point` holds the payment, restarts it, and checks the outcome;
 /// returns how many webhook deliveries the merchant's endpoint accepted.
 async fn killed_at(point: &str) -> usize {
-    let mut v = CrashableVerifier::prepare(env!("CARGO_BIN_EXE_verifier-crashable"))
-        .await
-        .expect("sandbox and configuration");
+    let binary = crashable_binary().expect("verifier-crashable builds");
+    let mut v = CrashableVerifier::prepare(&binary).await.expect("sandbox and configuration");
     v.start(Some(point)).await.expect("verifier starts");
     let reference = format!("order-kill-{point}");
     let (id, secret) = v.create_checkout(5000, &reference).await.expect("checkout created");

@@ -91,11 +91,47 @@ pub struct CrashableVerifier {
     _dir: tempfile::TempDir,
 }
 
+/// The `verifier-crashable` example, built (once per test process) with the cargo that runs the
+/// tests, into the same target directory and profile: a filtered `cargo test` that did not build
+/// examples still runs the current code, never a stale binary. `--workspace` resolves features
+/// as `cargo test --workspace` does, so after that command this build has nothing to do.
+pub fn crashable_binary() -> anyhow::Result<PathBuf> {
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut cmd = std::process::Command::new(cargo);
+            cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+                "build",
+                "--quiet",
+                "--locked",
+                "--workspace",
+                "--example",
+                "verifier-crashable",
+            ]);
+            if !cfg!(debug_assertions) {
+                cmd.arg("--release");
+            }
+            let out = cmd.output().map_err(|e| format!("running cargo: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "cargo build --example verifier-crashable failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            // The test binary is `<target>/<profile>/deps/<name>`; examples sit beside `deps`.
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            let profile_dir = exe.parent().and_then(|deps| deps.parent()).ok_or("no target directory")?;
+            Ok(profile_dir.join("examples").join("verifier-crashable"))
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
 impl CrashableVerifier {
     /// Starts the sandbox and writes the verifier's configuration (nothing runs yet); `binary`
-    /// is the `verifier-crashable` executable (`env!("CARGO_BIN_EXE_verifier-crashable")` in a
-    /// test).
-    pub async fn prepare(binary: &str) -> anyhow::Result<CrashableVerifier> {
+    /// is the `verifier-crashable` executable ([`crashable_binary`]).
+    pub async fn prepare(binary: &std::path::Path) -> anyhow::Result<CrashableVerifier> {
         let dir = tempfile::tempdir()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let url = format!("http://127.0.0.1:{port}");

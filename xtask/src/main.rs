@@ -99,4 +99,25 @@ mod tidy {
             .collect();
         assert!(missing.is_empty(), "files without a `//!` module doc: {missing:?}");
     }
+
+    /// What activates `fail`'s `failpoints` feature, as cargo resolves the workspace with
+    /// (`dev`) or without (`no-dev`) dev-dependencies.
+    fn failpoints_activated(edges: &str) -> bool {
+        let out = super::cargo()
+            .current_dir(super::root())
+            .args(["tree", "--locked", "--workspace", "-e", edges, "-i", "fail"])
+            .output()
+            .expect("cargo tree runs");
+        assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).contains("fail feature \"failpoints\"")
+    }
+
+    #[test]
+    fn crash_points_never_reach_a_build_without_dev_dependencies() {
+        // A `cargo build --release` of the workspace builds no test or example: its verifier
+        // must not have the crash points that only the kill tests' example enables.
+        assert!(!failpoints_activated("features,no-dev"), "the failpoints feature reaches a normal build");
+        // The check sees the feature where it is meant to be, so it can fail.
+        assert!(failpoints_activated("features"), "the kill tests lost their crash points");
+    }
 }
