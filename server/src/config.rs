@@ -135,13 +135,6 @@ pub struct ReconcileSettings {
     pub ignore_provider_poll_floor: bool,
 }
 
-impl ReconcileSettings {
-    /// The interval as a duration.
-    pub fn poll_interval(&self) -> Duration {
-        Duration::from_millis(self.poll_interval_ms)
-    }
-}
-
 /// NovaSend's endpoint and keys.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -318,9 +318,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StoreError>;
     /// Expires open checkouts past their deadline; returns their ids.
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError>;
-    /// Keeps a received provider notification, verified or not, as already handled (outside
-    /// the inbox; the receiver uses [`Store::inbox_insert`]).
-    async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError>;
     /// A checkout's history, oldest first.
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError>;
     /// Records a pending refund if the checkout's state and what was already refunded (or is

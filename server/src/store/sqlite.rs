@@ -537,27 +537,6 @@ impl Store for SqliteStore {
         Ok(ids)
     }
 
-    async fn record_webhook(&self, provider: Provider, body: &str, verified: bool) -> Result<(), StoreError> {
-        let state = if verified { NotificationState::Processed } else { NotificationState::Refused };
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, body,
-                                                 received_at_ms, processed_at_ms)
-             VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
-        )
-        .bind(format!("wh_{}", uuid::Uuid::new_v4().simple()))
-        .bind(provider.as_str())
-        .bind(verified)
-        .bind(state.as_str())
-        .bind(body)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(other)?;
-        Ok(())
-    }
-
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError> {
         let rows = sqlx::query(
             "SELECT created_at, attempt_id, from_status, to_status, cause FROM status_changes
