@@ -67,7 +67,7 @@ use shared::{
 use super::{
     IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
 };
-use crate::store::AttemptUpdate;
+use crate::store::{AttemptUpdate, Reported};
 
 pub mod wire;
 
@@ -449,7 +449,20 @@ pub fn to_update(p: &Payment) -> AttemptUpdate {
         failure,
         provider_reference: p.id().map(str::to_owned),
         payment_url: p.page().map(str::to_owned),
+        reported: reported(p),
     }
+}
+
+/// The money a payment record (status, initiate answer, webhook `data`) reports. CaurisFlux's
+/// payments carry one `amount`, the amount asked in `POST /payments/initiate` (whole units;
+/// https://docs.caurisflux.com/api-reference/payments/initiate), with its `currency` (XOF when
+/// absent, as that page says) and our `externalReference`: that `amount` is compared. Fees
+/// (`fees`, `netAmount`) exist only on payouts (`/api-reference/payouts/initiate`). The
+/// official WooCommerce plugin reads the same `amount`/`currency` from webhooks
+/// (`includes/class-caurisflux-webhook.php` in github.com/caurisflux/caurisflux-wp).
+pub fn reported(p: &Payment) -> Reported {
+    let amount = p.amount.as_ref().map(ToString::to_string);
+    Reported::read(amount.as_deref(), p.currency.as_deref(), Currency::Xof, p.external_reference.as_deref())
 }
 
 /// What a verified webhook says, when its event is explicit; `None` makes the verifier fetch
@@ -471,6 +484,7 @@ pub fn event_update(w: &WebhookBody) -> Option<AttemptUpdate> {
         failure,
         provider_reference: w.data.id().map(str::to_owned),
         payment_url: None,
+        reported: reported(&w.data),
     })
 }
 
@@ -599,11 +613,8 @@ impl PaymentProvider for CaurisFlux {
         }
         let payment = wire::parse_payment(&bytes)
             .map_err(|e| ProviderError::Unavailable(format!("unreadable CaurisFlux status: {e}")))?;
-        if payment.external_reference.as_deref().is_some_and(|r| r != reference) {
-            return Err(ProviderError::Integration(format!(
-                "CaurisFlux answered the status of another payment for {key}"
-            )));
-        }
+        // Another `externalReference` in the answer is reported as such: a success with it is
+        // a mismatch (review), never our payment.
         Ok(Some(to_update(&payment)))
     }
 

@@ -29,7 +29,10 @@ use super::{
     IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
     VerifiedNotice, WebhookError, http,
 };
-use crate::{config::NovaSendSettings, store::AttemptUpdate};
+use crate::{
+    config::NovaSendSettings,
+    store::{AttemptUpdate, Reported},
+};
 
 pub mod wire;
 
@@ -165,7 +168,32 @@ pub fn to_update(p: &Payin) -> AttemptUpdate {
         failure,
         provider_reference: Some(p.provider_reference().to_owned()),
         payment_url: p.payment_url.clone(),
+        reported: reported(p),
     }
+}
+
+/// The money a payin record reports. NovaSend's "Statut d'un paiement" page
+/// (https://docs.novasend.app/, Wallet API, `GET /v1/payin/{reference}`) defines the record's
+/// `amount` as the payment's initial (gross) amount, `fee` and `chargedAmount` (amount + fee) as
+/// what the customer is debited, and `transaction.amount` as "le montant effectivement traité",
+/// the amount the core system actually processed, `transaction.status` being the final truth.
+/// So the amount compared with the checkout's is `transaction.amount` when the record carries
+/// the final transaction (a decimal string there, e.g. `"153.00"`), else the record's `amount`;
+/// the fees (`fee`, `transaction.fees`, the difference in `chargedAmount`) are the customer's
+/// and never compared. Our reference is `customerReference` in session records and `reference`
+/// in direct ones (whose `id` is NovaSend's).
+pub fn reported(p: &Payin) -> Reported {
+    let t = p.transaction.as_ref();
+    let gross = p.amount.to_string();
+    let amount = t.and_then(|t| t.amount.as_deref()).unwrap_or(&gross);
+    let currency = t.and_then(|t| t.currency.as_deref()).unwrap_or(&p.currency);
+    let ours = match (&p.id, &p.customer_reference) {
+        (_, Some(ours)) => Some(ours.as_str()),
+        (Some(_), None) => Some(p.reference.as_str()),
+        (None, None) => None,
+    };
+    // NovaSend's currencies are XOF and XAF: neither has a minor unit.
+    Reported::read(Some(amount), Some(currency), Currency::Xof, ours)
 }
 
 #[async_trait]

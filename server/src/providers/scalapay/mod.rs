@@ -57,7 +57,7 @@ use super::{
     IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
     VerifiedNotice, WebhookError, http,
 };
-use crate::store::AttemptUpdate;
+use crate::store::{AttemptUpdate, Reported};
 
 pub mod wire;
 
@@ -242,10 +242,8 @@ impl Scalapay {
         let voided: VoidResponse =
             self.post(&path, &format!("{reference}:void"), &body, Call::Operation).await?;
         Ok(AttemptUpdate {
-            status: AttemptStatus::Failed,
-            failure: Some(ErrorCode::PaymentRefused),
             provider_reference: Some(voided.token),
-            payment_url: None,
+            ..AttemptUpdate::new(AttemptStatus::Failed, Some(ErrorCode::PaymentRefused))
         })
     }
 
@@ -443,7 +441,42 @@ pub fn to_update(p: &Payment) -> AttemptUpdate {
         // A status Scalapay added since: nothing is concluded from it.
         (OrderStatus::Unknown, _) => (AttemptStatus::AwaitingCustomer, None),
     };
-    AttemptUpdate { status, failure, provider_reference: Some(p.token.clone()), payment_url: None }
+    AttemptUpdate {
+        status,
+        failure,
+        provider_reference: Some(p.token.clone()),
+        payment_url: None,
+        reported: reported(p.total_amount.as_ref(), p.order_details.as_ref()),
+    }
+}
+
+/// The money an order's details or a capture answer report. Scalapay's order is one
+/// `totalAmount` (`{amount: "190.00", currency: "EUR"}`, a decimal string) that the shopper
+/// pays in instalments, with no fee on the merchant's order (https://developers.scalapay.com/
+/// reference/get_v2-payments-token-1; fixtures `server/tests/fixtures/scalapay/payment_charged.json`
+/// and `capture.json`): that total is compared with the checkout's amount, and our reference is
+/// `orderDetails.merchantReference`.
+fn reported(total: Option<&wire::Amount>, details: Option<&wire::OrderDetails>) -> Reported {
+    let total = total.or_else(|| details.and_then(|d| d.total_amount.as_ref()));
+    Reported::read(
+        total.map(|t| t.amount.as_str()),
+        total.map(|t| t.currency.as_str()),
+        Currency::Eur,
+        details.and_then(|d| d.merchant_reference.as_deref()),
+    )
+}
+
+/// The money a webhook reports: `totalAmount`, "always present" and a JSON number (`40.7`) in
+/// Scalapay's webhook data model (https://developers.scalapay.com/reference/wehook-data-model;
+/// fixture `server/tests/fixtures/scalapay/webhook_authorized.json`), in the order's currency
+/// (EUR, the only one Scalapay takes here), and `merchantReference`.
+fn webhook_reported(w: &Webhook) -> Reported {
+    let (amount, currency) = match &w.total_amount {
+        Some(wire::WebhookAmount::Number(n)) => (Some(n.to_string()), None),
+        Some(wire::WebhookAmount::Object(a)) => (Some(a.amount.clone()), Some(a.currency.as_str())),
+        None => (None, None),
+    };
+    Reported::read(amount.as_deref(), currency, Currency::Eur, w.merchant_reference.as_deref())
 }
 
 /// What a verified webhook says, when it is explicit enough to apply as is.
@@ -464,6 +497,7 @@ fn webhook_update(w: &Webhook, delay_capture: bool) -> Option<AttemptUpdate> {
         failure: None,
         provider_reference: Some(w.order_token.clone()),
         payment_url: None,
+        reported: webhook_reported(w),
     })
 }
 
@@ -510,10 +544,9 @@ impl PaymentProvider for Scalapay {
         let body = self.order_request(req)?;
         let created: OrderCreated = self.post("/v2/orders", &req.reference, &body, Call::Order).await?;
         Ok(AttemptUpdate {
-            status: AttemptStatus::AwaitingCustomer,
-            failure: None,
             provider_reference: Some(created.token),
             payment_url: created.checkout_url,
+            ..AttemptUpdate::new(AttemptStatus::AwaitingCustomer, None)
         })
     }
 
@@ -584,10 +617,9 @@ impl PaymentProvider for Scalapay {
             .await?;
         match captured.status {
             OperationStatus::Approved => Ok(AttemptUpdate {
-                status: AttemptStatus::Succeeded,
-                failure: None,
+                reported: reported(captured.total_amount.as_ref(), captured.order_details.as_ref()),
                 provider_reference: Some(captured.token),
-                payment_url: None,
+                ..AttemptUpdate::new(AttemptStatus::Succeeded, None)
             }),
             other => Err(ProviderError::Unavailable(format!("Scalapay answered the capture with {other:?}"))),
         }
