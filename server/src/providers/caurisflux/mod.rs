@@ -634,3 +634,37 @@ impl PaymentProvider for CaurisFlux {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod money_tests {
+    use shared::money::{Currency, Money};
+
+    use super::{event_update, to_update, wire};
+    use crate::checkouts::{Verdict, check_reported};
+
+    const SIMULATION: &str = include_str!("../../../tests/fixtures/caurisflux/webhook_admin_simulation.json");
+    const INITIATE: &str = include_str!("../../../tests/fixtures/caurisflux/initiate_response.json");
+
+    fn xof(n: u64) -> Money {
+        Money::new(n, Currency::Xof).unwrap()
+    }
+
+    #[test]
+    fn a_payment_reports_its_amount_currency_and_our_reference() {
+        // The admin's simulated webhook: `"amount":5000.0,"currency":"XOF","externalReference":"1234"`.
+        let success = SIMULATION.replace("payment.failed", "payment.success");
+        let hook: wire::WebhookBody = serde_json::from_str(&success).unwrap();
+        let update = event_update(&hook).expect("payment events are explicit");
+        assert_eq!(update.reported.amount, Some(5000));
+        assert_eq!(check_reported(&update.reported, xof(5000), "1234"), Verdict::Matches);
+        assert_eq!(check_reported(&update.reported, xof(5000), "1235"), Verdict::Mismatch);
+        assert_eq!(check_reported(&update.reported, xof(4999), "1234"), Verdict::Mismatch);
+        let xaf: wire::WebhookBody = serde_json::from_str(&success.replace("\"XOF\"", "\"XAF\"")).unwrap();
+        let reported = event_update(&xaf).unwrap().reported;
+        assert_eq!(check_reported(&reported, xof(5000), "1234"), Verdict::Mismatch);
+        // The initiate answer's `data`: 5000 XOF, no reference echoed.
+        let payment = wire::parse_payment(INITIATE.as_bytes()).unwrap();
+        let reported = to_update(&payment).reported;
+        assert_eq!((reported.amount, reported.reference), (Some(5000), None));
+    }
+}

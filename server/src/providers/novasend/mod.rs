@@ -515,3 +515,84 @@ mod tests {
         assert_eq!(to_update(&failed).status, AttemptStatus::Failed);
     }
 }
+
+#[cfg(test)]
+mod money_tests {
+    use shared::{
+        money::{Currency, Money},
+        status::AttemptStatus,
+    };
+
+    use super::{to_update, wire::Payin};
+    use crate::checkouts::{Verdict, check_reported};
+
+    /// The example response of "Statut d'un paiement" (https://docs.novasend.app/, Wallet API,
+    /// `GET /v1/payin/{reference}`), verbatim: a 300 XOF payin whose transaction is
+    /// `completed` with `"amount": "153.00"`.
+    const STATUS_EXAMPLE: &str = r#"{
+  "type": "payin",
+  "fee": 6,
+  "reference": "mtr_fhscgaywizujwjyymlge1hncaq",
+  "phoneNumber": "+2250749929598",
+  "customerName": "Habib",
+  "amount": 300,
+  "chargedAmount": 306,
+  "status": "processed",
+  "currency": "XOF",
+  "customerReference": "55a4e677-5700-4ed0-9a2a-9300db894ddb",
+  "confirmationRequired": true,
+  "confirmationStatus": "none",
+  "createdAt": "2025-08-22T02:00:16.026Z",
+  "transaction": {
+    "reference": "tr_dkjd5ljficphlqmt",
+    "status": "completed",
+    "customerName": "dd soûl",
+    "processedAt": "2025-11-05T16:12:42.096Z",
+    "phoneNumber": "+2250153013761",
+    "amount": "153.00",
+    "fees": "0.00",
+    "chargedAmount": "153.00",
+    "currency": "XOF"
+  },
+  "failure": null
+}"#;
+
+    const OURS: &str = "55a4e677-5700-4ed0-9a2a-9300db894ddb";
+
+    fn xof(n: u64) -> Money {
+        Money::new(n, Currency::Xof).unwrap()
+    }
+
+    #[test]
+    fn the_documented_300_xof_payin_processed_as_153_does_not_pay() {
+        let payin: Payin = serde_json::from_str(STATUS_EXAMPLE).unwrap();
+        let update = to_update(&payin);
+        assert_eq!(update.status, AttemptStatus::Succeeded);
+        assert_eq!(update.reported.amount, Some(153), "transaction.amount, what was processed");
+        assert_eq!(update.reported.currency.as_deref(), Some("XOF"));
+        assert_eq!(update.reported.reference.as_deref(), Some(OURS));
+        assert_eq!(check_reported(&update.reported, xof(300), OURS), Verdict::Mismatch);
+        // Had the transaction processed the 300 asked, the fee (6) aside, it would pay.
+        let whole: Payin = serde_json::from_str(&STATUS_EXAMPLE.replace("\"153.00\"", "\"300.00\"")).unwrap();
+        assert_eq!(check_reported(&to_update(&whole).reported, xof(300), OURS), Verdict::Matches);
+        // Without the final transaction, the record's own (gross) amount is what is reported.
+        let mut pending = payin.clone();
+        pending.transaction = None;
+        assert_eq!(to_update(&pending).reported.amount, Some(300));
+    }
+
+    #[test]
+    fn another_currency_or_reference_in_the_example_does_not_pay() {
+        let whole = STATUS_EXAMPLE.replace("\"153.00\"", "\"300.00\"");
+        let xaf: Payin =
+            serde_json::from_str(&whole.replace("\"currency\": \"XOF\"\n  }", "\"currency\": \"XAF\"\n  }"))
+                .unwrap();
+        assert_eq!(xaf.transaction.as_ref().and_then(|t| t.currency.as_deref()), Some("XAF"));
+        assert_eq!(check_reported(&to_update(&xaf).reported, xof(300), OURS), Verdict::Mismatch);
+        let other: Payin = serde_json::from_str(&whole.replace(OURS, "another-reference")).unwrap();
+        assert_eq!(check_reported(&to_update(&other).reported, xof(300), OURS), Verdict::Mismatch);
+        let unreadable: Payin = serde_json::from_str(&whole.replace("\"300.00\"", "\"300,00\"")).unwrap();
+        assert_eq!(to_update(&unreadable).reported.unreadable_amount.as_deref(), Some("300,00"));
+        assert_eq!(check_reported(&to_update(&unreadable).reported, xof(300), OURS), Verdict::Mismatch);
+    }
+}

@@ -1024,3 +1024,50 @@ max_order_amount_minor = 200000
         assert_eq!(path_segment("../x"), "%2E%2E%2Fx");
     }
 }
+
+#[cfg(test)]
+mod money_tests {
+    use shared::{
+        money::{Currency, Money},
+        status::AttemptStatus,
+    };
+
+    use super::{to_update, webhook_update, wire};
+    use crate::checkouts::{Verdict, check_reported};
+
+    const CHARGED: &str = include_str!("../../../tests/fixtures/scalapay/payment_charged.json");
+    const CAPTURE: &str = include_str!("../../../tests/fixtures/scalapay/capture.json");
+    const AUTHORIZED: &str = include_str!("../../../tests/fixtures/scalapay/webhook_authorized.json");
+
+    fn eur(minor: u64) -> Money {
+        Money::new(minor, Currency::Eur).unwrap()
+    }
+
+    #[test]
+    fn an_orders_total_is_what_is_checked() {
+        let charged: wire::Payment = serde_json::from_str(CHARGED).unwrap();
+        let update = to_update(&charged);
+        assert_eq!(update.status, AttemptStatus::Succeeded);
+        assert_eq!(check_reported(&update.reported, eur(19_000), "order-7731"), Verdict::Matches);
+        assert_eq!(check_reported(&update.reported, eur(18_999), "order-7731"), Verdict::Mismatch);
+        assert_eq!(check_reported(&update.reported, eur(19_000), "order-7732"), Verdict::Mismatch);
+        // The same order in another currency.
+        let usd: wire::Payment = serde_json::from_str(&CHARGED.replace("\"EUR\"", "\"USD\"")).unwrap();
+        assert_eq!(to_update(&usd).reported.currency.as_deref(), Some("USD"));
+        assert_eq!(check_reported(&to_update(&usd).reported, eur(19_000), "order-7731"), Verdict::Mismatch);
+    }
+
+    #[test]
+    fn a_capture_answer_and_a_webhook_report_their_totals() {
+        let captured: wire::CaptureResponse = serde_json::from_str(CAPTURE).unwrap();
+        let reported = super::reported(captured.total_amount.as_ref(), captured.order_details.as_ref());
+        assert_eq!(check_reported(&reported, eur(19_000), "order-7731"), Verdict::Matches);
+        // `{"merchantReference":"order-7731","totalAmount":40.7,"status":"authorized",…}`
+        let hook: wire::Webhook = serde_json::from_str(AUTHORIZED).unwrap();
+        let update = webhook_update(&hook, false).expect("an authorisation is explicit");
+        assert_eq!(update.status, AttemptStatus::Authorized);
+        assert_eq!((update.reported.amount, update.reported.currency.as_deref()), (Some(4070), None));
+        assert_eq!(check_reported(&update.reported, eur(4070), "order-7731"), Verdict::Matches);
+        assert_eq!(check_reported(&update.reported, eur(4700), "order-7731"), Verdict::Mismatch);
+    }
+}
