@@ -903,7 +903,7 @@ mod tests {
     use super::{Checkouts, Policy, Verdict, check_reported, redact_secrets};
     use crate::{
         events::Events,
-        providers::mypvit::{merchant_reference, status_update, wire::StatusResponse},
+        providers::mypvit::{merchant_reference, status_update, wire::StatusReport},
         store::{AttemptRecord, Cause, CheckoutRecord, Reported, Store, sqlite::SqliteStore},
     };
 
@@ -957,7 +957,7 @@ mod tests {
     /// MyPVit's callbacks only trigger a status fetch: the check runs on the status answer.
     /// MyPVit's documented example (`server/tests/fixtures/mypvit/status_response.json`) with
     /// its status made `SUCCESS`, our reference echoed, and the amount as given.
-    fn mypvit_status(amount: &str, reference: &str) -> StatusResponse {
+    fn mypvit_status(amount: &str, reference: &str) -> StatusReport {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/mypvit/status_response.json"
@@ -1032,6 +1032,14 @@ mod tests {
         assert_eq!((mismatch.expected.amount, mismatch.expected.currency), (200, Currency::Xaf));
         assert_eq!(mismatch.expected.reference, short.idempotency_key);
         assert_eq!(mismatch.reported.amount, Some(150));
+
+        // An amount that is no whole number of francs is a mismatch, not an unreadable answer.
+        let odd = mypvit_attempt(&store, 4).await;
+        let update = status_update(&mypvit_status("200.5", &odd.idempotency_key), &odd.idempotency_key);
+        service.apply(&odd, &update, &cause).await.unwrap();
+        let attempt = store.attempt("at_4").await.unwrap().unwrap();
+        assert_eq!(attempt.status, AttemptStatus::Review);
+        assert_eq!(attempt.reported.and_then(|r| r.unreadable_amount).as_deref(), Some("200.5"));
 
         // Another payment's reference echoed: review too.
         let other = mypvit_attempt(&store, 3).await;

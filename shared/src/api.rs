@@ -135,7 +135,9 @@ impl Reported {
     /// Reads a provider's report: `amount` is a decimal in major units (`"12.34"`, `"300"`),
     /// converted exactly into minor units of `currency` when that is a code we know, else of
     /// `fallback` (the one currency the provider's message implies). Text that is no such
-    /// decimal is kept in [`Reported::unreadable_amount`].
+    /// decimal is kept in [`Reported::unreadable_amount`]. Adapters pass a JSON number as
+    /// `serde_json` prints it, its shortest round-trip form, which gives back the decimal
+    /// written for any amount of at most 15 significant digits (`40.7`, `200.0`).
     pub fn read(
         amount: Option<&str>,
         currency: Option<&str>,

@@ -95,9 +95,11 @@ mod tests;
 use wire::{
     Amount, BalanceQuery, BalanceResponse, Callback, CallbackAck, ChargeOwner, ErrorBody, KycQuery,
     KycResponse, LinkRequest, LinkResponse, LinkService, Operator, RenewSecretForm, RenewSecretResponse,
-    RestRequest, RestResponse, SecretDelivery, StatusQuery, StatusResponse, TransactionStatus,
-    TransactionType,
+    RestRequest, RestResponse, SecretDelivery, StatusQuery, StatusReport, TransactionStatus, TransactionType,
 };
+// The complete status answer, which the adapter's tests read (the adapter reads `StatusReport`).
+#[cfg(test)]
+use wire::StatusResponse;
 
 /// The authentication header.
 pub const SECRET_HEADER: &str = "x-secret";
@@ -326,11 +328,11 @@ fn update(status: TransactionStatus, provider_reference: Option<String>) -> Atte
 /// never `fees` nor `totalAmount`. The status names no currency: MyPVit works in XAF only. Our
 /// reference is echoed as `merchant_reference_id`, in the form we send it
 /// ([`merchant_reference`]); it is reported as ours when it is that form of it.
-pub fn status_update(status: &StatusResponse, reference: &str) -> AttemptUpdate {
+pub fn status_update(status: &StatusReport, reference: &str) -> AttemptUpdate {
     let echoed = status.merchant_reference_id.trim();
     let ours = if echoed == merchant_reference(reference) { reference } else { echoed };
     AttemptUpdate {
-        reported: Reported::read(Some(&status.amount.0.to_string()), None, Currency::Xaf, Some(ours)),
+        reported: Reported::read(status.amount_text().as_deref(), None, Currency::Xaf, Some(ours)),
         ..update(status.status, None)
     }
 }
@@ -737,7 +739,7 @@ impl MyPvit {
         &self,
         reference: &str,
         kind: TransactionType,
-    ) -> Result<Option<StatusResponse>, ProviderError> {
+    ) -> Result<Option<StatusReport>, ProviderError> {
         let Some(status) = self.status_of(reference, kind).await? else { return Ok(None) };
         let ours = merchant_reference(reference);
         if status.merchant_reference_id != ours {
@@ -749,12 +751,12 @@ impl MyPvit {
         Ok(Some(status))
     }
 
-    /// The status MyPVit answers for `reference`, whatever reference it echoes.
+    /// The status MyPVit answers for `reference`, whatever reference and amount it reports.
     async fn status_of(
         &self,
         reference: &str,
         kind: TransactionType,
-    ) -> Result<Option<StatusResponse>, ProviderError> {
+    ) -> Result<Option<StatusReport>, ProviderError> {
         let ours = merchant_reference(reference);
         let query = StatusQuery {
             transaction_id: Some(ours.clone()),

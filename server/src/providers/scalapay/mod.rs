@@ -452,10 +452,10 @@ pub fn to_update(p: &Payment) -> AttemptUpdate {
 
 /// The money an order's details or a capture answer report. Scalapay's order is one
 /// `totalAmount` (`{amount: "190.00", currency: "EUR"}`, a decimal string) that the shopper
-/// pays in instalments, with no fee on the merchant's order (https://developers.scalapay.com/
-/// reference/get_v2-payments-token-1; fixtures `server/tests/fixtures/scalapay/payment_charged.json`
-/// and `capture.json`): that total is compared with the checkout's amount, and our reference is
-/// `orderDetails.merchantReference`.
+/// pays in instalments, with no fee on the merchant's order
+/// (https://developers.scalapay.com/reference/get_v2-payments-token-1; fixtures
+/// `server/tests/fixtures/scalapay/payment_charged.json` and `capture.json`): that total is
+/// compared with the checkout's amount, and our reference is `orderDetails.merchantReference`.
 fn reported(total: Option<&wire::Amount>, details: Option<&wire::OrderDetails>) -> Reported {
     let total = total.or_else(|| details.and_then(|d| d.total_amount.as_ref()));
     Reported::read(
