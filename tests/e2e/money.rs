@@ -210,6 +210,56 @@ async fn caurisflux_success_with_another_amount_currency_or_reference_does_not_p
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caurisflux_success_without_an_amount_is_confirmed_by_the_status_first() {
+    let app = TestApp::spawn().await;
+    let c = app.create_checkout(5000).await;
+    let (status, body) = app
+        .pay_raw(
+            &c.id,
+            &secret(&c),
+            json!({"provider": "cauris_flux", "method": "orange_money", "phone": "07 07 12 34 56"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let payments = app.caurisflux_payments().await.unwrap();
+    let payment = payments.last().expect("the sandbox holds the payment");
+    // Signed, explicit, but silent on the money: CaurisFlux's status is asked, and it says the
+    // payment still waits for its customer.
+    let body = serde_json::to_vec(&json!({"event": "payment.success", "data": {
+        "transactionId": payment["transactionId"], "externalReference": payment["externalReference"],
+        "status": "success"}}))
+    .unwrap();
+    let ts =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let signature = format!("sha256={}", hmac_hex(CAURISFLUX_WEBHOOK_SECRET, &[ts.as_bytes(), b".", &body]));
+    let r = app
+        .http
+        .post(format!("{}/webhooks/cauris_flux", app.url))
+        .header("content-type", "application/json")
+        .header("x-webhook-signature", signature)
+        .header("x-webhook-timestamp", ts)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let processed = loop {
+        let all = app.notifications().await;
+        let mine = all.into_iter().find(|n| n.verified && n.body.contains("payment.success"));
+        if let Some(n) = mine.filter(|n| n.outcome.is_some()) {
+            break n;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the notification was never processed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(processed.outcome.as_deref(), Some("fetched"), "{processed:?}");
+    let seen = app.merchant_checkout(&c.id).await;
+    assert_eq!(seen.status, CheckoutStatus::Processing, "not paid on the webhook's word alone");
+    assert_eq!(seen.attempts[0].status, AttemptStatus::AwaitingCustomer);
+}
+
 // --- Scalapay -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
