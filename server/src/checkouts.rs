@@ -23,7 +23,7 @@ use crate::{
     providers::{IncomingNotice, PaymentProvider, ProviderError, RefundRequest, StartPayment, WebhookError},
     store::{
         Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, NotificationRecord,
-        NotificationState, RefundRecord, Store, StoreError,
+        NotificationState, RefundRecord, Reported, Store, StoreError,
     },
 };
 use sha2::{Digest, Sha256};
@@ -194,6 +194,7 @@ impl Checkouts {
                     status: a.status,
                     failure: a.failure,
                     provider_reference: a.provider_reference,
+                    reported: a.reported,
                     created_at: rfc3339(a.created_at),
                 })
                 .collect(),
@@ -296,6 +297,7 @@ impl Checkouts {
             idempotency_key: uuid::Uuid::new_v4().to_string(),
             provider_reference: None,
             payment_url: None,
+            reported: None,
             created_at: now(),
         };
         match self
@@ -380,14 +382,16 @@ impl Checkouts {
         Ok(())
     }
 
-    /// Applies a provider's word on an attempt through the state machine; tells watchers.
+    /// Applies a provider's word on an attempt through the state machine; tells watchers. A
+    /// success or authorisation is first checked against the attempt ([`check_reported`]).
     pub async fn apply(
         &self,
         attempt: &AttemptRecord,
         update: &AttemptUpdate,
         cause: &Cause,
     ) -> Result<Applied, AppError> {
-        let applied = self.store.update_attempt(&attempt.id, update, cause).await?;
+        let update = self.checked(attempt, update, cause).await?;
+        let applied = self.store.update_attempt(&attempt.id, &update, cause).await?;
         if applied.changed() {
             fail::fail_point!("attempt.state_committed");
         }
@@ -407,6 +411,42 @@ impl Checkouts {
         Ok(applied)
     }
 
+    /// What may be applied of a provider's word: a success or authorisation whose reported
+    /// amount, currency or reference is not the attempt's becomes `review`; one reporting no
+    /// amount pays only once a fetched status confirms it (a fetched status without one is a
+    /// mismatch: every provider here documents the amount in its status).
+    async fn checked(
+        &self,
+        attempt: &AttemptRecord,
+        update: &AttemptUpdate,
+        cause: &Cause,
+    ) -> Result<AttemptUpdate, AppError> {
+        if !matches!(update.status, AttemptStatus::Succeeded | AttemptStatus::Authorized) {
+            return Ok(update.clone());
+        }
+        let Some(c) = self.store.checkout(&attempt.checkout_id).await? else { return Ok(update.clone()) };
+        let review = || AttemptUpdate { status: AttemptStatus::Review, failure: None, ..update.clone() };
+        match check_reported(&update.reported, c.money, &attempt.idempotency_key) {
+            Verdict::Matches => Ok(update.clone()),
+            Verdict::Mismatch => {
+                tracing::warn!(
+                    attempt = %attempt.id, cause = %cause.to_text(), expected = %c.money.minor(),
+                    reported = ?update.reported, "the provider reported another amount, currency or reference"
+                );
+                Ok(review())
+            }
+            Verdict::Unconfirmed if matches!(cause, Cause::Poll(_)) => {
+                tracing::warn!(attempt = %attempt.id, "the provider's status reports a payment without its amount");
+                Ok(review())
+            }
+            Verdict::Unconfirmed => {
+                tracing::info!(attempt = %attempt.id, cause = %cause.to_text(), "a success without its amount: fetching the status");
+                self.store.poll_no_later_than(&attempt.id, now_ms()).await?;
+                Ok(AttemptUpdate { status: AttemptStatus::AwaitingCustomer, failure: None, ..update.clone() })
+            }
+        }
+    }
+
     /// Captures an authorised attempt now, unless its provider delays captures.
     async fn capture_if_due(&self, attempt: &AttemptRecord) -> Result<(), AppError> {
         let Some(provider) = self.provider(attempt.provider).cloned() else { return Ok(()) };
@@ -417,7 +457,9 @@ impl Checkouts {
         let fresh = self.store.attempt(&attempt.id).await?.unwrap_or_else(|| attempt.clone());
         match provider.capture(&fresh.idempotency_key, fresh.provider_reference.as_deref(), c.money).await {
             Ok(update) => {
-                let applied = self.store.update_attempt(&fresh.id, &update, &Cause::Api("capture")).await?;
+                let cause = Cause::Api("capture");
+                let update = self.checked(&fresh, &update, &cause).await?;
+                let applied = self.store.update_attempt(&fresh.id, &update, &cause).await?;
                 if applied.changed() {
                     self.events.changed(&fresh.checkout_id);
                 }
@@ -515,10 +557,24 @@ impl Checkouts {
     /// Returns what it did.
     pub async fn process_notification(&self, n: &NotificationRecord) -> Result<&'static str, AppError> {
         let Some(reference) = n.reference.as_deref() else { return Ok("no reference") };
-        let Some(attempt) = self.store.attempt_by_reference(n.provider, reference).await? else {
-            return Ok("unknown payment");
-        };
+        let mut found = self.store.attempt_by_reference(n.provider, reference).await?;
+        // A notice whose echo of our reference is wrong is still about the provider's payment:
+        // found by the provider's reference, it is checked (and put in review) like any other.
+        if let (None, Some(theirs)) =
+            (&found, n.update.as_ref().and_then(|u| u.provider_reference.as_deref()))
+        {
+            found = self.store.attempt_by_reference(n.provider, theirs).await?;
+        }
+        let Some(attempt) = found else { return Ok("unknown payment") };
         match &n.update {
+            // A success that does not say how much pays only once the provider's status says it.
+            Some(update)
+                if matches!(update.status, AttemptStatus::Succeeded | AttemptStatus::Authorized)
+                    && !update.reported.has_amount() =>
+            {
+                self.refresh(&attempt).await;
+                Ok("fetched")
+            }
             Some(update) => {
                 let cause = Cause::Webhook(n.provider, n.id.clone());
                 let applied = self.apply(&attempt, update, &cause).await?;
@@ -587,16 +643,27 @@ impl Checkouts {
     /// with no refund API answer `REFUND_NOT_ALLOWED` with the reason, and nothing changes.
     pub async fn refund(&self, checkout_id: &str, req: CreateRefund) -> Result<api::Refund, AppError> {
         let c = self.store.checkout(checkout_id).await?.ok_or(AppError::NotFound)?;
-        let paid_attempt = self
-            .store
-            .attempts(checkout_id)
-            .await?
-            .into_iter()
-            .find(|a| a.status == AttemptStatus::Succeeded)
-            .ok_or_else(|| AppError::Refused {
-                code: ErrorCode::RefundNotAllowed,
-                reason: "the checkout is not paid".into(),
-            })?;
+        let attempts = self.store.attempts(checkout_id).await?;
+        let paid_attempt = match req.attempt_id.as_deref() {
+            Some(id) => {
+                let named = attempts.into_iter().find(|a| a.id == id).ok_or_else(|| {
+                    AppError::invalid("attempt_id", "no attempt of this checkout has this id")
+                })?;
+                if named.status != AttemptStatus::Succeeded {
+                    return Err(AppError::Refused {
+                        code: ErrorCode::RefundNotAllowed,
+                        reason: format!("the attempt is {}, not paid", named.status.as_str()),
+                    });
+                }
+                named
+            }
+            None => attempts.into_iter().find(|a| a.status == AttemptStatus::Succeeded).ok_or_else(|| {
+                AppError::Refused {
+                    code: ErrorCode::RefundNotAllowed,
+                    reason: "the checkout is not paid".into(),
+                }
+            })?,
+        };
         let provider = self.provider(paid_attempt.provider).cloned().ok_or_else(|| AppError::Refused {
             code: ErrorCode::RefundNotAllowed,
             reason: format!("{} is not configured on this verifier", paid_attempt.provider.as_str()),
@@ -607,12 +674,13 @@ impl Checkouts {
                 format!("reason must be at most {MAX_DESCRIPTION_LEN} characters"),
             ));
         }
+        // The cap is per attempt: each paid attempt paid the checkout's amount.
         let already: u64 = self
             .store
             .refunds(checkout_id)
             .await?
             .iter()
-            .filter(|r| r.status != RefundStatus::Failed)
+            .filter(|r| r.status != RefundStatus::Failed && r.attempt_id == paid_attempt.id)
             .map(|r| r.amount.minor())
             .sum();
         let minor = match req.amount {
@@ -755,6 +823,7 @@ fn refund_view(r: &RefundRecord) -> api::Refund {
     api::Refund {
         id: r.id.clone(),
         checkout_id: r.checkout_id.clone(),
+        attempt_id: r.attempt_id.clone(),
         amount: r.amount.minor(),
         currency: r.amount.currency(),
         status: r.status,
@@ -766,11 +835,42 @@ fn refund_view(r: &RefundRecord) -> api::Refund {
 }
 
 fn failed(code: ErrorCode) -> AttemptUpdate {
-    AttemptUpdate {
-        status: AttemptStatus::Failed,
-        failure: Some(code),
-        provider_reference: None,
-        payment_url: None,
+    AttemptUpdate::new(AttemptStatus::Failed, Some(code))
+}
+
+/// What a provider's report of money taken says about the attempt it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Everything reported is the attempt's (a field the message does not carry is no mismatch).
+    Matches,
+    /// No amount was reported: only a status fetched from the provider can confirm the payment.
+    Unconfirmed,
+    /// The amount, the currency or our reference reported is not the attempt's, or the amount
+    /// could not be read.
+    Mismatch,
+}
+
+/// Checks what a provider reported with a success against what the attempt asked: `expected`
+/// (the checkout's amount, in minor units of its currency) and our `reference`. The adapters
+/// report the field that their provider documents as the amount credited or charged for the
+/// merchant, fees aside (each says which, and why, where it reads it).
+pub fn check_reported(reported: &Reported, expected: Money, reference: &str) -> Verdict {
+    let currency_ok = reported
+        .currency
+        .as_deref()
+        .is_none_or(|c| c.trim().eq_ignore_ascii_case(expected.currency().code()));
+    let reference_ok = reported.reference.as_deref().is_none_or(|r| r == reference);
+    let amount_ok = match (reported.amount, &reported.unreadable_amount) {
+        (_, Some(_)) => false,
+        (Some(minor), None) => minor == expected.minor(),
+        (None, None) => true,
+    };
+    if !(currency_ok && reference_ok && amount_ok) {
+        Verdict::Mismatch
+    } else if !reported.has_amount() {
+        Verdict::Unconfirmed
+    } else {
+        Verdict::Matches
     }
 }
 
@@ -790,7 +890,182 @@ pub enum NoticeError {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_secrets;
+    use std::sync::Arc;
+
+    use shared::{
+        api::{EventType, WebhookEvent},
+        method::{PaymentMethod, Provider},
+        money::{Currency, Money},
+        phone::Country,
+        status::{AttemptStatus, CheckoutStatus},
+    };
+
+    use super::{Checkouts, Policy, Verdict, check_reported, redact_secrets};
+    use crate::{
+        events::Events,
+        providers::mypvit::{merchant_reference, status_update, wire::StatusReport},
+        store::{AttemptRecord, Cause, CheckoutRecord, Reported, Store, sqlite::SqliteStore},
+    };
+
+    fn reported(amount: Option<&str>, currency: Option<&str>, reference: Option<&str>) -> Reported {
+        Reported::read(amount, currency, Currency::Xof, reference)
+    }
+
+    #[test]
+    fn a_success_pays_only_with_the_attempts_amount_currency_and_reference() {
+        let xof = Money::new(5000, Currency::Xof).unwrap();
+        let eur = Money::new(19_000, Currency::Eur).unwrap();
+        let check = |r: Reported, m| check_reported(&r, m, "ref-1");
+        assert_eq!(check(reported(Some("5000"), Some("XOF"), Some("ref-1")), xof), Verdict::Matches);
+        assert_eq!(check(reported(Some("5000.00"), Some("xof"), None), xof), Verdict::Matches);
+        assert_eq!(check(reported(Some("190.00"), Some("EUR"), None), eur), Verdict::Matches);
+        let no_currency = Reported::read(Some("190"), None, Currency::Eur, Some("ref-1"));
+        assert_eq!(check(no_currency, eur), Verdict::Matches);
+        // NovaSend's status example: a 300 XOF payin processed as "153.00".
+        let ns = Money::new(300, Currency::Xof).unwrap();
+        assert_eq!(check(reported(Some("153.00"), Some("XOF"), None), ns), Verdict::Mismatch);
+        assert_eq!(check(reported(Some("4999"), Some("XOF"), None), xof), Verdict::Mismatch);
+        assert_eq!(check(reported(Some("5000"), Some("XAF"), None), xof), Verdict::Mismatch);
+        assert_eq!(check(reported(Some("5000"), Some("XOF"), Some("ref-2")), xof), Verdict::Mismatch);
+        assert_eq!(check(reported(Some("189.999"), Some("EUR"), None), eur), Verdict::Mismatch);
+        // Unreadable amounts are mismatches, never a crash nor a float's rounding.
+        for text in ["5 000", "5000,00", "-5000", "5e3", "", "5000.5", "0x1388"] {
+            let r = reported(Some(text), Some("XOF"), None);
+            assert_eq!(r.unreadable_amount.as_deref(), Some(text.trim()), "{text:?}");
+            assert_eq!(check(r, xof), Verdict::Mismatch, "{text:?}");
+        }
+        // A field the message does not carry is no mismatch; no amount at all is unconfirmed.
+        assert_eq!(check(reported(None, Some("XOF"), Some("ref-1")), xof), Verdict::Unconfirmed);
+        assert_eq!(check(Reported::default(), xof), Verdict::Unconfirmed);
+        assert_eq!(check(reported(None, Some("XAF"), None), xof), Verdict::Mismatch);
+    }
+
+    async fn service() -> (Checkouts, Arc<SqliteStore>) {
+        let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+        let policy = Policy {
+            merchant_name: "Shop".into(),
+            default_country: Country::Ga,
+            ttl_seconds: 600,
+            poll_interval_ms: 1000,
+            max_poll_interval_ms: None,
+            poll_floor_applies: false,
+            public_url: "http://127.0.0.1".into(),
+        };
+        (Checkouts::new(store.clone(), Vec::new(), Events::new(16), policy), store)
+    }
+
+    /// MyPVit's callbacks only trigger a status fetch: the check runs on the status answer.
+    /// MyPVit's documented example (`server/tests/fixtures/mypvit/status_response.json`) with
+    /// its status made `SUCCESS`, our reference echoed, and the amount as given.
+    fn mypvit_status(amount: &str, reference: &str) -> StatusReport {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mypvit/status_response.json"
+        ))
+        .unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json["status"] = "SUCCESS".into();
+        json["amount"] = serde_json::from_str(amount).unwrap();
+        json["merchant_reference_id"] = merchant_reference(reference).into();
+        serde_json::from_value(json).unwrap()
+    }
+
+    async fn mypvit_attempt(store: &SqliteStore, n: u32) -> AttemptRecord {
+        let now = super::now();
+        let checkout = CheckoutRecord {
+            id: format!("co_{n}"),
+            reference: format!("order-{n}"),
+            money: Money::new(200, Currency::Xaf).unwrap(),
+            country: Country::Ga,
+            description: None,
+            return_url: None,
+            customer: None,
+            status: CheckoutStatus::Open,
+            client_secret_hash: "h".into(),
+            created_at: now,
+            expires_at: now + 600,
+        };
+        store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
+        let attempt = AttemptRecord {
+            id: format!("at_{n}"),
+            checkout_id: checkout.id.clone(),
+            provider: Provider::MyPvit,
+            method: PaymentMethod::AirtelMoney,
+            phone: Some("+24177000001".into()),
+            status: AttemptStatus::Created,
+            failure: None,
+            idempotency_key: format!("5f0c6a1e-0000-4000-8000-00000000000{n}"),
+            provider_reference: None,
+            payment_url: None,
+            reported: None,
+            created_at: now,
+        };
+        store.start_attempt(&attempt, 0, &Cause::Api("pay")).await.unwrap();
+        attempt
+    }
+
+    #[tokio::test]
+    async fn a_mypvit_status_with_another_amount_puts_the_attempt_in_review() {
+        let (service, store) = service().await;
+        let cause = Cause::Poll(Provider::MyPvit);
+
+        // The documented amount (200) paid as asked: succeeded.
+        let good = mypvit_attempt(&store, 1).await;
+        let update = status_update(&mypvit_status("200.0", &good.idempotency_key), &good.idempotency_key);
+        assert_eq!(update.reported.reference.as_deref(), Some(good.idempotency_key.as_str()));
+        service.apply(&good, &update, &cause).await.unwrap();
+        assert_eq!(store.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Succeeded);
+
+        // The same example with 150 francs taken instead of 200: review, not paid, and the
+        // merchant's event says what was expected and what was reported.
+        let short = mypvit_attempt(&store, 2).await;
+        let update = status_update(&mypvit_status("150.0", &short.idempotency_key), &short.idempotency_key);
+        service.apply(&short, &update, &cause).await.unwrap();
+        let (c, attempts) = store.checkout_with_attempts("co_2").await.unwrap().unwrap();
+        assert_eq!(c.status, CheckoutStatus::Processing);
+        assert_eq!(attempts[0].status, AttemptStatus::Review);
+        assert_eq!(attempts[0].reported.as_ref().and_then(|r| r.amount), Some(150));
+        let events = store.checkout_events("co_2").await.unwrap();
+        assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [EventType::AttemptAmountMismatch]);
+        let event: WebhookEvent = serde_json::from_str(&events[0].payload).unwrap();
+        let mismatch = event.data.mismatch.expect("what was expected and reported");
+        assert_eq!((mismatch.expected.amount, mismatch.expected.currency), (200, Currency::Xaf));
+        assert_eq!(mismatch.expected.reference, short.idempotency_key);
+        assert_eq!(mismatch.reported.amount, Some(150));
+
+        // An amount that is no whole number of francs is a mismatch, not an unreadable answer.
+        let odd = mypvit_attempt(&store, 4).await;
+        let update = status_update(&mypvit_status("200.5", &odd.idempotency_key), &odd.idempotency_key);
+        service.apply(&odd, &update, &cause).await.unwrap();
+        let attempt = store.attempt("at_4").await.unwrap().unwrap();
+        assert_eq!(attempt.status, AttemptStatus::Review);
+        assert_eq!(attempt.reported.and_then(|r| r.unreadable_amount).as_deref(), Some("200.5"));
+
+        // Another payment's reference echoed: review too.
+        let other = mypvit_attempt(&store, 3).await;
+        let update = status_update(&mypvit_status("200.0", "someone-else"), &other.idempotency_key);
+        service.apply(&other, &update, &cause).await.unwrap();
+        let attempt = store.attempt("at_3").await.unwrap().unwrap();
+        assert_eq!(attempt.status, AttemptStatus::Review);
+        assert_eq!(attempt.reported.and_then(|r| r.reference), Some(merchant_reference("someone-else")));
+    }
+
+    #[tokio::test]
+    async fn a_success_without_an_amount_waits_for_the_status() {
+        let (service, store) = service().await;
+        let attempt = mypvit_attempt(&store, 1).await;
+        // A start answer saying SUCCESS carries no amount (MyPVit's REST answer has none).
+        let update = crate::store::AttemptUpdate::new(AttemptStatus::Succeeded, None);
+        service.apply(&attempt, &update, &Cause::ProviderResponse(Provider::MyPvit)).await.unwrap();
+        let seen = store.attempt("at_1").await.unwrap().unwrap();
+        assert_eq!(seen.status, AttemptStatus::AwaitingCustomer, "not paid before the status says how much");
+        let due = store.due_attempts(super::now_ms(), 10).await.unwrap();
+        assert!(due.iter().any(|(a, _)| a.id == "at_1"), "its status is fetched at once");
+        // The status fetched without an amount either: review, never paid.
+        service.apply(&seen, &update, &Cause::Poll(Provider::MyPvit)).await.unwrap();
+        assert_eq!(store.attempt("at_1").await.unwrap().unwrap().status, AttemptStatus::Review);
+        assert_eq!(store.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Processing);
+    }
 
     #[test]
     fn stored_notifications_keep_no_secret() {

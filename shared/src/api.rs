@@ -104,8 +104,92 @@ pub struct Attempt {
     pub failure: Option<ErrorCode>,
     /// The provider's own reference, once it gave one.
     pub provider_reference: Option<String>,
+    /// What the provider last reported about the money (amount, currency, our reference as it
+    /// echoed them), when it reported any: for an attempt in `review`, what did not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Reported>,
     /// RFC 3339.
     pub created_at: String,
+}
+
+/// What a provider reported about an attempt's money, as it reported it. Each field is absent
+/// when the provider's message did not carry it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reported {
+    /// The amount in minor units of the currency (its ISO 4217 exponent), read exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<u64>,
+    /// The amount as the provider wrote it, when it could not be read as minor units (a
+    /// mismatch whatever the checkout's amount).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable_amount: Option<String>,
+    /// The currency code, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Our reference for the attempt, as the provider echoed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+impl Reported {
+    /// Reads a provider's report: `amount` is a decimal in major units (`"12.34"`, `"300"`),
+    /// converted exactly into minor units of `currency` when that is a code we know, else of
+    /// `fallback` (the one currency the provider's message implies). Text that is no such
+    /// decimal is kept in [`Reported::unreadable_amount`]. Adapters pass a JSON number as
+    /// `serde_json` prints it, its shortest round-trip form, which gives back the decimal
+    /// written for any amount of at most 15 significant digits (`40.7`, `200.0`).
+    pub fn read(
+        amount: Option<&str>,
+        currency: Option<&str>,
+        fallback: Currency,
+        reference: Option<&str>,
+    ) -> Reported {
+        let currency = currency.map(str::trim).filter(|c| !c.is_empty());
+        let exponent_of = currency.and_then(|c| Currency::parse(c).ok()).unwrap_or(fallback);
+        let (amount, unreadable_amount) = match amount.map(str::trim) {
+            None => (None, None),
+            Some(text) => match crate::money::Money::from_decimal_str(text, exponent_of) {
+                Ok(m) => (Some(m.minor()), None),
+                Err(_) => (None, Some(text.to_owned())),
+            },
+        };
+        Reported {
+            amount,
+            unreadable_amount,
+            currency: currency.map(str::to_owned),
+            reference: reference.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned),
+        }
+    }
+
+    /// Whether the report carries an amount at all (readable or not).
+    pub fn has_amount(&self) -> bool {
+        self.amount.is_some() || self.unreadable_amount.is_some()
+    }
+
+    /// Whether nothing was reported.
+    pub fn is_empty(&self) -> bool {
+        !self.has_amount() && self.currency.is_none() && self.reference.is_none()
+    }
+}
+
+/// What an attempt was expected to report: the checkout's amount and our reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expected {
+    /// Minor units.
+    pub amount: u64,
+    /// The checkout's currency.
+    pub currency: Currency,
+    /// Our reference for the attempt, as sent to the provider.
+    pub reference: String,
+}
+
+/// The payload of `attempt.amount_mismatch`: what was expected and what the provider reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmountMismatch {
+    /// What the attempt asked for.
+    pub expected: Expected,
+    /// What the provider said was paid.
+    pub reported: Reported,
 }
 
 /// A way to pay that the widget offers for a checkout.
@@ -188,6 +272,10 @@ pub struct CreateRefund {
     /// Why, for the merchant's records and the provider.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The paid attempt to refund (`at_…`); the checkout's first paid attempt when absent. A
+    /// checkout paid twice (`checkout.overpaid`) refunds its second payment by naming it.
+    #[serde(default)]
+    pub attempt_id: Option<String>,
 }
 
 /// A refund, as the merchant API shows it.
@@ -197,6 +285,9 @@ pub struct Refund {
     pub id: String,
     /// The refunded checkout.
     pub checkout_id: String,
+    /// The paid attempt it refunds.
+    #[serde(default)]
+    pub attempt_id: String,
     /// Minor units given back.
     pub amount: u64,
     /// Currency of the amount.
@@ -298,11 +389,21 @@ pub enum EventType {
     /// A refund was refused; `data.refund.failure` says why.
     #[serde(rename = "refund.failed")]
     RefundFailed,
+    /// A provider reported a payment whose amount, currency or reference is not the attempt's:
+    /// the attempt is in `review` and the checkout is not paid by it. `data.mismatch` says what
+    /// was expected and what was reported.
+    #[serde(rename = "attempt.amount_mismatch")]
+    AttemptAmountMismatch,
+    /// A second attempt of an already paid checkout was paid too (a late success, a lost
+    /// answer): the customer paid twice. `data.attempt` is the late one, `data.paid_attempts`
+    /// every paid attempt; refund one by naming it (`attempt_id`).
+    #[serde(rename = "checkout.overpaid")]
+    CheckoutOverpaid,
 }
 
 impl EventType {
     /// Every event type.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 10] = [
         EventType::CheckoutSucceeded,
         EventType::CheckoutExpired,
         EventType::CheckoutCancelled,
@@ -311,6 +412,8 @@ impl EventType {
         EventType::AttemptFailed,
         EventType::RefundSucceeded,
         EventType::RefundFailed,
+        EventType::AttemptAmountMismatch,
+        EventType::CheckoutOverpaid,
     ];
 
     /// The wire name, e.g. `checkout.succeeded`.
@@ -324,6 +427,8 @@ impl EventType {
             EventType::AttemptFailed => "attempt.failed",
             EventType::RefundSucceeded => "refund.succeeded",
             EventType::RefundFailed => "refund.failed",
+            EventType::AttemptAmountMismatch => "attempt.amount_mismatch",
+            EventType::CheckoutOverpaid => "checkout.overpaid",
         }
     }
 
@@ -370,6 +475,12 @@ pub struct WebhookEventData {
     /// The refund, for `refund.*` and `checkout.*refunded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<EventRefund>,
+    /// For `attempt.amount_mismatch`: what was expected and what the provider reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<AmountMismatch>,
+    /// For `checkout.overpaid`: every paid attempt of the checkout, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paid_attempts: Vec<EventAttempt>,
 }
 
 /// A checkout in a webhook event.

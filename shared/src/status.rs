@@ -119,17 +119,22 @@ pub enum AttemptStatus {
     Failed,
     /// The customer did not confirm in time.
     Expired,
+    /// The provider reported a success (or an authorisation) whose amount, currency or
+    /// reference is not the attempt's: the money moved, but not as asked. It never pays the
+    /// checkout; the merchant settles it with the provider (`attempt.amount_mismatch`).
+    Review,
 }
 
 impl AttemptStatus {
     /// Every state, for exhaustive tests and database constraints.
-    pub const ALL: [AttemptStatus; 6] = [
+    pub const ALL: [AttemptStatus; 7] = [
         AttemptStatus::Created,
         AttemptStatus::AwaitingCustomer,
         AttemptStatus::Authorized,
         AttemptStatus::Succeeded,
         AttemptStatus::Failed,
         AttemptStatus::Expired,
+        AttemptStatus::Review,
     ];
 
     /// The identifier stored in the database and sent in the API.
@@ -141,6 +146,7 @@ impl AttemptStatus {
             AttemptStatus::Succeeded => "succeeded",
             AttemptStatus::Failed => "failed",
             AttemptStatus::Expired => "expired",
+            AttemptStatus::Review => "review",
         }
     }
 
@@ -155,9 +161,10 @@ impl AttemptStatus {
     }
 
     /// Whether nothing can follow: no legal transition leaves this state. A failed or expired
-    /// attempt is not terminal: the provider may still confirm that the money was taken.
+    /// attempt is not terminal: the provider may still confirm that the money was taken. An
+    /// attempt in review is: only the merchant and the provider settle it.
     pub fn is_terminal(self) -> bool {
-        matches!(self, AttemptStatus::Succeeded)
+        matches!(self, AttemptStatus::Succeeded | AttemptStatus::Review)
     }
 
     /// The one table of legal attempt transitions. A state never "becomes" itself.
@@ -172,6 +179,9 @@ impl AttemptStatus {
             // Only the provider's confirmation of money taken can follow an ending: operators
             // reverse a failure when the customer was in fact debited.
             (Failed | Expired, Succeeded) => true,
+            // Whatever the provider reports as money taken, when the amount, currency or
+            // reference is not the attempt's, puts the attempt in review instead of succeeded.
+            (Created | AwaitingCustomer | Authorized | Failed | Expired, Review) => true,
             _ => false,
         }
     }
@@ -184,6 +194,8 @@ impl AttemptStatus {
             }
             AttemptStatus::Succeeded => CheckoutStatus::Succeeded,
             AttemptStatus::Failed | AttemptStatus::Expired => CheckoutStatus::Open,
+            // Money moved, but not as asked: the checkout is neither paid nor open to a new try.
+            AttemptStatus::Review => CheckoutStatus::Processing,
         }
     }
 }
@@ -224,11 +236,12 @@ impl RefundStatus {
     }
 }
 
-/// What a checkout becomes once a refund of `amount` succeeds, given what it was paid and what
-/// was refunded before (minor units): `partially_refunded` or `refunded`. A refund is refused
-/// unless the checkout is paid and not fully refunded ([`ErrorCode::RefundNotAllowed`]), and
-/// unless its amount is in the payment's currency and at most what is left
-/// ([`ErrorCode::InvalidRefundAmount`]).
+/// What a refund of `amount` leaves of one paid attempt, given what that attempt paid and what
+/// was refunded of it before (minor units): `refunded` when nothing is left of it, else
+/// `partially_refunded`. A refund is refused unless the checkout is paid and the attempt not
+/// fully refunded ([`ErrorCode::RefundNotAllowed`]), and unless its amount is in the payment's
+/// currency and at most what is left of the attempt ([`ErrorCode::InvalidRefundAmount`]). The
+/// cap is per attempt: a checkout paid twice (`checkout.overpaid`) can give back both payments.
 pub fn refund_outcome(
     status: CheckoutStatus,
     paid: Money,
@@ -274,7 +287,7 @@ mod tests {
             AttemptStatus::AwaitingCustomer => 1,
             AttemptStatus::Authorized => 2,
             AttemptStatus::Failed | AttemptStatus::Expired => 3,
-            AttemptStatus::Succeeded => 4,
+            AttemptStatus::Succeeded | AttemptStatus::Review => 4,
         }
     }
 
@@ -312,7 +325,7 @@ mod tests {
         /// attempt moving forward and its end state the latest legal one.
         #[test]
         fn stale_and_duplicated_updates_never_move_backwards(
-            updates in proptest::collection::vec(0usize..5, 0..40)
+            updates in proptest::collection::vec(0usize..7, 0..40)
         ) {
             let mut attempt = AttemptStatus::Created;
             let mut checkout = CheckoutStatus::Processing;
@@ -417,12 +430,27 @@ mod tests {
             (Authorized, Expired),
             (Failed, Succeeded),
             (Expired, Succeeded),
+            (Created, Review),
+            (AwaitingCustomer, Review),
+            (Authorized, Review),
+            (Failed, Review),
+            (Expired, Review),
         ];
         for a in AttemptStatus::ALL {
             for b in AttemptStatus::ALL {
                 assert_eq!(a.can_become(b), legal.contains(&(a, b)), "{a:?} -> {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_review_never_pays_nor_reopens() {
+        for s in AttemptStatus::ALL {
+            assert!(!AttemptStatus::Review.can_become(s), "review -> {s:?}");
+        }
+        assert!(!AttemptStatus::Review.checkout_status().is_paid());
+        assert!(AttemptStatus::Review.checkout_status().can_become(CheckoutStatus::Succeeded));
+        assert!(!AttemptStatus::Review.is_pending());
     }
 
     #[test]

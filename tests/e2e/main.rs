@@ -11,6 +11,7 @@ mod flow;
 mod idempotency;
 mod kill;
 mod merchant_webhooks;
+mod money;
 mod mypvit;
 mod notifications;
 mod novasend;

@@ -5,6 +5,7 @@
 //! a stale or repeated update changes nothing.
 
 use async_trait::async_trait;
+pub use shared::api::Reported;
 use shared::{
     catalogue::ErrorCode,
     method::{PaymentMethod, Provider},
@@ -80,6 +81,9 @@ pub struct AttemptRecord {
     pub provider_reference: Option<String>,
     /// Where the customer confirms, when the provider gives a page.
     pub payment_url: Option<String>,
+    /// What the provider reported about the money with the update that set the current state,
+    /// if it reported anything (for an attempt in review: what did not match).
+    pub reported: Option<Reported>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -95,6 +99,23 @@ pub struct AttemptUpdate {
     pub provider_reference: Option<String>,
     /// Its confirmation page, if it gave one.
     pub payment_url: Option<String>,
+    /// The amount, currency and our reference as the provider's message gave them (empty when
+    /// it gave none): a success counts only when they are the attempt's
+    /// ([`crate::checkouts::check_reported`]).
+    pub reported: Reported,
+}
+
+impl AttemptUpdate {
+    /// An update with nothing reported about the money (failures, pending states).
+    pub fn new(status: AttemptStatus, failure: Option<ErrorCode>) -> AttemptUpdate {
+        AttemptUpdate {
+            status,
+            failure,
+            provider_reference: None,
+            payment_url: None,
+            reported: Reported::default(),
+        }
+    }
 }
 
 /// A refund as stored.

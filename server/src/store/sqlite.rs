@@ -21,7 +21,7 @@ use sqlx::{
 
 use super::{
     Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, NotificationRecord,
-    NotificationState, RefundRecord, StatusChange, Store, StoreError,
+    NotificationState, RefundRecord, Reported, StatusChange, Store, StoreError,
 };
 
 mod idempotency;
@@ -67,10 +67,17 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("failed to open the database {url:?}"))?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .context("failed to apply the database migrations")?;
+        // Migrations that rebuild a table (0008) need foreign keys off, as SQLite's procedure
+        // says (https://www.sqlite.org/lang_altertable.html#otheralter): on one connection,
+        // switched off outside any transaction, then on again and checked.
+        let mut conn = pool.acquire().await.context("failed to open a database connection")?;
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+        let migrated = sqlx::migrate!("./migrations/sqlite").run(&mut *conn).await;
+        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+        migrated.context("failed to apply the database migrations")?;
+        let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *conn).await?;
+        anyhow::ensure!(broken.is_empty(), "the migrated database has {} broken references", broken.len());
+        drop(conn);
         Ok(SqliteStore { pool })
     }
 
@@ -139,6 +146,10 @@ impl SqliteStore {
                 },
                 provider_reference: row.get("update_provider_reference"),
                 payment_url: row.get("update_payment_url"),
+                reported: match row.get::<Option<String>, _>("update_reported") {
+                    Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("reported", &json))?,
+                    None => Reported::default(),
+                },
             }),
             None => None,
         };
@@ -180,9 +191,24 @@ impl SqliteStore {
             idempotency_key: row.get("idempotency_key"),
             provider_reference: row.get("provider_reference"),
             payment_url: row.get("payment_url"),
+            reported: reported_from_row(row)?,
             created_at: row.get("created_at"),
         })
     }
+}
+
+/// The `reported_*` columns of an attempt row, if any is set.
+fn reported_from_row(row: &SqliteRow) -> Result<Option<Reported>, StoreError> {
+    let amount: Option<i64> = row.get("reported_amount");
+    let reported = Reported {
+        amount: amount
+            .map(|a| u64::try_from(a).map_err(|_| corrupt("reported amount", &a.to_string())))
+            .transpose()?,
+        unreadable_amount: row.get("reported_amount_text"),
+        currency: row.get("reported_currency"),
+        reference: row.get("reported_reference"),
+    };
+    Ok((!reported.is_empty()).then_some(reported))
 }
 
 async fn record_change(
@@ -446,14 +472,24 @@ impl Store for SqliteStore {
         .map_err(other)?;
 
         if attempt_now.can_become(update.status) {
-            sqlx::query("UPDATE attempts SET status = ?, failure = ?, updated_at = ? WHERE id = ?")
-                .bind(update.status.as_str())
-                .bind(update.failure.map(ErrorCode::as_str))
-                .bind(now)
-                .bind(attempt_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
+            let r = &update.reported;
+            let amount = r.amount.map(i64::try_from).transpose().map_err(|e| StoreError::Other(e.into()))?;
+            sqlx::query(
+                "UPDATE attempts SET status = ?, failure = ?, updated_at = ?, reported_amount = ?,
+                                     reported_amount_text = ?, reported_currency = ?, reported_reference = ?
+                 WHERE id = ?",
+            )
+            .bind(update.status.as_str())
+            .bind(update.failure.map(ErrorCode::as_str))
+            .bind(now)
+            .bind(amount)
+            .bind(&r.unreadable_amount)
+            .bind(&r.currency)
+            .bind(&r.reference)
+            .bind(attempt_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
             record_change(
                 &mut tx,
                 &checkout_id,
@@ -470,15 +506,18 @@ impl Store for SqliteStore {
             applied.checkout =
                 move_checkout(&mut tx, &checkout_id, checkout_now, checkout_next, cause, now).await?;
             // After the checkout's move: the event shows the checkout open again.
-            if matches!(update.status, AttemptStatus::Failed | AttemptStatus::Expired) {
-                outbox::record_event(
-                    &mut tx,
-                    shared::api::EventType::AttemptFailed,
-                    &checkout_id,
-                    outbox::Subject::Attempt(attempt_id),
-                    now,
-                )
-                .await?;
+            let event = match update.status {
+                AttemptStatus::Failed | AttemptStatus::Expired => Some(shared::api::EventType::AttemptFailed),
+                AttemptStatus::Review => Some(shared::api::EventType::AttemptAmountMismatch),
+                // The checkout was paid already by another attempt: the customer paid twice.
+                AttemptStatus::Succeeded if checkout_now.is_paid() => {
+                    Some(shared::api::EventType::CheckoutOverpaid)
+                }
+                _ => None,
+            };
+            if let Some(kind) = event {
+                outbox::record_event(&mut tx, kind, &checkout_id, outbox::Subject::Attempt(attempt_id), now)
+                    .await?;
             }
         }
         tx.commit().await.map_err(other)?;
@@ -567,11 +606,24 @@ impl Store for SqliteStore {
             .map_err(other)?
             .ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
         let checkout = Self::checkout_from_row(&row)?;
+        // The refunded attempt must be one of this checkout's paid attempts; each paid the
+        // checkout's amount, and the cap is per attempt (a checkout paid twice refunds both).
+        let paid_attempt: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM attempts WHERE id = ? AND checkout_id = ? AND status = 'succeeded'",
+        )
+        .bind(&r.attempt_id)
+        .bind(&r.checkout_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+        if paid_attempt.is_none() {
+            return Err(StoreError::Rule(ErrorCode::RefundNotAllowed));
+        }
         // Pending refunds count too: two concurrent refunds can never give back more than paid.
         let before: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE checkout_id = ? AND status != 'failed'",
+            "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE attempt_id = ? AND status != 'failed'",
         )
-        .bind(&r.checkout_id)
+        .bind(&r.attempt_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(other)?;
@@ -667,6 +719,15 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(other)?;
+            // Every paid attempt paid the checkout's amount: refunded means all of them went back.
+            let paid_attempts: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM attempts WHERE checkout_id = ? AND status = 'succeeded'",
+            )
+            .bind(&checkout_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(other)?;
+            let paid = paid.saturating_mul(paid_attempts.max(1));
             let next =
                 if refunded >= paid { CheckoutStatus::Refunded } else { CheckoutStatus::PartiallyRefunded };
             applied.checkout = move_checkout(&mut tx, &checkout_id, checkout_now, next, cause, now).await?;
@@ -802,8 +863,8 @@ impl Store for SqliteStore {
         sqlx::query(
             "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, duplicate_of,
                  reference, update_status, update_failure, update_provider_reference, update_payment_url,
-                 body, attempts, last_error, outcome, received_at_ms, processed_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, NULL)",
+                 update_reported, body, attempts, last_error, outcome, received_at_ms, processed_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, NULL)",
         )
         .bind(&n.id)
         .bind(n.provider.as_str())
@@ -816,6 +877,13 @@ impl Store for SqliteStore {
         .bind(update.and_then(|u| u.failure).map(ErrorCode::as_str))
         .bind(update.and_then(|u| u.provider_reference.as_deref()))
         .bind(update.and_then(|u| u.payment_url.as_deref()))
+        .bind(
+            update
+                .filter(|u| !u.reported.is_empty())
+                .map(|u| serde_json::to_string(&u.reported))
+                .transpose()
+                .map_err(|e| StoreError::Other(e.into()))?,
+        )
         .bind(&n.body)
         .bind(n.received_at_ms)
         .execute(&mut *tx)
@@ -926,12 +994,13 @@ mod tests {
             idempotency_key: format!("key-{id}"),
             provider_reference: None,
             payment_url: None,
+            reported: None,
             created_at: now_secs(),
         }
     }
 
     fn update(status: AttemptStatus) -> AttemptUpdate {
-        AttemptUpdate { status, failure: None, provider_reference: None, payment_url: None }
+        AttemptUpdate::new(status, None)
     }
 
     #[tokio::test]
@@ -980,6 +1049,133 @@ mod tests {
         assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Open);
         s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
         assert_eq!(s.attempts("co_1").await.unwrap().len(), 2);
+    }
+
+    fn refund(id: &str, attempt_id: &str, amount: u64) -> RefundRecord {
+        RefundRecord {
+            id: id.into(),
+            checkout_id: "co_1".into(),
+            attempt_id: attempt_id.into(),
+            amount: Money::new(amount, Currency::Xof).unwrap(),
+            status: RefundStatus::Pending,
+            reason: None,
+            failure: None,
+            provider_reference: None,
+            created_at: now_secs(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_paid_attempt_is_recorded_and_reported_as_overpaid() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        let cause = Cause::Poll(Provider::NovaSend);
+        s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        s.update_attempt("at_1", &update(AttemptStatus::Failed), &cause).await.unwrap();
+        s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        s.update_attempt("at_2", &update(AttemptStatus::Succeeded), &cause).await.unwrap();
+        // The first attempt's failure is reversed by the provider: the customer paid twice.
+        let late = s.update_attempt("at_1", &update(AttemptStatus::Succeeded), &cause).await.unwrap();
+        assert_eq!(late.attempt, Some((AttemptStatus::Failed, AttemptStatus::Succeeded)));
+        assert_eq!(late.checkout, None, "the checkout stays succeeded");
+        let events = s.checkout_events("co_1").await.unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+        use shared::api::EventType::*;
+        assert_eq!(kinds, [AttemptFailed, CheckoutSucceeded, CheckoutOverpaid]);
+        let overpaid: shared::api::WebhookEvent = serde_json::from_str(&events[2].payload).unwrap();
+        assert_eq!(overpaid.data.attempt.map(|a| a.id).as_deref(), Some("at_1"));
+        let named: Vec<_> = overpaid.data.paid_attempts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(named, ["at_1", "at_2"]);
+
+        // Refunds are capped per attempt: each paid attempt can be given back in full.
+        let cap = s.start_refund(&refund("rf_1", "at_2", 5001), &Cause::Api("refund")).await;
+        assert!(matches!(cap, Err(StoreError::Rule(ErrorCode::InvalidRefundAmount))), "{cap:?}");
+        s.start_refund(&refund("rf_1", "at_2", 5000), &Cause::Api("refund")).await.unwrap();
+        let again = s.start_refund(&refund("rf_2", "at_2", 1), &Cause::Api("refund")).await;
+        assert!(matches!(again, Err(StoreError::Rule(ErrorCode::RefundNotAllowed))), "{again:?}");
+        s.finish_refund("rf_1", RefundStatus::Succeeded, None, None, &Cause::Api("refund")).await.unwrap();
+        assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::PartiallyRefunded);
+        s.start_refund(&refund("rf_3", "at_1", 5000), &Cause::Api("refund")).await.unwrap();
+        s.finish_refund("rf_3", RefundStatus::Succeeded, None, None, &Cause::Api("refund")).await.unwrap();
+        assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Refunded);
+    }
+
+    #[tokio::test]
+    async fn an_attempt_not_paid_cannot_be_refunded() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        let cause = Cause::Poll(Provider::NovaSend);
+        s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        s.update_attempt("at_1", &update(AttemptStatus::Failed), &cause).await.unwrap();
+        s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        s.update_attempt("at_2", &update(AttemptStatus::Succeeded), &cause).await.unwrap();
+        let refused = s.start_refund(&refund("rf_1", "at_1", 100), &Cause::Api("refund")).await;
+        assert!(matches!(refused, Err(StoreError::Rule(ErrorCode::RefundNotAllowed))), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn a_review_keeps_what_was_reported_and_tells_the_merchant() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        let reported = Reported::read(Some("153.00"), Some("XOF"), Currency::Xof, Some("key-at_1"));
+        let review = AttemptUpdate { reported: reported.clone(), ..update(AttemptStatus::Review) };
+        let applied = s.update_attempt("at_1", &review, &Cause::Poll(Provider::NovaSend)).await.unwrap();
+        assert_eq!(applied.attempt, Some((AttemptStatus::Created, AttemptStatus::Review)));
+        assert_eq!(applied.checkout, None, "the checkout stays processing");
+        let a = s.attempt("at_1").await.unwrap().unwrap();
+        assert_eq!(a.reported, Some(reported.clone()));
+        // Nothing pays it afterwards.
+        s.update_attempt("at_1", &update(AttemptStatus::Succeeded), &Cause::Poll(Provider::NovaSend))
+            .await
+            .unwrap();
+        assert_eq!(s.attempt("at_1").await.unwrap().unwrap().status, AttemptStatus::Review);
+        assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Processing);
+        let events = s.checkout_events("co_1").await.unwrap();
+        assert_eq!(events.len(), 1);
+        let event: shared::api::WebhookEvent = serde_json::from_str(&events[0].payload).unwrap();
+        assert_eq!(event.kind, shared::api::EventType::AttemptAmountMismatch);
+        let mismatch = event.data.mismatch.unwrap();
+        assert_eq!((mismatch.expected.amount, mismatch.expected.reference.as_str()), (5000, "key-at_1"));
+        assert_eq!(mismatch.reported, reported);
+    }
+
+    #[tokio::test]
+    async fn the_rebuilt_attempts_table_keeps_its_rows_and_references() {
+        // A database made before migration 0008, with an attempt referenced by a refund and a
+        // history line, is migrated with its rows and references intact.
+        let dir = std::env::temp_dir().join(format!("verifier-0008-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        {
+            let opts =
+                SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true).foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.unwrap();
+            let mut before = sqlx::migrate!("./migrations/sqlite");
+            before.migrations = before.migrations.iter().filter(|m| m.version < 8).cloned().collect();
+            before.run(&pool).await.unwrap();
+            sqlx::raw_sql(
+                "INSERT INTO checkouts (id, reference, amount, currency, country, status, client_secret_hash,
+                     created_at, expires_at, updated_at) VALUES ('co_1','o',5000,'XOF','CI','succeeded','h',0,600,0);
+                 INSERT INTO attempts (id, checkout_id, provider, method, phone, status, failure, idempotency_key,
+                     provider_reference, payment_url, next_poll_at_ms, created_at, updated_at)
+                     VALUES ('at_1','co_1','nova_send','mobile_money',NULL,'succeeded',NULL,'k1',NULL,NULL,0,0,0);
+                 INSERT INTO refunds (id, checkout_id, attempt_id, amount, status, created_at, updated_at)
+                     VALUES ('rf_1','co_1','at_1',100,'pending',0,0);
+                 INSERT INTO status_changes (checkout_id, attempt_id, from_status, to_status, cause, created_at)
+                     VALUES ('co_1','at_1',NULL,'succeeded','poll:nova_send',0);",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        let s = SqliteStore::connect(&url).await.unwrap();
+        assert_eq!(s.attempt("at_1").await.unwrap().unwrap().status, AttemptStatus::Succeeded);
+        assert_eq!(s.refunds("co_1").await.unwrap()[0].attempt_id, "at_1");
+        assert_eq!(s.history("co_1").await.unwrap()[0].attempt_id.as_deref(), Some("at_1"));
+        s.pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn notification(id: &str, key: &str, verified: bool) -> NotificationRecord {

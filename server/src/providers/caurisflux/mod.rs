@@ -83,7 +83,7 @@ use shared::{
 use super::{
     IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
 };
-use crate::store::AttemptUpdate;
+use crate::store::{AttemptUpdate, Reported};
 
 pub mod wire;
 
@@ -500,7 +500,20 @@ pub fn to_update(p: &Payment) -> AttemptUpdate {
         failure,
         provider_reference: p.id().map(str::to_owned),
         payment_url: p.page().map(str::to_owned),
+        reported: reported(p),
     }
+}
+
+/// The money a payment record (status, initiate answer, webhook `data`) reports. CaurisFlux's
+/// payments carry one `amount`, the amount asked in `POST /payments/initiate` (whole units;
+/// https://docs.caurisflux.com/api-reference/payments/initiate), with its `currency` (XOF when
+/// absent, as that page says) and our `externalReference`: that `amount` is compared. Fees
+/// (`fees`, `netAmount`) exist only on payouts (`/api-reference/payouts/initiate`). The
+/// official WooCommerce plugin reads the same `amount`/`currency` from webhooks
+/// (`includes/class-caurisflux-webhook.php` in github.com/caurisflux/caurisflux-wp).
+pub fn reported(p: &Payment) -> Reported {
+    let amount = p.amount.as_ref().map(ToString::to_string);
+    Reported::read(amount.as_deref(), p.currency.as_deref(), Currency::Xof, p.external_reference.as_deref())
 }
 
 /// What a verified webhook says, when its event is explicit; `None` makes the verifier fetch
@@ -522,6 +535,7 @@ pub fn event_update(w: &WebhookBody) -> Option<AttemptUpdate> {
         failure,
         provider_reference: w.data.id().map(str::to_owned),
         payment_url: None,
+        reported: reported(&w.data),
     })
 }
 
@@ -650,11 +664,8 @@ impl PaymentProvider for CaurisFlux {
         }
         let payment = wire::parse_payment(&bytes)
             .map_err(|e| ProviderError::Unavailable(format!("unreadable CaurisFlux status: {e}")))?;
-        if payment.external_reference.as_deref().is_some_and(|r| r != reference) {
-            return Err(ProviderError::Integration(format!(
-                "CaurisFlux answered the status of another payment for {key}"
-            )));
-        }
+        // Another `externalReference` in the answer is reported as such: a success with it is
+        // a mismatch (review), never our payment.
         Ok(Some(to_update(&payment)))
     }
 
@@ -674,3 +685,37 @@ impl PaymentProvider for CaurisFlux {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod money_tests {
+    use shared::money::{Currency, Money};
+
+    use super::{event_update, to_update, wire};
+    use crate::checkouts::{Verdict, check_reported};
+
+    const SIMULATION: &str = include_str!("../../../tests/fixtures/caurisflux/webhook_admin_simulation.json");
+    const INITIATE: &str = include_str!("../../../tests/fixtures/caurisflux/initiate_response.json");
+
+    fn xof(n: u64) -> Money {
+        Money::new(n, Currency::Xof).unwrap()
+    }
+
+    #[test]
+    fn a_payment_reports_its_amount_currency_and_our_reference() {
+        // The admin's simulated webhook: `"amount":5000.0,"currency":"XOF","externalReference":"1234"`.
+        let success = SIMULATION.replace("payment.failed", "payment.success");
+        let hook: wire::WebhookBody = serde_json::from_str(&success).unwrap();
+        let update = event_update(&hook).expect("payment events are explicit");
+        assert_eq!(update.reported.amount, Some(5000));
+        assert_eq!(check_reported(&update.reported, xof(5000), "1234"), Verdict::Matches);
+        assert_eq!(check_reported(&update.reported, xof(5000), "1235"), Verdict::Mismatch);
+        assert_eq!(check_reported(&update.reported, xof(4999), "1234"), Verdict::Mismatch);
+        let xaf: wire::WebhookBody = serde_json::from_str(&success.replace("\"XOF\"", "\"XAF\"")).unwrap();
+        let reported = event_update(&xaf).unwrap().reported;
+        assert_eq!(check_reported(&reported, xof(5000), "1234"), Verdict::Mismatch);
+        // The initiate answer's `data`: 5000 XOF, no reference echoed.
+        let payment = wire::parse_payment(INITIATE.as_bytes()).unwrap();
+        let reported = to_update(&payment).reported;
+        assert_eq!((reported.amount, reported.reference), (Some(5000), None));
+    }
+}

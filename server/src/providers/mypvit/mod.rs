@@ -89,7 +89,7 @@ use tokio::sync::watch;
 use super::{
     IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
 };
-use crate::store::AttemptUpdate;
+use crate::store::{AttemptUpdate, Reported};
 
 pub mod wire;
 
@@ -99,9 +99,11 @@ mod tests;
 use wire::{
     Amount, BalanceQuery, BalanceResponse, Callback, CallbackAck, ChargeOwner, ErrorBody, KycQuery,
     KycResponse, LinkRequest, LinkResponse, LinkService, Operator, RenewSecretForm, RenewSecretResponse,
-    RestRequest, RestResponse, SecretDelivery, StatusQuery, StatusResponse, TransactionStatus,
-    TransactionType,
+    RestRequest, RestResponse, SecretDelivery, StatusQuery, StatusReport, TransactionStatus, TransactionType,
 };
+// The complete status answer, which the adapter's tests read (the adapter reads `StatusReport`).
+#[cfg(test)]
+use wire::StatusResponse;
 
 /// The authentication header.
 pub const SECRET_HEADER: &str = "x-secret";
@@ -319,7 +321,24 @@ pub fn attempt_status(status: TransactionStatus) -> (AttemptStatus, Option<Error
 
 fn update(status: TransactionStatus, provider_reference: Option<String>) -> AttemptUpdate {
     let (status, failure) = attempt_status(status);
-    AttemptUpdate { status, failure, provider_reference, payment_url: None }
+    AttemptUpdate { status, failure, provider_reference, payment_url: None, reported: Reported::default() }
+}
+
+/// What a status answer (`GET /v2/{codeUrl}/status`) says about the attempt whose reference is
+/// `reference`. MyPVit's integration document v5.5 (https://docs.mypvit.pro/en/intro/integration-guide;
+/// its example is `server/tests/fixtures/mypvit/status_response.json`) gives `amount`, the
+/// transaction's amount as asked in the payment request, and `fees` apart (the callback adds
+/// `totalAmount` = amount + fees and `chargeOwner`, who bears the fees): `amount` is compared,
+/// never `fees` nor `totalAmount`. The status names no currency: MyPVit works in XAF only. Our
+/// reference is echoed as `merchant_reference_id`, in the form we send it
+/// ([`merchant_reference`]); it is reported as ours when it is that form of it.
+pub fn status_update(status: &StatusReport, reference: &str) -> AttemptUpdate {
+    let echoed = status.merchant_reference_id.trim();
+    let ours = if echoed == merchant_reference(reference) { reference } else { echoed };
+    AttemptUpdate {
+        reported: Reported::read(status.amount_text().as_deref(), None, Currency::Xaf, Some(ours)),
+        ..update(status.status, None)
+    }
 }
 
 fn refused(code: ErrorCode, provider_code: &str) -> ProviderError {
@@ -725,7 +744,24 @@ impl MyPvit {
         &self,
         reference: &str,
         kind: TransactionType,
-    ) -> Result<Option<StatusResponse>, ProviderError> {
+    ) -> Result<Option<StatusReport>, ProviderError> {
+        let Some(status) = self.status_of(reference, kind).await? else { return Ok(None) };
+        let ours = merchant_reference(reference);
+        if status.merchant_reference_id != ours {
+            return Err(ProviderError::Integration(format!(
+                "MyPVit answered the status of {} when asked for {ours}",
+                status.merchant_reference_id
+            )));
+        }
+        Ok(Some(status))
+    }
+
+    /// The status MyPVit answers for `reference`, whatever reference and amount it reports.
+    async fn status_of(
+        &self,
+        reference: &str,
+        kind: TransactionType,
+    ) -> Result<Option<StatusReport>, ProviderError> {
         let ours = merchant_reference(reference);
         let query = StatusQuery {
             transaction_id: Some(ours.clone()),
@@ -737,14 +773,7 @@ impl MyPvit {
         if reply.status == StatusCode::NOT_FOUND || reply.is_error("TRANSACTION_NOT_FOUND") {
             return Ok(None);
         }
-        let status: StatusResponse = reply.parse()?;
-        if status.merchant_reference_id != ours {
-            return Err(ProviderError::Integration(format!(
-                "MyPVit answered the status of {} when asked for {ours}",
-                status.merchant_reference_id
-            )));
-        }
-        Ok(Some(status))
+        Ok(Some(reply.parse()?))
     }
 
     /// The account holder's name for `phone`, to show before the customer confirms: `None`
@@ -947,7 +976,7 @@ impl PaymentProvider for MyPvit {
         reference: &str,
         _provider_reference: Option<&str>,
     ) -> Result<Option<AttemptUpdate>, ProviderError> {
-        Ok(self.status(reference, TransactionType::Payment).await?.map(|s| update(s.status, None)))
+        Ok(self.status_of(reference, TransactionType::Payment).await?.map(|s| status_update(&s, reference)))
     }
 
     fn claimed_references(&self, body: &[u8]) -> Vec<String> {

@@ -322,6 +322,31 @@ pub struct StatusResponse {
     pub merchant_operation_account_code: Option<String>,
 }
 
+/// The answer of `/status` as the verifier reads it for a payment: only what it acts on, with
+/// the amount taken as sent (a number, or anything else), so that an amount that is no whole
+/// number of francs is reported as a mismatch instead of making the answer unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StatusReport {
+    /// The state.
+    pub status: TransactionStatus,
+    /// The amount, as sent (`null` when absent).
+    #[serde(default)]
+    pub amount: serde_json::Value,
+    /// The merchant's reference, as echoed.
+    pub merchant_reference_id: String,
+}
+
+impl StatusReport {
+    /// The amount's text: a JSON number as written (`200.0`), a string as is; `None` when absent.
+    pub fn amount_text(&self) -> Option<String> {
+        match &self.amount {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
 /// `GET /{code}/balance` query.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

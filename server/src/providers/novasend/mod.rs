@@ -43,7 +43,10 @@ use super::{
     IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
     VerifiedNotice, WebhookError, http,
 };
-use crate::{config::NovaSendSettings, store::AttemptUpdate};
+use crate::{
+    config::NovaSendSettings,
+    store::{AttemptUpdate, Reported},
+};
 
 pub mod wire;
 
@@ -317,7 +320,32 @@ pub fn to_update(p: &Payin) -> AttemptUpdate {
         failure,
         provider_reference: Some(p.provider_reference().to_owned()),
         payment_url: p.payment_url.clone(),
+        reported: reported(p),
     }
+}
+
+/// The money a payin record reports. NovaSend's "Statut d'un paiement" page
+/// (https://docs.novasend.app/, Wallet API, `GET /v1/payin/{reference}`) defines the record's
+/// `amount` as the payment's initial (gross) amount, `fee` and `chargedAmount` (amount + fee) as
+/// what the customer is debited, and `transaction.amount` as "le montant effectivement traité",
+/// the amount the core system actually processed, `transaction.status` being the final truth.
+/// So the amount compared with the checkout's is `transaction.amount` when the record carries
+/// the final transaction (a decimal string there, e.g. `"153.00"`), else the record's `amount`;
+/// the fees (`fee`, `transaction.fees`, the difference in `chargedAmount`) are the customer's
+/// and never compared. Our reference is `customerReference` in session records and `reference`
+/// in direct ones (whose `id` is NovaSend's).
+pub fn reported(p: &Payin) -> Reported {
+    let t = p.transaction.as_ref();
+    let gross = p.amount.to_string();
+    let amount = t.and_then(|t| t.amount.as_deref()).unwrap_or(&gross);
+    let currency = t.and_then(|t| t.currency.as_deref()).unwrap_or(&p.currency);
+    let ours = match (&p.id, &p.customer_reference) {
+        (_, Some(ours)) => Some(ours.as_str()),
+        (Some(_), None) => Some(p.reference.as_str()),
+        (None, None) => None,
+    };
+    // NovaSend's currencies are XOF and XAF: neither has a minor unit.
+    Reported::read(Some(amount), Some(currency), Currency::Xof, ours)
 }
 
 #[async_trait]
@@ -484,3 +512,59 @@ pub fn read_notice(body: &[u8]) -> Result<(Option<String>, Payin), serde_json::E
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod money_tests {
+    use shared::{
+        money::{Currency, Money},
+        status::AttemptStatus,
+    };
+
+    use super::{to_update, wire::Payin};
+    use crate::checkouts::{Verdict, check_reported};
+
+    /// The example response of "Statut d'un paiement" (https://docs.novasend.app/, Wallet API,
+    /// `GET /v1/payin/{reference}`), verbatim in the fixture: a 300 XOF payin whose transaction
+    /// is `completed` with `"amount": "153.00"`.
+    const STATUS_EXAMPLE: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/novasend/status_response.json"));
+
+    const OURS: &str = "55a4e677-5700-4ed0-9a2a-9300db894ddb";
+
+    fn xof(n: u64) -> Money {
+        Money::new(n, Currency::Xof).unwrap()
+    }
+
+    #[test]
+    fn the_documented_300_xof_payin_processed_as_153_does_not_pay() {
+        let payin: Payin = serde_json::from_str(STATUS_EXAMPLE).unwrap();
+        let update = to_update(&payin);
+        assert_eq!(update.status, AttemptStatus::Succeeded);
+        assert_eq!(update.reported.amount, Some(153), "transaction.amount, what was processed");
+        assert_eq!(update.reported.currency.as_deref(), Some("XOF"));
+        assert_eq!(update.reported.reference.as_deref(), Some(OURS));
+        assert_eq!(check_reported(&update.reported, xof(300), OURS), Verdict::Mismatch);
+        // Had the transaction processed the 300 asked, the fee (6) aside, it would pay.
+        let whole: Payin = serde_json::from_str(&STATUS_EXAMPLE.replace("\"153.00\"", "\"300.00\"")).unwrap();
+        assert_eq!(check_reported(&to_update(&whole).reported, xof(300), OURS), Verdict::Matches);
+        // Without the final transaction, the record's own (gross) amount is what is reported.
+        let mut pending = payin.clone();
+        pending.transaction = None;
+        assert_eq!(to_update(&pending).reported.amount, Some(300));
+    }
+
+    #[test]
+    fn another_currency_or_reference_in_the_example_does_not_pay() {
+        let whole = STATUS_EXAMPLE.replace("\"153.00\"", "\"300.00\"");
+        let xaf: Payin =
+            serde_json::from_str(&whole.replace("\"currency\": \"XOF\"\n  }", "\"currency\": \"XAF\"\n  }"))
+                .unwrap();
+        assert_eq!(xaf.transaction.as_ref().and_then(|t| t.currency.as_deref()), Some("XAF"));
+        assert_eq!(check_reported(&to_update(&xaf).reported, xof(300), OURS), Verdict::Mismatch);
+        let other: Payin = serde_json::from_str(&whole.replace(OURS, "another-reference")).unwrap();
+        assert_eq!(check_reported(&to_update(&other).reported, xof(300), OURS), Verdict::Mismatch);
+        let unreadable: Payin = serde_json::from_str(&whole.replace("\"300.00\"", "\"300,00\"")).unwrap();
+        assert_eq!(to_update(&unreadable).reported.unreadable_amount.as_deref(), Some("300,00"));
+        assert_eq!(check_reported(&to_update(&unreadable).reported, xof(300), OURS), Verdict::Mismatch);
+    }
+}

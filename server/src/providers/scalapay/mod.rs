@@ -73,7 +73,7 @@ use super::{
     IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
     VerifiedNotice, WebhookError, http,
 };
-use crate::store::AttemptUpdate;
+use crate::store::{AttemptUpdate, Reported};
 
 pub mod wire;
 
@@ -287,10 +287,8 @@ impl Scalapay {
         let voided: VoidResponse =
             self.post(&path, &format!("{reference}:void"), &body, Call::Operation).await?;
         Ok(AttemptUpdate {
-            status: AttemptStatus::Failed,
-            failure: Some(ErrorCode::PaymentRefused),
             provider_reference: Some(voided.token),
-            payment_url: None,
+            ..AttemptUpdate::new(AttemptStatus::Failed, Some(ErrorCode::PaymentRefused))
         })
     }
 
@@ -481,7 +479,42 @@ pub fn to_update(p: &Payment) -> AttemptUpdate {
         // A status Scalapay added since: nothing is concluded from it.
         (OrderStatus::Unknown, _) => (AttemptStatus::AwaitingCustomer, None),
     };
-    AttemptUpdate { status, failure, provider_reference: Some(p.token.clone()), payment_url: None }
+    AttemptUpdate {
+        status,
+        failure,
+        provider_reference: Some(p.token.clone()),
+        payment_url: None,
+        reported: reported(p.total_amount.as_ref(), p.order_details.as_ref()),
+    }
+}
+
+/// The money an order's details or a capture answer report. Scalapay's order is one
+/// `totalAmount` (`{amount: "190.00", currency: "EUR"}`, a decimal string) that the shopper
+/// pays in instalments, with no fee on the merchant's order
+/// (https://developers.scalapay.com/reference/get_v2-payments-token-1; fixtures
+/// `server/tests/fixtures/scalapay/payment_charged.json` and `capture.json`): that total is
+/// compared with the checkout's amount, and our reference is `orderDetails.merchantReference`.
+fn reported(total: Option<&wire::Amount>, details: Option<&wire::OrderDetails>) -> Reported {
+    let total = total.or_else(|| details.and_then(|d| d.total_amount.as_ref()));
+    Reported::read(
+        total.map(|t| t.amount.as_str()),
+        total.map(|t| t.currency.as_str()),
+        Currency::Eur,
+        details.and_then(|d| d.merchant_reference.as_deref()),
+    )
+}
+
+/// The money a webhook reports: `totalAmount`, "always present" and a JSON number (`40.7`) in
+/// Scalapay's webhook data model (https://developers.scalapay.com/reference/wehook-data-model;
+/// fixture `server/tests/fixtures/scalapay/webhook_authorized.json`), in the order's currency
+/// (EUR, the only one Scalapay takes here), and `merchantReference`.
+fn webhook_reported(w: &Webhook) -> Reported {
+    let (amount, currency) = match &w.total_amount {
+        Some(wire::WebhookAmount::Number(n)) => (Some(n.to_string()), None),
+        Some(wire::WebhookAmount::Object(a)) => (Some(a.amount.clone()), Some(a.currency.as_str())),
+        None => (None, None),
+    };
+    Reported::read(amount.as_deref(), currency, Currency::Eur, w.merchant_reference.as_deref())
 }
 
 /// What a verified webhook says, when it is explicit enough to apply as is.
@@ -502,6 +535,7 @@ fn webhook_update(w: &Webhook, delay_capture: bool) -> Option<AttemptUpdate> {
         failure: None,
         provider_reference: Some(w.order_token.clone()),
         payment_url: None,
+        reported: webhook_reported(w),
     })
 }
 
@@ -545,10 +579,9 @@ impl PaymentProvider for Scalapay {
         let body = self.order_request(req)?;
         let created: OrderCreated = self.post("/v2/orders", &req.reference, &body, Call::Order).await?;
         Ok(AttemptUpdate {
-            status: AttemptStatus::AwaitingCustomer,
-            failure: None,
             provider_reference: Some(created.token),
             payment_url: created.checkout_url,
+            ..AttemptUpdate::new(AttemptStatus::AwaitingCustomer, None)
         })
     }
 
@@ -618,10 +651,9 @@ impl PaymentProvider for Scalapay {
             .await?;
         match captured.status {
             OperationStatus::Approved => Ok(AttemptUpdate {
-                status: AttemptStatus::Succeeded,
-                failure: None,
+                reported: reported(captured.total_amount.as_ref(), captured.order_details.as_ref()),
                 provider_reference: Some(captured.token),
-                payment_url: None,
+                ..AttemptUpdate::new(AttemptStatus::Succeeded, None)
             }),
             other => Err(ProviderError::Unavailable(format!("Scalapay answered the capture with {other:?}"))),
         }
@@ -1002,5 +1034,52 @@ country_code = "FR"
     fn tokens_are_escaped_in_paths() {
         assert_eq!(path_segment("71KH916VPE"), "71KH916VPE");
         assert_eq!(path_segment("../x"), "%2E%2E%2Fx");
+    }
+}
+
+#[cfg(test)]
+mod money_tests {
+    use shared::{
+        money::{Currency, Money},
+        status::AttemptStatus,
+    };
+
+    use super::{to_update, webhook_update, wire};
+    use crate::checkouts::{Verdict, check_reported};
+
+    const CHARGED: &str = include_str!("../../../tests/fixtures/scalapay/payment_charged.json");
+    const CAPTURE: &str = include_str!("../../../tests/fixtures/scalapay/capture.json");
+    const AUTHORIZED: &str = include_str!("../../../tests/fixtures/scalapay/webhook_authorized.json");
+
+    fn eur(minor: u64) -> Money {
+        Money::new(minor, Currency::Eur).unwrap()
+    }
+
+    #[test]
+    fn an_orders_total_is_what_is_checked() {
+        let charged: wire::Payment = serde_json::from_str(CHARGED).unwrap();
+        let update = to_update(&charged);
+        assert_eq!(update.status, AttemptStatus::Succeeded);
+        assert_eq!(check_reported(&update.reported, eur(19_000), "order-7731"), Verdict::Matches);
+        assert_eq!(check_reported(&update.reported, eur(18_999), "order-7731"), Verdict::Mismatch);
+        assert_eq!(check_reported(&update.reported, eur(19_000), "order-7732"), Verdict::Mismatch);
+        // The same order in another currency.
+        let usd: wire::Payment = serde_json::from_str(&CHARGED.replace("\"EUR\"", "\"USD\"")).unwrap();
+        assert_eq!(to_update(&usd).reported.currency.as_deref(), Some("USD"));
+        assert_eq!(check_reported(&to_update(&usd).reported, eur(19_000), "order-7731"), Verdict::Mismatch);
+    }
+
+    #[test]
+    fn a_capture_answer_and_a_webhook_report_their_totals() {
+        let captured: wire::CaptureResponse = serde_json::from_str(CAPTURE).unwrap();
+        let reported = super::reported(captured.total_amount.as_ref(), captured.order_details.as_ref());
+        assert_eq!(check_reported(&reported, eur(19_000), "order-7731"), Verdict::Matches);
+        // `{"merchantReference":"order-7731","totalAmount":40.7,"status":"authorized",…}`
+        let hook: wire::Webhook = serde_json::from_str(AUTHORIZED).unwrap();
+        let update = webhook_update(&hook, false).expect("an authorisation is explicit");
+        assert_eq!(update.status, AttemptStatus::Authorized);
+        assert_eq!((update.reported.amount, update.reported.currency.as_deref()), (Some(4070), None));
+        assert_eq!(check_reported(&update.reported, eur(4070), "order-7731"), Verdict::Matches);
+        assert_eq!(check_reported(&update.reported, eur(4700), "order-7731"), Verdict::Mismatch);
     }
 }

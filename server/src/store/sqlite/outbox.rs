@@ -3,7 +3,8 @@
 
 use shared::{
     api::{
-        DeliveryState, EventAttempt, EventCheckout, EventRefund, EventType, WebhookEvent, WebhookEventData,
+        AmountMismatch, DeliveryState, EventAttempt, EventCheckout, EventRefund, EventType, Expected,
+        WebhookEvent, WebhookEventData,
     },
     catalogue::ErrorCode,
     method::{PaymentMethod, Provider},
@@ -116,8 +117,36 @@ pub(super) async fn record_event(
         }
         _ => None,
     };
-    let event =
-        WebhookEvent { kind, timestamp: rfc3339(now), data: WebhookEventData { checkout, attempt, refund } };
+    // `attempt.amount_mismatch` says what was expected and what the provider reported.
+    let mismatch = match (kind, &attempt_row) {
+        (EventType::AttemptAmountMismatch, Some(row)) => Some(AmountMismatch {
+            expected: Expected {
+                amount: checkout.amount,
+                currency: checkout.currency,
+                reference: row.get("idempotency_key"),
+            },
+            reported: super::reported_from_row(row)?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    // `checkout.overpaid` names every paid attempt.
+    let paid_attempts = if kind == EventType::CheckoutOverpaid {
+        sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? AND status = 'succeeded' ORDER BY rowid")
+            .bind(checkout_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(other)?
+            .iter()
+            .map(event_attempt)
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let event = WebhookEvent {
+        kind,
+        timestamp: rfc3339(now),
+        data: WebhookEventData { checkout, attempt, refund, mismatch, paid_attempts },
+    };
     let payload = serde_json::to_string(&event).map_err(|e| StoreError::Other(e.into()))?;
     let id = crate::ids::event_id();
     sqlx::query("INSERT INTO events (id, type, checkout_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
@@ -334,10 +363,10 @@ mod tests {
             idempotency_key: format!("k-{id}"),
             provider_reference: None,
             payment_url: None,
+            reported: None,
             created_at: now,
         };
-        let update =
-            |status| AttemptUpdate { status, failure: None, provider_reference: None, payment_url: None };
+        let update = |status| AttemptUpdate::new(status, None);
         let cause = Cause::Webhook(Provider::NovaSend, "wh_test".into());
         s.start_attempt(&attempt("at_1"), 0, &Cause::Api("pay")).await.unwrap();
         s.update_attempt("at_1", &update(AttemptStatus::Failed), &cause).await.unwrap();
