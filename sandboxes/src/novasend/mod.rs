@@ -54,7 +54,7 @@ mod routes;
 pub mod wire;
 
 use customer::{answer, page};
-use routes::{create_direct, create_session, list, refund, status};
+use routes::{create_direct, create_session, list, refund, status, unknown_route};
 use wire::{Payin, RefundRecord};
 
 /// How the sandbox runs.
@@ -204,6 +204,7 @@ fn router(inner: Shared) -> Router {
         .route("/link/{code}", get(page))
         .route("/link/{code}/{answer}", post(answer))
         .route("/_sandbox/payins", get(list))
+        .fallback(unknown_route)
         .with_state(inner)
 }
 

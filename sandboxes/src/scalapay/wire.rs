@@ -432,6 +432,28 @@ pub struct VoidRequest {
     pub merchant_reference: Option<String>,
 }
 
+/// `POST /v2/orders/{token}` (Update order) body: `{"merchantReference":
+/// "merchantOrder-1234-updated"}` in the collection's example.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOrderRequest {
+    /// The merchant's order reference (mandatory).
+    pub merchant_reference: String,
+    /// The merchant's payment processor reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_processor_reference: Option<String>,
+}
+
+/// `POST /v2/orders/{token}` answer: `{token, merchantReference}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOrderResponse {
+    /// The order's token.
+    pub token: String,
+    /// The merchant reference now stored.
+    pub merchant_reference: String,
+}
+
 /// `POST /v2/payments/{token}/void` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
