@@ -1,6 +1,6 @@
 //! The CaurisFlux adapter without a network: the seed's error table, statuses, webhook
 //! signatures (the plugin's own test vector), the environment check and the method table.
-//! Its behaviour against the sandbox over HTTP is tested in `sandbox::caurisflux::tests`.
+//! Its behaviour over HTTP is tested in `tests/adapters/caurisflux.rs`.
 
 use axum::http::HeaderMap;
 use shared::catalogue::SuggestedAction;

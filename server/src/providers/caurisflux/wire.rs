@@ -1,7 +1,6 @@
 //! CaurisFlux's wire format (docs.caurisflux.com `payments/initiate`, `payouts/get-status`,
 //! `guides/errors`; the provider's WooCommerce plugin for webhooks; seed `000` of the kit and
-//! `research/providers.md` §1): request and response bodies as they travel, shared by the adapter
-//! and the sandbox.
+//! `research/providers.md` §1): request and response bodies as they travel.
 //!
 //! The documentation is not consistent (one page wraps bodies in `{success, data}`, another
 //! does not; field names differ between pages), so response types keep every member optional

@@ -1,5 +1,5 @@
 //! The MyPVit adapter's tests: against the seed's recorded examples and error table
-//! (`server/tests/fixtures/mypvit/`). Against the sandbox over real HTTP: `tests/adapters/mypvit.rs`.
+//! (`server/tests/fixtures/mypvit/`). Over real HTTP: `tests/adapters/mypvit.rs`.
 
 use axum::http::HeaderMap;
 use shared::{

@@ -1,7 +1,7 @@
 //! MyPVit's wire format, as its technical document v5.5 (01/11/2024; kit seed `002`, the
 //! primary source) shows it, with `research/providers.md` §3 where the seed is silent: request
 //! and response bodies, query strings, the callback and its acknowledgement, the secret-key
-//! delivery and the error body. Shared by the adapter and the sandbox.
+//! delivery and the error body.
 //!
 //! Status and operator enums keep an `Unknown` for values the document does not list.
 //! Amounts are the document's `double`: [`Amount`] holds whole francs (XAF has no minor unit)

@@ -1,6 +1,6 @@
 //! NovaSend's wire format (current API, docs.novasend.app; seed `003` of the kit): request and
 //! response bodies as they travel, with status enums that keep an `Unknown` for values the
-//! documentation does not list. Shared by the adapter and the sandbox.
+//! documentation does not list.
 
 use serde::{Deserialize, Serialize};
 
