@@ -90,10 +90,10 @@ const CONFIRM_DELAY_MS: u64 = 3000;
 #[derive(Debug, Args)]
 struct NovaSendArgs {
     /// The Basic-auth user.
-    #[arg(long, env = "NOVASEND_API_KEY", default_value = "ns_demo_key")]
+    #[arg(long, env = "NOVASEND_API_KEY", hide_env_values = true, default_value = "ns_demo_key")]
     novasend_api_key: String,
     /// The Basic-auth password.
-    #[arg(long, env = "NOVASEND_API_CLIENT", default_value = "ns_demo_client")]
+    #[arg(long, env = "NOVASEND_API_CLIENT", hide_env_values = true, default_value = "ns_demo_client")]
     novasend_api_client: String,
     /// The webhook signing secret.
     #[arg(

@@ -305,3 +305,23 @@ async fn caurisflux_checkout_takes_numbers_of_any_country() {
         assert_eq!(r.status(), status, "{phone}");
     }
 }
+
+#[test]
+fn merchants_debug_without_their_secrets() {
+    let ns = novasend::Merchant {
+        api_key: "k-secret-1".into(),
+        api_client: "c-secret-2".into(),
+        webhook_url: "http://x/hook".into(),
+        webhook_secret: "w-secret-3".into(),
+    };
+    let cf = caurisflux::Merchant {
+        public_key: "pk_test_x".into(),
+        secret_key: "sk-secret-4".into(),
+        webhook_url: "http://x/hook".into(),
+        webhook_secret: "w-secret-5".into(),
+    };
+    let sp = scalapay::Merchant { api_key: "k-secret-6".into(), webhook_url: "http://x/hook".into() };
+    let text = format!("{ns:?} {cf:?} {sp:?}");
+    assert!(!text.contains("secret-"), "{text}");
+    assert!(text.contains("http://x/hook"));
+}

@@ -114,12 +114,22 @@ impl Default for SandboxConfig {
 }
 
 /// The merchant's key and webhook endpoint, as set in Scalapay's Partner Portal.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Merchant {
     /// The API key: Bearer token and webhook signing key.
     pub api_key: String,
     /// Where webhooks go.
     pub webhook_url: String,
+}
+
+impl std::fmt::Debug for Merchant {
+    /// The key redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merchant")
+            .field("api_key", &"[REDACTED]")
+            .field("webhook_url", &self.webhook_url)
+            .finish()
+    }
 }
 
 /// A documented test card and what it does.
