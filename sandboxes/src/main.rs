@@ -55,30 +55,33 @@ enum Command {
         account: MyPvitArgs,
     },
     /// Runs the four, each on its own listener.
-    All {
-        /// Where NovaSend listens.
-        #[arg(long, default_value = "127.0.0.1:8091")]
-        novasend_listen: SocketAddr,
-        /// Where CaurisFlux listens.
-        #[arg(long, default_value = "127.0.0.1:8092")]
-        caurisflux_listen: SocketAddr,
-        /// Where Scalapay listens.
-        #[arg(long, default_value = "127.0.0.1:8093")]
-        scalapay_listen: SocketAddr,
-        /// Where MyPVit listens.
-        #[arg(long, default_value = "127.0.0.1:8094")]
-        mypvit_listen: SocketAddr,
-        #[command(flatten)]
-        novasend: NovaSendArgs,
-        #[command(flatten)]
-        caurisflux: CaurisFluxArgs,
-        #[command(flatten)]
-        scalapay: ScalapayArgs,
-        #[command(flatten)]
-        mypvit: MyPvitArgs,
-    },
+    All(Box<AllArgs>),
     /// Prints every test number, card and trigger, and what each does.
     TestNumbers,
+}
+
+#[derive(Debug, Args)]
+struct AllArgs {
+    /// Where NovaSend listens.
+    #[arg(long, default_value = "127.0.0.1:8091")]
+    novasend_listen: SocketAddr,
+    /// Where CaurisFlux listens.
+    #[arg(long, default_value = "127.0.0.1:8092")]
+    caurisflux_listen: SocketAddr,
+    /// Where Scalapay listens.
+    #[arg(long, default_value = "127.0.0.1:8093")]
+    scalapay_listen: SocketAddr,
+    /// Where MyPVit listens.
+    #[arg(long, default_value = "127.0.0.1:8094")]
+    mypvit_listen: SocketAddr,
+    #[command(flatten)]
+    novasend: NovaSendArgs,
+    #[command(flatten)]
+    caurisflux: CaurisFluxArgs,
+    #[command(flatten)]
+    scalapay: ScalapayArgs,
+    #[command(flatten)]
+    mypvit: MyPvitArgs,
 }
 
 /// Delays shared by the providers that simulate a customer.
@@ -87,10 +90,10 @@ const CONFIRM_DELAY_MS: u64 = 3000;
 #[derive(Debug, Args)]
 struct NovaSendArgs {
     /// The Basic-auth user.
-    #[arg(long, env = "NOVASEND_API_KEY", default_value = "ns_demo_key")]
+    #[arg(long, env = "NOVASEND_API_KEY", hide_env_values = true, default_value = "ns_demo_key")]
     novasend_api_key: String,
     /// The Basic-auth password.
-    #[arg(long, env = "NOVASEND_API_CLIENT", default_value = "ns_demo_client")]
+    #[arg(long, env = "NOVASEND_API_CLIENT", hide_env_values = true, default_value = "ns_demo_client")]
     novasend_api_client: String,
     /// The webhook signing secret.
     #[arg(
@@ -243,16 +246,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Mypvit { listen, account } => {
             vec![("mypvit", mypvit::start(mypvit_config(listen), account.merchant()).await?)]
         }
-        Command::All {
-            novasend_listen,
-            caurisflux_listen,
-            scalapay_listen,
-            mypvit_listen,
-            novasend,
-            caurisflux,
-            scalapay,
-            mypvit,
-        } => {
+        Command::All(all) => {
+            let AllArgs {
+                novasend_listen,
+                caurisflux_listen,
+                scalapay_listen,
+                mypvit_listen,
+                novasend,
+                caurisflux,
+                scalapay,
+                mypvit,
+            } = *all;
             let all = sandboxes::start_all(sandboxes::AllConfig {
                 novasend: sandboxes::Setup {
                     config: novasend_config(novasend_listen),

@@ -59,7 +59,7 @@ mod tests {
         assert_eq!(gaps, [5_000, 7_500, 11_250, 16_875, 25_312, 37_968, 56_953, 60_000]);
         // A configured interval below the provider's floor is raised to it for a real provider.
         assert_eq!(novasend.delay_ms(300, 0, true), 5_000);
-        // In-process sandboxes take the configured pace.
+        // With `ignore_provider_poll_floor` (tests), the configured pace.
         assert_eq!(novasend.delay_ms(300, 0, false), 300);
         assert_eq!(novasend.delay_ms(300, 2, false), 675);
         // Far out, the cap holds and nothing overflows.

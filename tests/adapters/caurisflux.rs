@@ -324,7 +324,7 @@ async fn wave_and_cards_are_paid_on_a_page() {
 }
 
 #[tokio::test]
-async fn validation_rules_answer_the_seeds_messages() {
+async fn validation_rules_answer_the_documented_messages() {
     let h = harness().await;
     let key = pair();
     let ci = "+2250700000067";

@@ -270,7 +270,7 @@ async fn a_payment_up_to_1000_xaf_succeeds_with_a_callback_acknowledged() {
     let done = h.final_status("ref-ok").await;
     assert_eq!((done.status, done.failure), (AttemptStatus::Succeeded, None));
 
-    // The callback reached the adapter and was answered as the seed requires.
+    // The callback reached the adapter and was answered as the integration document requires.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let t = loop {
         let all = h.transactions().await;
@@ -358,7 +358,7 @@ async fn give_change_is_synchronous_and_idempotent() {
     assert_eq!(h.adapter.balance().await.unwrap(), Balance { francs: 4590 });
     assert_eq!(h.adapter.give_change_status("gc-1").await.unwrap().unwrap().status, PayoutStatus::Succeeded);
     assert_eq!(h.adapter.give_change_status("gc-none").await.unwrap(), None);
-    // Above 1000: fails by the seed's rule.
+    // Above 1000: fails by the integration document's test rule.
     let big = GiveChange { reference: "gc-2".into(), money: xaf(1500), phone: ga("066820866") };
     assert_eq!(h.adapter.give_change(&big).await.unwrap().status, PayoutStatus::Failed);
     // More than the account holds: refused by MyPVit.
@@ -524,8 +524,8 @@ async fn a_key_that_cannot_be_delivered_fails_the_payment_before_it_is_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sandbox_takes_the_seeds_requests_verbatim() {
-    // The account, codes and password of the seed's examples.
+async fn the_sandbox_takes_the_documents_requests_verbatim() {
+    // The account, codes and password of the integration document's examples (`server/tests/fixtures/mypvit/`).
     let h = Harness::start_with(|s, _, m| {
         m.operation_account_code = "ACC_672CD66E148BD".into();
         m.reception_url_code = "T0FHF".into();
@@ -550,7 +550,7 @@ async fn the_sandbox_takes_the_seeds_requests_verbatim() {
     let key = delivered["secret_key"].as_str().unwrap().to_owned();
     assert_eq!(h.secret_state().await.current_key.as_deref(), Some(key.as_str()));
 
-    // The seed's PAYMENT request, with the sandbox's account and callback code.
+    // The integration document's PAYMENT request, with the sandbox's account and callback code.
     let request = fixture!("rest_payment_request.json")
         .replace("ACC_6661B5664CD2F", "ACC_672CD66E148BD")
         .replace("1B9LW", "CB001");
@@ -566,7 +566,7 @@ async fn the_sandbox_takes_the_seeds_requests_verbatim() {
     assert_eq!(answer.status, TransactionStatus::Pending);
     assert_eq!(answer.operator, Some(Operator::MoovMoney));
     assert_eq!(answer.merchant_reference_id.as_deref(), Some("REF08190271"));
-    // The seed's status query form: by the merchant's reference.
+    // The integration document's status query form: by the merchant's reference.
     let status = h
         .raw(
             reqwest::Method::GET,
@@ -594,7 +594,7 @@ async fn the_sandbox_takes_the_seeds_requests_verbatim() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sandbox_enforces_the_documented_rules_in_the_seeds_error_shape() {
+async fn the_sandbox_enforces_the_documented_rules_in_the_documents_error_shape() {
     let h = Harness::start().await;
     h.adapter.renew_now().await.unwrap();
     // The key the adapter received, as the sandbox holds it.

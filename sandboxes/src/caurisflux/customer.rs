@@ -108,11 +108,12 @@ pub(super) async fn deliver(inner: &Inner, payment: &Payment) {
     data.error_message = None;
     data.completed_at = None;
     let stale = serde_json::json!({"event": "payment.processing", "data": data});
-    let delivery = uuid::Uuid::new_v4().to_string();
+    // One delivery id per event: every copy and retry of an event carries its event's.
+    let (delivery, stale_delivery) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
     let retry = crate::delivery::Retry { tries: 3, first_backoff: Duration::from_millis(500) };
     crate::delivery::deliver(&inner.misbehave, retry, &body, Some(&stale), |b: Value, forged| {
-        let delivery = &delivery;
-        async move { post_signed(inner, &b, delivery, forged).await }
+        let id = if b == body { &delivery } else { &stale_delivery };
+        async move { post_signed(inner, &b, id, forged).await }
     })
     .await;
 }

@@ -127,7 +127,7 @@ impl Default for SandboxConfig {
 }
 
 /// The merchant's account: its keys and webhook settings, as in CaurisFlux's dashboard.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Merchant {
     /// `pk_test_…`.
     pub public_key: String,
@@ -137,6 +137,18 @@ pub struct Merchant {
     pub webhook_url: String,
     /// The webhook signing secret.
     pub webhook_secret: String,
+}
+
+impl std::fmt::Debug for Merchant {
+    /// The secrets redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merchant")
+            .field("public_key", &self.public_key)
+            .field("secret_key", &"[REDACTED]")
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &"[REDACTED]")
+            .finish()
+    }
 }
 
 /// What a test payment does, decided by the last two digits of the customer's number.

@@ -77,6 +77,22 @@ pub(super) fn e164_of(phone: &str, country: Option<Country>) -> Result<String, &
     }
 }
 
+/// Any number in E.164 form (ITU-T E.164: `+`, a country code not starting with 0, 15 digits at
+/// most; the errors guide's "Format E.164", https://docs.caurisflux.com/guides/errors), of any
+/// country; numbers of the countries the sandbox knows are also checked against their plan.
+pub(super) fn any_e164(phone: &str) -> Result<String, &'static str> {
+    if let Ok(p) = PhoneNumber::parse_e164(phone) {
+        return Ok(p.as_e164().to_owned());
+    }
+    let digits = phone.strip_prefix('+').ok_or("Format de numéro invalide")?;
+    let well_formed = (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    // A number of a known country's calling code that its plan refuses is not valid either.
+    let known_code = Country::ALL.iter().any(|c| digits.starts_with(c.plan().calling_code));
+    if well_formed && !known_code { Ok(phone.to_owned()) } else { Err("Format de numéro invalide") }
+}
+
 /// Applies the documented validation rules, in order; the first broken one is the message.
 pub(super) fn validate(value: &Value) -> Result<InitiateRequest, &'static str> {
     let obj = value.as_object().ok_or("Corps de requête invalide")?;
@@ -132,7 +148,9 @@ pub(super) fn validate(value: &Value) -> Result<InitiateRequest, &'static str> {
             {
                 return Err("Devise non supportée");
             }
-            phone.as_deref().map(|p| e164_of(p, country)).transpose()?
+            // The hosted page also takes cards, from customers of any country: any E.164
+            // number will do.
+            phone.as_deref().map(any_e164).transpose()?
         }
     };
     let url = |name| -> Result<Option<String>, &'static str> {
@@ -318,4 +336,25 @@ pub(super) async fn countries() -> Json<Envelope<Vec<Value>>> {
 pub(super) async fn list(State(inner): State<Shared>) -> Json<Vec<Payment>> {
     let book = lock(&inner.book);
     Json(book.order.iter().filter_map(|id| book.payments.get(id)).map(|e| e.payment.clone()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkout_numbers_may_be_of_any_country() {
+        let body = |phone: &str| {
+            serde_json::json!({"type": "checkout", "amount": 5000, "currency": "XOF",
+                "externalReference": "ord-1", "customerPhone": phone})
+        };
+        // A French mobile, a Belgian one: the hosted page takes their cards.
+        for phone in ["+33612345678", "+32470123456"] {
+            let req = validate(&body(phone)).unwrap_or_else(|e| panic!("{phone}: {e}"));
+            assert_eq!(req.customer_phone.as_deref(), Some(phone));
+        }
+        for bad in ["0612345678", "+0612345678", "+3361234567890123", "+33 6 12", "+2250000"] {
+            assert_eq!(validate(&body(bad)).unwrap_err(), "Format de numéro invalide", "{bad}");
+        }
+    }
 }

@@ -85,7 +85,9 @@ impl MobileProvider {
     }
 }
 
-/// `POST /payments/initiate` body.
+/// `POST /payments/initiate` body (https://docs.caurisflux.com/api-reference/payments/initiate:
+/// `type`, `amount` a number of whole units, `currency` default XOF, `externalReference`;
+/// `provider`, `country`, `customerPhone` required with `direct`; the rest optional).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InitiateRequest {
@@ -164,7 +166,9 @@ impl PaymentStatus {
 }
 
 /// A payment (or payout) record: the `data` of the initiate and status responses and of
-/// webhooks. Every member is optional: the pages disagree on which are present.
+/// webhooks. Every member is optional: the pages disagree on which are present (the initiate
+/// page's answer; `/api-reference/payouts/get-status` for `type`, `errorCode`, `errorMessage`,
+/// `completedAt`, `updatedAt`; the plugin's webhook handler for what a webhook's `data` carries).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {

@@ -216,3 +216,8 @@ pub(super) fn guard(inner: &Inner, headers: &HeaderMap, code: &str, expected: &s
     }
     Ok(())
 }
+
+/// Any other path: MyPVit's error body, 404 `API_NOT_FOUND` (the document's table).
+pub(super) async fn unknown_route(uri: axum::http::Uri) -> Response {
+    fail("API_NOT_FOUND", uri.path(), None)
+}

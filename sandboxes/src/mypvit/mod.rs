@@ -375,6 +375,7 @@ fn router(inner: Shared) -> Router {
         .route("/_sandbox/transactions", get(list))
         .route("/_sandbox/secret", get(secret_state))
         .route("/_sandbox/secret/revoke", post(revoke))
+        .fallback(errors::unknown_route)
         .with_state(inner)
 }
 

@@ -81,8 +81,11 @@ pub(super) async fn settle(inner: &Inner, reference: &str, outcome: Outcome) {
                 processed_at: Some(crate::common::now_rfc3339()),
                 phone_number: p.phone_number.clone(),
                 amount: Some(format!("{}.00", p.amount)),
+                // The processor's own fees, none here, as in the status page's example
+                // (`"fees": "0.00"`, `"chargedAmount"` equal to `"amount"`); NovaSend's fee is
+                // the payin's `fee`.
                 fees: Some("0.00".into()),
-                charged_amount: Some(format!("{}.00", p.charged_amount)),
+                charged_amount: Some(format!("{}.00", p.amount)),
                 currency: Some(p.currency.clone()),
             });
         }

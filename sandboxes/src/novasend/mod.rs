@@ -54,7 +54,7 @@ mod routes;
 pub mod wire;
 
 use customer::{answer, page};
-use routes::{create_direct, create_session, list, refund, status};
+use routes::{create_direct, create_session, list, refund, status, unknown_route};
 use wire::{Payin, RefundRecord};
 
 /// How the sandbox runs.
@@ -142,7 +142,7 @@ fn outcome_of(msisdn: &str) -> Outcome {
 }
 
 /// Credentials and the merchant's webhook endpoint, as set in NovaSend's portal.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Merchant {
     /// Basic-auth user.
     pub api_key: String,
@@ -152,6 +152,18 @@ pub struct Merchant {
     pub webhook_url: String,
     /// The webhook signing secret.
     pub webhook_secret: String,
+}
+
+impl std::fmt::Debug for Merchant {
+    /// The key and secrets redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merchant")
+            .field("api_key", &"[REDACTED]")
+            .field("api_client", &"[REDACTED]")
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &"[REDACTED]")
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -204,6 +216,7 @@ fn router(inner: Shared) -> Router {
         .route("/link/{code}", get(page))
         .route("/link/{code}/{answer}", post(answer))
         .route("/_sandbox/payins", get(list))
+        .fallback(unknown_route)
         .with_state(inner)
 }
 

@@ -62,6 +62,13 @@ pub(super) fn pre_checked(inner: &Inner, headers: &HeaderMap) -> Option<Response
     None
 }
 
+/// NovaSend's service fee on a payin: 2 % of the amount, rounded up to a whole unit, paid by
+/// the customer on top (`chargedAmount` = `amount` + `fee`), as the payin page's example shows:
+/// `"amount": 300`, `"fee": 6`, `"chargedAmount": 306` (https://docs.novasend.app/, `payin`).
+pub(super) fn fee_of(amount: u64) -> u64 {
+    amount.saturating_mul(2).div_ceil(100)
+}
+
 /// The documented rules, in order: country, amount, number, operator, OTP.
 fn validate(ask: &Ask) -> Result<&'static str, Box<Response>> {
     let (country, currency, min, max) = match ask.country.as_str() {
@@ -203,12 +210,12 @@ pub(super) async fn create(inner: Shared, headers: &HeaderMap, body: &[u8], ask:
         let payin = Payin {
             id: direct.then(|| theirs.clone()),
             kind: "payin".into(),
-            fee: 0,
+            fee: fee_of(ask.amount),
             reference: if direct { ask.reference.clone() } else { theirs.clone() },
             phone_number: Some(ask.msisdn.clone()),
             customer_name: Some(ask.customer_name.clone()),
             amount: ask.amount,
-            charged_amount: ask.amount,
+            charged_amount: ask.amount + fee_of(ask.amount),
             status: if direct { PayinStatus::Pending } else { PayinStatus::Processing },
             currency: currency.into(),
             customer_reference: (!direct).then(|| ask.reference.clone()),
@@ -316,4 +323,24 @@ pub(super) async fn refund(
 
 pub(super) async fn list(State(inner): State<Shared>) -> Json<Vec<Payin>> {
     Json(lock(&inner).payins.values().cloned().collect())
+}
+
+/// Any other path (the payout routes among them: the sandbox takes payins only): NovaSend's
+/// error shape, 404.
+pub(super) async fn unknown_route(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    error(StatusCode::NOT_FOUND, "route_not_found", &format!("Cannot {method} {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fee_of;
+
+    #[test]
+    fn the_fee_is_the_payin_pages_example() {
+        // https://docs.novasend.app/ (`payin`): amount 300, fee 6, chargedAmount 306.
+        assert_eq!(fee_of(300), 6);
+        assert_eq!(300 + fee_of(300), 306);
+        assert_eq!(fee_of(101), 3, "rounded up to a whole franc");
+        assert_eq!(fee_of(0), 0);
+    }
 }

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /v1/payin/sessions` body.
+/// `POST /v1/payin/sessions` body (https://docs.novasend.app/, `payin`: "Paramètres de la
+/// Requête", each field's name and type as in its table and example).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionRequest {
@@ -28,7 +29,8 @@ pub struct SessionRequest {
     pub country: String,
 }
 
-/// `POST /v1/direct/payin` body ("Direct API": push, USSD, Wave link, Orange OTP).
+/// `POST /v1/direct/payin` body ("Direct API": push, USSD, Wave link, Orange OTP;
+/// https://docs.novasend.app/, `api-direct/payment`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectPayinRequest {
@@ -82,7 +84,7 @@ pub struct Action {
     pub failure_url: String,
 }
 
-/// `POST /v1/payin/{reference}/refund` body.
+/// `POST /v1/payin/{reference}/refund` body (https://docs.novasend.app/, `api-direct/refund.en`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundRequest {
@@ -109,7 +111,7 @@ pub enum RefundState {
     Failed,
 }
 
-/// A refund record.
+/// A refund record (https://docs.novasend.app/, `api-direct/refund.en`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundRecord {
@@ -187,7 +189,9 @@ pub enum TransactionStatus {
     Pending,
 }
 
-/// The final transaction, present once the payment was processed (`null` or `{}` before).
+/// The final transaction, present once the payment was processed (`null` or `{}` before): the
+/// `transaction` key of the status page (https://docs.novasend.app/, `payin`, "Clé transaction";
+/// amounts are decimal strings there, `"153.00"`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
@@ -302,7 +306,8 @@ impl Payin {
     }
 }
 
-/// NovaSend's error body: `{"code": "...", "message": "...", "statusCode": 400}`.
+/// NovaSend's error body: `{"code": "...", "message": "...", "statusCode": 400}`
+/// (https://docs.novasend.app/, `errors.en`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {

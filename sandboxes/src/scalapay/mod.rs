@@ -85,7 +85,9 @@ pub mod wire;
 
 use answers::stamp;
 use checkout::{cancel, page, pay};
-use routes::{capture, create_order, delay, details, list, references, refund, void};
+use routes::{
+    capture, create_order, delay, details, list, references, refund, unknown_route, update_order, void,
+};
 use wire::{CaptureStatus, OrderDetails, OrderRequest, OrderStatus, Payment, Webhook, WebhookAmount};
 
 /// How the sandbox runs.
@@ -112,12 +114,22 @@ impl Default for SandboxConfig {
 }
 
 /// The merchant's key and webhook endpoint, as set in Scalapay's Partner Portal.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Merchant {
     /// The API key: Bearer token and webhook signing key.
     pub api_key: String,
     /// Where webhooks go.
     pub webhook_url: String,
+}
+
+impl std::fmt::Debug for Merchant {
+    /// The key redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merchant")
+            .field("api_key", &"[REDACTED]")
+            .field("webhook_url", &self.webhook_url)
+            .finish()
+    }
 }
 
 /// A documented test card and what it does.
@@ -182,6 +194,8 @@ struct Order {
     refunded_minor: u64,
     expires_at: OffsetDateTime,
     authorization_expiry_at: Option<OffsetDateTime>,
+    /// `merchantProcessorReference`, set by Update order.
+    processor_reference: Option<String>,
 }
 
 impl Order {
@@ -256,6 +270,7 @@ fn router(inner: Shared) -> Router {
     let faults = axum::middleware::from_fn_with_state(inner.misbehave.clone(), crate::misbehave::api_faults);
     Router::new()
         .route("/v2/orders", post(create_order))
+        .route("/v2/orders/{token}", post(update_order))
         .route("/v2/payments/references", get(references))
         .route("/v2/payments/capture", post(capture))
         .route("/v2/payments/{token}", get(details))
@@ -267,5 +282,6 @@ fn router(inner: Shared) -> Router {
         .route("/checkout/{token}", get(page).post(pay))
         .route("/checkout/{token}/cancel", post(cancel))
         .route("/_sandbox/orders", get(list))
+        .fallback(unknown_route)
         .with_state(inner)
 }

@@ -21,7 +21,7 @@ use super::{
     wire::{
         self, Amount, CaptureRequest, CaptureResponse, CaptureStatus, DelayRequest, DelayResponse,
         OrderCreated, OrderRequest, OrderStatus, Payment, ReferenceMatch, RefundRequest, RefundResponse,
-        VoidRequest, VoidResponse,
+        UpdateOrderRequest, UpdateOrderResponse, VoidRequest, VoidResponse,
     },
     *,
 };
@@ -75,6 +75,7 @@ pub(super) async fn create_order(State(inner): State<Shared>, headers: HeaderMap
             refunded_minor: 0,
             expires_at,
             authorization_expiry_at: None,
+            processor_reference: None,
         };
         let created = OrderCreated {
             token: token.clone(),
@@ -140,8 +141,7 @@ pub(super) async fn references(
         .values()
         .filter(|o| token.as_ref().is_none_or(|t| *t == o.token))
         .filter(|o| reference.is_none() || o.request.merchant_reference == reference)
-        // The sandbox sets no processor reference: a search by one finds nothing.
-        .filter(|_| processor.is_none())
+        .filter(|o| processor.is_none() || o.processor_reference == processor)
         .collect();
     found.sort_by_key(|o| std::cmp::Reverse(o.seq));
     let rows: Vec<ReferenceMatch> = found
@@ -150,7 +150,7 @@ pub(super) async fn references(
         .map(|o| ReferenceMatch {
             order_token: o.token.clone(),
             merchant_order_reference: o.request.merchant_reference.clone(),
-            merchant_processor_reference: None,
+            merchant_processor_reference: o.processor_reference.clone(),
             created_at: Some(stamp(o.created)),
         })
         .collect();
@@ -382,12 +382,54 @@ pub(super) async fn refund(
             refund_token: Some(new_token()),
             refunded_at: Some(stamp(now())),
         });
-        let hook = o.webhook(o.status, true);
+        // The order now reads `partially_refunded` or `refunded`; the webhook says `refunded`
+        // for both, the one refund status its webhook list documents
+        // (https://developers.scalapay.com/reference/webhooks: created, authorized, charged,
+        // refunded, expired).
+        let hook = o.webhook(OrderStatus::Refunded, true);
         remember(&mut book, key, route, value, &reply);
         (reply, hook)
     };
     send_webhook(&inner, hook);
     Json(reply).into_response()
+}
+
+/// `POST /v2/orders/{token}`, "Update order": sets the merchant's references of an order
+/// created without them. `merchantReference` is mandatory, `merchantProcessorReference`
+/// optional; the answer is `{token, merchantReference}` (Scalapay's Orders API collection,
+/// "POST v2/orders/{token}", https://developers.scalapay.com/).
+pub(super) async fn update_order(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !authorised(&inner, &headers) {
+        return unauthorized();
+    }
+    let value = match json_body(&body) {
+        Ok(v) => v,
+        Err(resp) => return *resp,
+    };
+    let mut c = Check::default();
+    c.string(&value, &["merchantReference"], true);
+    c.string(&value, &["merchantProcessorReference"], false);
+    let (Ok(req), true) = (serde_json::from_value::<UpdateOrderRequest>(value), c.errors.is_empty()) else {
+        return validation_error(c.errors);
+    };
+    let mut book = lock(&inner);
+    let Some(o) = book.orders.get_mut(&token) else { return not_found(&token) };
+    o.request.merchant_reference = Some(req.merchant_reference.clone());
+    if let Some(p) = req.merchant_processor_reference {
+        o.processor_reference = Some(p);
+    }
+    Json(UpdateOrderResponse { token: o.token.clone(), merchant_reference: req.merchant_reference })
+        .into_response()
+}
+
+/// Any other path: Scalapay's error envelope, 404.
+pub(super) async fn unknown_route(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    text_error(StatusCode::NOT_FOUND, "not_found", &format!("Cannot {method} {}", uri.path()))
 }
 
 pub(super) async fn list(State(inner): State<Shared>) -> Json<Vec<Payment>> {

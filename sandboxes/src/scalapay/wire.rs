@@ -10,7 +10,8 @@
 use serde::{Deserialize, Serialize};
 use shared::money::{Currency, Money, MoneyError};
 
-/// The webhook signature header (lower-case, as Scalapay advises reading it).
+/// The webhook signature header (lower-case, as Scalapay advises reading it;
+/// https://developers.scalapay.com/reference/webhooks).
 pub const SIGNATURE_HEADER: &str = "x-scalapay-hmac-v1";
 /// The webhook timestamp header: Unix milliseconds, part of the signed string.
 pub const TIMESTAMP_HEADER: &str = "x-scalapay-timestamp";
@@ -147,7 +148,8 @@ pub enum OrderType {
     Link,
 }
 
-/// `POST /v2/orders` body.
+/// `POST /v2/orders` body (https://developers.scalapay.com/reference/post_v2-orders: required
+/// `totalAmount`, `consumer`, `items`, `merchant`, `shipping`; amounts as strings).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderRequest {
@@ -300,7 +302,8 @@ impl From<&OrderRequest> for OrderDetails {
     }
 }
 
-/// `GET /v2/payments/{token}` answer: the order's details and statuses.
+/// `GET /v2/payments/{token}` answer: the order's details and statuses
+/// (https://developers.scalapay.com/reference/get_v2-payments-token-1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {
@@ -359,7 +362,8 @@ pub struct CaptureResponse {
     pub captured_at: Option<String>,
 }
 
-/// `POST /v2/payments/{token}/delay` body.
+/// `POST /v2/payments/{token}/delay` body
+/// (https://developers.scalapay.com/reference/post_v2-payments-token-delay-2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DelayRequest {
@@ -432,6 +436,28 @@ pub struct VoidRequest {
     pub merchant_reference: Option<String>,
 }
 
+/// `POST /v2/orders/{token}` (Update order) body: `{"merchantReference":
+/// "merchantOrder-1234-updated"}` in the collection's example.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOrderRequest {
+    /// The merchant's order reference (mandatory).
+    pub merchant_reference: String,
+    /// The merchant's payment processor reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_processor_reference: Option<String>,
+}
+
+/// `POST /v2/orders/{token}` answer: `{token, merchantReference}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOrderResponse {
+    /// The order's token.
+    pub token: String,
+    /// The merchant reference now stored.
+    pub merchant_reference: String,
+}
+
 /// `POST /v2/payments/{token}/void` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -463,7 +489,8 @@ pub struct ReferenceMatch {
     pub created_at: Option<String>,
 }
 
-/// The error envelope: `{errorCode, errorId, message, httpStatusCode}`. A 401 is not in this
+/// The error envelope: `{errorCode, errorId, message, httpStatusCode}`
+/// (https://developers.scalapay.com/reference/messages-validation). A 401 is not in this
 /// shape: its body is the bare JSON string `"Unauthorized"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -2,7 +2,7 @@
 //! (`server/tests/fixtures/caurisflux/error_codes.tsv`), the three error shapes, statuses,
 //! webhook signatures in every documented form (vectors computed with `openssl dgst`), the
 //! environment check and the method table.
-//! Its behaviour against the sandbox over HTTP is tested in `sandbox::caurisflux::tests`.
+//! Its behaviour over HTTP is tested in `tests/adapters/caurisflux.rs`.
 
 use axum::http::HeaderMap;
 use shared::catalogue::SuggestedAction;

@@ -1,8 +1,7 @@
 //! CaurisFlux's wire format (<https://docs.caurisflux.com/api-reference/introduction.html>,
 //! `payments/initiate`, `payouts/get-status`, `guides/errors`; the provider's WooCommerce plugin,
 //! github.com/caurisflux/caurisflux-wp, for webhooks; examples in
-//! `server/tests/fixtures/caurisflux/`): request and response bodies as they travel, shared by
-//! the adapter and the sandbox.
+//! `server/tests/fixtures/caurisflux/`): request and response bodies as they travel.
 //!
 //! The documentation is not consistent (one page wraps bodies in `{success, data}`, another
 //! does not; field names differ between pages), so response types keep every member optional

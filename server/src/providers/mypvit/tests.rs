@@ -1,19 +1,7 @@
 //! The MyPVit adapter's tests: against the integration document's recorded examples and error
 //! table (`server/tests/fixtures/mypvit/`). Against the sandbox over real HTTP: `tests/adapters/mypvit.rs`.
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, Mutex as StdMutex},
-    time::Duration,
-};
-
-use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::{ConnectInfo, Path, State},
-    http::{HeaderMap, StatusCode},
-    routing::post,
-};
+use axum::http::HeaderMap;
 use shared::{
     catalogue::ErrorCode,
     method::{PaymentMethod, Provider},

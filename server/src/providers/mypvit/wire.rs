@@ -3,7 +3,7 @@
 //! (<https://docs.mypvit.pro/en/v2/api/renew-secret>) and integrators' clients where the
 //! document is silent: request
 //! and response bodies, query strings, the callback and its acknowledgement, the secret-key
-//! delivery and the error body. Shared by the adapter and the sandbox.
+//! delivery and the error body.
 //!
 //! Status and operator enums keep an `Unknown` for values the document does not list.
 //! Amounts are the document's `double`: [`Amount`] holds whole francs (XAF has no minor unit)

@@ -1,6 +1,6 @@
 //! NovaSend's wire format (current API, <https://docs.novasend.app/payin.en>; examples in
-//! `server/tests/fixtures/novasend/`): request and response bodies as they travel, with status enums that keep an `Unknown` for values the
-//! documentation does not list. Shared by the adapter and the sandbox.
+//! `server/tests/fixtures/novasend/`): request and response bodies as they travel, with status
+//! enums that keep an `Unknown` for values the documentation does not list.
 
 use serde::{Deserialize, Serialize};
 

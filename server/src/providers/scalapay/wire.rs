@@ -3,8 +3,7 @@
 //! `server/tests/fixtures/scalapay/`):
 //! request and response bodies as they travel, the error envelope, the webhook body and its
 //! signature. Status enums keep an `Unknown` for values the documentation does not list
-//! (Scalapay warns that its list of statuses may change). Shared by the adapter and the
-//! sandbox.
+//! (Scalapay warns that its list of statuses may change).
 //!
 //! Amounts travel as `{"amount": "190.00", "currency": "EUR"}` with the amount a **string**,
 //! except in webhooks, where `totalAmount` is a JSON number (`40.7`).
