@@ -35,6 +35,9 @@ impl Application {
     /// Opens the database (applying migrations), starts configured sandboxes, binds the
     /// listener and starts the reconciler.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Application> {
+        // Test and live never mix: a refused configuration stops here, before anything starts.
+        let mode = settings.validate().context("refused configuration")?;
+        tracing::info!(mode = mode.as_str(), "verifier mode");
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("failed to listen on {}", settings.listen))?;
@@ -158,6 +161,7 @@ impl Application {
                 // Sandboxes stand in for every configured provider, or for none.
                 poll_floor_applies: sandbox_urls.is_empty(),
                 public_url: base_url.clone(),
+                livemode: mode.is_live(),
             },
         );
         let state =

@@ -83,6 +83,10 @@ pub struct Options {
     pub provider_timeout_ms: u64,
     /// Verifier: run the inbox worker (off: notifications are stored and answered only).
     pub inbox_worker: bool,
+    /// Verifier: every provider in live mode with `allow_custom_host`, the sandboxes standing in
+    /// for the official hosts. CaurisFlux's test keys refuse live mode: use with
+    /// `without_caurisflux`.
+    pub live: bool,
 }
 
 impl Default for Options {
@@ -102,6 +106,7 @@ impl Default for Options {
             database_dir: None,
             provider_timeout_ms: 10_000,
             inbox_worker: true,
+            live: false,
         }
     }
 }
@@ -199,6 +204,7 @@ impl TestApp {
             (None, Some(tmp)) => tmp.path().join("verifier.db"),
             (None, None) => unreachable!("spawn_with makes a temporary directory"),
         };
+        let mode = if options.live { server::config::Mode::Live } else { server::config::Mode::Test };
         let settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
             public_url: None,
@@ -214,6 +220,8 @@ impl TestApp {
                 max_poll_interval_ms: options.max_poll_interval_ms,
             },
             novasend: Some(NovaSendSettings {
+                mode,
+                allow_custom_host: options.live,
                 base_url: "http://unused.invalid".into(),
                 api_key: SecretString::from(NOVASEND_KEY),
                 api_client: SecretString::from(NOVASEND_CLIENT),
@@ -222,6 +230,8 @@ impl TestApp {
                 timeout_ms: options.provider_timeout_ms,
             }),
             caurisflux: (!options.without_caurisflux).then(|| CaurisFluxSettings {
+                mode,
+                allow_custom_host: options.live,
                 base_url: server::providers::caurisflux::SANDBOX_URL.into(),
                 public_key: CAURISFLUX_PUBLIC_KEY.into(),
                 secret_key: SecretString::from(CAURISFLUX_SECRET_KEY),
@@ -229,6 +239,8 @@ impl TestApp {
                 timeout_ms: options.provider_timeout_ms,
             }),
             scalapay: Some(server::providers::scalapay::Settings {
+                mode,
+                allow_custom_host: options.live,
                 base_url: "http://unused.invalid".into(),
                 api_key: SecretString::from(SCALAPAY_KEY),
                 delay_capture: options.scalapay_delay_capture,
@@ -243,7 +255,11 @@ impl TestApp {
                 },
                 timeout_ms: options.provider_timeout_ms,
             }),
-            mypvit: Some(mypvit_settings(options.provider_timeout_ms)),
+            mypvit: Some(server::providers::mypvit::Settings {
+                mode,
+                allow_custom_host: options.live,
+                ..mypvit_settings(options.provider_timeout_ms)
+            }),
             sandbox: SandboxSettings {
                 novasend: Some(SandboxConfig {
                     listen: "127.0.0.1:0".parse().expect("address"),
@@ -438,6 +454,8 @@ impl TestApp {
 /// The MyPVit account of the test verifier: fast key delivery, callbacks from 127.0.0.1 only.
 fn mypvit_settings(timeout_ms: u64) -> server::providers::mypvit::Settings {
     server::providers::mypvit::Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
         base_url: "http://unused.invalid".into(),
         url_codes: server::providers::mypvit::UrlCodes {
             renew_secret: "E2ERENEW".into(),

@@ -103,6 +103,7 @@ ttl_seconds = 1800
 poll_interval_ms = 5000
 
 [novasend]
+mode = "test"
 base_url = "sandbox"
 api_key = "ns_demo_key"
 api_client = "ns_demo_client"
@@ -110,6 +111,7 @@ webhook_secret = "set-by-environment"
 timeout_ms = 30000
 
 [caurisflux]
+mode = "test"
 base_url = "https://sandbox-api.caurisflux.com/api/v1"
 public_key = "pk_test_demo"
 secret_key = "sk_test_demo"
@@ -117,6 +119,7 @@ webhook_secret = "set-by-environment"
 timeout_ms = 30000
 
 [scalapay]
+mode = "test"
 base_url = "https://integration.api.scalapay.com"
 api_key = "qhtfs87hjnc12kkos"
 item_category = "clothes"
@@ -128,6 +131,7 @@ postcode = "69003"
 country_code = "FR"
 
 [mypvit]
+mode = "test"
 base_url = "https://api.mypvit.pro"
 operation_account_code = "ACC_DEMO0000001"
 password = "mp_demo_password"

@@ -389,6 +389,8 @@ mod tests {
     #[test]
     fn signatures_verify_over_raw_bytes_only() {
         let settings = NovaSendSettings {
+            mode: crate::config::Mode::Test,
+            allow_custom_host: false,
             base_url: "http://x".into(),
             api_key: "k".to_owned().into(),
             api_client: "c".to_owned().into(),
