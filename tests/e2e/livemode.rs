@@ -1,11 +1,15 @@
 //! Test and live modes over HTTP: under the test harness every checkout and every merchant
 //! event says `"livemode": false`, and a checkout is never paid nor refunded by a verifier of
 //! the other mode (the same database, restarted with live providers pointed at the sandboxes
-//! through `allow_custom_host`), which refuses before any provider call.
+//! through `allow_custom_host`), which refuses before any provider call, and whose reconciler
+//! never sends a pending attempt of the other mode to its providers.
+
+use std::time::{Duration, Instant};
 
 use e2e::{MERCHANT_KEY, Options, TestApp};
 use serde_json::{Value, json};
-use shared::status::CheckoutStatus;
+use server::store::{Store, sqlite::SqliteStore};
+use shared::status::{AttemptStatus, CheckoutStatus};
 
 fn secret(c: &shared::api::Checkout) -> String {
     c.client_secret.clone().expect("create returns the client secret")
@@ -101,4 +105,52 @@ async fn a_checkout_is_never_paid_nor_refunded_by_a_verifier_of_the_other_mode()
     let after = test.merchant_checkout(&live_checkout.id).await;
     assert_eq!((after.status, after.attempts.len(), after.livemode), (CheckoutStatus::Open, 0, true));
     assert_eq!(test.sandbox_payins().await.expect("sandbox listing").len(), payins_before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pending_test_attempt_is_never_started_again_by_a_live_verifier() {
+    // The test provider fails the start (500): the attempt stays `created`, which the reconciler
+    // would send again by its reference if the provider had never seen it.
+    let test = TestApp::spawn_with(Options { poll_interval_ms: 300, ..Options::default() }).await;
+    test.misbehave(&test.novasend_url, json!({"scope": "global", "modes": ["error_500"]})).await;
+    let c = test.create_checkout(5000).await;
+    let (status, body) =
+        test.pay_raw(&c.id, &secret(&c), json!({"method": "mobile_money", "phone": "0700000001"})).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Restarted live on the same file; the test verifier stops, so every fetch counted from
+    // now on is the live verifier's.
+    let live = test
+        .restart_with(Options {
+            live: true,
+            without_caurisflux: true,
+            poll_interval_ms: 300,
+            ..Options::default()
+        })
+        .await;
+    test.stop().await;
+    let store = SqliteStore::connect(&live.database_url()).await.expect("database");
+    // How many fetches the attempt has had, while it is still pending.
+    let polls = || async {
+        let due = store.due_attempts(i64::MAX, 10).await.expect("pending attempts");
+        due.iter().find(|(a, _)| a.checkout_id == c.id).map(|(_, polls)| *polls)
+    };
+    let from = polls().await.expect("the attempt is pending");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match polls().await {
+            Some(n) if n >= from + 3 => break,
+            Some(_) => {
+                assert!(Instant::now() < deadline, "the live verifier's reconciler never took the attempt")
+            }
+            None => panic!("the attempt is no longer pending: the live verifier sent it to its provider"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // It took its turns and sent nothing to its provider: no second start, nothing changed.
+    assert!(live.sandbox_payins().await.expect("sandbox listing").is_empty(), "no provider call");
+    let after = live.merchant_checkout(&c.id).await;
+    assert_eq!(after.status, CheckoutStatus::Processing);
+    assert_eq!(after.attempts.len(), 1);
+    assert_eq!(after.attempts[0].status, AttemptStatus::Created);
 }
