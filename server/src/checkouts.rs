@@ -52,6 +52,9 @@ pub struct Policy {
     pub poll_floor_applies: bool,
     /// This verifier's public base URL (callbacks, default return page).
     pub public_url: String,
+    /// Whether the providers are live ([`crate::config::Settings::validate`]): recorded on every
+    /// checkout, and only checkouts of this mode are paid, captured or refunded here.
+    pub livemode: bool,
 }
 
 /// The payment service: shared by the HTTP handlers, the webhook receiver and the reconciler.
@@ -149,6 +152,7 @@ impl Checkouts {
             return_url: req.return_url,
             customer: req.customer,
             status: CheckoutStatus::Open,
+            livemode: self.policy.livemode,
             client_secret_hash: ids::hash_secret(&secret),
             created_at: created,
             expires_at: created + self.policy.ttl_seconds,
@@ -180,6 +184,7 @@ impl Checkouts {
             description: c.description.clone(),
             country: c.country,
             status: c.status,
+            livemode: c.livemode,
             client_secret: None,
             hosted_url: None,
             created_at: rfc3339(c.created_at),
@@ -231,6 +236,7 @@ impl Checkouts {
             currency: c.money.currency(),
             country: c.country,
             status: c.status,
+            livemode: c.livemode,
             methods: self.method_options(&c),
             attempt: latest.map(|a| PublicAttempt {
                 id: a.id,
@@ -256,9 +262,21 @@ impl Checkouts {
             .ok_or(AppError::NotFound)
     }
 
+    /// Refuses a checkout created in the other mode than this verifier's (a test checkout on a
+    /// live verifier, or the reverse): nothing of it may reach this verifier's providers.
+    fn same_mode(&self, c: &CheckoutRecord) -> Result<(), AppError> {
+        if c.livemode == self.policy.livemode {
+            Ok(())
+        } else {
+            Err(AppError::LivemodeMismatch { checkout_livemode: c.livemode })
+        }
+    }
+
     /// Starts a payment for the customer. The amount is the checkout's; a second call while an
-    /// attempt is live returns that attempt instead of starting another.
+    /// attempt is live returns that attempt instead of starting another. A checkout of the
+    /// other mode is refused before anything is stored or sent.
     pub async fn pay(&self, c: &CheckoutRecord, req: PayRequest) -> Result<PublicCheckout, AppError> {
+        self.same_mode(c)?;
         let option = self
             .method_options(c)
             .into_iter()
@@ -454,6 +472,10 @@ impl Checkouts {
             return Ok(());
         }
         let Some(c) = self.store.checkout(&attempt.checkout_id).await? else { return Ok(()) };
+        if self.same_mode(&c).is_err() {
+            tracing::warn!(attempt = %attempt.id, "not capturing an attempt of the other mode");
+            return Ok(());
+        }
         let fresh = self.store.attempt(&attempt.id).await?.unwrap_or_else(|| attempt.clone());
         match provider.capture(&fresh.idempotency_key, fresh.provider_reference.as_deref(), c.money).await {
             Ok(update) => {
@@ -594,6 +616,19 @@ impl Checkouts {
             tracing::error!(attempt = %attempt.id, "no adapter configured for this attempt's provider");
             return;
         };
+        // An attempt of the other mode (left pending by a verifier restarted in this mode) is
+        // never sent to this mode's provider: a lookup that finds nothing would start it again.
+        match self.store.checkout(&attempt.checkout_id).await {
+            Ok(Some(c)) if self.same_mode(&c).is_ok() => {}
+            Ok(_) => {
+                tracing::warn!(attempt = %attempt.id, "attempt of the other mode (test or live) not fetched");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(attempt = %attempt.id, error = %e, "reading the checkout failed");
+                return;
+            }
+        }
         let cause = Cause::Poll(attempt.provider);
         let result = provider.fetch(&attempt.idempotency_key, attempt.provider_reference.as_deref()).await;
         let outcome = match result {
@@ -643,6 +678,7 @@ impl Checkouts {
     /// with no refund API answer `REFUND_NOT_ALLOWED` with the reason, and nothing changes.
     pub async fn refund(&self, checkout_id: &str, req: CreateRefund) -> Result<api::Refund, AppError> {
         let c = self.store.checkout(checkout_id).await?.ok_or(AppError::NotFound)?;
+        self.same_mode(&c)?;
         let attempts = self.store.attempts(checkout_id).await?;
         let paid_attempt = match req.attempt_id.as_deref() {
             Some(id) => {
@@ -950,6 +986,7 @@ mod tests {
             max_poll_interval_ms: None,
             poll_floor_applies: false,
             public_url: "http://127.0.0.1".into(),
+            livemode: false,
         };
         (Checkouts::new(store.clone(), Vec::new(), Events::new(16), policy), store)
     }
@@ -981,6 +1018,7 @@ mod tests {
             return_url: None,
             customer: None,
             status: CheckoutStatus::Open,
+            livemode: false,
             client_secret_hash: "h".into(),
             created_at: now,
             expires_at: now + 600,

@@ -7,6 +7,9 @@
 //! `VERIFIER_MERCHANT_WEBHOOK_URL`, `VERIFIER_MERCHANT_WEBHOOK_SECRET`),
 //! which override the file: keys then need not be written
 //! to disk. There is no `Default`: every deployment states its configuration.
+//!
+//! Every provider section states its `mode` (`"test"` or `"live"`); [`Settings::validate`]
+//! (in [`modes`]) refuses a configuration that mixes them and gives the verifier its mode.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -14,6 +17,10 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::phone::Country;
+
+mod modes;
+
+pub use modes::{ConfigError, Deployment, KeyForm, Mode};
 
 /// Everything the verifier needs to run.
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +146,11 @@ pub struct ReconcileSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NovaSendSettings {
+    /// `test` or `live`: live requires [`NOVASEND_LIVE_URL`] (see [`Settings::validate`]).
+    pub mode: Mode,
+    /// Live mode only: accept a `base_url` other than NovaSend's own (a merchant's egress proxy).
+    #[serde(default)]
+    pub allow_custom_host: bool,
     /// `https://business.novasend.app` in production.
     pub base_url: String,
     /// The API key (Basic auth user).
@@ -152,6 +164,30 @@ pub struct NovaSendSettings {
     pub account_id: Option<String>,
     /// Request timeout; NovaSend recommends 30 s at most.
     pub timeout_ms: u64,
+}
+
+/// NovaSend's live API (<https://docs.novasend.app/>: "Base URL").
+pub const NOVASEND_LIVE_URL: &str = "https://business.novasend.app";
+/// NovaSend's sandbox host. Not on NovaSend's public pages: reported by an integrator's adapter
+/// (<https://github.com/kalynux/jovi-mall>, `config/payments.config.ts`).
+pub const NOVASEND_TEST_HOST: &str = "sandbox.novasend.app";
+
+impl NovaSendSettings {
+    /// What [`Settings::validate`] checks. NovaSend's API key and client secret carry no
+    /// documented test or live form (the `bui_sandbox_`/`bui_prod_` tokens belong to the retired
+    /// v1.0 API, <https://github.com/buicorporation/doc-novasend>), so the host decides.
+    pub fn deployment(&self) -> Deployment<'_> {
+        Deployment {
+            section: "novasend",
+            name: "NovaSend",
+            mode: self.mode,
+            allow_custom_host: self.allow_custom_host,
+            base_url: &self.base_url,
+            live_url: NOVASEND_LIVE_URL,
+            test_host: Some(NOVASEND_TEST_HOST),
+            keys: vec![],
+        }
+    }
 }
 
 impl Settings {
@@ -246,6 +282,7 @@ ttl_seconds = 1800
 [reconcile]
 poll_interval_ms = 5000
 [novasend]
+mode = "live"
 base_url = "https://business.novasend.app"
 api_key = "k"
 api_client = "c"
@@ -273,7 +310,7 @@ timeout_ms = 30000
     #[test]
     fn caurisflux_keys_from_the_environment() {
         let text = format!(
-            "{SAMPLE}[caurisflux]\nbase_url = \"https://sandbox-api.caurisflux.com/api/v1\"\n\
+            "{SAMPLE}[caurisflux]\nmode = \"test\"\nbase_url = \"https://sandbox-api.caurisflux.com/api/v1\"\n\
              public_key = \"pk_test_file\"\nsecret_key = \"sk_test_file\"\nwebhook_secret = \"wf\"\n\
              timeout_ms = 30000\n"
         );

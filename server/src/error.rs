@@ -39,6 +39,15 @@ pub enum AppError {
     /// 409: the resource's state forbids the request.
     #[error("{0}")]
     Conflict(String),
+    /// 409: the checkout was created in the other mode (test or live) than this verifier's.
+    #[error(
+        "this checkout was created in {} mode and this verifier runs in {} mode: it can only be paid or refunded by a {0} verifier",
+        mode_name(*.checkout_livemode), mode_name(!*.checkout_livemode)
+    )]
+    LivemodeMismatch {
+        /// The checkout's `livemode`.
+        checkout_livemode: bool,
+    },
     /// 422: the method is not offered for this checkout.
     #[error("this payment method is not available for this checkout")]
     MethodUnavailable,
@@ -69,6 +78,7 @@ impl AppError {
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthorized),
             AppError::NotFound => (StatusCode::NOT_FOUND, ApiErrorCode::NotFound),
             AppError::Conflict(_) => (StatusCode::CONFLICT, ApiErrorCode::Conflict),
+            AppError::LivemodeMismatch { .. } => (StatusCode::CONFLICT, ApiErrorCode::LivemodeMismatch),
             AppError::MethodUnavailable => {
                 (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::MethodUnavailable)
             }
@@ -82,6 +92,10 @@ impl AppError {
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal),
         }
     }
+}
+
+fn mode_name(livemode: bool) -> &'static str {
+    if livemode { "live" } else { "test" }
 }
 
 impl From<crate::store::StoreError> for AppError {

@@ -40,6 +40,9 @@ impl Application {
     /// bound (so that a caller knows the address, e.g. to give it to a provider simulator,
     /// before the service exists); `settings.listen` is not used.
     pub async fn build_on(listener: TcpListener, settings: Settings) -> anyhow::Result<Application> {
+        // Test and live never mix: a refused configuration stops here, before anything starts.
+        let mode = settings.validate().context("refused configuration")?;
+        tracing::info!(mode = mode.as_str(), "verifier mode");
         let addr = listener.local_addr()?;
         let base_url = settings
             .public_url
@@ -91,6 +94,7 @@ impl Application {
                     .context("max_poll_interval_ms is too large")?,
                 poll_floor_applies: !settings.reconcile.ignore_provider_poll_floor,
                 public_url: base_url.clone(),
+                livemode: mode.is_live(),
             },
         );
         let state =

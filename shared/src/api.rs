@@ -72,6 +72,9 @@ pub struct Checkout {
     pub country: Country,
     /// Current state.
     pub status: CheckoutStatus,
+    /// Whether it was created by a verifier in live mode (real money); `false` for test mode.
+    /// Only a verifier of the same mode can pay it.
+    pub livemode: bool,
     /// The secret the widget is given; returned only by the create call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -219,6 +222,8 @@ pub struct PublicCheckout {
     pub country: Country,
     /// Current state.
     pub status: CheckoutStatus,
+    /// Whether it is a live checkout (real money); `false` in test mode.
+    pub livemode: bool,
     /// The ways to pay.
     pub methods: Vec<MethodOption>,
     /// The latest attempt, if any.
@@ -354,6 +359,9 @@ pub enum ApiErrorCode {
     IdempotencyKeyInUse,
     /// 422: this `Idempotency-Key` was already used with another method, path or body.
     IdempotencyKeyReused,
+    /// 409: the checkout was created in the other mode (test or live) than this verifier's:
+    /// a test checkout is never paid or refunded by a live verifier, nor the reverse.
+    LivemodeMismatch,
     /// 409: the first request with this `Idempotency-Key` was interrupted before it answered and
     /// repeating it could act twice (refunds): read the resource to see what happened, then use
     /// a new key.
@@ -460,6 +468,10 @@ pub struct WebhookEvent {
     pub kind: EventType,
     /// When it happened, RFC 3339.
     pub timestamp: String,
+    /// Whether the checkout is a live one (real money); `false` in test mode. (Events recorded
+    /// before verifiers had modes carry none and read as `false`.)
+    #[serde(default)]
+    pub livemode: bool,
     /// The facts.
     pub data: WebhookEventData,
 }
@@ -612,6 +624,16 @@ mod tests {
             serde_json::to_string(&ApiErrorCode::IdempotencyKeyInUse).unwrap(),
             r#""idempotency_key_in_use""#
         );
+    }
+
+    #[test]
+    fn events_recorded_before_modes_read_as_test() {
+        let old = r#"{"type":"checkout.succeeded","timestamp":"2026-01-01T00:00:00Z","data":{"checkout":{"id":"co_1","reference":"o-1","amount":500,"currency":"XOF","status":"succeeded"}}}"#;
+        let event: WebhookEvent = serde_json::from_str(old).unwrap();
+        assert!(!event.livemode);
+        let now = serde_json::to_value(WebhookEvent { livemode: true, ..event }).unwrap();
+        assert_eq!(now["livemode"], serde_json::Value::Bool(true));
+        assert_eq!(serde_json::to_string(&ApiErrorCode::LivemodeMismatch).unwrap(), r#""livemode_mismatch""#);
     }
 
     #[test]

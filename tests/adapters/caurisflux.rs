@@ -80,6 +80,8 @@ async fn harness_with(config: SandboxConfig) -> Harness {
     .await
     .unwrap();
     let adapter = CaurisFlux::new(&Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
         base_url: sandbox.api_url(),
         public_key: PK.into(),
         secret_key: SK.to_owned().into(),
@@ -444,6 +446,8 @@ async fn credentials_are_checked_and_refusals_are_integration_errors() {
     assert_eq!(r.status(), 404, "authenticated, and no such payment");
 
     let wrong = CaurisFlux::new(&Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
         base_url: h.sandbox.api_url(),
         public_key: PK.into(),
         secret_key: "sk_test_not_mine".to_owned().into(),

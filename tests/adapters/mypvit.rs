@@ -94,6 +94,8 @@ fn the_sandbox_answers_each_type_of_the_documents_table_with_its_status_and_code
 
 fn settings(base_url: &str) -> Settings {
     Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
         base_url: base_url.into(),
         url_codes: UrlCodes {
             renew_secret: "RNW0TEST".into(),

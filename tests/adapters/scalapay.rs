@@ -84,6 +84,8 @@ async fn rig(knobs: Knobs) -> Rig {
 
 fn settings(base_url: &str, key: &str, knobs: Knobs) -> Settings {
     Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
         base_url: base_url.into(),
         api_key: key.to_owned().into(),
         delay_capture: knobs.delay_capture,

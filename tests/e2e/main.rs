@@ -10,6 +10,7 @@ mod caurisflux;
 mod flow;
 mod idempotency;
 mod kill;
+mod livemode;
 mod merchant_webhooks;
 mod money;
 mod mypvit;

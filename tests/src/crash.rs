@@ -162,6 +162,7 @@ ttl_seconds = 1800
 [reconcile]
 poll_interval_ms = 300
 [novasend]
+mode = "test"
 base_url = "{novasend}"
 api_key = "{NOVASEND_KEY}"
 api_client = "{NOVASEND_CLIENT}"

@@ -81,6 +81,10 @@ pub struct Options {
     pub provider_timeout_ms: u64,
     /// Verifier: run the inbox worker (off: notifications are stored and answered only).
     pub inbox_worker: bool,
+    /// Verifier: every provider in live mode with `allow_custom_host`, the sandboxes standing in
+    /// for the official hosts. CaurisFlux's test keys refuse live mode: use with
+    /// `without_caurisflux`.
+    pub live: bool,
 }
 
 impl Default for Options {
@@ -100,6 +104,7 @@ impl Default for Options {
             database_dir: None,
             provider_timeout_ms: 10_000,
             inbox_worker: true,
+            live: false,
         }
     }
 }
@@ -204,6 +209,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let verifier_url = format!("http://{}", listener.local_addr().expect("bound"));
         let sandboxes = start_sandboxes(&options, &verifier_url).await;
+        let mode = if options.live { server::config::Mode::Live } else { server::config::Mode::Test };
         let mut settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
             public_url: None,
@@ -220,6 +226,8 @@ impl TestApp {
                 ignore_provider_poll_floor: true,
             },
             novasend: Some(NovaSendSettings {
+                mode,
+                allow_custom_host: options.live,
                 base_url: "http://unused.invalid".into(),
                 api_key: SecretString::from(NOVASEND_KEY),
                 api_client: SecretString::from(NOVASEND_CLIENT),
@@ -228,6 +236,8 @@ impl TestApp {
                 timeout_ms: options.provider_timeout_ms,
             }),
             caurisflux: (!options.without_caurisflux).then(|| CaurisFluxSettings {
+                mode,
+                allow_custom_host: options.live,
                 base_url: server::providers::caurisflux::SANDBOX_URL.into(),
                 public_key: CAURISFLUX_PUBLIC_KEY.into(),
                 secret_key: SecretString::from(CAURISFLUX_SECRET_KEY),
@@ -235,6 +245,8 @@ impl TestApp {
                 timeout_ms: options.provider_timeout_ms,
             }),
             scalapay: Some(server::providers::scalapay::Settings {
+                mode,
+                allow_custom_host: options.live,
                 base_url: "http://unused.invalid".into(),
                 api_key: SecretString::from(SCALAPAY_KEY),
                 delay_capture: options.scalapay_delay_capture,
@@ -249,7 +261,11 @@ impl TestApp {
                 },
                 timeout_ms: options.provider_timeout_ms,
             }),
-            mypvit: Some(mypvit_settings(options.provider_timeout_ms)),
+            mypvit: Some(server::providers::mypvit::Settings {
+                mode,
+                allow_custom_host: options.live,
+                ..mypvit_settings(options.provider_timeout_ms)
+            }),
             merchant_webhooks: options.merchant_webhook_url.clone().map(|url| {
                 server::config::MerchantWebhookSettings {
                     url,
@@ -503,6 +519,8 @@ async fn start_sandboxes(options: &Options, verifier_url: &str) -> sandboxes::Sa
 /// The MyPVit account of the test verifier: fast key delivery, callbacks from 127.0.0.1 only.
 fn mypvit_settings(timeout_ms: u64) -> server::providers::mypvit::Settings {
     server::providers::mypvit::Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
         base_url: "http://unused.invalid".into(),
         url_codes: server::providers::mypvit::UrlCodes {
             renew_secret: "E2ERENEW".into(),

@@ -332,7 +332,7 @@ mod tests {
         use shared::status::{AttemptStatus, CheckoutStatus};
         let mut c = crate::wire::checkout(
             &serde_json::json!({"id":"co_1","merchant_name":"m","amount":1,"currency":"XOF","country":"CI",
-                "status":"open","methods":[],"expires_at":"t"}),
+                "status":"open","livemode":false,"methods":[],"expires_at":"t"}),
         )
         .unwrap();
         assert_eq!(

@@ -764,6 +764,7 @@ mod tests {
             currency: Currency::Xof,
             country: Country::Ci,
             status,
+            livemode: false,
             methods: vec![MethodOption { method: PaymentMethod::MobileMoney, provider: Provider::NovaSend }],
             attempt: attempt.map(|(id, status)| PublicAttempt {
                 id: id.into(),

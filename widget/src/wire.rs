@@ -27,6 +27,8 @@ pub(crate) trait Node: Sized {
     fn string(&self) -> Option<String>;
     /// The value, if it is a number.
     fn number(&self) -> Option<f64>;
+    /// The value, if it is a boolean.
+    fn boolean(&self) -> Option<bool>;
     /// The items, if it is an array.
     fn list(&self) -> Option<Vec<Self>>;
 }
@@ -58,6 +60,9 @@ impl Node for wasm_bindgen::JsValue {
     fn number(&self) -> Option<f64> {
         self.as_f64()
     }
+    fn boolean(&self) -> Option<bool> {
+        self.as_bool()
+    }
     fn list(&self) -> Option<Vec<Self>> {
         js_sys::Array::is_array(self).then(|| js_sys::Array::from(self).iter().collect())
     }
@@ -73,6 +78,9 @@ impl Node for serde_json::Value {
     }
     fn number(&self) -> Option<f64> {
         self.as_f64()
+    }
+    fn boolean(&self) -> Option<bool> {
+        self.as_bool()
     }
     fn list(&self) -> Option<Vec<Self>> {
         self.as_array().cloned()
@@ -153,6 +161,7 @@ pub(crate) fn checkout<N: Node>(n: &N) -> Option<PublicCheckout> {
         currency: variant(&n.field("currency")?)?,
         country: variant(&n.field("country")?)?,
         status: variant(&n.field("status")?)?,
+        livemode: n.field("livemode")?.boolean()?,
         methods: n.field("methods")?.list()?.iter().map(method_option).collect::<Option<_>>()?,
         attempt: optional(n, "attempt", attempt)?,
         expires_at: text(n, "expires_at")?,
@@ -205,6 +214,7 @@ mod tests {
             currency: Currency::Xaf,
             country: Country::Cm,
             status: CheckoutStatus::PartiallyRefunded,
+            livemode: true,
             methods: vec![
                 MethodOption { method: PaymentMethod::MtnMomo, provider: Provider::CaurisFlux },
                 MethodOption { method: PaymentMethod::Card, provider: Provider::Scalapay },
@@ -232,7 +242,7 @@ mod tests {
             ..full.clone()
         };
         assert_eq!(checkout(&round_trip(&bare)), Some(bare.clone()));
-        let none = PublicCheckout { attempt: None, ..bare };
+        let none = PublicCheckout { attempt: None, livemode: false, ..bare };
         assert_eq!(checkout(&round_trip(&none)), Some(none));
     }
 
@@ -241,14 +251,16 @@ mod tests {
         for body in [
             r#"{}"#,
             r#"[]"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1.5,"currency":"XOF","country":"CI","status":"open","methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":-1,"currency":"XOF","country":"CI","status":"open","methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"USD","country":"CI","status":"open","methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","methods":[],"expires_at":"t","description":5}"#,
+            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":"no","methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","merchant_name":"m","amount":1.5,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","merchant_name":"m","amount":-1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"USD","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t","description":5}"#,
         ] {
             assert_eq!(parse(body).as_ref().and_then(checkout), None, "{body}");
         }
-        let ok = r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","methods":[],"expires_at":"t","attempt":null,"new_field":1}"#;
+        let ok = r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t","attempt":null,"new_field":1}"#;
         assert!(parse(ok).as_ref().and_then(checkout).is_some(), "null and unknown fields are fine");
     }
 

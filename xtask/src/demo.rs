@@ -114,6 +114,7 @@ poll_interval_ms = 5000
 ignore_provider_poll_floor = true
 
 [novasend]
+mode = "test"
 base_url = "http://127.0.0.1:{sandbox_port}"
 api_key = "ns_demo_key"
 api_client = "ns_demo_client"
@@ -121,6 +122,7 @@ webhook_secret = "set-by-environment"
 timeout_ms = 30000
 
 [caurisflux]
+mode = "test"
 base_url = "http://127.0.0.1:{cauris_port}/api/v1"
 public_key = "pk_test_demo"
 secret_key = "sk_test_demo"
@@ -128,6 +130,7 @@ webhook_secret = "set-by-environment"
 timeout_ms = 30000
 
 [scalapay]
+mode = "test"
 base_url = "http://127.0.0.1:{scalapay_port}"
 api_key = "qhtfs87hjnc12kkos"
 item_category = "clothes"
@@ -139,6 +142,7 @@ postcode = "69003"
 country_code = "FR"
 
 [mypvit]
+mode = "test"
 base_url = "http://127.0.0.1:{mypvit_port}"
 operation_account_code = "ACC_DEMO0000001"
 password = "mp_demo_password"

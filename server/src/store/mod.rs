@@ -49,6 +49,9 @@ pub struct CheckoutRecord {
     pub customer: Option<shared::api::Customer>,
     /// Current state.
     pub status: CheckoutStatus,
+    /// Whether a live-mode verifier created it (real money); only a verifier of the same
+    /// mode may pay or refund it.
+    pub livemode: bool,
     /// SHA-256 of the client secret.
     pub client_secret_hash: String,
     /// Unix seconds.

@@ -103,6 +103,7 @@ impl SqliteStore {
                 None => None,
             },
             status: CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            livemode: row.get("livemode"),
             client_secret_hash: row.get("client_secret_hash"),
             created_at: row.get("created_at"),
             expires_at: row.get("expires_at"),
@@ -282,8 +283,8 @@ impl Store for SqliteStore {
         let inserted = sqlx::query(
             "INSERT INTO checkouts (id, reference, amount, currency, country, description, return_url,
                                     customer_json, status, client_secret_hash, created_at, expires_at,
-                                    updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    updated_at, livemode)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&c.id)
         .bind(&c.reference)
@@ -298,6 +299,7 @@ impl Store for SqliteStore {
         .bind(c.created_at)
         .bind(c.expires_at)
         .bind(c.created_at)
+        .bind(c.livemode)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -976,10 +978,21 @@ mod tests {
             return_url: None,
             customer: None,
             status: CheckoutStatus::Open,
+            livemode: false,
             client_secret_hash: "h".into(),
             created_at: now_secs(),
             expires_at: now_secs() + 600,
         }
+    }
+
+    #[tokio::test]
+    async fn a_checkout_keeps_its_mode() {
+        let s = store().await;
+        let live = CheckoutRecord { livemode: true, ..checkout("co_live", "order-live") };
+        s.insert_checkout(&live, &Cause::Api("create")).await.unwrap();
+        s.insert_checkout(&checkout("co_test", "order-test"), &Cause::Api("create")).await.unwrap();
+        assert!(s.checkout("co_live").await.unwrap().unwrap().livemode);
+        assert!(!s.checkout("co_test").await.unwrap().unwrap().livemode);
     }
 
     fn attempt(id: &str, checkout_id: &str) -> AttemptRecord {

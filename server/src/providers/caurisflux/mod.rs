@@ -55,9 +55,11 @@
 //!   names. A timestamp, when sent, must be within 300 s of our clock (the plugin's window);
 //!   a body-only signature without a timestamp is accepted and its replays are deduplicated by
 //!   the inbox.
-//! - **Environments**: test keys (`pk_test_`/`sk_test_`) with the production URL, live keys with
-//!   any other URL, or a key pair from two environments refuse to start ("Mélanger les
-//!   environnements", integration mistake 8 of the errors guide).
+//! - **Environments**: `mode = "test"` takes `pk_test_`/`sk_test_` keys on any URL but the
+//!   production API; `mode = "live"` takes `pk_live_`/`sk_live_` keys on the production API over
+//!   HTTPS (another host only with `allow_custom_host`, never the sandbox host). Anything else
+//!   refuses to start (docs `guides/errors`, "Mélanger les environnements"): see
+//!   [`crate::config::Settings::validate`].
 //!
 //! Refunds: CaurisFlux has no refund API ("Fonctionnalité à venir", docs `guides/refunds`:
 //! refunds are asked of support@cauris-pay.com by e-mail and handled in 24–48 working hours), so
@@ -83,7 +85,10 @@ use shared::{
 use super::{
     IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
 };
-use crate::store::{AttemptUpdate, Reported};
+use crate::{
+    config::{Deployment, KeyForm, Mode},
+    store::{AttemptUpdate, Reported},
+};
 
 pub mod wire;
 
@@ -107,8 +112,6 @@ pub const LEGACY_SIGNATURE_HEADER: &str = "x-cauris-signature";
 pub const LEGACY_TIMESTAMP_HEADER: &str = "x-cauris-timestamp";
 /// How far a webhook's timestamp may be from our clock, in seconds (the plugin's ±300 s).
 pub const TIMESTAMP_TOLERANCE_SECONDS: i64 = 300;
-/// The production API's host.
-pub const PRODUCTION_HOST: &str = "prod-api.caurisflux.com";
 /// The production API's base URL.
 pub const PRODUCTION_URL: &str = "https://prod-api.caurisflux.com/api/v1";
 /// CaurisFlux's hosted sandbox's base URL.
@@ -117,6 +120,8 @@ pub const SANDBOX_URL: &str = "https://sandbox-api.caurisflux.com/api/v1";
 pub const API_VERSION_HEADER: &str = "x-api-version";
 /// Its value in the official plugin (`includes/class-caurisflux-client.php`).
 pub const API_VERSION: &str = "2026-01-01";
+/// CaurisFlux's hosted sandbox's host.
+pub const SANDBOX_HOST: &str = "sandbox-api.caurisflux.com";
 
 /// Which operators CaurisFlux carries in each country, and the country's currency (see the
 /// module doc for how this table was chosen). Cards are carried everywhere listed here, on the
@@ -161,6 +166,12 @@ const ALREADY_KNOWN: &[&str] = &["IDEMPOTENCY_KEY_REUSED", "DUPLICATE_EXTERNAL_R
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `test` (keys `pk_test_`/`sk_test_`) or `live` (keys `pk_live_`/`sk_live_`, on
+    /// [`PRODUCTION_URL`]); checked by [`crate::config::Settings::validate`].
+    pub mode: Mode,
+    /// Live mode only: accept a `base_url` other than [`PRODUCTION_URL`] (an egress proxy).
+    #[serde(default)]
+    pub allow_custom_host: bool,
     /// The API's base URL as the docs write it, with `/api/v1`: [`PRODUCTION_URL`] or
     /// [`SANDBOX_URL`]; replaced by the in-process sandbox's when one runs.
     pub base_url: String,
@@ -174,75 +185,45 @@ pub struct Settings {
     pub timeout_ms: u64,
 }
 
-/// Which CaurisFlux environment keys belong to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyEnvironment {
-    /// `pk_test_` / `sk_test_`: the sandbox.
-    Test,
-    /// `pk_live_` / `sk_live_`: production.
-    Live,
-}
-
-impl KeyEnvironment {
-    fn of(key: &str, kind: &str) -> Option<KeyEnvironment> {
-        let rest = key.strip_prefix(kind)?.strip_prefix('_')?;
-        if rest.strip_prefix("test_").is_some_and(|k| !k.is_empty()) {
-            Some(KeyEnvironment::Test)
-        } else if rest.strip_prefix("live_").is_some_and(|k| !k.is_empty()) {
-            Some(KeyEnvironment::Live)
-        } else {
-            None
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            KeyEnvironment::Test => "test",
-            KeyEnvironment::Live => "live",
+impl Settings {
+    /// What the configuration's validation checks: both keys' environment by their prefix, and
+    /// the hosts of <https://docs.caurisflux.com/guides/errors> ("Mélanger les environnements":
+    /// `pk_test_*:sk_test_*` with `sandbox-api.caurisflux.com`, `pk_live_*:sk_live_*` with
+    /// `prod-api.caurisflux.com`).
+    pub fn deployment(&self) -> Deployment<'_> {
+        Deployment {
+            section: "caurisflux",
+            name: "CaurisFlux",
+            mode: self.mode,
+            allow_custom_host: self.allow_custom_host,
+            base_url: &self.base_url,
+            live_url: PRODUCTION_URL,
+            test_host: Some(SANDBOX_HOST),
+            keys: vec![
+                ("public_key", key_form(&self.public_key, "pk", "pk_test_… or pk_live_…")),
+                ("secret_key", key_form(self.secret_key.expose_secret(), "sk", "sk_test_… or sk_live_…")),
+            ],
         }
     }
 }
 
-/// Why CaurisFlux's settings cannot be used; the verifier refuses to start.
+/// What a key's prefix says: `{kind}_test_…` or `{kind}_live_…` with something after it.
+fn key_form(key: &str, kind: &str, expected: &'static str) -> KeyForm {
+    let rest = key.trim().strip_prefix(kind).and_then(|k| k.strip_prefix('_'));
+    let marked = |mark: &str| rest.and_then(|k| k.strip_prefix(mark)).is_some_and(|k| !k.is_empty());
+    if marked("test_") {
+        KeyForm::Test
+    } else if marked("live_") {
+        KeyForm::Live
+    } else {
+        KeyForm::Malformed { expected }
+    }
+}
+
+/// Why CaurisFlux's adapter cannot be built; the verifier refuses to start. (Keys and URL are
+/// checked against the mode by [`crate::config::Settings::validate`].)
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A key without a documented prefix.
-    #[error("the CaurisFlux {which} key must start with {prefix}_test_ or {prefix}_live_")]
-    KeyFormat {
-        /// `public` or `secret`.
-        which: &'static str,
-        /// `pk` or `sk`.
-        prefix: &'static str,
-    },
-    /// A public key of one environment with a secret key of the other.
-    #[error(
-        "the CaurisFlux public key is a {public} key but the secret key is a {secret} key; use both keys of one pair"
-    )]
-    KeysDisagree {
-        /// The public key's environment.
-        public: &'static str,
-        /// The secret key's environment.
-        secret: &'static str,
-    },
-    /// Test keys pointed at production.
-    #[error(
-        "CaurisFlux test keys (pk_test_/sk_test_) cannot be used with the production API {url}: use {SANDBOX_URL} with test keys, or live keys (pk_live_/sk_live_) with production"
-    )]
-    TestKeysOnProduction {
-        /// The configured URL.
-        url: String,
-    },
-    /// Live keys pointed anywhere but production.
-    #[error(
-        "CaurisFlux live keys (pk_live_/sk_live_) can only be used with the production API {PRODUCTION_URL}, not {url}: use test keys (pk_test_/sk_test_) with the sandbox"
-    )]
-    LiveKeysOffProduction {
-        /// The configured URL.
-        url: String,
-    },
-    /// The base URL does not parse, or is not http(s).
-    #[error("the CaurisFlux base_url {0:?} is not an http(s) URL")]
-    BadUrl(String),
     /// No webhook secret: no notification could be verified.
     #[error(
         "the CaurisFlux webhook_secret is empty: set the secret of CaurisFlux's dashboard (Réglages → Webhooks)"
@@ -253,49 +234,18 @@ pub enum ConfigError {
     Client(String),
 }
 
-/// Checks the keys against each other and against the URL (errors guide, integration mistake 8).
-pub fn check_environment(settings: &Settings) -> Result<KeyEnvironment, ConfigError> {
-    let public = KeyEnvironment::of(settings.public_key.trim(), "pk")
-        .ok_or(ConfigError::KeyFormat { which: "public", prefix: "pk" })?;
-    let secret = KeyEnvironment::of(settings.secret_key.expose_secret().trim(), "sk")
-        .ok_or(ConfigError::KeyFormat { which: "secret", prefix: "sk" })?;
-    if public != secret {
-        return Err(ConfigError::KeysDisagree { public: public.name(), secret: secret.name() });
-    }
-    let url = reqwest::Url::parse(settings.base_url.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| ConfigError::BadUrl(settings.base_url.clone()))?;
-    let production = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(PRODUCTION_HOST));
-    match (public, production) {
-        (KeyEnvironment::Test, true) => {
-            Err(ConfigError::TestKeysOnProduction { url: settings.base_url.clone() })
-        }
-        (KeyEnvironment::Live, false) => {
-            Err(ConfigError::LiveKeysOffProduction { url: settings.base_url.clone() })
-        }
-        (KeyEnvironment::Live, true) if url.scheme() != "https" => {
-            Err(ConfigError::LiveKeysOffProduction { url: settings.base_url.clone() })
-        }
-        _ => Ok(public),
-    }
-}
-
 /// The CaurisFlux adapter.
 #[derive(Debug)]
 pub struct CaurisFlux {
     base_url: String,
     api_key: SecretString,
     webhook_secret: SecretString,
-    environment: KeyEnvironment,
     http: reqwest::Client,
 }
 
 impl CaurisFlux {
-    /// An adapter for `settings`, refused when the keys and the URL belong to different
-    /// environments or the webhook secret is missing.
+    /// An adapter for `settings`, refused when the webhook secret is missing.
     pub fn new(settings: &Settings) -> Result<CaurisFlux, ConfigError> {
-        let environment = check_environment(settings)?;
         if settings.webhook_secret.expose_secret().trim().is_empty() {
             return Err(ConfigError::NoWebhookSecret);
         }
@@ -304,15 +254,9 @@ impl CaurisFlux {
             api_key: format!("{}:{}", settings.public_key.trim(), settings.secret_key.expose_secret().trim())
                 .into(),
             webhook_secret: settings.webhook_secret.clone(),
-            environment,
             http: http::client(Duration::from_millis(settings.timeout_ms))
                 .map_err(|e| ConfigError::Client(e.to_string()))?,
         })
-    }
-
-    /// The environment of the configured keys.
-    pub fn environment(&self) -> KeyEnvironment {
-        self.environment
     }
 
     fn authed(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, ProviderError> {

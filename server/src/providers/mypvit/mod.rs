@@ -89,7 +89,10 @@ use tokio::sync::watch;
 use super::{
     IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
 };
-use crate::store::{AttemptUpdate, Reported};
+use crate::{
+    config::{Deployment, Mode},
+    store::{AttemptUpdate, Reported},
+};
 
 pub mod wire;
 
@@ -134,6 +137,12 @@ pub struct UrlCodes {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `test` (the account's test operation account, or a sandbox) or `live`; checked by
+    /// [`crate::config::Settings::validate`].
+    pub mode: Mode,
+    /// Live mode only: accept a `base_url` other than [`LIVE_URL`] (an egress proxy).
+    #[serde(default)]
+    pub allow_custom_host: bool,
     /// `https://api.mypvit.pro` (or `…/v2`).
     pub base_url: String,
     /// Each API's URL code.
@@ -169,6 +178,29 @@ pub struct Settings {
     pub renew_before_s: u64,
     /// How long to wait for a renewed key to arrive at the reception URL.
     pub secret_wait_ms: u64,
+}
+
+/// MyPVit's API (<https://docs.mypvit.pro/en/intro/integration-guide>): one host for the test
+/// operation account and the production ones.
+pub const LIVE_URL: &str = "https://api.mypvit.pro";
+
+impl Settings {
+    /// What the configuration's validation checks. MyPVit has no separate test host (an
+    /// account's test operation account runs on [`LIVE_URL`] too), and nothing configured here
+    /// says test or live: its only documented key form is the `X-Secret` (`sk_live_…` in the
+    /// integration guide's examples), delivered at run time, not configured.
+    pub fn deployment(&self) -> Deployment<'_> {
+        Deployment {
+            section: "mypvit",
+            name: "MyPVit",
+            mode: self.mode,
+            allow_custom_host: self.allow_custom_host,
+            base_url: &self.base_url,
+            live_url: LIVE_URL,
+            test_host: None,
+            keys: vec![],
+        }
+    }
 }
 
 /// How a MyPVit error type is handled.

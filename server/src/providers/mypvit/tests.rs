@@ -24,6 +24,8 @@ const ACCOUNT: &str = "ACC_TEST0001";
 
 fn settings(base_url: &str) -> Settings {
     Settings {
+        mode: crate::config::Mode::Test,
+        allow_custom_host: false,
         base_url: base_url.into(),
         url_codes: UrlCodes {
             renew_secret: "RNW0TEST".into(),
@@ -387,6 +389,7 @@ ttl_seconds = 1800
 [reconcile]
 poll_interval_ms = 5000
 [mypvit]
+mode = "live"
 base_url = "https://api.mypvit.pro"
 operation_account_code = "ACC_672CD66E148BD"
 password = "pw_file"

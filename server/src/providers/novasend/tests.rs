@@ -19,6 +19,8 @@ const WEBHOOK_SECRET: &str = "whsec_novasend_fixture";
 
 fn settings(account_id: Option<&str>) -> NovaSendSettings {
     NovaSendSettings {
+        mode: crate::config::Mode::Test,
+        allow_custom_host: false,
         base_url: "http://127.0.0.1:9".into(),
         api_key: "key".to_owned().into(),
         api_client: "client".to_owned().into(),

@@ -73,7 +73,10 @@ use super::{
     IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
     VerifiedNotice, WebhookError, http,
 };
-use crate::store::{AttemptUpdate, Reported};
+use crate::{
+    config::{Deployment, KeyForm, Mode},
+    store::{AttemptUpdate, Reported},
+};
 
 pub mod wire;
 
@@ -88,6 +91,12 @@ use wire::{
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `test` (Scalapay's integration environment or a sandbox) or `live` (on [`LIVE_URL`]);
+    /// checked by [`crate::config::Settings::validate`].
+    pub mode: Mode,
+    /// Live mode only: accept a `base_url` other than [`LIVE_URL`] (an egress proxy).
+    #[serde(default)]
+    pub allow_custom_host: bool,
     /// `https://api.scalapay.com` in production, `https://integration.api.scalapay.com` for
     /// tests (or a local simulator's URL).
     pub base_url: String,
@@ -110,6 +119,34 @@ pub struct Settings {
     pub shipping: ShippingAddress,
     /// Request timeout.
     pub timeout_ms: u64,
+}
+
+/// Scalapay's production API (<https://developers.scalapay.com/>, "Environments").
+pub const LIVE_URL: &str = "https://api.scalapay.com";
+/// Scalapay's integration (test) API's host.
+pub const TEST_HOST: &str = "integration.api.scalapay.com";
+/// The test keys Scalapay publishes for everyone (its API simulator's sandbox key, and the
+/// in-store test device's), <https://developers.scalapay.com/>: never a live merchant's key.
+pub const PUBLISHED_TEST_KEYS: &[&str] = &["qhtfs87hjnc12kkos", "testdeviceapikey"];
+
+impl Settings {
+    /// What the configuration's validation checks. A merchant's own keys carry no documented
+    /// test or live mark (production keys are only "usually" `sp_`), so the host decides, except
+    /// for the published test keys, which are test keys wherever they point.
+    pub fn deployment(&self) -> Deployment<'_> {
+        let key = self.api_key.expose_secret().trim();
+        let form = if PUBLISHED_TEST_KEYS.contains(&key) { KeyForm::Test } else { KeyForm::Unmarked };
+        Deployment {
+            section: "scalapay",
+            name: "Scalapay",
+            mode: self.mode,
+            allow_custom_host: self.allow_custom_host,
+            base_url: &self.base_url,
+            live_url: LIVE_URL,
+            test_host: Some(TEST_HOST),
+            keys: vec![("api_key", form)],
+        }
+    }
 }
 
 fn default_authorization_expiry_ms() -> u64 {
@@ -693,6 +730,8 @@ mod tests {
 
     fn settings(delay_capture: bool) -> Settings {
         Settings {
+            mode: Mode::Test,
+            allow_custom_host: false,
             base_url: "http://unused.invalid/".into(),
             api_key: "qhtfs87hjnc12kkos".to_owned().into(),
             delay_capture,
@@ -1005,6 +1044,7 @@ ttl_seconds = 1800
 [reconcile]
 poll_interval_ms = 5000
 [scalapay]
+mode = "test"
 base_url = "https://integration.api.scalapay.com"
 api_key = "sp_file_key"
 delay_capture = true

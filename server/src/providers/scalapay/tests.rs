@@ -65,6 +65,8 @@ fn no_replay_window_is_invented() {
 
 fn settings() -> Settings {
     Settings {
+        mode: crate::config::Mode::Test,
+        allow_custom_host: false,
         base_url: "http://unused.invalid/".into(),
         api_key: KEY.to_owned().into(),
         delay_capture: false,

@@ -31,8 +31,12 @@ fn parse_failure(f: Option<String>) -> Result<Option<ErrorCode>, StoreError> {
     f.map(|f| ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))).transpose()
 }
 
-async fn event_checkout(tx: &mut SqliteConnection, checkout_id: &str) -> Result<EventCheckout, StoreError> {
-    let row = sqlx::query("SELECT reference, amount, currency, status FROM checkouts WHERE id = ?")
+/// The checkout as an event shows it, and whether it is a live one.
+async fn event_checkout(
+    tx: &mut SqliteConnection,
+    checkout_id: &str,
+) -> Result<(EventCheckout, bool), StoreError> {
+    let row = sqlx::query("SELECT reference, amount, currency, status, livemode FROM checkouts WHERE id = ?")
         .bind(checkout_id)
         .fetch_one(&mut *tx)
         .await
@@ -40,13 +44,14 @@ async fn event_checkout(tx: &mut SqliteConnection, checkout_id: &str) -> Result<
     let currency: String = row.get("currency");
     let status: String = row.get("status");
     let amount: i64 = row.get("amount");
-    Ok(EventCheckout {
+    let checkout = EventCheckout {
         id: checkout_id.to_owned(),
         reference: row.get("reference"),
         amount: u64::try_from(amount).map_err(|_| corrupt("amount", &amount.to_string()))?,
         currency: Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?,
         status: CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-    })
+    };
+    Ok((checkout, row.get("livemode")))
 }
 
 fn event_attempt(row: &SqliteRow) -> Result<EventAttempt, StoreError> {
@@ -82,7 +87,7 @@ pub(super) async fn record_event(
     subject: Subject<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let checkout = event_checkout(tx, checkout_id).await?;
+    let (checkout, livemode) = event_checkout(tx, checkout_id).await?;
     let attempt_row = match subject {
         Subject::Attempt(id) => sqlx::query("SELECT * FROM attempts WHERE id = ?")
             .bind(id)
@@ -145,6 +150,7 @@ pub(super) async fn record_event(
     let event = WebhookEvent {
         kind,
         timestamp: rfc3339(now),
+        livemode,
         data: WebhookEventData { checkout, attempt, refund, mismatch, paid_attempts },
     };
     let payload = serde_json::to_string(&event).map_err(|e| StoreError::Other(e.into()))?;
@@ -347,6 +353,8 @@ mod tests {
             return_url: None,
             customer: None,
             status: CheckoutStatus::Open,
+            // A live checkout: its events say so.
+            livemode: true,
             client_secret_hash: "h".into(),
             created_at: now,
             expires_at: now + 600,
@@ -419,6 +427,11 @@ mod tests {
         let refunded: WebhookEvent = serde_json::from_str(&events[2].payload).unwrap();
         assert_eq!(refunded.data.refund.unwrap().amount, 5000);
         assert!(events.iter().all(|e| e.id.starts_with("evt_") && e.state == DeliveryState::Pending));
+        // Every payload says the checkout is live, as stored.
+        for e in &events {
+            let json: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+            assert_eq!(json["livemode"], serde_json::Value::Bool(true), "{}", e.payload);
+        }
     }
 
     #[tokio::test]
