@@ -181,6 +181,11 @@ pub enum ConfigError {
         /// The test host.
         test_host: &'static str,
     },
+    /// The tests' pace against a sandbox, asked of a live verifier.
+    #[error(
+        "reconcile.ignore_provider_poll_floor is for tests against a sandbox: a live verifier keeps each provider's minimum gap between status fetches. Remove it"
+    )]
+    PollFloorIgnoredLive,
     /// Providers of both modes in one verifier.
     #[error(
         "test and live providers cannot mix in one verifier: test: {}; live: {}. Set every provider's mode alike, or run one verifier per mode",
@@ -305,11 +310,15 @@ impl Settings {
         }
         let of =
             |mode: Mode| deployments.iter().filter(|d| d.mode == mode).map(|d| d.section).collect::<Vec<_>>();
-        match (of(Mode::Test), of(Mode::Live)) {
-            (_, live) if live.is_empty() => Ok(Mode::Test),
-            (test, _) if test.is_empty() => Ok(Mode::Live),
-            (test, live) => Err(ConfigError::MixedModes { test, live }),
+        let mode = match (of(Mode::Test), of(Mode::Live)) {
+            (_, live) if live.is_empty() => Mode::Test,
+            (test, _) if test.is_empty() => Mode::Live,
+            (test, live) => return Err(ConfigError::MixedModes { test, live }),
+        };
+        if mode.is_live() && self.reconcile.ignore_provider_poll_floor {
+            return Err(ConfigError::PollFloorIgnoredLive);
         }
+        Ok(mode)
     }
 }
 
@@ -532,6 +541,18 @@ poll_interval_ms = 5000
             let e = refused(&[sections], setting);
             assert!(matches!(e, ConfigError::TestOnLiveHost { .. }), "{e:?}");
         }
+    }
+
+    #[test]
+    fn only_a_test_verifier_may_poll_below_the_providers_floor() {
+        let fast = |sections: &[String]| {
+            let text = format!("{BASE}ignore_provider_poll_floor = true\n{}", sections.concat());
+            toml::from_str::<Settings>(&text).unwrap_or_else(|e| panic!("{e}\n{text}")).validate()
+        };
+        assert_eq!(fast(&[novasend("test", "http://127.0.0.1:8091", "")]), Ok(Mode::Test));
+        let e = fast(&[novasend("live", "https://business.novasend.app", "")]).unwrap_err();
+        assert_eq!(e, ConfigError::PollFloorIgnoredLive);
+        assert!(e.to_string().contains("reconcile.ignore_provider_poll_floor"), "{e}");
     }
 
     #[test]
