@@ -2,9 +2,10 @@
 //! action to suggest. Provider adapters map their own codes to these, through
 //! [`ErrorCode::from_provider_code`] where the provider documents its codes.
 //!
-//! Sources: the providers' error guides in the kit's seeds (CaurisFlux `guides/errors`, MyPVit's
-//! technical document v5.5 "Code d'erreurs", NovaSend's payin and error pages, Scalapay's
-//! errors page) and `research/providers.md` §1–§4.
+//! Sources: the providers' error guides (CaurisFlux <https://docs.caurisflux.com/guides/errors>,
+//! MyPVit's technical document v5.5 "Code d'erreurs", NovaSend's payin and error pages at
+//! <https://docs.novasend.app/>, Scalapay's <https://developers.scalapay.com/reference/messages-validation>),
+//! each transcribed as `server/tests/fixtures/<provider>/error_codes.tsv`.
 
 use serde::{Deserialize, Serialize};
 
@@ -208,7 +209,7 @@ impl ErrorCode {
 
 use ErrorCode::*;
 
-/// CaurisFlux `guides/errors` (seed 000; providers.md §1). Its payment errors are documented by
+/// CaurisFlux `guides/errors` (<https://docs.caurisflux.com/guides/errors>). Its payment errors are documented by
 /// their action only; `PROVIDER_ERROR` appears in its monitoring advice, `INSUFFICIENT_FUNDS`
 /// is unconfirmed.
 const CAURIS_FLUX: &[(&str, Option<ErrorCode>)] = &[
@@ -230,7 +231,7 @@ const CAURIS_FLUX: &[(&str, Option<ErrorCode>)] = &[
 ];
 
 /// NovaSend's error pages (`errors.en`, `integrations/errors`, `api/wallet/error`) and the
-/// payin confirmation statuses (seed 003; providers.md §2).
+/// payin confirmation statuses (<https://docs.novasend.app/payin.en>).
 const NOVA_SEND: &[(&str, Option<ErrorCode>)] = &[
     ("unauthorized", Some(MethodUnavailable)),
     ("api_token_invalid", Some(MethodUnavailable)),
@@ -257,7 +258,8 @@ const NOVA_SEND: &[(&str, Option<ErrorCode>)] = &[
     ("expired", Some(SessionExpired)),
 ];
 
-/// MyPVit's "Code d'erreurs" table (seed 002, technical document v5.5, 01/11/2024).
+/// MyPVit's "Code d'erreurs" table (technical document v5.5, 01/11/2024;
+/// `server/tests/fixtures/mypvit/error_codes.tsv`).
 const MY_PVIT: &[(&str, Option<ErrorCode>)] = &[
     ("SOMETHING_WENT_WRONG", Some(ProviderUnavailable)),
     ("INVALID_MERCHANT_IP_ADDRESS", Some(MethodUnavailable)),
@@ -299,7 +301,7 @@ const MY_PVIT: &[(&str, Option<ErrorCode>)] = &[
     ("SERVICE_NOT_SUPPORTED", Some(MethodUnavailable)),
     ("SECRET_KEY_RECEPTION_URL_NOT_ACTIVE", Some(MethodUnavailable)),
     ("CUSTOMER_UNKNOWN", Some(InvalidPhoneNumber)),
-    // After one renewal of the secret and one retry (providers.md §3).
+    // After one renewal of the secret and one retry (https://docs.mypvit.pro/en/v2/api/renew-secret).
     ("AUTHENTICATION_FAILED", Some(MethodUnavailable)),
     ("API_NOT_FOUND", Some(MethodUnavailable)),
     ("MERCHANT_NOT_FOUND", Some(MethodUnavailable)),
@@ -328,7 +330,7 @@ const MY_PVIT: &[(&str, Option<ErrorCode>)] = &[
     ("FAILED", Some(PaymentRefused)),
 ];
 
-/// Scalapay's published error codes (seed 001; providers.md §4). An expired order is "abandoned
+/// Scalapay's published error codes (<https://developers.scalapay.com/reference/messages-validation>). An expired order is "abandoned
 /// or rejected by the customer's bank", without a reason.
 const SCALAPAY: &[(&str, Option<ErrorCode>)] = &[
     ("api_validationerror", Some(MethodUnavailable)),
@@ -444,7 +446,7 @@ mod tests {
 
     #[test]
     fn every_code_of_the_mypvit_table_is_listed() {
-        // The "Type" column of MyPVit's error table (seed 002), in its order.
+        // The "Type" column of MyPVit's error table (technical document v5.5), in its order.
         let documented = "SOMETHING_WENT_WRONG INVALID_MERCHANT_IP_ADDRESS INVALID_ENVIRONMENT \
             INVALID_CALLBACK_URL_CODE INVALID_REDIRECTION_URL_CODE \
             INVALID_FAILED_REDIRECTION_URL_CODE CUSTOMER_PIN_NOT_SET \

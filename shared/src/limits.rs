@@ -104,19 +104,20 @@ impl LimitError {
 pub fn limits(provider: Provider, currency: Currency) -> Option<Limits> {
     let (min_minor, max_minor) = match (provider, currency) {
         // CaurisFlux guides/errors, VALIDATION_ERROR: "amount Min: 100, Max: 5000000", "currency
-        // XOF ou XAF" (seed 000; research/providers.md §1).
+        // XOF ou XAF" (https://docs.caurisflux.com/guides/errors).
         (Provider::CaurisFlux, Currency::Xof | Currency::Xaf) => (100, Some(5_000_000)),
-        // MyPVit REST and LINK APIs: amount "Supérieur à 150" (seed 002, document v5.5); Gabon
+        // MyPVit REST and LINK APIs: amount "Supérieur à 150" (integration document v5.5); Gabon
         // only, XAF. TRANSACTION_MAX_AMOUNT_EXCEDED exists, but no maximum is published.
         (Provider::MyPvit, Currency::Xaf) => (151, None),
         // NovaSend: whole units, `transaction_greater_than_zero`; a maximum exists ("Invalid
-        // amount", above the provider maximum) but is not published (providers.md §2).
+        // amount", above the provider maximum) but is not published (https://docs.novasend.app/).
         (Provider::NovaSend, Currency::Xof) => (1, None),
         // NovaSend in Cameroun: 200–500 000 XAF, from an integrator's configuration
-        // (github.com/kalynux/jovi-mall, providers.md §2): the only figure found.
+        // (github.com/kalynux/jovi-mall, `config/payments.config.ts`): the only figure found.
         (Provider::NovaSend, Currency::Xaf) => (200, Some(500_000)),
         // Scalapay: euros only; its maximum is set per merchant by contract
-        // (`order_amount_exceeds_maximum_limit`, seed 001; providers.md §4).
+        // (`order_amount_exceeds_maximum_limit`,
+        // https://developers.scalapay.com/reference/messages-validation).
         (Provider::Scalapay, Currency::Eur) => (1, None),
         (Provider::CaurisFlux, Currency::Eur)
         | (Provider::MyPvit, Currency::Xof | Currency::Eur)

@@ -40,8 +40,8 @@ impl Provider {
     }
 
     /// Whether this provider needs a one-time code the customer generates (`PayRequest::otp`)
-    /// to carry `method`: NovaSend's Orange Money direct payins (`payin.otp`, research/
-    /// providers.md "Endpoints"; `transaction_otp_required` otherwise).
+    /// to carry `method`: NovaSend's Orange Money direct payins (`payin.otp`,
+    /// <https://docs.novasend.app/api-direct/payment>; `transaction_otp_required` otherwise).
     pub fn needs_otp(self, method: PaymentMethod) -> bool {
         matches!((self, method), (Provider::NovaSend, PaymentMethod::OrangeMoney))
     }

@@ -5,13 +5,13 @@
 //! Data, not logic, so that the widget (which shows them) and the verifier (which could put them
 //! in a notification) agree. Only codes a source gives are listed; elsewhere the widget says what
 //! to do without a code rather than guess one. Sources, per entry below:
-//! - `research/anchors.md` §2.10 "Orange OTP USSD codes by country" (docs.clapay.app
-//!   "flow-payment") for the one-time codes;
-//! - `research/providers.md` §NovaSend "MTN and Moov push" (NovaSend's official docs) for
-//!   `*133#` and `*155#` in Côte d'Ivoire;
-//! - `research/anchors.md` §2.10 (docs.fincra.com "mobile-money-direct-charge") for Orange's
-//!   `#144#`, MTN Cameroun's `*126#` and Moov Bénin's `*855#`;
-//! - the text of issue 6 for Airtel Gabon's `*150#` (not in the research files: to confirm).
+//! - <https://docs.clapay.app/docs/nowallet/payment/flow-payment> ("Orange OTP USSD codes by
+//!   country") for the one-time codes;
+//! - NovaSend's docs (<https://docs.novasend.app/>, "MTN and Moov push") for `*133#` and `*155#`
+//!   in Côte d'Ivoire;
+//! - <https://docs.fincra.com/docs/mobile-money-direct-charge> for Orange's `#144#`, MTN
+//!   Cameroun's `*126#` and Moov Bénin's `*855#`;
+//! - the project's issue 6 for Airtel Gabon's `*150#` (no public source found: to confirm).
 
 use crate::locale::Locale;
 use crate::phone::{Country, Network};
@@ -45,7 +45,7 @@ impl UssdCode {
 }
 
 /// The code that gives an Orange Money one-time payment code in `country`, if a source gives
-/// one (anchors.md §2.10, docs.clapay.app).
+/// one (https://docs.clapay.app/docs/nowallet/payment/flow-payment).
 pub fn orange_otp(country: Country) -> Option<UssdCode> {
     let pattern = match country {
         Country::Ci => "#144*82#",
@@ -62,12 +62,13 @@ pub fn orange_otp(country: Country) -> Option<UssdCode> {
 /// when the push prompt does not appear, if a source gives it.
 pub fn push_fallback(country: Country, network: Network) -> Option<UssdCode> {
     let pattern = match (country, network) {
-        // NovaSend's docs (providers.md, "MTN and Moov push").
+        // NovaSend's docs (https://docs.novasend.app/, "MTN and Moov push").
         (Country::Ci, Network::Mtn) => "*133#",
         (Country::Ci, Network::Moov) => "*155#",
-        // Orange's menu in Côte d'Ivoire (fincra; adjeminpay's CI variant, anchors.md §2.10).
+        // Orange's menu in Côte d'Ivoire (docs.fincra.com "mobile-money-direct-charge"; the CI
+        // variant of pub.dev's adjeminpay_flutter, `AdpInfoText`).
         (Country::Ci, Network::Orange) => "#144#",
-        // fincra (anchors.md §2.10).
+        // https://docs.fincra.com/docs/mobile-money-direct-charge.
         (Country::Cm, Network::Mtn) => "*126#",
         (Country::Bj, Network::Moov) => "*855#",
         // Issue 6's text; not in the research files.

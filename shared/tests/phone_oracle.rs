@@ -24,7 +24,7 @@
 //! 1. Gabon's pre-2019 forms (`0X XX XX XX`, and `X XX XX XX` from abroad, X in 2–7): the
 //!    metadata still accepts them as mobile ("About old numbers, which may soon get invalid");
 //!    they were switched off on 6 April 2024 (news.alibreville.com/h/114469.html,
-//!    africapresse.com; research/providers.md §5). We refuse them as `Obsolete`, with the
+//!    africapresse.com). We refuse them as `Obsolete`, with the
 //!    current form where the mapping is published.
 //! 2. Côte d'Ivoire's national format: we write five pairs (`07 07 12 34 56`), as Ivorians do
 //!    (fr.wikipedia "Liste des indicatifs téléphoniques en Côte d'Ivoire"); libphonenumber
@@ -156,7 +156,7 @@ fn expected_network(carrier: Option<&str>) -> Network {
         Some("Areeba") => Network::Mtn,
         Some("Moov") => Network::Moov,
         // Now trading as Moov Africa: Onatel (Burkina Faso), Sotelma-Malitel (Mali), Libertis
-        // merged into Moov Africa Gabon Télécom (research/providers.md §5).
+        // merged into Moov Africa Gabon Télécom (news.alibreville.com/h/89332.html).
         Some("Onatel" | "Sotelma" | "Libertis") => Network::Moov,
         Some("Airtel") => Network::Airtel,
         // Bharti Airtel bought Warid Congo in 2013 and merged it in 2014; customers kept their

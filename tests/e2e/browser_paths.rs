@@ -248,7 +248,7 @@ async fn a_card_pays_on_scalapay_s_page_and_the_widget_shows_paid() {
     let link = widget_wait(c, HOST, "a.ckw-link", WAIT).await.unwrap().attr("href").await.unwrap().unwrap();
     assert!(link.starts_with(&app.scalapay_url), "{link}");
 
-    // The customer fills Scalapay's card page in another tab with the seed's test card.
+    // The customer fills Scalapay's card page in another tab with Scalapay's documented test card.
     let widget_window = c.window().await.unwrap();
     let tab = c.new_window(true).await.unwrap();
     c.switch_to_window(tab.handle).await.unwrap();

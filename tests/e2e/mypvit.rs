@@ -1,5 +1,5 @@
 //! MyPVit end to end, over real HTTP: a Gabonese checkout paid with Airtel Money or Moov Money
-//! through the widget's public API, the sandbox's asynchronous outcome (the seed's rule: up to
+//! through the widget's public API, the sandbox's asynchronous outcome (the document's rule: up to
 //! 1000 XAF succeeds, above fails), the unsigned callback that only makes the verifier ask for
 //! the status, and callbacks refused for their sender or path.
 
