@@ -343,13 +343,22 @@ async fn delayed_captures_hold_the_authorisation_then_capture_or_void() {
     assert_eq!(captured.status, AttemptStatus::Succeeded);
     assert_eq!(rig.orders().await[0]["captureStatus"], "captured");
 
-    // Another one, voided.
+    // Another one, voided by the merchant on Scalapay's side (`POST /v2/payments/{token}/void`,
+    // https://developers.scalapay.com/reference/post_v2-payments-token-delay-void-1): the
+    // adapter reads the voided order as refused.
     let (req, token, url) = rig.started(2_000).await;
     rig.pay(&url, "4242 4242 4242 4242").await;
     rig.hook(OrderStatus::Authorized).await;
     rig.adapter.fetch(&req.reference, Some(&token)).await.unwrap();
-    let voided = rig.adapter.void(&req.reference, Some(&token)).await.unwrap();
-    assert_eq!((voided.status, voided.failure), (AttemptStatus::Failed, Some(ErrorCode::PaymentRefused)));
+    let voided = rig
+        .http
+        .post(format!("{}/v2/payments/{token}/void", rig.sandbox_url))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"merchantReference": req.reference}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(voided.status(), 200, "{}", voided.text().await.unwrap_or_default());
     let u = rig.adapter.fetch(&req.reference, Some(&token)).await.unwrap().unwrap();
     assert_eq!((u.status, u.failure), (AttemptStatus::Failed, Some(ErrorCode::PaymentRefused)));
     assert!(matches!(

@@ -1,8 +1,8 @@
 //! Scalapay: card and pay-later orders in euros. An order is created (`POST /v2/orders`, Bearer
 //! API key) and the customer authorises it on Scalapay's page at `checkoutUrl`; the verifier
 //! then captures it (`POST /v2/payments/capture`), or, when the merchant delays captures,
-//! extends the authorisation (`POST /v2/payments/{token}/delay`) and captures or voids it
-//! later. Status comes from `GET /v2/payments/{token}` and from webhooks signed with
+//! extends the authorisation (`POST /v2/payments/{token}/delay`) and captures it later (an
+//! order voided on Scalapay's side reads as refused). Status comes from `GET /v2/payments/{token}` and from webhooks signed with
 //! `x-scalapay-hmac-v1` (hex HMAC-SHA256 keyed with the API key over `V1:{timestamp}:{body}`).
 //! Refunds, partial and full, go through `POST /v2/payments/{token}/refund`.
 //!
@@ -26,7 +26,7 @@
 //!   creation answer was lost is found with `GET /v2/payments/references?merchantOrderReference=`
 //!   (the order's details do not repeat `checkoutUrl`, so such an attempt has no payment page
 //!   and is left to expire).
-//! - Idempotency keys: the reference for the order, `{reference}:capture`, `:delay` and `:void`
+//! - Idempotency keys: the reference for the order, `{reference}:capture` and `:delay`
 //!   for the operations on it, and our refund id for a refund; whether Scalapay scopes keys per
 //!   endpoint is not documented, so no two calls share one.
 //! - Statuses: `created`/`pending` → awaiting the customer; `authorized` → authorised (then
@@ -83,8 +83,7 @@ pub mod wire;
 use wire::{
     Address, Amount, CaptureRequest, CaptureResponse, CaptureStatus, Consumer, DelayRequest, DelayResponse,
     IDEMPOTENCY_HEADER, Item, MerchantUrls, OperationStatus, OrderCreated, OrderRequest, OrderStatus,
-    OrderType, Payment, ReferenceMatch, RefundResponse, SIGNATURE_HEADER, TIMESTAMP_HEADER, VoidRequest,
-    VoidResponse, Webhook,
+    OrderType, Payment, ReferenceMatch, RefundResponse, SIGNATURE_HEADER, TIMESTAMP_HEADER, Webhook,
 };
 
 /// Scalapay's endpoint, key and the merchant's choices.
@@ -309,24 +308,6 @@ impl Scalapay {
         };
         let path = format!("/v2/payments/{}/delay", path_segment(token));
         self.post(&path, &format!("{reference}:delay"), &body, Call::Operation).await
-    }
-
-    /// Voids an authorised, uncaptured order: the customer is told and no money is taken. The
-    /// attempt fails ([`ErrorCode::PaymentRefused`]).
-    pub async fn void(
-        &self,
-        reference: &str,
-        provider_reference: Option<&str>,
-    ) -> Result<AttemptUpdate, ProviderError> {
-        let token = self.token(reference, provider_reference).await?;
-        let body = VoidRequest { merchant_reference: Some(reference.to_owned()) };
-        let path = format!("/v2/payments/{}/void", path_segment(&token));
-        let voided: VoidResponse =
-            self.post(&path, &format!("{reference}:void"), &body, Call::Operation).await?;
-        Ok(AttemptUpdate {
-            provider_reference: Some(voided.token),
-            ..AttemptUpdate::new(AttemptStatus::Failed, Some(ErrorCode::PaymentRefused))
-        })
     }
 
     /// The `POST /v2/orders` body for a payment, or why it cannot be built.

@@ -435,29 +435,6 @@ pub struct RefundResponse {
     pub refunded_at: Option<String>,
 }
 
-/// `POST /v2/payments/{token}/void` body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VoidRequest {
-    /// An updated merchant reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merchant_reference: Option<String>,
-}
-
-/// `POST /v2/payments/{token}/void` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VoidResponse {
-    /// The order's token.
-    pub token: String,
-    /// The order's merchant reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merchant_reference: Option<String>,
-    /// When (ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voided_at: Option<String>,
-}
-
 /// One row of `GET /v2/payments/references` (newest first, 100 at most).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -666,8 +643,6 @@ mod tests {
         assert!(delay.total_amount.unwrap().to_money().is_err());
         let refund: RefundResponse = serde_json::from_str(&fixture("refund.json")).unwrap();
         assert_eq!(refund.refund_token.as_deref(), Some("RFD4Q8ZK2M"));
-        let void: VoidResponse = serde_json::from_str(&fixture("void.json")).unwrap();
-        assert_eq!(void.token, "9TR2KD04XE");
         let refs: Vec<ReferenceMatch> = serde_json::from_str(&fixture("references.json")).unwrap();
         assert_eq!(refs[0].order_token, "71KH916VPE");
 
