@@ -307,6 +307,26 @@ fn print_test_numbers() {
         println!("    MyPVit    {:<16} {}", t.number, t.trigger.describe());
     }
     println!("    MyPVit    {}", mypvit::AMOUNT_RULE);
+    println!();
+    println!(
+        "Misbehaviour modes (POST /_sandbox/misbehave on each sandbox's root), beside the webhook and fault modes:"
+    );
+    println!(
+        "    any       {{\"refuse\": CODE}}          API calls answer that error of the provider's table, in its shape"
+    );
+    println!(
+        "    any       \"no_lookup_by_reference\"  a status lookup by the merchant's reference answers 404; the payment is still held"
+    );
+    let novasend_codes: Vec<&str> = novasend::ERROR_CODES.iter().map(|(c, _)| *c).collect();
+    println!("    NovaSend  refuse codes: {}, or \"500\"", novasend_codes.join(", "));
+    let cauris_codes: Vec<&str> = caurisflux::ERROR_CODES.iter().map(|(c, ..)| *c).collect();
+    println!("    CaurisFlux refuse codes: {}, or \"500\"", cauris_codes.join(", "));
+    let scalapay_codes: Vec<&str> = scalapay::ERROR_CODES.iter().map(|(c, _)| *c).collect();
+    println!("    Scalapay  refuse codes: {}, or \"401\"", scalapay_codes.join(", "));
+    println!(
+        "    MyPVit    refuse codes: every type of the error table ({} rows), or its application code (\"3022\": the second CUSTOMER_PIN_NOT_SET row)",
+        mypvit::ERRORS.len() + mypvit::SECOND_ROWS.len()
+    );
 }
 
 async fn shutdown_signal() {

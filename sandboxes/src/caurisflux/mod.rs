@@ -82,6 +82,7 @@ use crate::common::Running;
 mod access;
 mod customer;
 mod routes;
+mod variants;
 pub mod wire;
 
 use access::Limiter;
@@ -227,6 +228,60 @@ pub const TEST_TRIGGERS: &[Trigger] = &[
     Trigger { suffix: "11", outcome: Outcome::FirstCallLost },
 ];
 
+/// The errors guide's named codes (<https://docs.caurisflux.com/guides/errors>) and the status
+/// the sandbox answers each with, for the `refuse` mode ([`crate::misbehave`]); `"500"` answers
+/// NestJS's bare server error. The guide gives statuses per class only (its "Codes HTTP"
+/// table: 422 "Erreur métier" for business refusals), so these are ours where it is silent;
+/// `DAILY_LIMIT_EXCEEDED` and `PROVIDER_ERROR` as the `08` and `07` triggers answer them.
+pub const ERROR_CODES: &[(&str, u16, &str)] = &[
+    ("UNAUTHORIZED", 401, "Clé API manquante, invalide ou révoquée"),
+    ("FORBIDDEN", 403, "Accès refusé"),
+    ("VALIDATION_ERROR", 400, "Requête invalide"),
+    ("RATE_LIMIT_EXCEEDED", 429, "Trop de requêtes"),
+    ("DAILY_LIMIT_EXCEEDED", 422, "Limite journalière atteinte"),
+    ("REFUND_NOT_ALLOWED", 422, "Remboursement non autorisé"),
+    ("INVALID_REFUND_AMOUNT", 422, "Montant de remboursement invalide"),
+    ("PROVIDER_ERROR", 422, "L'opérateur est momentanément indisponible"),
+];
+
+/// The `refuse` mode's answer: a code of [`ERROR_CODES`] in CaurisFlux's error shape, or
+/// `"500"`.
+pub fn refusal(code: &str, _path: &str) -> Option<axum::response::Response> {
+    if code == "500" {
+        return Some(routes::internal_error());
+    }
+    let &(code, status, message) = ERROR_CODES.iter().find(|(c, ..)| *c == code)?;
+    let status = axum::http::StatusCode::from_u16(status).ok()?;
+    let mut response = routes::error(status, Some(code), message);
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+    }
+    Some(response)
+}
+
+/// The documented variants the `variant` mode ([`crate::misbehave`]) switches the sandbox to,
+/// where CaurisFlux's own sources disagree (the docs, and its WooCommerce plugin,
+/// github.com/caurisflux/caurisflux-wp, which still accepts the older forms):
+///
+/// | name | what changes |
+/// |------|--------------|
+/// | `sign_body_only` | webhooks are signed over the raw body alone, not `"<timestamp>.<body>"` |
+/// | `no_sha256_prefix` | the signature is the bare hex, without `sha256=` |
+/// | `legacy_headers` | signature and timestamp come as `X-Cauris-Signature` / `X-Cauris-Timestamp` |
+/// | `error_code_only` | error bodies are `{"error": "CODE"}` (what the plugin reads) |
+/// | `error_nest` | error bodies are NestJS's `{"statusCode", "message"}`, no code (the docs' example) |
+/// | `error_envelope` | error bodies are `{"success": false, "error": {"code", "message"}}` |
+pub const VARIANTS: &[&str] = &[
+    "sign_body_only",
+    "no_sha256_prefix",
+    "legacy_headers",
+    "error_code_only",
+    "error_nest",
+    "error_envelope",
+];
+
 /// What a payment from `phone` does.
 pub fn outcome_of(phone: Option<&str>) -> Outcome {
     let Some(phone) = phone else { return Outcome::Waits };
@@ -282,7 +337,7 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         book: Mutex::new(Book::default()),
         limiter: Mutex::new(Limiter::default()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
-        misbehave: Arc::default(),
+        misbehave: Arc::new(crate::misbehave::Misbehaviours::refusing_with(refusal).with_variants(VARIANTS)),
     });
     Ok(crate::common::serve(listener, router(inner), "CaurisFlux", "/api/v1"))
 }
@@ -293,6 +348,7 @@ fn router(inner: Shared) -> Router {
         .route("/api/v1/payments/initiate", post(initiate))
         .route("/api/v1/payments/status/{id}", get(status))
         .route_layer(faults)
+        .route_layer(axum::middleware::from_fn_with_state(inner.clone(), variants::error_shapes))
         .merge(crate::misbehave::admin_routes(inner.misbehave.clone()))
         .route("/api/v1/payments/providers", get(providers))
         .route("/api/v1/countries/active", get(countries))
