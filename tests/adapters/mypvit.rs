@@ -125,6 +125,7 @@ fn sandbox_config() -> SandboxConfig {
         confirm_delay_ms: 100,
         secret_ttl_s: 3600,
         link_expire_after_ms: 60_000,
+        ..SandboxConfig::default()
     }
 }
 
