@@ -44,6 +44,8 @@ macro_rules! fixture {
     };
 }
 
+mod variants;
+
 const TOKEN: &str = "tok_test_0123456789";
 const ACCOUNT: &str = "ACC_TEST0001";
 
