@@ -20,7 +20,7 @@
 //! | `{"timeout_after_taking": ms}` | payment calls (POST) are carried out, then the answer waits `ms` |
 //! | `{"refuse": "CODE"}` | API calls answer the provider's error `CODE`, with the status and in the shape its error table gives, and do nothing (each provider module lists its codes; an unknown one is refused when set) |
 //! | `{"variant": "NAME"}` | the sandbox speaks a documented variant of its provider's format (each provider module lists its names; several may be set, an unknown one is refused when set) |
-//! | `"no_lookup_by_reference"` | a status lookup by the merchant's reference answers 404 (in the provider's shape) while the payment is still held: lookups by the provider's own id still work |
+//! | `"no_lookup_by_reference"` | a status lookup by the merchant's reference answers 404 (in the provider's shape) while the payment is still held: lookups by the provider's own id still work (NovaSend, CaurisFlux, MyPVit; Scalapay finds orders by its own token) |
 //!
 //! API faults apply to the provider's API routes only, never to payment pages or `/_sandbox`.
 

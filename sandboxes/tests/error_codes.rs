@@ -107,6 +107,37 @@ async fn every_mypvit_code_is_producible_with_the_tables_status_and_code() {
             ("TRANSACTION_REFERENCE_ALREADY_EXISTS", _) => {
                 Some(rest().header("X-Secret", &key).json(&body("REFTAKEN", 500, "074416546")))
             }
+            ("CONSTRAINT_VIOLATION", _) => {
+                let mut b = body(&reference, 500, "074416546");
+                b["amount"] = json!(200.5);
+                Some(rest().header("X-Secret", &key).json(&b))
+            }
+            ("NULL_TRANSACTION_TYPE_IDENTIFIER", "1006") => {
+                let mut b = body(&reference, 500, "074416546");
+                b.as_object_mut().unwrap().remove("transaction_type");
+                Some(rest().header("X-Secret", &key).json(&b))
+            }
+            ("TRANSACTION_TYPE_NOT_FOUND", _) => {
+                let mut b = body(&reference, 500, "074416546");
+                b["transaction_type"] = json!("REFUND");
+                Some(rest().header("X-Secret", &key).json(&b))
+            }
+            ("SERVICE_NOT_FOUND", _) => {
+                let mut b = body(&reference, 500, "074416546");
+                b["service"] = json!("REST");
+                Some(rest().header("X-Secret", &key).json(&b))
+            }
+            ("INVALID_CALLBACK_URL_CODE", _) => {
+                let mut b = body(&reference, 500, "074416546");
+                b["callback_url_code"] = json!("ZZZ");
+                Some(rest().header("X-Secret", &key).json(&b))
+            }
+            ("OPERATION_ACCOUNT_NOT_FOUND", _) => {
+                let mut b = body(&reference, 500, "074416546");
+                b["merchant_operation_account_code"] = json!("ACC_X");
+                Some(rest().header("X-Secret", &key).json(&b))
+            }
+            ("INVALID_PHONE_NUMBER", _) => Some(rest().header("X-Secret", &key).json(&body(&reference, 500, "011234567"))),
             ("TRANSACTION_NOT_FOUND", _) => Some(
                 http()
                     .get(format!("{api}/SBXSTATUS/status?transactionId=PAY000&accountOperationCode={ACCOUNT}&transactionOperation=PAYMENT"))
@@ -143,7 +174,7 @@ async fn every_mypvit_code_is_producible_with_the_tables_status_and_code() {
             assert!(error[field].is_string(), "{what}: {field}");
         }
     }
-    assert_eq!(by_request, 11, "the codes made by a request");
+    assert_eq!(by_request, 18, "the codes made by a request");
 }
 
 // ----- CaurisFlux: https://docs.caurisflux.com/guides/errors ---------------------------------

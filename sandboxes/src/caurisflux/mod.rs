@@ -63,6 +63,19 @@
 //! - `GET /_sandbox/payments` lists every payment (sandbox only); `/_sandbox/misbehave` makes it
 //!   misbehave ([`crate::misbehave`]; its out-of-order webhook is a `payment.processing` event,
 //!   the payment as it was before it ended).
+//! - **Every code of the errors guide is producible:** `UNAUTHORIZED` (no or wrong key),
+//!   `FORBIDDEN` (an address outside `allowed_ips`), `VALIDATION_ERROR` (e.g. an amount under
+//!   100), `RATE_LIMIT_EXCEEDED` (past `rate_per_minute` / `rate_per_hour`), `PROVIDER_ERROR` and
+//!   `DAILY_LIMIT_EXCEEDED` (the `07` and `08` triggers) by a request; `REFUND_NOT_ALLOWED` and
+//!   `INVALID_REFUND_AMOUNT` (no refund API yet) through the `refuse` mode,
+//!   `{"refuse": "REFUND_NOT_ALLOWED"}` ([`ERROR_CODES`], or `"500"`). The
+//!   `no_lookup_by_reference` mode answers `404` to a status asked by `externalReference`
+//!   while the payment is held (by `transactionId` it is still found).
+//! - **Documented variants** ([`VARIANTS`], the `variant` mode): webhooks signed over the body
+//!   alone, without `sha256=`, or under the legacy `X-Cauris-*` headers; error bodies as
+//!   `{error}`, `{statusCode, message}` or `{success: false, error: {code, message}}`.
+//! - The initiation answers the documented fields only (`transactionId`, `status`, `amount`,
+//!   `currency`, `redirectUrl`, `createdAt`, `expiresAt`); the status answers the whole payment.
 
 use std::{
     collections::{HashMap, HashSet},

@@ -33,6 +33,15 @@
 //! reference and the merchant's. `GET /_sandbox/payins` lists every payin (sandbox only);
 //! `/_sandbox/misbehave` makes it misbehave ([`crate::misbehave`]; its out-of-order webhook is
 //! the payin as it was before it ended: `processing`, or `pending` for a direct payin).
+//!
+//! Every code and label of the error tables is producible: `Unauthorized`, `transaction_not_refundable`
+//! / `Refund not allowed`, `transaction_does_not_exist` / `Payment not found`,
+//! `transaction_is_already_processed`, `Invalid amount` and the others above by a request; the
+//! rest (account and wallet states) through the `refuse` mode, `{"refuse": "client_kyc_not_approved"}`
+//! ([`ERROR_CODES`], or `"500"`). The `no_lookup_by_reference` mode answers 404 to a status asked
+//! by the merchant's reference while the payin is held. Webhook variants: [`VARIANTS`] (the
+//! `variant` mode). A session's creation answers the payin page's example fields (no
+//! `customerName`, no `failure`); a payin that ended shows no `paymentUrl`.
 
 use std::{
     collections::HashMap,

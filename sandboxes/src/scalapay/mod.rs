@@ -19,6 +19,12 @@
 //! `voided`). Webhooks: `created`, `authorized`, `charged`, `refunded`, `expired`, retried
 //! with exponential backoff until answered 200. `/_sandbox/misbehave` makes it misbehave
 //! ([`crate::misbehave`]; its out-of-order webhook is a `created` one after the order moved on).
+//! Every published error code is producible: `api_validationerror` (an invalid order),
+//! `invalid_token` (an unknown token), `order_amount_exceeds_maximum_limit` (past
+//! `max_order_amount_minor`) and the bare `"Unauthorized"` 401 by a request;
+//! `pre_condition_failed`, `conflicting_operation_in_progress` and `internal_server` also
+//! through the `refuse` mode ([`ERROR_CODES`], or `"401"`). Capture and delay answers carry the
+//! `orderDetails` of their schemas (consumer, total and reference; the reference only).
 //!
 //! Test cards (the reference's; any future expiry `MM/YY`, any 3- or 4-digit CVV):
 //!
