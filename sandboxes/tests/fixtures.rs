@@ -73,6 +73,32 @@ async fn novasend_accepts_the_documented_session_and_answers_in_the_documented_s
     })
     .await;
     assert_shape("novasend", "status_response.json", &done);
+    // The webhook, by default the bare record (the webhook page's sample is the record itself).
+    let (_, hook) = hooks.wait_for(|_, body| body.contains(&reference) && body.contains("processed")).await;
+    assert_shape("novasend", "status_response.json", &serde_json::from_str(&hook).unwrap());
+
+    // Wrapped (`{event, data}`, the payin page's event names; `webhook_payin_confirmed.json`).
+    support::set_modes(&sandbox.base_url(), json!([{"variant": "wrapped_webhook"}])).await;
+    let mut body: Value = fixture("novasend", "session_request.json");
+    body["reference"] = json!("second-session");
+    let (_, second) = json_of(
+        http()
+            .post(format!("{base}/v1/payin/sessions"))
+            .basic_auth("ns_key", Some("ns_client"))
+            .header("X-Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let page = second["paymentUrl"].as_str().unwrap().to_owned();
+    http().post(format!("{page}/accept")).send().await.unwrap();
+    let theirs = second["reference"].as_str().unwrap().to_owned();
+    let (_, hook) =
+        hooks.wait_for(|_, body| body.contains(&theirs) && body.contains("payin.confirmed")).await;
+    assert_shape("novasend", "webhook_payin_confirmed.json", &serde_json::from_str(&hook).unwrap());
+    support::clear_modes(&sandbox.base_url()).await;
 
     // An error, in the documented `{code, message, statusCode}` shape.
     let (status, error) = json_of(

@@ -16,6 +16,14 @@ pub(super) fn webhook_body(inner: &Inner, payin: &Payin, record: Value) -> Optio
     } else {
         None
     };
+    // A payin that ended has no page left to pay on: its record shows no `paymentUrl`, as in
+    // the status example (`server/tests/fixtures/novasend/status_response.json`).
+    let mut record = record;
+    if final_event.is_some()
+        && let Some(fields) = record.as_object_mut()
+    {
+        fields.remove("paymentUrl");
+    }
     let mut body = match final_event {
         Some(event) if variant("wrapped_webhook") => json!({"event": event, "data": record}),
         _ => record,
