@@ -34,10 +34,10 @@
 //!   | `03` | the wallet lacks funds: `payment.failed`, `errorCode: INSUFFICIENT_FUNDS` |
 //!   | `04` | the customer never answers: `payment.expired` after `expire_after_ms` |
 //!   | `05` | the customer cancels: `payment.cancelled` |
-//!   | `06` | refused at once: `422 INVALID_PHONE_NUMBER` (no wallet for this number) |
+//!   | `06` | refused at once: `400 VALIDATION_ERROR` "Format de numéro invalide" (no wallet for this number) |
 //!   | `07` | refused at once: `422 PROVIDER_ERROR` (the operator is down) |
 //!   | `08` | refused at once: `422 DAILY_LIMIT_EXCEEDED` |
-//!   | `09` | refused at once: `422 PAYMENT_METHOD_NOT_SUPPORTED` |
+//!   | `09` | refused at once: `400 VALIDATION_ERROR` "Méthode de paiement invalide" |
 //!   | `10` | the payment is recorded but the answer is lost (500); it then succeeds |
 //!   | `11` | the first call is lost before it is recorded (500); a retry succeeds |
 //!   | other | push payments wait, then expire; Wave and card payments wait for the page |
@@ -191,27 +191,30 @@ impl Outcome {
             Outcome::InsufficientFunds => "balance too low: failed (INSUFFICIENT_FUNDS)",
             Outcome::NeverAnswers => "never answers: expires",
             Outcome::Cancels => "cancels: failed (payment.cancelled)",
-            Outcome::UnknownWallet => "refused at once: 422 INVALID_PHONE_NUMBER",
+            Outcome::UnknownWallet => "refused at once: 400 VALIDATION_ERROR \"Format de numéro invalide\"",
             Outcome::OperatorDown => "refused at once: 422 PROVIDER_ERROR",
             Outcome::DailyLimit => "refused at once: 422 DAILY_LIMIT_EXCEEDED",
-            Outcome::MethodRefused => "refused at once: 422 PAYMENT_METHOD_NOT_SUPPORTED",
+            Outcome::MethodRefused => {
+                "refused at once: 400 VALIDATION_ERROR \"Méthode de paiement invalide\""
+            }
             Outcome::AnswerLost => "recorded but the answer is lost (500), then paid",
             Outcome::FirstCallLost => "first call lost (500, not recorded); a retry is paid",
             Outcome::Waits => "push: waits, then expires; Wave/card: waits for the payment page",
         }
     }
 
-    /// The synchronous refusal, if this outcome is one: code and message.
-    fn refusal(self) -> Option<(&'static str, &'static str)> {
+    /// The synchronous refusal, if this outcome is one: HTTP status, code and message. The
+    /// errors guide names no payment error (it lists them by their action only), so a number
+    /// or a method refused for this customer is answered under the guide's own name,
+    /// `VALIDATION_ERROR`, with its messages for `customer.phone` and `payment_method`.
+    fn refusal(self) -> Option<(u16, &'static str, &'static str)> {
         match self {
-            Outcome::UnknownWallet => {
-                Some(("INVALID_PHONE_NUMBER", "Aucun compte mobile money pour ce numéro"))
+            Outcome::UnknownWallet => Some((400, "VALIDATION_ERROR", "Format de numéro invalide")),
+            Outcome::OperatorDown => {
+                Some((422, "PROVIDER_ERROR", "L'opérateur est momentanément indisponible"))
             }
-            Outcome::OperatorDown => Some(("PROVIDER_ERROR", "L'opérateur est momentanément indisponible")),
-            Outcome::DailyLimit => Some(("DAILY_LIMIT_EXCEEDED", "Limite journalière atteinte")),
-            Outcome::MethodRefused => {
-                Some(("PAYMENT_METHOD_NOT_SUPPORTED", "Méthode de paiement non supportée pour ce client"))
-            }
+            Outcome::DailyLimit => Some((422, "DAILY_LIMIT_EXCEEDED", "Limite journalière atteinte")),
+            Outcome::MethodRefused => Some((400, "VALIDATION_ERROR", "Méthode de paiement invalide")),
             _ => None,
         }
     }

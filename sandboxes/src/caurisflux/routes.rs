@@ -246,8 +246,9 @@ pub(super) async fn initiate(
         if outcome == Outcome::FirstCallLost && book.lost_first_calls.insert(req.external_reference.clone()) {
             return internal_error();
         }
-        if let Some((code, message)) = outcome.refusal() {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, Some(code), message);
+        if let Some((status, code, message)) = outcome.refusal() {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            return error(status, Some(code), message);
         }
         let id = new_transaction_id(&book);
         let now = crate::common::now_rfc3339();
