@@ -138,6 +138,14 @@ async fn every_mypvit_code_is_producible_with_the_tables_status_and_code() {
                 Some(rest().header("X-Secret", &key).json(&b))
             }
             ("INVALID_PHONE_NUMBER", _) => Some(rest().header("X-Secret", &key).json(&body(&reference, 500, "011234567"))),
+            ("HTTP_MEDIA_TYPE_NOT_SUPPORTED", _) => Some(
+                rest().header("X-Secret", &key).header("Content-Type", "text/plain").body(body(&reference, 500, "074416546").to_string()),
+            ),
+            ("OPERATOR_NOT_FOUND", _) => {
+                let mut b = body(&reference, 500, "074416546");
+                b["operator_code"] = json!("NO_SUCH_MONEY");
+                Some(rest().header("X-Secret", &key).json(&b))
+            }
             ("TRANSACTION_NOT_FOUND", _) => Some(
                 http()
                     .get(format!("{api}/SBXSTATUS/status?transactionId=PAY000&accountOperationCode={ACCOUNT}&transactionOperation=PAYMENT"))
@@ -174,7 +182,7 @@ async fn every_mypvit_code_is_producible_with_the_tables_status_and_code() {
             assert!(error[field].is_string(), "{what}: {field}");
         }
     }
-    assert_eq!(by_request, 18, "the codes made by a request");
+    assert_eq!(by_request, 20, "the codes made by a request");
 }
 
 // ----- CaurisFlux: https://docs.caurisflux.com/guides/errors ---------------------------------
@@ -372,6 +380,18 @@ async fn every_novasend_code_is_producible_in_its_error_shape() {
             ),
             ("transaction_is_already_processed", _) => Some(create(session("ord-taken", 300), true).await),
             ("Invalid amount", _) => Some(create(session(&reference, 10), true).await),
+            ("transaction_greater_than_zero", _) => Some(create(session(&reference, 0), true).await),
+            ("country_not_found", _) => {
+                let mut b = session(&reference, 300);
+                b["country"] = json!("FR");
+                Some(create(b, true).await)
+            }
+            ("client_not_found", _) => {
+                // A Cameroonian number for an Ivorian payin: no wallet there.
+                let mut b = session(&reference, 300);
+                b["msisdn"] = json!("+237650000001");
+                Some(create(b, true).await)
+            }
             ("", Some(500)) => None,
             _ => None,
         };
@@ -398,7 +418,7 @@ async fn every_novasend_code_is_producible_in_its_error_shape() {
             assert!(error["code"] == row.code.as_str() || error["message"] == row.code.as_str(), "{what}");
         }
     }
-    assert_eq!(by_request, 7, "the codes made by a request");
+    assert_eq!(by_request, 10, "the codes made by a request");
 }
 
 // ----- Scalapay: its "Erreurs" page and published codes ---------------------------------------
