@@ -69,13 +69,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8094")]
         mypvit_listen: SocketAddr,
         #[command(flatten)]
-        novasend: NovaSendArgs,
+        novasend: Box<NovaSendArgs>,
         #[command(flatten)]
-        caurisflux: CaurisFluxArgs,
+        caurisflux: Box<CaurisFluxArgs>,
         #[command(flatten)]
-        scalapay: ScalapayArgs,
+        scalapay: Box<ScalapayArgs>,
         #[command(flatten)]
-        mypvit: MyPvitArgs,
+        mypvit: Box<MyPvitArgs>,
     },
     /// Prints every test number, card and trigger, and what each does.
     TestNumbers,

@@ -33,10 +33,11 @@ pub(super) fn webhook_body(inner: &Inner, payin: &Payin, record: Value) -> Optio
     {
         // One id per event (the payin and the state it reached), whatever the copy.
         let state = serde_json::to_string(&payin.status).unwrap_or_default();
-        let seed = format!("{}:{state}:{}", payin.provider_reference(), final_event.unwrap_or("update"));
+        let event_name =
+            format!("{}:{state}:{}", payin.provider_reference(), final_event.unwrap_or("update"));
         o.insert(
             "eventId".into(),
-            json!(format!("evt_{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, seed.as_bytes()))),
+            json!(format!("evt_{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, event_name.as_bytes()))),
         );
     }
     let signed = serde_json::to_vec(&body).ok()?;
