@@ -380,6 +380,22 @@ async fn scalapay_accepts_the_documented_order_and_answers_each_operation_in_the
         tokens.push(order["token"].as_str().unwrap().to_owned());
     }
     let (a, b) = (&tokens[0], &tokens[1]);
+    // The webhooks of the first order: `created`, then `authorized` once paid (the webhook data
+    // model, https://developers.scalapay.com/reference/wehook-data-model).
+    // `orderDetails` echoes the order: the constructed example's order had no `shipping` nor
+    // `merchant`, which the documented order request requires and which the payment's
+    // `orderDetails` also echoes (`payment_charged.json`), so those two are taken from there.
+    let mut created = fixture("scalapay", "webhook_created.json");
+    let charged_order = fixture("scalapay", "payment_charged.json")["orderDetails"].clone();
+    for part in ["shipping", "merchant"] {
+        created["orderDetails"][part] = charged_order[part].clone();
+    }
+    created["orderDetails"]["shipping"].as_object_mut().unwrap().remove("geoCode");
+    let authorized = fixture("scalapay", "webhook_authorized.json");
+    for (status, expected) in [("\"created\"", created), ("\"authorized\"", authorized)] {
+        let (_, hook) = hooks.wait_for(|_, body| body.contains(a.as_str()) && body.contains(status)).await;
+        check(status, expected, &serde_json::from_str(&hook).unwrap());
+    }
 
     let (status, delayed) = json_of(
         post(format!("/v2/payments/{a}/delay"), fixture_text("scalapay", "delay_request.json"))
