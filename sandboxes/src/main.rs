@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, builder::TypedValueParser};
 use sandboxes::{caurisflux, mypvit, novasend, scalapay};
 
 #[derive(Debug, Parser)]
@@ -190,6 +190,13 @@ struct MyPvitArgs {
     /// The registered success and failure redirection URL.
     #[arg(long, env = "MYPVIT_RETURN_URL", default_value = "http://127.0.0.1:8080/healthz")]
     mypvit_return_url: String,
+    /// The HTTP status of AUTHENTICATION_FAILED (3100): 401 (the v2 web docs) or 403 (the
+    /// integration document's table).
+    #[arg(long, env = "MYPVIT_AUTH_FAILURE_STATUS", default_value_t = 401, value_parser = clap::builder::PossibleValuesParser::new(["401", "403"]).map(|s| s.parse::<u16>().unwrap_or(401)))]
+    mypvit_auth_failure_status: u16,
+    /// Refuse `/rest` and `/link` fields the document's parameter tables do not have.
+    #[arg(long, env = "MYPVIT_STRICT_FIELDS")]
+    mypvit_strict_fields: bool,
 }
 
 impl MyPvitArgs {
@@ -215,8 +222,14 @@ fn scalapay_config(listen: SocketAddr) -> scalapay::SandboxConfig {
     scalapay::SandboxConfig { listen, ..Default::default() }
 }
 
-fn mypvit_config(listen: SocketAddr) -> mypvit::SandboxConfig {
-    mypvit::SandboxConfig { listen, confirm_delay_ms: CONFIRM_DELAY_MS, ..Default::default() }
+fn mypvit_config(listen: SocketAddr, account: &MyPvitArgs) -> mypvit::SandboxConfig {
+    mypvit::SandboxConfig {
+        listen,
+        confirm_delay_ms: CONFIRM_DELAY_MS,
+        authentication_failure_status: account.mypvit_auth_failure_status,
+        strict_fields: account.mypvit_strict_fields,
+        ..Default::default()
+    }
 }
 
 #[tokio::main]
@@ -244,7 +257,7 @@ async fn main() -> anyhow::Result<()> {
             vec![("scalapay", scalapay::start(scalapay_config(listen), account.merchant()).await?)]
         }
         Command::Mypvit { listen, account } => {
-            vec![("mypvit", mypvit::start(mypvit_config(listen), account.merchant()).await?)]
+            vec![("mypvit", mypvit::start(mypvit_config(listen, &account), account.merchant()).await?)]
         }
         Command::All(all) => {
             let AllArgs {
@@ -271,7 +284,7 @@ async fn main() -> anyhow::Result<()> {
                     merchant: scalapay.merchant(),
                 },
                 mypvit: sandboxes::Setup {
-                    config: mypvit_config(mypvit_listen),
+                    config: mypvit_config(mypvit_listen, &mypvit),
                     merchant: mypvit.merchant(),
                 },
             })
@@ -311,6 +324,30 @@ fn print_test_numbers() {
         println!("    MyPVit    {:<16} {}", t.number, t.trigger.describe());
     }
     println!("    MyPVit    {}", mypvit::AMOUNT_RULE);
+    println!();
+    println!(
+        "Misbehaviour modes (POST /_sandbox/misbehave on each sandbox's root), beside the webhook and fault modes:"
+    );
+    println!(
+        "    any       {{\"refuse\": CODE}}          API calls answer that error of the provider's table, in its shape"
+    );
+    println!(
+        "    NovaSend, CaurisFlux, MyPVit: \"no_lookup_by_reference\"  a status lookup by the merchant's reference answers 404; the payment is still held"
+    );
+    let novasend_codes: Vec<&str> = novasend::ERROR_CODES.iter().map(|(c, _)| *c).collect();
+    println!("    NovaSend  refuse codes: {}, or \"500\"", novasend_codes.join(", "));
+    let cauris_codes: Vec<&str> = caurisflux::ERROR_CODES.iter().map(|(c, ..)| *c).collect();
+    println!("    CaurisFlux refuse codes: {}, or \"500\"", cauris_codes.join(", "));
+    let scalapay_codes: Vec<&str> = scalapay::ERROR_CODES.iter().map(|(c, _)| *c).collect();
+    println!("    Scalapay  refuse codes: {}, or \"401\"", scalapay_codes.join(", "));
+    println!("    any       {{\"variant\": NAME}}         a documented variant of the provider's format:");
+    println!("    CaurisFlux variants: {}", caurisflux::VARIANTS.join(", "));
+    println!("    NovaSend  variants: {}", novasend::VARIANTS.join(", "));
+    println!("    MyPVit    switches: --mypvit-auth-failure-status 403, --mypvit-strict-fields");
+    println!(
+        "    MyPVit    refuse codes: every type of the error table ({} rows), or its application code (\"3022\": the second CUSTOMER_PIN_NOT_SET row)",
+        mypvit::ERRORS.len() + mypvit::SECOND_ROWS.len()
+    );
 }
 
 async fn shutdown_signal() {

@@ -18,6 +18,9 @@
 //! | `"error_500"` | API calls answer 500 and do nothing |
 //! | `{"hang": ms}` | API calls wait `ms`, then answer 500 having done nothing |
 //! | `{"timeout_after_taking": ms}` | payment calls (POST) are carried out, then the answer waits `ms` |
+//! | `{"refuse": "CODE"}` | API calls answer the provider's error `CODE`, with the status and in the shape its error table gives, and do nothing (each provider module lists its codes; an unknown one is refused when set) |
+//! | `{"variant": "NAME"}` | the sandbox speaks a documented variant of its provider's format (each provider module lists its names; several may be set, an unknown one is refused when set) |
+//! | `"no_lookup_by_reference"` | a status lookup by the merchant's reference answers 404 (in the provider's shape) while the payment is still held: lookups by the provider's own id still work (NovaSend, CaurisFlux, MyPVit; Scalapay finds orders by its own token) |
 //!
 //! API faults apply to the provider's API routes only, never to payment pages or `/_sandbox`.
 
@@ -42,7 +45,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_DELAY_MS: u64 = 30_000;
 
 /// One way to misbehave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Misbehaviour {
     /// Each webhook is delivered twice.
@@ -62,6 +65,12 @@ pub enum Misbehaviour {
     Hang(u64),
     /// Payment calls are carried out, then their answer waits this many ms.
     TimeoutAfterTaking(u64),
+    /// API calls answer this error code of the provider's table and do nothing.
+    Refuse(String),
+    /// A status lookup by the merchant's reference answers 404 while the payment is held.
+    NoLookupByReference,
+    /// A documented variant of the provider's format, by the name its module gives it.
+    Variant(String),
 }
 
 impl Misbehaviour {
@@ -119,10 +128,17 @@ pub struct Setting {
     pub modes: Vec<Misbehaviour>,
 }
 
+/// How a sandbox answers one of its provider's error codes (the `refuse` mode): the code and
+/// the request's path in, the provider's error response out; `None` for a code the provider's
+/// table does not have.
+pub type Refusals = fn(code: &str, path: &str) -> Option<Response>;
+
 /// The modes set on one sandbox.
 #[derive(Debug, Default)]
 pub struct Misbehaviours {
     table: Mutex<HashMap<Scope, Vec<Misbehaviour>>>,
+    refusals: Option<Refusals>,
+    variants: &'static [&'static str],
 }
 
 /// What to do with the webhooks of one payment.
@@ -151,6 +167,26 @@ impl WebhookPlan {
 }
 
 impl Misbehaviours {
+    /// No mode set, and the `refuse` mode answering through `refusals`.
+    pub fn refusing_with(refusals: Refusals) -> Misbehaviours {
+        Misbehaviours { table: Mutex::default(), refusals: Some(refusals), variants: &[] }
+    }
+
+    /// The same, with the names of the provider's documented variants (the `variant` mode).
+    pub fn with_variants(self, variants: &'static [&'static str]) -> Misbehaviours {
+        Misbehaviours { variants, ..self }
+    }
+
+    /// Whether the variant `name` is set for a payment described by `haystack`.
+    pub fn variant(&self, haystack: &str, name: &str) -> bool {
+        self.matching(haystack).iter().any(|m| matches!(m, Misbehaviour::Variant(v) if v == name))
+    }
+
+    /// Whether the modes of a payment described by `haystack` include `mode`.
+    pub fn has(&self, haystack: &str, mode: &Misbehaviour) -> bool {
+        self.matching(haystack).contains(mode)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Scope, Vec<Misbehaviour>>> {
         // Each write is one insert or a clear: a poisoned lock is still consistent.
         self.table.lock().unwrap_or_else(|p| p.into_inner())
@@ -162,7 +198,7 @@ impl Misbehaviours {
         self.lock()
             .iter()
             .filter(|(scope, _)| scope.matches(haystack))
-            .flat_map(|(_, modes)| modes.iter().copied())
+            .flat_map(|(_, modes)| modes.iter().cloned())
             .collect()
     }
 
@@ -233,6 +269,29 @@ async fn set(State(table): State<Arc<Misbehaviours>>, body: axum::body::Bytes) -
                 .into_response();
         }
     };
+    if let Some(code) = setting.modes.iter().find_map(|m| match m {
+        Misbehaviour::Refuse(code) => Some(code),
+        _ => None,
+    }) && table.refusals.is_none_or(|answer| answer(code, "/").is_none())
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": format!("refuse: {code:?} is not in this provider's error table")})),
+        )
+            .into_response();
+    }
+    if let Some(name) = setting.modes.iter().find_map(|m| match m {
+        Misbehaviour::Variant(name) if !table.variants.contains(&name.as_str()) => Some(name),
+        _ => None,
+    }) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({
+                "error": format!("variant: {name:?} is not one of this sandbox's: {:?}", table.variants)
+            })),
+        )
+            .into_response();
+    }
     if matches!(&setting.scope, Scope::Named(n) if n != "global") {
         return (
             StatusCode::BAD_REQUEST,
@@ -260,6 +319,16 @@ pub async fn api_faults(State(table): State<Arc<Misbehaviours>>, req: Request, n
     };
     if modes.contains(&Misbehaviour::Error500) {
         return failing();
+    }
+    if let (Some(answer), Some(code)) = (
+        table.refusals,
+        modes.iter().find_map(|m| match m {
+            Misbehaviour::Refuse(code) => Some(code),
+            _ => None,
+        }),
+    ) && let Some(response) = answer(code, parts.uri.path())
+    {
+        return response;
     }
     if let Some(ms) = modes.iter().find_map(|m| match m {
         Misbehaviour::Hang(ms) => Some(*ms),

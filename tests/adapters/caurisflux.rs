@@ -241,10 +241,10 @@ async fn every_test_trigger_ends_as_documented() {
     // Refusals at once, recording nothing.
     let before = h.payments().await.len();
     for (phone, code, provider_code) in [
-        ("+2250700000006", ErrorCode::InvalidPhoneNumber, "INVALID_PHONE_NUMBER"),
+        ("+2250700000006", ErrorCode::InvalidPhoneNumber, "VALIDATION_ERROR: Format de numéro invalide"),
         ("+2250700000007", ErrorCode::ProviderUnavailable, "PROVIDER_ERROR"),
         ("+2250700000008", ErrorCode::LimitExceeded, "DAILY_LIMIT_EXCEEDED"),
-        ("+2250700000009", ErrorCode::MethodUnavailable, "PAYMENT_METHOD_NOT_SUPPORTED"),
+        ("+2250700000009", ErrorCode::MethodUnavailable, "VALIDATION_ERROR: Méthode de paiement invalide"),
     ] {
         match h.adapter.start(&orange(phone)).await {
             Err(ProviderError::Refused { code: got, provider_code: p }) => {

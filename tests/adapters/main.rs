@@ -3,5 +3,7 @@
 //! provider's documents, not to code it shares.
 
 mod caurisflux;
+mod caurisflux_variants;
 mod mypvit;
+mod novasend_variants;
 mod scalapay;

@@ -44,6 +44,8 @@ macro_rules! fixture {
     };
 }
 
+mod variants;
+
 const TOKEN: &str = "tok_test_0123456789";
 const ACCOUNT: &str = "ACC_TEST0001";
 
@@ -127,6 +129,7 @@ fn sandbox_config() -> SandboxConfig {
         confirm_delay_ms: 100,
         secret_ttl_s: 3600,
         link_expire_after_ms: 60_000,
+        ..SandboxConfig::default()
     }
 }
 

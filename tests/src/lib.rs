@@ -508,6 +508,7 @@ async fn start_sandboxes(options: &Options, verifier_url: &str) -> sandboxes::Sa
                 confirm_delay_ms: options.confirm_delay_ms,
                 secret_ttl_s: 3600,
                 link_expire_after_ms: options.expire_after_ms,
+                ..Default::default()
             },
             merchant: mypvit_merchant,
         },

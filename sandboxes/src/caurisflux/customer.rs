@@ -129,14 +129,27 @@ async fn post_signed(inner: &Inner, body: &Value, delivery: &str, forged: bool) 
         inner.merchant.webhook_secret.clone()
     };
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
-    let signature = format!("sha256={}", sign(&secret, &timestamp, &body));
+    // The documented variants ([`super::VARIANTS`]), as the `variant` mode sets them.
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let variant = |name: &str| inner.misbehave.variant(&text, name);
+    let hex = if variant("sign_body_only") {
+        crate::common::hmac_sha256_hex(secret.as_bytes(), &[&body])
+    } else {
+        sign(&secret, &timestamp, &body)
+    };
+    let signature = if variant("no_sha256_prefix") { hex } else { format!("sha256={hex}") };
+    let (signature_header, timestamp_header) = if variant("legacy_headers") {
+        (super::wire::LEGACY_SIGNATURE_HEADER, super::wire::LEGACY_TIMESTAMP_HEADER)
+    } else {
+        (SIGNATURE_HEADER, TIMESTAMP_HEADER)
+    };
     let sent = inner
         .http
         .post(&inner.merchant.webhook_url)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::USER_AGENT, "CaurisFlux-Webhooks/1.0 (sandbox)")
-        .header(SIGNATURE_HEADER, signature)
-        .header(TIMESTAMP_HEADER, &timestamp)
+        .header(signature_header, signature)
+        .header(timestamp_header, &timestamp)
         .header(EVENT_HEADER, event)
         .header(DELIVERY_HEADER, delivery)
         .body(body)

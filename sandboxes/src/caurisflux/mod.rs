@@ -34,10 +34,10 @@
 //!   | `03` | the wallet lacks funds: `payment.failed`, `errorCode: INSUFFICIENT_FUNDS` |
 //!   | `04` | the customer never answers: `payment.expired` after `expire_after_ms` |
 //!   | `05` | the customer cancels: `payment.cancelled` |
-//!   | `06` | refused at once: `422 INVALID_PHONE_NUMBER` (no wallet for this number) |
+//!   | `06` | refused at once: `400 VALIDATION_ERROR` "Format de numéro invalide" (no wallet for this number) |
 //!   | `07` | refused at once: `422 PROVIDER_ERROR` (the operator is down) |
 //!   | `08` | refused at once: `422 DAILY_LIMIT_EXCEEDED` |
-//!   | `09` | refused at once: `422 PAYMENT_METHOD_NOT_SUPPORTED` |
+//!   | `09` | refused at once: `400 VALIDATION_ERROR` "Méthode de paiement invalide" |
 //!   | `10` | the payment is recorded but the answer is lost (500); it then succeeds |
 //!   | `11` | the first call is lost before it is recorded (500); a retry succeeds |
 //!   | other | push payments wait, then expire; Wave and card payments wait for the page |
@@ -63,6 +63,19 @@
 //! - `GET /_sandbox/payments` lists every payment (sandbox only); `/_sandbox/misbehave` makes it
 //!   misbehave ([`crate::misbehave`]; its out-of-order webhook is a `payment.processing` event,
 //!   the payment as it was before it ended).
+//! - **Every code of the errors guide is producible:** `UNAUTHORIZED` (no or wrong key),
+//!   `FORBIDDEN` (an address outside `allowed_ips`), `VALIDATION_ERROR` (e.g. an amount under
+//!   100), `RATE_LIMIT_EXCEEDED` (past `rate_per_minute` / `rate_per_hour`), `PROVIDER_ERROR` and
+//!   `DAILY_LIMIT_EXCEEDED` (the `07` and `08` triggers) by a request; `REFUND_NOT_ALLOWED` and
+//!   `INVALID_REFUND_AMOUNT` (no refund API yet) through the `refuse` mode,
+//!   `{"refuse": "REFUND_NOT_ALLOWED"}` ([`ERROR_CODES`], or `"500"`). The
+//!   `no_lookup_by_reference` mode answers `404` to a status asked by `externalReference`
+//!   while the payment is held (by `transactionId` it is still found).
+//! - **Documented variants** ([`VARIANTS`], the `variant` mode): webhooks signed over the body
+//!   alone, without `sha256=`, or under the legacy `X-Cauris-*` headers; error bodies as
+//!   `{error}`, `{statusCode, message}` or `{success: false, error: {code, message}}`.
+//! - The initiation answers the documented fields only (`transactionId`, `status`, `amount`,
+//!   `currency`, `redirectUrl`, `createdAt`, `expiresAt`); the status answers the whole payment.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -82,6 +95,7 @@ use crate::common::Running;
 mod access;
 mod customer;
 mod routes;
+mod variants;
 pub mod wire;
 
 use access::Limiter;
@@ -189,27 +203,30 @@ impl Outcome {
             Outcome::InsufficientFunds => "balance too low: failed (INSUFFICIENT_FUNDS)",
             Outcome::NeverAnswers => "never answers: expires",
             Outcome::Cancels => "cancels: failed (payment.cancelled)",
-            Outcome::UnknownWallet => "refused at once: 422 INVALID_PHONE_NUMBER",
+            Outcome::UnknownWallet => "refused at once: 400 VALIDATION_ERROR \"Format de numéro invalide\"",
             Outcome::OperatorDown => "refused at once: 422 PROVIDER_ERROR",
             Outcome::DailyLimit => "refused at once: 422 DAILY_LIMIT_EXCEEDED",
-            Outcome::MethodRefused => "refused at once: 422 PAYMENT_METHOD_NOT_SUPPORTED",
+            Outcome::MethodRefused => {
+                "refused at once: 400 VALIDATION_ERROR \"Méthode de paiement invalide\""
+            }
             Outcome::AnswerLost => "recorded but the answer is lost (500), then paid",
             Outcome::FirstCallLost => "first call lost (500, not recorded); a retry is paid",
             Outcome::Waits => "push: waits, then expires; Wave/card: waits for the payment page",
         }
     }
 
-    /// The synchronous refusal, if this outcome is one: code and message.
-    fn refusal(self) -> Option<(&'static str, &'static str)> {
+    /// The synchronous refusal, if this outcome is one: HTTP status, code and message. The
+    /// errors guide names no payment error (it lists them by their action only), so a number
+    /// or a method refused for this customer is answered under the guide's own name,
+    /// `VALIDATION_ERROR`, with its messages for `customer.phone` and `payment_method`.
+    fn refusal(self) -> Option<(u16, &'static str, &'static str)> {
         match self {
-            Outcome::UnknownWallet => {
-                Some(("INVALID_PHONE_NUMBER", "Aucun compte mobile money pour ce numéro"))
+            Outcome::UnknownWallet => Some((400, "VALIDATION_ERROR", "Format de numéro invalide")),
+            Outcome::OperatorDown => {
+                Some((422, "PROVIDER_ERROR", "L'opérateur est momentanément indisponible"))
             }
-            Outcome::OperatorDown => Some(("PROVIDER_ERROR", "L'opérateur est momentanément indisponible")),
-            Outcome::DailyLimit => Some(("DAILY_LIMIT_EXCEEDED", "Limite journalière atteinte")),
-            Outcome::MethodRefused => {
-                Some(("PAYMENT_METHOD_NOT_SUPPORTED", "Méthode de paiement non supportée pour ce client"))
-            }
+            Outcome::DailyLimit => Some((422, "DAILY_LIMIT_EXCEEDED", "Limite journalière atteinte")),
+            Outcome::MethodRefused => Some((400, "VALIDATION_ERROR", "Méthode de paiement invalide")),
             _ => None,
         }
     }
@@ -237,6 +254,60 @@ pub const TEST_TRIGGERS: &[Trigger] = &[
     Trigger { suffix: "09", outcome: Outcome::MethodRefused },
     Trigger { suffix: "10", outcome: Outcome::AnswerLost },
     Trigger { suffix: "11", outcome: Outcome::FirstCallLost },
+];
+
+/// The errors guide's named codes (<https://docs.caurisflux.com/guides/errors>) and the status
+/// the sandbox answers each with, for the `refuse` mode ([`crate::misbehave`]); `"500"` answers
+/// NestJS's bare server error. The guide gives statuses per class only (its "Codes HTTP"
+/// table: 422 "Erreur métier" for business refusals), so these are ours where it is silent;
+/// `DAILY_LIMIT_EXCEEDED` and `PROVIDER_ERROR` as the `08` and `07` triggers answer them.
+pub const ERROR_CODES: &[(&str, u16, &str)] = &[
+    ("UNAUTHORIZED", 401, "Clé API manquante, invalide ou révoquée"),
+    ("FORBIDDEN", 403, "Accès refusé"),
+    ("VALIDATION_ERROR", 400, "Requête invalide"),
+    ("RATE_LIMIT_EXCEEDED", 429, "Trop de requêtes"),
+    ("DAILY_LIMIT_EXCEEDED", 422, "Limite journalière atteinte"),
+    ("REFUND_NOT_ALLOWED", 422, "Remboursement non autorisé"),
+    ("INVALID_REFUND_AMOUNT", 422, "Montant de remboursement invalide"),
+    ("PROVIDER_ERROR", 422, "L'opérateur est momentanément indisponible"),
+];
+
+/// The `refuse` mode's answer: a code of [`ERROR_CODES`] in CaurisFlux's error shape, or
+/// `"500"`.
+pub fn refusal(code: &str, _path: &str) -> Option<axum::response::Response> {
+    if code == "500" {
+        return Some(routes::internal_error());
+    }
+    let &(code, status, message) = ERROR_CODES.iter().find(|(c, ..)| *c == code)?;
+    let status = axum::http::StatusCode::from_u16(status).ok()?;
+    let mut response = routes::error(status, Some(code), message);
+    if status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+    }
+    Some(response)
+}
+
+/// The documented variants the `variant` mode ([`crate::misbehave`]) switches the sandbox to,
+/// where CaurisFlux's own sources disagree (the docs, and its WooCommerce plugin,
+/// github.com/caurisflux/caurisflux-wp, which still accepts the older forms):
+///
+/// | name | what changes |
+/// |------|--------------|
+/// | `sign_body_only` | webhooks are signed over the raw body alone, not `"<timestamp>.<body>"` |
+/// | `no_sha256_prefix` | the signature is the bare hex, without `sha256=` |
+/// | `legacy_headers` | signature and timestamp come as `X-Cauris-Signature` / `X-Cauris-Timestamp` |
+/// | `error_code_only` | error bodies are `{"error": "CODE"}` (what the plugin reads) |
+/// | `error_nest` | error bodies are NestJS's `{"statusCode", "message"}`, no code (the docs' example) |
+/// | `error_envelope` | error bodies are `{"success": false, "error": {"code", "message"}}` |
+pub const VARIANTS: &[&str] = &[
+    "sign_body_only",
+    "no_sha256_prefix",
+    "legacy_headers",
+    "error_code_only",
+    "error_nest",
+    "error_envelope",
 ];
 
 /// What a payment from `phone` does.
@@ -294,7 +365,7 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         book: Mutex::new(Book::default()),
         limiter: Mutex::new(Limiter::default()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
-        misbehave: Arc::default(),
+        misbehave: Arc::new(crate::misbehave::Misbehaviours::refusing_with(refusal).with_variants(VARIANTS)),
     });
     Ok(crate::common::serve(listener, router(inner), "CaurisFlux", "/api/v1"))
 }
@@ -305,6 +376,7 @@ fn router(inner: Shared) -> Router {
         .route("/api/v1/payments/initiate", post(initiate))
         .route("/api/v1/payments/status/{id}", get(status))
         .route_layer(faults)
+        .route_layer(axum::middleware::from_fn_with_state(inner.clone(), variants::error_shapes))
         .merge(crate::misbehave::admin_routes(inner.misbehave.clone()))
         .route("/api/v1/payments/providers", get(providers))
         .route("/api/v1/countries/active", get(countries))

@@ -195,6 +195,22 @@ pub(super) fn ok(payment: &Payment) -> Response {
     (StatusCode::OK, Json(Envelope { success: true, data: payment.clone() })).into_response()
 }
 
+/// The fields of the `payments/initiate` answer: the response example's
+/// (<https://docs.caurisflux.com/api-reference/payments/initiate>, kept as
+/// `server/tests/fixtures/caurisflux/initiate_response.json`) and `expiresAt`, which the same
+/// page lists. The payment's other fields are the status's, not the initiation's.
+const INITIATE_FIELDS: &[&str] =
+    &["transactionId", "status", "amount", "currency", "redirectUrl", "createdAt", "expiresAt", "deepLinks"];
+
+/// The answer to an initiation (and to its replay under the same key): the documented fields.
+pub(super) fn initiated(payment: &Payment) -> Response {
+    let mut data = serde_json::to_value(payment).unwrap_or_default();
+    if let Some(fields) = data.as_object_mut() {
+        fields.retain(|k, _| INITIATE_FIELDS.contains(&k.as_str()));
+    }
+    (StatusCode::OK, Json(serde_json::json!({"success": true, "data": data}))).into_response()
+}
+
 pub(super) async fn initiate(
     State(inner): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -234,7 +250,7 @@ pub(super) async fn initiate(
                 );
             }
             return match book.payments.get(id) {
-                Some(entry) => ok(&entry.payment),
+                Some(entry) => initiated(&entry.payment),
                 None => internal_error(),
             };
         }
@@ -248,8 +264,9 @@ pub(super) async fn initiate(
         if outcome == Outcome::FirstCallLost && book.lost_first_calls.insert(req.external_reference.clone()) {
             return internal_error();
         }
-        if let Some((code, message)) = outcome.refusal() {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, Some(code), message);
+        if let Some((status, code, message)) = outcome.refusal() {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            return error(status, Some(code), message);
         }
         let id = new_transaction_id(&book);
         let now = crate::common::now_rfc3339();
@@ -281,7 +298,7 @@ pub(super) async fn initiate(
     if let Some(id) = payment.transaction_id.clone() {
         schedule(inner.clone(), id, outcome, pays_by_page);
     }
-    if outcome == Outcome::AnswerLost { internal_error() } else { ok(&payment) }
+    if outcome == Outcome::AnswerLost { internal_error() } else { initiated(&payment) }
 }
 
 pub(super) async fn status(
@@ -294,6 +311,12 @@ pub(super) async fn status(
         return refused.into_response();
     }
     let book = lock(&inner.book);
+    // The `no_lookup_by_reference` mode: the merchant's `externalReference` finds nothing.
+    if book.by_reference.contains_key(&id)
+        && inner.misbehave.has(&id, &crate::misbehave::Misbehaviour::NoLookupByReference)
+    {
+        return error(StatusCode::NOT_FOUND, Some("NOT_FOUND"), "Transaction introuvable");
+    }
     let key = book.by_reference.get(&id).cloned().unwrap_or(id);
     match book.payments.get(&key) {
         Some(entry) => ok(&entry.payment),

@@ -343,6 +343,11 @@ pub const TIMESTAMP_HEADER: &str = "x-webhook-timestamp";
 pub const EVENT_HEADER: &str = "x-webhook-event";
 /// The webhook delivery id header (same file).
 pub const DELIVERY_HEADER: &str = "x-webhook-delivery-id";
+/// The legacy signature header, which the provider's WooCommerce plugin still reads
+/// (github.com/caurisflux/caurisflux-wp, `includes/class-caurisflux-webhook.php`).
+pub const LEGACY_SIGNATURE_HEADER: &str = "x-cauris-signature";
+/// The legacy timestamp header (same plugin).
+pub const LEGACY_TIMESTAMP_HEADER: &str = "x-cauris-timestamp";
 
 /// A webhook's signature: lowercase hex HMAC-SHA256 of `"<timestamp>.<raw body>"` under the
 /// webhook secret (plugin `class-caurisflux-webhook.php` and `tests/unit/WebhookSignatureTest.php`).

@@ -146,17 +146,39 @@ pub const ERRORS: &[(&str, u16, u32, &str)] = &[
     ("SENDING_SECRET_ERROR", 503, 10008, "Error on sending secret key. Please retry or contact support"),
 ];
 
+/// The table's second rows of the two types it lists twice, which the `refuse` mode reaches by
+/// their application code.
+pub const SECOND_ROWS: &[(&str, u16, u32)] =
+    &[("CUSTOMER_PIN_NOT_SET", 403, 3022), ("NULL_TRANSACTION_TYPE_IDENTIFIER", 501, 5003)];
+
 /// MyPVit's error response for a type of the table.
 pub(super) fn fail(kind: &str, path: &str, message: Option<String>) -> Response {
     let (status, code, text) = ERRORS
         .iter()
         .find(|(t, ..)| *t == kind)
         .map_or((500, 500, "Something went wrong, please contact support"), |&(_, s, c, m)| (s, c, m));
+    render(kind, status, code, message.unwrap_or_else(|| text.to_owned()), path)
+}
+
+/// The `refuse` mode's answer ([`crate::misbehave`]): `code` is a type of the table or its
+/// application code (`"3022"` reaches the second `CUSTOMER_PIN_NOT_SET` row).
+pub(super) fn refusal(code: &str, path: &str) -> Option<Response> {
+    if let Some(&(kind, status, number, text)) =
+        ERRORS.iter().find(|(t, _, c, _)| *t == code || c.to_string() == code)
+    {
+        return Some(render(kind, status, number, text.to_owned(), path));
+    }
+    let &(kind, status, number) = SECOND_ROWS.iter().find(|(_, _, c)| c.to_string() == code)?;
+    let text = ERRORS.iter().find(|(t, ..)| *t == kind).map_or("", |&(.., m)| m);
+    Some(render(kind, status, number, text.to_owned(), path))
+}
+
+fn render(kind: &str, status: u16, code: u32, message: String, path: &str) -> Response {
     let body = ErrorBody {
         date: now_with(time::macros::format_description!("[day][month][year]-[hour][minute][second]")),
         status_code: code.to_string(),
         error: kind.to_owned(),
-        message: message.unwrap_or_else(|| text.to_owned()),
+        message,
         path: path.to_owned(),
     };
     // The document writes `status_code` as a number in errors.
@@ -199,6 +221,47 @@ pub(super) fn missing_param(param: &str) -> Fault {
     Fault::saying("MISSING_REQUEST_PARAM", format!("Your request is missing a required param: '{param}'"))
 }
 
+/// The request fields of the document's `/rest` table ("Transaction REST API", "Paramètres
+/// d'entrées"): its examples' `owner_charge_operator` and integrators' `operator_code` are not
+/// among them.
+pub const REST_FIELDS: &[&str] = &[
+    "agent",
+    "amount",
+    "product",
+    "reference",
+    "service",
+    "callback_url_code",
+    "customer_account_number",
+    "merchant_operation_account_code",
+    "transaction_type",
+    "owner_charge",
+    "operator_owner_charge",
+    "free_info",
+];
+
+/// The `/link` table's fields: the `/rest` table's and the two redirection codes.
+pub const LINK_EXTRA_FIELDS: &[&str] = &["failed_redirection_url_code", "success_redirection_url_code"];
+
+/// With [`SandboxConfig::strict_fields`], refuses a JSON body carrying a field its table does
+/// not have, as `UNREADABLE_REQUEST_BODY` (what a server that maps its JSON strictly answers
+/// for an unknown property; the document names no other code for it).
+pub(super) fn table_fields_only(inner: &Inner, body: &[u8], link: bool) -> Result<(), Fault> {
+    if !inner.config.strict_fields {
+        return Ok(());
+    }
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(());
+    };
+    let known = |k: &str| REST_FIELDS.contains(&k) || (link && LINK_EXTRA_FIELDS.contains(&k));
+    match fields.keys().find(|k| !known(k)) {
+        Some(unknown) => Err(Fault::saying(
+            "UNREADABLE_REQUEST_BODY",
+            format!("Unrecognized field \"{unknown}\": not a parameter of this API"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks the URL code and the `X-Secret` key.
 pub(super) fn guard(inner: &Inner, headers: &HeaderMap, code: &str, expected: &str) -> Result<(), Fault> {
     if code != expected {
@@ -212,7 +275,9 @@ pub(super) fn guard(inner: &Inner, headers: &HeaderMap, code: &str, expected: &s
     if !valid {
         book.auth_refusals += 1;
         drop(book);
-        return Err(Fault { status: Some(StatusCode::UNAUTHORIZED), ..Fault::of("AUTHENTICATION_FAILED") });
+        let status = StatusCode::from_u16(inner.config.authentication_failure_status)
+            .unwrap_or(StatusCode::UNAUTHORIZED);
+        return Err(Fault { status: Some(status), ..Fault::of("AUTHENTICATION_FAILED") });
     }
     Ok(())
 }

@@ -26,7 +26,9 @@ pub(super) async fn link(
 ) -> Response {
     let path = format!("/{code}/link");
     let m = &inner.merchant;
-    if let Err(f) = guard(&inner, &headers, &code, &m.url_codes.link) {
+    if let Err(f) = guard(&inner, &headers, &code, &m.url_codes.link)
+        .and_then(|()| table_fields_only(&inner, &body, true))
+    {
         return f.respond(&path);
     }
     let required = [

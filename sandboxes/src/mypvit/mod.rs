@@ -69,6 +69,23 @@
 //! - **Sandbox only:** `GET /_sandbox/transactions` lists transactions; `GET /_sandbox/secret`
 //!   shows the renewal count, the refused keys count and the current key;
 //!   `POST /_sandbox/secret/revoke` makes the current key obsolete (as if renewed elsewhere).
+//!
+//! **Variants** ([`SandboxConfig`]): `authentication_failure_status: 403` answers a wrong or
+//! expired key 403/3100 as the document's table does (401 by default, the v2 web docs);
+//! `strict_fields: true` refuses a `/rest` or `/link` JSON body with a field the document's
+//! parameter tables do not have ([`REST_FIELDS`], [`LINK_EXTRA_FIELDS`]: so `operator_code` and
+//! the examples' `owner_charge_operator`, the tables naming it `operator_owner_charge`) as
+//! 400 `UNREADABLE_REQUEST_BODY`.
+//!
+//! **Every code of the table is producible**: the requests above make `MISSING_REQUEST_HEADER`,
+//! `AUTHENTICATION_FAILED`, `API_NOT_FOUND`, `UNREADABLE_REQUEST_BODY`, `MISSING_REQUEST_PARAM`,
+//! `TRANSACTION_AMOUNT_TOO_LOW`, the test numbers' three, `TRANSACTION_REFERENCE_ALREADY_EXISTS`
+//! and `TRANSACTION_NOT_FOUND` (and more); the others, account settings or provider-side states
+//! (`AMBIGUOUS_TRANSACTION`, `API_MAINTENANCE_MODE`, `UNAVAILABLE_SERVICE`, …), through the
+//! `refuse` mode, `{"refuse": "API_MAINTENANCE_MODE"}` or by application code
+//! (`{"refuse": "3022"}` for the second `CUSTOMER_PIN_NOT_SET` row, 403). The
+//! `no_lookup_by_reference` mode answers `TRANSACTION_NOT_FOUND` to a status asked by the
+//! merchant's reference.
 
 use std::{
     collections::HashMap,
@@ -93,7 +110,7 @@ mod payments;
 mod secret;
 pub mod wire;
 
-pub use errors::ERRORS;
+pub use errors::{ERRORS, LINK_EXTRA_FIELDS, REST_FIELDS, SECOND_ROWS};
 use links::{link, open_link, pay_link};
 use payments::{balance, kyc, list, rest, status};
 pub use secret::SecretState;
@@ -129,6 +146,14 @@ pub struct SandboxConfig {
     pub secret_ttl_s: u64,
     /// How long an unused payment link stays usable.
     pub link_expire_after_ms: u64,
+    /// The HTTP status of `AUTHENTICATION_FAILED` (code 3100) for a wrong or expired
+    /// `X-Secret`: 401 by default (the v2 web docs, <https://docs.mypvit.pro/en/v2/api/renew-secret>),
+    /// 403 as the integration document's error table gives it.
+    pub authentication_failure_status: u16,
+    /// Refuse `/rest` and `/link` JSON bodies with a field the document's parameter tables do
+    /// not have (`operator_code`, the examples' `owner_charge_operator`):
+    /// `400 UNREADABLE_REQUEST_BODY`. Off by default, so that the document's own examples pass.
+    pub strict_fields: bool,
 }
 
 impl Default for SandboxConfig {
@@ -140,6 +165,8 @@ impl Default for SandboxConfig {
             confirm_delay_ms: 3000,
             secret_ttl_s: 3600,
             link_expire_after_ms: 600_000,
+            authentication_failure_status: 401,
+            strict_fields: false,
         }
     }
 }
@@ -354,7 +381,7 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         }),
         renewing: tokio::sync::Mutex::new(()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
-        misbehave: Arc::default(),
+        misbehave: Arc::new(crate::misbehave::Misbehaviours::refusing_with(errors::refusal)),
     });
     Ok(crate::common::serve(listener, router(inner), "MyPVit", ""))
 }

@@ -252,7 +252,9 @@ pub(super) async fn rest(
 ) -> Response {
     let path = format!("/{code}/rest");
     let m = &inner.merchant;
-    if let Err(f) = guard(&inner, &headers, &code, &m.url_codes.rest) {
+    if let Err(f) = guard(&inner, &headers, &code, &m.url_codes.rest)
+        .and_then(|()| table_fields_only(&inner, &body, false))
+    {
         return f.respond(&path);
     }
     let required = [
@@ -356,6 +358,12 @@ pub(super) async fn status(
         return fail("OPERATION_ACCOUNT_NOT_FOUND", &path, None);
     }
     let book = lock(&inner);
+    // The `no_lookup_by_reference` mode: the merchant's reference finds nothing.
+    if book.by_reference.contains_key(&id)
+        && inner.misbehave.has(&id, &crate::misbehave::Misbehaviour::NoLookupByReference)
+    {
+        return fail("TRANSACTION_NOT_FOUND", &path, None);
+    }
     let key = book.by_reference.get(&id).cloned().unwrap_or(id);
     match book.transactions.get(&key) {
         Some(t) if t.kind.as_str() == operation => Json(StatusResponse {

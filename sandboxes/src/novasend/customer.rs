@@ -112,7 +112,11 @@ pub(super) async fn deliver(inner: &Inner, payin: &Payin) {
 
 /// Posts one signed webhook (with a wrong secret when `forged`); tells whether it was taken.
 async fn post_signed(inner: &Inner, payin: &Payin, forged: bool) -> bool {
-    let Ok(body) = serde_json::to_vec(payin) else { return false };
+    let Ok(record) = serde_json::to_value(payin) else { return false };
+    let (body, signed) = match super::variants::webhook_body(inner, payin, record) {
+        Some(pair) => pair,
+        None => return false,
+    };
     let secret = if forged {
         format!("{}-not-it", inner.merchant.webhook_secret)
     } else {
@@ -122,7 +126,7 @@ async fn post_signed(inner: &Inner, payin: &Payin, forged: bool) -> bool {
         .http
         .post(&inner.merchant.webhook_url)
         .header(header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, sign(&secret, &body))
+        .header(SIGNATURE_HEADER, sign(&secret, &signed))
         .body(body)
         .send()
         .await;

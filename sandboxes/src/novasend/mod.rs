@@ -33,6 +33,15 @@
 //! reference and the merchant's. `GET /_sandbox/payins` lists every payin (sandbox only);
 //! `/_sandbox/misbehave` makes it misbehave ([`crate::misbehave`]; its out-of-order webhook is
 //! the payin as it was before it ended: `processing`, or `pending` for a direct payin).
+//!
+//! Every code and label of the error tables is producible: `Unauthorized`, `transaction_not_refundable`
+//! / `Refund not allowed`, `transaction_does_not_exist` / `Payment not found`,
+//! `transaction_is_already_processed`, `Invalid amount` and the others above by a request; the
+//! rest (account and wallet states) through the `refuse` mode, `{"refuse": "client_kyc_not_approved"}`
+//! ([`ERROR_CODES`], or `"500"`). The `no_lookup_by_reference` mode answers 404 to a status asked
+//! by the merchant's reference while the payin is held. Webhook variants: [`VARIANTS`] (the
+//! `variant` mode). A session's creation answers the payin page's example fields (no
+//! `customerName`, no `failure`); a payin that ended shows no `paymentUrl`.
 
 use std::{
     collections::HashMap,
@@ -51,11 +60,72 @@ use crate::common::Running;
 
 mod customer;
 mod routes;
+mod variants;
 pub mod wire;
 
 use customer::{answer, page};
 use routes::{create_direct, create_session, list, refund, status, unknown_route};
 use wire::{Payin, RefundRecord};
+
+/// The error tables' codes and labels (<https://docs.novasend.app/en/docs/integrations/errors>,
+/// <https://docs.novasend.app/api-direct/refund.en>) and the status the sandbox answers each
+/// with, for the `refuse` mode ([`crate::misbehave`]); `"500"` is the tables' code-less server
+/// error. The tables print a status on the first row of each group only: the rows after
+/// `api_token_invalid` are read as its 403 group, but for the two the sandbox already answers
+/// 400 on a request (`transaction_otp_required`, `transaction_greater_than_zero`).
+pub const ERROR_CODES: &[(&str, u16)] = &[
+    ("Unauthorized", 401),
+    ("api_token_invalid", 403),
+    ("transaction_error", 403),
+    ("transaction_not_refundable", 403),
+    ("transaction_not_processed", 403),
+    ("wallet_not_enough_cash", 403),
+    ("wallet_should_be_different", 403),
+    ("client_kyc_not_approved", 403),
+    ("client_not_enough_cash", 403),
+    ("transaction_otp_required", 400),
+    ("transaction_greater_than_zero", 400),
+    ("api_token_not_found", 404),
+    ("wallet_not_found", 404),
+    ("client_not_found", 404),
+    ("country_not_found", 404),
+    ("provider_not_found", 404),
+    ("transaction_does_not_exist", 404),
+    ("transaction_is_already_processed", 409),
+    ("transaction_already_refunded", 409),
+    ("Invalid amount", 400),
+    ("Refund not allowed", 403),
+    ("Payment not found", 404),
+    ("Duplicate refund", 409),
+];
+
+/// The `refuse` mode's answer: a code or label of [`ERROR_CODES`] in NovaSend's error shape
+/// (`{code, message, statusCode}`, the label also as the message), or `"500"`.
+pub fn refusal(code: &str, _path: &str) -> Option<axum::response::Response> {
+    use axum::http::StatusCode;
+    if code == "500" {
+        return Some(routes::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "Internal server error",
+        ));
+    }
+    let &(code, status) = ERROR_CODES.iter().find(|(c, _)| *c == code)?;
+    let message =
+        if code.contains(' ') || code == "Unauthorized" { code.to_owned() } else { code.replace('_', " ") };
+    Some(routes::error(StatusCode::from_u16(status).ok()?, code, &message))
+}
+
+/// The documented webhook variants the `variant` mode ([`crate::misbehave`]) switches the
+/// sandbox to (by default a webhook is the bare payin record, signed over its raw bytes, with
+/// no `eventId`: the webhook page's sample):
+///
+/// | name | what changes |
+/// |------|--------------|
+/// | `wrapped_webhook` | a final payin comes as `{"event": "payin.confirmed" \| "payin.declined", "data": record}` (the payin page's event names, <https://docs.novasend.app/payin.en>) |
+/// | `event_id` | the webhook carries an `eventId`, the same on every copy of one event (the webhook page: optional, for idempotence) |
+/// | `sign_reserialised` | the body is sent pretty-printed and signed over its re-serialised compact JSON (`JSON.stringify` of the parsed body, as the docs' sample verifies) |
+pub const VARIANTS: &[&str] = &["wrapped_webhook", "event_id", "sign_reserialised"];
 
 /// How the sandbox runs.
 #[derive(Debug, Clone)]
@@ -199,7 +269,7 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         base_url: format!("http://{addr}"),
         book: Mutex::new(Book::default()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
-        misbehave: Arc::default(),
+        misbehave: Arc::new(crate::misbehave::Misbehaviours::refusing_with(refusal).with_variants(VARIANTS)),
     });
     Ok(crate::common::serve(listener, router(inner), "NovaSend", ""))
 }

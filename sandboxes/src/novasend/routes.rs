@@ -240,7 +240,21 @@ pub(super) async fn create(inner: Shared, headers: &HeaderMap, body: &[u8], ask:
         return (StatusCode::CREATED, Json(settled)).into_response();
     }
     schedule(inner.clone(), reference, outcome);
-    (StatusCode::CREATED, Json(payin)).into_response()
+    created(&payin)
+}
+
+/// The answer to a new payin. A session's is the payin page's "Exemple de Réponse"
+/// (<https://docs.novasend.app/payin.en>, `server/tests/fixtures/novasend/session_response.json`):
+/// the record without `customerName` and `failure`, which only the status shows.
+fn created(payin: &Payin) -> Response {
+    let mut record = serde_json::to_value(payin).unwrap_or_default();
+    if payin.is_direct != Some(true)
+        && let Some(fields) = record.as_object_mut()
+    {
+        fields.remove("customerName");
+        fields.remove("failure");
+    }
+    (StatusCode::CREATED, Json(record)).into_response()
 }
 
 /// NovaSend's reference for a reference that may be NovaSend's or the merchant's.
@@ -260,10 +274,28 @@ pub(super) async fn status(
         return error(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid or missing credentials");
     }
     let book = lock(&inner);
+    // The `no_lookup_by_reference` mode: the merchant's reference finds nothing.
+    let by_merchant_reference = !book.payins.contains_key(&reference);
+    if by_merchant_reference
+        && inner.misbehave.has(&reference, &crate::misbehave::Misbehaviour::NoLookupByReference)
+    {
+        return error(StatusCode::NOT_FOUND, "transaction_does_not_exist", "Transaction does not exist");
+    }
     match find(&book, &reference).and_then(|k| book.payins.get(&k)) {
-        Some(p) => Json(p.clone()).into_response(),
+        Some(p) => Json(status_record(p)).into_response(),
         None => error(StatusCode::NOT_FOUND, "transaction_does_not_exist", "Transaction does not exist"),
     }
+}
+
+/// A payin as the status shows it: a payin that ended has no page left to pay on, so its
+/// `paymentUrl` goes (the status example of <https://docs.novasend.app/payin.en>,
+/// `server/tests/fixtures/novasend/status_response.json`, a processed payin, has none).
+fn status_record(p: &Payin) -> Payin {
+    let mut shown = p.clone();
+    if !matches!(p.status, PayinStatus::Processing | PayinStatus::Pending) {
+        shown.payment_url = None;
+    }
+    shown
 }
 
 pub(super) fn succeeded(p: &Payin) -> bool {

@@ -279,8 +279,8 @@ pub struct Payin {
     /// The confirmation's state.
     #[serde(default = "no_confirmation")]
     pub confirmation_status: ConfirmationStatus,
-    /// Where the customer confirms.
-    #[serde(default)]
+    /// Where the customer confirms (none once the payin ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_url: Option<String>,
     /// Creation time.
     pub created_at: String,

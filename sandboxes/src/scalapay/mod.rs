@@ -19,6 +19,12 @@
 //! `voided`). Webhooks: `created`, `authorized`, `charged`, `refunded`, `expired`, retried
 //! with exponential backoff until answered 200. `/_sandbox/misbehave` makes it misbehave
 //! ([`crate::misbehave`]; its out-of-order webhook is a `created` one after the order moved on).
+//! Every published error code is producible: `api_validationerror` (an invalid order),
+//! `invalid_token` (an unknown token), `order_amount_exceeds_maximum_limit` (past
+//! `max_order_amount_minor`) and the bare `"Unauthorized"` 401 by a request;
+//! `pre_condition_failed`, `conflicting_operation_in_progress` and `internal_server` also
+//! through the `refuse` mode ([`ERROR_CODES`], or `"401"`). Capture and delay answers carry the
+//! `orderDetails` of their schemas (consumer, total and reference; the reference only).
 //!
 //! Test cards (the reference's; any future expiry `MM/YY`, any 3- or 4-digit CVV):
 //!
@@ -251,6 +257,34 @@ struct Inner {
 
 type Shared = Arc<Inner>;
 
+/// The published error codes (Scalapay's OpenAPI, as harvested in
+/// github.com/api-evangelist/scalapay `errors/scalapay-error-codes.yml`) and the status the
+/// sandbox answers each with, for the `refuse` mode ([`crate::misbehave`]);
+/// `order_amount_exceeds_maximum_limit`, printed with a 4XX class only, as the order route
+/// answers it. `"401"` answers the bare JSON string `"Unauthorized"`.
+pub const ERROR_CODES: &[(&str, u16)] = &[
+    ("api_validationerror", 400),
+    ("pre_condition_failed", 400),
+    ("order_amount_exceeds_maximum_limit", 400),
+    ("invalid_token", 422),
+    ("conflicting_operation_in_progress", 409),
+    ("internal_server", 500),
+];
+
+/// The `refuse` mode's answer: a code of [`ERROR_CODES`] in Scalapay's error envelope, or
+/// `"401"`.
+pub fn refusal(code: &str, _path: &str) -> Option<axum::response::Response> {
+    if code == "401" {
+        return Some(answers::unauthorized());
+    }
+    let &(code, status) = ERROR_CODES.iter().find(|(c, _)| *c == code)?;
+    Some(answers::text_error(
+        axum::http::StatusCode::from_u16(status).ok()?,
+        code,
+        "Refused by the sandbox (refuse mode)",
+    ))
+}
+
 /// Binds the listener and serves in the background until the handle is dropped.
 pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
@@ -261,7 +295,7 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         base_url: format!("http://{addr}"),
         book: Mutex::new(Book::default()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
-        misbehave: Arc::default(),
+        misbehave: Arc::new(crate::misbehave::Misbehaviours::refusing_with(refusal)),
     });
     Ok(crate::common::serve(listener, router(inner), "Scalapay", ""))
 }

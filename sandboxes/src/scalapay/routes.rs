@@ -20,8 +20,8 @@ use super::{
     webhooks::*,
     wire::{
         self, Amount, CaptureRequest, CaptureResponse, CaptureStatus, DelayRequest, DelayResponse,
-        OrderCreated, OrderRequest, OrderStatus, Payment, ReferenceMatch, RefundRequest, RefundResponse,
-        UpdateOrderRequest, UpdateOrderResponse, VoidRequest, VoidResponse,
+        OrderCreated, OrderDetails, OrderRequest, OrderStatus, Payment, ReferenceMatch, RefundRequest,
+        RefundResponse, UpdateOrderRequest, UpdateOrderResponse, VoidRequest, VoidResponse,
     },
     *,
 };
@@ -205,7 +205,14 @@ pub(super) async fn capture(State(inner): State<Shared>, headers: HeaderMap, bod
             token: o.token.clone(),
             status: wire::OperationStatus::Approved,
             total_amount: Some(Amount::of(captured)),
-            order_details: Some(o.details()),
+            // The capture schema's `orderDetails` (OpenAPI; `server/tests/fixtures/scalapay/capture.json`):
+            // the consumer, the total and the reference, not the whole order.
+            order_details: Some(OrderDetails {
+                consumer: Some(o.request.consumer.clone()),
+                total_amount: Some(o.request.total_amount.clone()),
+                merchant_reference: o.request.merchant_reference.clone(),
+                ..OrderDetails::default()
+            }),
             captured_at: Some(stamp(now())),
         };
         let hook = o.webhook(OrderStatus::Charged, false);
@@ -265,7 +272,12 @@ pub(super) async fn delay(
             status: wire::OperationStatus::Authorized,
             authorization_expiry_at: Some(stamp(until)),
             total_amount: Some(o.request.total_amount.clone()),
-            order_details: Some(o.details()),
+            // The delay schema's `orderDetails` (`post_v2-payments-token-delay-2`;
+            // `server/tests/fixtures/scalapay/delay.json`): the reference only.
+            order_details: Some(OrderDetails {
+                merchant_reference: o.request.merchant_reference.clone(),
+                ..OrderDetails::default()
+            }),
         });
         remember(&mut book, key, route, value, &reply);
         (reply, until)
