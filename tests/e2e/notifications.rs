@@ -451,3 +451,45 @@ async fn misbehaviour_is_set_per_payment_and_reset() {
         app.http.get(format!("{url}/_sandbox/misbehave")).send().await.unwrap().json().await.unwrap();
     assert_eq!(shown, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_is_recovered_by_replaying_the_start_never_by_a_second_payment() {
+    // The provider takes the payment and the answer is lost; it then knows no payment by our
+    // reference (a status lookup by the merchant's reference answers 404) and sends no webhook.
+    // NovaSend and CaurisFlux document `X-Idempotency-Key`: the start is replayed under the same
+    // key, which gives back the payment it took. MyPVit refuses a reference it already holds
+    // (TRANSACTION_REFERENCE_ALREADY_EXISTS). A 404 never starts a second payment.
+    let options = Options { provider_timeout_ms: 1000, poll_interval_ms: 300, ..Options::default() };
+    let app = TestApp::spawn_with(options).await;
+    let app = &app;
+    join_all([Provider::NovaSend, Provider::CaurisFlux, Provider::MyPvit].map(|p| async move {
+        let url = sandbox(app, p);
+        let blind = json!(["no_lookup_by_reference", "no_webhook"]);
+        let mut lost = blind.clone();
+        lost.as_array_mut().expect("modes").push(json!({"timeout_after_taking": 2000}));
+        app.misbehave(url, json!({"scope": "global", "modes": lost})).await;
+        let (checkout, paying) = pay(app, p).await;
+        assert!(paying.attempt.expect("an attempt").status.is_pending(), "{p:?}");
+        app.misbehave(url, json!({"scope": "global", "modes": blind})).await;
+        if p == Provider::MyPvit {
+            // Its reference is taken and it has no lookup by it: the attempt waits for the
+            // payment's own outcome (its expiry at worst), and nothing is taken twice. Wait
+            // until the reconciler has tried several times.
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                let c = app.merchant_checkout(&checkout.id).await;
+                let polls = app.attempt_polls(&c.attempts[0].id).await;
+                if polls >= 3 || c.status == CheckoutStatus::Succeeded {
+                    break;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "{p:?}: the reconciler never asked: {c:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        } else {
+            let c = paid(app, p, &checkout).await;
+            assert_eq!(c.attempts.len(), 1, "{p:?}");
+        }
+        assert_eq!(sandbox_payments(app, p).await, 1, "{p:?}: one payment, never a second charge");
+    }))
+    .await;
+}

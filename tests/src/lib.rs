@@ -164,6 +164,16 @@ impl TestApp {
         TestApp::spawn_on(options, self.db_dir.clone()).await
     }
 
+    /// How many status fetches the reconciler made of a pending attempt (read from its
+    /// database); 0 when the attempt is not pending.
+    pub async fn attempt_polls(&self, attempt_id: &str) -> u32 {
+        use server::store::Store;
+        let store =
+            server::store::sqlite::SqliteStore::connect(&self.database_url()).await.expect("database");
+        let due = store.due_attempts(i64::MAX, 1000).await.expect("pending attempts");
+        due.into_iter().find(|(a, _)| a.id == attempt_id).map_or(0, |(_, polls)| polls)
+    }
+
     /// Every provider notification the verifier stored, oldest first (read from its database).
     pub async fn notifications(&self) -> Vec<server::store::NotificationRecord> {
         use server::store::Store;
