@@ -56,12 +56,14 @@ pub(crate) enum Text {
     ScanQr,
     /// The button back to the form when another method is suggested.
     ChooseAnother,
+    /// The provider reported another amount, currency or reference: the merchant checks.
+    UnderReview,
 }
 
 impl Text {
     /// Every string, for tests.
     #[cfg(test)]
-    const ALL: [Text; 22] = [
+    const ALL: [Text; 23] = [
         Text::Loading,
         Text::MethodLegend,
         Text::PhoneLabel,
@@ -84,6 +86,7 @@ impl Text {
         Text::TimeLeft,
         Text::ScanQr,
         Text::ChooseAnother,
+        Text::UnderReview,
     ];
 
     /// The string in `locale`.
@@ -127,6 +130,10 @@ impl Text {
                 "On a computer: scan this code with your phone.",
             ),
             Text::ChooseAnother => ("Choisir un autre moyen", "Choose another way to pay"),
+            Text::UnderReview => (
+                "Votre paiement est en cours de vérification : ne payez pas une deuxième fois.",
+                "Your payment is being checked: do not pay again.",
+            ),
         };
         match locale {
             Locale::Fr => fr,

@@ -289,6 +289,9 @@ pub(crate) enum Screen<'a> {
     Refunded,
     /// The latest attempt failed or expired; the customer may try again.
     Failed(&'a PublicAttempt),
+    /// The provider reported another amount, currency or reference than the attempt's: the
+    /// merchant checks; the customer must not pay again.
+    Review,
     /// No attempt can be started any more: expired or cancelled.
     Closed(CheckoutStatus),
 }
@@ -304,6 +307,7 @@ impl Screen<'_> {
             Screen::Paid(_) => "paid",
             Screen::Refunded => "refunded",
             Screen::Failed(_) => "failed",
+            Screen::Review => "review",
             Screen::Closed(_) => "closed",
         }
     }
@@ -491,6 +495,7 @@ impl State {
             CheckoutStatus::Open | CheckoutStatus::Processing => match &c.attempt {
                 Some(a) if a.status.is_pending() => Screen::Waiting(a),
                 Some(a) if a.status == AttemptStatus::Succeeded => Screen::Paid(Some(a)),
+                Some(a) if a.status == AttemptStatus::Review => Screen::Review,
                 Some(a) if self.dismissed_attempt.as_deref() != Some(a.id.as_str()) => Screen::Failed(a),
                 _ => Screen::Form,
             },
@@ -1129,6 +1134,22 @@ mod tests {
         );
         assert_eq!(s.screen(), Screen::Closed(CheckoutStatus::Expired));
         assert_eq!(s.event(), Some((EventKind::Expired, None)));
+    }
+
+    #[test]
+    fn an_attempt_under_review_never_offers_to_pay_again() {
+        // The provider reported another amount (the verifier's `review`): the checkout is still
+        // processing, and the customer is told not to pay twice, with no retry and no event.
+        let s = run(
+            State::new(Locale::Fr, true),
+            [Action::Loaded(checkout(CheckoutStatus::Processing, Some(("at_1", AttemptStatus::Review))))],
+        );
+        assert_eq!(s.screen(), Screen::Review);
+        assert_eq!(s.screen().name(), "review");
+        assert_eq!(s.event(), None);
+        assert_eq!(s.live_attempt(), None, "nothing left to watch");
+        let s = run(s, [Action::Retry]);
+        assert_eq!(s.screen(), Screen::Review, "no way back to the form");
     }
 
     #[test]

@@ -284,6 +284,11 @@ pub(crate) fn App(props: &AppProps) -> Html {
             (none(), code.message(locale), again)
         }
         (Screen::Closed(s), _) => (none(), i18n::closed(s, locale), none()),
+        (Screen::Review, _) => (
+            none(),
+            Text::UnderReview.get(locale),
+            html! { <p>{ SuggestedAction::ContactSupport.message(locale) }</p> },
+        ),
     };
 
     html! {
