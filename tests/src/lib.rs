@@ -518,6 +518,8 @@ async fn start_sandboxes(options: &Options, verifier_url: &str) -> sandboxes::Sa
                 confirm_delay_ms: options.confirm_delay_ms,
                 secret_ttl_s: 3600,
                 link_expire_after_ms: options.expire_after_ms,
+                // Every e2e payment proves the adapter sends only the document's table fields.
+                strict_fields: true,
                 ..Default::default()
             },
             merchant: mypvit_merchant,
