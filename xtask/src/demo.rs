@@ -184,6 +184,7 @@ kyc = "SBXKYC"
         .args(["--caurisflux-listen", &format!("127.0.0.1:{cauris_port}")])
         .args(["--scalapay-listen", &format!("127.0.0.1:{scalapay_port}")])
         .args(["--mypvit-listen", &format!("127.0.0.1:{mypvit_port}")])
+        .arg("--mypvit-strict-fields")
         .env("NOVASEND_WEBHOOK_SECRET", &novasend_secret)
         .env("NOVASEND_WEBHOOK_URL", format!("{verifier_url}/webhooks/nova_send"))
         .env("CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
