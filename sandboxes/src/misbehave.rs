@@ -20,6 +20,7 @@
 //! | `{"timeout_after_taking": ms}` | payment calls (POST) are carried out, then the answer waits `ms` |
 //! | `{"refuse": "CODE"}` | API calls answer the provider's error `CODE`, with the status and in the shape its error table gives, and do nothing (each provider module lists its codes; an unknown one is refused when set) |
 //! | `{"variant": "NAME"}` | the sandbox speaks a documented variant of its provider's format (each provider module lists its names; several may be set, an unknown one is refused when set) |
+//! | `"report_other_amount"`, `"report_other_currency"`, `"report_other_reference"` | the status answer (and Scalapay's capture answer) reports the payment with one unit less, in another currency, or under another merchant reference: a provider misreporting what it took (MyPVit's status, Scalapay's payment details and capture) |
 //! | `"no_lookup_by_reference"` | a status lookup by the merchant's reference answers 404 (in the provider's shape) while the payment is still held: lookups by the provider's own id still work (NovaSend, CaurisFlux, MyPVit; Scalapay finds orders by its own token) |
 //!
 //! API faults apply to the provider's API routes only, never to payment pages or `/_sandbox`.
@@ -69,6 +70,12 @@ pub enum Misbehaviour {
     Refuse(String),
     /// A status lookup by the merchant's reference answers 404 while the payment is held.
     NoLookupByReference,
+    /// Statuses report one unit less than the payment's amount.
+    ReportOtherAmount,
+    /// Statuses report another currency than the payment's.
+    ReportOtherCurrency,
+    /// Statuses report another merchant reference than the payment's.
+    ReportOtherReference,
     /// A documented variant of the provider's format, by the name its module gives it.
     Variant(String),
 }

@@ -233,7 +233,8 @@ impl TestApp {
             reconcile: ReconcileSettings {
                 poll_interval_ms: options.poll_interval_ms,
                 max_poll_interval_ms: options.max_poll_interval_ms,
-                ignore_provider_poll_floor: true,
+                // A live verifier keeps the providers' floor (and refuses to ignore it).
+                ignore_provider_poll_floor: !options.live,
             },
             novasend: Some(NovaSendSettings {
                 mode,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::misbehave::Misbehaviour;
 use axum::{
     Json,
     body::Bytes,
@@ -359,9 +360,7 @@ pub(super) async fn status(
     }
     let book = lock(&inner);
     // The `no_lookup_by_reference` mode: the merchant's reference finds nothing.
-    if book.by_reference.contains_key(&id)
-        && inner.misbehave.has(&id, &crate::misbehave::Misbehaviour::NoLookupByReference)
-    {
+    if book.by_reference.contains_key(&id) && inner.misbehave.has(&id, &Misbehaviour::NoLookupByReference) {
         return fail("TRANSACTION_NOT_FOUND", &path, None);
     }
     let key = book.by_reference.get(&id).cloned().unwrap_or(id);
@@ -369,10 +368,19 @@ pub(super) async fn status(
         Some(t) if t.kind.as_str() == operation => Json(StatusResponse {
             date: t.date.clone(),
             status: t.status,
-            amount: Amount(t.amount),
+            // The `report_other_*` modes: a provider misreporting what it took.
+            amount: Amount(if inner.misbehave.has(&key, &Misbehaviour::ReportOtherAmount) {
+                t.amount.saturating_sub(1)
+            } else {
+                t.amount
+            }),
             fees: serde_json::Number::from_f64(t.fees as f64),
             operator: t.operator,
-            merchant_reference_id: t.merchant_reference_id.clone(),
+            merchant_reference_id: if inner.misbehave.has(&key, &Misbehaviour::ReportOtherReference) {
+                format!("{}X", t.merchant_reference_id)
+            } else {
+                t.merchant_reference_id.clone()
+            },
             customer_account_number: Some(t.customer_account_number.clone()),
             merchant_operation_account_code: Some(inner.merchant.operation_account_code.clone()),
         })

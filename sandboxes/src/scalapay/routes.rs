@@ -102,8 +102,38 @@ pub(super) async fn details(
         return unauthorized();
     }
     match lock(&inner).orders.get(&token) {
-        Some(o) => Json(o.view()).into_response(),
+        Some(o) => {
+            let mut view = o.view();
+            view.total_amount = view.total_amount.map(|a| misreported(&inner, &token, a));
+            if let Some(d) = view.order_details.as_mut() {
+                misreport_details(&inner, &token, d);
+            }
+            Json(view).into_response()
+        }
         None => not_found(&token),
+    }
+}
+
+/// The `report_other_amount` and `report_other_currency` modes: Scalapay reporting another
+/// total than the order's.
+fn misreported(inner: &Inner, token: &str, mut a: Amount) -> Amount {
+    if inner.misbehave.has(token, &crate::misbehave::Misbehaviour::ReportOtherCurrency) {
+        a.currency = "USD".into();
+    }
+    if inner.misbehave.has(token, &crate::misbehave::Misbehaviour::ReportOtherAmount) {
+        let cents = Money::from_decimal_str(&a.amount, Currency::Eur).map_or(0, |m| m.minor());
+        if let Ok(less) = Money::new(cents.saturating_sub(1), Currency::Eur) {
+            a.amount = less.to_decimal_string();
+        }
+    }
+    a
+}
+
+/// The `report_other_*` modes on the order details Scalapay reports.
+fn misreport_details(inner: &Inner, token: &str, d: &mut OrderDetails) {
+    d.total_amount = d.total_amount.take().map(|a| misreported(inner, token, a));
+    if inner.misbehave.has(token, &crate::misbehave::Misbehaviour::ReportOtherReference) {
+        d.merchant_reference = d.merchant_reference.take().map(|r| format!("{r}-other"));
     }
 }
 
@@ -215,6 +245,11 @@ pub(super) async fn capture(State(inner): State<Shared>, headers: HeaderMap, bod
             }),
             captured_at: Some(stamp(now())),
         };
+        let mut reply = reply;
+        reply.total_amount = reply.total_amount.map(|a| misreported(&inner, &reply.token, a));
+        if let Some(d) = reply.order_details.as_mut() {
+            misreport_details(&inner, &o.token, d);
+        }
         let hook = o.webhook(OrderStatus::Charged, false);
         let reply = to_json(&reply);
         remember(&mut book, key, "POST /v2/payments/capture".into(), value, &reply);
