@@ -519,15 +519,31 @@ async fn the_hour_limit_is_counted_too() {
 }
 
 #[tokio::test]
-async fn idempotency_keys_and_references() {
+async fn a_retried_start_is_one_payment_and_a_new_attempt_is_another() {
     let h = harness().await;
-    let req = orange("+2250700000067");
+    // One attempt started twice (a lost answer): the same key and body replay its payment.
+    let req = orange("+2250700000002");
     let first = h.adapter.start(&req).await.unwrap();
     let again = h.adapter.start(&req).await.unwrap();
     assert_eq!(first.provider_reference, again.provider_reference, "the same key replays");
     assert_eq!(h.payments().await.len(), 1);
 
-    // The same key with another body; the same reference under another key.
+    // The customer declines (trigger `02`); the next attempt on the same checkout has its own
+    // key and `externalReference`, and is a new payment that succeeds.
+    let declined = first.provider_reference.clone().unwrap();
+    wait_until_status(&h, &declined, PaymentStatus::Failed).await;
+    let retry = orange("+2250700000001");
+    assert_ne!(retry.reference, req.reference);
+    let second = h.adapter.start(&retry).await.unwrap();
+    assert_ne!(second.provider_reference, first.provider_reference);
+    let paid = second.provider_reference.clone().unwrap();
+    wait_until_status(&h, &paid, PaymentStatus::Success).await;
+    let payments = h.payments().await;
+    assert_eq!(payments.len(), 2);
+    assert_eq!(payments.iter().filter(|p| p.status == Some(PaymentStatus::Success)).count(), 1);
+
+    // Nothing documented refuses another body under a used key, or a used reference under
+    // another key: both are new payments, and the status by reference answers the newest.
     let mut other = body(json!(6000), "+2250700000067", "orange_money", "CI");
     other["externalReference"] = req.reference.clone().into();
     let r = h
@@ -539,18 +555,30 @@ async fn idempotency_keys_and_references() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 422);
-    let answer: Value = r.json().await.unwrap();
-    assert_eq!(answer["error"], "IDEMPOTENCY_KEY_REUSED");
-    let (status, _, answer) = h.raw_initiate(Some(&pair()), &other).await;
-    assert_eq!((status, answer["error"].as_str()), (422, Some("DUPLICATE_EXTERNAL_REFERENCE")));
-    // The adapter treats both as "already known": ask the status, never fail the attempt.
-    let bytes = serde_json::to_vec(&answer).unwrap();
-    assert!(matches!(
-        server::providers::caurisflux::classify_error(422, &bytes, None),
-        ProviderError::Unavailable(_)
-    ));
-    assert_eq!(h.payments().await.len(), 1);
+    assert_eq!(r.status(), 200);
+    let under_used_key: Value = r.json().await.unwrap();
+    let (status, _, under_new_key) = h.raw_initiate(Some(&pair()), &other).await;
+    assert_eq!(status, 200);
+    let ids =
+        [&under_used_key, &under_new_key].map(|a| a["data"]["transactionId"].as_str().unwrap().to_owned());
+    assert_ne!(ids[0], ids[1]);
+    assert!(!ids.contains(&declined) && !ids.contains(&paid));
+    assert_eq!(h.payments().await.len(), 4);
+    let newest = h.adapter.fetch(&req.reference, None).await.unwrap().unwrap();
+    assert_eq!(newest.provider_reference.as_deref(), Some(ids[1].as_str()));
+}
+
+/// Waits until the sandbox's payment `id` has `status` (a deadline, not a sleep).
+async fn wait_until_status(h: &Harness, id: &str, status: PaymentStatus) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let payments = h.payments().await;
+        if payments.iter().any(|p| p.transaction_id.as_deref() == Some(id) && p.status == Some(status)) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{id} never became {status:?}: {payments:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

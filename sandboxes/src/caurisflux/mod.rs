@@ -51,9 +51,10 @@
 //!   `externalReference`. Bodies are wrapped in `{"success": true, "data": …}` and the initiate
 //!   call answers `200` (the errors guide's table lists 200 as the success code).
 //! - `X-Idempotency-Key`: the same key with the same body replays the payment (its current
-//!   state); with another body it is `422 IDEMPOTENCY_KEY_REUSED`. A reused `externalReference`
-//!   under another key is `422 DUPLICATE_EXTERNAL_REFERENCE`. Refusals (`06`–`09`) record
-//!   nothing.
+//!   state); another body under a used key, or a used `externalReference` under another key,
+//!   is a new payment (nothing documented refuses either; see `routes::initiate`). Refusals
+//!   (`06`–`09`) record nothing. `GET /payments/status/{externalReference}` answers the newest
+//!   payment with that reference.
 //! - Webhooks go to the URL set in the "dashboard" (the sandbox's `webhook_url`), not to the
 //!   request's `callbackUrl`, which is validated and kept. Each delivery is signed afresh and
 //!   retried twice when not answered 2xx within 5 s (the errors guide: a webhook slower than 5 s has

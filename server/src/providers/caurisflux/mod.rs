@@ -159,9 +159,6 @@ pub const PAYMENT_ERRORS: &[(&str, &str)] = &[
     ("PAYMENT_METHOD_NOT_SUPPORTED", "Utiliser une autre méthode de paiement."),
 ];
 
-/// Codes the sandbox uses for a request it already holds: the adapter asks for the status.
-const ALREADY_KNOWN: &[&str] = &["IDEMPOTENCY_KEY_REUSED", "DUPLICATE_EXTERNAL_REFERENCE"];
-
 /// CaurisFlux's endpoint and keys.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -412,9 +409,6 @@ pub fn classify_error(status: u16, body: &[u8], amount: Option<Money>) -> Provid
             ProviderError::Integration(format!("CaurisFlux refused our API key ({label}): {text}"))
         }
         (500..=599, _) => ProviderError::Unavailable(format!("CaurisFlux answered {status} ({label})")),
-        (_, Some(c)) if ALREADY_KNOWN.contains(&c) => ProviderError::Unavailable(format!(
-            "CaurisFlux already holds this payment ({c}); asking its status"
-        )),
         (400 | 422, None | Some("VALIDATION_ERROR")) if parsed.is_some() => ProviderError::Refused {
             code: validation_code(&text, amount),
             provider_code: format!("{}: {text}", code.as_deref().unwrap_or("VALIDATION_ERROR")),

@@ -250,13 +250,6 @@ fn every_payment_error_of_the_guide_suggests_the_guides_action() {
     assert_eq!(catalogue_code("simulation"), ErrorCode::PaymentRefused, "unknown codes still fail");
 }
 
-#[test]
-fn a_request_caurisflux_already_holds_is_asked_about_not_failed() {
-    for code in ALREADY_KNOWN {
-        assert_eq!(outcome(&classify_error(422, &body(422, "x", Some(code)), None)), Expect::Unavailable);
-    }
-}
-
 fn payment(status: PaymentStatus) -> Payment {
     Payment {
         transaction_id: Some("TX1".into()),
