@@ -317,7 +317,9 @@ async fn wave_and_cards_are_paid_on_a_page() {
         .into_iter()
         .find(|p| p.external_reference.as_deref() == Some(&card.reference))
         .unwrap();
-    assert_eq!((p.provider, p.customer_phone), (None, None));
+    // No operator in the request; the ended payment names the sandbox's test operator, as
+    // the plugin's simulated event does.
+    assert_eq!((p.provider.as_deref(), p.customer_phone), (Some("test_provider"), None));
     // A push payment has no page.
     let push = h.adapter.start(&orange("+2250700000067")).await.unwrap();
     let tx = push.provider_reference.unwrap();
@@ -638,4 +640,56 @@ async fn public_endpoints_list_providers_and_countries() {
     assert!(list.contains(&json!({"code": "CM", "currency": "XAF"})));
     assert!(list.contains(&json!({"code": "SN", "currency": "XOF"})));
     assert!(!list.iter().any(|c| c["code"] == "GN"));
+}
+
+#[tokio::test]
+async fn payments_carry_their_provider_and_direct_ones_their_deep_links() {
+    let mut h = harness().await;
+    // Wave (direct): `deepLinks` names Wave's link; the adapter keeps `redirectUrl`, the same
+    // https link, which opens on any device (and as a QR code on a computer).
+    let wave = start_req(PaymentMethod::Wave, Some("+221771234567"), 7500, Country::Sn);
+    let started = h.adapter.start(&wave).await.unwrap();
+    let url = started.payment_url.clone().expect("Wave pays from a link");
+    let status = |id: String| {
+        let (http, api) = (h.http.clone(), h.sandbox.api_url());
+        async move {
+            let r = http.get(format!("{api}/payments/status/{id}")).header(API_KEY_HEADER, pair()).send();
+            r.await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let answer = status(wave.reference.clone()).await;
+    assert_eq!(answer["data"]["deepLinks"], json!({"wave": url}));
+    assert_eq!(answer["data"]["redirectUrl"], url);
+    assert_eq!(answer["data"]["provider"], "wave");
+
+    // A push operator: nothing to open.
+    let push = orange("+2250700000001");
+    h.adapter.start(&push).await.unwrap();
+    assert_eq!(status(push.reference.clone()).await["data"]["deepLinks"], json!({}));
+
+    // Its webhook and its status carry the operator and the operator's id, as the plugin reads
+    // them (`data.provider`, `data.providerTransactionId`).
+    let body: Value = tokio::time::timeout(WAIT, async {
+        loop {
+            let (_, body) = h.hooks.recv().await.expect("the receiver runs");
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            if body["data"]["externalReference"] == push.reference.as_str() {
+                return body;
+            }
+        }
+    })
+    .await
+    .expect("a webhook within the wait");
+    assert_eq!(body["event"], "payment.success");
+    assert_eq!(body["data"]["provider"], "orange_money");
+    let operator_id = body["data"]["providerTransactionId"].as_str().expect("the operator's id");
+    assert!(operator_id.starts_with("TEST_"), "{operator_id}");
+    let answer = status(push.reference.clone()).await;
+    assert_eq!(
+        (answer["data"]["provider"].as_str(), answer["data"]["providerTransactionId"].as_str()),
+        (Some("orange_money"), Some(operator_id))
+    );
+    // The adapter's reference is still CaurisFlux's `transactionId`, not the operator's id.
+    let fetched = h.adapter.fetch(&push.reference, None).await.unwrap().unwrap();
+    assert_eq!(fetched.provider_reference.as_deref(), answer["data"]["transactionId"].as_str());
 }

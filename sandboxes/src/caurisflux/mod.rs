@@ -44,7 +44,12 @@
 //!
 //!   On the page (`redirectUrl`), "Payer" completes the payment and "Annuler" cancels it.
 //! - Wave (`direct`) and `checkout` payments answer a `redirectUrl` to this sandbox's page
-//!   (the docs' example shows `https://pay.wave.com/…`); push operators answer none.
+//!   (the docs' example shows `https://pay.wave.com/…`); push operators answer none. Direct
+//!   payments carry `deepLinks` (documented as an object, its members unpublished): Wave's link
+//!   under `wave`, empty for push operators.
+//! - An ended payment (status and webhook) carries `provider` (the request's operator, or
+//!   `test_provider` for a hosted-checkout payment, as the plugin's simulated event names it)
+//!   and, unless it expired, the operator's `providerTransactionId`.
 //! - The status is `pending` at first, `processing` once the prompt is shown or the page opened,
 //!   then `success`, `failed`, `cancelled` or `expired`.
 //! - `GET /payments/status/{id}` accepts CaurisFlux's `transactionId` and the merchant's

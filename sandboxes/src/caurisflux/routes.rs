@@ -195,6 +195,21 @@ pub(super) fn ok(payment: &Payment) -> Response {
     (StatusCode::OK, Json(Envelope { success: true, data: payment.clone() })).into_response()
 }
 
+/// `deepLinks` of a direct payment: the initiate page lists the member as an object and prints
+/// none, so the sandbox's shape is chosen: one entry per operator whose app the customer opens
+/// to pay, keyed by its `provider` code. Wave is paid in its app: its entry is the payment's link
+/// (the sandbox has no app, so the same page as `redirectUrl`); a push operator's customer opens
+/// nothing (the prompt comes to the phone), so its object is empty.
+pub(super) fn deep_links(provider: Option<MobileProvider>, redirect_url: Option<&str>) -> Value {
+    let mut links = serde_json::Map::new();
+    if let (Some(p), Some(url)) = (provider, redirect_url)
+        && p.pays_by_link()
+    {
+        links.insert(p.code().to_owned(), Value::String(url.to_owned()));
+    }
+    Value::Object(links)
+}
+
 pub(super) async fn initiate(
     State(inner): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -249,6 +264,7 @@ pub(super) async fn initiate(
         }
         let id = new_transaction_id(&book);
         let now = crate::common::now_rfc3339();
+        let redirect_url = pays_by_page.then(|| format!("{}/pay/{id}", inner.base_url));
         let payment = Payment {
             transaction_id: Some(id.clone()),
             external_reference: Some(req.external_reference.clone()),
@@ -259,7 +275,9 @@ pub(super) async fn initiate(
             provider: req.provider.map(|p| p.code().to_owned()),
             country: req.country.clone(),
             customer_phone: req.customer_phone.clone(),
-            redirect_url: pays_by_page.then(|| format!("{}/pay/{id}", inner.base_url)),
+            redirect_url: redirect_url.clone(),
+            deep_links: (req.kind == PaymentType::Direct)
+                .then(|| deep_links(req.provider, redirect_url.as_deref())),
             created_at: Some(now.clone()),
             updated_at: Some(now),
             expires_at: Some(text_in(inner.config.expire_after_ms)),

@@ -16,7 +16,11 @@
 //!   `country` and `customerPhone`; the customer confirms a push prompt on the phone.
 //! - Wave: `type: "direct"` with `provider: "wave"`; CaurisFlux answers a `redirectUrl`
 //!   (`https://pay.wave.com/…` in the docs' own example) that becomes the attempt's
-//!   `payment_url`: Wave is paid in its app, not on a prompt.
+//!   `payment_url`: Wave is paid in its app, not on a prompt. Direct payments may also carry
+//!   `deepLinks` (an object, listed on `payments/initiate` without its members): the adapter
+//!   ignores them. `redirectUrl` is an https link that opens the app on a phone and shows a page
+//!   (or our QR code) on a computer, which is what a customer needs; an app link opens only on a
+//!   phone with the app, and its unpublished shape could not be read with certainty.
 //! - Card: `type: "checkout"`, CaurisFlux's hosted page (Visa/Mastercard with 3-D Secure, per the
 //!   plugin), whose `redirectUrl` becomes the `payment_url`.
 //!

@@ -520,3 +520,18 @@ fn the_docs_initiate_response_is_a_payment_awaiting_the_customer() {
         (AttemptStatus::Succeeded, Some("POMLWYG1W59FDCEA"))
     );
 }
+
+#[test]
+fn the_payment_link_is_redirect_url_and_deep_links_are_ignored() {
+    // The initiate page's own answer (its `redirectUrl` is Wave's https page), with the
+    // `deepLinks` object that page lists among the answer's members (its members unpublished).
+    let initiate = include_str!("../../../tests/fixtures/caurisflux/initiate_response.json");
+    let mut value: serde_json::Value = serde_json::from_str(initiate).unwrap();
+    value["data"]["deepLinks"] = serde_json::json!({"wave": "wave://pay/TX000007272"});
+    let payment = wire::parse_payment(value.to_string().as_bytes()).unwrap();
+    assert_eq!(to_update(&payment).payment_url.as_deref(), Some("https://pay.wave.com/..."));
+    // Deep links alone are no payment link.
+    value["data"].as_object_mut().unwrap().remove("redirectUrl");
+    let payment = wire::parse_payment(value.to_string().as_bytes()).unwrap();
+    assert_eq!(to_update(&payment).payment_url, None);
+}
