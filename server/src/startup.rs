@@ -63,10 +63,11 @@ impl Application {
             providers.push(Arc::new(NovaSend::new(ns)?));
         }
         if let Some(cf) = &settings.caurisflux {
-            providers.push(Arc::new(
-                crate::providers::caurisflux::CaurisFlux::new(cf)
-                    .context("invalid CaurisFlux configuration")?,
-            ));
+            let cf = crate::providers::caurisflux::CaurisFlux::new(cf)
+                .context("invalid CaurisFlux configuration")?;
+            // Which operators it serves where; a failure is logged and the verifier starts.
+            let _ = cf.refresh_providers().await;
+            providers.push(Arc::new(cf));
         }
         if let Some(sp) = &settings.scalapay {
             providers.push(Arc::new(crate::providers::scalapay::Scalapay::new(sp)?));

@@ -89,6 +89,8 @@ async fn harness_with(config: SandboxConfig) -> Harness {
         timeout_ms: 5_000,
     })
     .unwrap();
+    // As the verifier does at start: which operators are served where.
+    adapter.refresh_providers().await.expect("the sandbox lists its providers");
     Harness { sandbox, adapter, hooks, http: reqwest::Client::new() }
 }
 
@@ -457,6 +459,8 @@ async fn credentials_are_checked_and_refusals_are_integration_errors() {
         timeout_ms: 5_000,
     })
     .unwrap();
+    // The lists are public: read without the key.
+    wrong.refresh_providers().await.unwrap();
     assert!(matches!(wrong.start(&orange("+2250700000001")).await, Err(ProviderError::Integration(_))));
     assert!(matches!(wrong.fetch("x", None).await, Err(ProviderError::Integration(_))));
     assert!(h.payments().await.is_empty());
@@ -692,4 +696,99 @@ async fn payments_carry_their_provider_and_direct_ones_their_deep_links() {
     // The adapter's reference is still CaurisFlux's `transactionId`, not the operator's id.
     let fetched = h.adapter.fetch(&push.reference, None).await.unwrap().unwrap();
     assert_eq!(fetched.provider_reference.as_deref(), answer["data"]["transactionId"].as_str());
+}
+
+#[tokio::test]
+async fn the_adapter_offers_what_caurisflux_lists_and_follows_a_change() {
+    let h = harness().await;
+    let xof = |n| Money::new(n, Currency::Xof).unwrap();
+    use PaymentMethod::*;
+    // The sandbox's own list, read over HTTP: every method offered is listed for the country,
+    // and every listed operator of ours is offered.
+    let listed: Value = h
+        .http
+        .get(format!("{}/payments/providers", h.sandbox.api_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes_in = |country: &str| -> Vec<String> {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["countries"].as_array().unwrap().iter().any(|c| c == country))
+            .map(|p| p["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let ours = [
+        (OrangeMoney, "orange_money"),
+        (MtnMomo, "mtn_momo"),
+        (MoovMoney, "moov_money"),
+        (AirtelMoney, "airtel_money"),
+        (Wave, "wave"),
+    ];
+    for (country, code) in
+        [(Country::Ci, "CI"), (Country::Sn, "SN"), (Country::Ne, "NE"), (Country::Bj, "BJ")]
+    {
+        let codes = codes_in(code);
+        let expected: Vec<_> = ours
+            .iter()
+            .filter(|(_, c)| codes.iter().any(|l| l == c))
+            .map(|(m, _)| *m)
+            .chain([Card])
+            .collect();
+        assert_eq!(h.adapter.methods(country, xof(5000)), expected, "{code}: {codes:?}");
+    }
+    assert_eq!(h.adapter.methods(Country::Ci, xof(5000)), vec![OrangeMoney, MtnMomo, MoovMoney, Wave, Card]);
+
+    // CaurisFlux withdraws MTN in Côte d'Ivoire: after a refresh it is no longer offered, and a
+    // start for it is refused without a call.
+    let mut changed = listed["data"].clone();
+    for p in changed.as_array_mut().unwrap() {
+        if p["code"] == "mtn_momo" {
+            p["countries"].as_array_mut().unwrap().retain(|c| c != "CI");
+        }
+    }
+    let r = h
+        .http
+        .put(format!("{}/_sandbox/providers", h.sandbox.base_url()))
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(h.adapter.methods(Country::Ci, xof(5000)).contains(&MtnMomo), "until the next refresh");
+    h.adapter.refresh_providers().await.unwrap();
+    assert_eq!(h.adapter.methods(Country::Ci, xof(5000)), vec![OrangeMoney, MoovMoney, Wave, Card]);
+    assert!(h.adapter.methods(Country::Cm, Money::new(5000, Currency::Xaf).unwrap()).contains(&MtnMomo));
+    let mtn = start_req(MtnMomo, Some("+2250500000001"), 5000, Country::Ci);
+    match h.adapter.start(&mtn).await {
+        Err(ProviderError::Refused { code, .. }) => assert_eq!(code, ErrorCode::MethodUnavailable),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(h.payments().await.is_empty());
+    // The sandbox refuses it too, as the initiate page words it.
+    let (status, _, answer) =
+        h.raw_initiate(Some(&pair()), &body(json!(5000), "+2250500000001", "mtn_momo", "CI")).await;
+    assert_eq!((status, answer["message"].as_str()), (400, Some("Provider non disponible")));
+}
+
+#[tokio::test]
+async fn a_caurisflux_that_cannot_be_reached_at_start_offers_nothing() {
+    // Nothing listens on port 9: the lists cannot be read, the adapter is built all the same.
+    let adapter = CaurisFlux::new(&Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
+        base_url: "http://127.0.0.1:9/api/v1".into(),
+        public_key: PK.into(),
+        secret_key: SK.to_owned().into(),
+        webhook_secret: WEBHOOK_SECRET.to_owned().into(),
+        timeout_ms: 2_000,
+    })
+    .unwrap();
+    assert!(matches!(adapter.refresh_providers().await, Err(ProviderError::Unavailable(_))));
+    assert!(adapter.methods(Country::Ci, Money::new(5000, Currency::Xof).unwrap()).is_empty());
 }

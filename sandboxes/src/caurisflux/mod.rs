@@ -66,6 +66,12 @@
 //!   failed).
 //! - Guinée is not served: it pays in GNF (see the adapter's coverage table, which the sandbox
 //!   shares as its `GET /payments/providers`).
+//! - `GET /payments/providers` answers `{"success": true, "data": [{"code": "wave",
+//!   "countries": ["CI", …]}, …]}` and `GET /countries/active` `{"success": true, "data":
+//!   [{"code": "CI", "currency": "XOF"}, …]}` (the docs print neither body: the smallest shape
+//!   that says what is served where). `PUT /_sandbox/providers` replaces the providers' list
+//!   (sandbox only), and a direct payment for an operator it no longer lists in that country is
+//!   refused "Provider non disponible".
 //! - `GET /_sandbox/payments` lists every payment (sandbox only); `/_sandbox/misbehave` makes it
 //!   misbehave ([`crate::misbehave`]; its out-of-order webhook is a `payment.processing` event,
 //!   the payment as it was before it ended).
@@ -92,7 +98,9 @@ pub mod wire;
 
 use access::Limiter;
 use customer::{act, page};
-use routes::{countries, initiate, list, not_found, providers, status};
+use routes::{
+    ProviderInfo, countries, default_listing, initiate, list, not_found, providers, set_providers, status,
+};
 use wire::{InitiateRequest, Payment};
 
 /// The documented default: requests per minute and per API key.
@@ -282,6 +290,7 @@ struct Inner {
     base_url: String,
     book: Mutex<Book>,
     limiter: Mutex<Limiter>,
+    listing: Mutex<Vec<ProviderInfo>>,
     http: reqwest::Client,
     misbehave: Arc<crate::misbehave::Misbehaviours>,
 }
@@ -299,6 +308,7 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         base_url: format!("http://{addr}"),
         book: Mutex::new(Book::default()),
         limiter: Mutex::new(Limiter::default()),
+        listing: Mutex::new(default_listing()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         misbehave: Arc::default(),
     });
@@ -318,6 +328,7 @@ fn router(inner: Shared) -> Router {
         .route("/pay/{id}", get(page))
         .route("/pay/{id}/{action}", post(act))
         .route("/_sandbox/payments", get(list))
+        .route("/_sandbox/providers", axum::routing::put(set_providers))
         .fallback(not_found)
         .with_state(inner)
 }

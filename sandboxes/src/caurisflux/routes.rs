@@ -226,6 +226,11 @@ pub(super) async fn initiate(
         Ok(r) => r,
         Err(message) => return validation(message),
     };
+    if let (Some(provider), Some(country)) = (req.provider, req.country.as_deref())
+        && !listed(&inner, provider, country)
+    {
+        return validation("Provider non disponible");
+    }
     let key = headers
         .get(IDEMPOTENCY_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -315,17 +320,22 @@ pub(super) async fn status(
     }
 }
 
-/// One entry of `GET /payments/providers` (shape chosen; the page was not available).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One entry of `GET /payments/providers`. The docs name the endpoint (public, no key;
+/// https://docs.caurisflux.com/api-reference/introduction.html) but print no body, and the
+/// official plugin (github.com/caurisflux/caurisflux-wp) reads none: the shape is the smallest
+/// that says which `provider` code is served where, in the `{success, data}` envelope of
+/// `payments/initiate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct ProviderInfo {
     /// The `provider` code.
     pub code: MobileProvider,
-    /// Countries where it is served.
+    /// ISO 3166-1 alpha-2 codes of the countries where it is served.
     pub countries: Vec<String>,
 }
 
-pub(super) async fn providers() -> Json<Envelope<Vec<ProviderInfo>>> {
-    let data = MobileProvider::ALL
+/// What the sandbox lists at start: [`COVERAGE`], operator by operator.
+pub(super) fn default_listing() -> Vec<ProviderInfo> {
+    MobileProvider::ALL
         .into_iter()
         .map(|code| ProviderInfo {
             code,
@@ -335,8 +345,26 @@ pub(super) async fn providers() -> Json<Envelope<Vec<ProviderInfo>>> {
                 .map(|(c, _, _)| c.code().to_owned())
                 .collect(),
         })
-        .collect();
-    Json(Envelope { success: true, data })
+        .collect()
+}
+
+/// Whether the current listing serves `provider` in `country`.
+pub(super) fn listed(inner: &Inner, provider: MobileProvider, country: &str) -> bool {
+    lock(&inner.listing).iter().any(|p| p.code == provider && p.countries.iter().any(|c| c == country))
+}
+
+pub(super) async fn providers(State(inner): State<Shared>) -> Json<Envelope<Vec<ProviderInfo>>> {
+    Json(Envelope { success: true, data: lock(&inner.listing).clone() })
+}
+
+/// `PUT /_sandbox/providers` (sandbox only): replaces the listing (an operator withdrawn, a
+/// country added); `initiate` then refuses what is no longer listed ("Provider non disponible").
+pub(super) async fn set_providers(
+    State(inner): State<Shared>,
+    Json(listing): Json<Vec<ProviderInfo>>,
+) -> StatusCode {
+    *lock(&inner.listing) = listing;
+    StatusCode::NO_CONTENT
 }
 
 pub(super) async fn countries() -> Json<Envelope<Vec<Value>>> {
