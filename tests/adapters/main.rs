@@ -4,4 +4,5 @@
 
 mod caurisflux;
 mod mypvit;
+mod mypvit_xml;
 mod scalapay;
