@@ -64,8 +64,8 @@
 //!   request's `callbackUrl`, which is validated and kept. Each delivery is signed afresh and
 //!   retried twice when not answered 2xx within 5 s (the errors guide: a webhook slower than 5 s has
 //!   failed).
-//! - Guinée is not served: it pays in GNF (see the adapter's coverage table, which the sandbox
-//!   shares as its `GET /payments/providers`).
+//! - Guinée is not served: it pays in GNF, and the errors guide accepts XOF and XAF only
+//!   ([`wire::COVERAGE`], what `GET /payments/providers` lists at start).
 //! - `GET /payments/providers` answers `{"success": true, "data": [{"code": "wave",
 //!   "countries": ["CI", …]}, …]}` and `GET /countries/active` `{"success": true, "data":
 //!   [{"code": "CI", "currency": "XOF"}, …]}` (the docs print neither body: the smallest shape
