@@ -63,10 +63,18 @@ impl Application {
             providers.push(Arc::new(NovaSend::new(ns)?));
         }
         if let Some(cf) = &settings.caurisflux {
-            providers.push(Arc::new(
-                crate::providers::caurisflux::CaurisFlux::new(cf)
-                    .context("invalid CaurisFlux configuration")?,
-            ));
+            let cf = crate::providers::caurisflux::CaurisFlux::new(cf)
+                .context("invalid CaurisFlux configuration")?;
+            // Which operators it serves where. A failure is logged and the verifier starts; so
+            // does a CaurisFlux that does not answer within 5 s: the lists are asked again in
+            // the background.
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), cf.refresh_providers());
+            if read.await.is_err() {
+                tracing::warn!(
+                    "CaurisFlux's providers were not read within 5 s: offering nothing until they are"
+                );
+            }
+            providers.push(Arc::new(cf));
         }
         if let Some(sp) = &settings.scalapay {
             providers.push(Arc::new(crate::providers::scalapay::Scalapay::new(sp)?));

@@ -89,6 +89,8 @@ async fn harness_with(config: SandboxConfig) -> Harness {
         timeout_ms: 5_000,
     })
     .unwrap();
+    // As the verifier does at start: which operators are served where.
+    adapter.refresh_providers().await.expect("the sandbox lists its providers");
     Harness { sandbox, adapter, hooks, http: reqwest::Client::new() }
 }
 
@@ -317,7 +319,9 @@ async fn wave_and_cards_are_paid_on_a_page() {
         .into_iter()
         .find(|p| p.external_reference.as_deref() == Some(&card.reference))
         .unwrap();
-    assert_eq!((p.provider, p.customer_phone), (None, None));
+    // No operator in the request; the ended payment names the sandbox's test operator, as
+    // the plugin's simulated event does.
+    assert_eq!((p.provider.as_deref(), p.customer_phone), (Some("test_provider"), None));
     // A push payment has no page.
     let push = h.adapter.start(&orange("+2250700000067")).await.unwrap();
     let tx = push.provider_reference.unwrap();
@@ -455,6 +459,8 @@ async fn credentials_are_checked_and_refusals_are_integration_errors() {
         timeout_ms: 5_000,
     })
     .unwrap();
+    // The lists are public: read without the key.
+    wrong.refresh_providers().await.unwrap();
     assert!(matches!(wrong.start(&orange("+2250700000001")).await, Err(ProviderError::Integration(_))));
     assert!(matches!(wrong.fetch("x", None).await, Err(ProviderError::Integration(_))));
     assert!(h.payments().await.is_empty());
@@ -519,15 +525,31 @@ async fn the_hour_limit_is_counted_too() {
 }
 
 #[tokio::test]
-async fn idempotency_keys_and_references() {
+async fn a_retried_start_is_one_payment_and_a_new_attempt_is_another() {
     let h = harness().await;
-    let req = orange("+2250700000067");
+    // One attempt started twice (a lost answer): the same key and body replay its payment.
+    let req = orange("+2250700000002");
     let first = h.adapter.start(&req).await.unwrap();
     let again = h.adapter.start(&req).await.unwrap();
     assert_eq!(first.provider_reference, again.provider_reference, "the same key replays");
     assert_eq!(h.payments().await.len(), 1);
 
-    // The same key with another body; the same reference under another key.
+    // The customer declines (trigger `02`); the next attempt on the same checkout has its own
+    // key and `externalReference`, and is a new payment that succeeds.
+    let declined = first.provider_reference.clone().unwrap();
+    wait_until_status(&h, &declined, PaymentStatus::Failed).await;
+    let retry = orange("+2250700000001");
+    assert_ne!(retry.reference, req.reference);
+    let second = h.adapter.start(&retry).await.unwrap();
+    assert_ne!(second.provider_reference, first.provider_reference);
+    let paid = second.provider_reference.clone().unwrap();
+    wait_until_status(&h, &paid, PaymentStatus::Success).await;
+    let payments = h.payments().await;
+    assert_eq!(payments.len(), 2);
+    assert_eq!(payments.iter().filter(|p| p.status == Some(PaymentStatus::Success)).count(), 1);
+
+    // Nothing documented refuses another body under a used key, or a used reference under
+    // another key: both are new payments, and the status by reference answers the newest.
     let mut other = body(json!(6000), "+2250700000067", "orange_money", "CI");
     other["externalReference"] = req.reference.clone().into();
     let r = h
@@ -539,18 +561,30 @@ async fn idempotency_keys_and_references() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 422);
-    let answer: Value = r.json().await.unwrap();
-    assert_eq!(answer["error"], "IDEMPOTENCY_KEY_REUSED");
-    let (status, _, answer) = h.raw_initiate(Some(&pair()), &other).await;
-    assert_eq!((status, answer["error"].as_str()), (422, Some("DUPLICATE_EXTERNAL_REFERENCE")));
-    // The adapter treats both as "already known": ask the status, never fail the attempt.
-    let bytes = serde_json::to_vec(&answer).unwrap();
-    assert!(matches!(
-        server::providers::caurisflux::classify_error(422, &bytes, None),
-        ProviderError::Unavailable(_)
-    ));
-    assert_eq!(h.payments().await.len(), 1);
+    assert_eq!(r.status(), 200);
+    let under_used_key: Value = r.json().await.unwrap();
+    let (status, _, under_new_key) = h.raw_initiate(Some(&pair()), &other).await;
+    assert_eq!(status, 200);
+    let ids =
+        [&under_used_key, &under_new_key].map(|a| a["data"]["transactionId"].as_str().unwrap().to_owned());
+    assert_ne!(ids[0], ids[1]);
+    assert!(!ids.contains(&declined) && !ids.contains(&paid));
+    assert_eq!(h.payments().await.len(), 4);
+    let newest = h.adapter.fetch(&req.reference, None).await.unwrap().unwrap();
+    assert_eq!(newest.provider_reference.as_deref(), Some(ids[1].as_str()));
+}
+
+/// Waits until the sandbox's payment `id` has `status` (a deadline, not a sleep).
+async fn wait_until_status(h: &Harness, id: &str, status: PaymentStatus) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let payments = h.payments().await;
+        if payments.iter().any(|p| p.transaction_id.as_deref() == Some(id) && p.status == Some(status)) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{id} never became {status:?}: {payments:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -610,4 +644,151 @@ async fn public_endpoints_list_providers_and_countries() {
     assert!(list.contains(&json!({"code": "CM", "currency": "XAF"})));
     assert!(list.contains(&json!({"code": "SN", "currency": "XOF"})));
     assert!(!list.iter().any(|c| c["code"] == "GN"));
+}
+
+#[tokio::test]
+async fn payments_carry_their_provider_and_direct_ones_their_deep_links() {
+    let mut h = harness().await;
+    // Wave (direct): `deepLinks` names Wave's link; the adapter keeps `redirectUrl`, the same
+    // https link, which opens on any device (and as a QR code on a computer).
+    let wave = start_req(PaymentMethod::Wave, Some("+221771234567"), 7500, Country::Sn);
+    let started = h.adapter.start(&wave).await.unwrap();
+    let url = started.payment_url.clone().expect("Wave pays from a link");
+    let status = |id: String| {
+        let (http, api) = (h.http.clone(), h.sandbox.api_url());
+        async move {
+            let r = http.get(format!("{api}/payments/status/{id}")).header(API_KEY_HEADER, pair()).send();
+            r.await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let answer = status(wave.reference.clone()).await;
+    assert_eq!(answer["data"]["deepLinks"], json!({"wave": url}));
+    assert_eq!(answer["data"]["redirectUrl"], url);
+    assert_eq!(answer["data"]["provider"], "wave");
+
+    // A push operator: nothing to open.
+    let push = orange("+2250700000001");
+    h.adapter.start(&push).await.unwrap();
+    assert_eq!(status(push.reference.clone()).await["data"]["deepLinks"], json!({}));
+
+    // Its webhook and its status carry the operator and the operator's id, as the plugin reads
+    // them (`data.provider`, `data.providerTransactionId`).
+    let body: Value = tokio::time::timeout(WAIT, async {
+        loop {
+            let (_, body) = h.hooks.recv().await.expect("the receiver runs");
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            if body["data"]["externalReference"] == push.reference.as_str() {
+                return body;
+            }
+        }
+    })
+    .await
+    .expect("a webhook within the wait");
+    assert_eq!(body["event"], "payment.success");
+    assert_eq!(body["data"]["provider"], "orange_money");
+    let operator_id = body["data"]["providerTransactionId"].as_str().expect("the operator's id");
+    assert!(operator_id.starts_with("TEST_"), "{operator_id}");
+    let answer = status(push.reference.clone()).await;
+    assert_eq!(
+        (answer["data"]["provider"].as_str(), answer["data"]["providerTransactionId"].as_str()),
+        (Some("orange_money"), Some(operator_id))
+    );
+    // The adapter's reference is still CaurisFlux's `transactionId`, not the operator's id.
+    let fetched = h.adapter.fetch(&push.reference, None).await.unwrap().unwrap();
+    assert_eq!(fetched.provider_reference.as_deref(), answer["data"]["transactionId"].as_str());
+}
+
+#[tokio::test]
+async fn the_adapter_offers_what_caurisflux_lists_and_follows_a_change() {
+    let h = harness().await;
+    let xof = |n| Money::new(n, Currency::Xof).unwrap();
+    use PaymentMethod::*;
+    // The sandbox's own list, read over HTTP: every method offered is listed for the country,
+    // and every listed operator of ours is offered.
+    let listed: Value = h
+        .http
+        .get(format!("{}/payments/providers", h.sandbox.api_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes_in = |country: &str| -> Vec<String> {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["countries"].as_array().unwrap().iter().any(|c| c == country))
+            .map(|p| p["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let ours = [
+        (OrangeMoney, "orange_money"),
+        (MtnMomo, "mtn_momo"),
+        (MoovMoney, "moov_money"),
+        (AirtelMoney, "airtel_money"),
+        (Wave, "wave"),
+    ];
+    for (country, code) in
+        [(Country::Ci, "CI"), (Country::Sn, "SN"), (Country::Ne, "NE"), (Country::Bj, "BJ")]
+    {
+        let codes = codes_in(code);
+        let expected: Vec<_> = ours
+            .iter()
+            .filter(|(_, c)| codes.iter().any(|l| l == c))
+            .map(|(m, _)| *m)
+            .chain([Card])
+            .collect();
+        assert_eq!(h.adapter.methods(country, xof(5000)), expected, "{code}: {codes:?}");
+    }
+    assert_eq!(h.adapter.methods(Country::Ci, xof(5000)), vec![OrangeMoney, MtnMomo, MoovMoney, Wave, Card]);
+
+    // CaurisFlux withdraws MTN in Côte d'Ivoire: after a refresh it is no longer offered, and a
+    // start for it is refused without a call.
+    let mut changed = listed["data"].clone();
+    for p in changed.as_array_mut().unwrap() {
+        if p["code"] == "mtn_momo" {
+            p["countries"].as_array_mut().unwrap().retain(|c| c != "CI");
+        }
+    }
+    let r = h
+        .http
+        .put(format!("{}/_sandbox/providers", h.sandbox.base_url()))
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(h.adapter.methods(Country::Ci, xof(5000)).contains(&MtnMomo), "until the next refresh");
+    h.adapter.refresh_providers().await.unwrap();
+    assert_eq!(h.adapter.methods(Country::Ci, xof(5000)), vec![OrangeMoney, MoovMoney, Wave, Card]);
+    assert!(h.adapter.methods(Country::Cm, Money::new(5000, Currency::Xaf).unwrap()).contains(&MtnMomo));
+    let mtn = start_req(MtnMomo, Some("+2250500000001"), 5000, Country::Ci);
+    match h.adapter.start(&mtn).await {
+        Err(ProviderError::Refused { code, .. }) => assert_eq!(code, ErrorCode::MethodUnavailable),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(h.payments().await.is_empty());
+    // The sandbox refuses it too, as the initiate page words it.
+    let (status, _, answer) =
+        h.raw_initiate(Some(&pair()), &body(json!(5000), "+2250500000001", "mtn_momo", "CI")).await;
+    assert_eq!((status, answer["message"].as_str()), (400, Some("Provider non disponible")));
+}
+
+#[tokio::test]
+async fn a_caurisflux_that_cannot_be_reached_at_start_offers_nothing() {
+    // Nothing listens on port 9: the lists cannot be read, the adapter is built all the same.
+    let adapter = CaurisFlux::new(&Settings {
+        mode: server::config::Mode::Test,
+        allow_custom_host: false,
+        base_url: "http://127.0.0.1:9/api/v1".into(),
+        public_key: PK.into(),
+        secret_key: SK.to_owned().into(),
+        webhook_secret: WEBHOOK_SECRET.to_owned().into(),
+        timeout_ms: 2_000,
+    })
+    .unwrap();
+    assert!(matches!(adapter.refresh_providers().await, Err(ProviderError::Unavailable(_))));
+    assert!(adapter.methods(Country::Ci, Money::new(5000, Currency::Xof).unwrap()).is_empty());
 }

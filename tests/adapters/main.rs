@@ -5,5 +5,6 @@
 mod caurisflux;
 mod caurisflux_variants;
 mod mypvit;
+mod mypvit_xml;
 mod novasend_variants;
 mod scalapay;

@@ -353,3 +353,26 @@ async fn a_rate_limited_start_stays_pending_instead_of_failing() {
     assert_eq!((c.status, c.attempts[0].status), (CheckoutStatus::Processing, AttemptStatus::Created));
     assert!(app.caurisflux_payments().await.unwrap().is_empty(), "nothing was charged");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_order_is_paid_on_its_next_attempt() {
+    let app = TestApp::spawn().await;
+    let checkout = app.create_checkout(3000).await;
+    pay(&app, &checkout, "orange_money", "0700000002").await;
+    let c = settled(&app, &checkout.id).await;
+    assert_eq!(c.attempts[0].status, AttemptStatus::Failed);
+
+    pay(&app, &checkout, "orange_money", "0700000001").await;
+    let c = app.wait_for(&checkout.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
+    assert_eq!(c.status, CheckoutStatus::Succeeded);
+    assert_eq!(c.attempts.len(), 2);
+
+    // CaurisFlux holds two payments of this order, each under its attempt's own reference,
+    // and only the second one moved money.
+    let payments = app.caurisflux_payments().await.unwrap();
+    assert_eq!(payments.len(), 2);
+    let statuses: Vec<_> = payments.iter().map(|p| p["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["failed", "success"]);
+    assert_ne!(payments[0]["externalReference"], payments[1]["externalReference"]);
+    assert_eq!(payments[1]["transactionId"].as_str(), c.attempts[1].provider_reference.as_deref());
+}

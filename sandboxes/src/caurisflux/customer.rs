@@ -77,6 +77,19 @@ pub(super) async fn settle(inner: &Inner, id: &str, end: End) {
             }
         };
         p.status = Some(status);
+        // What the plugin reads from a webhook's `data` (`includes/class-caurisflux-webhook.php`,
+        // and the admin's simulated event in
+        // `server/tests/fixtures/caurisflux/webhook_admin_simulation.json`): the operator's own
+        // id (`providerTransactionId`) once the operator has handled the payment, and the
+        // `provider` that carried it. A hosted-checkout payment names no operator in its
+        // request; the sandbox's page is a test operator, named as that simulated event names
+        // it: `test_provider`.
+        if end != End::Expired {
+            p.provider_transaction_id = Some(format!("TEST_{}", uuid::Uuid::new_v4()));
+        }
+        if p.provider.is_none() {
+            p.provider = Some("test_provider".into());
+        }
         p.error_code = failure.map(|(c, _)| c.to_owned());
         p.error_message = failure.map(|(_, m)| m.to_owned());
         p.updated_at = Some(now.clone());

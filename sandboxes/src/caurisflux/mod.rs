@@ -44,22 +44,34 @@
 //!
 //!   On the page (`redirectUrl`), "Payer" completes the payment and "Annuler" cancels it.
 //! - Wave (`direct`) and `checkout` payments answer a `redirectUrl` to this sandbox's page
-//!   (the docs' example shows `https://pay.wave.com/…`); push operators answer none.
+//!   (the docs' example shows `https://pay.wave.com/…`); push operators answer none. Direct
+//!   payments carry `deepLinks` (documented as an object, its members unpublished): Wave's link
+//!   under `wave`, empty for push operators.
+//! - An ended payment (status and webhook) carries `provider` (the request's operator, or
+//!   `test_provider` for a hosted-checkout payment, as the plugin's simulated event names it)
+//!   and, unless it expired, the operator's `providerTransactionId`.
 //! - The status is `pending` at first, `processing` once the prompt is shown or the page opened,
 //!   then `success`, `failed`, `cancelled` or `expired`.
 //! - `GET /payments/status/{id}` accepts CaurisFlux's `transactionId` and the merchant's
 //!   `externalReference`. Bodies are wrapped in `{"success": true, "data": …}` and the initiate
 //!   call answers `200` (the errors guide's table lists 200 as the success code).
 //! - `X-Idempotency-Key`: the same key with the same body replays the payment (its current
-//!   state); with another body it is `422 IDEMPOTENCY_KEY_REUSED`. A reused `externalReference`
-//!   under another key is `422 DUPLICATE_EXTERNAL_REFERENCE`. Refusals (`06`–`09`) record
-//!   nothing.
+//!   state); another body under a used key, or a used `externalReference` under another key,
+//!   is a new payment (nothing documented refuses either; see `routes::initiate`). Refusals
+//!   (`06`–`09`) record nothing. `GET /payments/status/{externalReference}` answers the newest
+//!   payment with that reference.
 //! - Webhooks go to the URL set in the "dashboard" (the sandbox's `webhook_url`), not to the
 //!   request's `callbackUrl`, which is validated and kept. Each delivery is signed afresh and
 //!   retried twice when not answered 2xx within 5 s (the errors guide: a webhook slower than 5 s has
 //!   failed).
-//! - Guinée is not served: it pays in GNF (see the adapter's coverage table, which the sandbox
-//!   shares as its `GET /payments/providers`).
+//! - Guinée is not served: it pays in GNF, and the errors guide accepts XOF and XAF only
+//!   ([`wire::COVERAGE`], what `GET /payments/providers` lists at start).
+//! - `GET /payments/providers` answers `{"success": true, "data": [{"code": "wave",
+//!   "countries": ["CI", …]}, …]}` and `GET /countries/active` `{"success": true, "data":
+//!   [{"code": "CI", "currency": "XOF"}, …]}` (the docs print neither body: the smallest shape
+//!   that says what is served where). `PUT /_sandbox/providers` replaces the providers' list
+//!   (sandbox only), and a direct payment for an operator it no longer lists in that country is
+//!   refused "Provider non disponible".
 //! - `GET /_sandbox/payments` lists every payment (sandbox only); `/_sandbox/misbehave` makes it
 //!   misbehave ([`crate::misbehave`]; its out-of-order webhook is a `payment.processing` event,
 //!   the payment as it was before it ended).
@@ -100,7 +112,9 @@ pub mod wire;
 
 use access::Limiter;
 use customer::{act, page};
-use routes::{countries, initiate, list, not_found, providers, status};
+use routes::{
+    ProviderInfo, countries, default_listing, initiate, list, not_found, providers, set_providers, status,
+};
 use wire::{InitiateRequest, Payment};
 
 /// The documented default: requests per minute and per API key.
@@ -347,6 +361,7 @@ struct Inner {
     base_url: String,
     book: Mutex<Book>,
     limiter: Mutex<Limiter>,
+    listing: Mutex<Vec<ProviderInfo>>,
     http: reqwest::Client,
     misbehave: Arc<crate::misbehave::Misbehaviours>,
 }
@@ -364,6 +379,7 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         base_url: format!("http://{addr}"),
         book: Mutex::new(Book::default()),
         limiter: Mutex::new(Limiter::default()),
+        listing: Mutex::new(default_listing()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
         misbehave: Arc::new(crate::misbehave::Misbehaviours::refusing_with(refusal).with_variants(VARIANTS)),
     });
@@ -384,6 +400,7 @@ fn router(inner: Shared) -> Router {
         .route("/pay/{id}", get(page))
         .route("/pay/{id}/{action}", post(act))
         .route("/_sandbox/payments", get(list))
+        .route("/_sandbox/providers", axum::routing::put(set_providers))
         .fallback(not_found)
         .with_state(inner)
 }

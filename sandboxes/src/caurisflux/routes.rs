@@ -211,6 +211,21 @@ pub(super) fn initiated(payment: &Payment) -> Response {
     (StatusCode::OK, Json(serde_json::json!({"success": true, "data": data}))).into_response()
 }
 
+/// `deepLinks` of a direct payment: the initiate page lists the member as an object and prints
+/// none, so the sandbox's shape is chosen: one entry per operator whose app the customer opens
+/// to pay, keyed by its `provider` code. Wave is paid in its app: its entry is the payment's link
+/// (the sandbox has no app, so the same page as `redirectUrl`); a push operator's customer opens
+/// nothing (the prompt comes to the phone), so its object is empty.
+pub(super) fn deep_links(provider: Option<MobileProvider>, redirect_url: Option<&str>) -> Value {
+    let mut links = serde_json::Map::new();
+    if let (Some(p), Some(url)) = (provider, redirect_url)
+        && p.pays_by_link()
+    {
+        links.insert(p.code().to_owned(), Value::String(url.to_owned()));
+    }
+    Value::Object(links)
+}
+
 pub(super) async fn initiate(
     State(inner): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -227,6 +242,11 @@ pub(super) async fn initiate(
         Ok(r) => r,
         Err(message) => return validation(message),
     };
+    if let (Some(provider), Some(country)) = (req.provider, req.country.as_deref())
+        && !listed(&inner, provider, country)
+    {
+        return validation("Provider non disponible");
+    }
     let key = headers
         .get(IDEMPOTENCY_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -239,27 +259,23 @@ pub(super) async fn initiate(
 
     let payment = {
         let mut book = lock(&inner.book);
+        // `X-Idempotency-Key` is optional, "for example an order id"
+        // (https://docs.caurisflux.com/api-reference/payments/initiate); the page says nothing
+        // more. What the sandbox decides where it is silent: the key replays the answer of the
+        // same request (same body) sent under it, which is what a retry after a lost answer
+        // needs. A different body under a used key, or a used `externalReference` under another
+        // key, is a new payment: no document names a refusal for either (the official plugin's
+        // keys, `wc_order_<id>_<key>`, stay the same over every try of one order, so a refusal
+        // would make an order whose first payment failed unpayable), and the key then answers
+        // for the newest payment.
         if let Some(key) = &key
             && let Some((first, id)) = book.by_key.get(key)
+            && *first == req
         {
-            if *first != req {
-                return error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some("IDEMPOTENCY_KEY_REUSED"),
-                    "Clé d'idempotence déjà utilisée avec une autre requête",
-                );
-            }
             return match book.payments.get(id) {
                 Some(entry) => initiated(&entry.payment),
                 None => internal_error(),
             };
-        }
-        if book.by_reference.contains_key(&req.external_reference) {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some("DUPLICATE_EXTERNAL_REFERENCE"),
-                "externalReference déjà utilisée",
-            );
         }
         if outcome == Outcome::FirstCallLost && book.lost_first_calls.insert(req.external_reference.clone()) {
             return internal_error();
@@ -270,6 +286,7 @@ pub(super) async fn initiate(
         }
         let id = new_transaction_id(&book);
         let now = crate::common::now_rfc3339();
+        let redirect_url = pays_by_page.then(|| format!("{}/pay/{id}", inner.base_url));
         let payment = Payment {
             transaction_id: Some(id.clone()),
             external_reference: Some(req.external_reference.clone()),
@@ -280,7 +297,9 @@ pub(super) async fn initiate(
             provider: req.provider.map(|p| p.code().to_owned()),
             country: req.country.clone(),
             customer_phone: req.customer_phone.clone(),
-            redirect_url: pays_by_page.then(|| format!("{}/pay/{id}", inner.base_url)),
+            redirect_url: redirect_url.clone(),
+            deep_links: (req.kind == PaymentType::Direct)
+                .then(|| deep_links(req.provider, redirect_url.as_deref())),
             created_at: Some(now.clone()),
             updated_at: Some(now),
             expires_at: Some(text_in(inner.config.expire_after_ms)),
@@ -324,17 +343,22 @@ pub(super) async fn status(
     }
 }
 
-/// One entry of `GET /payments/providers` (shape chosen; the page was not available).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One entry of `GET /payments/providers`. The docs name the endpoint (public, no key;
+/// https://docs.caurisflux.com/api-reference/introduction.html) but print no body, and the
+/// official plugin (github.com/caurisflux/caurisflux-wp) reads none: the shape is the smallest
+/// that says which `provider` code is served where, in the `{success, data}` envelope of
+/// `payments/initiate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct ProviderInfo {
     /// The `provider` code.
     pub code: MobileProvider,
-    /// Countries where it is served.
+    /// ISO 3166-1 alpha-2 codes of the countries where it is served.
     pub countries: Vec<String>,
 }
 
-pub(super) async fn providers() -> Json<Envelope<Vec<ProviderInfo>>> {
-    let data = MobileProvider::ALL
+/// What the sandbox lists at start: [`COVERAGE`], operator by operator.
+pub(super) fn default_listing() -> Vec<ProviderInfo> {
+    MobileProvider::ALL
         .into_iter()
         .map(|code| ProviderInfo {
             code,
@@ -344,8 +368,26 @@ pub(super) async fn providers() -> Json<Envelope<Vec<ProviderInfo>>> {
                 .map(|(c, _, _)| c.code().to_owned())
                 .collect(),
         })
-        .collect();
-    Json(Envelope { success: true, data })
+        .collect()
+}
+
+/// Whether the current listing serves `provider` in `country`.
+pub(super) fn listed(inner: &Inner, provider: MobileProvider, country: &str) -> bool {
+    lock(&inner.listing).iter().any(|p| p.code == provider && p.countries.iter().any(|c| c == country))
+}
+
+pub(super) async fn providers(State(inner): State<Shared>) -> Json<Envelope<Vec<ProviderInfo>>> {
+    Json(Envelope { success: true, data: lock(&inner.listing).clone() })
+}
+
+/// `PUT /_sandbox/providers` (sandbox only): replaces the listing (an operator withdrawn, a
+/// country added); `initiate` then refuses what is no longer listed ("Provider non disponible").
+pub(super) async fn set_providers(
+    State(inner): State<Shared>,
+    Json(listing): Json<Vec<ProviderInfo>>,
+) -> StatusCode {
+    *lock(&inner.listing) = listing;
+    StatusCode::NO_CONTENT
 }
 
 pub(super) async fn countries() -> Json<Envelope<Vec<Value>>> {

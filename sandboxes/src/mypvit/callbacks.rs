@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use axum::http::header;
+
 use super::{
     payments::*,
     wire::{Amount, Callback, CallbackAck, TransactionStatus},
@@ -48,7 +50,7 @@ pub(super) fn callback_of(t: &Transaction, status: TransactionStatus) -> Callbac
         free_info: t.free_info.clone(),
         transaction_operation: Some(t.kind),
         code,
-        callback_media_type: Some("application/json".into()),
+        callback_media_type: Some(if t.callback_xml { super::xml::XML } else { "application/json" }.into()),
         operator: t.operator,
     }
 }
@@ -68,8 +70,22 @@ async fn post_callback(inner: &Inner, callback: &Callback, forged: bool) -> bool
     if let Some(t) = lock(inner).transactions.get_mut(reference) {
         t.callback_attempts += 1;
     }
-    let acknowledged = match inner.http.post(&url).json(callback).send().await {
-        Ok(r) if r.status().is_success() => r.json::<CallbackAck>().await.is_ok_and(|a| a == expected),
+    let xml = callback.callback_media_type.as_deref().is_some_and(super::xml::is_xml);
+    let request = if xml {
+        match super::xml::callback_body(callback) {
+            Ok(body) => inner.http.post(&url).header(header::CONTENT_TYPE, super::xml::XML).body(body),
+            Err(e) => {
+                tracing::warn!(error = %e, "sandbox callback not written as XML");
+                return false;
+            }
+        }
+    } else {
+        inner.http.post(&url).json(callback)
+    };
+    let acknowledged = match request.send().await {
+        Ok(r) if r.status().is_success() => {
+            r.bytes().await.ok().and_then(|b| super::xml::read_ack(&b)).is_some_and(|a| a == expected)
+        }
         Ok(r) => {
             tracing::warn!(status = %r.status(), "sandbox callback refused");
             false

@@ -88,6 +88,7 @@ pub(super) async fn link(
         req.free_info.clone(),
     );
     t.link = Some((req.service, String::new()));
+    t.callback_xml = super::xml::wants_xml_callbacks(&headers);
     let prefix = if req.transaction_type == TransactionType::Payment { "PAY" } else { "GCH" };
     let Some(t) = record(&inner, t, prefix) else {
         return fail("TRANSACTION_REFERENCE_ALREADY_EXISTS", &path, None);

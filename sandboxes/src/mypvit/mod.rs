@@ -42,8 +42,8 @@
 //!   400 `MISSING_REQUEST_PARAM` naming it (`transaction_type`:
 //!   `NULL_TRANSACTION_TYPE_IDENTIFIER`); a field of the wrong type or value, or a text over its
 //!   length (reference, agent, product, free_info 15; number 20): 422 `CONSTRAINT_VIOLATION`.
-//!   Bodies are JSON only (the document also allows XML): others are 415
-//!   `HTTP_MEDIA_TYPE_NOT_SUPPORTED`.
+//!   Bodies are JSON or XML, as the document allows (the XML form, which it does not print, is
+//!   described in `xml.rs`); others are 415 `HTTP_MEDIA_TYPE_NOT_SUPPORTED`.
 //! - **Numbers** start with `0` (9 digits) or `241` (11 digits), as `/kyc` documents; the
 //!   operator is the number's. An `operator_code` sent (integrators do) must be that operator:
 //!   otherwise 400 `INVALID_PHONE_NUMBER`, or 404 `OPERATOR_NOT_FOUND` for an unlisted one.
@@ -55,8 +55,9 @@
 //!   account): a successful PAYMENT adds the amount (less fees the merchant pays), a GIVE_CHANGE
 //!   takes the amount (and fees the merchant pays); 402
 //!   `OPERATION_ACCOUNT_INSUFFICIENT_BALANCE` when it cannot.
-//! - **Callbacks** are JSON, `code` 200 for SUCCESS and 400 for FAILED. The answer must be
-//!   `{"transactionId", "responseCode"}` echoing them; otherwise the callback is sent again,
+//! - **Callbacks** are JSON, or XML when the start sent `X-Callback-MediaType:
+//!   application/xml`; `code` 200 for SUCCESS and 400 for FAILED. The answer must be
+//!   `{"transactionId", "responseCode"}` echoing them (in JSON or XML); otherwise the callback is sent again,
 //!   three times in all. `/_sandbox/transactions` shows whether it was acknowledged.
 //! - **Links:** `{base}/transaction-link/{token}/payment`, the token being the base64 of the
 //!   account, date and counter as in the document's example. WEB and VISA_MASTERCARD show a
@@ -109,6 +110,7 @@ mod links;
 mod payments;
 mod secret;
 pub mod wire;
+mod xml;
 
 pub use errors::{ERRORS, LINK_EXTRA_FIELDS, REST_FIELDS, SECOND_ROWS};
 use links::{link, open_link, pay_link};
@@ -327,6 +329,8 @@ pub struct Transaction {
     pub callback_attempts: u32,
     /// Whether the merchant answered the callback as the document requires.
     pub callback_acknowledged: bool,
+    /// Whether the start asked for XML callbacks (`X-Callback-MediaType: application/xml`).
+    pub callback_xml: bool,
 }
 
 #[derive(Debug)]

@@ -72,21 +72,21 @@ pub(super) fn too_long(value: Option<&str>, max: usize) -> bool {
     value.is_some_and(|v| v.chars().count() > max)
 }
 
-/// Reads a JSON body: media type, syntax, required fields, then the typed form.
+/// Reads a JSON or XML body (the document's "application/json ou application/xml"; the XML
+/// form is in [`super::xml`]): media type, syntax, required fields, then the typed form.
 pub(super) fn read_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
     required: &[&str],
 ) -> Result<T, Fault> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"));
-    if !json {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let value: serde_json::Value = if media.trim_start().starts_with("application/json") {
+        serde_json::from_slice(body).map_err(|_| Fault::of("UNREADABLE_REQUEST_BODY"))?
+    } else if super::xml::is_xml(media) {
+        super::xml::request_value(body).ok_or_else(|| Fault::of("UNREADABLE_REQUEST_BODY"))?
+    } else {
         return Err(Fault::of("HTTP_MEDIA_TYPE_NOT_SUPPORTED"));
-    }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| Fault::of("UNREADABLE_REQUEST_BODY"))?;
+    };
     if value.get("transaction_type").is_none_or(serde_json::Value::is_null) {
         return Err(Fault::of("NULL_TRANSACTION_TYPE_IDENTIFIER"));
     }
@@ -190,6 +190,7 @@ pub(super) fn new_transaction(
         link_used: false,
         callback_attempts: 0,
         callback_acknowledged: false,
+        callback_xml: false,
     }
 }
 
@@ -304,7 +305,7 @@ pub(super) async fn rest(
         }
         _ => {}
     }
-    let t = new_transaction(
+    let mut t = new_transaction(
         req.transaction_type,
         &req.reference,
         req.amount,
@@ -313,6 +314,7 @@ pub(super) async fn rest(
         &req.customer_account_number,
         req.free_info.clone(),
     );
+    t.callback_xml = super::xml::wants_xml_callbacks(&headers);
     if req.transaction_type == TransactionType::GiveChange {
         let merchant_fees = if req.owner_charge == ChargeOwner::Merchant { t.fees } else { 0 };
         if lock(&inner).balance < t.amount + merchant_fees {

@@ -16,18 +16,25 @@
 //!   `country` and `customerPhone`; the customer confirms a push prompt on the phone.
 //! - Wave: `type: "direct"` with `provider: "wave"`; CaurisFlux answers a `redirectUrl`
 //!   (`https://pay.wave.com/…` in the docs' own example) that becomes the attempt's
-//!   `payment_url`: Wave is paid in its app, not on a prompt.
+//!   `payment_url`: Wave is paid in its app, not on a prompt. Direct payments may also carry
+//!   `deepLinks` (an object, listed on `payments/initiate` without its members): the adapter
+//!   ignores them. `redirectUrl` is an https link that opens the app on a phone and shows a page
+//!   (or our QR code) on a computer, which is what a customer needs; an app link opens only on a
+//!   phone with the app, and its unpublished shape could not be read with certainty.
 //! - Card: `type: "checkout"`, CaurisFlux's hosted page (Visa/Mastercard with 3-D Secure, per the
 //!   plugin), whose `redirectUrl` becomes the `payment_url`.
 //!
 //! Choices where CaurisFlux's public material is silent or contradictory:
-//! - **Coverage** ([`COVERAGE`]): which operators CaurisFlux serves in which country is served
-//!   only by `GET /payments/providers`, which was not available. The table lists, for each
-//!   country CaurisFlux names, the networks that exist there (libphonenumber's carrier files)
-//!   and whose wallet CaurisFlux names (plugin README). Guinée is left out: it pays in GNF, and
-//!   the errors guide accepts XOF and XAF only.
+//! - **Coverage** ([`listing`]): which operators CaurisFlux serves in which country, and each
+//!   country's currency, are read from its public `GET /payments/providers` and
+//!   `GET /countries/active` when the verifier starts, and again every few hours
+//!   ([`listing::REFRESH_EVERY`]); nothing is offered for CaurisFlux until they were read once
+//!   (a failure is logged and asked again shortly). Cards are offered in every active country,
+//!   on the hosted checkout page.
 //! - **Provider codes**: only `wave` and `orange_money` are documented (`payments/initiate`);
-//!   the others follow their pattern (`mtn_momo`, `moov_money`, `airtel_money`).
+//!   the others are taken only as `GET /payments/providers` lists them, and a listed code is
+//!   one of our methods when it is `mtn_momo`, `moov_money` or `airtel_money` (the pattern of
+//!   the documented two). Codes we do not know are not offered.
 //! - **Request field names**: the errors guide's validation table names `customer.phone` and
 //!   `payment_method`, the `payments/initiate` reference names the request's own fields
 //!   `customerPhone` and `provider`, and the official plugin sends those camelCase fields. The
@@ -90,6 +97,7 @@ use crate::{
     store::{AttemptUpdate, Reported},
 };
 
+pub mod listing;
 pub mod wire;
 
 use wire::{ErrorBody, InitiateRequest, MobileProvider, Payment, PaymentStatus, PaymentType, WebhookBody};
@@ -123,29 +131,14 @@ pub const API_VERSION: &str = "2026-01-01";
 /// CaurisFlux's hosted sandbox's host.
 pub const SANDBOX_HOST: &str = "sandbox-api.caurisflux.com";
 
-/// Which operators CaurisFlux carries in each country, and the country's currency (see the
-/// module doc for how this table was chosen). Cards are carried everywhere listed here, on the
-/// hosted checkout page.
-pub const COVERAGE: &[(Country, Currency, &[MobileProvider])] = {
-    use MobileProvider::*;
-    &[
-        (Country::Ci, Currency::Xof, &[OrangeMoney, MtnMomo, MoovMoney, Wave]),
-        (Country::Sn, Currency::Xof, &[OrangeMoney, Wave, FreeMoney, MixxByYas]),
-        (Country::Ml, Currency::Xof, &[OrangeMoney, MoovMoney, Wave]),
-        (Country::Bf, Currency::Xof, &[OrangeMoney, MoovMoney, Wave]),
-        (Country::Bj, Currency::Xof, &[MtnMomo, MoovMoney]),
-        (Country::Tg, Currency::Xof, &[MoovMoney, MixxByYas]),
-        (Country::Ne, Currency::Xof, &[AirtelMoney, MoovMoney]),
-        (Country::Cm, Currency::Xaf, &[OrangeMoney, MtnMomo]),
-        (Country::Ga, Currency::Xaf, &[AirtelMoney, MoovMoney]),
-        (Country::Cg, Currency::Xaf, &[MtnMomo, AirtelMoney]),
-    ]
-};
-
-/// The country's currency and operators, when CaurisFlux serves it.
-pub fn coverage(country: Country) -> Option<(Currency, &'static [MobileProvider])> {
-    COVERAGE.iter().find(|(c, _, _)| *c == country).map(|&(_, currency, operators)| (currency, operators))
-}
+/// Our methods in the order they are offered, each with its CaurisFlux code.
+const METHOD_ORDER: [PaymentMethod; 5] = [
+    PaymentMethod::OrangeMoney,
+    PaymentMethod::MtnMomo,
+    PaymentMethod::MoovMoney,
+    PaymentMethod::AirtelMoney,
+    PaymentMethod::Wave,
+];
 
 /// The payment errors of the errors guide's "Erreurs de paiement", which it lists by their
 /// action only, with the code names we chose for them (`PROVIDER_ERROR` is the guide's own,
@@ -158,9 +151,6 @@ pub const PAYMENT_ERRORS: &[(&str, &str)] = &[
     ("PROVIDER_ERROR", "Réessayer plus tard ou choisir une autre méthode."),
     ("PAYMENT_METHOD_NOT_SUPPORTED", "Utiliser une autre méthode de paiement."),
 ];
-
-/// Codes the sandbox uses for a request it already holds: the adapter asks for the status.
-const ALREADY_KNOWN: &[&str] = &["IDEMPOTENCY_KEY_REUSED", "DUPLICATE_EXTERNAL_REFERENCE"];
 
 /// CaurisFlux's endpoint and keys.
 #[derive(Debug, Clone, Deserialize)]
@@ -241,6 +231,7 @@ pub struct CaurisFlux {
     api_key: SecretString,
     webhook_secret: SecretString,
     http: reqwest::Client,
+    catalogue: std::sync::Arc<listing::Catalogue>,
 }
 
 impl CaurisFlux {
@@ -249,14 +240,31 @@ impl CaurisFlux {
         if settings.webhook_secret.expose_secret().trim().is_empty() {
             return Err(ConfigError::NoWebhookSecret);
         }
+        let base_url = settings.base_url.trim().trim_end_matches('/').to_owned();
+        let http = http::client(Duration::from_millis(settings.timeout_ms))
+            .map_err(|e| ConfigError::Client(e.to_string()))?;
         Ok(CaurisFlux {
-            base_url: settings.base_url.trim().trim_end_matches('/').to_owned(),
+            catalogue: std::sync::Arc::new(listing::Catalogue::new(http.clone(), base_url.clone())),
+            base_url,
             api_key: format!("{}:{}", settings.public_key.trim(), settings.secret_key.expose_secret().trim())
                 .into(),
             webhook_secret: settings.webhook_secret.clone(),
-            http: http::client(Duration::from_millis(settings.timeout_ms))
-                .map_err(|e| ConfigError::Client(e.to_string()))?,
+            http,
         })
+    }
+
+    /// Reads CaurisFlux's lists of providers and countries now (the verifier does at start;
+    /// [`PaymentProvider::methods`] reads them again in the background when due). A failure
+    /// keeps the last lists and is logged; the verifier runs on.
+    pub async fn refresh_providers(&self) -> Result<(), ProviderError> {
+        self.catalogue.refresh().await.map(drop)
+    }
+
+    /// Whether CaurisFlux, as last listed, serves `operator` in `country`.
+    fn listed(&self, country: Country, operator: MobileProvider) -> bool {
+        self.catalogue
+            .current()
+            .is_some_and(|l| l.country(country).is_some_and(|(_, ops)| ops.contains(&operator)))
     }
 
     fn authed(&self, req: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, ProviderError> {
@@ -412,9 +420,6 @@ pub fn classify_error(status: u16, body: &[u8], amount: Option<Money>) -> Provid
             ProviderError::Integration(format!("CaurisFlux refused our API key ({label}): {text}"))
         }
         (500..=599, _) => ProviderError::Unavailable(format!("CaurisFlux answered {status} ({label})")),
-        (_, Some(c)) if ALREADY_KNOWN.contains(&c) => ProviderError::Unavailable(format!(
-            "CaurisFlux already holds this payment ({c}); asking its status"
-        )),
         (400 | 422, None | Some("VALIDATION_ERROR")) if parsed.is_some() => ProviderError::Refused {
             code: validation_code(&text, amount),
             provider_code: format!("{}: {text}", code.as_deref().unwrap_or("VALIDATION_ERROR")),
@@ -495,18 +500,6 @@ pub fn operator_of(method: PaymentMethod) -> Option<MobileProvider> {
     }
 }
 
-/// Our method for a CaurisFlux operator, when we offer it.
-fn method_of(operator: MobileProvider) -> Option<PaymentMethod> {
-    match operator {
-        MobileProvider::OrangeMoney => Some(PaymentMethod::OrangeMoney),
-        MobileProvider::MtnMomo => Some(PaymentMethod::MtnMomo),
-        MobileProvider::MoovMoney => Some(PaymentMethod::MoovMoney),
-        MobileProvider::Wave => Some(PaymentMethod::Wave),
-        MobileProvider::AirtelMoney => Some(PaymentMethod::AirtelMoney),
-        MobileProvider::FreeMoney | MobileProvider::MixxByYas | MobileProvider::Unknown => None,
-    }
-}
-
 fn refused(code: ErrorCode, provider_code: &str) -> ProviderError {
     ProviderError::Refused { code, provider_code: provider_code.to_owned() }
 }
@@ -524,11 +517,17 @@ impl PaymentProvider for CaurisFlux {
     }
 
     fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {
-        let Some((currency, operators)) = coverage(country) else { return Vec::new() };
+        self.catalogue.refresh_if_due();
+        let Some(listing) = self.catalogue.current() else { return Vec::new() };
+        let Some((currency, operators)) = listing.country(country) else { return Vec::new() };
         if money.currency() != currency || limits::check(Provider::CaurisFlux, money).is_err() {
             return Vec::new();
         }
-        operators.iter().copied().filter_map(method_of).chain([PaymentMethod::Card]).collect()
+        METHOD_ORDER
+            .into_iter()
+            .filter(|&m| operator_of(m).is_some_and(|o| operators.contains(&o)))
+            .chain([PaymentMethod::Card])
+            .collect()
     }
 
     async fn start(&self, req: &StartPayment) -> Result<AttemptUpdate, ProviderError> {
@@ -541,6 +540,7 @@ impl PaymentProvider for CaurisFlux {
             PaymentMethod::Card => (PaymentType::Checkout, None, req.phone.as_ref()),
             method => {
                 let operator = operator_of(method)
+                    .filter(|&o| self.listed(req.country, o))
                     .ok_or_else(|| refused(ErrorCode::MethodUnavailable, "method_not_offered"))?;
                 let phone = req
                     .phone

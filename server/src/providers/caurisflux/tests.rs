@@ -250,13 +250,6 @@ fn every_payment_error_of_the_guide_suggests_the_guides_action() {
     assert_eq!(catalogue_code("simulation"), ErrorCode::PaymentRefused, "unknown codes still fail");
 }
 
-#[test]
-fn a_request_caurisflux_already_holds_is_asked_about_not_failed() {
-    for code in ALREADY_KNOWN {
-        assert_eq!(outcome(&classify_error(422, &body(422, "x", Some(code)), None)), Expect::Unavailable);
-    }
-}
-
 fn payment(status: PaymentStatus) -> Payment {
     Payment {
         transaction_id: Some("TX1".into()),
@@ -457,32 +450,90 @@ fn an_empty_webhook_secret_refuses_to_start() {
     assert!(matches!(CaurisFlux::new(&no_secret), Err(ConfigError::NoWebhookSecret)));
 }
 
-#[test]
-fn methods_follow_country_currency_and_limits() {
+/// An adapter whose lists are these bodies of `GET /payments/providers` and
+/// `GET /countries/active` (the shape of `listing`'s doc; the docs print none).
+fn listed(providers: serde_json::Value, countries: serde_json::Value) -> CaurisFlux {
     let cf = adapter();
+    let providers: Vec<listing::ListedProvider> =
+        listing::parse_list(providers.to_string().as_bytes()).unwrap();
+    let countries: Vec<listing::ActiveCountry> =
+        listing::parse_list(countries.to_string().as_bytes()).unwrap();
+    cf.catalogue.set(listing::Listing::from_lists(&providers, &countries));
+    cf
+}
+
+#[test]
+fn methods_are_what_caurisflux_lists_for_the_country_currency_and_limits() {
+    use serde_json::json;
+    let cf = listed(
+        json!({"success": true, "data": [
+            {"code": "wave", "countries": ["SN", "CI"]},
+            {"code": "orange_money", "countries": ["SN", "CI", "CM", "GN"]},
+            {"code": "mtn_momo", "countries": ["CI", "CM", "BJ"], "name": "MTN MoMo"},
+            {"code": "moov_money", "countries": ["BJ", "NE"]},
+            {"code": "airtel_money", "countries": ["NE"]},
+            {"code": "free_money", "countries": ["SN"]},
+            {"code": "m_pesa", "countries": ["KE"]}
+        ]}),
+        // Bare, as the payouts page prints its object: both forms are read.
+        json!([{"code": "SN", "currency": "XOF"}, {"code": "CI", "currency": "XOF"},
+               {"code": "BJ", "currency": "XOF"}, {"code": "NE", "currency": "XOF"},
+               {"code": "CM", "currency": "XAF"}, {"code": "KE", "currency": "KES"},
+               {"code": "ZZ", "currency": "XOF"}]),
+    );
     use PaymentMethod::*;
-    assert_eq!(cf.methods(Country::Ci, xof(5000)), vec![OrangeMoney, MtnMomo, MoovMoney, Wave, Card]);
-    assert_eq!(cf.methods(Country::Sn, xof(5000)), vec![OrangeMoney, Wave, Card]);
+    assert_eq!(cf.methods(Country::Ci, xof(5000)), vec![OrangeMoney, MtnMomo, Wave, Card]);
+    assert_eq!(
+        cf.methods(Country::Sn, xof(5000)),
+        vec![OrangeMoney, Wave, Card],
+        "free_money is none of ours"
+    );
     assert_eq!(cf.methods(Country::Bj, xof(100)), vec![MtnMomo, MoovMoney, Card]);
-    assert_eq!(cf.methods(Country::Ne, xof(5_000_000)), vec![AirtelMoney, MoovMoney, Card]);
+    assert_eq!(cf.methods(Country::Ne, xof(5_000_000)), vec![MoovMoney, AirtelMoney, Card]);
     let xaf = Money::new(5000, Currency::Xaf).unwrap();
     assert_eq!(cf.methods(Country::Cm, xaf), vec![OrangeMoney, MtnMomo, Card]);
-    assert_eq!(cf.methods(Country::Ga, xaf), vec![AirtelMoney, MoovMoney, Card]);
-    // The wrong zone's currency, a currency CaurisFlux does not take, a country it does not
-    // serve, amounts out of 100–5 000 000.
+    // The wrong zone's currency, a currency CaurisFlux does not take, a country not active
+    // (Guinée is listed by an operator only), amounts out of 100–5 000 000.
     assert!(cf.methods(Country::Ci, xaf).is_empty());
     assert!(cf.methods(Country::Cm, xof(5000)).is_empty());
     assert!(cf.methods(Country::Ci, Money::new(5000, Currency::Eur).unwrap()).is_empty());
     assert!(cf.methods(Country::Gn, xof(5000)).is_empty());
+    assert!(cf.methods(Country::Ga, xaf).is_empty());
     assert!(cf.methods(Country::Ci, xof(99)).is_empty());
     assert!(cf.methods(Country::Ci, xof(5_000_001)).is_empty());
-    // Every operator offered has a code, and every served country a table row.
-    for &(country, currency, operators) in COVERAGE {
-        for m in cf.methods(country, Money::new(1000, currency).unwrap()) {
-            if m != Card {
-                assert!(operators.contains(&operator_of(m).unwrap()), "{country:?} {m:?}");
-            }
-        }
+}
+
+#[test]
+fn nothing_is_offered_before_the_lists_were_read() {
+    // No runtime here: no background read starts, and nothing is guessed.
+    let cf = adapter();
+    assert!(cf.methods(Country::Ci, xof(5000)).is_empty());
+    assert!(cf.methods(Country::Sn, xof(5000)).is_empty());
+}
+
+#[tokio::test]
+async fn a_start_for_an_operator_not_listed_is_refused_without_a_call() {
+    // The base URL is unreachable: a call would be `Unavailable`, not a refusal.
+    let cf = CaurisFlux::new(&settings("http://127.0.0.1:9/api/v1", "pk_test_a", "sk_test_b")).unwrap();
+    let providers = [listing::ListedProvider { code: "orange_money".into(), countries: vec!["CI".into()] }];
+    let countries = [listing::ActiveCountry { code: "CI".into(), currency: Some("XOF".into()) }];
+    cf.catalogue.set(listing::Listing::from_lists(&providers, &countries));
+    let req = StartPayment {
+        reference: "ours".into(),
+        money: xof(5000),
+        phone: Some(shared::phone::PhoneNumber::parse_e164("+2250500000001").unwrap()),
+        method: PaymentMethod::MtnMomo,
+        country: Country::Ci,
+        customer_name: "Awa".into(),
+        customer: None,
+        description: None,
+        return_url: "http://shop.example/".into(),
+        otp: None,
+        callback_base: "http://verifier.example".into(),
+    };
+    match cf.start(&req).await {
+        Err(ProviderError::Refused { code, .. }) => assert_eq!(code, ErrorCode::MethodUnavailable),
+        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 
@@ -526,4 +577,19 @@ fn the_docs_initiate_response_is_a_payment_awaiting_the_customer() {
         (u.status, u.provider_reference.as_deref()),
         (AttemptStatus::Succeeded, Some("POMLWYG1W59FDCEA"))
     );
+}
+
+#[test]
+fn the_payment_link_is_redirect_url_and_deep_links_are_ignored() {
+    // The initiate page's own answer (its `redirectUrl` is Wave's https page), with the
+    // `deepLinks` object that page lists among the answer's members (its members unpublished).
+    let initiate = include_str!("../../../tests/fixtures/caurisflux/initiate_response.json");
+    let mut value: serde_json::Value = serde_json::from_str(initiate).unwrap();
+    value["data"]["deepLinks"] = serde_json::json!({"wave": "wave://pay/TX000007272"});
+    let payment = wire::parse_payment(value.to_string().as_bytes()).unwrap();
+    assert_eq!(to_update(&payment).payment_url.as_deref(), Some("https://pay.wave.com/..."));
+    // Deep links alone are no payment link.
+    value["data"].as_object_mut().unwrap().remove("redirectUrl");
+    let payment = wire::parse_payment(value.to_string().as_bytes()).unwrap();
+    assert_eq!(to_update(&payment).payment_url, None);
 }

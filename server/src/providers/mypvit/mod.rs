@@ -110,7 +110,10 @@ use wire::StatusResponse;
 
 /// The authentication header.
 pub const SECRET_HEADER: &str = "x-secret";
-/// The header choosing the callback's format.
+/// The header choosing the callback's format. The adapter always sends `application/json`
+/// (the document's default; its v5.5 also offers `application/xml`), so a callback in XML is
+/// not one it asked for: it cannot be read and is refused (`WebhookError::Malformed`), never
+/// taken for a payment (tested in `tests/adapters/mypvit_xml.rs`).
 pub const CALLBACK_MEDIA_TYPE_HEADER: &str = "x-callback-mediatype";
 /// The longest reference MyPVit accepts.
 pub const MAX_REFERENCE_LEN: usize = 15;
