@@ -18,12 +18,18 @@
 //! | `"error_500"` | API calls answer 500 and do nothing |
 //! | `{"hang": ms}` | API calls wait `ms`, then answer 500 having done nothing |
 //! | `{"timeout_after_taking": ms}` | payment calls (POST) are carried out, then the answer waits `ms` |
+//! | `{"rate_limited": s}` | API calls answer `429 Too Many Requests` with `Retry-After: s` and do nothing |
 //!
 //! API faults apply to the provider's API routes only, never to payment pages or `/_sandbox`.
+//! `GET /_sandbox/requests` counts the API requests received and those answered `429` (by a
+//! mode or by the sandbox's own rate limits): `{"api_requests": n, "too_many_requests": n}`.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -62,6 +68,8 @@ pub enum Misbehaviour {
     Hang(u64),
     /// Payment calls are carried out, then their answer waits this many ms.
     TimeoutAfterTaking(u64),
+    /// API calls answer 429 with `Retry-After` this many seconds, having done nothing.
+    RateLimited(u64),
 }
 
 impl Misbehaviour {
@@ -70,6 +78,7 @@ impl Misbehaviour {
             Misbehaviour::LateWebhook(ms) => Misbehaviour::LateWebhook(ms.min(MAX_DELAY_MS)),
             Misbehaviour::Hang(ms) => Misbehaviour::Hang(ms.min(MAX_DELAY_MS)),
             Misbehaviour::TimeoutAfterTaking(ms) => Misbehaviour::TimeoutAfterTaking(ms.min(MAX_DELAY_MS)),
+            Misbehaviour::RateLimited(s) => Misbehaviour::RateLimited(s.min(MAX_DELAY_MS / 1000)),
             other => other,
         }
     }
@@ -119,10 +128,20 @@ pub struct Setting {
     pub modes: Vec<Misbehaviour>,
 }
 
-/// The modes set on one sandbox.
+/// The modes set on one sandbox, and the count of API requests it received.
 #[derive(Debug, Default)]
 pub struct Misbehaviours {
     table: Mutex<HashMap<Scope, Vec<Misbehaviour>>>,
+    counts: Counts,
+}
+
+/// `GET /_sandbox/requests`: the API requests received, and those answered 429.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Every request to an API route.
+    api_requests: AtomicU64,
+    /// Those answered `429 Too Many Requests`.
+    too_many_requests: AtomicU64,
 }
 
 /// What to do with the webhooks of one payment.
@@ -202,6 +221,14 @@ impl Misbehaviours {
         self.set(serde_json::from_str(setting).expect("a valid setting"));
     }
 
+    /// The requests counted so far.
+    pub fn counts(&self) -> serde_json::Value {
+        serde_json::json!({
+            "api_requests": self.counts.api_requests.load(Ordering::SeqCst),
+            "too_many_requests": self.counts.too_many_requests.load(Ordering::SeqCst),
+        })
+    }
+
     fn settings(&self) -> Vec<Setting> {
         self.lock()
             .iter()
@@ -210,9 +237,14 @@ impl Misbehaviours {
     }
 }
 
-/// `/_sandbox/misbehave` (GET, POST, DELETE) for a sandbox whose modes are `table`.
+/// `/_sandbox/misbehave` (GET, POST, DELETE) and `GET /_sandbox/requests` for a sandbox whose
+/// modes are `table`.
 pub fn admin_routes<S: Clone + Send + Sync + 'static>(table: Arc<Misbehaviours>) -> Router<S> {
     Router::new()
+        .route(
+            "/_sandbox/requests",
+            get(|State(t): State<Arc<Misbehaviours>>| async move { Json(t.counts()) }),
+        )
         .route(
             "/_sandbox/misbehave",
             get(|State(t): State<Arc<Misbehaviours>>| async move { Json(t.settings()) }).post(set).delete(
@@ -254,6 +286,31 @@ pub async fn api_faults(State(table): State<Arc<Misbehaviours>>, req: Request, n
     };
     let haystack = format!("{} {}", parts.uri, String::from_utf8_lossy(&bytes));
     let modes = table.matching(&haystack);
+    table.counts.api_requests.fetch_add(1, Ordering::SeqCst);
+    let response = faulty(&modes, parts, bytes, next).await;
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        table.counts.too_many_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    response
+}
+
+async fn faulty(
+    modes: &[Misbehaviour],
+    parts: axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+    next: Next,
+) -> Response {
+    if let Some(seconds) = modes.iter().find_map(|m| match m {
+        Misbehaviour::RateLimited(s) => Some(*s),
+        _ => None,
+    }) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, seconds.to_string())],
+            Json(serde_json::json!({"error": "sandbox misbehaving: too many requests"})),
+        )
+            .into_response();
+    }
     let failing = || {
         (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"error": "sandbox misbehaving"})))
             .into_response()
@@ -320,5 +377,8 @@ mod tests {
         .unwrap();
         t.set(faults);
         assert!(t.matching("x").contains(&Misbehaviour::TimeoutAfterTaking(MAX_DELAY_MS)));
+        let limited: Setting =
+            serde_json::from_str(r#"{"scope": "global", "modes": [{"rate_limited": 3}]}"#).unwrap();
+        assert_eq!(limited.modes, [Misbehaviour::RateLimited(3)]);
     }
 }
