@@ -1174,6 +1174,87 @@ mod tests {
         assert_eq!(store.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Processing);
     }
 
+    /// A checkout of 5 000 XOF in Côte d'Ivoire (CaurisFlux's Orange Money).
+    async fn xof_checkout(store: &SqliteStore, n: u32) -> CheckoutRecord {
+        let now = super::now();
+        let checkout = CheckoutRecord {
+            id: format!("co_cf_{n}"),
+            reference: format!("order-cf-{n}"),
+            money: Money::new(5000, Currency::Xof).unwrap(),
+            country: Country::Ci,
+            description: None,
+            return_url: None,
+            customer: None,
+            status: CheckoutStatus::Open,
+            livemode: false,
+            client_secret_hash: "h".into(),
+            created_at: now,
+            expires_at: now + 600,
+        };
+        store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
+        checkout
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_starts_nothing_and_says_nothing_was_charged() {
+        use crate::{
+            error::AppError,
+            providers::{PaymentProvider, caurisflux},
+        };
+        let (service, store) = service().await;
+        // One request a minute, to an address where nothing listens (port 9, discard): the
+        // first start is sent and its outcome is unknown.
+        let settings = caurisflux::Settings {
+            mode: crate::config::Mode::Test,
+            allow_custom_host: false,
+            base_url: "http://127.0.0.1:9/api/v1".into(),
+            public_key: "pk_test_a".into(),
+            secret_key: "sk_test_b".to_owned().into(),
+            webhook_secret: "w".to_owned().into(),
+            timeout_ms: 5_000,
+            rate_per_minute: std::num::NonZeroU32::MIN,
+            rate_per_hour: caurisflux::DEFAULT_RATE_PER_HOUR,
+        };
+        let provider: Arc<dyn PaymentProvider> = Arc::new(caurisflux::CaurisFlux::new(&settings).unwrap());
+        let service = Checkouts { providers: Arc::new(vec![provider]), ..service };
+        let pay = shared::api::PayRequest {
+            method: PaymentMethod::OrangeMoney,
+            phone: "0700000001".into(),
+            provider: Some(Provider::CaurisFlux),
+            otp: None,
+        };
+        let spent = |e: AppError| match e {
+            AppError::Refused { code: shared::catalogue::ErrorCode::ProviderUnavailable, reason } => {
+                assert!(reason.contains("nothing was charged"), "{reason}");
+                reason
+            }
+            other => panic!("expected PROVIDER_UNAVAILABLE, got {other:?}"),
+        };
+
+        let sent = xof_checkout(&store, 1).await;
+        service.pay(&sent, pay.clone()).await.unwrap();
+        let attempts = store.attempts(&sent.id).await.unwrap();
+        assert_eq!(attempts[0].status, AttemptStatus::Created, "sent, outcome unknown: kept pending");
+
+        // The budget ran out between the check and the call: the attempt fails cleanly.
+        let raced = xof_checkout(&store, 2).await;
+        let reason = spent(service.pay(&raced, pay.clone()).await.unwrap_err());
+        assert!(reason.ends_with("try again in 60 s"), "{reason}");
+        let attempts = store.attempts(&raced.id).await.unwrap();
+        assert_eq!(
+            (attempts.len(), attempts[0].status, attempts[0].failure),
+            (1, AttemptStatus::Failed, Some(shared::catalogue::ErrorCode::ProviderUnavailable))
+        );
+        assert_eq!(store.checkout(&raced.id).await.unwrap().unwrap().status, CheckoutStatus::Open);
+
+        // Known to be spent: nothing is stored at all.
+        let refused = xof_checkout(&store, 3).await;
+        spent(service.pay(&refused, pay).await.unwrap_err());
+        assert!(store.attempts(&refused.id).await.unwrap().is_empty());
+        // The reconciler does not count a fetch it cannot send.
+        assert!(service.budget_closed_for(Provider::CaurisFlux).is_some());
+    }
+
     #[test]
     fn stored_notifications_keep_no_secret() {
         let body = br#"{"operation_account_code":"ACC_1","secret_key":"live-key-123","nested":[{"clientSecret":"x"}]}"#;
