@@ -69,8 +69,12 @@ async fn a_burst_beyond_the_budget_never_earns_a_429_and_the_customers_beyond_it
     assert!(refused.len() >= 15 - 12, "{} refused", refused.len());
     let (requests, too_many) = app.sandbox_requests(&app.caurisflux_url).await;
     assert_eq!(too_many, 0, "the sandbox never had to refuse");
-    assert_eq!(requests, accepted.len() as u64, "a refused customer's payment was never sent");
-    assert_eq!(app.caurisflux_payments().await.unwrap().len(), accepted.len(), "nothing else was charged");
+    assert!(requests >= accepted.len() as u64 && requests <= 12, "{requests} requests");
+    assert_eq!(
+        app.caurisflux_payments().await.unwrap().len(),
+        accepted.len(),
+        "a refused payment was never sent"
+    );
     for c in &refused {
         let seen = app.merchant_checkout(&c.id).await;
         assert_eq!(seen.status, CheckoutStatus::Open, "the customer can pay again");
@@ -98,8 +102,8 @@ async fn a_burst_beyond_the_budget_never_earns_a_429_and_the_customers_beyond_it
     let paid =
         app.wait_for(&again.id, Duration::from_secs(15), |c| c.status == CheckoutStatus::Succeeded).await;
     assert_eq!(paid.status, CheckoutStatus::Succeeded);
-    let (requests, too_many) = app.sandbox_requests(&app.caurisflux_url).await;
-    assert_eq!((requests, too_many), (accepted.len() as u64 + 1, 0));
+    assert_eq!(app.caurisflux_payments().await.unwrap().len(), accepted.len() + 1);
+    assert_eq!(app.sandbox_requests(&app.caurisflux_url).await.1, 0, "never a 429");
 }
 
 #[tokio::test(flavor = "multi_thread")]

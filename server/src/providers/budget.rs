@@ -12,7 +12,7 @@
 //!   account's limits can be raised (<https://docs.caurisflux.com/guides/errors>, "Erreurs de
 //!   limite"): `[caurisflux] rate_per_minute` and `rate_per_hour`.
 //! - **NovaSend** asks for one status call every 5 to 10 s at most per payment when polling
-//!   (<https://docs.novasend.app/>, payin sessions, "Taux de rafraîchissement recommandé"):
+//!   (<https://docs.novasend.app/payin.en>, "Taux de rafraîchissement recommandé"):
 //!   that is a pace per payment, kept by the reconciler's poll floor
 //!   ([`super::PollPolicy`]), not an account budget. No account limit is stated: no budget.
 //! - **MyPVit** (<https://docs.mypvit.pro/en/intro/integration-guide>) and **Scalapay**
