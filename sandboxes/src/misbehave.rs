@@ -22,12 +22,18 @@
 //! | `{"variant": "NAME"}` | the sandbox speaks a documented variant of its provider's format (each provider module lists its names; several may be set, an unknown one is refused when set) |
 //! | `"report_other_amount"`, `"report_other_currency"`, `"report_other_reference"` | the status answer (and Scalapay's capture answer) reports the payment with one unit less, in another currency, or under another merchant reference: a provider misreporting what it took (MyPVit's status, Scalapay's payment details and capture) |
 //! | `"no_lookup_by_reference"` | a status lookup by the merchant's reference answers 404 (in the provider's shape) while the payment is still held: lookups by the provider's own id still work (NovaSend, CaurisFlux, MyPVit; Scalapay finds orders by its own token) |
+//! | `{"rate_limited": s}` | API calls answer `429 Too Many Requests` with `Retry-After: s` and do nothing |
 //!
 //! API faults apply to the provider's API routes only, never to payment pages or `/_sandbox`.
+//! `GET /_sandbox/requests` counts the API requests received and those answered `429` (by a
+//! mode or by the sandbox's own rate limits): `{"api_requests": n, "too_many_requests": n}`.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -76,6 +82,8 @@ pub enum Misbehaviour {
     ReportOtherCurrency,
     /// Statuses report another merchant reference than the payment's.
     ReportOtherReference,
+    /// API calls answer 429 with `Retry-After` this many seconds, having done nothing.
+    RateLimited(u64),
     /// A documented variant of the provider's format, by the name its module gives it.
     Variant(String),
 }
@@ -86,6 +94,7 @@ impl Misbehaviour {
             Misbehaviour::LateWebhook(ms) => Misbehaviour::LateWebhook(ms.min(MAX_DELAY_MS)),
             Misbehaviour::Hang(ms) => Misbehaviour::Hang(ms.min(MAX_DELAY_MS)),
             Misbehaviour::TimeoutAfterTaking(ms) => Misbehaviour::TimeoutAfterTaking(ms.min(MAX_DELAY_MS)),
+            Misbehaviour::RateLimited(s) => Misbehaviour::RateLimited(s.min(MAX_DELAY_MS / 1000)),
             other => other,
         }
     }
@@ -146,6 +155,16 @@ pub struct Misbehaviours {
     table: Mutex<HashMap<Scope, Vec<Misbehaviour>>>,
     refusals: Option<Refusals>,
     variants: &'static [&'static str],
+    counts: Counts,
+}
+
+/// `GET /_sandbox/requests`: the API requests received, and those answered 429.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Every request to an API route.
+    api_requests: AtomicU64,
+    /// Those answered `429 Too Many Requests`.
+    too_many_requests: AtomicU64,
 }
 
 /// What to do with the webhooks of one payment.
@@ -176,7 +195,7 @@ impl WebhookPlan {
 impl Misbehaviours {
     /// No mode set, and the `refuse` mode answering through `refusals`.
     pub fn refusing_with(refusals: Refusals) -> Misbehaviours {
-        Misbehaviours { table: Mutex::default(), refusals: Some(refusals), variants: &[] }
+        Misbehaviours { refusals: Some(refusals), ..Misbehaviours::default() }
     }
 
     /// The same, with the names of the provider's documented variants (the `variant` mode).
@@ -245,6 +264,14 @@ impl Misbehaviours {
         self.set(serde_json::from_str(setting).expect("a valid setting"));
     }
 
+    /// The requests counted so far.
+    pub fn counts(&self) -> serde_json::Value {
+        serde_json::json!({
+            "api_requests": self.counts.api_requests.load(Ordering::SeqCst),
+            "too_many_requests": self.counts.too_many_requests.load(Ordering::SeqCst),
+        })
+    }
+
     fn settings(&self) -> Vec<Setting> {
         self.lock()
             .iter()
@@ -253,9 +280,14 @@ impl Misbehaviours {
     }
 }
 
-/// `/_sandbox/misbehave` (GET, POST, DELETE) for a sandbox whose modes are `table`.
+/// `/_sandbox/misbehave` (GET, POST, DELETE) and `GET /_sandbox/requests` for a sandbox whose
+/// modes are `table`.
 pub fn admin_routes<S: Clone + Send + Sync + 'static>(table: Arc<Misbehaviours>) -> Router<S> {
     Router::new()
+        .route(
+            "/_sandbox/requests",
+            get(|State(t): State<Arc<Misbehaviours>>| async move { Json(t.counts()) }),
+        )
         .route(
             "/_sandbox/misbehave",
             get(|State(t): State<Arc<Misbehaviours>>| async move { Json(t.settings()) }).post(set).delete(
@@ -320,6 +352,32 @@ pub async fn api_faults(State(table): State<Arc<Misbehaviours>>, req: Request, n
     };
     let haystack = format!("{} {}", parts.uri, String::from_utf8_lossy(&bytes));
     let modes = table.matching(&haystack);
+    table.counts.api_requests.fetch_add(1, Ordering::SeqCst);
+    let response = faulty(&modes, table.refusals, parts, bytes, next).await;
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        table.counts.too_many_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    response
+}
+
+async fn faulty(
+    modes: &[Misbehaviour],
+    refusals: Option<Refusals>,
+    parts: axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+    next: Next,
+) -> Response {
+    if let Some(seconds) = modes.iter().find_map(|m| match m {
+        Misbehaviour::RateLimited(s) => Some(*s),
+        _ => None,
+    }) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, seconds.to_string())],
+            Json(serde_json::json!({"error": "sandbox misbehaving: too many requests"})),
+        )
+            .into_response();
+    }
     let failing = || {
         (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"error": "sandbox misbehaving"})))
             .into_response()
@@ -328,7 +386,7 @@ pub async fn api_faults(State(table): State<Arc<Misbehaviours>>, req: Request, n
         return failing();
     }
     if let (Some(answer), Some(code)) = (
-        table.refusals,
+        refusals,
         modes.iter().find_map(|m| match m {
             Misbehaviour::Refuse(code) => Some(code),
             _ => None,
@@ -396,5 +454,8 @@ mod tests {
         .unwrap();
         t.set(faults);
         assert!(t.matching("x").contains(&Misbehaviour::TimeoutAfterTaking(MAX_DELAY_MS)));
+        let limited: Setting =
+            serde_json::from_str(r#"{"scope": "global", "modes": [{"rate_limited": 3}]}"#).unwrap();
+        assert_eq!(limited.modes, [Misbehaviour::RateLimited(3)]);
     }
 }

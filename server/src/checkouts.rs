@@ -304,6 +304,16 @@ impl Checkouts {
             return Err(AppError::Conflict("the checkout has expired".into()));
         }
         let provider = self.provider(option.provider).ok_or(AppError::MethodUnavailable)?.clone();
+        // A provider whose request budget is known to be spent is not asked, and nothing is
+        // stored: the customer is told that nothing was charged and when to try again.
+        if let Some(wait) = provider.budget().closed_for() {
+            tracing::info!(
+                provider = option.provider.as_str(),
+                ?wait,
+                "request budget spent; payment not started"
+            );
+            return Err(budget_spent(wait));
+        }
         let attempt = AttemptRecord {
             id: ids::attempt_id(),
             checkout_id: c.id.clone(),
@@ -330,7 +340,7 @@ impl Checkouts {
         self.events.changed(&c.id);
         fail::fail_point!("pay.attempt_stored");
         let start = self.start_request(c, &attempt, phone, otp);
-        self.start_with_provider(provider.as_ref(), &attempt, &start).await?;
+        self.start_with_provider(provider.as_ref(), &attempt, &start, Starter::Customer).await?;
         self.public_view(&c.id).await
     }
 
@@ -375,6 +385,7 @@ impl Checkouts {
         provider: &dyn PaymentProvider,
         attempt: &AttemptRecord,
         start: &StartPayment,
+        starter: Starter,
     ) -> Result<(), AppError> {
         let cause = Cause::ProviderResponse(provider.id());
         match provider.start(start).await {
@@ -396,8 +407,36 @@ impl Checkouts {
                 // the provider by our reference and never starts a second charge.
                 tracing::warn!(attempt = %attempt.id, %why, "provider outcome unknown; will reconcile");
             }
+            // Not sent (the budget was spent between the check and the call): nothing happened
+            // at the provider. The customer's attempt fails cleanly and they are told to try
+            // again; a repeat by the reconciler waits for the budget.
+            Err(ProviderError::BudgetSpent { retry_in }) => match starter {
+                Starter::Customer => {
+                    tracing::info!(attempt = %attempt.id, ?retry_in, "request budget spent; payment not sent");
+                    self.apply(attempt, &failed(ErrorCode::ProviderUnavailable), &cause).await?;
+                    return Err(budget_spent(retry_in));
+                }
+                Starter::Reconciler => self.defer(attempt, retry_in).await,
+            },
         }
         Ok(())
+    }
+
+    /// A provider call deferred because the provider's request budget is spent: not a
+    /// failure; the attempt is fetched again once the budget admits a request (or sooner, if
+    /// it was due sooner).
+    async fn defer(&self, attempt: &AttemptRecord, retry_in: std::time::Duration) {
+        tracing::debug!(attempt = %attempt.id, ?retry_in, "request budget spent; call deferred");
+        let at = now_ms().saturating_add(i64::try_from(retry_in.as_millis()).unwrap_or(i64::MAX));
+        if let Err(e) = self.store.poll_no_later_than(&attempt.id, at).await {
+            tracing::error!(attempt = %attempt.id, error = %e, "scheduling a status fetch failed");
+        }
+    }
+
+    /// How long the request budget of `provider` is known to stay spent ([`crate::providers::budget`]):
+    /// the reconciler does not count a fetch it cannot send.
+    pub fn budget_closed_for(&self, provider: Provider) -> Option<std::time::Duration> {
+        self.provider(provider)?.budget().closed_for()
     }
 
     /// Applies a provider's word on an attempt through the state machine; tells watchers. A
@@ -647,6 +686,10 @@ impl Checkouts {
                 tracing::warn!(attempt = %attempt.id, "provider does not know an attempt it accepted");
                 Ok(())
             }
+            Err(ProviderError::BudgetSpent { retry_in }) => {
+                self.defer(attempt, retry_in).await;
+                Ok(())
+            }
             Err(e) => {
                 tracing::warn!(attempt = %attempt.id, error = %e, "status fetch failed; will retry");
                 Ok(())
@@ -671,7 +714,7 @@ impl Checkouts {
         // attempt fails and the customer starts again with a new code.
         let start = self.start_request(&c, attempt, phone, None);
         tracing::info!(attempt = %attempt.id, "provider never received the payment; sending it again with the same reference");
-        self.start_with_provider(provider, attempt, &start).await
+        self.start_with_provider(provider, attempt, &start, Starter::Reconciler).await
     }
 
     /// Refunds all (amount absent) or part of a paid checkout through its provider. Providers
@@ -789,6 +832,11 @@ impl Checkouts {
                 // Outcome unknown: the refund stays pending; asking again uses the same refund id.
                 tracing::warn!(refund = %record.id, %why, "refund outcome unknown");
             }
+            Err(ProviderError::BudgetSpent { retry_in }) => {
+                // Not sent: nothing changes; the merchant asks again later.
+                self.store.discard_refund(&record.id).await?;
+                return Err(budget_spent(retry_in));
+            }
         }
         let stored = self.store.refunds(checkout_id).await?.into_iter().find(|r| r.id == record.id);
         stored.map(|r| refund_view(&r)).ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund vanished")))
@@ -867,6 +915,27 @@ fn refund_view(r: &RefundRecord) -> api::Refund {
         failure: r.failure,
         provider_reference: r.provider_reference.clone(),
         created_at: rfc3339(r.created_at),
+    }
+}
+
+/// Who starts a payment: the customer (who is answered) or the reconciler repeating a start
+/// the provider never received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Starter {
+    Customer,
+    Reconciler,
+}
+
+/// The answer when a provider's request budget is spent: nothing was sent, so nothing was
+/// charged; `PROVIDER_UNAVAILABLE` (its action: try again later), and when, in words.
+fn budget_spent(retry_in: std::time::Duration) -> AppError {
+    let seconds = retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0);
+    AppError::Refused {
+        code: ErrorCode::ProviderUnavailable,
+        reason: format!(
+            "the payment service is busy: nothing was sent and nothing was charged; try again in {} s",
+            seconds.max(1)
+        ),
     }
 }
 
@@ -1103,6 +1172,87 @@ mod tests {
         service.apply(&seen, &update, &Cause::Poll(Provider::MyPvit)).await.unwrap();
         assert_eq!(store.attempt("at_1").await.unwrap().unwrap().status, AttemptStatus::Review);
         assert_eq!(store.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Processing);
+    }
+
+    /// A checkout of 5 000 XOF in Côte d'Ivoire (CaurisFlux's Orange Money).
+    async fn xof_checkout(store: &SqliteStore, n: u32) -> CheckoutRecord {
+        let now = super::now();
+        let checkout = CheckoutRecord {
+            id: format!("co_cf_{n}"),
+            reference: format!("order-cf-{n}"),
+            money: Money::new(5000, Currency::Xof).unwrap(),
+            country: Country::Ci,
+            description: None,
+            return_url: None,
+            customer: None,
+            status: CheckoutStatus::Open,
+            livemode: false,
+            client_secret_hash: "h".into(),
+            created_at: now,
+            expires_at: now + 600,
+        };
+        store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
+        checkout
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_starts_nothing_and_says_nothing_was_charged() {
+        use crate::{
+            error::AppError,
+            providers::{PaymentProvider, caurisflux},
+        };
+        let (service, store) = service().await;
+        // One request a minute, to an address where nothing listens (port 9, discard): the
+        // first start is sent and its outcome is unknown.
+        let settings = caurisflux::Settings {
+            mode: crate::config::Mode::Test,
+            allow_custom_host: false,
+            base_url: "http://127.0.0.1:9/api/v1".into(),
+            public_key: "pk_test_a".into(),
+            secret_key: "sk_test_b".to_owned().into(),
+            webhook_secret: "w".to_owned().into(),
+            timeout_ms: 5_000,
+            rate_per_minute: std::num::NonZeroU32::MIN,
+            rate_per_hour: caurisflux::DEFAULT_RATE_PER_HOUR,
+        };
+        let provider: Arc<dyn PaymentProvider> = Arc::new(caurisflux::CaurisFlux::new(&settings).unwrap());
+        let service = Checkouts { providers: Arc::new(vec![provider]), ..service };
+        let pay = shared::api::PayRequest {
+            method: PaymentMethod::OrangeMoney,
+            phone: "0700000001".into(),
+            provider: Some(Provider::CaurisFlux),
+            otp: None,
+        };
+        let spent = |e: AppError| match e {
+            AppError::Refused { code: shared::catalogue::ErrorCode::ProviderUnavailable, reason } => {
+                assert!(reason.contains("nothing was charged"), "{reason}");
+                reason
+            }
+            other => panic!("expected PROVIDER_UNAVAILABLE, got {other:?}"),
+        };
+
+        let sent = xof_checkout(&store, 1).await;
+        service.pay(&sent, pay.clone()).await.unwrap();
+        let attempts = store.attempts(&sent.id).await.unwrap();
+        assert_eq!(attempts[0].status, AttemptStatus::Created, "sent, outcome unknown: kept pending");
+
+        // The budget ran out between the check and the call: the attempt fails cleanly.
+        let raced = xof_checkout(&store, 2).await;
+        let reason = spent(service.pay(&raced, pay.clone()).await.unwrap_err());
+        assert!(reason.ends_with("try again in 60 s"), "{reason}");
+        let attempts = store.attempts(&raced.id).await.unwrap();
+        assert_eq!(
+            (attempts.len(), attempts[0].status, attempts[0].failure),
+            (1, AttemptStatus::Failed, Some(shared::catalogue::ErrorCode::ProviderUnavailable))
+        );
+        assert_eq!(store.checkout(&raced.id).await.unwrap().unwrap().status, CheckoutStatus::Open);
+
+        // Known to be spent: nothing is stored at all.
+        let refused = xof_checkout(&store, 3).await;
+        spent(service.pay(&refused, pay).await.unwrap_err());
+        assert!(store.attempts(&refused.id).await.unwrap().is_empty());
+        // The reconciler does not count a fetch it cannot send.
+        assert!(service.budget_closed_for(Provider::CaurisFlux).is_some());
     }
 
     #[test]

@@ -328,6 +328,22 @@ timeout_ms = 30000
     }
 
     #[test]
+    fn caurisflux_rate_limits_default_to_the_documented_ones_and_are_never_zero() {
+        let section = "[caurisflux]\nmode = \"test\"\nbase_url = \"https://sandbox-api.caurisflux.com/api/v1\"\n\
+             public_key = \"pk_test_a\"\nsecret_key = \"sk_test_b\"\nwebhook_secret = \"w\"\ntimeout_ms = 30000\n";
+        // https://docs.caurisflux.com/guides/errors: 100 requests a minute, 1 000 an hour.
+        let cf = toml::from_str::<Settings>(&format!("{SAMPLE}{section}")).unwrap().caurisflux.unwrap();
+        assert_eq!((cf.rate_per_minute.get(), cf.rate_per_hour.get()), (100, 1000));
+        let raised = format!("{SAMPLE}{section}rate_per_minute = 300\nrate_per_hour = 5000\n");
+        let cf = toml::from_str::<Settings>(&raised).unwrap().caurisflux.unwrap();
+        assert_eq!((cf.rate_per_minute.get(), cf.rate_per_hour.get()), (300, 5000));
+        for zero in ["rate_per_minute = 0\n", "rate_per_hour = 0\n", "rate_per_hour = -5\n"] {
+            let err = toml::from_str::<Settings>(&format!("{SAMPLE}{section}{zero}")).unwrap_err();
+            assert!(err.to_string().contains("rate_per_"), "{zero}: {err}");
+        }
+    }
+
+    #[test]
     fn merchant_webhooks_from_file_and_environment() {
         let text = format!(
             "{SAMPLE}[merchant_webhooks]\nurl = \"https://shop.example/hooks\"\n\

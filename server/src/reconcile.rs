@@ -5,8 +5,10 @@
 //! so far), so after a restart it resumes where it was, at the same pace. Each provider says
 //! how often it may be asked ([`crate::providers::PollPolicy`]): the first fetch comes after
 //! the configured interval, and each fetch of a still-pending attempt (or a failed fetch)
-//! widens the next gap by half, up to the provider's cap. Expiry is left to the provider: an
-//! attempt ends when the provider says it expired; the checkout itself expires at its deadline.
+//! widens the next gap by half, up to the provider's cap. A fetch the provider's request budget
+//! cannot admit ([`crate::providers::budget`]) is deferred, not counted: the attempt stays due.
+//! Expiry is left to the provider: an attempt ends when the provider says it expired; the
+//! checkout itself expires at its deadline.
 
 use std::time::Duration;
 
@@ -37,6 +39,11 @@ pub async fn tick_once(checkouts: &Checkouts) {
         }
     };
     for (attempt, polls) in due {
+        // The provider's request budget is spent (its rate limit, or a Retry-After): nothing
+        // would be sent; the attempt stays due, uncounted, for a later tick.
+        if checkouts.budget_closed_for(attempt.provider).is_some() {
+            continue;
+        }
         // Count and schedule first: a fetch that hangs or crashes the process is not repeated
         // in a tight loop, and every fetch, failed or not, widens the next gap.
         let next = now_ms() + checkouts.poll_delay_ms(attempt.provider, polls + 1);

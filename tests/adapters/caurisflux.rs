@@ -87,12 +87,20 @@ async fn harness_with(config: SandboxConfig) -> Harness {
         secret_key: SK.to_owned().into(),
         webhook_secret: WEBHOOK_SECRET.to_owned().into(),
         timeout_ms: 5_000,
+        // The sandbox's own limits are under test here: the adapter's budget (tested in
+        // `server::providers::budget` and `tests/e2e/rate_limits.rs`) is set out of their way.
+        rate_per_minute: UNBOUNDED_BUDGET.0,
+        rate_per_hour: UNBOUNDED_BUDGET.1,
     })
     .unwrap();
     // As the verifier does at start: which operators are served where.
     adapter.refresh_providers().await.expect("the sandbox lists its providers");
     Harness { sandbox, adapter, hooks, http: reqwest::Client::new() }
 }
+
+/// An adapter budget far above any of the sandbox's limits.
+const UNBOUNDED_BUDGET: (std::num::NonZeroU32, std::num::NonZeroU32) =
+    (std::num::NonZeroU32::new(1_000_000).unwrap(), std::num::NonZeroU32::new(1_000_000).unwrap());
 
 async fn harness() -> Harness {
     harness_with(config()).await
@@ -457,6 +465,8 @@ async fn credentials_are_checked_and_refusals_are_integration_errors() {
         secret_key: "sk_test_not_mine".to_owned().into(),
         webhook_secret: WEBHOOK_SECRET.to_owned().into(),
         timeout_ms: 5_000,
+        rate_per_minute: UNBOUNDED_BUDGET.0,
+        rate_per_hour: UNBOUNDED_BUDGET.1,
     })
     .unwrap();
     // The lists are public: read without the key.
@@ -492,7 +502,8 @@ async fn the_minute_limit_is_counted_per_key_and_429_means_retry_later() {
         Err(ProviderError::Unavailable(why)) => assert!(why.contains("rate limit"), "{why}"),
         other => panic!("expected Unavailable, got {other:?}"),
     }
-    assert!(matches!(h.adapter.fetch("nope", None).await, Err(ProviderError::Unavailable(_))));
+    // The answer's Retry-After closed the adapter's budget: the next call is not even sent.
+    assert!(matches!(h.adapter.fetch("nope", None).await, Err(ProviderError::BudgetSpent { .. })));
     let (status, headers, answer) =
         h.raw_initiate(Some(&pair()), &body(json!(5000), "+2250700000001", "orange_money", "CI")).await;
     assert_eq!(status, 429);
@@ -786,6 +797,8 @@ async fn a_caurisflux_that_cannot_be_reached_at_start_offers_nothing() {
         public_key: PK.into(),
         secret_key: SK.to_owned().into(),
         webhook_secret: WEBHOOK_SECRET.to_owned().into(),
+        rate_per_minute: server::providers::caurisflux::DEFAULT_RATE_PER_MINUTE,
+        rate_per_hour: server::providers::caurisflux::DEFAULT_RATE_PER_HOUR,
         timeout_ms: 2_000,
     })
     .unwrap();

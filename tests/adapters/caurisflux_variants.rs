@@ -78,6 +78,8 @@ async fn harness(variants: &[&str]) -> Harness {
         public_key: PK.into(),
         secret_key: SK.to_owned().into(),
         webhook_secret: WEBHOOK_SECRET.to_owned().into(),
+        rate_per_minute: server::providers::caurisflux::DEFAULT_RATE_PER_MINUTE,
+        rate_per_hour: server::providers::caurisflux::DEFAULT_RATE_PER_HOUR,
         timeout_ms: 5_000,
     })
     .unwrap();

@@ -17,6 +17,7 @@ mod mypvit;
 mod notifications;
 mod novasend;
 mod qr;
+mod rate_limits;
 mod reconcile;
 mod refunds;
 mod scalapay;

@@ -85,6 +85,11 @@ pub struct Options {
     /// for the official hosts. CaurisFlux's test keys refuse live mode: use with
     /// `without_caurisflux`.
     pub live: bool,
+    /// CaurisFlux: the account's requests a minute, given to both its sandbox and the
+    /// verifier's `rate_per_minute` (the documented 100 by default).
+    pub caurisflux_rate_per_minute: u32,
+    /// CaurisFlux: the account's requests an hour, to both (the documented 1 000 by default).
+    pub caurisflux_rate_per_hour: u32,
 }
 
 impl Default for Options {
@@ -105,6 +110,8 @@ impl Default for Options {
             provider_timeout_ms: 10_000,
             inbox_worker: true,
             live: false,
+            caurisflux_rate_per_minute: sandboxes::caurisflux::DEFAULT_RATE_PER_MINUTE,
+            caurisflux_rate_per_hour: sandboxes::caurisflux::DEFAULT_RATE_PER_HOUR,
         }
     }
 }
@@ -254,6 +261,10 @@ impl TestApp {
                 secret_key: SecretString::from(CAURISFLUX_SECRET_KEY),
                 webhook_secret: SecretString::from(CAURISFLUX_WEBHOOK_SECRET),
                 timeout_ms: options.provider_timeout_ms,
+                rate_per_minute: std::num::NonZeroU32::new(options.caurisflux_rate_per_minute)
+                    .expect("a CaurisFlux rate above zero"),
+                rate_per_hour: std::num::NonZeroU32::new(options.caurisflux_rate_per_hour)
+                    .expect("a CaurisFlux rate above zero"),
             }),
             scalapay: Some(server::providers::scalapay::Settings {
                 mode,
@@ -493,6 +504,8 @@ async fn start_sandboxes(options: &Options, verifier_url: &str) -> sandboxes::Sa
                 listen: local,
                 confirm_delay_ms: options.confirm_delay_ms,
                 expire_after_ms: options.expire_after_ms,
+                rate_per_minute: options.caurisflux_rate_per_minute,
+                rate_per_hour: options.caurisflux_rate_per_hour,
                 ..Default::default()
             },
             merchant: caurisflux::Merchant {
@@ -589,6 +602,22 @@ impl TestApp {
             .json()
             .await
             .context("CaurisFlux sandbox listing")
+    }
+
+    /// The API requests the sandbox at `sandbox_url` received, and how many it answered 429
+    /// (`GET /_sandbox/requests`).
+    pub async fn sandbox_requests(&self, sandbox_url: &str) -> (u64, u64) {
+        let counts: serde_json::Value = self
+            .http
+            .get(format!("{sandbox_url}/_sandbox/requests"))
+            .send()
+            .await
+            .expect("sandbox reachable")
+            .json()
+            .await
+            .expect("counts");
+        let count = |name: &str| counts[name].as_u64().expect("a count");
+        (count("api_requests"), count("too_many_requests"))
     }
 
     /// The transactions the MyPVit sandbox holds (its inspection endpoint).

@@ -1,17 +1,94 @@
-//! The HTTP client shared by provider adapters: one connection pool, timeouts, and the
-//! classification of transport failures as "outcome unknown".
+//! The HTTP client shared by provider adapters: one connection pool and timeouts per provider,
+//! every request drawn from the provider account's request [`Budget`] before it is sent, a
+//! `Retry-After` on a `429` or `503` answer honoured, and transport failures classified as
+//! "outcome unknown".
 
-use std::time::Duration;
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
-use super::ProviderError;
+use reqwest::{IntoUrl, RequestBuilder, Response, StatusCode, header::RETRY_AFTER};
 
-/// Builds the client used for one provider, with its request timeout.
-pub fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("checkout-verifier/", env!("CARGO_PKG_VERSION")))
-        .build()?)
+use super::{
+    ProviderError,
+    budget::{self, Budget},
+};
+
+/// One provider account's HTTP client: its connection pool and timeouts, and its request
+/// budget, shared by every clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    budget: Arc<Budget>,
+}
+
+impl Client {
+    /// A client with this request timeout, drawing from `budget`.
+    pub fn new(timeout: Duration, budget: Budget) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("checkout-verifier/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Client { http, budget: Arc::new(budget) })
+    }
+
+    /// A `GET` request to build; send it with [`Budgeted::send_via`].
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.http.get(url)
+    }
+
+    /// A `POST` request to build; send it with [`Budgeted::send_via`].
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.http.post(url)
+    }
+
+    /// The account's request budget.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// Sends `request` if the budget admits it, and closes the budget for as long as a `429`
+    /// or `503` answer's `Retry-After` asks. The answer is the caller's to classify.
+    pub async fn send(&self, request: RequestBuilder) -> Result<Response, ProviderError> {
+        self.budget.admit().map_err(|spent| ProviderError::BudgetSpent { retry_in: spent.retry_in })?;
+        let response = request.send().await.map_err(transport)?;
+        if matches!(response.status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+            && let Some(wait) = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| budget::retry_after(v, SystemTime::now()))
+        {
+            tracing::warn!(
+                status = response.status().as_u16(),
+                wait_s = wait.as_secs_f64(),
+                url = %response.url().path(),
+                "the provider asked for a pause (Retry-After): no call to it until then"
+            );
+            self.budget.block_for(wait);
+        }
+        Ok(response)
+    }
+}
+
+/// `request.send_via(&client)`: [`Client::send`] at the end of a request builder's chain.
+pub trait Budgeted {
+    /// Sends the request through `client`'s budget.
+    fn send_via(
+        self,
+        client: &Client,
+    ) -> impl std::future::Future<Output = Result<Response, ProviderError>> + Send;
+}
+
+impl Budgeted for RequestBuilder {
+    fn send_via(
+        self,
+        client: &Client,
+    ) -> impl std::future::Future<Output = Result<Response, ProviderError>> + Send {
+        client.send(self)
+    }
 }
 
 /// A transport error: the request may or may not have reached the provider.
@@ -20,5 +97,87 @@ pub fn transport(e: reqwest::Error) -> ProviderError {
         ProviderError::Unavailable("timed out".into())
     } else {
         ProviderError::Unavailable(format!("transport error: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use axum::{Router, http::HeaderMap, routing::get};
+
+    use super::*;
+    use crate::providers::budget::Limit;
+
+    /// A provider stand-in on a free port answering every request with `status` and
+    /// `headers`; the count of requests it received.
+    async fn provider(
+        status: StatusCode,
+        headers: &'static [(&'static str, &'static str)],
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        let app = Router::new().route(
+            "/",
+            get(move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut h = HeaderMap::new();
+                for (name, value) in headers {
+                    h.insert(*name, value.parse().unwrap());
+                }
+                async move { (status, h, "{}") }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, hits)
+    }
+
+    fn hits(h: &std::sync::atomic::AtomicUsize) -> usize {
+        h.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_sends_nothing() {
+        let (url, count) = provider(StatusCode::OK, &[]).await;
+        let one_a_minute = Budget::new(&[Limit::per_minute(NonZeroU32::MIN)]);
+        let client = Client::new(Duration::from_secs(5), one_a_minute).unwrap();
+        assert_eq!(client.get(&url).send_via(&client).await.unwrap().status(), StatusCode::OK);
+        match client.get(&url).send_via(&client).await {
+            Err(ProviderError::BudgetSpent { retry_in }) => {
+                assert!(retry_in > Duration::from_secs(59) && retry_in <= Duration::from_secs(60))
+            }
+            other => panic!("expected BudgetSpent, got {other:?}"),
+        }
+        assert_eq!(hits(&count), 1, "the second request never left");
+    }
+
+    #[tokio::test]
+    async fn a_429_or_503_with_retry_after_closes_the_budget() {
+        for status in [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE] {
+            let (url, count) = provider(status, &[("retry-after", "120")]).await;
+            let client = Client::new(Duration::from_secs(5), Budget::unlimited()).unwrap();
+            let answer = client.get(&url).send_via(&client).await.unwrap();
+            assert_eq!(answer.status(), status, "the answer is the adapter's to classify");
+            let closed = client.budget().closed_for().expect("closed");
+            assert!(closed > Duration::from_secs(118) && closed <= Duration::from_secs(120), "{closed:?}");
+            assert!(matches!(
+                client.get(&url).send_via(&client).await,
+                Err(ProviderError::BudgetSpent { .. })
+            ));
+            assert_eq!(hits(&count), 1);
+        }
+        // Without Retry-After, or on another status, nothing closes.
+        for (status, headers) in [
+            (StatusCode::TOO_MANY_REQUESTS, &[][..]),
+            (StatusCode::INTERNAL_SERVER_ERROR, &[("retry-after", "120")][..]),
+        ] {
+            let (url, count) = provider(status, headers).await;
+            let client = Client::new(Duration::from_secs(5), Budget::unlimited()).unwrap();
+            client.get(&url).send_via(&client).await.unwrap();
+            client.get(&url).send_via(&client).await.unwrap();
+            assert_eq!((client.budget().closed_for(), hits(&count)), (None, 2), "{status}");
+        }
     }
 }

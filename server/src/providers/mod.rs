@@ -2,7 +2,8 @@
 //!
 //! Each provider is one module implementing [`PaymentProvider`]; its wire types live in a
 //! `wire` submodule, separate from the integration. HTTP execution, timeouts and error
-//! classification are shared in [`http`].
+//! classification are shared in [`http`]; every request draws from the provider account's
+//! request [`budget`] before it is sent.
 
 use std::net::IpAddr;
 
@@ -18,6 +19,7 @@ use shared::{
 
 use crate::store::AttemptUpdate;
 
+pub mod budget;
 pub mod caurisflux;
 pub mod http;
 pub mod mypvit;
@@ -98,6 +100,13 @@ pub enum ProviderError {
     /// The provider has no API for this operation (e.g. refunds); the text says so.
     #[error("not supported by the provider: {0}")]
     Unsupported(String),
+    /// Not sent: the provider account's request budget is spent (its stated rate limit, or a
+    /// `Retry-After` it asked for), so nothing happened at the provider. Retry in `retry_in`.
+    #[error("not sent: the provider's request budget is spent for {retry_in:?}")]
+    BudgetSpent {
+        /// How long until the budget admits a request again (at the earliest).
+        retry_in: std::time::Duration,
+    },
 }
 
 /// A notification as it arrived, before anything in it is trusted.
@@ -183,6 +192,9 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
 
     /// Verifies a notification (signature over the raw body, timestamp, sender) and reads it.
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError>;
+
+    /// The provider account's request budget, shared by every call to it ([`budget`]).
+    fn budget(&self) -> &budget::Budget;
 
     /// How often this provider's status API may be asked about one attempt.
     fn poll_policy(&self) -> PollPolicy {

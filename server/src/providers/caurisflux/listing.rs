@@ -28,7 +28,10 @@ use serde::Deserialize;
 use shared::{money::Currency, phone::Country};
 
 use super::wire::MobileProvider;
-use crate::providers::{ProviderError, http};
+use crate::providers::{
+    ProviderError,
+    http::{self, Budgeted},
+};
 
 /// How often the lists are read again.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(6 * 3600);
@@ -108,7 +111,7 @@ impl Listing {
 /// The lists as last read, and when to read them again.
 #[derive(Debug)]
 pub(super) struct Catalogue {
-    http: reqwest::Client,
+    http: http::Client,
     base_url: String,
     listing: RwLock<Option<Arc<Listing>>>,
     due: Mutex<Instant>,
@@ -116,7 +119,7 @@ pub(super) struct Catalogue {
 }
 
 impl Catalogue {
-    pub(super) fn new(http: reqwest::Client, base_url: String) -> Catalogue {
+    pub(super) fn new(http: http::Client, base_url: String) -> Catalogue {
         Catalogue {
             http,
             base_url,
@@ -194,9 +197,8 @@ impl Catalogue {
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(super::API_VERSION_HEADER, super::API_VERSION)
-            .send()
-            .await
-            .map_err(http::transport)?;
+            .send_via(&self.http)
+            .await?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(http::transport)?;
         if !status.is_success() {

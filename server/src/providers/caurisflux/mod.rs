@@ -56,6 +56,9 @@
 //!   guide's documented messages (amount, currency, number, method). A `429` is "retry later"
 //!   unless it carries `DAILY_LIMIT_EXCEEDED`, a refusal for the day. Payment error names are
 //!   not published (the guide lists them by their action only); ours are in [`PAYMENT_ERRORS`].
+//! - **Rate limits**: every call draws from one budget per account, `rate_per_minute` and
+//!   `rate_per_hour` (the guide's defaults, 100 and 1 000), so the adapter never earns a `429`
+//!   of its own; a `Retry-After` closes the budget until then ([`super::budget`]).
 //! - **Webhooks**: signed over `"<timestamp>.<body>"` (the plugin's current form) or over the
 //!   body alone (the form the plugin still accepts and its README documents), with or without
 //!   the `sha256=` prefix, under the current (`X-Webhook-*`) or legacy (`X-Cauris-*`) header
@@ -72,7 +75,7 @@
 //! refunds are asked of support@cauris-pay.com by e-mail and handled in 24–48 working hours), so
 //! [`PaymentProvider::refund`] keeps its default answer, `Unsupported`.
 
-use std::time::Duration;
+use std::{num::NonZeroU32, time::Duration};
 
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
@@ -90,7 +93,9 @@ use shared::{
 };
 
 use super::{
-    IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
+    IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError,
+    budget::{Budget, Limit},
+    http::{self, Budgeted},
 };
 use crate::{
     config::{Deployment, KeyForm, Mode},
@@ -173,6 +178,26 @@ pub struct Settings {
     pub webhook_secret: SecretString,
     /// Request timeout (the plugin uses 30 s).
     pub timeout_ms: u64,
+    /// Requests a minute this account may send: CaurisFlux's default is 100, and an account's
+    /// limits can be raised (<https://docs.caurisflux.com/guides/errors>, "Erreurs de limite").
+    #[serde(default = "default_rate_per_minute")]
+    pub rate_per_minute: NonZeroU32,
+    /// Requests an hour this account may send: CaurisFlux's default is 1 000 (same page).
+    #[serde(default = "default_rate_per_hour")]
+    pub rate_per_hour: NonZeroU32,
+}
+
+/// CaurisFlux's documented default: 100 requests a minute (<https://docs.caurisflux.com/guides/errors>).
+pub const DEFAULT_RATE_PER_MINUTE: NonZeroU32 = NonZeroU32::new(100).expect("not zero");
+/// CaurisFlux's documented default: 1 000 requests an hour (same page).
+pub const DEFAULT_RATE_PER_HOUR: NonZeroU32 = NonZeroU32::new(1000).expect("not zero");
+
+fn default_rate_per_minute() -> NonZeroU32 {
+    DEFAULT_RATE_PER_MINUTE
+}
+
+fn default_rate_per_hour() -> NonZeroU32 {
+    DEFAULT_RATE_PER_HOUR
 }
 
 impl Settings {
@@ -230,7 +255,7 @@ pub struct CaurisFlux {
     base_url: String,
     api_key: SecretString,
     webhook_secret: SecretString,
-    http: reqwest::Client,
+    http: http::Client,
     catalogue: std::sync::Arc<listing::Catalogue>,
 }
 
@@ -241,8 +266,14 @@ impl CaurisFlux {
             return Err(ConfigError::NoWebhookSecret);
         }
         let base_url = settings.base_url.trim().trim_end_matches('/').to_owned();
-        let http = http::client(Duration::from_millis(settings.timeout_ms))
-            .map_err(|e| ConfigError::Client(e.to_string()))?;
+        let http = http::Client::new(
+            Duration::from_millis(settings.timeout_ms),
+            Budget::new(&[
+                Limit::per_minute(settings.rate_per_minute),
+                Limit::per_hour(settings.rate_per_hour),
+            ]),
+        )
+        .map_err(|e| ConfigError::Client(e.to_string()))?;
         Ok(CaurisFlux {
             catalogue: std::sync::Arc::new(listing::Catalogue::new(http.clone(), base_url.clone())),
             base_url,
@@ -510,6 +541,11 @@ impl PaymentProvider for CaurisFlux {
         Provider::CaurisFlux
     }
 
+    /// `rate_per_minute` and `rate_per_hour` (100 and 1 000 by default, errors guide).
+    fn budget(&self) -> &Budget {
+        self.http.budget()
+    }
+
     /// CaurisFlux allows 100 requests a minute and 1 000 an hour per key (errors guide): fetches of
     /// one attempt start at 10 s and back off to 2 min so that many pending payments fit.
     fn poll_policy(&self) -> super::PollPolicy {
@@ -570,9 +606,8 @@ impl PaymentProvider for CaurisFlux {
             .authed(self.http.post(self.url(&["payments", "initiate"])?))?
             .header(IDEMPOTENCY_HEADER, &req.reference)
             .json(&body)
-            .send()
-            .await
-            .map_err(http::transport)?;
+            .send_via(&self.http)
+            .await?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(http::transport)?;
         if !status.is_success() {
@@ -593,11 +628,8 @@ impl PaymentProvider for CaurisFlux {
         provider_reference: Option<&str>,
     ) -> Result<Option<AttemptUpdate>, ProviderError> {
         let key = provider_reference.unwrap_or(reference);
-        let resp = self
-            .authed(self.http.get(self.url(&["payments", "status", key])?))?
-            .send()
-            .await
-            .map_err(http::transport)?;
+        let resp =
+            self.authed(self.http.get(self.url(&["payments", "status", key])?))?.send_via(&self.http).await?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(http::transport)?;
         if status == reqwest::StatusCode::NOT_FOUND {

@@ -23,6 +23,8 @@ pub(crate) fn settings(base_url: &str, public_key: &str, secret_key: &str) -> Se
         secret_key: secret_key.to_owned().into(),
         webhook_secret: SECRET.to_owned().into(),
         timeout_ms: 5_000,
+        rate_per_minute: super::DEFAULT_RATE_PER_MINUTE,
+        rate_per_hour: super::DEFAULT_RATE_PER_HOUR,
     }
 }
 
@@ -44,7 +46,7 @@ enum Expect {
 fn outcome(e: &ProviderError) -> Expect {
     match e {
         ProviderError::Refused { code, .. } => Expect::Refused(*code),
-        ProviderError::Unavailable(_) => Expect::Unavailable,
+        ProviderError::Unavailable(_) | ProviderError::BudgetSpent { .. } => Expect::Unavailable,
         ProviderError::Integration(_) | ProviderError::Unsupported(_) => Expect::Integration,
     }
 }

@@ -87,7 +87,9 @@ use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
 use super::{
-    IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError, http,
+    IncomingNotice, PaymentProvider, ProviderError, StartPayment, VerifiedNotice, WebhookError,
+    budget::Budget,
+    http::{self, Budgeted},
 };
 use crate::{
     config::{Deployment, Mode},
@@ -293,7 +295,7 @@ pub fn error_class(error: &str) -> Option<ErrorClass> {
 pub fn classify_error(status: u16, body: &[u8]) -> ProviderError {
     let Ok(e) = serde_json::from_slice::<ErrorBody>(body) else {
         return match status {
-            500..=599 => ProviderError::Unavailable(format!("MyPVit answered {status}")),
+            429 | 500..=599 => ProviderError::Unavailable(format!("MyPVit answered {status}")),
             _ => ProviderError::Integration(format!("MyPVit answered {status} with an unknown body")),
         };
     };
@@ -311,7 +313,10 @@ pub fn classify_error(status: u16, body: &[u8]) -> ProviderError {
             ProviderError::Unavailable(format!("MyPVit answered {status} {}", e.error))
         }
         None if status == 401 => ProviderError::Integration(format!("MyPVit refused our key ({})", e.error)),
-        None if status >= 500 => ProviderError::Unavailable(format!("MyPVit answered {status} {}", e.error)),
+        // Too many requests (RFC 6585) or a failure of MyPVit's: retry later, never a refusal.
+        None if status == 429 || status >= 500 => {
+            ProviderError::Unavailable(format!("MyPVit answered {status} {}", e.error))
+        }
         None => refused(ErrorCode::PaymentRefused),
     }
 }
@@ -585,7 +590,7 @@ pub struct MyPvit {
     renew_before_s: u64,
     secret_wait: Duration,
     keys: Keys,
-    http: reqwest::Client,
+    http: http::Client,
 }
 
 impl MyPvit {
@@ -607,7 +612,9 @@ impl MyPvit {
             renew_before_s: settings.renew_before_s,
             secret_wait: Duration::from_millis(settings.secret_wait_ms),
             keys: Keys::new(),
-            http: http::client(Duration::from_millis(settings.timeout_ms))?,
+            // MyPVit states no request limit: no budget beyond its `Retry-After`s (see
+            // [`super::budget`]).
+            http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
         })
     }
 
@@ -645,9 +652,8 @@ impl MyPvit {
             .http
             .post(self.url(&self.codes.renew_secret, "renew-secret"))
             .form(&form)
-            .send()
-            .await
-            .map_err(http::transport)?;
+            .send_via(&self.http)
+            .await?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(http::transport)?;
         if !status.is_success() {
@@ -692,7 +698,7 @@ impl MyPvit {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, ProviderError> {
-        let resp = req.send().await.map_err(http::transport)?;
+        let resp = req.send_via(&self.http).await?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(http::transport)?;
         Ok(Reply { status, body })
@@ -948,6 +954,10 @@ enum Notice {
 impl PaymentProvider for MyPvit {
     fn id(&self) -> Provider {
         Provider::MyPvit
+    }
+
+    fn budget(&self) -> &Budget {
+        self.http.budget()
     }
 
     /// MyPVit documents no pace; its push payments finish within minutes: 10 s, backing off to

@@ -41,7 +41,9 @@ use shared::{
 
 use super::{
     IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
-    VerifiedNotice, WebhookError, http,
+    VerifiedNotice, WebhookError,
+    budget::Budget,
+    http::{self, Budgeted},
 };
 use crate::{
     config::NovaSendSettings,
@@ -66,7 +68,7 @@ pub struct NovaSend {
     api_client: SecretString,
     webhook_secret: SecretString,
     account_id: Option<String>,
-    http: reqwest::Client,
+    http: http::Client,
 }
 
 impl NovaSend {
@@ -78,7 +80,9 @@ impl NovaSend {
             api_client: settings.api_client.clone(),
             webhook_secret: settings.webhook_secret.clone(),
             account_id: settings.account_id.clone(),
-            http: http::client(Duration::from_millis(settings.timeout_ms))?,
+            // NovaSend states no account-wide request limit, only a pace per payment (the
+            // poll floor): no budget beyond its `Retry-After`s (see [`super::budget`]).
+            http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
         })
     }
 
@@ -354,6 +358,10 @@ impl PaymentProvider for NovaSend {
         Provider::NovaSend
     }
 
+    fn budget(&self) -> &Budget {
+        self.http.budget()
+    }
+
     /// NovaSend's payin guide asks for one status call every 5 to 10 s at most.
     fn poll_policy(&self) -> super::PollPolicy {
         super::PollPolicy { floor_ms: 5_000, max_ms: 60_000 }
@@ -393,12 +401,7 @@ impl PaymentProvider for NovaSend {
                 .post(format!("{}/v1/direct/payin", self.base_url))
                 .json(&self.direct_request(req, phone, operator)),
         };
-        let resp = self
-            .authed(post)
-            .header("X-Idempotency-Key", &req.reference)
-            .send()
-            .await
-            .map_err(http::transport)?;
+        let resp = self.authed(post).header("X-Idempotency-Key", &req.reference).send_via(&self.http).await?;
         let payin = self.payin_or_error(Call::Payin, resp).await?;
         Ok(to_update(&payin))
     }
@@ -411,9 +414,8 @@ impl PaymentProvider for NovaSend {
         let key = provider_reference.unwrap_or(reference);
         let resp = self
             .authed(self.http.get(format!("{}/v1/payin/{key}", self.base_url)))
-            .send()
-            .await
-            .map_err(http::transport)?;
+            .send_via(&self.http)
+            .await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -432,9 +434,8 @@ impl PaymentProvider for NovaSend {
             .authed(self.http.post(format!("{}/v1/payin/{target}/refund", self.base_url)))
             .header("X-Idempotency-Key", idempotency_uuid(&req.refund_id))
             .json(&body)
-            .send()
-            .await
-            .map_err(http::transport)?;
+            .send_via(&self.http)
+            .await?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(http::transport)?;
         if !status.is_success() {

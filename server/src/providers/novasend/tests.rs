@@ -136,6 +136,7 @@ fn kind(e: &ProviderError) -> String {
         ProviderError::Unavailable(_) => "unavailable".into(),
         ProviderError::Integration(_) => "integration".into(),
         ProviderError::Unsupported(_) => "unsupported".into(),
+        ProviderError::BudgetSpent { .. } => "budget spent".into(),
     }
 }
 

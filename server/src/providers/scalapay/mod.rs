@@ -71,7 +71,9 @@ use shared::{
 
 use super::{
     IncomingNotice, PaymentProvider, ProviderError, RefundRequest, RefundResult, StartPayment,
-    VerifiedNotice, WebhookError, http,
+    VerifiedNotice, WebhookError,
+    budget::Budget,
+    http::{self, Budgeted},
 };
 use crate::{
     config::{Deployment, KeyForm, Mode},
@@ -176,7 +178,7 @@ pub struct Scalapay {
     order_expiry_ms: Option<u64>,
     item_category: String,
     shipping: ShippingAddress,
-    http: reqwest::Client,
+    http: http::Client,
 }
 
 /// Which call an error answered, for calls whose errors mean something of their own.
@@ -231,7 +233,9 @@ impl Scalapay {
             order_expiry_ms: settings.order_expiry_ms,
             item_category: settings.item_category.clone(),
             shipping: settings.shipping.clone(),
-            http: http::client(Duration::from_millis(settings.timeout_ms))?,
+            // Scalapay states no request limit: no budget beyond its `Retry-After`s (see
+            // [`super::budget`]).
+            http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
         })
     }
 
@@ -251,9 +255,8 @@ impl Scalapay {
             .authed(self.http.post(format!("{}{path}", self.base_url)))
             .header(IDEMPOTENCY_HEADER, key)
             .json(body)
-            .send()
-            .await
-            .map_err(http::transport)?;
+            .send_via(&self.http)
+            .await?;
         read(resp, call).await
     }
 
@@ -265,9 +268,8 @@ impl Scalapay {
         let resp = self
             .authed(self.http.get(format!("{}{path}", self.base_url)))
             .query(query)
-            .send()
-            .await
-            .map_err(http::transport)?;
+            .send_via(&self.http)
+            .await?;
         read(resp, Call::Status).await
     }
 
@@ -442,14 +444,15 @@ fn classify_error(status: u16, body: &[u8], call: Call) -> ProviderError {
     let parsed: Option<Envelope> = serde_json::from_slice(body).ok();
     let Some(err) = parsed else {
         return match status {
-            500..=599 => ProviderError::Unavailable(format!("Scalapay answered {status}")),
+            429 | 500..=599 => ProviderError::Unavailable(format!("Scalapay answered {status}")),
             401 | 403 => ProviderError::Integration(format!("Scalapay refused our API key ({status})")),
             _ => ProviderError::Integration(format!("Scalapay answered {status} with an unknown body")),
         };
     };
     let code = err.error_code.clone();
     match (status, error_class(&code, call)) {
-        (500..=599, _) | (_, Some(ErrorClass::RetryLater)) => {
+        // Too many requests (RFC 6585): retry later, never a refusal.
+        (429 | 500..=599, _) | (_, Some(ErrorClass::RetryLater)) => {
             ProviderError::Unavailable(format!("Scalapay answered {status} ({code}, {})", err.error_id))
         }
         (401 | 403, _) => ProviderError::Integration(format!("Scalapay refused our API key ({code})")),
@@ -579,6 +582,10 @@ pub fn verify_signature(
 impl PaymentProvider for Scalapay {
     fn id(&self) -> Provider {
         Provider::Scalapay
+    }
+
+    fn budget(&self) -> &Budget {
+        self.http.budget()
     }
 
     /// A Scalapay order waits up to 40 minutes for the customer (order-status page): 10 s, backing off
