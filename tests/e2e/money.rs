@@ -10,8 +10,8 @@
 //! `includes/class-caurisflux-webhook.php`); Scalapay hex HMAC-SHA256 of
 //! `"V1:<timestamp>:<body>"` keyed with the API key
 //! (https://developers.scalapay.com/reference/messages-validation). MyPVit's callbacks only
-//! trigger a status fetch, so its check is tested on the status path in the verifier's unit
-//! tests (`checkouts::tests`).
+//! trigger a status fetch, and a Scalapay capture's answer carries the currency: there the
+//! sandbox misreports (its `report_other_*` modes).
 
 use std::time::Duration;
 
@@ -305,6 +305,49 @@ async fn scalapay_success_with_another_amount_or_reference_does_not_pay() {
             "amount" => assert_eq!(m["reported"]["amount"], 18_999),
             _ => assert_eq!(m["reported"]["reference"], "another-order"),
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scalapay_capture_reported_in_another_currency_does_not_pay() {
+    // The customer pays on Scalapay's card page; the verifier captures, and the capture's answer
+    // (and the payment details) report the total in another currency (the sandbox's
+    // `report_other_currency` mode: a provider misreporting what it took).
+    let app = TestApp::spawn().await;
+    app.misbehave(&app.scalapay_url, json!({"scope": "global", "modes": ["report_other_currency"]})).await;
+    let c = app.create_eur_checkout(19_000, "https://shop.example/back").await;
+    let (status, body) = app.pay_raw(&c.id, &secret(&c), json!({"method": "card"})).await;
+    assert_eq!(status, 200, "{body}");
+    let url = body["attempt"]["payment_url"].as_str().expect("Scalapay's page").to_owned();
+    let (status, _) = app.pay_on_scalapay_page(&url, "5200 8282 8282 8210").await;
+    assert_eq!(status, 303);
+    let m = assert_in_review(&app, &c, "currency").await;
+    assert_eq!(m["reported"]["currency"], "USD");
+    assert_eq!(m["reported"]["amount"], 19_000, "only the currency differs");
+}
+
+// --- MyPVit (its callbacks only trigger a status fetch: the status is what misreports) -------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mypvit_success_with_another_amount_or_reference_does_not_pay() {
+    let app = TestApp::spawn_with(e2e::Options { poll_interval_ms: 300, ..e2e::Options::default() }).await;
+    for (mode, what) in [("report_other_amount", "amount"), ("report_other_reference", "reference")] {
+        app.misbehave(&app.mypvit_url, json!({"scope": "global", "modes": [mode]})).await;
+        let c = app.create_checkout_in(1000, "XAF", shared::phone::Country::Ga).await;
+        let (status, body) = app
+            .pay_raw(
+                &c.id,
+                &secret(&c),
+                json!({"provider": "my_pvit", "method": "airtel_money", "phone": "077416546"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{what}: {body}");
+        let m = assert_in_review(&app, &c, what).await;
+        match what {
+            "amount" => assert_eq!(m["reported"]["amount"], 999),
+            _ => assert_ne!(m["reported"]["reference"], m["expected"]["reference"]),
+        }
+        app.behave(&app.mypvit_url).await;
     }
 }
 
