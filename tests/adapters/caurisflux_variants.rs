@@ -83,6 +83,8 @@ async fn harness(variants: &[&str]) -> Harness {
         timeout_ms: 5_000,
     })
     .unwrap();
+    // The operators it offers are those CaurisFlux lists (`GET /payments/providers`).
+    adapter.refresh_providers().await.expect("the sandbox lists its operators");
     Harness { sandbox, adapter, hooks }
 }
 

@@ -65,7 +65,7 @@ async fn harness(variants: &[&str]) -> Harness {
     assert_eq!(set.status(), 200, "{variants:?}");
     // Built from its serialised form, as the verifier's configuration file gives it.
     let settings: NovaSendSettings = serde_json::from_value(json!({
-        "base_url": sandbox.api_url(), "api_key": "ns_key", "api_client": "ns_client",
+        "mode": "test", "base_url": sandbox.api_url(), "api_key": "ns_key", "api_client": "ns_client",
         "webhook_secret": "whsec_variants", "timeout_ms": 5000
     }))
     .unwrap();
