@@ -1215,7 +1215,16 @@ mod tests {
             rate_per_minute: std::num::NonZeroU32::MIN,
             rate_per_hour: caurisflux::DEFAULT_RATE_PER_HOUR,
         };
-        let provider: Arc<dyn PaymentProvider> = Arc::new(caurisflux::CaurisFlux::new(&settings).unwrap());
+        let adapter = caurisflux::CaurisFlux::new(&settings).unwrap();
+        // Orange Money in Côte d'Ivoire, as `GET /payments/providers` and `/countries/active`
+        // would list it (nothing listens to read them here).
+        let providers: Vec<caurisflux::listing::ListedProvider> =
+            serde_json::from_value(serde_json::json!([{"code": "orange_money", "countries": ["CI"]}]))
+                .unwrap();
+        let countries: Vec<caurisflux::listing::ActiveCountry> =
+            serde_json::from_value(serde_json::json!([{"code": "CI", "currency": "XOF"}])).unwrap();
+        adapter.set_listing(caurisflux::listing::Listing::from_lists(&providers, &countries));
+        let provider: Arc<dyn PaymentProvider> = Arc::new(adapter);
         let service = Checkouts { providers: Arc::new(vec![provider]), ..service };
         let pay = shared::api::PayRequest {
             method: PaymentMethod::OrangeMoney,

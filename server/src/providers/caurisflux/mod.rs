@@ -287,6 +287,13 @@ impl CaurisFlux {
     /// Reads CaurisFlux's lists of providers and countries now (the verifier does at start;
     /// [`PaymentProvider::methods`] reads them again in the background when due). A failure
     /// keeps the last lists and is logged; the verifier runs on.
+    /// Sets the lists as if just read from CaurisFlux (tests elsewhere in the crate, with no
+    /// network).
+    #[cfg(test)]
+    pub(crate) fn set_listing(&self, listing: listing::Listing) {
+        self.catalogue.set(listing);
+    }
+
     pub async fn refresh_providers(&self) -> Result<(), ProviderError> {
         self.catalogue.refresh().await.map(drop)
     }
