@@ -334,6 +334,10 @@ fn print_test_numbers() {
     println!(
         "    NovaSend, CaurisFlux, MyPVit: \"no_lookup_by_reference\"  a status lookup by the merchant's reference answers 404; the payment is still held"
     );
+    println!(
+        "    MyPVit, Scalapay: \"report_other_amount\", \"report_other_currency\", \"report_other_reference\"  the status (and Scalapay's capture) misreports the payment"
+    );
+    println!("    CaurisFlux refuses \"out_of_order\": it documents no event before a payment's final one");
     let novasend_codes: Vec<&str> = novasend::ERROR_CODES.iter().map(|(c, _)| *c).collect();
     println!("    NovaSend  refuse codes: {}, or \"500\"", novasend_codes.join(", "));
     let cauris_codes: Vec<&str> = caurisflux::ERROR_CODES.iter().map(|(c, ..)| *c).collect();

@@ -13,7 +13,7 @@
 //! | `"duplicate_webhook"` | delivers each webhook twice (the same event) |
 //! | `{"late_webhook": ms}` | delivers webhooks `ms` late |
 //! | `"no_webhook"` | never delivers webhooks (the status API still tells) |
-//! | `"out_of_order"` | after the final webhook, delivers a stale earlier-state one |
+//! | `"out_of_order"` | after the final webhook, delivers a stale earlier-state one (refused by CaurisFlux's sandbox: CaurisFlux documents no event before the final one) |
 //! | `"bad_signature"` | signs webhooks with a wrong secret (MyPVit, which signs nothing: calls back on a wrong secret path) |
 //! | `"error_500"` | API calls answer 500 and do nothing |
 //! | `{"hang": ms}` | API calls wait `ms`, then answer 500 having done nothing |
@@ -155,6 +155,9 @@ pub struct Misbehaviours {
     table: Mutex<HashMap<Scope, Vec<Misbehaviour>>>,
     refusals: Option<Refusals>,
     variants: &'static [&'static str],
+    /// Why `out_of_order` cannot apply, for a provider that documents no event before the final
+    /// one (so there is no real earlier event to deliver late).
+    no_earlier_event: Option<&'static str>,
     counts: Counts,
 }
 
@@ -201,6 +204,12 @@ impl Misbehaviours {
     /// The same, with the names of the provider's documented variants (the `variant` mode).
     pub fn with_variants(self, variants: &'static [&'static str]) -> Misbehaviours {
         Misbehaviours { variants, ..self }
+    }
+
+    /// The same, for a provider that documents no event before the final one: `out_of_order`
+    /// is refused when set, with `why`, rather than an invented event sent.
+    pub fn without_earlier_events(self, why: &'static str) -> Misbehaviours {
+        Misbehaviours { no_earlier_event: Some(why), ..self }
     }
 
     /// Whether the variant `name` is set for a payment described by `haystack`.
@@ -329,6 +338,10 @@ async fn set(State(table): State<Arc<Misbehaviours>>, body: axum::body::Bytes) -
                 "error": format!("variant: {name:?} is not one of this sandbox's: {:?}", table.variants)
             })),
         )
+            .into_response();
+    }
+    if let (Some(why), true) = (table.no_earlier_event, setting.modes.contains(&Misbehaviour::OutOfOrder)) {
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({"error": format!("out_of_order: {why}")})))
             .into_response();
     }
     if matches!(&setting.scope, Scope::Named(n) if n != "global") {

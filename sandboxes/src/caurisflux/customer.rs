@@ -110,22 +110,15 @@ pub(super) fn event_of(status: Option<PaymentStatus>) -> Option<WebhookEvent> {
 }
 
 /// Delivers a payment's webhook through [`crate::delivery`]: three tries, 0.5 s back-off
-/// doubling, every copy of one event under the same delivery id as a provider's retry; out of
-/// order, the payment as it was while processing comes last.
+/// doubling, every copy of the event under the same delivery id as a provider's retry. There is
+/// no stale event to send out of order ([`super::NO_EARLIER_EVENT`]).
 pub(super) async fn deliver(inner: &Inner, payment: &Payment) {
     let Some(event) = event_of(payment.status) else { return };
     let Ok(body) = serde_json::to_value(WebhookBody { event, data: payment.clone() }) else { return };
-    let mut data = payment.clone();
-    data.status = Some(PaymentStatus::Processing);
-    data.error_code = None;
-    data.error_message = None;
-    data.completed_at = None;
-    let stale = serde_json::json!({"event": "payment.processing", "data": data});
-    // One delivery id per event: every copy and retry of an event carries its event's.
-    let (delivery, stale_delivery) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let delivery = uuid::Uuid::new_v4().to_string();
     let retry = crate::delivery::Retry { tries: 3, first_backoff: Duration::from_millis(500) };
-    crate::delivery::deliver(&inner.misbehave, retry, &body, Some(&stale), |b: Value, forged| {
-        let id = if b == body { &delivery } else { &stale_delivery };
+    crate::delivery::deliver(&inner.misbehave, retry, &body, None, |b: Value, forged| {
+        let id = &delivery;
         async move { post_signed(inner, &b, id, forged).await }
     })
     .await;

@@ -315,6 +315,13 @@ pub fn refusal(code: &str, _path: &str) -> Option<axum::response::Response> {
 /// | `error_code_only` | error bodies are `{"error": "CODE"}` (what the plugin reads) |
 /// | `error_nest` | error bodies are NestJS's `{"statusCode", "message"}`, no code (the docs' example) |
 /// | `error_envelope` | error bodies are `{"success": false, "error": {"code", "message"}}` |
+/// Why the `out_of_order` mode does not apply here: the plugin handles `payment.success`
+/// (`payment.completed`, legacy), `payment.failed`, `payment.cancelled`, `payment.expired` and
+/// `refund.completed` (github.com/caurisflux/caurisflux-wp, `includes/class-caurisflux-webhook.php`),
+/// all final: no earlier event exists to deliver late, and the sandbox invents none.
+pub const NO_EARLIER_EVENT: &str = "CaurisFlux documents no event before a payment's final one \
+     (payment.success, payment.failed, payment.cancelled, payment.expired): nothing to deliver late";
+
 pub const VARIANTS: &[&str] = &[
     "sign_body_only",
     "no_sha256_prefix",
@@ -381,7 +388,11 @@ pub async fn start(config: SandboxConfig, merchant: Merchant) -> anyhow::Result<
         limiter: Mutex::new(Limiter::default()),
         listing: Mutex::new(default_listing()),
         http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
-        misbehave: Arc::new(crate::misbehave::Misbehaviours::refusing_with(refusal).with_variants(VARIANTS)),
+        misbehave: Arc::new(
+            crate::misbehave::Misbehaviours::refusing_with(refusal)
+                .with_variants(VARIANTS)
+                .without_earlier_events(NO_EARLIER_EVENT),
+        ),
     });
     Ok(crate::common::serve(listener, router(inner), "CaurisFlux", "/api/v1"))
 }
