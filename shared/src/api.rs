@@ -132,6 +132,11 @@ pub struct Reported {
     /// Our reference for the attempt, as the provider echoed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// What the customer was debited, the provider's fees included, in minor units, when the
+    /// provider says (NovaSend's `chargedAmount`). Never compared with the checkout's amount:
+    /// the fees are the customer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charged: Option<u64>,
 }
 
 impl Reported {
@@ -161,6 +166,7 @@ impl Reported {
             unreadable_amount,
             currency: currency.map(str::to_owned),
             reference: reference.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned),
+            charged: None,
         }
     }
 

@@ -208,6 +208,10 @@ fn reported_from_row(row: &SqliteRow) -> Result<Option<Reported>, StoreError> {
         unreadable_amount: row.get("reported_amount_text"),
         currency: row.get("reported_currency"),
         reference: row.get("reported_reference"),
+        charged: row
+            .get::<Option<i64>, _>("reported_charged")
+            .map(|a| u64::try_from(a).map_err(|_| corrupt("charged amount", &a.to_string())))
+            .transpose()?,
     };
     Ok((!reported.is_empty()).then_some(reported))
 }
@@ -476,9 +480,12 @@ impl Store for SqliteStore {
         if attempt_now.can_become(update.status) {
             let r = &update.reported;
             let amount = r.amount.map(i64::try_from).transpose().map_err(|e| StoreError::Other(e.into()))?;
+            let charged =
+                r.charged.map(i64::try_from).transpose().map_err(|e| StoreError::Other(e.into()))?;
             sqlx::query(
                 "UPDATE attempts SET status = ?, failure = ?, updated_at = ?, reported_amount = ?,
-                                     reported_amount_text = ?, reported_currency = ?, reported_reference = ?
+                                     reported_amount_text = ?, reported_currency = ?, reported_reference = ?,
+                                     reported_charged = ?
                  WHERE id = ?",
             )
             .bind(update.status.as_str())
@@ -488,6 +495,7 @@ impl Store for SqliteStore {
             .bind(&r.unreadable_amount)
             .bind(&r.currency)
             .bind(&r.reference)
+            .bind(charged)
             .bind(attempt_id)
             .execute(&mut *tx)
             .await

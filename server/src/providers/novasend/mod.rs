@@ -349,7 +349,14 @@ pub fn reported(p: &Payin) -> Reported {
         (None, None) => None,
     };
     // NovaSend's currencies are XOF and XAF: neither has a minor unit.
-    Reported::read(Some(amount), Some(currency), Currency::Xof, ours)
+    let mut reported = Reported::read(Some(amount), Some(currency), Currency::Xof, ours);
+    // What the customer was debited: the final transaction's `chargedAmount` (a decimal
+    // string), else the record's (`amount + fee`, a whole number).
+    reported.charged = match t.and_then(|t| t.charged_amount.as_deref()) {
+        Some(text) => Reported::read(Some(text), Some(currency), Currency::Xof, None).amount,
+        None => (p.charged_amount > 0).then_some(p.charged_amount),
+    };
+    reported
 }
 
 #[async_trait]
@@ -548,10 +555,14 @@ mod money_tests {
         // Had the transaction processed the 300 asked, the fee (6) aside, it would pay.
         let whole: Payin = serde_json::from_str(&STATUS_EXAMPLE.replace("\"153.00\"", "\"300.00\"")).unwrap();
         assert_eq!(check_reported(&to_update(&whole).reported, xof(300), OURS), Verdict::Matches);
-        // Without the final transaction, the record's own (gross) amount is what is reported.
+        // What the customer was debited: the transaction's `chargedAmount` ("153.00").
+        assert_eq!(update.reported.charged, Some(153));
+        // Without the final transaction, the record's own (gross) amount is what is reported,
+        // and the record's `chargedAmount` (306: 300 and the fee of 6) what was debited.
         let mut pending = payin.clone();
         pending.transaction = None;
         assert_eq!(to_update(&pending).reported.amount, Some(300));
+        assert_eq!(to_update(&pending).reported.charged, Some(306));
     }
 
     #[test]
