@@ -155,8 +155,13 @@ async fn caurisflux_answers_an_initiation_and_an_error_in_the_documented_shape()
     };
     let (status, answer) = json_of(send(request.clone()).await.unwrap()).await;
     assert_eq!(status, 200, "{answer}");
-    // The same page lists `expiresAt` beside its example's fields.
-    assert_shape_beyond("caurisflux", "initiate_response.json", &answer, &["$.data.expiresAt"]);
+    // The same page lists `expiresAt` and `deepLinks` (an object) beside its example's fields.
+    assert_shape_beyond(
+        "caurisflux",
+        "initiate_response.json",
+        &answer,
+        &["$.data.expiresAt", "$.data.deepLinks"],
+    );
 
     let mut small = request;
     small["amount"] = json!(50);
