@@ -5,8 +5,9 @@
 //! A sandbox is an independent witness, not a mock: its wire types, header names, paths and
 //! signatures are written here from each provider's public documents (each module cites its
 //! pages), and this crate shares no code with the verifier's adapters (it depends on no crate
-//! of the workspace but `shared`, for phone numbers and currencies). A mistake in an adapter
-//! then shows as a failing test instead of being mirrored by its sandbox.
+//! of the workspace but `shared`, for phone numbers only: amounts and currencies are each
+//! sandbox's own, such as [`scalapay::euros`]). A mistake in an adapter then shows as a failing
+//! test instead of being mirrored by its sandbox.
 //!
 //! Each sandbox checks credentials and request rules as the provider documents them, answers
 //! errors in the provider's shape, lets payments wait for the customer and complete

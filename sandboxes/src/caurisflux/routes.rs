@@ -14,17 +14,14 @@ use axum::{
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::{
-    money::Currency,
-    phone::{Country, PhoneNumber},
-};
+use shared::phone::{Country, PhoneNumber};
 
 use super::{
     access::*,
     customer::*,
     wire::{
-        COVERAGE, Envelope, ErrorBody, ErrorMessage, IDEMPOTENCY_HEADER, InitiateRequest, MobileProvider,
-        Payment, PaymentStatus, PaymentType, coverage,
+        COVERAGE, Currency, Envelope, ErrorBody, ErrorMessage, IDEMPOTENCY_HEADER, InitiateRequest,
+        MobileProvider, Payment, PaymentStatus, PaymentType, coverage,
     },
     *,
 };
@@ -114,9 +111,8 @@ pub(super) fn validate(value: &Value) -> Result<InitiateRequest, &'static str> {
         return Err(AMOUNT_RANGE);
     }
     let currency = match obj.get("currency") {
-        None | Some(Value::Null) => Currency::Xof,
-        Some(Value::String(s)) if s == "XOF" => Currency::Xof,
-        Some(Value::String(s)) if s == "XAF" => Currency::Xaf,
+        None | Some(Value::Null) => Currency::default(),
+        Some(Value::String(s)) => Currency::parse(s).ok_or("Devise non supportée")?,
         Some(_) => return Err("Devise non supportée"),
     };
     let external_reference = optional_text(obj, "externalReference")?
@@ -421,5 +417,43 @@ mod tests {
         for bad in ["0612345678", "+0612345678", "+3361234567890123", "+33 6 12", "+2250000"] {
             assert_eq!(validate(&body(bad)).unwrap_err(), "Format de numéro invalide", "{bad}");
         }
+    }
+
+    #[test]
+    fn amounts_are_whole_francs_in_xof_or_xaf() {
+        // The initiate page's example: `"amount": 5000, "currency": "XOF"`
+        // (https://docs.caurisflux.com/api-reference/payments/initiate).
+        let body = |amount: Value, currency: Value| {
+            let mut b =
+                serde_json::json!({"type": "checkout", "amount": amount, "externalReference": "ord-1"});
+            if !currency.is_null() {
+                b["currency"] = currency;
+            }
+            b
+        };
+        let read = |amount: Value, currency: Value| {
+            validate(&body(amount, currency)).map(|r| (r.amount, r.currency))
+        };
+        assert_eq!(read(5000.into(), "XOF".into()), Ok((5000, Currency::Xof)));
+        assert_eq!(read(5000.into(), Value::Null), Ok((5000, Currency::Xof)), "XOF by default");
+        assert_eq!(read(5000.into(), "XAF".into()), Ok((5000, Currency::Xaf)));
+        // The plugin sends floats: 5000.0 is 5000 francs.
+        assert_eq!(read(serde_json::json!(5000.0), "XOF".into()), Ok((5000, Currency::Xof)));
+        assert_eq!(read(100.into(), "XOF".into()), Ok((100, Currency::Xof)));
+        assert_eq!(read(5_000_000.into(), "XOF".into()), Ok((5_000_000, Currency::Xof)));
+        for (amount, message) in [
+            (serde_json::json!(5000.5), "Montant invalide"),
+            (serde_json::json!("5000"), "Montant invalide"),
+            (serde_json::json!(-5000), "Montant invalide"),
+            (serde_json::json!(99), AMOUNT_RANGE),
+            (serde_json::json!(5_000_001), AMOUNT_RANGE),
+        ] {
+            assert_eq!(read(amount.clone(), "XOF".into()), Err(message), "{amount}");
+        }
+        for currency in ["EUR", "GNF", "xof", ""] {
+            assert_eq!(read(5000.into(), currency.into()), Err("Devise non supportée"), "{currency}");
+        }
+        assert_eq!(serde_json::to_value(Currency::Xaf).unwrap(), "XAF");
+        assert_eq!(serde_json::from_str::<Currency>("\"XOF\"").unwrap(), Currency::Xof);
     }
 }

@@ -14,7 +14,37 @@
 //! `provider`: the sandbox takes the initiate page's names, the request's own reference.
 
 use serde::{Deserialize, Serialize};
-use shared::{money::Currency, phone::Country};
+use shared::phone::Country;
+
+/// `currency` of `POST /payments/initiate`: the two CaurisFlux accepts, `XOF` by default
+/// (https://docs.caurisflux.com/api-reference/payments/initiate; anything else is "Devise non
+/// supportée", https://docs.caurisflux.com/guides/errors). Neither franc has a minor unit:
+/// amounts are whole francs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Currency {
+    /// West African CFA franc (UEMOA), the default.
+    #[default]
+    #[serde(rename = "XOF")]
+    Xof,
+    /// Central African CFA franc (CEMAC).
+    #[serde(rename = "XAF")]
+    Xaf,
+}
+
+impl Currency {
+    /// The ISO 4217 code, as the wire writes it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Xof => "XOF",
+            Currency::Xaf => "XAF",
+        }
+    }
+
+    /// Reads a wire code, exactly (`"XOF"`, `"XAF"`); `None` for any other.
+    pub fn parse(code: &str) -> Option<Currency> {
+        [Currency::Xof, Currency::Xaf].into_iter().find(|c| c.code() == code)
+    }
+}
 
 /// `type` of `POST /payments/initiate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

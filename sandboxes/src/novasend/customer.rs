@@ -86,7 +86,7 @@ pub(super) async fn settle(inner: &Inner, reference: &str, outcome: Outcome) {
                 // the payin's `fee`.
                 fees: Some("0.00".into()),
                 charged_amount: Some(format!("{}.00", p.amount)),
-                currency: Some(p.currency.clone()),
+                currency: Some(p.currency),
             });
         }
         p.clone()

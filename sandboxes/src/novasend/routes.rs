@@ -16,8 +16,8 @@ use super::{
     customer::{schedule, settle},
     lock, outcome_of, random,
     wire::{
-        ConfirmationStatus, DirectPayinRequest, DirectProvider, ErrorBody, IDEMPOTENCY_HEADER, Payin,
-        PayinStatus, RefundRecord, RefundRequest, RefundState, SessionRequest, TransactionStatus,
+        ConfirmationStatus, Currency, DirectPayinRequest, DirectProvider, ErrorBody, IDEMPOTENCY_HEADER,
+        Payin, PayinStatus, RefundRecord, RefundRequest, RefundState, SessionRequest, TransactionStatus,
     },
 };
 
@@ -70,10 +70,10 @@ pub(super) fn fee_of(amount: u64) -> u64 {
 }
 
 /// The documented rules, in order: country, amount, number, operator, OTP.
-fn validate(ask: &Ask) -> Result<&'static str, Box<Response>> {
+fn validate(ask: &Ask) -> Result<Currency, Box<Response>> {
     let (country, currency, min, max) = match ask.country.as_str() {
-        "CI" => (Country::Ci, "XOF", 100, 2_000_000),
-        "CM" => (Country::Cm, "XAF", 200, 500_000),
+        "CI" => (Country::Ci, Currency::Xof, 100, 2_000_000),
+        "CM" => (Country::Cm, Currency::Xaf, 200, 500_000),
         _ => {
             return Err(Box::new(error(StatusCode::NOT_FOUND, "country_not_found", "Country not supported")));
         }
@@ -217,7 +217,7 @@ pub(super) async fn create(inner: Shared, headers: &HeaderMap, body: &[u8], ask:
             amount: ask.amount,
             charged_amount: ask.amount + fee_of(ask.amount),
             status: if direct { PayinStatus::Pending } else { PayinStatus::Processing },
-            currency: currency.into(),
+            currency,
             customer_reference: (!direct).then(|| ask.reference.clone()),
             is_direct: direct.then_some(true),
             confirmation_required: true,
@@ -343,7 +343,7 @@ pub(super) async fn refund(
         original_reference: key.clone(),
         amount,
         fee: 0,
-        currency: payin.currency.clone(),
+        currency: payin.currency,
         status: RefundState::Completed,
         reason: Some(req.reason),
         refund_type: Some(if amount == payin.amount { "full" } else { "partial" }.into()),

@@ -9,6 +9,35 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A payin's `currency`: the franc of one of the two countries NovaSend serves, `XOF` in Côte
+/// d'Ivoire and `XAF` in Cameroun (https://docs.novasend.app/, `payin`: `"currency": "XOF"` in
+/// its examples). Neither has a minor unit: amounts are whole francs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Currency {
+    /// West African CFA franc (Côte d'Ivoire).
+    #[serde(rename = "XOF")]
+    Xof,
+    /// Central African CFA franc (Cameroun).
+    #[serde(rename = "XAF")]
+    Xaf,
+}
+
+impl Currency {
+    /// The ISO 4217 code, as the wire writes it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Xof => "XOF",
+            Currency::Xaf => "XAF",
+        }
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 /// `POST /v1/payin/sessions` body (https://docs.novasend.app/, `payin`: "Paramètres de la
 /// Requête", each field's name and type as in its table and example).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +157,7 @@ pub struct RefundRecord {
     #[serde(default)]
     pub fee: u64,
     /// ISO currency.
-    pub currency: String,
+    pub currency: Currency,
     /// Its state.
     pub status: RefundState,
     /// Why.
@@ -221,7 +250,7 @@ pub struct Transaction {
     pub charged_amount: Option<String>,
     /// ISO currency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
 }
 
 /// Why a payment failed.
@@ -266,7 +295,7 @@ pub struct Payin {
     /// Global status.
     pub status: PayinStatus,
     /// ISO currency.
-    pub currency: String,
+    pub currency: Currency,
     /// The merchant's reference, as sent (session records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_reference: Option<String>,
@@ -365,6 +394,7 @@ mod tests {
 }"#;
         let p: Payin = serde_json::from_str(example).unwrap();
         assert_eq!((p.fee, p.charged_amount, p.status), (6, 306, PayinStatus::Processing));
+        assert_eq!((p.amount, p.currency), (300, Currency::Xof), "whole francs");
         // What the sandbox writes back has the example's fields, no more.
         let ours = serde_json::to_value(&p).unwrap();
         let theirs: serde_json::Value = serde_json::from_str(example).unwrap();
@@ -374,5 +404,15 @@ mod tests {
         let mut want: Vec<_> = theirs.as_object().unwrap().keys().collect();
         want.sort();
         assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn currencies_are_the_two_francs() {
+        assert_eq!(serde_json::from_str::<Currency>(r#""XOF""#).unwrap(), Currency::Xof);
+        assert_eq!(serde_json::from_str::<Currency>(r#""XAF""#).unwrap(), Currency::Xaf);
+        for other in [r#""EUR""#, r#""xof""#, r#""""#] {
+            assert!(serde_json::from_str::<Currency>(other).is_err(), "{other}");
+        }
+        assert_eq!(serde_json::to_value(Currency::Xaf).unwrap(), "XAF");
     }
 }

@@ -8,7 +8,6 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
-use shared::locale::Locale;
 
 use super::{answers::*, webhooks::*, wire::OrderStatus, *};
 
@@ -88,7 +87,8 @@ pub(super) fn escape(s: &str) -> String {
 }
 
 pub(super) fn card_page(o: &Order, error: Option<&str>) -> Response {
-    let amount = escape(&o.total.display(Locale::Fr));
+    // The page speaks French, as the other sandboxes' pages do.
+    let amount = escape(&o.total.french());
     let what = o.request.items.first().map(|i| escape(&i.name)).unwrap_or_default();
     if o.status != OrderStatus::Created {
         let text = match o.status {

@@ -74,7 +74,6 @@ use axum::{
     routing::{get, post},
 };
 use serde_json::Value;
-use shared::money::Money;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
@@ -82,6 +81,7 @@ use crate::common::Running;
 
 mod answers;
 mod checkout;
+pub mod euros;
 mod routes;
 #[cfg(test)]
 mod tests;
@@ -192,7 +192,7 @@ struct Order {
     seq: u64,
     created: OffsetDateTime,
     request: OrderRequest,
-    total: Money,
+    total: euros::Cents,
     status: OrderStatus,
     capture_status: CaptureStatus,
     feedback: Option<String>,

@@ -12,10 +12,10 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use shared::money::{Currency, Money};
 
 use super::{
     answers::*,
+    euros::Cents,
     validate::*,
     webhooks::*,
     wire::{
@@ -38,7 +38,7 @@ pub(super) async fn create_order(State(inner): State<Shared>, headers: HeaderMap
         Ok(t) => t,
         Err(errors) => return validation_error(errors),
     };
-    if total.minor() > inner.config.max_order_amount_minor {
+    if total.0 > inner.config.max_order_amount_minor {
         return text_error(
             StatusCode::BAD_REQUEST,
             "order_amount_exceeds_maximum_limit",
@@ -121,9 +121,9 @@ fn misreported(inner: &Inner, token: &str, mut a: Amount) -> Amount {
         a.currency = "USD".into();
     }
     if inner.misbehave.has(token, &crate::misbehave::Misbehaviour::ReportOtherAmount) {
-        let cents = Money::from_decimal_str(&a.amount, Currency::Eur).map_or(0, |m| m.minor());
-        if let Ok(less) = Money::new(cents.saturating_sub(1), Currency::Eur) {
-            a.amount = less.to_decimal_string();
+        // One cent less; an amount that does not read (or reads zero) is left as it is.
+        if let Ok(Cents(cents @ 1..)) = Cents::parse(&a.amount) {
+            a.amount = Cents(cents - 1).to_decimal();
         }
     }
     a
@@ -217,11 +217,11 @@ pub(super) async fn capture(State(inner): State<Shared>, headers: HeaderMap, bod
             ));
         }
         let captured = amount.unwrap_or(o.total);
-        if captured.minor() > o.total.minor() {
+        if captured > o.total {
             return validation_error(vec![field_error(
                 &["amount", "amount"],
                 "body",
-                format!("\"amount\" must be less than or equal to {}", o.total.to_decimal_string()),
+                format!("\"amount\" must be less than or equal to {}", o.total.to_decimal()),
                 "number.max",
             )]);
         }
@@ -230,7 +230,7 @@ pub(super) async fn capture(State(inner): State<Shared>, headers: HeaderMap, bod
         }
         o.status = OrderStatus::Charged;
         o.capture_status = CaptureStatus::Captured;
-        o.captured_minor = captured.minor();
+        o.captured_minor = captured.0;
         let reply = CaptureResponse {
             token: o.token.clone(),
             status: wire::OperationStatus::Approved,
@@ -404,10 +404,8 @@ pub(super) async fn refund(
             ));
         }
         let left = o.captured_minor.saturating_sub(o.refunded_minor);
-        if amount.minor() > left {
-            let left = Money::new(left, Currency::Eur)
-                .map(Money::to_decimal_string)
-                .unwrap_or_else(|_| "0.00".into());
+        if amount.0 > left {
+            let left = Cents(left).to_decimal();
             return validation_error(vec![field_error(
                 &["refundAmount", "amount"],
                 "body",
@@ -415,7 +413,7 @@ pub(super) async fn refund(
                 "number.max",
             )]);
         }
-        o.refunded_minor += amount.minor();
+        o.refunded_minor += amount.0;
         o.status = if o.refunded_minor == o.captured_minor {
             OrderStatus::Refunded
         } else {

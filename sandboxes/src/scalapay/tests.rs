@@ -17,7 +17,7 @@ fn order_body() -> Value {
 #[test]
 fn the_documented_order_passes_and_each_required_field_is_checked() {
     let body = order_body();
-    assert_eq!(check_order(&body, 2_400_000).unwrap().minor(), 19_000);
+    assert_eq!(check_order(&body, 2_400_000).unwrap(), euros::Cents(19_000));
     let required = [
         "/totalAmount",
         "/consumer/phoneNumber",
@@ -67,6 +67,8 @@ fn values_are_checked() {
     assert_eq!(with("/totalAmount/amount", json!("")), ["any.empty"]);
     assert_eq!(with("/totalAmount/amount", json!("190,00")), ["string.pattern.base"]);
     assert_eq!(with("/totalAmount/amount", json!("1.005")), ["string.pattern.base"]);
+    assert_eq!(with("/totalAmount/amount", json!("40,70")), ["string.pattern.base"]);
+    assert_eq!(with("/totalAmount/amount", json!("0.00")), ["string.pattern.base"]);
     assert_eq!(with("/totalAmount/amount", json!(190)), ["string.base"]);
     assert_eq!(with("/totalAmount/currency", json!("XOF")), ["any.only"]);
     assert_eq!(with("/consumer/email", json!("awa.example.com")), ["string.email"]);

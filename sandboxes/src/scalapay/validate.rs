@@ -3,9 +3,12 @@
 //! path, location and type (`any.required`, `string.pattern.base`, …).
 
 use serde_json::Value;
-use shared::money::{Currency, Money};
 
-use super::{answers::*, wire::FieldError};
+use super::{
+    answers::*,
+    euros::{Cents, EUR},
+    wire::FieldError,
+};
 
 #[derive(Debug, Default)]
 pub(super) struct Check {
@@ -99,8 +102,9 @@ impl Check {
         }
     }
 
-    /// An amount object in euros, required or not.
-    pub(super) fn amount(&mut self, root: &Value, path: &[&str], required: bool) -> Option<Money> {
+    /// An amount object in euros, required or not: a positive amount with a dot and at most two
+    /// decimals, refused otherwise with `string.pattern.base` ([`Cents::parse`]).
+    pub(super) fn amount(&mut self, root: &Value, path: &[&str], required: bool) -> Option<Cents> {
         match Self::get(root, path) {
             None | Some(Value::Null) if !required => return None,
             _ => {}
@@ -113,17 +117,15 @@ impl Check {
         let amount = self.string(root, &amount_path, true);
         let currency = self.string(root, &currency_path, true);
         if let Some(c) = &currency
-            && c != Currency::Eur.code()
+            && c != EUR
         {
             self.fail(&currency_path, "\"currency\" must be [EUR]".into(), "any.only");
             return None;
         }
         let amount = amount?;
         currency?;
-        let valid = amount.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            && amount.split_once('.').is_none_or(|(_, d)| !d.is_empty() && d.len() <= 2);
-        match Money::from_decimal_str(&amount, Currency::Eur) {
-            Ok(m) if valid => Some(m),
+        match Cents::parse(&amount) {
+            Ok(cents) if cents > Cents(0) => Some(cents),
             _ => {
                 self.fail(
                     &amount_path,
@@ -165,7 +167,7 @@ impl Check {
 }
 
 /// Checks a `POST /v2/orders` body as Scalapay documents it; the total when valid.
-pub(super) fn check_order(body: &Value, max_expiry_ms: u64) -> Result<Money, Vec<FieldError>> {
+pub(super) fn check_order(body: &Value, max_expiry_ms: u64) -> Result<Cents, Vec<FieldError>> {
     let mut c = Check::default();
     if !body.is_object() {
         c.fail(&[], "\"value\" must be of type object".into(), "object.base");

@@ -8,7 +8,8 @@
 //! except in webhooks, where `totalAmount` is a JSON number (`40.7`).
 
 use serde::{Deserialize, Serialize};
-use shared::money::{Currency, Money, MoneyError};
+
+use super::euros::{Cents, EUR};
 
 /// The webhook signature header (lower-case, as Scalapay advises reading it;
 /// https://developers.scalapay.com/reference/webhooks).
@@ -36,14 +37,9 @@ pub struct Amount {
 }
 
 impl Amount {
-    /// The wire form of `money`: `"190.00"` for 19 000 cents.
-    pub fn of(money: Money) -> Amount {
-        Amount { amount: money.to_decimal_string(), currency: money.currency().code().to_owned() }
-    }
-
-    /// Reads the amount back, exactly (no float).
-    pub fn to_money(&self) -> Result<Money, MoneyError> {
-        Money::from_decimal_str(self.amount.trim(), Currency::parse(self.currency.trim())?)
+    /// The wire form of an amount in euros: `"190.00"` for 19 000 cents.
+    pub fn of(cents: Cents) -> Amount {
+        Amount { amount: cents.to_decimal(), currency: EUR.to_owned() }
     }
 }
 
@@ -563,16 +559,9 @@ pub enum WebhookAmount {
 }
 
 impl WebhookAmount {
-    /// The JSON number Scalapay sends for `money`: the decimal string without trailing zeros
-    /// (`40.7`, `190`), built from integers.
-    pub fn number_of(money: Money) -> WebhookAmount {
-        let text = money.to_decimal_string();
-        let trimmed =
-            if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { text.as_str() };
-        match serde_json::from_str::<serde_json::Number>(trimmed) {
-            Ok(n) => WebhookAmount::Number(n),
-            Err(_) => WebhookAmount::Object(Amount::of(money)),
-        }
+    /// The JSON number Scalapay sends for an amount in euros (`40.7`, `190`).
+    pub fn number_of(cents: Cents) -> WebhookAmount {
+        WebhookAmount::Number(cents.to_number())
     }
 }
 
