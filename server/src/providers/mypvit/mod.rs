@@ -64,7 +64,11 @@
 //!   checkout, and for mobile money the widget already has the number for a direct push.
 //! - **Balance and KYC** (`/balance`, `/kyc`) serve no step of a checkout: a payment's outcome
 //!   is read from its status, and the customer confirms with their PIN on their own phone, so
-//!   the account holder's name is not needed. Their URL codes are therefore not configured.
+//!   the account holder's name is not needed.
+//!
+//! None of these four is called, so their URL codes (`link`, `balance`, `kyc`) and the links'
+//! redirection URL codes are not settings: a configuration that still names one is refused with
+//! the setting's name, like any unknown setting.
 
 use std::{
     net::IpAddr,
