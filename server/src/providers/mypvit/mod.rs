@@ -45,7 +45,7 @@
 //! - **Operator** from the number (Airtel 074/076/077, Moov 062/065/066); a number of the other
 //!   network than the method chosen is refused before any call. It is not sent: the
 //!   document's parameter table has no operator field, and MyPVit "automatiquement
-//!   détermin[e]" it from the number (integrators' `operator_code` is not sent).
+//!   détermin\[e\]" it from the number (integrators' `operator_code` is not sent).
 //! - **Numbers** are sent in the document's national form, `0` and the 8 digits (`066820866`).
 //! - Who pays the operator's fees is sent as `operator_owner_charge`, the parameter table's
 //!   name (the document's examples write `owner_charge_operator`; both are read).
@@ -358,7 +358,7 @@ fn update(status: TransactionStatus, provider_reference: Option<String>) -> Atte
 }
 
 /// What a status answer (`GET /v2/{codeUrl}/status`) says about the attempt whose reference is
-/// `reference`. MyPVit's integration document v5.5 (https://docs.mypvit.pro/en/intro/integration-guide;
+/// `reference`. MyPVit's integration document v5.5 (<https://docs.mypvit.pro/en/intro/integration-guide>;
 /// its example is `server/tests/fixtures/mypvit/status_response.json`) gives `amount`, the
 /// transaction's amount as asked in the payment request, and `fees` apart (the callback adds
 /// `totalAmount` = amount + fees and `chargeOwner`, who bears the fees): `amount` is compared,
