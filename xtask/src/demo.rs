@@ -148,8 +148,6 @@ operation_account_code = "ACC_DEMO0000001"
 password = "mp_demo_password"
 reception_url_code = "SBXRC"
 callback_url_code = "SBXCB"
-success_redirection_url_code = "SBXOK"
-failed_redirection_url_code = "SBXKO"
 webhook_token = "set-by-environment"
 allowed_ips = ["127.0.0.1"]
 owner_charge = "MERCHANT"
@@ -159,10 +157,7 @@ secret_wait_ms = 10000
 [mypvit.url_codes]
 renew_secret = "SBXRENEW"
 rest = "SBXREST"
-link = "SBXLINK"
 status = "SBXSTATUS"
-balance = "SBXBALANCE"
-kyc = "SBXKYC"
 
 "#,
             db = dir.join("verifier.db").display(),

@@ -368,8 +368,7 @@ poll_interval_ms = 5000
              password = \"p\"\nreception_url_code = \"RC\"\ncallback_url_code = \"CB\"\n\
              webhook_token = \"t\"\nallowed_ips = [\"127.0.0.1\"]\nowner_charge = \"MERCHANT\"\n\
              timeout_ms = 30000\nrenew_before_s = 300\nsecret_wait_ms = 10000\n{extra}\n\
-             [mypvit.url_codes]\nrenew_secret = \"A\"\nrest = \"B\"\nlink = \"C\"\nstatus = \"D\"\n\
-             balance = \"E\"\nkyc = \"F\"\n"
+             [mypvit.url_codes]\nrenew_secret = \"A\"\nrest = \"B\"\nstatus = \"D\"\n"
         )
     }
 

@@ -40,7 +40,7 @@ async fn the_adapters_requests_pass_a_sandbox_that_refuses_what_the_tables_do_no
 #[tokio::test(flavor = "multi_thread")]
 async fn a_403_authentication_failure_renews_the_key_and_repeats_the_call() {
     let h = Harness::start_with(|_, c, _| c.authentication_failure_status = 403).await;
-    assert_eq!(h.adapter.balance().await.unwrap().francs, 5000);
+    assert_eq!(h.adapter.fetch("none", None).await.unwrap(), None);
     h.revoke().await;
     // The sandbox now answers the old key 403 AUTHENTICATION_FAILED …
     let stale = h
@@ -54,7 +54,7 @@ async fn a_403_authentication_failure_renews_the_key_and_repeats_the_call() {
         .unwrap();
     assert_eq!(stale.status(), 403);
     // … and the adapter renews once and repeats once.
-    assert_eq!(h.adapter.balance().await.unwrap().francs, 5000);
+    assert_eq!(h.adapter.fetch("none", None).await.unwrap(), None);
     let state = h.secret_state().await;
     assert_eq!((state.renewals, state.auth_refusals), (2, 2));
 }

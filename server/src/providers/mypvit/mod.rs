@@ -1,8 +1,7 @@
 //! MyPVit (Gabon: Airtel Money and Moov Money): payments pushed to the customer's phone
-//! (`POST /{code}/rest`, PAYMENT, final status by callback), status (`GET /{code}/status`),
-//! payouts (`/rest` GIVE_CHANGE, synchronous), payment links (`/link`), the operation account's
-//! balance (`/balance`), the account holder's name (`/kyc`), and the temporary `X-Secret` key
-//! (`/renew-secret`).
+//! (`POST /{code}/rest`, PAYMENT, final status by callback), status (`GET /{code}/status`), and
+//! the temporary `X-Secret` key (`/renew-secret`). MyPVit's other APIs (payouts, payment links,
+//! balance, KYC) are not used; why is said at the end.
 //!
 //! Sources: MyPVit's integration document v5.5 of 01/11/2024 ("the document", primary; its
 //! examples and error table are in `server/tests/fixtures/mypvit/`) and the v2 web docs
@@ -46,7 +45,7 @@
 //! - **Operator** from the number (Airtel 074/076/077, Moov 062/065/066); a number of the other
 //!   network than the method chosen is refused before any call. It is not sent: the
 //!   document's parameter table has no operator field, and MyPVit "automatiquement
-//!   détermin[e]" it from the number (integrators' `operator_code` is not sent).
+//!   détermin\[e\]" it from the number (integrators' `operator_code` is not sent).
 //! - **Numbers** are sent in the document's national form, `0` and the 8 digits (`066820866`).
 //! - Who pays the operator's fees is sent as `operator_owner_charge`, the parameter table's
 //!   name (the document's examples write `owner_charge_operator`; both are read).
@@ -56,13 +55,20 @@
 //!   [`ErrorCode::from_provider_code`]); malformed requests, bad keys and bad URL codes are
 //!   integration errors; maintenance is a final "provider unavailable" (nothing was taken);
 //!   `SOMETHING_WENT_WRONG` and `AMBIGUOUS_TRANSACTION` leave the outcome unknown.
-//! - **Refunds:** MyPVit has no refund API. GIVE_CHANGE ([`MyPvit::give_change`]) is a payout
-//!   from the operation account to any number, not tied to a payment, so it is not used as a
-//!   refund: [`PaymentProvider::refund`] keeps its `Unsupported` default.
-//! - **Links** ([`MyPvit::create_link`]) do not back a checkout method: the redirection URLs
-//!   are codes registered in MyPVit's dashboard, so a link cannot bring each customer back to
-//!   their own checkout, and for mobile money the widget already has the number for a direct
-//!   push. Links are available to merchants' own code.
+//! - **Refunds:** MyPVit has no refund API. GIVE_CHANGE (`/rest` with
+//!   `transaction_type = GIVE_CHANGE`) is a payout from the operation account to any number, not
+//!   tied to a payment, so it is not used as a refund: [`PaymentProvider::refund`] keeps its
+//!   `Unsupported` default.
+//! - **Links** (`/link`) do not back a checkout method: the redirection URLs are codes
+//!   registered in MyPVit's dashboard, so a link cannot bring each customer back to their own
+//!   checkout, and for mobile money the widget already has the number for a direct push.
+//! - **Balance and KYC** (`/balance`, `/kyc`) serve no step of a checkout: a payment's outcome
+//!   is read from its status, and the customer confirms with their PIN on their own phone, so
+//!   the account holder's name is not needed.
+//!
+//! None of these four is called, so their URL codes (`link`, `balance`, `kyc`) and the links'
+//! redirection URL codes are not settings: a configuration that still names one is refused with
+//! the setting's name, like any unknown setting.
 
 use std::{
     net::IpAddr,
@@ -102,8 +108,7 @@ pub mod wire;
 mod tests;
 
 use wire::{
-    Amount, BalanceQuery, BalanceResponse, Callback, CallbackAck, ChargeOwner, ErrorBody, KycQuery,
-    KycResponse, LinkRequest, LinkResponse, LinkService, Operator, RenewSecretForm, RenewSecretResponse,
+    Amount, Callback, CallbackAck, ChargeOwner, ErrorBody, Operator, RenewSecretForm, RenewSecretResponse,
     RestRequest, RestResponse, SecretDelivery, StatusQuery, StatusReport, TransactionStatus, TransactionType,
 };
 // The complete status answer, which the adapter's tests read (the adapter reads `StatusReport`).
@@ -120,22 +125,16 @@ pub const CALLBACK_MEDIA_TYPE_HEADER: &str = "x-callback-mediatype";
 /// The longest reference MyPVit accepts.
 pub const MAX_REFERENCE_LEN: usize = 15;
 
-/// The URL code of each API, from the merchant's space (APIs page).
+/// The URL code of each API the adapter calls, from the merchant's space (APIs page).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UrlCodes {
     /// `renew-secret`.
     pub renew_secret: String,
-    /// `rest` (PAYMENT and GIVE_CHANGE).
+    /// `rest` (PAYMENT).
     pub rest: String,
-    /// `link`.
-    pub link: String,
     /// `status`.
     pub status: String,
-    /// `balance`.
-    pub balance: String,
-    /// `kyc`.
-    pub kyc: String,
 }
 
 /// MyPVit's endpoint, account and keys.
@@ -161,12 +160,6 @@ pub struct Settings {
     pub reception_url_code: String,
     /// The code of the registered callback URL (the same address).
     pub callback_url_code: String,
-    /// Registered redirection URL codes, needed only for WEB and VISA_MASTERCARD links.
-    #[serde(default)]
-    pub success_redirection_url_code: Option<String>,
-    /// See [`Settings::success_redirection_url_code`].
-    #[serde(default)]
-    pub failed_redirection_url_code: Option<String>,
     /// The secret last path segment of the callback and reception URL.
     pub webhook_token: SecretString,
     /// The addresses callbacks and keys may come from (MyPVit mails its public address when the
@@ -365,7 +358,7 @@ fn update(status: TransactionStatus, provider_reference: Option<String>) -> Atte
 }
 
 /// What a status answer (`GET /v2/{codeUrl}/status`) says about the attempt whose reference is
-/// `reference`. MyPVit's integration document v5.5 (https://docs.mypvit.pro/en/intro/integration-guide;
+/// `reference`. MyPVit's integration document v5.5 (<https://docs.mypvit.pro/en/intro/integration-guide>;
 /// its example is `server/tests/fixtures/mypvit/status_response.json`) gives `amount`, the
 /// transaction's amount as asked in the payment request, and `fees` apart (the callback adds
 /// `totalAmount` = amount + fees and `chargeOwner`, who bears the fees): `amount` is compared,
@@ -383,77 +376,6 @@ pub fn status_update(status: &StatusReport, reference: &str) -> AttemptUpdate {
 
 fn refused(code: ErrorCode, provider_code: &str) -> ProviderError {
     ProviderError::Refused { code, provider_code: provider_code.into() }
-}
-
-/// What the operation account holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Balance {
-    /// Whole CFA francs (XAF).
-    pub francs: u64,
-}
-
-/// A payout (GIVE_CHANGE) to ask for.
-#[derive(Debug, Clone)]
-pub struct GiveChange {
-    /// Our reference for it, also its idempotency key.
-    pub reference: String,
-    /// How much, in XAF.
-    pub money: Money,
-    /// Who receives it.
-    pub phone: PhoneNumber,
-}
-
-/// A payout's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PayoutStatus {
-    /// Not final yet.
-    Pending,
-    /// Money sent.
-    Succeeded,
-    /// Refused.
-    Failed,
-}
-
-/// What MyPVit said about a payout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payout {
-    /// Its state.
-    pub status: PayoutStatus,
-    /// MyPVit's id (`GCH…`), when given.
-    pub provider_reference: Option<String>,
-}
-
-fn payout_status(status: TransactionStatus) -> PayoutStatus {
-    match status {
-        TransactionStatus::Success => PayoutStatus::Succeeded,
-        TransactionStatus::Failed => PayoutStatus::Failed,
-        TransactionStatus::Pending | TransactionStatus::Ambiguous | TransactionStatus::Unknown => {
-            PayoutStatus::Pending
-        }
-    }
-}
-
-/// A payment link to ask for.
-#[derive(Debug, Clone)]
-pub struct LinkPayment {
-    /// Our reference, also its idempotency key.
-    pub reference: String,
-    /// What is charged, in XAF.
-    pub money: Money,
-    /// The customer's number (required by every service).
-    pub phone: PhoneNumber,
-    /// WEB (mobile money page), VISA_MASTERCARD (card page) or RESTLINK (opening it pushes the
-    /// prompt).
-    pub service: LinkService,
-}
-
-/// A link made by MyPVit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentLink {
-    /// Where the customer goes.
-    pub url: String,
-    /// The reference MyPVit knows the payment by (see [`merchant_reference`]).
-    pub merchant_reference: String,
 }
 
 /// The current key, its schedule, and who is renewing it.
@@ -581,8 +503,6 @@ pub struct MyPvit {
     password: SecretString,
     reception_url_code: String,
     callback_url_code: String,
-    success_redirection_url_code: Option<String>,
-    failed_redirection_url_code: Option<String>,
     webhook_token: SecretString,
     allowed_ips: Vec<IpAddr>,
     owner_charge: ChargeOwner,
@@ -603,8 +523,6 @@ impl MyPvit {
             password: settings.password.clone(),
             reception_url_code: settings.reception_url_code.clone(),
             callback_url_code: settings.callback_url_code.clone(),
-            success_redirection_url_code: settings.success_redirection_url_code.clone(),
-            failed_redirection_url_code: settings.failed_redirection_url_code.clone(),
             webhook_token: settings.webhook_token.clone(),
             allowed_ips: settings.allowed_ips.clone(),
             owner_charge: settings.owner_charge,
@@ -742,23 +660,17 @@ impl MyPvit {
         operator_of(phone).ok_or_else(|| refused(ErrorCode::InvalidPhoneNumber, "INVALID_PHONE_NUMBER"))
     }
 
-    fn rest_request(
-        &self,
-        reference: &str,
-        amount: Amount,
-        phone: &PhoneNumber,
-        kind: TransactionType,
-    ) -> RestRequest {
+    fn rest_request(&self, reference: &str, amount: Amount, phone: &PhoneNumber) -> RestRequest {
         RestRequest {
             agent: None,
             amount,
             product: None,
             reference: merchant_reference(reference),
             service: wire::SERVICE_RESTFUL.into(),
-            callback_url_code: (kind == TransactionType::Payment).then(|| self.callback_url_code.clone()),
+            callback_url_code: Some(self.callback_url_code.clone()),
             customer_account_number: account_number(phone),
             merchant_operation_account_code: self.account.clone(),
-            transaction_type: kind,
+            transaction_type: TransactionType::Payment,
             owner_charge: self.owner_charge,
             owner_charge_operator: self.operator_owner_charge,
             // MyPVit derives the operator from the number (the document's parameter table has
@@ -780,34 +692,14 @@ impl MyPvit {
         .await
     }
 
-    /// The status of our transaction `reference` of kind `kind`; `None` when MyPVit has none.
-    async fn status(
-        &self,
-        reference: &str,
-        kind: TransactionType,
-    ) -> Result<Option<StatusReport>, ProviderError> {
-        let Some(status) = self.status_of(reference, kind).await? else { return Ok(None) };
-        let ours = merchant_reference(reference);
-        if status.merchant_reference_id != ours {
-            return Err(ProviderError::Integration(format!(
-                "MyPVit answered the status of {} when asked for {ours}",
-                status.merchant_reference_id
-            )));
-        }
-        Ok(Some(status))
-    }
-
-    /// The status MyPVit answers for `reference`, whatever reference and amount it reports.
-    async fn status_of(
-        &self,
-        reference: &str,
-        kind: TransactionType,
-    ) -> Result<Option<StatusReport>, ProviderError> {
+    /// The status MyPVit answers for our payment `reference`, whatever reference and amount it
+    /// reports.
+    async fn status_of(&self, reference: &str) -> Result<Option<StatusReport>, ProviderError> {
         let ours = merchant_reference(reference);
         let query = StatusQuery {
             transaction_id: Some(ours.clone()),
             account_operation_code: Some(self.account.clone()),
-            transaction_operation: Some(kind.as_str().into()),
+            transaction_operation: Some(TransactionType::Payment.as_str().into()),
         };
         let url = self.url(&self.codes.status, "status");
         let reply = self.call(|key| self.http.get(&url).header(SECRET_HEADER, key).query(&query)).await?;
@@ -815,119 +707,6 @@ impl MyPvit {
             return Ok(None);
         }
         Ok(Some(reply.parse()?))
-    }
-
-    /// The account holder's name for `phone`, to show before the customer confirms: `None`
-    /// when MyPVit knows no such customer or the account is not active.
-    pub async fn kyc(&self, phone: &PhoneNumber) -> Result<Option<String>, ProviderError> {
-        Self::check_phone(phone)?;
-        let query = KycQuery { customer_account_number: Some(account_number(phone)) };
-        let url = self.url(&self.codes.kyc, "kyc");
-        let reply = self.call(|key| self.http.get(&url).header(SECRET_HEADER, key).query(&query)).await?;
-        if reply.status == StatusCode::NOT_FOUND
-            || reply.is_error("UNKNOWN_CUSTOMER")
-            || reply.is_error("CUSTOMER_UNKNOWN")
-        {
-            return Ok(None);
-        }
-        let kyc: KycResponse = reply.parse()?;
-        let name = kyc.full_name.trim();
-        Ok((kyc.is_active && !name.is_empty()).then(|| name.to_owned()))
-    }
-
-    /// What the operation account holds.
-    pub async fn balance(&self) -> Result<Balance, ProviderError> {
-        let query = BalanceQuery { account_operation_code: Some(self.account.clone()) };
-        let url = self.url(&self.codes.balance, "balance");
-        let reply = self.call(|key| self.http.get(&url).header(SECRET_HEADER, key).query(&query)).await?;
-        let balance: BalanceResponse = reply.parse()?;
-        if balance.merchant_operation_account_code != self.account {
-            return Err(ProviderError::Integration("MyPVit answered another account's balance".into()));
-        }
-        Ok(Balance { francs: balance.balance.0 })
-    }
-
-    /// Pays `req.money` from the operation account to `req.phone` (synchronous). A repeated
-    /// reference reads the first payout's status instead of paying twice.
-    pub async fn give_change(&self, req: &GiveChange) -> Result<Payout, ProviderError> {
-        // Refused before any call when the number is no Airtel or Moov number.
-        Self::check_phone(&req.phone)?;
-        let amount = Self::xaf(req.money)?;
-        let body = self.rest_request(&req.reference, amount, &req.phone, TransactionType::GiveChange);
-        let reply = self.post_rest(&body).await?;
-        if reply.is_error("TRANSACTION_REFERENCE_ALREADY_EXISTS") {
-            return self.give_change_status(&req.reference).await?.ok_or_else(|| {
-                ProviderError::Unavailable("MyPVit has the reference but no payout for it".into())
-            });
-        }
-        // A refused payout may come back in the success shape with status FAILED.
-        if !reply.status.is_success()
-            && let Ok(r) = serde_json::from_slice::<RestResponse>(&reply.body)
-        {
-            return Ok(Payout { status: payout_status(r.status), provider_reference: r.reference_id });
-        }
-        let r: RestResponse = reply.parse()?;
-        Ok(Payout { status: payout_status(r.status), provider_reference: r.reference_id })
-    }
-
-    /// A payout's status by our reference; `None` when MyPVit has none.
-    pub async fn give_change_status(&self, reference: &str) -> Result<Option<Payout>, ProviderError> {
-        Ok(self
-            .status(reference, TransactionType::GiveChange)
-            .await?
-            .map(|s| Payout { status: payout_status(s.status), provider_reference: None }))
-    }
-
-    /// Makes a payment link; its outcome comes by callback and [`PaymentProvider::fetch`] with
-    /// the same reference.
-    pub async fn create_link(&self, req: &LinkPayment) -> Result<PaymentLink, ProviderError> {
-        Self::check_phone(&req.phone)?;
-        let amount = Self::xaf(req.money)?;
-        limits::check(Provider::MyPvit, req.money).map_err(|e| refused(e.code(), "LIMITS"))?;
-        let (success, failed) = match req.service {
-            LinkService::Web | LinkService::VisaMastercard => {
-                match (&self.success_redirection_url_code, &self.failed_redirection_url_code) {
-                    (Some(s), Some(f)) => (Some(s.clone()), Some(f.clone())),
-                    _ => {
-                        return Err(ProviderError::Integration(
-                            "WEB and VISA_MASTERCARD links need the redirection URL codes".into(),
-                        ));
-                    }
-                }
-            }
-            LinkService::Restlink => (None, None),
-            LinkService::Unknown => {
-                return Err(ProviderError::Unsupported("an unlisted link service".into()));
-            }
-        };
-        let body = LinkRequest {
-            agent: None,
-            amount,
-            product: None,
-            reference: merchant_reference(&req.reference),
-            service: req.service,
-            callback_url_code: self.callback_url_code.clone(),
-            customer_account_number: account_number(&req.phone),
-            merchant_operation_account_code: self.account.clone(),
-            transaction_type: TransactionType::Payment,
-            owner_charge: self.owner_charge,
-            owner_charge_operator: self.operator_owner_charge,
-            free_info: None,
-            failed_redirection_url_code: failed,
-            success_redirection_url_code: success,
-        };
-        let url = self.url(&self.codes.link, "link");
-        let reply = self
-            .call(|key| {
-                self.http
-                    .post(&url)
-                    .header(SECRET_HEADER, key)
-                    .header(CALLBACK_MEDIA_TYPE_HEADER, "application/json")
-                    .json(&body)
-            })
-            .await?;
-        let link: LinkResponse = reply.parse()?;
-        Ok(PaymentLink { url: link.url, merchant_reference: link.merchant_reference_id })
     }
 
     fn sender_allowed(&self, notice: &IncomingNotice<'_>) -> bool {
@@ -989,7 +768,7 @@ impl PaymentProvider for MyPvit {
         }
         let amount = Self::xaf(req.money)?;
         limits::check(Provider::MyPvit, req.money).map_err(|e| refused(e.code(), "LIMITS"))?;
-        let body = self.rest_request(&req.reference, amount, phone, TransactionType::Payment);
+        let body = self.rest_request(&req.reference, amount, phone);
         let reply = match self.post_rest(&body).await {
             Ok(reply) => reply,
             // Nothing was sent: the payment certainly did not start.
@@ -1021,7 +800,7 @@ impl PaymentProvider for MyPvit {
         reference: &str,
         _provider_reference: Option<&str>,
     ) -> Result<Option<AttemptUpdate>, ProviderError> {
-        Ok(self.status_of(reference, TransactionType::Payment).await?.map(|s| status_update(&s, reference)))
+        Ok(self.status_of(reference).await?.map(|s| status_update(&s, reference)))
     }
 
     fn claimed_references(&self, body: &[u8]) -> Vec<String> {

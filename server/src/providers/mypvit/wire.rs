@@ -1,8 +1,8 @@
 //! MyPVit's wire format, as its integration document v5.5 (01/11/2024, the primary source;
 //! examples in `server/tests/fixtures/mypvit/`) shows it, with the v2 web docs
 //! (<https://docs.mypvit.pro/en/v2/api/renew-secret>) and integrators' clients where the
-//! document is silent: request
-//! and response bodies, query strings, the callback and its acknowledgement, the secret-key
+//! document is silent: request and response bodies of the APIs the adapter calls (`/rest`,
+//! `/status`, `/renew-secret`), query strings, the callback and its acknowledgement, the secret-key
 //! delivery and the error body.
 //!
 //! Status and operator enums keep an `Unknown` for values the document does not list.
@@ -205,82 +205,6 @@ pub struct RestResponse {
     pub message: String,
 }
 
-/// `service` of `/link`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LinkService {
-    /// Airtel Money or Moov Money on MyPVit's payment page.
-    Web,
-    /// Card on MyPVit's payment page.
-    VisaMastercard,
-    /// Opening the link pushes the PIN prompt to the customer's phone; no page.
-    Restlink,
-    /// A value the document does not list.
-    #[serde(other)]
-    Unknown,
-}
-
-/// `POST /{code}/link` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkRequest {
-    /// Initiating agent, 15 characters at most.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<String>,
-    /// More than 150.
-    pub amount: Amount,
-    /// Product name, 15 characters at most.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product: Option<String>,
-    /// The merchant's reference, 15 characters at most.
-    pub reference: String,
-    /// WEB, VISA_MASTERCARD or RESTLINK.
-    pub service: LinkService,
-    /// The code of a registered callback URL.
-    pub callback_url_code: String,
-    /// The customer's number. The document's WEB example spells it `customer_acccount_number`
-    /// (three `c`); that spelling is read too.
-    #[serde(alias = "customer_acccount_number")]
-    pub customer_account_number: String,
-    /// The merchant's operation account.
-    pub merchant_operation_account_code: String,
-    /// PAYMENT (the RESTLINK example shows GIVE_CHANGE).
-    pub transaction_type: TransactionType,
-    /// Who pays PVit's fees.
-    pub owner_charge: ChargeOwner,
-    /// Who pays the operator's fees, sent under the table's name; see
-    /// [`RestRequest::owner_charge_operator`].
-    #[serde(
-        default,
-        rename = "operator_owner_charge",
-        alias = "owner_charge_operator",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub owner_charge_operator: Option<ChargeOwner>,
-    /// Free text, 15 characters at most.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub free_info: Option<String>,
-    /// The code of the registered redirection URL after a failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_redirection_url_code: Option<String>,
-    /// The code of the registered redirection URL after a success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success_redirection_url_code: Option<String>,
-}
-
-/// The answer of `/link`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkResponse {
-    /// SUCCESS when the link was made.
-    pub status: TransactionStatus,
-    /// `"200"`.
-    #[serde(deserialize_with = "code_text_or_number")]
-    pub status_code: String,
-    /// The merchant's reference.
-    pub merchant_reference_id: String,
-    /// The link to give the customer.
-    pub url: String,
-}
-
 /// `GET /{code}/status` query. Fields are optional so that the sandbox can name a missing one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -345,44 +269,6 @@ impl StatusReport {
             other => Some(other.to_string()),
         }
     }
-}
-
-/// `GET /{code}/balance` query.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BalanceQuery {
-    /// The operation account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_operation_code: Option<String>,
-}
-
-/// The answer of `/balance`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BalanceResponse {
-    /// What the operation account holds.
-    pub balance: Amount,
-    /// The operation account.
-    pub merchant_operation_account_code: String,
-}
-
-/// `GET /{code}/kyc` query.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KycQuery {
-    /// The customer's number, starting with `241` or `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_account_number: Option<String>,
-}
-
-/// The answer of `/kyc`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KycResponse {
-    /// The account holder's name.
-    pub full_name: String,
-    /// The number, as asked.
-    pub customer_account_number: String,
-    /// Whether the account can be used.
-    pub is_active: bool,
 }
 
 /// `POST /{code}/renew-secret` form (`application/x-www-form-urlencoded`). The v2 web docs
@@ -556,14 +442,6 @@ mod tests {
         assert_eq!(r.transaction_type, TransactionType::Payment);
         assert_eq!(r.owner_charge_operator, Some(ChargeOwner::Merchant));
         assert_eq!(r.callback_url_code.as_deref(), Some("1B9LW"));
-        let web: LinkRequest = serde_json::from_str(fixture!("link_request_web.json")).unwrap();
-        assert_eq!(web.service, LinkService::Web);
-        assert_eq!(web.customer_account_number, "074416546", "the three-c spelling is read");
-        assert_eq!(web.success_redirection_url_code.as_deref(), Some("TKO7A"));
-        let restlink: LinkRequest = serde_json::from_str(fixture!("link_request_restlink.json")).unwrap();
-        assert_eq!(restlink.service, LinkService::Restlink);
-        assert_eq!(restlink.transaction_type, TransactionType::GiveChange);
-        assert_eq!(restlink.failed_redirection_url_code, None);
         // The form travels url-encoded; its fields are read by the sandbox's extractor (tested
         // over HTTP). Its Debug output never shows the password.
         let form = RenewSecretForm {
@@ -586,15 +464,9 @@ mod tests {
         assert_eq!(g.reference_id.as_deref(), Some("GCH171124000173"));
         let v2: RestResponse = serde_json::from_str(fixture!("rest_response_providers_md.json")).unwrap();
         assert_eq!(v2.operator, Some(Operator::AirtelMoney));
-        let l: LinkResponse = serde_json::from_str(fixture!("link_response.json")).unwrap();
-        assert!(l.url.ends_with("/payment"));
         let s: StatusResponse = serde_json::from_str(fixture!("status_response.json")).unwrap();
         assert_eq!((s.status, s.amount), (TransactionStatus::Failed, Amount(200)));
         assert_eq!(s.merchant_reference_id, "REF13090141");
-        let b: BalanceResponse = serde_json::from_str(fixture!("balance_response.json")).unwrap();
-        assert_eq!(b.balance, Amount(1000));
-        let k: KycResponse = serde_json::from_str(fixture!("kyc_response.json")).unwrap();
-        assert_eq!((k.full_name.as_str(), k.is_active), ("John Doe", true));
         let e: ErrorBody = serde_json::from_str(fixture!("error_response.json")).unwrap();
         assert_eq!((e.error.as_str(), e.status_code.as_str()), ("MISSING_REQUEST_PARAM", "10003"));
         let r: RenewSecretResponse = serde_json::from_str(fixture!("renew_secret_response.json")).unwrap();
