@@ -241,7 +241,8 @@ mod tests {
         NonZeroU32::new(requests).unwrap()
     }
 
-    /// Counts requests as a provider with a sliding window does (the CaurisFlux sandbox's rule):
+    /// Counts requests as a provider with a sliding window does (a request counted against
+    /// every request of the window before it):
     /// a request is refused when `limit` requests were admitted in the `per` before it.
     /// Returns how many of `times` it would have refused.
     fn refused_by_sliding_window(times: &[Instant], limit: u32, per: Duration) -> usize {

@@ -168,7 +168,7 @@ pub struct Settings {
     #[serde(default)]
     pub allow_custom_host: bool,
     /// The API's base URL as the docs write it, with `/api/v1`: [`PRODUCTION_URL`] or
-    /// [`SANDBOX_URL`]; replaced by the in-process sandbox's when one runs.
+    /// [`SANDBOX_URL`] (a test verifier may use any URL, e.g. a simulator's).
     pub base_url: String,
     /// `pk_test_…` or `pk_live_…`.
     pub public_key: String,

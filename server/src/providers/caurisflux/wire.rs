@@ -345,7 +345,7 @@ pub enum ErrorMessage {
 }
 
 /// The error body, NestJS-style: `{"statusCode": 400, "message": "…"}`, with the named code
-/// (`VALIDATION_ERROR`, …) in `error` as the sandbox sends it; `code` is read too.
+/// (`VALIDATION_ERROR`, …) in `error` as the plugin reads it; `code` is read too.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {

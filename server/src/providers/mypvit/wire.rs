@@ -205,7 +205,7 @@ pub struct RestResponse {
     pub message: String,
 }
 
-/// `GET /{code}/status` query. Fields are optional so that the sandbox can name a missing one.
+/// `GET /{code}/status` query (the document's status parameters).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusQuery {
@@ -442,8 +442,8 @@ mod tests {
         assert_eq!(r.transaction_type, TransactionType::Payment);
         assert_eq!(r.owner_charge_operator, Some(ChargeOwner::Merchant));
         assert_eq!(r.callback_url_code.as_deref(), Some("1B9LW"));
-        // The form travels url-encoded; its fields are read by the sandbox's extractor (tested
-        // over HTTP). Its Debug output never shows the password.
+        // The form travels url-encoded (tested over HTTP against the sandbox in
+        // `tests/adapters/mypvit.rs`). Its Debug output never shows the password.
         let form = RenewSecretForm {
             operation_account_code: Some("ACC_672CD66E148BD".into()),
             reception_url_code: Some("T0FHF".into()),
