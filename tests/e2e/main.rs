@@ -8,6 +8,7 @@ mod browser_embed;
 mod browser_paths;
 mod caurisflux;
 mod flow;
+mod hangups;
 mod idempotency;
 mod kill;
 mod livemode;

@@ -2,8 +2,9 @@
 //!
 //! Handlers are thin: they extract and authenticate, call one [`Checkouts`] method, and map
 //! the result. Layers mark credential headers sensitive before tracing, log paths without
-//! query strings (the SSE URL carries the client secret), and open CORS on the public API and
-//! widget assets only.
+//! query strings (the SSE URL carries the client secret), open CORS on the public API and
+//! widget assets only, and run every handler in a task of its own ([`detached`]), so that a
+//! client hanging up can never stop one half-way through a database transaction.
 
 use std::path::Path;
 
@@ -57,6 +58,7 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/returned", axum::routing::get(returned))
         .nest("/widget", assets.layer(cors))
+        .layer(axum::middleware::from_fn(detached))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http().make_span_with(
             // The route's pattern, not the path: paths carry secret tokens (MyPVit's callback
@@ -74,6 +76,24 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
             HeaderName::from_static(crate::providers::scalapay::wire::SIGNATURE_HEADER),
         ]))
         .with_state(state)
+}
+
+/// Runs the rest of the request (extractors, handler) in a task of its own and waits for it.
+/// When the client hangs up, hyper drops this future, but the task runs to its end: a handler
+/// is never cancelled between a transaction's `BEGIN` and its `COMMIT`. A pooled SQLite
+/// connection whose transaction was dropped half-way poisoned the pool (every later write
+/// failed with "attempted to call begin_with at non-zero transaction depth";
+/// `tests/e2e/hangups.rs`). The answer of a task that panicked is a plain 500.
+async fn detached(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use tracing::Instrument;
+    match tokio::spawn(next.run(req).in_current_span()).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a request's task failed");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// Where customers land after a provider's page when the merchant gave no return URL.
