@@ -29,6 +29,25 @@ impl Retry {
     }
 }
 
+/// Whether one try was acknowledged: the receiver answered and `is_ack` accepts its status (a
+/// refusal or a transport failure is logged and retried by [`deliver`]).
+pub fn acknowledged(
+    sent: reqwest::Result<reqwest::Response>,
+    is_ack: impl Fn(reqwest::StatusCode) -> bool,
+) -> bool {
+    match sent {
+        Ok(r) if is_ack(r.status()) => true,
+        Ok(r) => {
+            tracing::warn!(status = %r.status(), "sandbox webhook refused");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "sandbox webhook not delivered");
+            false
+        }
+    }
+}
+
 /// Delivers `event` as the misbehaviour modes matching it say (by default: once, retried as
 /// `retry` says); `earlier`, an event this payment really went through before, is replayed
 /// after it when the plan is "out of order". `send(event, forged)` makes one try (signed with a

@@ -161,17 +161,7 @@ async fn post_signed(inner: &Inner, body: &Value, delivery: &str, forged: bool) 
         .body(body)
         .send()
         .await;
-    match sent {
-        Ok(r) if r.status().is_success() => true,
-        Ok(r) => {
-            tracing::warn!(status = %r.status(), "sandbox webhook refused");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "sandbox webhook not delivered");
-            false
-        }
-    }
+    crate::delivery::acknowledged(sent, |s| s.is_success())
 }
 
 pub(super) fn page_of(inner: &Inner, id: &str) -> Option<(Payment, InitiateRequest)> {

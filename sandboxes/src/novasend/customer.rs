@@ -130,17 +130,7 @@ async fn post_signed(inner: &Inner, payin: &Payin, forged: bool) -> bool {
         .body(body)
         .send()
         .await;
-    match sent {
-        Ok(r) if r.status().is_success() => true,
-        Ok(r) => {
-            tracing::warn!(status = %r.status(), "sandbox webhook refused");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "sandbox webhook not delivered");
-            false
-        }
-    }
+    crate::delivery::acknowledged(sent, |s| s.is_success())
 }
 
 pub(super) fn find_by_code(inner: &Inner, code: &str) -> Option<Payin> {

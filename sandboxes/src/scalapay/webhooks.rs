@@ -50,17 +50,7 @@ async fn post_signed(inner: &Inner, hook: &Webhook, forged: bool) -> bool {
         .body(body)
         .send()
         .await;
-    match sent {
-        Ok(r) if r.status() == StatusCode::OK => true,
-        Ok(r) => {
-            tracing::warn!(status = %r.status(), "sandbox webhook refused");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "sandbox webhook not delivered");
-            false
-        }
-    }
+    crate::delivery::acknowledged(sent, |s| s == StatusCode::OK)
 }
 
 #[derive(Debug, Clone, Copy)]
