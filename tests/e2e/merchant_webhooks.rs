@@ -168,18 +168,6 @@ async fn reference_verifies(r: &Received, body: &str) -> bool {
     }
 }
 
-async fn events(app: &TestApp, checkout_id: &str) -> Vec<Value> {
-    let r = app
-        .http
-        .get(format!("{}/v1/checkouts/{checkout_id}/events", app.url))
-        .bearer_auth(MERCHANT_KEY)
-        .send()
-        .await
-        .expect("verifier reachable");
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("events")
-}
-
 async fn redeliver(app: &TestApp, event_id: &str, key: &str) -> (u16, Value) {
     let r = app
         .http
@@ -224,7 +212,7 @@ async fn a_payment_is_announced_once_and_the_reference_library_verifies_it() {
     // Once: no second delivery of an accepted event.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(receiver.wait_for("checkout.succeeded", 2).await.len(), 1);
-    let listed = events(&app, &id).await;
+    let listed = app.merchant_events(&id).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["id"], hook.id.as_str());
     assert_eq!(listed[0]["type"], "checkout.succeeded");
@@ -246,7 +234,7 @@ async fn a_failing_endpoint_gets_the_same_event_again_and_redelivery_sends_it_on
         assert!(reference_verifies(r, &r.body).await, "{r:?}");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let listed = events(&app, &id).await;
+    let listed = app.merchant_events(&id).await;
     assert_eq!(listed[0]["delivery"], "delivered", "{listed:?}");
     assert_eq!(listed[0]["attempts"], 3);
 
@@ -275,7 +263,7 @@ async fn retries_end_and_the_event_stays_listed_as_failed() {
     assert_eq!(receiver.wait_for("checkout.succeeded", 2).await.len(), 2);
     let deadline = tokio::time::Instant::now() + WAIT;
     let listed = loop {
-        let listed = events(&app, &id).await;
+        let listed = app.merchant_events(&id).await;
         if listed[0]["delivery"] == "failed" || tokio::time::Instant::now() >= deadline {
             break listed;
         }
@@ -296,7 +284,7 @@ async fn events_recorded_before_a_restart_are_delivered_after_it() {
         TestApp::spawn_with(Options { database_dir: Some(dir.path().to_owned()), ..Options::default() })
             .await;
     let id = first.paid_checkout(5000).await.id;
-    let listed = events(&first, &id).await;
+    let listed = first.merchant_events(&id).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["delivery"], "pending");
     assert_eq!(listed[0]["attempts"], 0);
@@ -420,7 +408,7 @@ async fn a_failure_a_payment_and_a_refund_are_announced_in_order() {
     let refund_event = receiver.wait_for("refund.succeeded", 1).await;
     assert_eq!(refund_event[0].json()["data"]["refund"]["amount"], 3000);
 
-    let kinds: Vec<Value> = events(&app, &c.id).await.iter().map(|e| e["type"].clone()).collect();
+    let kinds: Vec<Value> = app.merchant_events(&c.id).await.iter().map(|e| e["type"].clone()).collect();
     assert_eq!(kinds, ["attempt.failed", "checkout.succeeded", "refund.succeeded", "checkout.refunded"]);
     let ids: std::collections::HashSet<String> = receiver.seen().into_iter().map(|r| r.id).collect();
     assert_eq!(ids.len(), 4, "one id per event");

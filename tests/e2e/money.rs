@@ -37,20 +37,8 @@ fn secret(c: &Checkout) -> String {
     c.client_secret.clone().expect("create returns the client secret")
 }
 
-async fn events(app: &TestApp, checkout_id: &str) -> Vec<Value> {
-    app.http
-        .get(format!("{}/v1/checkouts/{checkout_id}/events", app.url))
-        .bearer_auth(MERCHANT_KEY)
-        .send()
-        .await
-        .expect("verifier reachable")
-        .json()
-        .await
-        .expect("events")
-}
-
 async fn events_of(app: &TestApp, checkout_id: &str, kind: &str) -> Vec<Value> {
-    events(app, checkout_id).await.into_iter().filter(|e| e["type"] == kind).collect()
+    app.merchant_events(checkout_id).await.into_iter().filter(|e| e["type"] == kind).collect()
 }
 
 /// Waits until the checkout's only attempt is in review, then checks what the merchant sees:

@@ -386,6 +386,20 @@ impl TestApp {
             .expect("a checkout")
     }
 
+    /// `GET /v1/checkouts/{id}/events` with the merchant key: the checkout's merchant events,
+    /// oldest first.
+    pub async fn merchant_events(&self, checkout_id: &str) -> Vec<serde_json::Value> {
+        let r = self
+            .http
+            .get(format!("{}/v1/checkouts/{checkout_id}/events", self.url))
+            .bearer_auth(MERCHANT_KEY)
+            .send()
+            .await
+            .expect("verifier reachable");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("events")
+    }
+
     /// `POST /v1/public/checkouts/{id}/pay` with a client secret and any JSON body.
     pub async fn pay_raw(&self, id: &str, secret: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         let r = self
