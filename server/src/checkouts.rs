@@ -1076,13 +1076,14 @@ mod tests {
         serde_json::from_value(json).unwrap()
     }
 
-    async fn mypvit_attempt(store: &SqliteStore, n: u32) -> AttemptRecord {
+    /// An open test-mode checkout `co_{tag}` of `money` in `country`, stored.
+    async fn open_checkout(store: &SqliteStore, tag: &str, money: Money, country: Country) -> CheckoutRecord {
         let now = super::now();
         let checkout = CheckoutRecord {
-            id: format!("co_{n}"),
-            reference: format!("order-{n}"),
-            money: Money::new(200, Currency::Xaf).unwrap(),
-            country: Country::Ga,
+            id: format!("co_{tag}"),
+            reference: format!("order-{tag}"),
+            money,
+            country,
             description: None,
             return_url: None,
             customer: None,
@@ -1093,6 +1094,13 @@ mod tests {
             expires_at: now + 600,
         };
         store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
+        checkout
+    }
+
+    async fn mypvit_attempt(store: &SqliteStore, n: u32) -> AttemptRecord {
+        let now = super::now();
+        let checkout =
+            open_checkout(store, &n.to_string(), Money::new(200, Currency::Xaf).unwrap(), Country::Ga).await;
         let attempt = AttemptRecord {
             id: format!("at_{n}"),
             checkout_id: checkout.id.clone(),
@@ -1176,23 +1184,7 @@ mod tests {
 
     /// A checkout of 5 000 XOF in Côte d'Ivoire (CaurisFlux's Orange Money).
     async fn xof_checkout(store: &SqliteStore, n: u32) -> CheckoutRecord {
-        let now = super::now();
-        let checkout = CheckoutRecord {
-            id: format!("co_cf_{n}"),
-            reference: format!("order-cf-{n}"),
-            money: Money::new(5000, Currency::Xof).unwrap(),
-            country: Country::Ci,
-            description: None,
-            return_url: None,
-            customer: None,
-            status: CheckoutStatus::Open,
-            livemode: false,
-            client_secret_hash: "h".into(),
-            created_at: now,
-            expires_at: now + 600,
-        };
-        store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
-        checkout
+        open_checkout(store, &format!("cf_{n}"), Money::new(5000, Currency::Xof).unwrap(), Country::Ci).await
     }
 
     #[tokio::test]
