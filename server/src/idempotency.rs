@@ -7,8 +7,9 @@
 //! path or body is refused (422 `idempotency_key_reused`) and runs nothing; a request arriving
 //! while the first still runs is refused (409 `idempotency_key_in_use`, `Retry-After`).
 //!
-//! - The request runs in its own task: a client that hangs up does not interrupt it between
-//!   the work and the storing of its response.
+//! - A client that hangs up does not interrupt the request between the work and the storing of
+//!   its response: every request (this guard included) runs in a task of its own
+//!   (`routes::detached`).
 //! - A 5xx is not stored: the key is released and the merchant may retry.
 //! - A reservation left in progress (the process died between the work and the stored response)
 //!   is taken over by a retry after [`STALE_AFTER_MS`] only on routes that are safe to run
@@ -132,10 +133,9 @@ async fn guarded(state: AppState, req: Request, next: Next) -> Result<Response, 
             ));
         }
     }
-    // Run and store in a task of its own: a client hanging up does not stop it halfway.
+    // Already in the request's own task (`routes::detached`): a hang-up does not stop it halfway.
     let req = Request::from_parts(parts, Body::from(bytes));
-    let task = tokio::spawn(run_and_store(store, key, req, next));
-    task.await.map_err(|e| AppError::Internal(anyhow::anyhow!("the request's task failed: {e}")))
+    Ok(run_and_store(store, key, req, next).await)
 }
 
 async fn run_and_store(store: std::sync::Arc<dyn Store>, key: String, req: Request, next: Next) -> Response {
