@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{MERCHANT_KEY, Options, TestApp};
 use serde_json::{Value, json};
-use server::store::{Store, sqlite::SqliteStore};
+use server::store::Store;
 use shared::status::{AttemptStatus, CheckoutStatus};
 
 fn secret(c: &shared::api::Checkout) -> String {
@@ -129,7 +129,7 @@ async fn a_pending_test_attempt_is_never_started_again_by_a_live_verifier() {
         })
         .await;
     test.stop().await;
-    let store = SqliteStore::connect(&live.database_url()).await.expect("database");
+    let store = live.store().await;
     // How many fetches the attempt has had, while it is still pending.
     let polls = || async {
         let due = store.due_attempts(i64::MAX, 10).await.expect("pending attempts");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use e2e::{Options, TestApp};
-use server::store::{Store, sqlite::SqliteStore};
+use server::store::Store;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_fetches_back_off_while_the_provider_keeps_a_payment_pending() {
@@ -29,7 +29,7 @@ async fn status_fetches_back_off_while_the_provider_keeps_a_payment_pending() {
     assert_eq!(status, 200, "{body}");
 
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let store = SqliteStore::connect(&app.database_url()).await.expect("database");
+    let store = app.store().await;
     let due = store.due_attempts(i64::MAX, 10).await.expect("pending attempts");
     assert_eq!(due.len(), 1, "{due:?}");
     let (attempt, polls) = &due[0];

@@ -171,22 +171,23 @@ impl TestApp {
         TestApp::spawn_on(options, self.db_dir.clone()).await
     }
 
+    /// A second connection to the verifier's database, to read what the API does not show.
+    pub async fn store(&self) -> server::store::sqlite::SqliteStore {
+        server::store::sqlite::SqliteStore::connect(&self.database_url()).await.expect("database")
+    }
+
     /// How many status fetches the reconciler made of a pending attempt (read from its
     /// database); 0 when the attempt is not pending.
     pub async fn attempt_polls(&self, attempt_id: &str) -> u32 {
         use server::store::Store;
-        let store =
-            server::store::sqlite::SqliteStore::connect(&self.database_url()).await.expect("database");
-        let due = store.due_attempts(i64::MAX, 1000).await.expect("pending attempts");
+        let due = self.store().await.due_attempts(i64::MAX, 1000).await.expect("pending attempts");
         due.into_iter().find(|(a, _)| a.id == attempt_id).map_or(0, |(_, polls)| polls)
     }
 
     /// Every provider notification the verifier stored, oldest first (read from its database).
     pub async fn notifications(&self) -> Vec<server::store::NotificationRecord> {
         use server::store::Store;
-        let store =
-            server::store::sqlite::SqliteStore::connect(&self.database_url()).await.expect("database");
-        store.notifications(None).await.expect("notifications")
+        self.store().await.notifications(None).await.expect("notifications")
     }
 
     /// Sets how the sandbox at `sandbox_url` misbehaves (`POST /_sandbox/misbehave`).
