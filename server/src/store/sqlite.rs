@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use futures_util::future::BoxFuture;
 use shared::{
     catalogue::ErrorCode,
     method::{PaymentMethod, Provider},
@@ -15,7 +16,7 @@ use shared::{
     status::{AttemptStatus, CheckoutStatus, RefundStatus, refund_outcome},
 };
 use sqlx::{
-    Row, SqlitePool,
+    Connection, Row, SqliteConnection, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 
@@ -26,11 +27,21 @@ use super::{
 
 mod idempotency;
 mod outbox;
+mod writer;
+
+use writer::{Lane, Writer};
+
+/// Reading connections: SQLite in WAL mode lets readers run beside the writer.
+const READERS: u32 = 4;
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// Connections for reads; `None` for an in-memory database, whose one connection is the
+    /// writer's (another connection would open another, empty, database).
+    reads: Option<SqlitePool>,
+    /// The one connection that writes, behind its group-commit task.
+    writer: Writer,
 }
 
 fn now_secs() -> i64 {
@@ -60,25 +71,74 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        // An in-memory database lives as long as its one connection.
-        let max = if url.contains(":memory:") { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .connect_with(options)
+        // The writer's connection: migrations first, on it alone.
+        let mut conn = SqliteConnection::connect_with(&options)
             .await
             .with_context(|| format!("failed to open the database {url:?}"))?;
         // Migrations that rebuild a table (0008) need foreign keys off, as SQLite's procedure
         // says (https://www.sqlite.org/lang_altertable.html#otheralter): on one connection,
         // switched off outside any transaction, then on again and checked.
-        let mut conn = pool.acquire().await.context("failed to open a database connection")?;
-        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
-        let migrated = sqlx::migrate!("./migrations/sqlite").run(&mut *conn).await;
-        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut conn).await?;
+        let migrated = sqlx::migrate!("./migrations/sqlite").run(&mut conn).await;
+        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut conn).await?;
         migrated.context("failed to apply the database migrations")?;
-        let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *conn).await?;
+        let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut conn).await?;
         anyhow::ensure!(broken.is_empty(), "the migrated database has {} broken references", broken.len());
-        drop(conn);
-        Ok(SqliteStore { pool })
+        // An in-memory database lives as long as its one connection: the writer's.
+        let reads = if url.contains(":memory:") {
+            None
+        } else {
+            Some(
+                SqlitePoolOptions::new()
+                    .max_connections(READERS)
+                    // A local file does not drop connections: no ping before every read.
+                    .test_before_acquire(false)
+                    .connect_with(options.read_only(true))
+                    .await
+                    .with_context(|| format!("failed to open the database {url:?} for reading"))?,
+            )
+        };
+        Ok(SqliteStore { reads, writer: Writer::spawn(conn) })
+    }
+
+    /// Runs a read on a reading connection, in a task of its own (a caller that goes away never
+    /// leaves a connection mid-statement); on the writer for an in-memory database.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        self.read_with(false, f).await
+    }
+
+    /// [`Self::read`] for several statements that must see one state of the database: one
+    /// read transaction (in WAL mode, one snapshot).
+    async fn snapshot<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        self.read_with(true, f).await
+    }
+
+    async fn read_with<T, F>(&self, snapshot: bool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        // The writer runs every job inside its transaction: a snapshot already.
+        let Some(pool) = self.reads.clone() else { return self.writer.run(Lane::Normal, f).await };
+        let task = tokio::spawn(async move {
+            let mut conn = pool.acquire().await.map_err(other)?;
+            if !snapshot {
+                return f(&mut conn).await;
+            }
+            let mut tx = conn.begin().await.map_err(other)?;
+            let out = f(&mut tx).await;
+            tx.commit().await.map_err(other)?;
+            out
+        });
+        task.await.map_err(|e| StoreError::Other(anyhow::anyhow!("a database read failed: {e}")))?
     }
 
     fn checkout_from_row(row: &SqliteRow) -> Result<CheckoutRecord, StoreError> {
@@ -276,15 +336,21 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_checkout(&self, c: &CheckoutRecord, cause: &Cause) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let amount = i64::try_from(c.money.minor()).map_err(|e| StoreError::Other(e.into()))?;
-        let customer_json = c
-            .customer
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Other(e.into()))?;
-        let inserted = sqlx::query(
+        let c = c.clone();
+        let cause = cause.clone();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let c = &c;
+                    let cause = &cause;
+                    let amount = i64::try_from(c.money.minor()).map_err(|e| StoreError::Other(e.into()))?;
+                    let customer_json = c
+                        .customer
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(|e| StoreError::Other(e.into()))?;
+                    let inserted = sqlx::query(
             "INSERT INTO checkouts (id, reference, amount, currency, country, description, return_url,
                                     customer_json, status, client_secret_hash, created_at, expires_at,
                                     updated_at, livemode)
@@ -304,71 +370,102 @@ impl Store for SqliteStore {
         .bind(c.expires_at)
         .bind(c.created_at)
         .bind(c.livemode)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!(
-                    "a checkout with reference {:?} already exists",
-                    c.reference
-                )));
-            }
-            other_result => {
-                other_result.map_err(other)?;
-            }
-        }
-        record_change(&mut tx, &c.id, None, None, c.status.as_str(), cause, c.created_at).await?;
-        tx.commit().await.map_err(other)
+                    match inserted {
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(StoreError::Conflict(format!(
+                                "a checkout with reference {:?} already exists",
+                                c.reference
+                            )));
+                        }
+                        other_result => {
+                            other_result.map_err(other)?;
+                        }
+                    }
+                    record_change(db, &c.id, None, None, c.status.as_str(), cause, c.created_at).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn checkout(&self, id: &str) -> Result<Option<CheckoutRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
-        row.as_ref().map(Self::checkout_from_row).transpose()
+        let id = id.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(other)?;
+                row.as_ref().map(Self::checkout_from_row).transpose()
+            })
+        })
+        .await
     }
 
     async fn checkout_with_attempts(
         &self,
         id: &str,
     ) -> Result<Option<(CheckoutRecord, Vec<AttemptRecord>)>, StoreError> {
+        let id = id.to_owned();
         // One read transaction: in WAL mode both reads see the same snapshot.
-        let mut tx = self.pool.begin().await.map_err(other)?;
-        let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(other)?;
-        let Some(row) = row else { return Ok(None) };
-        let checkout = Self::checkout_from_row(&row)?;
-        let rows = sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY created_at, rowid")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?;
-        let attempts = rows.iter().map(Self::attempt_from_row).collect::<Result<Vec<_>, _>>()?;
-        tx.commit().await.map_err(other)?;
-        Ok(Some((checkout, attempts)))
+        self.snapshot(move |db| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(other)?;
+                let Some(row) = row else { return Ok(None) };
+                let checkout = Self::checkout_from_row(&row)?;
+                let rows =
+                    sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY created_at, rowid")
+                        .bind(id)
+                        .fetch_all(&mut *db)
+                        .await
+                        .map_err(other)?;
+                let attempts = rows.iter().map(Self::attempt_from_row).collect::<Result<Vec<_>, _>>()?;
+                Ok(Some((checkout, attempts)))
+            })
+        })
+        .await
     }
 
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY created_at, rowid")
-            .bind(checkout_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(other)?;
-        rows.iter().map(Self::attempt_from_row).collect()
+        let checkout_id = checkout_id.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let checkout_id = checkout_id.as_str();
+                let rows =
+                    sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY created_at, rowid")
+                        .bind(checkout_id)
+                        .fetch_all(&mut *db)
+                        .await
+                        .map_err(other)?;
+                rows.iter().map(Self::attempt_from_row).collect()
+            })
+        })
+        .await
     }
 
     async fn attempt(&self, id: &str) -> Result<Option<AttemptRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM attempts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
-        row.as_ref().map(Self::attempt_from_row).transpose()
+        let id = id.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let id = id.as_str();
+                let row = sqlx::query("SELECT * FROM attempts WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(other)?;
+                row.as_ref().map(Self::attempt_from_row).transpose()
+            })
+        })
+        .await
     }
 
     async fn attempt_by_reference(
@@ -376,17 +473,24 @@ impl Store for SqliteStore {
         provider: Provider,
         reference: &str,
     ) -> Result<Option<AttemptRecord>, StoreError> {
-        let row = sqlx::query(
+        let reference = reference.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let reference = reference.as_str();
+                let row = sqlx::query(
             "SELECT * FROM attempts WHERE provider = ? AND (idempotency_key = ? OR provider_reference = ?)
              LIMIT 1",
         )
         .bind(provider.as_str())
         .bind(reference)
         .bind(reference)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *db)
         .await
         .map_err(other)?;
-        row.as_ref().map(Self::attempt_from_row).transpose()
+                row.as_ref().map(Self::attempt_from_row).transpose()
+            })
+        })
+        .await
     }
 
     async fn start_attempt(
@@ -395,50 +499,62 @@ impl Store for SqliteStore {
         first_poll_at_ms: i64,
         cause: &Cause,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM checkouts WHERE id = ?")
-            .bind(&a.checkout_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(other)?;
-        let status = status.ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
-        let current = CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
-        if !current.can_become(CheckoutStatus::Processing) {
-            return Err(StoreError::Conflict(format!(
-                "the checkout is {}; no payment can start",
-                current.as_str()
-            )));
-        }
-        let now = now_secs();
-        let inserted = sqlx::query(
-            "INSERT INTO attempts (id, checkout_id, provider, method, phone, status, failure,
+        let a = a.clone();
+        let cause = cause.clone();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let a = &a;
+                    let cause = &cause;
+                    let status: Option<String> =
+                        sqlx::query_scalar("SELECT status FROM checkouts WHERE id = ?")
+                            .bind(&a.checkout_id)
+                            .fetch_optional(&mut *db)
+                            .await
+                            .map_err(other)?;
+                    let status = status.ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
+                    let current = CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
+                    if !current.can_become(CheckoutStatus::Processing) {
+                        return Err(StoreError::Conflict(format!(
+                            "the checkout is {}; no payment can start",
+                            current.as_str()
+                        )));
+                    }
+                    let now = now_secs();
+                    let inserted = sqlx::query(
+                        "INSERT INTO attempts (id, checkout_id, provider, method, phone, status, failure,
                                    idempotency_key, provider_reference, payment_url, next_poll_at_ms,
                                    created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, ?, ?, ?)",
-        )
-        .bind(&a.id)
-        .bind(&a.checkout_id)
-        .bind(a.provider.as_str())
-        .bind(a.method.as_str())
-        .bind(&a.phone)
-        .bind(a.status.as_str())
-        .bind(&a.idempotency_key)
-        .bind(first_poll_at_ms)
-        .bind(a.created_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict("a payment is already in progress".into()));
-            }
-            r => {
-                r.map_err(other)?;
-            }
-        }
-        record_change(&mut tx, &a.checkout_id, Some(&a.id), None, a.status.as_str(), cause, now).await?;
-        move_checkout(&mut tx, &a.checkout_id, current, CheckoutStatus::Processing, cause, now).await?;
-        tx.commit().await.map_err(other)
+                    )
+                    .bind(&a.id)
+                    .bind(&a.checkout_id)
+                    .bind(a.provider.as_str())
+                    .bind(a.method.as_str())
+                    .bind(&a.phone)
+                    .bind(a.status.as_str())
+                    .bind(&a.idempotency_key)
+                    .bind(first_poll_at_ms)
+                    .bind(a.created_at)
+                    .bind(now)
+                    .execute(&mut *db)
+                    .await;
+                    match inserted {
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(StoreError::Conflict("a payment is already in progress".into()));
+                        }
+                        r => {
+                            r.map_err(other)?;
+                        }
+                    }
+                    record_change(db, &a.checkout_id, Some(&a.id), None, a.status.as_str(), cause, now)
+                        .await?;
+                    move_checkout(db, &a.checkout_id, current, CheckoutStatus::Processing, cause, now)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn update_attempt(
@@ -447,42 +563,59 @@ impl Store for SqliteStore {
         update: &AttemptUpdate,
         cause: &Cause,
     ) -> Result<Applied, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let row = sqlx::query(
-            "SELECT a.status AS attempt_status, a.checkout_id, c.status AS checkout_status
+        let attempt_id = attempt_id.to_owned();
+        let update = update.clone();
+        let cause = cause.clone();
+        self.writer
+            .run(Lane::Urgent, move |db| {
+                Box::pin(async move {
+                    let attempt_id = attempt_id.as_str();
+                    let update = &update;
+                    let cause = &cause;
+                    let row = sqlx::query(
+                        "SELECT a.status AS attempt_status, a.checkout_id, c.status AS checkout_status
              FROM attempts a JOIN checkouts c ON c.id = a.checkout_id WHERE a.id = ?",
-        )
-        .bind(attempt_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(other)?
-        .ok_or_else(|| StoreError::Conflict(format!("no attempt {attempt_id}")))?;
-        let a_text: String = row.get("attempt_status");
-        let c_text: String = row.get("checkout_status");
-        let checkout_id: String = row.get("checkout_id");
-        let attempt_now = AttemptStatus::parse(&a_text).ok_or_else(|| corrupt("status", &a_text))?;
-        let checkout_now = CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
-        let now = now_secs();
-        let mut applied = Applied::default();
+                    )
+                    .bind(attempt_id)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(other)?
+                    .ok_or_else(|| StoreError::Conflict(format!("no attempt {attempt_id}")))?;
+                    let a_text: String = row.get("attempt_status");
+                    let c_text: String = row.get("checkout_status");
+                    let checkout_id: String = row.get("checkout_id");
+                    let attempt_now =
+                        AttemptStatus::parse(&a_text).ok_or_else(|| corrupt("status", &a_text))?;
+                    let checkout_now =
+                        CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
+                    let now = now_secs();
+                    let mut applied = Applied::default();
 
-        // References and links are facts, not states: keep the first ones given.
-        sqlx::query(
-            "UPDATE attempts SET provider_reference = COALESCE(provider_reference, ?),
+                    // References and links are facts, not states: keep the first ones given.
+                    sqlx::query(
+                        "UPDATE attempts SET provider_reference = COALESCE(provider_reference, ?),
                                  payment_url = COALESCE(payment_url, ?) WHERE id = ?",
-        )
-        .bind(&update.provider_reference)
-        .bind(&update.payment_url)
-        .bind(attempt_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
+                    )
+                    .bind(&update.provider_reference)
+                    .bind(&update.payment_url)
+                    .bind(attempt_id)
+                    .execute(&mut *db)
+                    .await
+                    .map_err(other)?;
 
-        if attempt_now.can_become(update.status) {
-            let r = &update.reported;
-            let amount = r.amount.map(i64::try_from).transpose().map_err(|e| StoreError::Other(e.into()))?;
-            let charged =
-                r.charged.map(i64::try_from).transpose().map_err(|e| StoreError::Other(e.into()))?;
-            sqlx::query(
+                    if attempt_now.can_become(update.status) {
+                        let r = &update.reported;
+                        let amount = r
+                            .amount
+                            .map(i64::try_from)
+                            .transpose()
+                            .map_err(|e| StoreError::Other(e.into()))?;
+                        let charged = r
+                            .charged
+                            .map(i64::try_from)
+                            .transpose()
+                            .map_err(|e| StoreError::Other(e.into()))?;
+                        sqlx::query(
                 "UPDATE attempts SET status = ?, failure = ?, updated_at = ?, reported_amount = ?,
                                      reported_amount_text = ?, reported_currency = ?, reported_reference = ?,
                                      reported_charged = ?
@@ -497,59 +630,74 @@ impl Store for SqliteStore {
             .bind(&r.reference)
             .bind(charged)
             .bind(attempt_id)
-            .execute(&mut *tx)
+            .execute(&mut *db)
             .await
             .map_err(other)?;
-            record_change(
-                &mut tx,
-                &checkout_id,
-                Some(attempt_id),
-                Some(attempt_now.as_str()),
-                update.status.as_str(),
-                cause,
-                now,
-            )
-            .await?;
-            applied.attempt = Some((attempt_now, update.status));
+                        record_change(
+                            db,
+                            &checkout_id,
+                            Some(attempt_id),
+                            Some(attempt_now.as_str()),
+                            update.status.as_str(),
+                            cause,
+                            now,
+                        )
+                        .await?;
+                        applied.attempt = Some((attempt_now, update.status));
 
-            let checkout_next = update.status.checkout_status();
-            applied.checkout =
-                move_checkout(&mut tx, &checkout_id, checkout_now, checkout_next, cause, now).await?;
-            // After the checkout's move: the event shows the checkout open again.
-            let event = match update.status {
-                AttemptStatus::Failed | AttemptStatus::Expired => Some(shared::api::EventType::AttemptFailed),
-                AttemptStatus::Review => Some(shared::api::EventType::AttemptAmountMismatch),
-                // The checkout was paid already by another attempt: the customer paid twice.
-                AttemptStatus::Succeeded if checkout_now.is_paid() => {
-                    Some(shared::api::EventType::CheckoutOverpaid)
-                }
-                _ => None,
-            };
-            if let Some(kind) = event {
-                outbox::record_event(&mut tx, kind, &checkout_id, outbox::Subject::Attempt(attempt_id), now)
-                    .await?;
-            }
-        }
-        tx.commit().await.map_err(other)?;
-        Ok(applied)
+                        let checkout_next = update.status.checkout_status();
+                        applied.checkout =
+                            move_checkout(db, &checkout_id, checkout_now, checkout_next, cause, now).await?;
+                        // After the checkout's move: the event shows the checkout open again.
+                        let event = match update.status {
+                            AttemptStatus::Failed | AttemptStatus::Expired => {
+                                Some(shared::api::EventType::AttemptFailed)
+                            }
+                            AttemptStatus::Review => Some(shared::api::EventType::AttemptAmountMismatch),
+                            // The checkout was paid already by another attempt: the customer paid twice.
+                            AttemptStatus::Succeeded if checkout_now.is_paid() => {
+                                Some(shared::api::EventType::CheckoutOverpaid)
+                            }
+                            _ => None,
+                        };
+                        if let Some(kind) = event {
+                            outbox::record_event(
+                                db,
+                                kind,
+                                &checkout_id,
+                                outbox::Subject::Attempt(attempt_id),
+                                now,
+                            )
+                            .await?;
+                        }
+                    }
+                    Ok(applied)
+                })
+            })
+            .await
     }
 
     async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<(AttemptRecord, u32)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer', 'authorized')
+        self.read(move |db| {
+            Box::pin(async move {
+                let rows = sqlx::query(
+                    "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer', 'authorized')
              AND next_poll_at_ms <= ? ORDER BY next_poll_at_ms LIMIT ?",
-        )
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(other)?;
-        rows.iter()
-            .map(|row| {
-                let polls: i64 = row.try_get("polls").map_err(other)?;
-                Ok((Self::attempt_from_row(row)?, u32::try_from(polls).unwrap_or(u32::MAX)))
+                )
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(&mut *db)
+                .await
+                .map_err(other)?;
+                rows.iter()
+                    .map(|row| {
+                        let polls: i64 = row.try_get("polls").map_err(other)?;
+                        Ok((Self::attempt_from_row(row)?, u32::try_from(polls).unwrap_or(u32::MAX)))
+                    })
+                    .collect()
             })
-            .collect()
+        })
+        .await
     }
 
     async fn claim_poll(
@@ -558,106 +706,151 @@ impl Store for SqliteStore {
         polls_seen: u32,
         next_at_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let attempt_id = attempt_id.to_owned();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let attempt_id = attempt_id.as_str();
+                    let done = sqlx::query(
             "UPDATE attempts SET polls = polls + 1, next_poll_at_ms = ? WHERE id = ? AND polls = ?",
         )
         .bind(next_at_ms)
         .bind(attempt_id)
         .bind(i64::from(polls_seen))
-        .execute(&self.pool)
+        .execute(&mut *db)
         .await
         .map_err(other)?;
-        Ok(done.rows_affected() == 1)
+                    Ok(done.rows_affected() == 1)
+                })
+            })
+            .await
     }
 
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM checkouts WHERE status = 'open' AND expires_at <= ?")
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(other)?;
-        for id in &ids {
-            move_checkout(&mut tx, id, CheckoutStatus::Open, CheckoutStatus::Expired, &Cause::Expiry, now)
-                .await?;
-        }
-        tx.commit().await.map_err(other)?;
-        Ok(ids)
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let ids: Vec<String> = sqlx::query_scalar(
+                        "SELECT id FROM checkouts WHERE status = 'open' AND expires_at <= ?",
+                    )
+                    .bind(now)
+                    .fetch_all(&mut *db)
+                    .await
+                    .map_err(other)?;
+                    for id in &ids {
+                        move_checkout(
+                            db,
+                            id,
+                            CheckoutStatus::Open,
+                            CheckoutStatus::Expired,
+                            &Cause::Expiry,
+                            now,
+                        )
+                        .await?;
+                    }
+                    Ok(ids)
+                })
+            })
+            .await
     }
 
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT created_at, attempt_id, from_status, to_status, cause FROM status_changes
+        let checkout_id = checkout_id.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let checkout_id = checkout_id.as_str();
+                let rows = sqlx::query(
+                    "SELECT created_at, attempt_id, from_status, to_status, cause FROM status_changes
              WHERE checkout_id = ? ORDER BY id",
-        )
-        .bind(checkout_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(other)?;
-        Ok(rows
-            .iter()
-            .map(|r| StatusChange {
-                at: r.get("created_at"),
-                attempt_id: r.get("attempt_id"),
-                from: r.get("from_status"),
-                to: r.get("to_status"),
-                cause: r.get("cause"),
+                )
+                .bind(checkout_id)
+                .fetch_all(&mut *db)
+                .await
+                .map_err(other)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| StatusChange {
+                        at: r.get("created_at"),
+                        attempt_id: r.get("attempt_id"),
+                        from: r.get("from_status"),
+                        to: r.get("to_status"),
+                        cause: r.get("cause"),
+                    })
+                    .collect())
             })
-            .collect())
+        })
+        .await
     }
 
     async fn start_refund(&self, r: &RefundRecord, cause: &Cause) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
-            .bind(&r.checkout_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(other)?
-            .ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
-        let checkout = Self::checkout_from_row(&row)?;
-        // The refunded attempt must be one of this checkout's paid attempts; each paid the
-        // checkout's amount, and the cap is per attempt (a checkout paid twice refunds both).
-        let paid_attempt: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM attempts WHERE id = ? AND checkout_id = ? AND status = 'succeeded'",
-        )
-        .bind(&r.attempt_id)
-        .bind(&r.checkout_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(other)?;
-        if paid_attempt.is_none() {
-            return Err(StoreError::Rule(ErrorCode::RefundNotAllowed));
-        }
-        // Pending refunds count too: two concurrent refunds can never give back more than paid.
-        let before: i64 = sqlx::query_scalar(
+        let r = r.clone();
+        let cause = cause.clone();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let r = &r;
+                    let cause = &cause;
+                    let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
+                        .bind(&r.checkout_id)
+                        .fetch_optional(&mut *db)
+                        .await
+                        .map_err(other)?
+                        .ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
+                    let checkout = Self::checkout_from_row(&row)?;
+                    // The refunded attempt must be one of this checkout's paid attempts; each paid the
+                    // checkout's amount, and the cap is per attempt (a checkout paid twice refunds both).
+                    let paid_attempt: Option<String> = sqlx::query_scalar(
+                        "SELECT id FROM attempts WHERE id = ? AND checkout_id = ? AND status = 'succeeded'",
+                    )
+                    .bind(&r.attempt_id)
+                    .bind(&r.checkout_id)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(other)?;
+                    if paid_attempt.is_none() {
+                        return Err(StoreError::Rule(ErrorCode::RefundNotAllowed));
+                    }
+                    // Pending refunds count too: two concurrent refunds can never give back more than paid.
+                    let before: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE attempt_id = ? AND status != 'failed'",
         )
         .bind(&r.attempt_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *db)
         .await
         .map_err(other)?;
-        let before = u64::try_from(before).map_err(|e| StoreError::Other(e.into()))?;
-        refund_outcome(checkout.status, checkout.money, before, r.amount).map_err(StoreError::Rule)?;
-        let now = now_secs();
-        sqlx::query(
-            "INSERT INTO refunds (id, checkout_id, attempt_id, amount, status, reason, failure,
+                    let before = u64::try_from(before).map_err(|e| StoreError::Other(e.into()))?;
+                    refund_outcome(checkout.status, checkout.money, before, r.amount)
+                        .map_err(StoreError::Rule)?;
+                    let now = now_secs();
+                    sqlx::query(
+                        "INSERT INTO refunds (id, checkout_id, attempt_id, amount, status, reason, failure,
                                   provider_reference, created_at, updated_at)
              VALUES (?, ?, ?, ?, 'pending', ?, NULL, NULL, ?, ?)",
-        )
-        .bind(&r.id)
-        .bind(&r.checkout_id)
-        .bind(&r.attempt_id)
-        .bind(i64::try_from(r.amount.minor()).map_err(|e| StoreError::Other(e.into()))?)
-        .bind(&r.reason)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-        record_change(&mut tx, &r.checkout_id, None, None, &format!("refund {} pending", r.id), cause, now)
-            .await?;
-        tx.commit().await.map_err(other)
+                    )
+                    .bind(&r.id)
+                    .bind(&r.checkout_id)
+                    .bind(&r.attempt_id)
+                    .bind(i64::try_from(r.amount.minor()).map_err(|e| StoreError::Other(e.into()))?)
+                    .bind(&r.reason)
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *db)
+                    .await
+                    .map_err(other)?;
+                    record_change(
+                        db,
+                        &r.checkout_id,
+                        None,
+                        None,
+                        &format!("refund {} pending", r.id),
+                        cause,
+                        now,
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn finish_refund(
@@ -668,29 +861,38 @@ impl Store for SqliteStore {
         provider_reference: Option<&str>,
         cause: &Cause,
     ) -> Result<Applied, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let row = sqlx::query(
+        let refund_id = refund_id.to_owned();
+        let provider_reference = provider_reference.map(str::to_owned);
+        let cause = cause.clone();
+        self.writer
+            .run(Lane::Urgent, move |db| {
+                Box::pin(async move {
+                    let refund_id = refund_id.as_str();
+                    let provider_reference = provider_reference.as_deref();
+                    let cause = &cause;
+                    let row = sqlx::query(
             "SELECT r.status AS refund_status, r.checkout_id, c.status AS checkout_status, c.amount AS paid
              FROM refunds r JOIN checkouts c ON c.id = r.checkout_id WHERE r.id = ?",
         )
         .bind(refund_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *db)
         .await
         .map_err(other)?
         .ok_or_else(|| StoreError::Conflict(format!("no refund {refund_id}")))?;
-        let r_text: String = row.get("refund_status");
-        let c_text: String = row.get("checkout_status");
-        let checkout_id: String = row.get("checkout_id");
-        let paid: i64 = row.get("paid");
-        let current = RefundStatus::parse(&r_text).ok_or_else(|| corrupt("refund status", &r_text))?;
-        let checkout_now = CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
-        let mut applied = Applied::default();
-        if !current.can_become(status) {
-            tx.commit().await.map_err(other)?;
-            return Ok(applied);
-        }
-        let now = now_secs();
-        sqlx::query(
+                    let r_text: String = row.get("refund_status");
+                    let c_text: String = row.get("checkout_status");
+                    let checkout_id: String = row.get("checkout_id");
+                    let paid: i64 = row.get("paid");
+                    let current =
+                        RefundStatus::parse(&r_text).ok_or_else(|| corrupt("refund status", &r_text))?;
+                    let checkout_now =
+                        CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
+                    let mut applied = Applied::default();
+                    if !current.can_become(status) {
+                        return Ok(applied);
+                    }
+                    let now = now_secs();
+                    sqlx::query(
             "UPDATE refunds SET status = ?, failure = ?, provider_reference = COALESCE(provider_reference, ?),
                                 updated_at = ? WHERE id = ?",
         )
@@ -699,94 +901,135 @@ impl Store for SqliteStore {
         .bind(provider_reference)
         .bind(now)
         .bind(refund_id)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await
         .map_err(other)?;
-        record_change(
-            &mut tx,
-            &checkout_id,
-            None,
-            Some(&format!("refund {refund_id} pending")),
-            &format!("refund {refund_id} {}", status.as_str()),
-            cause,
-            now,
-        )
-        .await?;
-        let kind = match status {
-            RefundStatus::Succeeded => Some(shared::api::EventType::RefundSucceeded),
-            RefundStatus::Failed => Some(shared::api::EventType::RefundFailed),
-            RefundStatus::Pending => None,
-        };
-        if let Some(kind) = kind {
-            outbox::record_event(&mut tx, kind, &checkout_id, outbox::Subject::Refund(refund_id), now)
-                .await?;
-        }
-        if status == RefundStatus::Succeeded {
-            let refunded: i64 = sqlx::query_scalar(
+                    record_change(
+                        db,
+                        &checkout_id,
+                        None,
+                        Some(&format!("refund {refund_id} pending")),
+                        &format!("refund {refund_id} {}", status.as_str()),
+                        cause,
+                        now,
+                    )
+                    .await?;
+                    let kind = match status {
+                        RefundStatus::Succeeded => Some(shared::api::EventType::RefundSucceeded),
+                        RefundStatus::Failed => Some(shared::api::EventType::RefundFailed),
+                        RefundStatus::Pending => None,
+                    };
+                    if let Some(kind) = kind {
+                        outbox::record_event(db, kind, &checkout_id, outbox::Subject::Refund(refund_id), now)
+                            .await?;
+                    }
+                    if status == RefundStatus::Succeeded {
+                        let refunded: i64 = sqlx::query_scalar(
                 "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE checkout_id = ? AND status = 'succeeded'",
             )
             .bind(&checkout_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *db)
             .await
             .map_err(other)?;
-            // Every paid attempt paid the checkout's amount: refunded means all of them went back.
-            let paid_attempts: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM attempts WHERE checkout_id = ? AND status = 'succeeded'",
-            )
-            .bind(&checkout_id)
-            .fetch_one(&mut *tx)
+                        // Every paid attempt paid the checkout's amount: refunded means all of them went back.
+                        let paid_attempts: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM attempts WHERE checkout_id = ? AND status = 'succeeded'",
+                        )
+                        .bind(&checkout_id)
+                        .fetch_one(&mut *db)
+                        .await
+                        .map_err(other)?;
+                        let paid = paid.saturating_mul(paid_attempts.max(1));
+                        let next = if refunded >= paid {
+                            CheckoutStatus::Refunded
+                        } else {
+                            CheckoutStatus::PartiallyRefunded
+                        };
+                        applied.checkout =
+                            move_checkout(db, &checkout_id, checkout_now, next, cause, now).await?;
+                    }
+                    Ok(applied)
+                })
+            })
             .await
-            .map_err(other)?;
-            let paid = paid.saturating_mul(paid_attempts.max(1));
-            let next =
-                if refunded >= paid { CheckoutStatus::Refunded } else { CheckoutStatus::PartiallyRefunded };
-            applied.checkout = move_checkout(&mut tx, &checkout_id, checkout_now, next, cause, now).await?;
-        }
-        tx.commit().await.map_err(other)?;
-        Ok(applied)
     }
 
     async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let checkout_id: Option<String> =
-            sqlx::query_scalar("SELECT checkout_id FROM refunds WHERE id = ? AND status = 'pending'")
-                .bind(refund_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(other)?;
-        if let Some(checkout_id) = checkout_id {
-            sqlx::query("DELETE FROM refunds WHERE id = ?")
-                .bind(refund_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
-            let pending = format!("refund {refund_id} pending");
-            sqlx::query("DELETE FROM status_changes WHERE checkout_id = ? AND to_status = ?")
-                .bind(&checkout_id)
-                .bind(&pending)
-                .execute(&mut *tx)
-                .await
-                .map_err(other)?;
-        }
-        tx.commit().await.map_err(other)
+        let refund_id = refund_id.to_owned();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let refund_id = refund_id.as_str();
+                    let checkout_id: Option<String> = sqlx::query_scalar(
+                        "SELECT checkout_id FROM refunds WHERE id = ? AND status = 'pending'",
+                    )
+                    .bind(refund_id)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(other)?;
+                    if let Some(checkout_id) = checkout_id {
+                        sqlx::query("DELETE FROM refunds WHERE id = ?")
+                            .bind(refund_id)
+                            .execute(&mut *db)
+                            .await
+                            .map_err(other)?;
+                        let pending = format!("refund {refund_id} pending");
+                        sqlx::query("DELETE FROM status_changes WHERE checkout_id = ? AND to_status = ?")
+                            .bind(&checkout_id)
+                            .bind(&pending)
+                            .execute(&mut *db)
+                            .await
+                            .map_err(other)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
-        let Some(checkout) = self.checkout(checkout_id).await? else { return Ok(Vec::new()) };
-        let rows = sqlx::query("SELECT * FROM refunds WHERE checkout_id = ? ORDER BY created_at, rowid")
-            .bind(checkout_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(other)?;
-        rows.iter().map(|r| Self::refund_from_row(r, checkout.money.currency())).collect()
+        let checkout_id = checkout_id.to_owned();
+        self.read(move |db| Box::pin(async move {
+            let checkout_id = checkout_id.as_str();
+        // The amounts are in the checkout's currency: read with it.
+        let rows = sqlx::query(
+            "SELECT r.*, c.currency AS checkout_currency FROM refunds r JOIN checkouts c ON c.id = r.checkout_id
+             WHERE r.checkout_id = ? ORDER BY r.created_at, r.rowid",
+        )
+        .bind(checkout_id)
+        .fetch_all(&mut *db)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(|r| {
+                let code: String = r.get("checkout_currency");
+                let currency = Currency::parse(&code).map_err(|_| corrupt("currency", &code))?;
+                Self::refund_from_row(r, currency)
+            })
+            .collect()
+        })).await
     }
 
     async fn checkout_events(&self, checkout_id: &str) -> Result<Vec<super::EventRecord>, StoreError> {
-        outbox::checkout_events(&self.pool, checkout_id).await
+        let checkout_id = checkout_id.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let checkout_id = checkout_id.as_str();
+                outbox::checkout_events(&mut *db, checkout_id).await
+            })
+        })
+        .await
     }
 
     async fn event(&self, event_id: &str) -> Result<Option<super::EventRecord>, StoreError> {
-        outbox::event(&self.pool, event_id).await
+        let event_id = event_id.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let event_id = event_id.as_str();
+                outbox::event(&mut *db, event_id).await
+            })
+        })
+        .await
     }
 
     async fn claim_deliveries(
@@ -795,7 +1038,11 @@ impl Store for SqliteStore {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<super::ClaimedDelivery>, StoreError> {
-        outbox::claim_deliveries(&self.pool, now_ms, lease_ms, limit).await
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move { outbox::claim_deliveries(&mut *db, now_ms, lease_ms, limit).await })
+            })
+            .await
     }
 
     async fn finish_delivery(
@@ -805,11 +1052,31 @@ impl Store for SqliteStore {
         outcome: &super::DeliveryOutcome,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        outbox::finish_delivery(&self.pool, event_id, claim, outcome, now_ms).await
+        let event_id = event_id.to_owned();
+        let claim = claim.to_owned();
+        let outcome = outcome.clone();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let event_id = event_id.as_str();
+                    let claim = claim.as_str();
+                    let outcome = &outcome;
+                    outbox::finish_delivery(&mut *db, event_id, claim, outcome, now_ms).await
+                })
+            })
+            .await
     }
 
     async fn redeliver(&self, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        outbox::redeliver(&self.pool, event_id, now_ms).await
+        let event_id = event_id.to_owned();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let event_id = event_id.as_str();
+                    outbox::redeliver(&mut *db, event_id, now_ms).await
+                })
+            })
+            .await
     }
 
     async fn idempotency_begin(
@@ -821,16 +1088,28 @@ impl Store for SqliteStore {
         stale_before_ms: i64,
         take_over_stale: bool,
     ) -> Result<super::IdempotencyBegin, StoreError> {
-        idempotency::begin(
-            &self.pool,
-            key,
-            method_path,
-            request_hash,
-            now_ms,
-            stale_before_ms,
-            take_over_stale,
-        )
-        .await
+        let key = key.to_owned();
+        let method_path = method_path.to_owned();
+        let request_hash = request_hash.to_owned();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let key = key.as_str();
+                    let method_path = method_path.as_str();
+                    let request_hash = request_hash.as_str();
+                    idempotency::begin(
+                        &mut *db,
+                        key,
+                        method_path,
+                        request_hash,
+                        now_ms,
+                        stale_before_ms,
+                        take_over_stale,
+                    )
+                    .await
+                })
+            })
+            .await
     }
 
     async fn idempotency_finish(
@@ -840,37 +1119,65 @@ impl Store for SqliteStore {
         body: &[u8],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        idempotency::finish(&self.pool, key, status, body, now_ms).await
+        let key = key.to_owned();
+        let body = body.to_vec();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let key = key.as_str();
+                    let body = body.as_slice();
+                    idempotency::finish(&mut *db, key, status, body, now_ms).await
+                })
+            })
+            .await
     }
 
     async fn idempotency_release(&self, key: &str) -> Result<(), StoreError> {
-        idempotency::release(&self.pool, key).await
+        let key = key.to_owned();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let key = key.as_str();
+                    idempotency::release(&mut *db, key).await
+                })
+            })
+            .await
     }
 
     async fn idempotency_purge(&self, before_ms: i64) -> Result<u64, StoreError> {
-        idempotency::purge(&self.pool, before_ms).await
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move { idempotency::purge(&mut *db, before_ms).await })
+            })
+            .await
     }
 
     async fn inbox_insert(&self, n: &NotificationRecord) -> Result<Inserted, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
-        let first: Option<String> = match (&n.dedup_key, n.verified) {
-            (Some(key), true) => sqlx::query_scalar(
-                "SELECT id FROM provider_notifications WHERE provider = ? AND dedup_key = ?",
-            )
-            .bind(n.provider.as_str())
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(other)?,
-            _ => None,
-        };
-        let (state, dedup_key, inserted) = match (&first, n.verified) {
-            (Some(of), _) => (NotificationState::Duplicate, None, Inserted::Duplicate { of: of.clone() }),
-            (None, true) => (n.state, n.dedup_key.as_deref(), Inserted::New),
-            (None, false) => (NotificationState::Refused, None, Inserted::New),
-        };
-        let update = n.update.as_ref();
-        sqlx::query(
+        let n = n.clone();
+        self.writer
+            .run(Lane::Urgent, move |db| {
+                Box::pin(async move {
+                    let n = &n;
+                    let first: Option<String> = match (&n.dedup_key, n.verified) {
+                        (Some(key), true) => sqlx::query_scalar(
+                            "SELECT id FROM provider_notifications WHERE provider = ? AND dedup_key = ?",
+                        )
+                        .bind(n.provider.as_str())
+                        .bind(key)
+                        .fetch_optional(&mut *db)
+                        .await
+                        .map_err(other)?,
+                        _ => None,
+                    };
+                    let (state, dedup_key, inserted) = match (&first, n.verified) {
+                        (Some(of), _) => {
+                            (NotificationState::Duplicate, None, Inserted::Duplicate { of: of.clone() })
+                        }
+                        (None, true) => (n.state, n.dedup_key.as_deref(), Inserted::New),
+                        (None, false) => (NotificationState::Refused, None, Inserted::New),
+                    };
+                    let update = n.update.as_ref();
+                    sqlx::query(
             "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, duplicate_of,
                  reference, update_status, update_failure, update_provider_reference, update_payment_url,
                  update_reported, body, attempts, last_error, outcome, received_at_ms, processed_at_ms)
@@ -896,75 +1203,115 @@ impl Store for SqliteStore {
         )
         .bind(&n.body)
         .bind(n.received_at_ms)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await
         .map_err(other)?;
-        tx.commit().await.map_err(other)?;
-        Ok(inserted)
+                    Ok(inserted)
+                })
+            })
+            .await
     }
 
     async fn inbox_due(&self, limit: u32) -> Result<Vec<NotificationRecord>, StoreError> {
-        let rows = sqlx::query(
+        self.read(move |db| {
+            Box::pin(async move {
+                let rows = sqlx::query(
             "SELECT * FROM provider_notifications WHERE state = 'received' ORDER BY received_at_ms, rowid
              LIMIT ?",
         )
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *db)
         .await
         .map_err(other)?;
-        rows.iter().map(Self::notification_from_row).collect()
+                rows.iter().map(Self::notification_from_row).collect()
+            })
+        })
+        .await
     }
 
     async fn inbox_processed(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
-        sqlx::query(
+        let id = id.to_owned();
+        let outcome = outcome.to_owned();
+        self.writer
+            .run(Lane::Urgent, move |db| {
+                Box::pin(async move {
+                    let id = id.as_str();
+                    let outcome = outcome.as_str();
+                    sqlx::query(
             "UPDATE provider_notifications SET state = 'processed', outcome = ?, attempts = attempts + 1,
                  processed_at_ms = ? WHERE id = ? AND state = 'received'",
         )
         .bind(outcome)
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *db)
         .await
         .map_err(other)?;
-        Ok(())
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn inbox_retry(&self, id: &str, error: &str, give_up: u32) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE provider_notifications SET attempts = attempts + 1, last_error = ?,
+        let id = id.to_owned();
+        let error = error.to_owned();
+        self.writer
+            .run(Lane::Urgent, move |db| {
+                Box::pin(async move {
+                    let id = id.as_str();
+                    let error = error.as_str();
+                    sqlx::query(
+                        "UPDATE provider_notifications SET attempts = attempts + 1, last_error = ?,
                  state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE state END
              WHERE id = ? AND state = 'received'",
-        )
-        .bind(error)
-        .bind(give_up)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(other)?;
-        Ok(())
+                    )
+                    .bind(error)
+                    .bind(give_up)
+                    .bind(id)
+                    .execute(&mut *db)
+                    .await
+                    .map_err(other)?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn notifications(&self, provider: Option<Provider>) -> Result<Vec<NotificationRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM provider_notifications WHERE ? IS NULL OR provider = ?
+        self.read(move |db| {
+            Box::pin(async move {
+                let rows = sqlx::query(
+                    "SELECT * FROM provider_notifications WHERE ? IS NULL OR provider = ?
              ORDER BY received_at_ms, rowid",
-        )
-        .bind(provider.map(Provider::as_str))
-        .bind(provider.map(Provider::as_str))
-        .fetch_all(&self.pool)
+                )
+                .bind(provider.map(Provider::as_str))
+                .bind(provider.map(Provider::as_str))
+                .fetch_all(&mut *db)
+                .await
+                .map_err(other)?;
+                rows.iter().map(Self::notification_from_row).collect()
+            })
+        })
         .await
-        .map_err(other)?;
-        rows.iter().map(Self::notification_from_row).collect()
     }
 
     async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE attempts SET next_poll_at_ms = MIN(next_poll_at_ms, ?) WHERE id = ?")
-            .bind(at_ms)
-            .bind(attempt_id)
-            .execute(&self.pool)
+        let attempt_id = attempt_id.to_owned();
+        self.writer
+            .run(Lane::Urgent, move |db| {
+                Box::pin(async move {
+                    let attempt_id = attempt_id.as_str();
+                    sqlx::query("UPDATE attempts SET next_poll_at_ms = MIN(next_poll_at_ms, ?) WHERE id = ?")
+                        .bind(at_ms)
+                        .bind(attempt_id)
+                        .execute(&mut *db)
+                        .await
+                        .map_err(other)?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(other)?;
-        Ok(())
     }
 }
 
@@ -1195,7 +1542,7 @@ mod tests {
         assert_eq!(s.attempt("at_1").await.unwrap().unwrap().status, AttemptStatus::Succeeded);
         assert_eq!(s.refunds("co_1").await.unwrap()[0].attempt_id, "at_1");
         assert_eq!(s.history("co_1").await.unwrap()[0].attempt_id.as_deref(), Some("at_1"));
-        s.pool.close().await;
+        drop(s);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

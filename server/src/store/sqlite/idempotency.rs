@@ -1,13 +1,13 @@
 //! Idempotency keys of the merchant API in SQLite: one `BEGIN IMMEDIATE` transaction reserves a
 //! key or reads what it holds, so two concurrent requests with one key never both run.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection};
 
 use super::other;
 use crate::store::{IdempotencyBegin, StoreError};
 
 pub(super) async fn begin(
-    pool: &SqlitePool,
+    db: &mut SqliteConnection,
     key: &str,
     method_path: &str,
     request_hash: &str,
@@ -15,13 +15,12 @@ pub(super) async fn begin(
     stale_before_ms: i64,
     take_over_stale: bool,
 ) -> Result<IdempotencyBegin, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
     let row = sqlx::query(
         "SELECT method_path, request_hash, state, status, body, created_at_ms FROM idempotency_keys
          WHERE key = ?",
     )
     .bind(key)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *db)
     .await
     .map_err(other)?;
     let found = match row {
@@ -34,7 +33,7 @@ pub(super) async fn begin(
             .bind(method_path)
             .bind(request_hash)
             .bind(now_ms)
-            .execute(&mut *tx)
+            .execute(&mut *db)
             .await
             .map_err(other)?;
             IdempotencyBegin::Started
@@ -58,7 +57,7 @@ pub(super) async fn begin(
                 sqlx::query("UPDATE idempotency_keys SET created_at_ms = ? WHERE key = ?")
                     .bind(now_ms)
                     .bind(key)
-                    .execute(&mut *tx)
+                    .execute(&mut *db)
                     .await
                     .map_err(other)?;
                 IdempotencyBegin::Started
@@ -67,12 +66,11 @@ pub(super) async fn begin(
             }
         }
     };
-    tx.commit().await.map_err(other)?;
     Ok(found)
 }
 
 pub(super) async fn finish(
-    pool: &SqlitePool,
+    db: &mut SqliteConnection,
     key: &str,
     status: u16,
     body: &[u8],
@@ -86,25 +84,25 @@ pub(super) async fn finish(
     .bind(body)
     .bind(now_ms)
     .bind(key)
-    .execute(pool)
+    .execute(&mut *db)
     .await
     .map_err(other)?;
     Ok(())
 }
 
-pub(super) async fn release(pool: &SqlitePool, key: &str) -> Result<(), StoreError> {
+pub(super) async fn release(db: &mut SqliteConnection, key: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM idempotency_keys WHERE key = ? AND state = 'in_progress'")
         .bind(key)
-        .execute(pool)
+        .execute(&mut *db)
         .await
         .map_err(other)?;
     Ok(())
 }
 
-pub(super) async fn purge(pool: &SqlitePool, before_ms: i64) -> Result<u64, StoreError> {
+pub(super) async fn purge(db: &mut SqliteConnection, before_ms: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < ?")
         .bind(before_ms)
-        .execute(pool)
+        .execute(&mut *db)
         .await
         .map_err(other)?;
     Ok(done.rows_affected())

@@ -11,7 +11,7 @@ use shared::{
     money::Currency,
     status::{AttemptStatus, CheckoutStatus, RefundStatus},
 };
-use sqlx::{Row, SqliteConnection, SqlitePool, sqlite::SqliteRow};
+use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
 use super::{corrupt, other};
 use crate::store::{ClaimedDelivery, DeliveryOutcome, EventRecord, StoreError};
@@ -202,28 +202,31 @@ fn event_from_row(row: &SqliteRow) -> Result<EventRecord, StoreError> {
 }
 
 pub(super) async fn checkout_events(
-    pool: &SqlitePool,
+    db: &mut SqliteConnection,
     checkout_id: &str,
 ) -> Result<Vec<EventRecord>, StoreError> {
     let rows = sqlx::query(&format!("{EVENT_SELECT} WHERE e.checkout_id = ? ORDER BY e.created_at, e.rowid"))
         .bind(checkout_id)
-        .fetch_all(pool)
+        .fetch_all(&mut *db)
         .await
         .map_err(other)?;
     rows.iter().map(event_from_row).collect()
 }
 
-pub(super) async fn event(pool: &SqlitePool, event_id: &str) -> Result<Option<EventRecord>, StoreError> {
+pub(super) async fn event(
+    db: &mut SqliteConnection,
+    event_id: &str,
+) -> Result<Option<EventRecord>, StoreError> {
     let row = sqlx::query(&format!("{EVENT_SELECT} WHERE e.id = ?"))
         .bind(event_id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db)
         .await
         .map_err(other)?;
     row.as_ref().map(event_from_row).transpose()
 }
 
 pub(super) async fn claim_deliveries(
-    pool: &SqlitePool,
+    db: &mut SqliteConnection,
     now_ms: i64,
     lease_ms: i64,
     limit: u32,
@@ -233,13 +236,12 @@ pub(super) async fn claim_deliveries(
         "SELECT 1 FROM deliveries WHERE state = 'pending' AND next_attempt_at_ms <= ? LIMIT 1",
     )
     .bind(now_ms)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *db)
     .await
     .map_err(other)?;
     if any_due.is_none() {
         return Ok(Vec::new());
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
     let rows = sqlx::query(
         "SELECT d.event_id, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE d.state = 'pending' AND d.next_attempt_at_ms <= ?
@@ -247,7 +249,7 @@ pub(super) async fn claim_deliveries(
     )
     .bind(now_ms)
     .bind(limit)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *db)
     .await
     .map_err(other)?;
     let mut claimed = Vec::with_capacity(rows.len());
@@ -261,7 +263,7 @@ pub(super) async fn claim_deliveries(
         .bind(&claim)
         .bind(now_ms)
         .bind(&event_id)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await
         .map_err(other)?;
         let attempts: i64 = row.get("attempts");
@@ -272,12 +274,11 @@ pub(super) async fn claim_deliveries(
             claim,
         });
     }
-    tx.commit().await.map_err(other)?;
     Ok(claimed)
 }
 
 pub(super) async fn finish_delivery(
-    pool: &SqlitePool,
+    db: &mut SqliteConnection,
     event_id: &str,
     claim: &str,
     outcome: &DeliveryOutcome,
@@ -302,13 +303,17 @@ pub(super) async fn finish_delivery(
     .bind(now_ms)
     .bind(event_id)
     .bind(claim)
-    .execute(pool)
+    .execute(&mut *db)
     .await
     .map_err(other)?;
     Ok(())
 }
 
-pub(super) async fn redeliver(pool: &SqlitePool, event_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+pub(super) async fn redeliver(
+    db: &mut SqliteConnection,
+    event_id: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
     // A send in flight keeps its claim (and lease): the redelivery follows it rather than
     // racing it. Otherwise the delivery is due now, with a fresh retry schedule.
     let done = sqlx::query(
@@ -320,7 +325,7 @@ pub(super) async fn redeliver(pool: &SqlitePool, event_id: &str, now_ms: i64) ->
     .bind(now_ms)
     .bind(now_ms)
     .bind(event_id)
-    .execute(pool)
+    .execute(&mut *db)
     .await
     .map_err(other)?;
     Ok(done.rows_affected() == 1)
