@@ -226,18 +226,34 @@ impl Checkouts {
 
     /// What the widget shows for a checkout.
     pub async fn public_view(&self, id: &str) -> Result<PublicCheckout, AppError> {
-        let (c, mut attempts) = self.store.checkout_with_attempts(id).await?.ok_or(AppError::NotFound)?;
-        let latest = attempts.pop();
-        Ok(PublicCheckout {
-            id: c.id.clone(),
+        let (c, latest) = self.store.checkout_with_latest_attempt(id).await?.ok_or(AppError::NotFound)?;
+        Ok(self.view_of(c, latest))
+    }
+
+    /// What the widget shows for a checkout, if `secret` is its client secret: one read of the
+    /// store for both (the widget polls this).
+    pub async fn authorized_public_view(&self, id: &str, secret: &str) -> Result<PublicCheckout, AppError> {
+        if ids::checkout_id_of_secret(secret) != Some(id) {
+            return Err(AppError::Unauthorized);
+        }
+        let (c, latest) = self.store.checkout_with_latest_attempt(id).await?.ok_or(AppError::Unauthorized)?;
+        if !ids::secret_matches(secret, &c.client_secret_hash) {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(self.view_of(c, latest))
+    }
+
+    fn view_of(&self, c: CheckoutRecord, latest: Option<AttemptRecord>) -> PublicCheckout {
+        PublicCheckout {
+            methods: self.method_options(&c),
+            id: c.id,
             merchant_name: self.policy.merchant_name.clone(),
-            description: c.description.clone(),
+            description: c.description,
             amount: c.money.minor(),
             currency: c.money.currency(),
             country: c.country,
             status: c.status,
             livemode: c.livemode,
-            methods: self.method_options(&c),
             attempt: latest.map(|a| PublicAttempt {
                 id: a.id,
                 method: a.method,
@@ -247,14 +263,14 @@ impl Checkouts {
                 payment_url: a.payment_url,
             }),
             expires_at: rfc3339(c.expires_at),
-        })
+        }
     }
 
     /// The provider's page of the checkout's latest attempt while it is live, the only text the
     /// QR code of the public API encodes; [`AppError::NotFound`] when there is none (no attempt,
     /// a final one, a push attempt without a page, or a link that is not `http(s)`).
     pub async fn live_payment_url(&self, id: &str) -> Result<String, AppError> {
-        let latest = self.store.attempts(id).await?.pop();
+        let latest = self.store.checkout_with_latest_attempt(id).await?.and_then(|(_, a)| a);
         latest
             .filter(|a| a.status.is_pending())
             .and_then(|a| a.payment_url)

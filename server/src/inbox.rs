@@ -1,7 +1,8 @@
 //! The inbox worker: processes the provider notifications the webhook receiver stored.
 //!
 //! The receiver verifies a notification, stores it (deduplicated) and answers the provider at
-//! once; this worker applies it after, oldest first. It wakes when a notification is stored and
+//! once; this worker applies it after, in batches of the oldest, several at a time (their
+//! writes take the store's urgent lane and share its commits). It wakes when a notification is stored and
 //! also every [`IDLE`], so rows left `received` by a crash or a restart are picked up: a kill
 //! between storing and processing loses nothing. Processing twice is harmless (the state
 //! machine ignores a repeated update), so a notification is marked processed after it is
@@ -9,10 +10,14 @@
 
 use std::time::Duration;
 
+use futures_util::{StreamExt, stream};
+
 use crate::checkouts::Checkouts;
 
 /// How many notifications one pass handles at most.
 const BATCH: u32 = 50;
+/// Notifications processed at the same time.
+const CONCURRENCY: usize = 16;
 /// How long the worker sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_secs(1);
 /// Processing tries before a notification is marked `failed` (the reconciler still polls).
@@ -37,23 +42,28 @@ pub async fn process_due(checkouts: &Checkouts) -> usize {
             return 0;
         }
     };
-    for n in &due {
-        let store = checkouts.store();
-        fail::fail_point!("inbox.before_processing");
-        let done = match checkouts.process_notification(n).await {
-            Ok(outcome) => {
-                fail::fail_point!("inbox.processed_unmarked");
-                tracing::debug!(notification = %n.id, outcome, "notification processed");
-                store.inbox_processed(&n.id, outcome).await
+    // Several at once: their writes then share the store's commits, and a notification that
+    // needs a status fetch does not hold up the others. Their order does not matter: the state
+    // machine ignores a move backwards, whichever arrives first.
+    stream::iter(&due)
+        .for_each_concurrent(CONCURRENCY, |n| async move {
+            let store = checkouts.store();
+            fail::fail_point!("inbox.before_processing");
+            let done = match checkouts.process_notification(n).await {
+                Ok(outcome) => {
+                    fail::fail_point!("inbox.processed_unmarked");
+                    tracing::debug!(notification = %n.id, outcome, "notification processed");
+                    store.inbox_processed(&n.id, outcome).await
+                }
+                Err(e) => {
+                    tracing::warn!(notification = %n.id, error = %e, "processing a notification failed; will retry");
+                    store.inbox_retry(&n.id, &e.to_string(), GIVE_UP_AFTER).await
+                }
+            };
+            if let Err(e) = done {
+                tracing::error!(notification = %n.id, error = %e, "recording a notification's processing failed");
             }
-            Err(e) => {
-                tracing::warn!(notification = %n.id, error = %e, "processing a notification failed; will retry");
-                store.inbox_retry(&n.id, &e.to_string(), GIVE_UP_AFTER).await
-            }
-        };
-        if let Err(e) = done {
-            tracing::error!(notification = %n.id, error = %e, "recording a notification's processing failed");
-        }
-    }
+        })
+        .await;
     due.len()
 }

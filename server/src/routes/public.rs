@@ -69,8 +69,7 @@ async fn read(
     Path(id): Path<String>,
     ClientSecret(secret): ClientSecret,
 ) -> Result<Json<PublicCheckout>, AppError> {
-    state.checkouts.authorize(&id, &secret).await?;
-    Ok(Json(state.checkouts.public_view(&id).await?))
+    Ok(Json(state.checkouts.authorized_public_view(&id, &secret).await?))
 }
 
 async fn pay(

@@ -302,6 +302,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         id: &str,
     ) -> Result<Option<(CheckoutRecord, Vec<AttemptRecord>)>, StoreError>;
+    /// A checkout and its latest attempt, in one read (what the widget polls).
+    async fn checkout_with_latest_attempt(
+        &self,
+        id: &str,
+    ) -> Result<Option<(CheckoutRecord, Option<AttemptRecord>)>, StoreError>;
     /// A checkout's attempts, oldest first.
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError>;
     /// Reads an attempt.

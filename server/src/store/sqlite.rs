@@ -234,42 +234,52 @@ impl SqliteStore {
     }
 
     fn attempt_from_row(row: &SqliteRow) -> Result<AttemptRecord, StoreError> {
-        let provider: String = row.get("provider");
-        let method: String = row.get("method");
-        let status: String = row.get("status");
-        let failure: Option<String> = row.get("failure");
+        Self::attempt_from_row_as(row, "")
+    }
+
+    /// An attempt from columns named with a prefix (`a_id`, `a_status`, …) beside others.
+    fn attempt_from_row_as(row: &SqliteRow, p: &str) -> Result<AttemptRecord, StoreError> {
+        let provider: String = row.get(format!("{p}provider").as_str());
+        let method: String = row.get(format!("{p}method").as_str());
+        let status: String = row.get(format!("{p}status").as_str());
+        let failure: Option<String> = row.get(format!("{p}failure").as_str());
         Ok(AttemptRecord {
-            id: row.get("id"),
-            checkout_id: row.get("checkout_id"),
+            id: row.get(format!("{p}id").as_str()),
+            checkout_id: row.get(format!("{p}checkout_id").as_str()),
             provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
             method: PaymentMethod::parse(&method).ok_or_else(|| corrupt("method", &method))?,
-            phone: row.get("phone"),
+            phone: row.get(format!("{p}phone").as_str()),
             status: AttemptStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
             failure: match failure {
                 Some(f) => Some(ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))?),
                 None => None,
             },
-            idempotency_key: row.get("idempotency_key"),
-            provider_reference: row.get("provider_reference"),
-            payment_url: row.get("payment_url"),
-            reported: reported_from_row(row)?,
-            created_at: row.get("created_at"),
+            idempotency_key: row.get(format!("{p}idempotency_key").as_str()),
+            provider_reference: row.get(format!("{p}provider_reference").as_str()),
+            payment_url: row.get(format!("{p}payment_url").as_str()),
+            reported: reported_from_row_as(row, p)?,
+            created_at: row.get(format!("{p}created_at").as_str()),
         })
     }
 }
 
 /// The `reported_*` columns of an attempt row, if any is set.
 fn reported_from_row(row: &SqliteRow) -> Result<Option<Reported>, StoreError> {
-    let amount: Option<i64> = row.get("reported_amount");
+    reported_from_row_as(row, "")
+}
+
+/// [`reported_from_row`] from columns named with a prefix.
+fn reported_from_row_as(row: &SqliteRow, p: &str) -> Result<Option<Reported>, StoreError> {
+    let amount: Option<i64> = row.get(format!("{p}reported_amount").as_str());
     let reported = Reported {
         amount: amount
             .map(|a| u64::try_from(a).map_err(|_| corrupt("reported amount", &a.to_string())))
             .transpose()?,
-        unreadable_amount: row.get("reported_amount_text"),
-        currency: row.get("reported_currency"),
-        reference: row.get("reported_reference"),
+        unreadable_amount: row.get(format!("{p}reported_amount_text").as_str()),
+        currency: row.get(format!("{p}reported_currency").as_str()),
+        reference: row.get(format!("{p}reported_reference").as_str()),
         charged: row
-            .get::<Option<i64>, _>("reported_charged")
+            .get::<Option<i64>, _>(format!("{p}reported_charged").as_str())
             .map(|a| u64::try_from(a).map_err(|_| corrupt("charged amount", &a.to_string())))
             .transpose()?,
     };
@@ -430,6 +440,36 @@ impl Store for SqliteStore {
                         .map_err(other)?;
                 let attempts = rows.iter().map(Self::attempt_from_row).collect::<Result<Vec<_>, _>>()?;
                 Ok(Some((checkout, attempts)))
+            })
+        })
+        .await
+    }
+
+    async fn checkout_with_latest_attempt(
+        &self,
+        id: &str,
+    ) -> Result<Option<(CheckoutRecord, Option<AttemptRecord>)>, StoreError> {
+        let id = id.to_owned();
+        // One statement: one snapshot, one round trip to the connection's thread.
+        self.read(move |db| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "SELECT c.*, a.id AS a_id, a.checkout_id AS a_checkout_id, a.provider AS a_provider, a.method AS a_method, a.phone AS a_phone, a.status AS a_status, a.failure AS a_failure, a.idempotency_key AS a_idempotency_key, a.provider_reference AS a_provider_reference, a.payment_url AS a_payment_url, a.created_at AS a_created_at, a.reported_amount AS a_reported_amount, a.reported_amount_text AS a_reported_amount_text, a.reported_currency AS a_reported_currency, a.reported_reference AS a_reported_reference, a.reported_charged AS a_reported_charged
+                     FROM checkouts c LEFT JOIN attempts a ON a.rowid = (
+                         SELECT rowid FROM attempts WHERE checkout_id = c.id
+                         ORDER BY created_at DESC, rowid DESC LIMIT 1)
+                     WHERE c.id = ?",
+                )
+                .bind(&id)
+                .fetch_optional(&mut *db)
+                .await
+                .map_err(other)?;
+                let Some(row) = row else { return Ok(None) };
+                let attempt = match row.get::<Option<String>, _>("a_id") {
+                    Some(_) => Some(Self::attempt_from_row_as(&row, "a_")?),
+                    None => None,
+                };
+                Ok(Some((Self::checkout_from_row(&row)?, attempt)))
             })
         })
         .await
@@ -1621,5 +1661,79 @@ mod tests {
         s.poll_no_later_than("at_1", 5_000).await.unwrap();
         assert_eq!(s.due_attempts(5_000, 10).await.unwrap().len(), 1, "brought forward");
         assert!(s.due_attempts(4_999, 10).await.unwrap().is_empty());
+    }
+
+    /// Every SQL statement the store's code holds, read from its own source files: a new query
+    /// is checked without anyone listing it.
+    fn store_queries() -> Vec<String> {
+        let sources = [
+            include_str!("sqlite.rs"),
+            include_str!("sqlite/outbox.rs"),
+            include_str!("sqlite/idempotency.rs"),
+        ];
+        let mut queries = Vec::new();
+        for source in sources {
+            // Up to this test module: the statements the tests write are not the store's.
+            let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+            for literal in code.split('"').skip(1).step_by(2) {
+                // The events' common head is run only with a `WHERE`, which is checked.
+                if literal == outbox::EVENT_SELECT {
+                    continue;
+                }
+                let sql = literal.replace("{EVENT_SELECT}", outbox::EVENT_SELECT);
+                let head = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                if ["SELECT", "UPDATE", "DELETE", "INSERT"].contains(&head.as_str()) {
+                    queries.push(sql);
+                }
+            }
+        }
+        queries
+    }
+
+    #[tokio::test]
+    async fn every_hot_query_uses_an_index() {
+        // Reading a whole table is allowed only here, each with its reason.
+        let cold = [
+            // The list of every stored notification: an operator's or a test's, never a request's.
+            "SELECT * FROM provider_notifications WHERE ? IS NULL OR provider = ? ORDER BY received_at_ms, rowid",
+        ];
+        let s = store().await;
+        let found = s
+            .read(move |db| {
+                Box::pin(async move {
+                    let partial: Vec<String> = sqlx::query_scalar(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'",
+                    )
+                    .fetch_all(&mut *db)
+                    .await
+                    .map_err(other)?;
+                    let mut scans = Vec::new();
+                    let queries = store_queries();
+                    assert!(queries.len() > 40, "only {} queries found in the store's source", queries.len());
+                    for sql in queries {
+                        let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                            .fetch_all(&mut *db)
+                            .await
+                            .map_err(|e| StoreError::Other(anyhow::anyhow!("{sql}: {e}")))?;
+                        for row in plan {
+                            let detail: String = row.get("detail");
+                            // `SCAN t` reads every row; `SCAN t USING INDEX i` too, unless `i` is
+                            // partial (it holds only the rows the query wants).
+                            let full = detail.starts_with("SCAN ")
+                                && !partial.iter().any(|i| detail.ends_with(&format!("INDEX {i}")));
+                            if full && !cold.iter().any(|c| sql.split_whitespace().eq(c.split_whitespace())) {
+                                scans.push(format!(
+                                    "{detail}\n    in: {}",
+                                    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+                                ));
+                            }
+                        }
+                    }
+                    Ok(scans)
+                })
+            })
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "queries that read a whole table:\n{}", found.join("\n"));
     }
 }

@@ -178,7 +178,8 @@ pub(super) async fn record_event(
     Ok(())
 }
 
-const EVENT_SELECT: &str = "SELECT e.id, e.type, e.checkout_id, e.payload, e.created_at, d.state, d.attempts,
+pub(super) const EVENT_SELECT: &str =
+    "SELECT e.id, e.type, e.checkout_id, e.payload, e.created_at, d.state, d.attempts,
         d.next_attempt_at_ms, d.last_status, d.last_error
      FROM events e JOIN deliveries d ON d.event_id = e.id";
 
