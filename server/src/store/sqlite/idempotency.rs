@@ -1,5 +1,6 @@
-//! Idempotency keys of the merchant API in SQLite: one `BEGIN IMMEDIATE` transaction reserves a
-//! key or reads what it holds, so two concurrent requests with one key never both run.
+//! Idempotency keys of the merchant API in SQLite: one write job of the store's writer (so one
+//! `BEGIN IMMEDIATE` transaction) reserves a key or reads what it holds, so two concurrent
+//! requests with one key never both run.
 
 use sqlx::{Row, SqliteConnection};
 

@@ -226,23 +226,24 @@ pub(super) async fn event(
     row.as_ref().map(event_from_row).transpose()
 }
 
-pub(super) async fn claim_deliveries(
-    db: &mut SqliteConnection,
-    now_ms: i64,
-    lease_ms: i64,
-    limit: u32,
-) -> Result<Vec<ClaimedDelivery>, StoreError> {
-    // A plain read first: an idle dispatcher never takes the write lock payments need.
-    let any_due: Option<i64> = sqlx::query_scalar(
+/// Whether any delivery is due at `now_ms`.
+pub(super) async fn any_delivery_due(db: &mut SqliteConnection, now_ms: i64) -> Result<bool, StoreError> {
+    let any: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM deliveries WHERE state = 'pending' AND next_attempt_at_ms <= ? LIMIT 1",
     )
     .bind(now_ms)
     .fetch_optional(&mut *db)
     .await
     .map_err(other)?;
-    if any_due.is_none() {
-        return Ok(Vec::new());
-    }
+    Ok(any.is_some())
+}
+
+pub(super) async fn claim_deliveries(
+    db: &mut SqliteConnection,
+    now_ms: i64,
+    lease_ms: i64,
+    limit: u32,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let rows = sqlx::query(
         "SELECT d.event_id, d.attempts, e.payload FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE d.state = 'pending' AND d.next_attempt_at_ms <= ?
