@@ -53,11 +53,11 @@ fn apt_get(args: &[&str]) -> Result<()> {
 /// The axe-core major version the browser tests' accessibility audit uses.
 const AXE_CORE: &str = "axe-core@4";
 
-/// Makes sure axe-core (from the npm registry) is in `<root>/target/tools`, installing it with
+/// Makes sure axe-core (from the npm registry) is in `<target>/tools`, installing it with
 /// npm (Debian's `npm` package when missing); returns the path of `axe.min.js`, which the
 /// browser tests inject into each page (`AXE_CORE_JS`).
 pub(crate) fn ensure_axe_core(root: &Path) -> Result<std::path::PathBuf> {
-    let tools = root.join("target").join("tools");
+    let tools = crate::target_dir(root).join("tools");
     let js = tools.join("node_modules/axe-core/axe.min.js");
     if js.exists() {
         return Ok(js);
@@ -80,10 +80,10 @@ pub(crate) fn ensure_axe_core(root: &Path) -> Result<std::path::PathBuf> {
 /// The reference Standard Webhooks library the merchant webhook tests verify signatures with.
 pub(crate) const STANDARDWEBHOOKS: &str = "standardwebhooks==1.1.0";
 
-/// Makes sure `target/standardwebhooks-venv` has the PyPI `standardwebhooks` package; returns
+/// Makes sure `<target>/standardwebhooks-venv` has the PyPI `standardwebhooks` package; returns
 /// its python (the e2e tests read it from `STANDARDWEBHOOKS_PYTHON`).
 pub(crate) fn ensure_standardwebhooks(root: &Path) -> Result<PathBuf> {
-    let venv = root.join("target/standardwebhooks-venv");
+    let venv = crate::target_dir(root).join("standardwebhooks-venv");
     let python = venv.join("bin/python");
     let has_it = |python: &Path| {
         Command::new(python)

@@ -1,7 +1,18 @@
 //! `cargo xtask build-widget`: compiles the `checkout-widget` crate to wasm32, runs
 //! wasm-bindgen on it (as a library, at the version Cargo.lock pins), and writes the assets
-//! the verifier serves under `/widget/` into `target/widget/`: `checkout.js` (the loader),
-//! `widget.js` and `widget_bg.wasm`. It prints each asset's raw and gzip -9 size.
+//! the verifier serves under `/widget/` into `<target>/widget/` (`<target>`:
+//! [`crate::target_dir`]):
+//!
+//! - `checkout.js`, the loader, under its stable name (shops' script tags name it), with the
+//!   hashed names of the two others written in at build time;
+//! - `widget.<hash>.js` (the wasm-bindgen glue) and `widget_bg.<hash>.wasm`, named by the first
+//!   8 hex digits of the SHA-256 of their bytes, so the verifier can let browsers cache them
+//!   for good (`immutable`): a new build is a new name;
+//! - beside each, a `.br` (brotli quality 11) and a `.gz` (gzip -9) sibling, which the verifier
+//!   sends instead of the file when the browser accepts that encoding.
+//!
+//! Files of earlier builds are removed. It prints each asset's raw, gzip -9 and brotli 11 size
+//! ([`served_sizes`]).
 //!
 //! Two ways to get a wasm32 standard library, picked in this order:
 //! 1. a rustup toolchain with the `wasm32-unknown-unknown` target installed (any laptop where
@@ -11,7 +22,7 @@
 //!    `rust-lld` of a rustup toolchain (Debian's own `wasm-ld` is too old).
 //!
 //! When neither is there, it installs the Debian packages if running as root, and otherwise
-//! says which command to run. The wasm build has its own target dir, `target/wasm`, so it never
+//! says which command to run. The wasm build has its own target dir, `<target>/wasm`, so it never
 //! invalidates the host build's artifacts.
 //!
 //! No `wasm-opt` pass: measured on this widget with Debian's binaryen 108, `-Os`/`-Oz` shrink
@@ -26,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "widget-release";
@@ -49,16 +61,19 @@ enum Toolchain {
     Debian { linker: PathBuf },
 }
 
-/// Builds the widget into `<root>/target/widget/` and returns that directory.
+/// Builds the widget into `<target>/widget/` and returns that directory.
 pub(crate) fn build(root: &Path) -> Result<PathBuf> {
     // Before a build of minutes: the bindgen step would refuse the result anyway.
     let bindgen_version = check_bindgen_version(root)?;
     let toolchain = pick_toolchain()?;
-    let wasm = compile(root, &toolchain)?;
+    let target = crate::target_dir(root);
+    let wasm = compile(root, &target, &toolchain)?;
 
-    let out = root.join("target").join("widget");
-    if out.exists() {
-        fs::remove_dir_all(&out).with_context(|| format!("cannot empty {}", out.display()))?;
+    // wasm-bindgen writes into a directory of its own; only the packaged files reach `out`.
+    let bindgen_out = target.join("widget-bindgen");
+    if bindgen_out.exists() {
+        fs::remove_dir_all(&bindgen_out)
+            .with_context(|| format!("cannot empty {}", bindgen_out.display()))?;
     }
     eprintln!(
         "build-widget: wasm-bindgen {bindgen_version} (as a library) --target web --out-name {OUT_NAME}"
@@ -71,21 +86,99 @@ pub(crate) fn build(root: &Path) -> Result<PathBuf> {
         .remove_name_section(true)
         .remove_producers_section(true)
         .web(true)
-        .and_then(|b| b.generate(&out))
+        .and_then(|b| b.generate(&bindgen_out))
         .map_err(|e| anyhow::anyhow!("wasm-bindgen failed on {}: {e:#}", wasm.display()))?;
+
     let loader = root.join(LOADER);
     let loader_js = fs::read_to_string(&loader)
         .with_context(|| format!("cannot read the loader {}", loader.display()))?;
-    fs::write(out.join("checkout.js"), squeeze_js(&loader_js).unwrap_or(loader_js))?;
-    let glue = out.join(format!("{OUT_NAME}.js"));
-    let glue_js = fs::read_to_string(&glue)?;
-    if let Some(squeezed) = squeeze_js(&glue_js) {
-        fs::write(&glue, squeezed)?;
-    }
+    let glue_js = fs::read_to_string(bindgen_out.join(format!("{OUT_NAME}.js")))?;
+    let wasm_bytes = fs::read(bindgen_out.join(format!("{OUT_NAME}_bg.wasm")))?;
+    let assets = package(&loader_js, &glue_js, wasm_bytes)?;
 
-    let sizes = asset_sizes(&out)?;
+    let out = target.join("widget");
+    write_assets(&out, &assets)?;
+    let sizes = served_sizes(&out)?;
     print_sizes(&out, &sizes);
     Ok(out)
+}
+
+/// One file the verifier serves under `/widget/`.
+#[derive(Debug)]
+struct Asset {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// The name the loader's source uses for the glue; replaced by its hashed name.
+const GLUE_PLACEHOLDER: &str = "\"widget.js\"";
+/// The same for the wasm module.
+const WASM_PLACEHOLDER: &str = "\"widget_bg.wasm\"";
+
+/// The three assets: the glue and the wasm under content-hashed names (`widget.<hash>.js`,
+/// `widget_bg.<hash>.wasm`), so they can be cached for good, and the loader `checkout.js`
+/// under its stable name (the shops' script tags point at it), with the hashed names written
+/// in place of its placeholders `"widget.js"` and `"widget_bg.wasm"`.
+fn package(loader_js: &str, glue_js: &str, wasm: Vec<u8>) -> Result<Vec<Asset>> {
+    let wasm_name = format!("{OUT_NAME}_bg.{}.wasm", content_hash(&wasm));
+    let glue = squeeze_js(glue_js).unwrap_or_else(|| glue_js.to_owned()).into_bytes();
+    let glue_name = format!("{OUT_NAME}.{}.js", content_hash(&glue));
+    let mut loader = squeeze_js(loader_js).unwrap_or_else(|| loader_js.to_owned());
+    for (placeholder, name) in [(GLUE_PLACEHOLDER, &glue_name), (WASM_PLACEHOLDER, &wasm_name)] {
+        let found = loader.matches(placeholder).count();
+        if found != 1 {
+            bail!(
+                "{LOADER} must name {placeholder} exactly once (found {found}): the build writes the hashed name there"
+            );
+        }
+        loader = loader.replace(placeholder, &format!("\"{name}\""));
+    }
+    Ok(vec![
+        Asset { name: LOADER_NAME.to_owned(), bytes: loader.into_bytes() },
+        Asset { name: glue_name, bytes: glue },
+        Asset { name: wasm_name, bytes: wasm },
+    ])
+}
+
+/// The loader's file name, stable across builds.
+const LOADER_NAME: &str = "checkout.js";
+/// Hex digits of the SHA-256 kept in a hashed name: 32 bits, plenty to tell builds apart.
+const HASH_HEX_DIGITS: usize = 8;
+
+/// The first [`HASH_HEX_DIGITS`] hex digits of the bytes' SHA-256.
+fn content_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(HASH_HEX_DIGITS);
+    for b in digest.iter().take(HASH_HEX_DIGITS / 2) {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
+
+/// Writes each asset with its `.br` (brotli 11) and `.gz` (gzip -9) siblings into `out`, the
+/// hashed ones first and the loader last (a page never gets a loader naming files not there
+/// yet), then removes every other file: the hashed assets of earlier builds.
+fn write_assets(out: &Path, assets: &[Asset]) -> Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut kept = Vec::new();
+    for asset in
+        assets.iter().filter(|a| a.name != LOADER_NAME).chain(assets.iter().filter(|a| a.name == LOADER_NAME))
+    {
+        let path = out.join(&asset.name);
+        fs::write(out.join(format!("{}.br", asset.name)), brotli_11(&asset.bytes)?)?;
+        fs::write(out.join(format!("{}.gz", asset.name)), gzip_9(&asset.bytes)?)?;
+        fs::write(&path, &asset.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        kept.extend([asset.name.clone(), format!("{}.br", asset.name), format!("{}.gz", asset.name)]);
+    }
+    for entry in fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
+        let entry = entry?;
+        if !kept.iter().any(|k| entry.file_name() == k.as_str()) {
+            let path = entry.path();
+            if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) }
+                .with_context(|| format!("cannot remove the stale {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
@@ -122,51 +215,84 @@ fn squeeze_js(src: &str) -> Option<String> {
     (!in_comment).then_some(out)
 }
 
-fn gzip_len(bytes: &[u8]) -> Result<u64> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+fn gzip_9(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
-    Ok(gz.finish()?.len() as u64)
+    Ok(gz.finish()?)
 }
 
-/// Every file under `dir` (recursively, `/`-separated relative names, sorted) with its raw
-/// size and its size gzipped at level 9, in bytes.
-pub(crate) fn asset_sizes(dir: &Path) -> Result<Vec<(String, u64, u64)>> {
-    let mut files = Vec::new();
-    collect_files(dir, dir, &mut files)?;
-    files.sort();
-    files
-        .into_iter()
-        .map(|(name, path)| {
-            let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok((name, bytes.len() as u64, gzip_len(&bytes)?))
-        })
-        .collect()
+fn brotli_11(bytes: &[u8]) -> Result<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        size_hint: bytes.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
 }
 
-fn collect_files(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
-    let entries = fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    for entry in entries {
+/// One asset's sizes in bytes: as built, and as served to a browser that accepts gzip only or
+/// brotli (the `.gz` and `.br` siblings on disk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServedSize {
+    /// The file's name under `/widget/`.
+    pub(crate) name: String,
+    /// Uncompressed (`Accept-Encoding` without gzip or br).
+    pub(crate) raw: u64,
+    /// The `.gz` sibling (gzip -9).
+    pub(crate) gzip: u64,
+    /// The `.br` sibling (brotli 11): what `Accept-Encoding: br, gzip` gets.
+    pub(crate) brotli: u64,
+}
+
+/// The sizes of what a first visit downloads: every asset in `dir` (the files that are not a
+/// `.br`/`.gz` sibling), sorted by name, each read with its siblings. Fails when a sibling is
+/// missing (`dir` was not written by this build).
+pub(crate) fn served_sizes(dir: &Path) -> Result<Vec<ServedSize>> {
+    let len = |path: &Path| -> Result<u64> {
+        Ok(fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len())
+    };
+    let mut sizes = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
-        if path.is_dir() {
-            collect_files(base, &path, out)?;
-        } else {
-            let rel = path.strip_prefix(base).unwrap_or(&path);
-            let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>();
-            out.push((name.join("/"), path));
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if !path.is_file() || name.ends_with(".br") || name.ends_with(".gz") {
+            continue;
         }
+        sizes.push(ServedSize {
+            raw: len(&path)?,
+            gzip: len(&dir.join(format!("{name}.gz")))?,
+            brotli: len(&dir.join(format!("{name}.br")))?,
+            name,
+        });
     }
-    Ok(())
+    sizes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(sizes)
 }
 
-fn print_sizes(dir: &Path, sizes: &[(String, u64, u64)]) {
-    let kb = |n: u64| n as f64 / 1024.0;
-    eprintln!("build-widget: assets in {}", dir.display());
-    eprintln!("  {:<18} {:>10} {:>10}", "file", "raw", "gzip -9");
-    for (name, raw, gzip) in sizes {
-        eprintln!("  {name:<18} {:>7.1} KB {:>7.1} KB", kb(*raw), kb(*gzip));
+/// Every asset in `dir` (not its compressed siblings) with its raw size and its size gzipped
+/// at level 9, in bytes. Kept for `bench`; [`served_sizes`] has the brotli size too.
+pub(crate) fn asset_sizes(dir: &Path) -> Result<Vec<(String, u64, u64)>> {
+    Ok(served_sizes(dir)?.into_iter().map(|s| (s.name, s.raw, s.gzip)).collect())
+}
+
+fn print_sizes(dir: &Path, sizes: &[ServedSize]) {
+    let kb = |n: u64| n as f64 / 1000.0;
+    eprintln!("build-widget: assets in {} (KB = 1000 bytes)", dir.display());
+    eprintln!("  {:<26} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli 11");
+    for s in sizes {
+        eprintln!("  {:<26} {:>7.1} KB {:>7.1} KB {:>7.1} KB", s.name, kb(s.raw), kb(s.gzip), kb(s.brotli));
     }
-    let (raw, gzip) = sizes.iter().fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
-    eprintln!("  {:<18} {:>7.1} KB {:>7.1} KB", "total", kb(raw), kb(gzip));
+    let sum = |f: fn(&ServedSize) -> u64| sizes.iter().map(f).sum::<u64>();
+    eprintln!(
+        "  {:<26} {:>7.1} KB {:>7.1} KB {:>7.1} KB",
+        "total",
+        kb(sum(|s| s.raw)),
+        kb(sum(|s| s.gzip)),
+        kb(sum(|s| s.brotli))
+    );
 }
 
 /// The wasm-bindgen version in Cargo.lock must be the one this binary links (the CLI support
@@ -344,8 +470,9 @@ fn apt_install() -> Result<()> {
 }
 
 /// Compiles the widget; returns the `.wasm` file.
-fn compile(root: &Path, toolchain: &Toolchain) -> Result<PathBuf> {
-    let target_dir = root.join("target").join("wasm");
+fn compile(root: &Path, target: &Path, toolchain: &Toolchain) -> Result<PathBuf> {
+    // Its own directory, so the wasm32 build never invalidates the host build's artifacts.
+    let target_dir = target.join("wasm");
     let mut cmd = match toolchain {
         Toolchain::Rustup => Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
         Toolchain::Debian { .. } => Command::new(DEBIAN_CARGO),
