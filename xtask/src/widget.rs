@@ -283,19 +283,18 @@ pub(crate) fn asset_sizes(dir: &Path) -> Result<Vec<(String, u64, u64)>> {
 }
 
 fn print_sizes(dir: &Path, sizes: &[ServedSize]) {
-    let kb = |n: u64| n as f64 / 1000.0;
-    eprintln!("build-widget: assets in {} (KB = 1000 bytes)", dir.display());
-    eprintln!("  {:<26} {:>10} {:>10} {:>10}", "file", "raw", "gzip -9", "brotli 11");
+    eprintln!("build-widget: assets in {} (bytes)", dir.display());
+    eprintln!("  {:<26} {:>9} {:>9} {:>9}", "file", "raw", "gzip -9", "brotli 11");
     for s in sizes {
-        eprintln!("  {:<26} {:>7.1} KB {:>7.1} KB {:>7.1} KB", s.name, kb(s.raw), kb(s.gzip), kb(s.brotli));
+        eprintln!("  {:<26} {:>9} {:>9} {:>9}", s.name, s.raw, s.gzip, s.brotli);
     }
     let sum = |f: fn(&ServedSize) -> u64| sizes.iter().map(f).sum::<u64>();
     eprintln!(
-        "  {:<26} {:>7.1} KB {:>7.1} KB {:>7.1} KB",
+        "  {:<26} {:>9} {:>9} {:>9}  (a first visit with Accept-Encoding: br, gzip downloads the brotli column)",
         "total",
-        kb(sum(|s| s.raw)),
-        kb(sum(|s| s.gzip)),
-        kb(sum(|s| s.brotli))
+        sum(|s| s.raw),
+        sum(|s| s.gzip),
+        sum(|s| s.brotli)
     );
 }
 
