@@ -549,6 +549,58 @@ mod tests {
     }
 
     #[test]
+    fn assets_are_written_with_their_siblings_and_old_builds_removed() {
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("xtask-widget-assets-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for stale in ["widget_bg.deadbeef.wasm", "widget_bg.deadbeef.wasm.br", "widget.deadbeef.js.gz"] {
+            fs::write(dir.join(stale), b"old build").unwrap();
+        }
+        let js = "export function mount() { return 'checkout'; }\n".repeat(40);
+        let assets = [
+            Asset { name: LOADER_NAME.to_owned(), bytes: b"var GLUE = 1;".to_vec() },
+            Asset { name: "widget.407ef155.js".to_owned(), bytes: js.clone().into_bytes() },
+        ];
+        write_assets(&dir, &assets).unwrap();
+
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "checkout.js",
+                "checkout.js.br",
+                "checkout.js.gz",
+                "widget.407ef155.js",
+                "widget.407ef155.js.br",
+                "widget.407ef155.js.gz"
+            ]
+        );
+        // The siblings decode (flate2's gzip reader, brotli's own decompressor) to the file.
+        let mut gunzipped = String::new();
+        flate2::read::GzDecoder::new(&fs::read(dir.join("widget.407ef155.js.gz")).unwrap()[..])
+            .read_to_string(&mut gunzipped)
+            .unwrap();
+        assert_eq!(gunzipped, js);
+        let mut unbrotlied = String::new();
+        brotli::Decompressor::new(&fs::read(dir.join("widget.407ef155.js.br")).unwrap()[..], 4096)
+            .read_to_string(&mut unbrotlied)
+            .unwrap();
+        assert_eq!(unbrotlied, js);
+
+        let sizes = served_sizes(&dir).unwrap();
+        assert_eq!(sizes.len(), 2);
+        let glue = &sizes[1];
+        assert_eq!((glue.name.as_str(), glue.raw), ("widget.407ef155.js", js.len() as u64));
+        assert!(glue.brotli < glue.raw && glue.gzip < glue.raw, "{glue:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn lock_versions_reads_each_package_entry() {
         let lock = "[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\n\n[[package]]\nname = \"wasm-bindgen-shared\"\nversion = \"0.2.130\"\n";
         assert_eq!(lock_versions(lock, "wasm-bindgen"), ["0.2.130"]);
