@@ -176,9 +176,15 @@ fn write_assets(out: &Path, assets: &[Asset]) -> Result<()> {
         assets.iter().filter(|a| a.name != LOADER_NAME).chain(assets.iter().filter(|a| a.name == LOADER_NAME))
     {
         let path = out.join(&asset.name);
-        fs::write(out.join(format!("{}.br", asset.name)), brotli_11(&asset.bytes)?)?;
-        fs::write(out.join(format!("{}.gz", asset.name)), gzip_9(&asset.bytes)?)?;
-        fs::write(&path, &asset.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        let (br, gz) = (out.join(format!("{}.br", asset.name)), out.join(format!("{}.gz", asset.name)));
+        // The same bytes as the last build keep their files and modification time, so a
+        // browser revalidating the loader gets a 304, not the file again.
+        let unchanged = fs::read(&path).is_ok_and(|b| b == asset.bytes) && br.is_file() && gz.is_file();
+        if !unchanged {
+            fs::write(&br, brotli_11(&asset.bytes)?)?;
+            fs::write(&gz, gzip_9(&asset.bytes)?)?;
+            fs::write(&path, &asset.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        }
         kept.extend([asset.name.clone(), format!("{}.br", asset.name), format!("{}.gz", asset.name)]);
     }
     for entry in fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
@@ -591,6 +597,13 @@ mod tests {
             .read_to_string(&mut unbrotlied)
             .unwrap();
         assert_eq!(unbrotlied, js);
+
+        // A second build of the same bytes leaves the files (and their Last-Modified) alone.
+        let glue_path = dir.join("widget.407ef155.js");
+        let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        fs::File::options().write(true).open(&glue_path).unwrap().set_modified(long_ago).unwrap();
+        write_assets(&dir, &assets).unwrap();
+        assert_eq!(fs::metadata(&glue_path).unwrap().modified().unwrap(), long_ago);
 
         let sizes = served_sizes(&dir).unwrap();
         assert_eq!(sizes.len(), 2);
