@@ -374,6 +374,50 @@ pub enum ApiErrorCode {
     IdempotencyKeyInterrupted,
 }
 
+impl ApiErrorCode {
+    /// Every code.
+    pub const ALL: [ApiErrorCode; 13] = [
+        ApiErrorCode::InvalidRequest,
+        ApiErrorCode::InvalidPhoneNumber,
+        ApiErrorCode::Unauthorized,
+        ApiErrorCode::NotFound,
+        ApiErrorCode::Conflict,
+        ApiErrorCode::MethodUnavailable,
+        ApiErrorCode::PaymentFailed,
+        ApiErrorCode::RefundNotAllowed,
+        ApiErrorCode::Internal,
+        ApiErrorCode::IdempotencyKeyInUse,
+        ApiErrorCode::IdempotencyKeyReused,
+        ApiErrorCode::LivemodeMismatch,
+        ApiErrorCode::IdempotencyKeyInterrupted,
+    ];
+
+    /// The wire name (serde's `snake_case` form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiErrorCode::InvalidRequest => "invalid_request",
+            ApiErrorCode::InvalidPhoneNumber => "invalid_phone_number",
+            ApiErrorCode::Unauthorized => "unauthorized",
+            ApiErrorCode::NotFound => "not_found",
+            ApiErrorCode::Conflict => "conflict",
+            ApiErrorCode::MethodUnavailable => "method_unavailable",
+            ApiErrorCode::PaymentFailed => "payment_failed",
+            ApiErrorCode::RefundNotAllowed => "refund_not_allowed",
+            ApiErrorCode::Internal => "internal",
+            ApiErrorCode::IdempotencyKeyInUse => "idempotency_key_in_use",
+            ApiErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiErrorCode::LivemodeMismatch => "livemode_mismatch",
+            ApiErrorCode::IdempotencyKeyInterrupted => "idempotency_key_interrupted",
+        }
+    }
+
+    /// Parses [`ApiErrorCode::as_str`]'s form (the widget reads codes with this rather than a
+    /// serde visitor, which costs its download more).
+    pub fn parse(s: &str) -> Option<ApiErrorCode> {
+        ApiErrorCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
 /// The kinds of event the verifier sends to the merchant's webhook endpoint (Standard
 /// Webhooks). Each event has a stable `evt_…` id, sent as `webhook-id` on every delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -606,6 +650,15 @@ impl DeliveryState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_error_codes_parse_their_serde_names() {
+        for c in ApiErrorCode::ALL {
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.as_str()));
+            assert_eq!(ApiErrorCode::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(ApiErrorCode::parse("Not_Found"), None);
+    }
 
     #[test]
     fn create_checkout_refuses_unknown_fields() {

@@ -354,6 +354,25 @@ impl SuggestedAction {
         SuggestedAction::ContactSupport,
     ];
 
+    /// The wire name (serde's `snake_case` form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuggestedAction::TopUp => "top_up",
+            SuggestedAction::CheckNumber => "check_number",
+            SuggestedAction::Retry => "retry",
+            SuggestedAction::ChooseAnotherMethod => "choose_another_method",
+            SuggestedAction::StartNewPayment => "start_new_payment",
+            SuggestedAction::RetryLater => "retry_later",
+            SuggestedAction::ContactSupport => "contact_support",
+        }
+    }
+
+    /// Parses [`SuggestedAction::as_str`]'s form (a serde visitor costs the widget's download
+    /// more than this table).
+    pub fn parse(s: &str) -> Option<SuggestedAction> {
+        SuggestedAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
     /// The suggestion, in words.
     pub fn message(self, locale: Locale) -> &'static str {
         match (self, locale) {
@@ -382,6 +401,15 @@ impl SuggestedAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggested_actions_parse_their_serde_names() {
+        for a in SuggestedAction::ALL {
+            assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{}\"", a.as_str()));
+            assert_eq!(SuggestedAction::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(SuggestedAction::parse("retry "), None);
+    }
 
     #[test]
     fn every_code_has_messages_and_round_trips() {

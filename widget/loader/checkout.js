@@ -7,7 +7,8 @@
  * Optional: data-locale (default: the browser's language), data-api (default: the origin this
  * script is served from), data-mode ("inline", the default, or "iframe"), data-theme-color,
  * data-theme-radius, data-theme-font (the CSS custom properties --ckw-color, --ckw-radius,
- * --ckw-font). widget.js and widget_bg.wasm are loaded from next to this file.
+ * --ckw-font). The widget's glue and wasm (content-hashed names, written in below by
+ * `cargo xtask build-widget`) are loaded from next to this file, both downloads at once.
  *
  * Pages that build themselves later call
  *   CheckoutWidget.mount(elementOrSelector, {clientSecret, locale, api, mode, theme: {color, radius, font}})
@@ -29,10 +30,17 @@
   var NAMES = /^checkout:(ready|submitted|succeeded|failed|expired|closed)$/;
   var PROPS = { color: "--ckw-color", radius: "--ckw-radius", font: "--ckw-font" };
 
+  // `cargo xtask build-widget` writes the content-hashed names of the glue and the wasm here.
+  var GLUE = "widget.js";
+  var WASM = "widget_bg.wasm";
+
   function load() {
     if (!loading) {
-      loading = import(new URL("widget.js", src).href).then(function (m) {
-        return m.default({ module_or_path: new URL("widget_bg.wasm", src).href }).then(function () {
+      // The wasm's download starts now, beside the glue's, not once the glue has arrived.
+      var wasm = fetch(new URL(WASM, src).href);
+      wasm.catch(function () { /* reported through the glue's init below */ });
+      loading = import(new URL(GLUE, src).href).then(function (m) {
+        return m.default({ module_or_path: wasm }).then(function () {
           return m;
         });
       });
@@ -146,6 +154,9 @@
 
   var data = script.dataset;
   if (!data.clientSecret) return;
+  // Inline, the widget's code is needed whatever the page does next: fetch it while the page
+  // is still being parsed.
+  if (data.mode !== "iframe") load().catch(function () { /* retried and reported by mount */ });
   function start() {
     mount(data.target || "", {
       clientSecret: data.clientSecret,

@@ -5,13 +5,11 @@
 //! Why not serde all the way: serde_json, then serde-wasm-bindgen, each cost the customer
 //! 8 to 12 KB of gzip for three response types, which would put the widget over its size
 //! budget. The wire contract still lives in `shared`: every enum is read by its own `parse`
-//! (the inverse of the `as_str`/`code` its serde form uses) or, lacking one, its serde
-//! `Deserialize`; the struct literals below stop compiling when a field is added, and the host
-//! tests round-trip every type through serde_json. (`parse` rather than serde where it exists:
+//! (the inverse of the `as_str`/`code` its serde form uses, tested against serde in
+//! `shared`); the struct literals below stop compiling when a field is added, and the host
+//! tests round-trip every type through serde_json. (`parse` rather than serde:
 //! each serde visitor, with its error messages, costs the download more than a lookup in `ALL`.)
 
-use serde::Deserialize;
-use serde::de::{IntoDeserializer, value};
 use shared::api::{ApiError, ApiErrorBody, ApiErrorCode, MethodOption, PublicAttempt, PublicCheckout};
 use shared::catalogue::{ErrorCode, SuggestedAction};
 use shared::method::{PaymentMethod, Provider};
@@ -112,20 +110,9 @@ parsed! {
     PaymentMethod => PaymentMethod::parse,
     Provider => Provider::parse,
     ErrorCode => ErrorCode::parse,
+    ApiErrorCode => ApiErrorCode::parse,
+    SuggestedAction => SuggestedAction::parse,
 }
-
-/// Enums without a `parse`, read with their serde `Deserialize`.
-macro_rules! deserialized {
-    ($($t:ty),*) => {
-        $(impl Named for $t {
-            fn named(s: &str) -> Option<Self> {
-                <$t>::deserialize(IntoDeserializer::<value::Error>::into_deserializer(s)).ok()
-            }
-        })*
-    };
-}
-
-deserialized!(ApiErrorCode, SuggestedAction);
 
 /// A string naming an enum variant.
 fn variant<T: Named>(n: &impl Node) -> Option<T> {

@@ -304,7 +304,11 @@ async fn order_page(
         return (StatusCode::NOT_FOUND, "no such order").into_response();
     };
     let body = format!(
-        "<p>{}: {} — <b>{}</b></p>
+        // The loader fetches the widget's glue and wasm without credentials (CORS), which a
+        // browser sends over a connection of its own: `preconnect … crossorigin` opens it while
+        // the loader itself downloads.
+        "<link rel=preconnect href='{verifier}' crossorigin>
+<p>{}: {} — <b>{}</b></p>
 <div id=pay></div>
 <script src='{verifier}/widget/checkout.js' data-client-secret='{secret}' data-target='#pay' data-locale='{lang}' async></script>
 <p><a id=check href='/orders/{id}/status?lang={lang}'>{}</a></p>",

@@ -168,7 +168,7 @@ status = "SBXSTATUS"
     let merchant_key = format!("mk_demo_{}", random_hex()?);
     // Standard Webhooks secret: 64 hex digits are also valid base64 (48 bytes, 256 random bits).
     let webhook_secret = format!("whsec_{}{}", random_hex()?, random_hex()?);
-    let bin = root.join("target/debug");
+    let bin = crate::target_dir(root).join("debug");
     let mut guard = Guard(Vec::new());
     // The sandboxes first: they only call the verifier when a payment moves.
     let (novasend_secret, cauris_secret, mypvit_token) = (random_hex()?, random_hex()?, random_hex()?);

@@ -1,6 +1,7 @@
 //! Build tooling, the one entry point for builds, the demo and CI (`cargo xtask <command>`).
 //!
-//! - `build-widget`: the widget to wasm32, wasm-bindgen, assets into `target/widget/`.
+//! - `build-widget`: the widget to wasm32, wasm-bindgen, content-hashed and precompressed
+//!   assets into `<target>/widget/` (`<target>`: [`target_dir`], which honours `CARGO_TARGET_DIR`).
 //! - `demo`: builds what is needed and runs the verifier (SQLite, NovaSend sandbox) and the
 //!   demo shop on 127.0.0.1 until Ctrl-C.
 //! - `test`: installs what is missing (Debian packages, the wasm toolchain, Chromium), builds
@@ -49,6 +50,23 @@ fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The cargo target directory every command uses: `CARGO_TARGET_DIR` (then
+/// `CARGO_BUILD_TARGET_DIR`, cargo's other spelling of the setting) when set, taken relative to
+/// the workspace root when relative (every cargo this runs starts in the root), else
+/// `<root>/target`. The host builds that xtask runs inherit the variable, so their binaries
+/// land here too.
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    target_dir_from(root, |name| std::env::var_os(name))
+}
+
+fn target_dir_from(root: &Path, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"]
+        .into_iter()
+        .find_map(|name| var(name).filter(|v| !v.is_empty()))
+        // `join` keeps an absolute path as it is.
+        .map_or_else(|| root.join("target"), |dir| root.join(dir))
+}
+
 /// `cargo` as invoked by the user (rustup's proxy), for host builds.
 fn cargo() -> std::process::Command {
     std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
@@ -61,6 +79,34 @@ fn run_cmd(cmd: &mut std::process::Command) -> Result<()> {
         bail!("{cmd:?} failed ({status})");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::path::{Path, PathBuf};
+
+    use super::target_dir_from;
+
+    #[test]
+    fn the_target_dir_follows_cargo_s_variables() {
+        let root = Path::new("/repo");
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
+        };
+        assert_eq!(target_dir_from(root, env(&[])), PathBuf::from("/repo/target"));
+        assert_eq!(target_dir_from(root, env(&[("CARGO_TARGET_DIR", "/tmp/t")])), PathBuf::from("/tmp/t"));
+        assert_eq!(
+            target_dir_from(root, env(&[("CARGO_TARGET_DIR", "out/t")])),
+            PathBuf::from("/repo/out/t")
+        );
+        assert_eq!(target_dir_from(root, env(&[("CARGO_TARGET_DIR", "")])), PathBuf::from("/repo/target"));
+        assert_eq!(
+            target_dir_from(root, env(&[("CARGO_BUILD_TARGET_DIR", "/b"), ("CARGO_TARGET_DIR", "/a")])),
+            PathBuf::from("/a")
+        );
+        assert_eq!(target_dir_from(root, env(&[("CARGO_BUILD_TARGET_DIR", "/b")])), PathBuf::from("/b"));
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Prerequisites from Debian's packages: installed when missing and running as root, else a
-//! clear message with the exact command to run. Also the Python packages some tests use, in a
-//! virtual environment under `target/`.
+//! clear message with the exact command to run. Also the npm packages (axe-core for the
+//! browser tests, esbuild for `build-widget`) under `<target>/tools`, and the Python packages
+//! some tests use, in a virtual environment under `<target>/`.
 
 use std::{
     path::{Path, PathBuf},
@@ -53,26 +54,56 @@ fn apt_get(args: &[&str]) -> Result<()> {
 /// The axe-core major version the browser tests' accessibility audit uses.
 const AXE_CORE: &str = "axe-core@4";
 
-/// Makes sure axe-core (from the npm registry) is in `<root>/target/tools`, installing it with
+/// The esbuild that minifies the widget's JavaScript (`build-widget`), pinned so that a build
+/// gives the same bytes (and the same hashed names) on every machine.
+const ESBUILD: &str = "esbuild@0.25.12";
+
+/// Makes sure axe-core (from the npm registry) is in `<target>/tools`, installing it with
 /// npm (Debian's `npm` package when missing); returns the path of `axe.min.js`, which the
 /// browser tests inject into each page (`AXE_CORE_JS`).
 pub(crate) fn ensure_axe_core(root: &Path) -> Result<std::path::PathBuf> {
-    let tools = root.join("target").join("tools");
+    let tools = crate::target_dir(root).join("tools");
     let js = tools.join("node_modules/axe-core/axe.min.js");
-    if js.exists() {
-        return Ok(js);
+    ensure_npm("the accessibility audit (axe-core)", &tools, AXE_CORE, js)
+}
+
+/// Makes sure esbuild (from the npm registry) is in `<target>/tools/esbuild`, a prefix of its
+/// own (npm prunes the packages of a prefix it was not asked for); returns its executable.
+pub(crate) fn ensure_esbuild(root: &Path) -> Result<PathBuf> {
+    let tools = crate::target_dir(root).join("tools").join("esbuild");
+    let bin = tools.join("node_modules/.bin/esbuild");
+    let version = ESBUILD.rsplit('@').next().unwrap_or_default();
+    let installed = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == version);
+    if installed {
+        return Ok(bin);
     }
-    ensure_debian("the accessibility audit (axe-core)", &[("/usr/bin/npm", "npm")])?;
-    std::fs::create_dir_all(&tools)?;
-    eprintln!("xtask: installing {AXE_CORE} from the npm registry into {}", tools.display());
+    // Another version (or a broken install) is replaced.
+    if bin.exists() {
+        std::fs::remove_file(&bin)?;
+    }
+    ensure_npm("the widget's JavaScript minifier (esbuild)", &tools, ESBUILD, bin)
+}
+
+/// Makes sure `file` exists, else installs the npm package `spec` into the prefix `tools`
+/// (Debian's `npm` package installed when missing); returns `file`.
+fn ensure_npm(what: &str, tools: &Path, spec: &str, file: PathBuf) -> Result<PathBuf> {
+    if file.exists() {
+        return Ok(file);
+    }
+    ensure_debian(what, &[("/usr/bin/npm", "npm")])?;
+    std::fs::create_dir_all(tools)?;
+    eprintln!("xtask: installing {spec} from the npm registry into {}", tools.display());
     let status = Command::new("npm")
         .args(["install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&tools)
-        .arg(AXE_CORE)
+        .arg(tools)
+        .arg(spec)
         .status();
     match status {
-        Ok(s) if s.success() && js.exists() => Ok(js),
-        Ok(s) => bail!("npm install {AXE_CORE} failed ({s}) or gave no {}", js.display()),
+        Ok(s) if s.success() && file.exists() => Ok(file),
+        Ok(s) => bail!("npm install {spec} failed ({s}) or gave no {}", file.display()),
         Err(e) => bail!("npm is not available ({e}); install Debian's npm package"),
     }
 }
@@ -80,10 +111,10 @@ pub(crate) fn ensure_axe_core(root: &Path) -> Result<std::path::PathBuf> {
 /// The reference Standard Webhooks library the merchant webhook tests verify signatures with.
 pub(crate) const STANDARDWEBHOOKS: &str = "standardwebhooks==1.1.0";
 
-/// Makes sure `target/standardwebhooks-venv` has the PyPI `standardwebhooks` package; returns
+/// Makes sure `<target>/standardwebhooks-venv` has the PyPI `standardwebhooks` package; returns
 /// its python (the e2e tests read it from `STANDARDWEBHOOKS_PYTHON`).
 pub(crate) fn ensure_standardwebhooks(root: &Path) -> Result<PathBuf> {
-    let venv = root.join("target/standardwebhooks-venv");
+    let venv = crate::target_dir(root).join("standardwebhooks-venv");
     let python = venv.join("bin/python");
     let has_it = |python: &Path| {
         Command::new(python)

@@ -1,7 +1,18 @@
 //! `cargo xtask build-widget`: compiles the `checkout-widget` crate to wasm32, runs
 //! wasm-bindgen on it (as a library, at the version Cargo.lock pins), and writes the assets
-//! the verifier serves under `/widget/` into `target/widget/`: `checkout.js` (the loader),
-//! `widget.js` and `widget_bg.wasm`. It prints each asset's raw and gzip -9 size.
+//! the verifier serves under `/widget/` into `<target>/widget/` (`<target>`:
+//! [`crate::target_dir`]):
+//!
+//! - `checkout.js`, the loader, under its stable name (shops' script tags name it), with the
+//!   hashed names of the two others written in at build time;
+//! - `widget.<hash>.js` (the wasm-bindgen glue) and `widget_bg.<hash>.wasm`, named by the first
+//!   8 hex digits of the SHA-256 of their bytes, so the verifier can let browsers cache them
+//!   for good (`immutable`): a new build is a new name;
+//! - beside each, a `.br` (brotli quality 11) and a `.gz` (gzip -9) sibling, which the verifier
+//!   sends instead of the file when the browser accepts that encoding.
+//!
+//! Files of earlier builds are removed. It prints each asset's raw, gzip -9 and brotli 11 size
+//! ([`served_sizes`]).
 //!
 //! Two ways to get a wasm32 standard library, picked in this order:
 //! 1. a rustup toolchain with the `wasm32-unknown-unknown` target installed (any laptop where
@@ -11,13 +22,18 @@
 //!    `rust-lld` of a rustup toolchain (Debian's own `wasm-ld` is too old).
 //!
 //! When neither is there, it installs the Debian packages if running as root, and otherwise
-//! says which command to run. The wasm build has its own target dir, `target/wasm`, so it never
+//! says which command to run. The wasm build has its own target dir, `<target>/wasm`, so it never
 //! invalidates the host build's artifacts.
 //!
-//! No `wasm-opt` pass: measured on this widget with Debian's binaryen 108, `-Os`/`-Oz` shrink
-//! the raw file but grow its gzip, and `-O1` (2.7% less gzip) yields a module Chromium refuses
-//! ("WebAssembly.Table.set(): Argument 1 is invalid", the externref table). Instead the two
-//! JavaScript files lose their comments and indentation (about 0.8 KB of gzip).
+//! The two JavaScript files are minified by esbuild (npm, pinned, installed into
+//! `<target>/tools/esbuild` by [`crate::prereq::ensure_esbuild`]): 1.2 KB less gzip and 1.0 KB
+//! less brotli than comments and indentation dropped.
+//!
+//! No `wasm-opt` pass: measured on this widget with binaryen 132 (npm), every level grows what
+//! is served: brotli 11 of the wasm 77,539 bytes without it, 77,635 with `-Os`, 77,825 `-Oz`,
+//! 77,981 `-O2`, 78,354 `-O3` (gzip -9 91,984 against 93,303 to 94,851), though the raw file
+//! shrinks by up to 12%. An older binaryen (108) also broke the externref table at `-O1`
+//! ("WebAssembly.Table.set(): Argument 1 is invalid" in Chromium).
 
 use std::ffi::OsStr;
 use std::fs;
@@ -26,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "widget-release";
@@ -49,16 +66,19 @@ enum Toolchain {
     Debian { linker: PathBuf },
 }
 
-/// Builds the widget into `<root>/target/widget/` and returns that directory.
+/// Builds the widget into `<target>/widget/` and returns that directory.
 pub(crate) fn build(root: &Path) -> Result<PathBuf> {
     // Before a build of minutes: the bindgen step would refuse the result anyway.
     let bindgen_version = check_bindgen_version(root)?;
     let toolchain = pick_toolchain()?;
-    let wasm = compile(root, &toolchain)?;
+    let target = crate::target_dir(root);
+    let wasm = compile(root, &target, &toolchain)?;
 
-    let out = root.join("target").join("widget");
-    if out.exists() {
-        fs::remove_dir_all(&out).with_context(|| format!("cannot empty {}", out.display()))?;
+    // wasm-bindgen writes into a directory of its own; only the packaged files reach `out`.
+    let bindgen_out = target.join("widget-bindgen");
+    if bindgen_out.exists() {
+        fs::remove_dir_all(&bindgen_out)
+            .with_context(|| format!("cannot empty {}", bindgen_out.display()))?;
     }
     eprintln!(
         "build-widget: wasm-bindgen {bindgen_version} (as a library) --target web --out-name {OUT_NAME}"
@@ -71,21 +91,111 @@ pub(crate) fn build(root: &Path) -> Result<PathBuf> {
         .remove_name_section(true)
         .remove_producers_section(true)
         .web(true)
-        .and_then(|b| b.generate(&out))
+        .and_then(|b| b.generate(&bindgen_out))
         .map_err(|e| anyhow::anyhow!("wasm-bindgen failed on {}: {e:#}", wasm.display()))?;
+
     let loader = root.join(LOADER);
     let loader_js = fs::read_to_string(&loader)
         .with_context(|| format!("cannot read the loader {}", loader.display()))?;
-    fs::write(out.join("checkout.js"), squeeze_js(&loader_js).unwrap_or(loader_js))?;
-    let glue = out.join(format!("{OUT_NAME}.js"));
-    let glue_js = fs::read_to_string(&glue)?;
-    if let Some(squeezed) = squeeze_js(&glue_js) {
-        fs::write(&glue, squeezed)?;
-    }
+    let glue_js = fs::read_to_string(bindgen_out.join(format!("{OUT_NAME}.js")))?;
+    let wasm_bytes = fs::read(bindgen_out.join(format!("{OUT_NAME}_bg.wasm")))?;
+    let esbuild = crate::prereq::ensure_esbuild(root)?;
+    let assets = package(&loader_js, &glue_js, wasm_bytes, |js| minify_js(&esbuild, js))?;
 
-    let sizes = asset_sizes(&out)?;
+    let out = target.join("widget");
+    write_assets(&out, &assets)?;
+    let sizes = served_sizes(&out)?;
     print_sizes(&out, &sizes);
     Ok(out)
+}
+
+/// One file the verifier serves under `/widget/`.
+#[derive(Debug)]
+struct Asset {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// The name the loader's source uses for the glue; replaced by its hashed name.
+const GLUE_PLACEHOLDER: &str = "\"widget.js\"";
+/// The same for the wasm module.
+const WASM_PLACEHOLDER: &str = "\"widget_bg.wasm\"";
+
+/// The three assets: the glue and the wasm under content-hashed names (`widget.<hash>.js`,
+/// `widget_bg.<hash>.wasm`), so they can be cached for good, and the loader `checkout.js`
+/// under its stable name (the shops' script tags point at it), with the hashed names written
+/// in place of its placeholders `"widget.js"` and `"widget_bg.wasm"`.
+fn package(
+    loader_js: &str,
+    glue_js: &str,
+    wasm: Vec<u8>,
+    minify: impl Fn(&str) -> Result<String>,
+) -> Result<Vec<Asset>> {
+    let wasm_name = format!("{OUT_NAME}_bg.{}.wasm", content_hash(&wasm));
+    let glue = minify(glue_js)?.into_bytes();
+    let glue_name = format!("{OUT_NAME}.{}.js", content_hash(&glue));
+    let mut loader = loader_js.to_owned();
+    for (placeholder, name) in [(GLUE_PLACEHOLDER, &glue_name), (WASM_PLACEHOLDER, &wasm_name)] {
+        let found = loader.matches(placeholder).count();
+        if found != 1 {
+            bail!(
+                "{LOADER} must name {placeholder} exactly once (found {found}): the build writes the hashed name there"
+            );
+        }
+        loader = loader.replace(placeholder, &format!("\"{name}\""));
+    }
+    Ok(vec![
+        Asset { name: LOADER_NAME.to_owned(), bytes: minify(&loader)?.into_bytes() },
+        Asset { name: glue_name, bytes: glue },
+        Asset { name: wasm_name, bytes: wasm },
+    ])
+}
+
+/// The loader's file name, stable across builds.
+const LOADER_NAME: &str = "checkout.js";
+/// Hex digits of the SHA-256 kept in a hashed name: 32 bits, plenty to tell builds apart.
+const HASH_HEX_DIGITS: usize = 8;
+
+/// The first [`HASH_HEX_DIGITS`] hex digits of the bytes' SHA-256.
+fn content_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(HASH_HEX_DIGITS);
+    for b in digest.iter().take(HASH_HEX_DIGITS / 2) {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    hex
+}
+
+/// Writes each asset with its `.br` (brotli 11) and `.gz` (gzip -9) siblings into `out`, the
+/// hashed ones first and the loader last (a page never gets a loader naming files not there
+/// yet), then removes every other file: the hashed assets of earlier builds.
+fn write_assets(out: &Path, assets: &[Asset]) -> Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut kept = Vec::new();
+    for asset in
+        assets.iter().filter(|a| a.name != LOADER_NAME).chain(assets.iter().filter(|a| a.name == LOADER_NAME))
+    {
+        let path = out.join(&asset.name);
+        let (br, gz) = (out.join(format!("{}.br", asset.name)), out.join(format!("{}.gz", asset.name)));
+        // The same bytes as the last build keep their files and modification time, so a
+        // browser revalidating the loader gets a 304, not the file again.
+        let unchanged = fs::read(&path).is_ok_and(|b| b == asset.bytes) && br.is_file() && gz.is_file();
+        if !unchanged {
+            fs::write(&br, brotli_11(&asset.bytes)?)?;
+            fs::write(&gz, gzip_9(&asset.bytes)?)?;
+            fs::write(&path, &asset.bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        kept.extend([asset.name.clone(), format!("{}.br", asset.name), format!("{}.gz", asset.name)]);
+    }
+    for entry in fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
+        let entry = entry?;
+        if !kept.iter().any(|k| entry.file_name() == k.as_str()) {
+            let path = entry.path();
+            if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) }
+                .with_context(|| format!("cannot remove the stale {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
@@ -93,80 +203,105 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }
 
-/// Drops comment lines, blank lines and indentation from JavaScript, keeping every line break
-/// (so automatic semicolon insertion is unchanged). `None` when that would not be safe: a
-/// line continued with `\`, a template literal or a block comment spanning lines in a way this
-/// line-based pass cannot follow.
-fn squeeze_js(src: &str) -> Option<String> {
-    let mut out = String::with_capacity(src.len());
-    let mut in_comment = false;
-    for line in src.lines() {
-        let t = line.trim();
-        if t.matches('`').count() % 2 == 1 || t.ends_with('\\') {
-            return None;
-        }
-        if in_comment || t.starts_with("/*") {
-            match t.find("*/") {
-                None => in_comment = true,
-                Some(i) if i + 2 == t.len() => in_comment = false,
-                Some(_) => return None,
-            }
-            continue;
-        }
-        if t.is_empty() || t.starts_with("//") {
-            continue;
-        }
-        out.push_str(t);
-        out.push('\n');
+/// Minifies JavaScript with esbuild (its transform mode: an ES module stays one, exports and
+/// string literals unchanged), dropping every comment, `/*!` ones included (the loader's doc
+/// stays in the repository).
+fn minify_js(esbuild: &Path, src: &str) -> Result<String> {
+    let mut child = Command::new(esbuild)
+        .args(["--minify", "--legal-comments=none", "--log-level=warning", "--loader=js", "--charset=utf8"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", esbuild.display()))?;
+    let mut stdin = child.stdin.take().context("esbuild's stdin")?;
+    let input = src.to_owned();
+    // Written from a thread: esbuild may fill its stdout before it has read all of stdin.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output()?;
+    writer.join().map_err(|_| anyhow::anyhow!("the thread feeding esbuild panicked"))??;
+    if !out.status.success() {
+        bail!("esbuild failed ({})", out.status);
     }
-    (!in_comment).then_some(out)
+    String::from_utf8(out.stdout).context("esbuild wrote something other than UTF-8")
 }
 
-fn gzip_len(bytes: &[u8]) -> Result<u64> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+fn gzip_9(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
-    Ok(gz.finish()?.len() as u64)
+    Ok(gz.finish()?)
 }
 
-/// Every file under `dir` (recursively, `/`-separated relative names, sorted) with its raw
-/// size and its size gzipped at level 9, in bytes.
-pub(crate) fn asset_sizes(dir: &Path) -> Result<Vec<(String, u64, u64)>> {
-    let mut files = Vec::new();
-    collect_files(dir, dir, &mut files)?;
-    files.sort();
-    files
-        .into_iter()
-        .map(|(name, path)| {
-            let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok((name, bytes.len() as u64, gzip_len(&bytes)?))
-        })
-        .collect()
+fn brotli_11(bytes: &[u8]) -> Result<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        size_hint: bytes.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
 }
 
-fn collect_files(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
-    let entries = fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    for entry in entries {
+/// One asset's sizes in bytes: as built, and as served to a browser that accepts gzip only or
+/// brotli (the `.gz` and `.br` siblings on disk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServedSize {
+    /// The file's name under `/widget/`.
+    pub(crate) name: String,
+    /// Uncompressed (`Accept-Encoding` without gzip or br).
+    pub(crate) raw: u64,
+    /// The `.gz` sibling (gzip -9).
+    pub(crate) gzip: u64,
+    /// The `.br` sibling (brotli 11): what `Accept-Encoding: br, gzip` gets.
+    pub(crate) brotli: u64,
+}
+
+/// The sizes of what a first visit downloads: every asset in `dir` (the files that are not a
+/// `.br`/`.gz` sibling), sorted by name, each read with its siblings. Fails when a sibling is
+/// missing (`dir` was not written by this build).
+pub(crate) fn served_sizes(dir: &Path) -> Result<Vec<ServedSize>> {
+    let len = |path: &Path| -> Result<u64> {
+        Ok(fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len())
+    };
+    let mut sizes = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
-        if path.is_dir() {
-            collect_files(base, &path, out)?;
-        } else {
-            let rel = path.strip_prefix(base).unwrap_or(&path);
-            let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>();
-            out.push((name.join("/"), path));
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if !path.is_file() || name.ends_with(".br") || name.ends_with(".gz") {
+            continue;
         }
+        sizes.push(ServedSize {
+            raw: len(&path)?,
+            gzip: len(&dir.join(format!("{name}.gz")))?,
+            brotli: len(&dir.join(format!("{name}.br")))?,
+            name,
+        });
     }
-    Ok(())
+    sizes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(sizes)
 }
 
-fn print_sizes(dir: &Path, sizes: &[(String, u64, u64)]) {
-    let kb = |n: u64| n as f64 / 1024.0;
-    eprintln!("build-widget: assets in {}", dir.display());
-    eprintln!("  {:<18} {:>10} {:>10}", "file", "raw", "gzip -9");
-    for (name, raw, gzip) in sizes {
-        eprintln!("  {name:<18} {:>7.1} KB {:>7.1} KB", kb(*raw), kb(*gzip));
+/// Every asset in `dir` (not its compressed siblings) with its raw size and its size gzipped
+/// at level 9, in bytes. Kept for `bench`; [`served_sizes`] has the brotli size too.
+pub(crate) fn asset_sizes(dir: &Path) -> Result<Vec<(String, u64, u64)>> {
+    Ok(served_sizes(dir)?.into_iter().map(|s| (s.name, s.raw, s.gzip)).collect())
+}
+
+fn print_sizes(dir: &Path, sizes: &[ServedSize]) {
+    eprintln!("build-widget: assets in {} (bytes)", dir.display());
+    eprintln!("  {:<26} {:>9} {:>9} {:>9}", "file", "raw", "gzip -9", "brotli 11");
+    for s in sizes {
+        eprintln!("  {:<26} {:>9} {:>9} {:>9}", s.name, s.raw, s.gzip, s.brotli);
     }
-    let (raw, gzip) = sizes.iter().fold((0, 0), |(r, g), (_, raw, gz)| (r + raw, g + gz));
-    eprintln!("  {:<18} {:>7.1} KB {:>7.1} KB", "total", kb(raw), kb(gzip));
+    let sum = |f: fn(&ServedSize) -> u64| sizes.iter().map(f).sum::<u64>();
+    eprintln!(
+        "  {:<26} {:>9} {:>9} {:>9}  (a first visit with Accept-Encoding: br, gzip downloads the brotli column)",
+        "total",
+        sum(|s| s.raw),
+        sum(|s| s.gzip),
+        sum(|s| s.brotli)
+    );
 }
 
 /// The wasm-bindgen version in Cargo.lock must be the one this binary links (the CLI support
@@ -344,8 +479,9 @@ fn apt_install() -> Result<()> {
 }
 
 /// Compiles the widget; returns the `.wasm` file.
-fn compile(root: &Path, toolchain: &Toolchain) -> Result<PathBuf> {
-    let target_dir = root.join("target").join("wasm");
+fn compile(root: &Path, target: &Path, toolchain: &Toolchain) -> Result<PathBuf> {
+    // Its own directory, so the wasm32 build never invalidates the host build's artifacts.
+    let target_dir = target.join("wasm");
     let mut cmd = match toolchain {
         Toolchain::Rustup => Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())),
         Toolchain::Debian { .. } => Command::new(DEBIAN_CARGO),
@@ -396,15 +532,85 @@ mod tests {
     use super::*;
 
     #[test]
-    fn squeeze_js_keeps_code_and_line_breaks() {
-        let js = "/**\n * doc\n */\nexport function f(a) {\n    // note\n    return a\n\n}\n/* one */\nlet s = \"// not a comment\";\n";
+    fn content_hashes_are_sha256_prefixes() {
+        // SHA-256("abc") = ba7816bf 8f01cfea ... (FIPS 180-2, appendix B.1).
+        assert_eq!(content_hash(b"abc"), "ba7816bf");
+    }
+
+    #[test]
+    fn the_loader_gets_the_hashed_names() {
+        let same = |js: &str| Ok(js.to_owned());
+        let loader = "var GLUE = \"widget.js\";\nvar WASM = \"widget_bg.wasm\";\n";
+        let assets = package(loader, "export function mount() {}\n", b"\0asm".to_vec(), same).unwrap();
+        let names: Vec<&str> = assets.iter().map(|a| a.name.as_str()).collect();
+        // printf 'export function mount() {}\n' | sha256sum -> 407ef155...; printf '\0asm' | sha256sum -> cd5d4935...
+        assert_eq!(names, ["checkout.js", "widget.407ef155.js", "widget_bg.cd5d4935.wasm"]);
         assert_eq!(
-            squeeze_js(js).as_deref(),
-            Some("export function f(a) {\nreturn a\n}\nlet s = \"// not a comment\";\n")
+            String::from_utf8_lossy(&assets[0].bytes),
+            "var GLUE = \"widget.407ef155.js\";\nvar WASM = \"widget_bg.cd5d4935.wasm\";\n"
         );
-        assert_eq!(squeeze_js("let t = `a\nb`;\n"), None);
-        assert_eq!(squeeze_js("/* a */ f();\n"), None);
-        assert_eq!(squeeze_js("let s = 'a\\\nb';\n"), None);
+        // A loader without its placeholders (or with two) is refused, not shipped half-renamed.
+        assert!(package("var GLUE = \"widget.js\";", "", Vec::new(), same).is_err());
+        assert!(package(&loader.repeat(2), "", Vec::new(), same).is_err());
+    }
+
+    #[test]
+    fn assets_are_written_with_their_siblings_and_old_builds_removed() {
+        use std::io::Read;
+        let dir = std::env::temp_dir().join(format!("xtask-widget-assets-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for stale in ["widget_bg.deadbeef.wasm", "widget_bg.deadbeef.wasm.br", "widget.deadbeef.js.gz"] {
+            fs::write(dir.join(stale), b"old build").unwrap();
+        }
+        let js = "export function mount() { return 'checkout'; }\n".repeat(40);
+        let assets = [
+            Asset { name: LOADER_NAME.to_owned(), bytes: b"var GLUE = 1;".to_vec() },
+            Asset { name: "widget.407ef155.js".to_owned(), bytes: js.clone().into_bytes() },
+        ];
+        write_assets(&dir, &assets).unwrap();
+
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "checkout.js",
+                "checkout.js.br",
+                "checkout.js.gz",
+                "widget.407ef155.js",
+                "widget.407ef155.js.br",
+                "widget.407ef155.js.gz"
+            ]
+        );
+        // The siblings decode (flate2's gzip reader, brotli's own decompressor) to the file.
+        let mut gunzipped = String::new();
+        flate2::read::GzDecoder::new(&fs::read(dir.join("widget.407ef155.js.gz")).unwrap()[..])
+            .read_to_string(&mut gunzipped)
+            .unwrap();
+        assert_eq!(gunzipped, js);
+        let mut unbrotlied = String::new();
+        brotli::Decompressor::new(&fs::read(dir.join("widget.407ef155.js.br")).unwrap()[..], 4096)
+            .read_to_string(&mut unbrotlied)
+            .unwrap();
+        assert_eq!(unbrotlied, js);
+
+        // A second build of the same bytes leaves the files (and their Last-Modified) alone.
+        let glue_path = dir.join("widget.407ef155.js");
+        let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        fs::File::options().write(true).open(&glue_path).unwrap().set_modified(long_ago).unwrap();
+        write_assets(&dir, &assets).unwrap();
+        assert_eq!(fs::metadata(&glue_path).unwrap().modified().unwrap(), long_ago);
+
+        let sizes = served_sizes(&dir).unwrap();
+        assert_eq!(sizes.len(), 2);
+        let glue = &sizes[1];
+        assert_eq!((glue.name.as_str(), glue.raw), ("widget.407ef155.js", js.len() as u64));
+        assert!(glue.brotli < glue.raw && glue.gzip < glue.raw, "{glue:?}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -18,13 +18,12 @@ use subtle::ConstantTimeEq;
 use tower_http::{
     cors::{Any, CorsLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
-    services::ServeDir,
-    set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
 
 use crate::{checkouts::Checkouts, error::AppError};
 
+pub mod assets;
 pub mod hosted;
 pub mod merchant;
 pub mod public;
@@ -45,11 +44,6 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
-    let assets =
-        Router::new().fallback_service(ServeDir::new(widget_dir)).layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-cache"),
-        ));
     Router::new()
         .merge(merchant::router(state.clone()))
         .merge(public::router().layer(cors.clone()))
@@ -57,7 +51,7 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .merge(hosted::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/returned", axum::routing::get(returned))
-        .nest("/widget", assets.layer(cors))
+        .nest("/widget", assets::router(widget_dir).layer(cors))
         .layer(axum::middleware::from_fn(detached))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http().make_span_with(
