@@ -22,3 +22,4 @@ mod rate_limits;
 mod reconcile;
 mod refunds;
 mod scalapay;
+mod sse;
