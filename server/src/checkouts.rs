@@ -353,7 +353,7 @@ impl Checkouts {
             Err(StoreError::Conflict(msg)) => return Err(AppError::Conflict(msg)),
             Err(e) => return Err(e.into()),
         }
-        self.events.changed(&c.id);
+        self.events.changed(&c.id, self);
         fail::fail_point!("pay.attempt_stored");
         let start = self.start_request(c, &attempt, phone, otp);
         self.start_with_provider(provider.as_ref(), &attempt, &start, Starter::Customer).await?;
@@ -477,7 +477,7 @@ impl Checkouts {
                 from = ?applied.attempt.map(|a| a.0), to = ?applied.attempt.map(|a| a.1),
                 "attempt updated"
             );
-            self.events.changed(&attempt.checkout_id);
+            self.events.changed(&attempt.checkout_id, self);
         } else if update.status != attempt.status {
             tracing::debug!(attempt = %attempt.id, to = ?update.status, "stale or repeated update ignored");
         }
@@ -538,7 +538,7 @@ impl Checkouts {
                 let update = self.checked(&fresh, &update, &cause).await?;
                 let applied = self.store.update_attempt(&fresh.id, &update, &cause).await?;
                 if applied.changed() {
-                    self.events.changed(&fresh.checkout_id);
+                    self.events.changed(&fresh.checkout_id, self);
                 }
             }
             // Unknown outcome or refusal: the reconciler fetches the status and tries again.
@@ -827,7 +827,7 @@ impl Checkouts {
                         )
                         .await?;
                     if applied.changed() {
-                        self.events.changed(checkout_id);
+                        self.events.changed(checkout_id, self);
                     }
                 }
             }
@@ -867,7 +867,7 @@ impl Checkouts {
     /// Expires open checkouts past their deadline.
     pub async fn expire_due(&self) -> Result<(), AppError> {
         for id in self.store.expire_checkouts(now()).await? {
-            self.events.changed(&id);
+            self.events.changed(&id, self);
         }
         Ok(())
     }
@@ -890,6 +890,17 @@ impl Checkouts {
             pace.max_ms = max;
         }
         pace.delay_ms(self.policy.poll_interval_ms, polls, self.policy.poll_floor_applies)
+    }
+}
+
+/// What the SSE hub sends a watched checkout's subscribers: its public view, read once per change
+/// and serialised once (the data of the `status` event).
+impl crate::events::Source for Checkouts {
+    type Error = AppError;
+
+    async fn snapshot(&self, checkout_id: &str) -> Result<Arc<str>, AppError> {
+        let view = self.public_view(checkout_id).await?;
+        Ok(serde_json::to_string(&view).map_err(anyhow::Error::from)?.into())
     }
 }
 
@@ -1073,7 +1084,7 @@ mod tests {
             public_url: "http://127.0.0.1".into(),
             livemode: false,
         };
-        (Checkouts::new(store.clone(), Vec::new(), Events::new(16), policy), store)
+        (Checkouts::new(store.clone(), Vec::new(), Events::new(), policy), store)
     }
 
     /// MyPVit's callbacks only trigger a status fetch: the check runs on the status answer.

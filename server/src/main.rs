@@ -3,6 +3,14 @@
 use anyhow::Context;
 use server::{config::Settings, startup::Application, telemetry};
 
+/// jemalloc instead of glibc's malloc, with its background threads purging unused pages: glibc
+/// kept the memory of closed connections in its arenas (a debug verifier that had held 10,000
+/// SSE streams stayed at 204 MB after they closed; with jemalloc it is back to 52 MB 15 s
+/// later). mimalloc, also measured, held 321-359 MB and kept most of it.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let arg = std::env::args().nth(1).unwrap_or_else(|| "verifier.toml".to_owned());

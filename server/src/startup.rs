@@ -86,7 +86,7 @@ impl Application {
         let checkouts = Checkouts::new(
             store,
             providers,
-            Events::new(1024),
+            Events::new(),
             Policy {
                 merchant_name: settings.merchant.name.clone(),
                 default_country: settings.checkout.default_country,

@@ -22,4 +22,5 @@ mod rate_limits;
 mod reconcile;
 mod refunds;
 mod scalapay;
+mod sse;
 mod widget_assets;

@@ -14,15 +14,13 @@ use axum::{
     },
     routing::{get, post},
 };
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::{Stream, StreamExt, future, stream};
 use serde::Deserialize;
 use shared::api::{PayRequest, PublicCheckout};
 use shared::locale::Locale;
-use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 
 use super::{AppState, bearer};
 use crate::{
-    checkouts::Checkouts,
     error::{AppError, AppJson},
     qr,
 };
@@ -82,29 +80,21 @@ async fn pay(
     Ok(Json(state.checkouts.pay(&checkout, req).await?))
 }
 
+/// The checkout's status as an SSE stream: `event: status` whose data is the `PublicCheckout`
+/// JSON, first the state read after subscribing, then each change, read once for all of this
+/// checkout's subscribers by the hub ([`crate::events`]); a comment every 15 s keeps proxies
+/// from closing it.
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ClientSecret(secret): ClientSecret,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     state.checkouts.authorize(&id, &secret).await?;
-    // Subscribe before the first read, so that no change falls between the two.
-    let changes = BroadcastStream::new(state.checkouts.events().subscribe());
-    let first = state.checkouts.public_view(&id).await?;
-    let checkouts = state.checkouts.clone();
-    let updates = changes.filter_map(move |notice| {
-        let relevant = match notice {
-            Ok(changed) => changed == id,
-            // Lagged behind: re-read, the state may have moved.
-            Err(BroadcastStreamRecvError::Lagged(_)) => true,
-        };
-        let checkouts = checkouts.clone();
-        let id = id.clone();
-        async move { if relevant { view_event(&checkouts, &id).await } else { None } }
-    });
-    let stream = stream::once(async move { Some(status_event(&first)) })
-        .chain(updates.map(Some))
-        .filter_map(|e| async move { e.map(Ok) });
+    // Subscribed before the first read, so that no change falls between the two.
+    let mut subscription = state.checkouts.events().subscribe(&id, &state.checkouts);
+    let first = subscription.snapshot().await.map_err(anyhow::Error::from)?;
+    let stream =
+        stream::once(future::ready(first)).chain(subscription.updates()).map(|view| Ok(status_event(&view)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -137,19 +127,7 @@ async fn qr_svg(
         .into_response())
 }
 
-async fn view_event(checkouts: &Checkouts, id: &str) -> Option<Event> {
-    match checkouts.public_view(id).await {
-        Ok(view) => Some(status_event(&view)),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read a checkout for its event stream");
-            None
-        }
-    }
-}
-
-fn status_event(view: &PublicCheckout) -> Event {
-    Event::default()
-        .event("status")
-        .json_data(view)
-        .unwrap_or_else(|_| Event::default().comment("unserialisable"))
+/// One `status` event; `view` is the `PublicCheckout` JSON, serialised once by the hub.
+fn status_event(view: &str) -> Event {
+    Event::default().event("status").data(view)
 }
