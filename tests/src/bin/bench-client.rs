@@ -151,8 +151,14 @@ impl Api {
         }
         let mut events = eventsource_stream::EventStream::new(r.bytes_stream());
         let (tx, rx) = mpsc::channel(8);
+        // Reads until the stream ends or the receiver is dropped (which closes the connection).
         tokio::spawn(async move {
-            while let Some(Ok(e)) = events.next().await {
+            loop {
+                let e = tokio::select! {
+                    e = events.next() => e,
+                    () = tx.closed() => break,
+                };
+                let Some(Ok(e)) = e else { break };
                 let status = serde_json::from_str::<Value>(&e.data)
                     .ok()
                     .and_then(|v| v["status"].as_str().map(str::to_owned))
@@ -265,7 +271,11 @@ async fn flows(api: Api, seconds: u64, connections: usize, probe_every: Duration
     while Instant::now() < end {
         tick.tick().await;
         let api = api.clone();
-        probes.push(tokio::spawn(async move { probe(&api).await }));
+        probes.push(tokio::spawn(async move {
+            tokio::time::timeout(PROBE_DEADLINE * 3, probe(&api))
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the probe took over {:?}", PROBE_DEADLINE * 3)))
+        }));
     }
     let mut latencies = Vec::new();
     for w in workers {
@@ -305,12 +315,6 @@ async fn sse(
     let probes = probes.min(checkouts);
     let rss_before = rss_kb(pid);
     let created = create_many(&api, checkouts).await?;
-    // The probed checkouts get a payment waiting for the provider's page.
-    let mut pages = Vec::new();
-    for c in &created[..probes] {
-        let paid = api.pay(c, WAITS_FOR_PAGE).await?;
-        pages.push(paid["attempt"]["payment_url"].as_str().context("a payment page")?.to_owned());
-    }
     // Subscribers, spread evenly over the checkouts; each reports when it saw `succeeded`.
     let opening = Arc::new(Semaphore::new(100));
     let (ready_tx, mut ready_rx) = mpsc::channel::<anyhow::Result<()>>(subscribers.max(1));
@@ -375,6 +379,13 @@ async fn sse(
         }
     }
     let rss_held = rss_kb(pid);
+    // The probed checkouts get a payment waiting for the provider's page (after the streams
+    // opened, so that the sandbox's session cannot expire meanwhile).
+    let mut pages = Vec::new();
+    for c in &created[..probes] {
+        let paid = api.pay(c, WAITS_FOR_PAGE).await?;
+        pages.push(paid["attempt"]["payment_url"].as_str().context("a payment page")?.to_owned());
+    }
     // Probes one at a time: accept, then every subscriber of that checkout hears `succeeded`.
     let (mut latencies, mut missed) = (Vec::new(), 0usize);
     for (k, page) in pages.iter().enumerate() {

@@ -1,8 +1,9 @@
 //! `cargo xtask bench [--quick]`: one command measuring the whole table of issue 11 in one run,
 //! the limit included, and writing `BENCHMARKS.md` and `target/bench/bench.json`.
 //!
-//! 1. The widget's download (loader + glue + wasm), gzip -9, at most 100 KB (fails above, as
-//!    before); `WIDGET_DIR` names an already built widget instead of building it.
+//! 1. The widget's download (loader + glue + wasm), gzip -9, at most 100 KB (the bench fails
+//!    above it, after measuring the rest); `WIDGET_DIR` names an already built widget instead
+//!    of building it.
 //! 2. One release build of the verifier, the NovaSend sandbox and the bench's binaries
 //!    (`tests/src/bin/bench-*.rs`, `widget-speed.rs`); Debian's `wrk`, `chromium` and
 //!    `chromium-driver` installed when missing.
@@ -26,6 +27,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::{cargo, prereq, run_cmd, widget};
+
+/// The widget's download (loader + glue + wasm, gzip -9): the bench fails above it.
+const GZIP_BUDGET: u64 = 100_000;
 
 /// What a run measures and how long it loads.
 #[derive(Debug, Clone)]
@@ -95,9 +99,6 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         "bench: widget download (loader + glue + wasm), gzip -9: {gzip_total} bytes ({:.1} KB); budget 100 KB",
         gzip_total as f64 / 1000.0
     );
-    if gzip_total > 100_000 {
-        bail!("the widget is over its 100 KB gzip budget");
-    }
 
     prereq::ensure_debian(
         "the bench",
@@ -137,6 +138,10 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let failed = report.failures();
     if !failed.is_empty() {
         bail!("some measurements could not be made: {}", failed.join("; "));
+    }
+    // Checked last, so that an oversized widget still gets the rest measured.
+    if gzip_total > GZIP_BUDGET {
+        bail!("the widget is over its 100 KB gzip budget ({gzip_total} bytes)");
     }
     Ok(())
 }

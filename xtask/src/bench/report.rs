@@ -40,6 +40,13 @@ fn sh(cmd: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The 1, 5 and 15 minute load averages (the machine may be shared).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 /// `12,345`.
 fn thousands(v: f64) -> String {
     let n = v.round() as i64;
@@ -92,9 +99,14 @@ impl Report {
             (
                 "code",
                 format!(
-                    "branch `{}`, commit `{}`",
+                    "branch `{}`, commit `{}`{}",
                     sh("git", &["-C", &root, "rev-parse", "--abbrev-ref", "HEAD"]),
-                    sh("git", &["-C", &root, "rev-parse", "--short", "HEAD"])
+                    sh("git", &["-C", &root, "rev-parse", "--short", "HEAD"]),
+                    if sh("git", &["-C", &root, "status", "--porcelain", "--untracked-files=no"]).is_empty() {
+                        ""
+                    } else {
+                        " with uncommitted changes"
+                    }
                 ),
             ),
             ("nproc", sh("nproc", &[])),
@@ -110,6 +122,7 @@ impl Report {
                     .unwrap_or_default(),
             ),
             ("load generator", sh("sh", &["-c", "wrk --version 2>&1 | head -1 | cut -d' ' -f1-2"])),
+            ("load average when the report was written (1, 5, 15 min)", loadavg()),
             ("run took", format!("{:.0} s", took.as_secs_f64())),
         ];
         let rows = rows(plan, &results);
@@ -410,7 +423,7 @@ fn rows(plan: &Plan, r: &Results) -> Vec<Row> {
             "widget bytes as the verifier sends them (`Accept-Encoding: br, gzip`), first / return visit"
                 .into(),
         limit: format!(
-            "gzip -9 of the files: {:.1} KB",
+            "gzip -9 of the files: {:.1} KB (budget 100 KB)",
             get("widget_gzip")["bytes"].as_f64().unwrap_or(0.0) / 1000.0
         ),
         ours: match error_of(w) {
