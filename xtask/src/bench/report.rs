@@ -74,6 +74,14 @@ fn mb(kb: Option<u64>) -> String {
     kb.map_or("—".into(), |kb| format!("{:.0} MB", kb as f64 / 1000.0))
 }
 
+/// Whether the memory the streams took was given back: at most half of the growth left.
+fn released(before: Option<u64>, held: Option<u64>, closed: Option<u64>) -> bool {
+    match (before, held, closed) {
+        (Some(b), Some(h), Some(c)) => c.saturating_sub(b) * 2 <= h.saturating_sub(b),
+        _ => false,
+    }
+}
+
 fn error_of(v: &Value) -> Option<String> {
     v["error"].as_str().map(|e| {
         let e = e.replace('|', "/").replace('\n', " ");
@@ -109,6 +117,7 @@ impl Report {
                     }
                 ),
             ),
+            ("widget files", paths.widget.display().to_string()),
             ("nproc", sh("nproc", &[])),
             ("CPU", cpu),
             ("kernel", sh("uname", &["-sr"])),
@@ -362,10 +371,7 @@ fn rows(plan: &Plan, r: &Results) -> Vec<Row> {
             v["rss_kb"]["held"].as_u64(),
             v["rss_kb"]["closed_20s"].as_u64(),
         );
-        let released = match (before, held, closed) {
-            (Some(b), Some(h), Some(c)) => c.saturating_sub(b) * 2 <= h.saturating_sub(b),
-            _ => false,
-        };
+        let released = released(before, held, closed);
         let ours = match error_of(v) {
             Some(e) => e,
             None => format!(
@@ -469,4 +475,36 @@ fn rows(plan: &Plan, r: &Results) -> Vec<Row> {
         });
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped_by_three() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
+        assert_eq!(thousands(-45_000.0), "-45,000");
+    }
+
+    #[test]
+    fn memory_counts_as_released_when_at_most_half_the_growth_is_left() {
+        // The verifier's RSS in kB: 12 MB before, 214 MB with 10,000 streams.
+        assert!(!released(Some(12_000), Some(214_000), Some(214_600)));
+        assert!(!released(Some(12_000), Some(214_000), Some(114_000)));
+        assert!(released(Some(12_000), Some(214_000), Some(113_000)));
+        assert!(released(Some(12_000), Some(214_000), Some(11_000)));
+        assert!(!released(Some(12_000), None, Some(11_000)));
+    }
+
+    #[test]
+    fn durations_read_in_their_unit() {
+        assert_eq!(ms(Some(0.342)), "0.3 ms");
+        assert_eq!(ms(Some(57.4)), "57 ms");
+        assert_eq!(ms(Some(30_000.0)), "30.00 s");
+        assert_eq!(ms(None), "—");
+    }
 }

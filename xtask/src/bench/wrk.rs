@@ -57,7 +57,8 @@ pub(crate) fn get_script(dir: &Path, name: &str, bearer: &str) -> Result<PathBuf
 }
 
 /// `POST /v1/checkouts` with the secret key, a unique reference per request (and, when
-/// `idempotency`, the same value as its `Idempotency-Key`).
+/// `idempotency`, the same value as its `Idempotency-Key`): `run`, the run's index (wrk's
+/// script argument), the thread and a counter, so that no reference repeats in a case.
 pub(crate) fn create_script(
     dir: &Path,
     name: &str,
@@ -73,9 +74,13 @@ function setup(thread)
   table.insert(threads, thread)
   thread:set("tid", #threads)
 end
+-- `wrk … -s create.lua URL -- <run>`: each run of the same script makes other references.
+function init(args)
+  run = {run} .. "-" .. (args[1] or "0")
+end
 function request()
   counter = (counter or 0) + 1
-  local ref = {run} .. "-" .. tostring(tid) .. "-" .. tostring(counter)
+  local ref = run .. "-" .. tostring(tid) .. "-" .. tostring(counter)
   local h = {{["Authorization"] = "Bearer " .. {key}, ["Content-Type"] = "application/json"}}
   {idem}return wrk.format("POST", "/v1/checkouts", h,
     '{{"amount":5000,"currency":"XOF","reference":"' .. ref .. '","description":"Bench"}}')
@@ -117,7 +122,9 @@ pub(crate) fn measure(load: Load, script: &Path, url: &str, log: &Path) -> Resul
             "-s".into(),
         ])
         .arg(script)
-        .arg(url);
+        .arg(url)
+        // The script's `init(args)`: a reference made in one run is never made again.
+        .args(["--".to_owned(), format!("run{i}")]);
         let out = procs::run_client(
             &mut cmd,
             &log.with_extension(format!("{i}.log")),
@@ -157,5 +164,34 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
         0 => f64::NAN,
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![7.0]), 7.0);
+        assert!(median(Vec::new()).is_nan());
+    }
+
+    #[test]
+    fn the_create_script_makes_a_new_reference_per_run_thread_and_request() {
+        let dir = std::env::temp_dir().join(format!("xtask-wrk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let path = create_script(&dir, "create.lua", "mk_test", "bench-x", true).expect("written");
+        let lua = std::fs::read_to_string(&path).expect("readable");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(lua.contains(r#"run = "bench-x" .. "-" .. (args[1] or "0")"#), "{lua}");
+        assert!(
+            lua.contains(r#"local ref = run .. "-" .. tostring(tid) .. "-" .. tostring(counter)"#),
+            "{lua}"
+        );
+        assert!(lua.contains(r#"h["Idempotency-Key"] = ref"#), "{lua}");
+        assert!(lua.contains(r#""Bearer " .. "mk_test""#), "{lua}");
     }
 }
