@@ -6,8 +6,9 @@
 //!   demo shop on 127.0.0.1 until Ctrl-C.
 //! - `test`: installs what is missing (Debian packages, the wasm toolchain, Chromium), builds
 //!   the widget, runs every test (browser tests included) and the phone-parser fuzzer.
-//! - `bench`: measures the widget's download size and its time from script tag to an
-//!   interactive form in headless Chromium (`bench`).
+//! - `bench [--quick]`: measures the verifier under load beside a hello-world limit, on empty
+//!   and seeded databases, SSE, the widget's bytes and its time to `checkout:ready` in
+//!   Chromium; writes `BENCHMARKS.md` (`bench/`).
 
 mod bench;
 mod demo;
@@ -33,9 +34,9 @@ fn run() -> Result<()> {
         Some("build-widget") => widget::build(&root).map(|_| ()),
         Some("demo") => demo::run(&root),
         Some("test") => test::run(&root, &args[1..]),
-        Some("bench") => bench::run(&root),
+        Some("bench") => bench::run(&root, &args[1..]),
         Some("help" | "--help" | "-h") | None => {
-            println!("usage: cargo xtask <build-widget | demo | test | bench>");
+            println!("usage: cargo xtask <build-widget | demo | test | bench [--quick]>");
             Ok(())
         }
         Some(other) => bail!("unknown command {other:?}; try `cargo xtask help`"),

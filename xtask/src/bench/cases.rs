@@ -1,0 +1,351 @@
+//! The bench's cases, in order: the limit, the widget's status read (empty, then on seeded
+//! databases), creates without and with `Idempotency-Key`, complete payments (empty and
+//! seeded) with the pay → `succeeded` probe, SSE subscribers, and the widget in Chromium. Each
+//! case starts its own processes on a fresh database and stops them when it ends, even when it
+//! fails; a failed case is recorded with its error and the others still run.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value, json};
+
+use super::{
+    Paths, Plan,
+    procs::{self, Server},
+    wrk,
+};
+
+/// Each case's figures, or `{"error": …}`.
+pub(crate) type Results = Map<String, Value>;
+
+/// How the NovaSend sandbox's confirmations reach the verifier, and the verifier's key.
+#[derive(Debug, Clone)]
+struct Secrets {
+    merchant_key: String,
+    novasend_webhook: String,
+}
+
+fn random_hex() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Runs every case of the plan.
+pub(crate) fn run_all(plan: &Plan, paths: &Paths, gzip_total: u64) -> Results {
+    let mut results = Results::new();
+    results.insert("widget_gzip".into(), json!({"bytes": gzip_total}));
+    let secrets = match (random_hex(), random_hex()) {
+        (Ok(a), Ok(b)) => Secrets { merchant_key: format!("mk_bench_{a}"), novasend_webhook: b },
+        (Err(e), _) | (_, Err(e)) => {
+            results.insert("setup".into(), json!({"error": format!("{e:#}")}));
+            return results;
+        }
+    };
+    let s = &secrets;
+    let mut record = |name: &str, f: &mut dyn FnMut() -> Result<Value>| {
+        eprintln!("xtask: bench: {name}");
+        let value = f().unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
+        eprintln!("xtask: bench: {name}: {value}");
+        results.insert(name.to_owned(), value);
+    };
+    record("limit", &mut || limit(plan, paths));
+    record("status_empty", &mut || status(plan, paths, s, "status_empty", None));
+    let mut templates = Vec::new();
+    for &n in &plan.seeded {
+        let name = format!("seed_{n}");
+        let mut template = None;
+        record(&name, &mut || {
+            let (path, value) = seed(paths, n)?;
+            template = Some(path);
+            Ok(value)
+        });
+        if let Some(t) = template {
+            record(&format!("status_{n}"), &mut || status(plan, paths, s, &format!("status_{n}"), Some(&t)));
+            templates.push((n, t));
+        }
+    }
+    record("create", &mut || create(plan, paths, s, "create", false));
+    record("create_idempotency", &mut || create(plan, paths, s, "create_idempotency", true));
+    record("flows_empty", &mut || flows(plan, paths, s, "flows_empty", None));
+    if let Some((n, t)) = templates.first() {
+        record(&format!("flows_{n}"), &mut || flows(plan, paths, s, &format!("flows_{n}"), Some(t)));
+    }
+    record("sse_1000", &mut || sse(paths, s, "sse_1000", 1000, 1000, 20));
+    record("sse_10000", &mut || sse(paths, s, "sse_10000", 10_000, 10_000, 20));
+    record("sse_500_one", &mut || sse(paths, s, "sse_500_one", 500, 1, 1));
+    let (cold, warm, cold_3g, warm_3g) = plan.widget_runs;
+    record("widget_localhost", &mut || widget(paths, s, "widget_localhost", cold, warm, false));
+    record("widget_3g", &mut || widget(paths, s, "widget_3g", cold_3g, warm_3g, true));
+    results
+}
+
+/// A fresh directory for a case.
+fn case_dir(paths: &Paths, case: &str) -> Result<PathBuf> {
+    let dir = paths.bench.join(case);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The limit: `bench-limit`, loaded like the status read.
+fn limit(plan: &Plan, paths: &Paths) -> Result<Value> {
+    let dir = case_dir(paths, "limit")?;
+    let port = procs::free_port()?;
+    let mut server = Server::start(
+        "the limit (bench-limit)",
+        port,
+        &paths.bin("bench-limit"),
+        &[format!("127.0.0.1:{port}")],
+        &[],
+        &dir.join("bench-limit.log"),
+    )?;
+    server.wait_ready("/healthz", true, Duration::from_secs(30))?;
+    let script = wrk::get_script(&dir, "get.lua", "co_limit_secret_0")?;
+    let url = format!("http://127.0.0.1:{port}/v1/public/checkouts/co_limit");
+    let mut v = wrk::measure(plan.load, &script, &url, &dir.join("wrk"))?;
+    v["load"] = json!(plan.load.args());
+    Ok(v)
+}
+
+/// The verifier and its NovaSend sandbox, on a fresh database (a copy of `template` if given).
+#[derive(Debug)]
+struct Stack {
+    verifier: Server,
+    _sandbox: Server,
+    url: String,
+    dir: PathBuf,
+}
+
+impl Stack {
+    fn start(paths: &Paths, secrets: &Secrets, case: &str, template: Option<&Path>) -> Result<Stack> {
+        let dir = case_dir(paths, case)?;
+        let db = dir.join("verifier.db");
+        if let Some(t) = template {
+            std::fs::copy(t, &db).with_context(|| format!("copying {}", t.display()))?;
+        }
+        let (vport, sport) = (procs::free_port()?, procs::free_port()?);
+        let url = format!("http://127.0.0.1:{vport}");
+        let mut sandbox = Server::start(
+            "the NovaSend sandbox",
+            sport,
+            &paths.bin("provider-sandbox"),
+            &["novasend".into(), "--listen".into(), format!("127.0.0.1:{sport}")],
+            &[
+                ("NOVASEND_WEBHOOK_SECRET", &secrets.novasend_webhook),
+                ("NOVASEND_WEBHOOK_URL", &format!("{url}/webhooks/nova_send")),
+            ],
+            &dir.join("sandbox.log"),
+        )?;
+        sandbox.wait_ready("/", false, Duration::from_secs(30))?;
+        let config = dir.join("verifier.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"# Written by `cargo xtask bench` for the case "{case}".
+listen = "127.0.0.1:{vport}"
+database_url = "sqlite://{db}"
+widget_dir = "{widget}"
+
+[merchant]
+name = "Boutique Bench"
+secret_key = "{key}"
+
+[checkout]
+default_country = "CI"
+ttl_seconds = 1800
+
+[reconcile]
+poll_interval_ms = 5000
+
+[novasend]
+mode = "test"
+base_url = "http://127.0.0.1:{sport}"
+api_key = "ns_demo_key"
+api_client = "ns_demo_client"
+webhook_secret = "{webhook}"
+timeout_ms = 30000
+"#,
+                db = db.display(),
+                widget = paths.widget.display(),
+                key = secrets.merchant_key,
+                webhook = secrets.novasend_webhook,
+            ),
+        )?;
+        let mut verifier = Server::start(
+            "the verifier",
+            vport,
+            &paths.bin("verifier"),
+            &[config.display().to_string()],
+            &[],
+            &dir.join("verifier.log"),
+        )?;
+        verifier.wait_ready("/healthz", true, Duration::from_secs(300))?;
+        Ok(Stack { verifier, _sandbox: sandbox, url, dir })
+    }
+
+    /// `bench-client --url … <args>`, within `within`; its JSON.
+    fn client(
+        &self,
+        paths: &Paths,
+        secrets: &Secrets,
+        log: &str,
+        args: &[String],
+        within: Duration,
+    ) -> Result<Value> {
+        let mut cmd = Command::new(paths.bin("bench-client"));
+        cmd.args(["--url", &self.url]).args(args).env("BENCH_MERCHANT_KEY", &secrets.merchant_key);
+        let out = procs::run_client(&mut cmd, &self.dir.join(log), within)?;
+        serde_json::from_str(out.trim()).with_context(|| format!("bench-client printed {out:?}"))
+    }
+
+    /// The verifier's resident memory, kB.
+    fn rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.verifier.pid())).ok()?;
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+/// The widget's poll of a status, `GET /v1/public/checkouts/{id}` with the client secret.
+fn status(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, template: Option<&Path>) -> Result<Value> {
+    let stack = Stack::start(paths, s, case, template)?;
+    let created = stack.client(
+        paths,
+        s,
+        "checkouts.log",
+        &["checkouts".into(), "--count".into(), "1".into()],
+        Duration::from_secs(60),
+    )?;
+    let id = created[0]["id"].as_str().context("a checkout id")?;
+    let secret = created[0]["secret"].as_str().context("a client secret")?;
+    let script = wrk::get_script(&stack.dir, "get.lua", secret)?;
+    let mut v = wrk::measure(
+        plan.load,
+        &script,
+        &format!("{}/v1/public/checkouts/{id}", stack.url),
+        &stack.dir.join("wrk"),
+    )?;
+    v["load"] = json!(plan.load.args());
+    v["rss_kb"] = json!(stack.rss_kb());
+    Ok(v)
+}
+
+/// Seeds a template database of `n` checkouts with `bench-seed`.
+fn seed(paths: &Paths, n: u64) -> Result<(PathBuf, Value)> {
+    let template = paths.bench.join(format!("seed-{n}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let f = PathBuf::from(format!("{}{suffix}", template.display()));
+        if f.exists() {
+            std::fs::remove_file(&f)?;
+        }
+    }
+    let started = std::time::Instant::now();
+    let mut cmd = Command::new(paths.bin("bench-seed"));
+    cmd.arg(&template).arg(n.to_string());
+    procs::run_client(&mut cmd, &paths.bench.join(format!("seed-{n}.log")), Duration::from_secs(1200))?;
+    let bytes = std::fs::metadata(&template)?.len();
+    Ok((template, json!({"checkouts": n, "seconds": started.elapsed().as_secs_f64(), "bytes": bytes})))
+}
+
+/// `POST /v1/checkouts`, a new reference per request (and its `Idempotency-Key`).
+fn create(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, idempotency: bool) -> Result<Value> {
+    let stack = Stack::start(paths, s, case, None)?;
+    let run = format!("bench-{case}-{}", random_hex()?);
+    let script = wrk::create_script(&stack.dir, "create.lua", &s.merchant_key, &run, idempotency)?;
+    let mut v = wrk::measure(plan.load, &script, &stack.url, &stack.dir.join("wrk"))?;
+    v["load"] = json!(plan.load.args());
+    v["rss_kb"] = json!(stack.rss_kb());
+    Ok(v)
+}
+
+/// Complete payment starts with 64 clients, and the pay → `succeeded` probe every 250 ms.
+fn flows(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, template: Option<&Path>) -> Result<Value> {
+    let stack = Stack::start(paths, s, case, template)?;
+    let mut runs = Vec::new();
+    for i in 0..plan.flow_runs {
+        let args: Vec<String> = [
+            "flows",
+            "--seconds",
+            &plan.load.seconds.to_string(),
+            "--connections",
+            "64",
+            "--probe-every-ms",
+            "250",
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        runs.push(stack.client(
+            paths,
+            s,
+            &format!("flows-{i}.log"),
+            &args,
+            Duration::from_secs(plan.load.seconds + 180),
+        )?);
+    }
+    let med = |f: &dyn Fn(&Value) -> Option<f64>| wrk::median(runs.iter().filter_map(f).collect());
+    Ok(json!({
+        "per_s": med(&|r| r["per_s"].as_f64()),
+        "p50_ms": med(&|r| r["latency"]["p50_ms"].as_f64()),
+        "p99_ms": med(&|r| r["latency"]["p99_ms"].as_f64()),
+        "errors": runs.iter().filter_map(|r| r["errors"].as_u64()).sum::<u64>(),
+        "probe_p50_ms": med(&|r| r["probe"]["latency"]["p50_ms"].as_f64()),
+        "probe_p99_ms": med(&|r| r["probe"]["latency"]["p99_ms"].as_f64()),
+        "probe_timeouts": runs.iter().filter_map(|r| r["probe"]["timeouts"].as_u64()).sum::<u64>(),
+        "probe_count": runs.iter().filter_map(|r| r["probe"]["latency"]["count"].as_u64()).sum::<u64>(),
+        "load": format!("64 clients, {} s, probe every 250 ms", plan.load.seconds),
+        "rss_kb": stack.rss_kb(),
+        "runs": runs,
+    }))
+}
+
+/// SSE subscribers: webhook → event latency and the verifier's memory.
+fn sse(
+    paths: &Paths,
+    s: &Secrets,
+    case: &str,
+    subscribers: usize,
+    checkouts: usize,
+    probes: usize,
+) -> Result<Value> {
+    let stack = Stack::start(paths, s, case, None)?;
+    let args: Vec<String> = vec![
+        "sse".into(),
+        "--subscribers".into(),
+        subscribers.to_string(),
+        "--checkouts".into(),
+        checkouts.to_string(),
+        "--probes".into(),
+        probes.to_string(),
+        "--pid".into(),
+        stack.verifier.pid().to_string(),
+    ];
+    stack.client(paths, s, "sse.log", &args, Duration::from_secs(900))
+}
+
+/// The widget in Chromium: time to `checkout:ready`, first and return visit, and its bytes.
+fn widget(
+    paths: &Paths,
+    s: &Secrets,
+    case: &str,
+    cold: usize,
+    warm: usize,
+    emulate_3g: bool,
+) -> Result<Value> {
+    let stack = Stack::start(paths, s, case, None)?;
+    let mut cmd = Command::new(paths.bin("widget-speed"));
+    cmd.args(["--verifier", &stack.url, "--cold", &cold.to_string(), "--warm", &warm.to_string()])
+        .env("BENCH_MERCHANT_KEY", &s.merchant_key)
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("CHROMIUM", "/usr/bin/chromium");
+    cmd.arg(if emulate_3g { "--emulate-3g" } else { "--bytes" });
+    let out = procs::run_client(&mut cmd, &stack.dir.join("widget-speed.log"), Duration::from_secs(1200))?;
+    serde_json::from_str(out.trim()).with_context(|| format!("widget-speed printed {out:?}"))
+}
