@@ -15,9 +15,9 @@ use futures_util::{StreamExt, stream};
 use crate::checkouts::Checkouts;
 
 /// How many notifications one pass handles at most.
-const BATCH: u32 = 50;
+const BATCH: u32 = 256;
 /// Notifications processed at the same time.
-const CONCURRENCY: usize = 16;
+const CONCURRENCY: usize = 128;
 /// How long the worker sleeps when nothing wakes it.
 const IDLE: Duration = Duration::from_secs(1);
 /// Processing tries before a notification is marked `failed` (the reconciler still polls).

@@ -85,9 +85,7 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
         }
     }
     let plan = Plan::new(quick);
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let target = if target.is_relative() { root.join(target) } else { target };
+    let target = crate::target_dir(root);
 
     let widget_dir = match std::env::var_os("WIDGET_DIR") {
         Some(dir) => PathBuf::from(dir),
