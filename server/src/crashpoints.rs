@@ -13,7 +13,9 @@
 //! - `attempt.state_committed`: a provider's word is committed, watchers not yet told;
 //! - `inbox.before_processing`: a provider notification is stored and acknowledged, not yet
 //!   applied;
-//! - `inbox.processed_unmarked`: a notification is applied, not yet marked processed;
+//! - `inbox.processed`: a notification is processed: its update applied and the notification
+//!   marked processed in one transaction, or a status fetched and the notification not yet
+//!   marked;
 //! - `outbox.sent_unrecorded`: the merchant's endpoint accepted an event, its delivery is not
 //!   yet recorded.
 
@@ -23,7 +25,7 @@ pub const POINTS: &[&str] = &[
     "pay.provider_answered",
     "attempt.state_committed",
     "inbox.before_processing",
-    "inbox.processed_unmarked",
+    "inbox.processed",
     "outbox.sent_unrecorded",
 ];
 

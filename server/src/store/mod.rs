@@ -326,7 +326,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         first_poll_at_ms: i64,
         cause: &Cause,
     ) -> Result<(), StoreError>;
-    /// Applies what a provider said, through the state machine, with its cause.
+    /// Applies what a provider said, through the state machine, with its cause. When the
+    /// cause is a stored notification ([`Cause::Webhook`]), that notification is marked
+    /// processed (`applied` or `unchanged`) in the same transaction.
     async fn update_attempt(
         &self,
         attempt_id: &str,

@@ -109,21 +109,24 @@ async fn run(mut conn: SqliteConnection, mut urgent: mpsc::Receiver<Job>, mut no
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
         // Wait for the first job, urgent ones first.
-        let first = tokio::select! {
+        let (first, urgent_batch) = tokio::select! {
             biased;
-            Some(job) = urgent.recv() => job,
-            Some(job) = normal.recv() => job,
+            Some(job) = urgent.recv() => (job, true),
+            Some(job) = normal.recv() => (job, false),
             else => break,
         };
         batch.push(first);
-        // Then everything already waiting, urgent first, up to the batch's size.
+        // Then the urgent jobs waiting; only when there are none, the others. A batch of
+        // urgent jobs is kept short, so a provider's update waits at most for the batch being
+        // committed and its own, never behind a flood of new checkouts.
         while batch.len() < MAX_BATCH {
             match urgent.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        while batch.len() < MAX_BATCH {
+        let urgent_batch = urgent_batch || batch.len() > 1;
+        while !urgent_batch && batch.len() < MAX_BATCH {
             match normal.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
