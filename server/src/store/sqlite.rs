@@ -1873,8 +1873,8 @@ mod tests {
                                 detail.ends_with(&format!("INDEX {i}"))
                                     || detail.contains(&format!("INDEX {i} ("))
                             });
-                            let full = (detail.starts_with("SCAN ") && !partial_index)
-                                || (searches_few_values(&detail) && !partial_index);
+                            let full = !partial_index
+                                && (detail.starts_with("SCAN ") || searches_few_values(&detail));
                             if full && !cold.iter().any(|c| sql.split_whitespace().eq(c.split_whitespace())) {
                                 scans.push(format!(
                                     "{detail}\n    in: {}",
