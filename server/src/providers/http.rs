@@ -30,6 +30,9 @@ impl Client {
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("checkout-verifier/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry our credentials (API keys, signatures in headers reqwest
+            // does not strip) to wherever it points: a provider's answer is never followed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Client { http, budget: Arc::new(budget) })
     }
@@ -136,6 +139,15 @@ mod tests {
 
     fn hits(h: &std::sync::atomic::AtomicUsize) -> usize {
         h.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_never_followed() {
+        let (url, hit) = provider(StatusCode::TEMPORARY_REDIRECT, &[("location", "/")]).await;
+        let client = Client::new(Duration::from_secs(5), Budget::unlimited()).unwrap();
+        let answer = client.send(client.get(&url)).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::TEMPORARY_REDIRECT);
+        assert_eq!(hits(&hit), 1, "the redirect was not followed");
     }
 
     #[tokio::test]

@@ -388,6 +388,9 @@ struct Keys {
     renewing: tokio::sync::Mutex<()>,
 }
 
+/// The longest a received key is used before it is renewed, in seconds.
+const MAX_KEY_LIFE_S: u64 = 24 * 3600;
+
 #[derive(Debug, Default)]
 struct KeyState {
     key: Option<SecretString>,
@@ -424,6 +427,9 @@ impl Keys {
 
     /// Installs a key received now, valid `expires_in` seconds; the last one received wins.
     fn install(&self, key: SecretString, expires_in: u64, renew_before: u64) -> u64 {
+        // A key is trusted for a day at most, whatever its delivery says: a huge `expires_in`
+        // (it arrives in a request body) once overflowed the clock and panicked the handler.
+        let expires_in = expires_in.min(MAX_KEY_LIFE_S);
         // Never renew sooner than half-way through a key's life, so that a short-lived key
         // cannot make every call renew.
         let ahead = renew_before.min(expires_in / 2);

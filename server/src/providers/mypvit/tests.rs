@@ -399,3 +399,16 @@ status = "02S57GKG1BQIE3RF"
         assert!(e.contains(&format!("unknown field `{key}`")), "{key}: {e}");
     }
 }
+
+#[test]
+fn a_key_delivered_with_a_huge_lifetime_is_used_for_a_day_at_most() {
+    // `expires_in` comes from a request body: u64::MAX once overflowed the clock (a panic).
+    let keys = Keys::new();
+    keys.install(SecretString::from("k1"), u64::MAX, 300);
+    let (key, _) = keys.fresh().expect("the key is fresh");
+    assert_eq!(key.expose_secret(), "k1");
+    let renew_at = keys.lock().renew_at.expect("a renewal is planned");
+    let day = std::time::Duration::from_secs(24 * 3600);
+    assert!(renew_at <= std::time::Instant::now() + day, "renewed within a day");
+    assert!(renew_at > std::time::Instant::now() + day / 2, "not renewed at once either");
+}
