@@ -36,6 +36,31 @@ async fn an_invalid_phone_number_is_refused_with_a_reason_and_nothing_is_sent() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_payment_request_of_kilobytes_is_refused_unread_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let checkout = app.create_checkout(5000).await;
+    // 8 KiB where a method and a phone number take a few dozen bytes.
+    let padded = format!("07 00 00 00 01{}", " ".repeat(8 * 1024));
+    let (status, body) = app
+        .pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": padded}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("length limit"), "{body}");
+    let c = app.merchant_checkout(&checkout.id).await;
+    assert!(c.attempts.is_empty());
+    assert!(app.sandbox_payins().await.unwrap().is_empty(), "nothing reached the provider");
+    // The same request at its real size pays.
+    let (status, body) = app
+        .pay_raw(
+            &checkout.id,
+            &secret(&checkout),
+            json!({"method": "mobile_money", "phone": "07 00 00 00 01"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_client_secret_is_401_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let checkout = app.create_checkout(5000).await;

@@ -6,7 +6,7 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, Path, Query, State},
+    extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State},
     http::{Uri, header, request::Parts},
     response::{
         IntoResponse, Response,
@@ -25,11 +25,15 @@ use crate::{
     qr,
 };
 
+/// The largest body `pay` reads (the whole API's limit is 64 KiB).
+const PAY_BODY_LIMIT: usize = 4 * 1024;
+
 /// The public API's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/public/checkouts/{id}", get(read))
-        .route("/v1/public/checkouts/{id}/pay", post(pay))
+        // A payment request is a method and a phone number: a few hundred bytes.
+        .route("/v1/public/checkouts/{id}/pay", post(pay).layer(DefaultBodyLimit::max(PAY_BODY_LIMIT)))
         .route("/v1/public/checkouts/{id}/events", get(events))
         .route("/v1/public/checkouts/{id}/qr.svg", get(qr_svg))
 }
