@@ -214,14 +214,7 @@ impl Checkouts {
 
     /// The checkout a client secret opens, if the secret is right for `id`.
     pub async fn authorize(&self, id: &str, secret: &str) -> Result<CheckoutRecord, AppError> {
-        if ids::checkout_id_of_secret(secret) != Some(id) {
-            return Err(AppError::Unauthorized);
-        }
-        let record = self.store.checkout(id).await?.ok_or(AppError::Unauthorized)?;
-        if !ids::secret_matches(secret, &record.client_secret_hash) {
-            return Err(AppError::Unauthorized);
-        }
-        Ok(record)
+        Ok(self.authorized(id, secret).await?.0)
     }
 
     /// What the widget shows for a checkout.
@@ -233,6 +226,16 @@ impl Checkouts {
     /// What the widget shows for a checkout, if `secret` is its client secret: one read of the
     /// store for both (the widget polls this).
     pub async fn authorized_public_view(&self, id: &str, secret: &str) -> Result<PublicCheckout, AppError> {
+        let (c, latest) = self.authorized(id, secret).await?;
+        Ok(self.view_of(c, latest))
+    }
+
+    /// The checkout a client secret opens, with its latest attempt, in one read.
+    async fn authorized(
+        &self,
+        id: &str,
+        secret: &str,
+    ) -> Result<(CheckoutRecord, Option<AttemptRecord>), AppError> {
         if ids::checkout_id_of_secret(secret) != Some(id) {
             return Err(AppError::Unauthorized);
         }
@@ -240,7 +243,7 @@ impl Checkouts {
         if !ids::secret_matches(secret, &c.client_secret_hash) {
             return Err(AppError::Unauthorized);
         }
-        Ok(self.view_of(c, latest))
+        Ok((c, latest))
     }
 
     fn view_of(&self, c: CheckoutRecord, latest: Option<AttemptRecord>) -> PublicCheckout {

@@ -258,27 +258,36 @@ impl SqliteStore {
 
     /// An attempt from columns named with a prefix (`a_id`, `a_status`, …) beside others.
     fn attempt_from_row_as(row: &SqliteRow, p: &str) -> Result<AttemptRecord, StoreError> {
-        let provider: String = row.get(format!("{p}provider").as_str());
-        let method: String = row.get(format!("{p}method").as_str());
-        let status: String = row.get(format!("{p}status").as_str());
-        let failure: Option<String> = row.get(format!("{p}failure").as_str());
+        let provider: String = row.get(&*col(p, "provider"));
+        let method: String = row.get(&*col(p, "method"));
+        let status: String = row.get(&*col(p, "status"));
+        let failure: Option<String> = row.get(&*col(p, "failure"));
         Ok(AttemptRecord {
-            id: row.get(format!("{p}id").as_str()),
-            checkout_id: row.get(format!("{p}checkout_id").as_str()),
+            id: row.get(&*col(p, "id")),
+            checkout_id: row.get(&*col(p, "checkout_id")),
             provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
             method: PaymentMethod::parse(&method).ok_or_else(|| corrupt("method", &method))?,
-            phone: row.get(format!("{p}phone").as_str()),
+            phone: row.get(&*col(p, "phone")),
             status: AttemptStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
             failure: match failure {
                 Some(f) => Some(ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))?),
                 None => None,
             },
-            idempotency_key: row.get(format!("{p}idempotency_key").as_str()),
-            provider_reference: row.get(format!("{p}provider_reference").as_str()),
-            payment_url: row.get(format!("{p}payment_url").as_str()),
+            idempotency_key: row.get(&*col(p, "idempotency_key")),
+            provider_reference: row.get(&*col(p, "provider_reference")),
+            payment_url: row.get(&*col(p, "payment_url")),
             reported: reported_from_row_as(row, p)?,
-            created_at: row.get(format!("{p}created_at").as_str()),
+            created_at: row.get(&*col(p, "created_at")),
         })
+    }
+}
+
+/// The column `name` under the prefix `p`; no allocation for the unprefixed reads.
+fn col<'a>(p: &str, name: &'a str) -> std::borrow::Cow<'a, str> {
+    if p.is_empty() {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(format!("{p}{name}"))
     }
 }
 
@@ -289,16 +298,16 @@ fn reported_from_row(row: &SqliteRow) -> Result<Option<Reported>, StoreError> {
 
 /// [`reported_from_row`] from columns named with a prefix.
 fn reported_from_row_as(row: &SqliteRow, p: &str) -> Result<Option<Reported>, StoreError> {
-    let amount: Option<i64> = row.get(format!("{p}reported_amount").as_str());
+    let amount: Option<i64> = row.get(&*col(p, "reported_amount"));
     let reported = Reported {
         amount: amount
             .map(|a| u64::try_from(a).map_err(|_| corrupt("reported amount", &a.to_string())))
             .transpose()?,
-        unreadable_amount: row.get(format!("{p}reported_amount_text").as_str()),
-        currency: row.get(format!("{p}reported_currency").as_str()),
-        reference: row.get(format!("{p}reported_reference").as_str()),
+        unreadable_amount: row.get(&*col(p, "reported_amount_text")),
+        currency: row.get(&*col(p, "reported_currency")),
+        reference: row.get(&*col(p, "reported_reference")),
         charged: row
-            .get::<Option<i64>, _>(format!("{p}reported_charged").as_str())
+            .get::<Option<i64>, _>(&*col(p, "reported_charged"))
             .map(|a| u64::try_from(a).map_err(|_| corrupt("charged amount", &a.to_string())))
             .transpose()?,
     };
