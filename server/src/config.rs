@@ -18,8 +18,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use shared::phone::Country;
 
+mod http;
 mod modes;
 
+pub use http::{HttpSettings, NotAnOrigin, Origin, PublicApiSettings};
 pub use modes::{ConfigError, Deployment, KeyForm, Mode};
 
 /// Everything the verifier needs to run.
@@ -58,6 +60,12 @@ pub struct Settings {
     /// recorded (and listed, and delivered once this is configured).
     #[serde(default)]
     pub merchant_webhooks: Option<MerchantWebhookSettings>,
+    /// `[http]`: the server's timeouts and connection and request caps.
+    #[serde(default)]
+    pub http: HttpSettings,
+    /// `[public_api]`: the shop origins allowed to call the public API, and its SSE caps.
+    #[serde(default)]
+    pub public_api: PublicApiSettings,
 }
 
 /// The merchant's webhook endpoint.

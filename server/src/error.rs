@@ -60,6 +60,15 @@ pub enum AppError {
         /// Why, in words.
         reason: String,
     },
+    /// 503 with `Retry-After`: the verifier is busy (load shed, a request over its time, an SSE
+    /// cap); the message says which, nothing was done by this request's answer.
+    #[error("{reason}; retry in {retry_after_s} s")]
+    Unavailable {
+        /// Why, in words.
+        reason: &'static str,
+        /// The `Retry-After` seconds.
+        retry_after_s: u32,
+    },
     /// 500: our fault; details are logged, not sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -89,6 +98,7 @@ impl AppError {
                 (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::RefundNotAllowed)
             }
             AppError::Refused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::PaymentFailed),
+            AppError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Unavailable),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal),
         }
     }
@@ -138,8 +148,16 @@ impl IntoResponse for AppError {
             }
             other => (other.to_string(), None),
         };
+        let retry_after = match &self {
+            AppError::Unavailable { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        };
         let body = ApiError { error: ApiErrorBody { code, message, field, payment_error } };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(s) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        response
     }
 }
 

@@ -14,6 +14,11 @@
 //! after it subscribed (`seq`), so no change falls between its snapshot and its updates, and 500
 //! streams opening at once on one checkout share a few reads.
 //!
+//! **Caps.** The hub counts its subscribers per checkout and in all, and refuses one over
+//! [`Limits`] ([`Full`]): the SSE handler answers it with `503` and `Retry-After`, and the widget
+//! polls instead. The stream's lifetime cap and its end after a final status are the handler's
+//! (`routes::public`).
+//!
 //! The hub's input is only "checkout X changed": a PostgreSQL backend with several instances
 //! will feed it from `LISTEN/NOTIFY`.
 
@@ -22,7 +27,11 @@ use std::{
     fmt::Display,
     future::Future,
     panic::AssertUnwindSafe,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
 use futures_util::{FutureExt, Stream, StreamExt, future};
@@ -43,6 +52,38 @@ pub trait Source: Clone + Send + Sync + 'static {
 #[derive(Debug, Clone, Default)]
 pub struct Events {
     watched: Arc<Mutex<HashMap<Arc<str>, Watched>>>,
+    /// Subscribers in all; changed only under `watched`'s lock.
+    subscribers: Arc<AtomicUsize>,
+    limits: Limits,
+}
+
+/// How many streams the hub serves, and for how long each may last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Subscribers of one checkout at most.
+    pub per_checkout: usize,
+    /// Subscribers in all at most.
+    pub total: usize,
+    /// How long one stream may stay open (enforced by the stream's handler).
+    pub max_lifetime: Duration,
+}
+
+impl Default for Limits {
+    /// No cap: for tests of the hub alone.
+    fn default() -> Limits {
+        Limits { per_checkout: usize::MAX, total: usize::MAX, max_lifetime: Duration::MAX }
+    }
+}
+
+/// A subscription the hub refused: a cap of [`Limits`] is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Full {
+    /// This checkout has `per_checkout` subscribers.
+    #[error("too many status streams are open for this checkout")]
+    Checkout,
+    /// The hub has `total` subscribers.
+    #[error("too many status streams are open")]
+    Total,
 }
 
 /// One watched checkout.
@@ -74,9 +115,19 @@ struct Published {
 pub struct Unavailable;
 
 impl Events {
-    /// An empty hub.
+    /// An empty hub without caps.
     pub fn new() -> Events {
         Events::default()
+    }
+
+    /// An empty hub that refuses subscribers over `limits`.
+    pub fn with_limits(limits: Limits) -> Events {
+        Events { limits, ..Events::default() }
+    }
+
+    /// Its caps.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Tells the subscribers of `checkout_id`, if any, that it changed: its view is read (once,
@@ -88,10 +139,16 @@ impl Events {
     }
 
     /// Subscribes to `checkout_id` and asks for a read of its current state, the subscription's
-    /// [`Subscription::snapshot`].
-    pub fn subscribe<S: Source>(&self, checkout_id: &str, source: &S) -> Subscription {
+    /// [`Subscription::snapshot`]; refused when a cap is reached (nothing is read then).
+    pub fn subscribe<S: Source>(&self, checkout_id: &str, source: &S) -> Result<Subscription, Full> {
         let id: Arc<str> = Arc::from(checkout_id);
         let mut watched = self.lock();
+        if self.subscribers.load(Ordering::Relaxed) >= self.limits.total {
+            return Err(Full::Total);
+        }
+        if watched.get(checkout_id).is_some_and(|w| w.subscribers >= self.limits.per_checkout) {
+            return Err(Full::Checkout);
+        }
         let w = watched.entry(Arc::clone(&id)).or_insert_with(|| Watched {
             id: Arc::clone(&id),
             tx: watch::Sender::new(Published { seq: 0, view: None }),
@@ -101,6 +158,7 @@ impl Events {
             again: false,
         });
         w.subscribers += 1;
+        self.subscribers.fetch_add(1, Ordering::Relaxed);
         let subscription = Subscription {
             rx: w.tx.subscribe(),
             from_seq: w.next_seq,
@@ -108,12 +166,18 @@ impl Events {
             guard: Guard { events: self.clone(), id },
         };
         self.request_read(w, source);
-        subscription
+        Ok(subscription)
     }
 
     /// How many checkouts have subscribers.
     pub fn watched(&self) -> usize {
         self.lock().len()
+    }
+
+    /// How many subscribers there are in all.
+    pub fn subscribers(&self) -> usize {
+        let _watched = self.lock();
+        self.subscribers.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Watched>> {
@@ -214,6 +278,7 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let mut watched = self.events.lock();
         if let Some(w) = watched.get_mut(&*self.id) {
+            self.events.subscribers.fetch_sub(1, Ordering::Relaxed);
             w.subscribers -= 1;
             if w.subscribers == 0 {
                 watched.remove(&*self.id);
@@ -292,11 +357,11 @@ mod tests {
         source.set("co_b", 7);
         let mut subs = Vec::new();
         for _ in 0..50 {
-            let mut sub = events.subscribe("co_a", &source);
+            let mut sub = events.subscribe("co_a", &source).unwrap();
             assert_eq!(&*sub.snapshot().await.unwrap(), r#"{"v":1}"#);
             subs.push(sub.updates().boxed());
         }
-        let mut other = events.subscribe("co_b", &source);
+        let mut other = events.subscribe("co_b", &source).unwrap();
         assert_eq!(&*other.snapshot().await.unwrap(), r#"{"v":7}"#);
         let mut other = other.updates().boxed();
         assert_eq!(events.watched(), 2);
@@ -321,11 +386,11 @@ mod tests {
         let source = Counting::default();
         source.set("co_a", 1);
         source.set("co_b", 1);
-        let mut a1 = events.subscribe("co_a", &source);
+        let mut a1 = events.subscribe("co_a", &source).unwrap();
         a1.snapshot().await.unwrap();
         let a1 = a1.updates();
-        let a2 = events.subscribe("co_a", &source);
-        let b = events.subscribe("co_b", &source);
+        let a2 = events.subscribe("co_a", &source).unwrap();
+        let b = events.subscribe("co_b", &source).unwrap();
         assert_eq!(events.watched(), 2);
         drop(a1);
         assert_eq!(events.watched(), 2, "co_a still has a subscriber");
@@ -347,7 +412,7 @@ mod tests {
         let source = Counting { gate: Some(gate.clone()), ..Counting::default() };
         let events = Events::new();
         source.set("co_a", 1);
-        let mut sub = events.subscribe("co_a", &source);
+        let mut sub = events.subscribe("co_a", &source).unwrap();
         assert_eq!(&*sub.snapshot().await.unwrap(), r#"{"v":1}"#);
         let mut updates = sub.updates().boxed();
 
@@ -380,10 +445,10 @@ mod tests {
         let source = Counting { gate: Some(gate.clone()), ..Counting::default() };
         let events = Events::new();
         source.set("co_a", 1);
-        let mut first = events.subscribe("co_a", &source);
+        let mut first = events.subscribe("co_a", &source).unwrap();
         source.started(1).await;
         // The first read is held; a second subscriber arrives.
-        let mut second = events.subscribe("co_a", &source);
+        let mut second = events.subscribe("co_a", &source).unwrap();
         gate.add_permits(1);
         assert_eq!(&*first.snapshot().await.unwrap(), r#"{"v":1}"#);
         source.set("co_a", 2);
@@ -393,10 +458,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn subscribers_over_a_cap_are_refused_until_one_leaves() {
+        let events = Events::with_limits(Limits { per_checkout: 2, total: 3, max_lifetime: Duration::MAX });
+        let source = Counting::default();
+        source.set("co_a", 1);
+        source.set("co_b", 1);
+        let a1 = events.subscribe("co_a", &source).unwrap();
+        let mut a2 = events.subscribe("co_a", &source).unwrap();
+        a2.snapshot().await.unwrap();
+        let a2 = a2.updates();
+        assert_eq!(events.subscribe("co_a", &source).unwrap_err(), Full::Checkout);
+        let b1 = events.subscribe("co_b", &source).unwrap();
+        assert_eq!(events.subscribe("co_b", &source).unwrap_err(), Full::Total);
+        assert_eq!(events.subscribers(), 3);
+        // A subscription or a stream that goes away frees its place.
+        drop(a1);
+        let b2 = events.subscribe("co_b", &source).unwrap();
+        assert_eq!(events.subscribe("co_b", &source).unwrap_err(), Full::Total);
+        drop(a2);
+        assert_eq!(events.subscribers(), 2);
+        drop((b1, b2));
+        assert_eq!((events.subscribers(), events.watched()), (0, 0));
+    }
+
+    #[tokio::test]
     async fn a_failed_first_read_is_an_error_not_a_hang() {
         let events = Events::new();
         let source = Counting::default();
-        let mut sub = events.subscribe("co_missing", &source);
+        let mut sub = events.subscribe("co_missing", &source).unwrap();
         assert!(tokio::time::timeout(DEADLINE, sub.snapshot()).await.unwrap().is_err());
         drop(sub);
         assert_eq!(events.watched(), 0);

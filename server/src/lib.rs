@@ -23,6 +23,7 @@ pub mod providers;
 pub mod qr;
 pub mod reconcile;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -25,6 +25,7 @@ pub struct Application {
     checkouts: Checkouts,
     webhooks: Option<crate::outbox::Dispatcher>,
     inbox_worker: bool,
+    connections: crate::serve::ConnectionLimits,
 }
 
 impl Application {
@@ -86,7 +87,11 @@ impl Application {
         let checkouts = Checkouts::new(
             store,
             providers,
-            Events::new(),
+            Events::with_limits(crate::events::Limits {
+                per_checkout: settings.public_api.sse_per_checkout.get(),
+                total: settings.public_api.sse_total.get(),
+                max_lifetime: settings.public_api.sse_max_lifetime(),
+            }),
             Policy {
                 merchant_name: settings.merchant.name.clone(),
                 default_country: settings.checkout.default_country,
@@ -107,8 +112,21 @@ impl Application {
         );
         let state =
             AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
-        let router = routes::router(state, &settings.widget_dir);
-        Ok(Application { listener, router, addr, base_url, checkouts, webhooks, inbox_worker: true })
+        let router = routes::router(state, &settings, base_url.starts_with("https://"));
+        let connections = crate::serve::ConnectionLimits {
+            header_read_timeout: settings.http.header_read_timeout(),
+            max_connections: settings.http.max_connections.get(),
+        };
+        Ok(Application {
+            listener,
+            router,
+            addr,
+            base_url,
+            checkouts,
+            webhooks,
+            inbox_worker: true,
+            connections,
+        })
     }
 
     /// The bound port.
@@ -138,7 +156,7 @@ impl Application {
         })
     }
 
-    /// Serves until Ctrl-C or SIGTERM, with the reconciler, the inbox worker, the webhook
+    /// Serves ([`crate::serve`]: header-read timeout, connection cap) until Ctrl-C or SIGTERM, with the reconciler, the inbox worker, the webhook
     /// dispatcher (when an endpoint is configured) and the idempotency-key purge beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // Background tasks end with the server, also when its task is aborted.
@@ -152,12 +170,9 @@ impl Application {
         }
         background
             .push(AbortOnDrop(tokio::spawn(crate::idempotency::purge_loop(self.checkouts.store().clone()))));
-        let served =
-            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown_signal())
-                .await;
+        crate::serve::serve(self.listener, self.router, self.connections, shutdown_signal()).await;
         drop(background);
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

@@ -372,11 +372,14 @@ pub enum ApiErrorCode {
     /// repeating it could act twice (refunds): read the resource to see what happened, then use
     /// a new key.
     IdempotencyKeyInterrupted,
+    /// 503: the verifier is busy (too many requests at once, a request that took too long, too
+    /// many status streams): nothing was done; retry after the `Retry-After` header's seconds.
+    Unavailable,
 }
 
 impl ApiErrorCode {
     /// Every code.
-    pub const ALL: [ApiErrorCode; 13] = [
+    pub const ALL: [ApiErrorCode; 14] = [
         ApiErrorCode::InvalidRequest,
         ApiErrorCode::InvalidPhoneNumber,
         ApiErrorCode::Unauthorized,
@@ -390,6 +393,7 @@ impl ApiErrorCode {
         ApiErrorCode::IdempotencyKeyReused,
         ApiErrorCode::LivemodeMismatch,
         ApiErrorCode::IdempotencyKeyInterrupted,
+        ApiErrorCode::Unavailable,
     ];
 
     /// The wire name (serde's `snake_case` form).
@@ -408,6 +412,7 @@ impl ApiErrorCode {
             ApiErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ApiErrorCode::LivemodeMismatch => "livemode_mismatch",
             ApiErrorCode::IdempotencyKeyInterrupted => "idempotency_key_interrupted",
+            ApiErrorCode::Unavailable => "unavailable",
         }
     }
 

@@ -7,6 +7,7 @@ mod browser;
 mod browser_embed;
 mod browser_paths;
 mod caurisflux;
+mod edge;
 mod flow;
 mod hangups;
 mod idempotency;

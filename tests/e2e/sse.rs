@@ -1,6 +1,7 @@
 //! The public SSE stream (`GET /v1/public/checkouts/{id}/events`) with several subscribers:
 //! a change reaches every subscriber of its checkout and nobody else, each stream starts on the
-//! state read after it subscribed, and streams that hang up leave the others working.
+//! state read after it subscribed, a stream ends after a final status, and streams that hang up
+//! leave the others working (and free their place under the per-checkout cap).
 //! (That the database is read once per change, not once per subscriber, is shown by
 //! `server::events`'s unit tests with a counting reader.)
 
@@ -97,8 +98,10 @@ async fn a_change_reaches_every_subscriber_of_its_checkout_and_nobody_else() {
         // The states only move forwards: nothing after the success, nothing open after paying.
         assert!(!seen.contains(&CheckoutStatus::Open), "{seen:?}");
     }
+    // The success is final for the customer: each stream ends right after it.
     for events in &mut watchers {
-        assert!(futures_util::poll!(events.next()).is_pending(), "nothing after the success");
+        let end = tokio::time::timeout(WAIT, events.next()).await.expect("the stream ends after the success");
+        assert!(end.is_none(), "nothing after the success: {end:?}");
     }
 
     // The bystander's next event is its own checkout's first change, not the other's: the
@@ -122,6 +125,9 @@ async fn a_stream_opened_after_a_change_starts_on_the_current_state() {
     let first = next(&mut late).await;
     assert_eq!(first.status, CheckoutStatus::Succeeded);
     assert!(first.attempt.is_some_and(|a| a.status == shared::status::AttemptStatus::Succeeded));
+    // Already final when it opened: it ends after that one event.
+    let end = tokio::time::timeout(WAIT, late.next()).await.expect("the stream ends");
+    assert!(end.is_none(), "{end:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -90,6 +90,20 @@ pub struct Options {
     pub caurisflux_rate_per_minute: u32,
     /// CaurisFlux: the account's requests an hour, to both (the documented 1 000 by default).
     pub caurisflux_rate_per_hour: u32,
+    /// Verifier: `[http] header_read_timeout_ms` (the default 10 s).
+    pub header_read_timeout_ms: u64,
+    /// Verifier: `[http] request_timeout_ms` (the default 30 s).
+    pub request_timeout_ms: u64,
+    /// Verifier: `[http] max_connections` (the default 10 000).
+    pub max_connections: usize,
+    /// Verifier: `[http] max_concurrent_requests` (the default 1 024).
+    pub max_concurrent_requests: usize,
+    /// Verifier: `[public_api] sse_per_checkout` (the default 20).
+    pub sse_per_checkout: usize,
+    /// Verifier: `[public_api] sse_max_lifetime_s` (the default 30 min).
+    pub sse_max_lifetime_s: u64,
+    /// Verifier: `[public_api] allowed_origins`, the shop pages' origins (none by default).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Options {
@@ -112,6 +126,13 @@ impl Default for Options {
             live: false,
             caurisflux_rate_per_minute: sandboxes::caurisflux::DEFAULT_RATE_PER_MINUTE,
             caurisflux_rate_per_hour: sandboxes::caurisflux::DEFAULT_RATE_PER_HOUR,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connections: 10_000,
+            max_concurrent_requests: 1_024,
+            sse_per_checkout: 20,
+            sse_max_lifetime_s: 1800,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -297,6 +318,23 @@ impl TestApp {
                     retry_delays_ms: options.merchant_webhook_retry_delays_ms.clone(),
                 }
             }),
+            http: server::config::HttpSettings {
+                header_read_timeout_ms: nonzero(options.header_read_timeout_ms),
+                request_timeout_ms: nonzero(options.request_timeout_ms),
+                max_connections: nonzero(options.max_connections),
+                max_concurrent_requests: nonzero(options.max_concurrent_requests),
+                ..server::config::HttpSettings::default()
+            },
+            public_api: server::config::PublicApiSettings {
+                allowed_origins: options
+                    .allowed_origins
+                    .iter()
+                    .map(|o| server::config::Origin::try_from(o.clone()).expect("an origin"))
+                    .collect(),
+                sse_per_checkout: nonzero(options.sse_per_checkout),
+                sse_max_lifetime_s: nonzero(options.sse_max_lifetime_s),
+                ..server::config::PublicApiSettings::default()
+            },
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();
@@ -560,6 +598,11 @@ async fn start_sandboxes(options: &Options, verifier_url: &str) -> sandboxes::Sa
 }
 
 /// The MyPVit account of the test verifier: fast key delivery, callbacks from 127.0.0.1 only.
+/// A setting that must not be zero.
+fn nonzero<T: TryInto<N>, N>(n: T) -> N {
+    n.try_into().unwrap_or_else(|_| panic!("an Options value of zero"))
+}
+
 fn mypvit_settings(timeout_ms: u64) -> server::providers::mypvit::Settings {
     server::providers::mypvit::Settings {
         mode: server::config::Mode::Test,

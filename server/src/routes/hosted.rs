@@ -8,7 +8,8 @@
 //! (never sent to the server, so never in a log or a `Referer`) and mounts the widget inline.
 //! Their texts are the widget's own (fr/en); the pages add only a title. Each page is sent
 //! with `Referrer-Policy: no-referrer` and a strict CSP: nothing but this origin, WebAssembly
-//! compilation, and inline styles; `/embed` may be framed by any shop, `/pay` by none.
+//! compilation, and inline styles; `/embed` may be framed by the shops of `[public_api]
+//! allowed_origins` (by any shop when none is set), `/pay` by none.
 
 use axum::{
     Router,
@@ -19,7 +20,7 @@ use axum::{
 };
 
 use super::AppState;
-use crate::error::AppError;
+use crate::{config::Origin, error::AppError};
 
 /// The pages' CSP, ending with the given `frame-ancestors` sources.
 macro_rules! csp {
@@ -32,7 +33,7 @@ macro_rules! csp {
     };
 }
 
-/// `/embed`'s Content-Security-Policy: any shop may frame it.
+/// `/embed`'s Content-Security-Policy when no shop origin is configured: any shop may frame it.
 pub const EMBED_CSP: &str = csp!("*");
 /// `/pay/{id}`'s Content-Security-Policy: nobody may frame it (it is a page of its own).
 pub const PAY_CSP: &str = csp!("'none'");
@@ -42,11 +43,23 @@ const EMBED_HTML: &str = include_str!("hosted/embed.html");
 const UNKNOWN_HTML: &str = include_str!("hosted/unknown.html");
 const PAGE_JS: &str = include_str!("hosted/page.js");
 
-/// The hosted pages' routes.
-pub fn router() -> Router<AppState> {
+/// `/embed`'s Content-Security-Policy: only the shops of `origins` may frame it, any shop when
+/// there is none.
+pub fn embed_csp(origins: &[Origin]) -> String {
+    if origins.is_empty() {
+        return EMBED_CSP.to_owned();
+    }
+    let ancestors: Vec<&str> = origins.iter().map(Origin::as_str).collect();
+    format!("{}{}", csp!(""), ancestors.join(" "))
+}
+
+/// The hosted pages' routes; `origins` are the shops that may frame `/embed`.
+pub fn router(origins: &[Origin]) -> Router<AppState> {
+    // An origin is a valid header value by construction; the fallback keeps `*`'s page working.
+    let csp = HeaderValue::from_str(&embed_csp(origins)).unwrap_or(HeaderValue::from_static(EMBED_CSP));
     Router::new()
         .route("/pay/{checkout_id}", get(pay))
-        .route("/embed", get(embed))
+        .route("/embed", get(move || embed(csp.clone())))
         .route("/hosted/page.js", get(page_js))
 }
 
@@ -58,16 +71,18 @@ async fn pay(State(state): State<AppState>, Path(checkout_id): Path<String>) -> 
             let html = PAY_HTML
                 .replace("{{title}}", &escape(&title))
                 .replace("{{checkout_id}}", &escape(&checkout.id));
-            Ok(page(StatusCode::OK, html, PAY_CSP))
+            Ok(page(StatusCode::OK, html, HeaderValue::from_static(PAY_CSP)))
         }
-        Err(AppError::NotFound) => Ok(page(StatusCode::NOT_FOUND, UNKNOWN_HTML.to_owned(), PAY_CSP)),
+        Err(AppError::NotFound) => {
+            Ok(page(StatusCode::NOT_FOUND, UNKNOWN_HTML.to_owned(), HeaderValue::from_static(PAY_CSP)))
+        }
         Err(e) => Err(e),
     }
 }
 
-/// The page the loader's iframe mode opens.
-async fn embed() -> Response {
-    page(StatusCode::OK, EMBED_HTML.to_owned(), EMBED_CSP)
+/// The page the loader's iframe mode opens, with its CSP.
+async fn embed(csp: HeaderValue) -> Response {
+    page(StatusCode::OK, EMBED_HTML.to_owned(), csp)
 }
 
 async fn page_js() -> Response {
@@ -82,12 +97,12 @@ async fn page_js() -> Response {
         .into_response()
 }
 
-fn page(status: StatusCode, html: String, csp: &'static str) -> Response {
+fn page(status: StatusCode, html: String, csp: HeaderValue) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)),
+            (header::CONTENT_SECURITY_POLICY, csp),
             (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
             (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
@@ -127,6 +142,18 @@ mod tests {
         assert!(EMBED_CSP.starts_with("default-src 'none'; script-src 'self' 'wasm-unsafe-eval';"));
         assert!(EMBED_CSP.ends_with("frame-ancestors *"));
         assert!(PAY_CSP.ends_with("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn the_embed_page_may_be_framed_by_the_configured_shops_only() {
+        let origins: Vec<Origin> = ["https://shop.example", "http://127.0.0.1:8000"]
+            .into_iter()
+            .map(|o| Origin::try_from(o.to_owned()).unwrap())
+            .collect();
+        let csp = embed_csp(&origins);
+        assert!(csp.starts_with("default-src 'none'; script-src 'self' 'wasm-unsafe-eval';"), "{csp}");
+        assert!(csp.ends_with("; frame-ancestors https://shop.example http://127.0.0.1:8000"), "{csp}");
+        assert_eq!(embed_csp(&[]), EMBED_CSP);
     }
 
     #[test]

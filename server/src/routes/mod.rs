@@ -2,26 +2,46 @@
 //!
 //! Handlers are thin: they extract and authenticate, call one [`Checkouts`] method, and map
 //! the result. Layers mark credential headers sensitive before tracing, log paths without
-//! query strings (the SSE URL carries the client secret), open CORS on the public API and
-//! widget assets only, and run every handler in a task of its own ([`detached`]), so that a
-//! client hanging up can never stop one half-way through a database transaction.
-
-use std::path::Path;
+//! query strings (the SSE URL carries the client secret), allow cross-origin calls to the
+//! public API from the configured shop origins only (`[public_api] allowed_origins`) and to
+//! the widget's assets from any, and run every handler in a task of its own ([`detached`]), so
+//! that a client hanging up can never stop one half-way through a database transaction.
+//!
+//! **Limits** ([`with_limits`]): a request over `[http] max_concurrent_requests` is shed at once
+//! with `503 unavailable` and `Retry-After` (tower's `LoadShed` over one `GlobalConcurrencyLimit`
+//! for every route); a request whose response head is not ready within `request_timeout_ms`
+//! is answered `503 unavailable` (its detached task still ends its work); a request body that
+//! stalls for `body_read_timeout_ms` fails its read (tower-http's `RequestBodyTimeout`).
+//!
+//! **Security headers** ([`with_security_headers`]) on every response unless the route set its own:
+//! `X-Content-Type-Options: nosniff` (MIME sniffing could run an asset as another type),
+//! `Referrer-Policy: no-referrer`, a `Content-Security-Policy` that loads and frames nothing
+//! (JSON, text, and the `/returned` page, whose only style is inline), and
+//! `Strict-Transport-Security` when `public_url` is `https://`
+//! (<https://owasp.org/www-project-secure-headers/>).
 
 use axum::{
     Router,
+    error_handling::HandleErrorLayer,
     extract::{DefaultBodyLimit, FromRequestParts, MatchedPath},
-    http::{HeaderName, Method, Request, header, request::Parts},
+    http::{HeaderName, HeaderValue, Method, Request, header, request::Parts},
 };
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
+use tower::{BoxError, ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
 use tower_http::{
-    cors::{Any, CorsLayer},
+    cors::{AllowOrigin, Any, CorsLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
+    set_header::SetResponseHeaderLayer,
+    timeout::RequestBodyTimeoutLayer,
     trace::TraceLayer,
 };
 
-use crate::{checkouts::Checkouts, error::AppError};
+use crate::{
+    checkouts::Checkouts,
+    config::{HttpSettings, Origin, Settings},
+    error::AppError,
+};
 
 pub mod assets;
 pub mod hosted;
@@ -38,22 +58,28 @@ pub struct AppState {
     pub merchant_key: SecretString,
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState, widget_dir: &Path) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
-    Router::new()
+/// The whole HTTP surface, as `settings` shape it; `https` when browsers reach it over HTTPS
+/// (then HSTS is sent).
+pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
+    let origins = &settings.public_api.allowed_origins;
+    let cors = |origins: AllowOrigin| {
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+    };
+    let router = Router::new()
         .merge(merchant::router(state.clone()))
-        .merge(public::router().layer(cors.clone()))
+        .merge(public::router().layer(cors(shop_origins(origins))))
         .merge(webhooks::router())
-        .merge(hosted::router())
+        .merge(hosted::router(origins))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/returned", axum::routing::get(returned))
-        .nest("/widget", assets::router(widget_dir).layer(cors))
+        // Public files: any page may load them.
+        .nest("/widget", assets::router(&settings.widget_dir).layer(cors(AllowOrigin::from(Any))))
         .layer(axum::middleware::from_fn(detached))
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(64 * 1024));
+    with_security_headers(with_limits(router, &settings.http), https)
         .layer(TraceLayer::new_for_http().make_span_with(
             // The route's pattern, not the path: paths carry secret tokens (MyPVit's callback
             // path) and the SSE query carries the client secret.
@@ -70,6 +96,60 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
             HeaderName::from_static(crate::providers::scalapay::wire::SIGNATURE_HEADER),
         ]))
         .with_state(state)
+}
+
+/// `Access-Control-Allow-Origin` of the public API: only `origins`, none when it is empty.
+fn shop_origins(origins: &[Origin]) -> AllowOrigin {
+    // An origin is a valid header value by construction (ASCII, no control character).
+    AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o.as_str()).ok()))
+}
+
+/// `Retry-After` of a request shed or timed out.
+const BUSY_RETRY_AFTER_S: u32 = 1;
+
+/// `router` under the request caps of `http`: load shedding over a global concurrency limit, a
+/// timeout to the response head, and a timeout between the pieces of a request body; the shed
+/// and timed-out requests answered with the API's JSON error.
+fn with_limits<S: Clone + Send + Sync + 'static>(router: Router<S>, http: &HttpSettings) -> Router<S> {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(|e: BoxError| async move { busy(&e) }))
+            .load_shed()
+            .layer(GlobalConcurrencyLimitLayer::new(http.max_concurrent_requests.get()))
+            .timeout(http.request_timeout())
+            .layer(RequestBodyTimeoutLayer::new(http.body_read_timeout()))
+            .map_request(|req: Request<tower_http::timeout::TimeoutBody<axum::body::Body>>| {
+                req.map(axum::body::Body::new)
+            }),
+    )
+}
+
+/// The answer to a request the [`with_limits`] stopped.
+fn busy(e: &BoxError) -> AppError {
+    if e.is::<tower::load_shed::error::Overloaded>() {
+        AppError::Unavailable { reason: "the verifier is busy", retry_after_s: BUSY_RETRY_AFTER_S }
+    } else if e.is::<tower::timeout::error::Elapsed>() {
+        AppError::Unavailable { reason: "the request took too long", retry_after_s: BUSY_RETRY_AFTER_S }
+    } else {
+        AppError::Internal(anyhow::anyhow!("request limits: {e}"))
+    }
+}
+
+/// The CSP of every response that sets none: nothing loaded, nothing framing it; inline style
+/// attributes only (the `/returned` page's).
+pub const DEFAULT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+/// `Strict-Transport-Security` over HTTPS: a year.
+pub const HSTS: &str = "max-age=31536000";
+
+/// `router` with the headers every response carries unless its route set its own (see the
+/// module doc).
+fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>, https: bool) -> Router<S> {
+    let fixed = |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    let router = router
+        .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
+        .layer(fixed(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP));
+    if https { router.layer(fixed(header::STRICT_TRANSPORT_SECURITY, HSTS)) } else { router }
 }
 
 /// Runs the rest of the request (extractors, handler) in a task of its own and waits for it.

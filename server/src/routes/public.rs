@@ -18,10 +18,12 @@ use futures_util::{Stream, StreamExt, future, stream};
 use serde::Deserialize;
 use shared::api::{PayRequest, PublicCheckout};
 use shared::locale::Locale;
+use shared::status::CheckoutStatus;
 
 use super::{AppState, bearer};
 use crate::{
     error::{AppError, AppJson},
+    events::Full,
     qr,
 };
 
@@ -87,19 +89,55 @@ async fn pay(
 /// The checkout's status as an SSE stream: `event: status` whose data is the `PublicCheckout`
 /// JSON, first the state read after subscribing, then each change, read once for all of this
 /// checkout's subscribers by the hub ([`crate::events`]); a comment every 15 s keeps proxies
-/// from closing it.
+/// from closing it. The stream ends after the first status that is final for the customer
+/// (paid, expired, cancelled, refunded) and at the latest after `[public_api]
+/// sse_max_lifetime_s` (the widget then reads the status and opens another). Over the hub's caps
+/// the stream is refused with `503 unavailable` and `Retry-After`, and the widget polls.
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ClientSecret(secret): ClientSecret,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     state.checkouts.authorize(&id, &secret).await?;
+    let hub = state.checkouts.events();
     // Subscribed before the first read, so that no change falls between the two.
-    let mut subscription = state.checkouts.events().subscribe(&id, &state.checkouts);
+    let mut subscription = hub.subscribe(&id, &state.checkouts).map_err(|full| {
+        tracing::info!(reason = %full, "an SSE stream was refused");
+        AppError::Unavailable {
+            reason: match full {
+                Full::Checkout => "too many status streams are open for this checkout",
+                Full::Total => "too many status streams are open",
+            },
+            retry_after_s: STREAM_RETRY_AFTER_S,
+        }
+    })?;
     let first = subscription.snapshot().await.map_err(anyhow::Error::from)?;
-    let stream =
-        stream::once(future::ready(first)).chain(subscription.updates()).map(|view| Ok(status_event(&view)));
+    let views = Box::pin(stream::once(future::ready(first)).chain(subscription.updates()));
+    // Each view goes out; after a final one the stream (and its subscription) ends at once,
+    // without waiting for another change that may never come.
+    let until_final = stream::unfold(Some(views), |views| async move {
+        let mut views = views?;
+        let view = views.next().await?;
+        let more = (!is_final(&view)).then_some(views);
+        Some((view, more))
+    });
+    let stream = until_final
+        .take_until(tokio::time::sleep(hub.limits().max_lifetime))
+        .map(|view| Ok(status_event(&view)));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// `Retry-After` of a refused stream: about when the widget's polling would try again.
+const STREAM_RETRY_AFTER_S: u32 = 5;
+
+/// Whether a serialised `PublicCheckout` is in a status where nothing more is for the customer
+/// to see (`CheckoutStatus::is_final_for_customer`); an unreadable one is not.
+fn is_final(view: &str) -> bool {
+    #[derive(Deserialize)]
+    struct StatusOnly {
+        status: CheckoutStatus,
+    }
+    serde_json::from_str::<StatusOnly>(view).is_ok_and(|v| v.status.is_final_for_customer())
 }
 
 /// The QR code of the latest live attempt's payment page, as `image/svg+xml`: only the link the
