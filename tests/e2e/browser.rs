@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use e2e::{
-    MERCHANT_KEY, TestApp,
+    MERCHANT_KEY, Options, TestApp,
     browser::{Browser, WAIT, widget_find, widget_text, widget_wait},
     widget_dir,
 };
@@ -15,22 +15,28 @@ use www::{DemoShop, ShopConfig};
 /// The shop's element the widget mounts in.
 const HOST: &str = "#pay";
 
-async fn shop_for(app: &TestApp) -> DemoShop {
+/// A verifier that lets the demo shop's pages call its public API (CORS), and that shop: the
+/// shop's port is chosen first, since the verifier must know its origin.
+async fn app_and_shop() -> (TestApp, DemoShop) {
     assert!(
         // The glue and the wasm have content-hashed names, written into the loader.
         widget_dir().join("checkout.js").exists(),
         "the widget is not built in {}: run `cargo xtask test` (it builds the widget first)",
         widget_dir().display()
     );
-    DemoShop::start(ShopConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let app = TestApp::spawn_with(Options { allowed_origins: vec![origin], ..Options::default() }).await;
+    let shop = DemoShop::start(ShopConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         verifier_url: app.url.clone(),
         merchant_key: MERCHANT_KEY.into(),
         public_url: None,
         webhook_secret: None,
     })
     .await
-    .expect("shop starts")
+    .expect("shop starts");
+    (app, shop)
 }
 
 async fn open_order(c: &Client, shop: &DemoShop) {
@@ -53,8 +59,7 @@ async fn checkout_id_on_page(c: &Client) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_customer_pays_in_the_browser_and_sees_paid() {
-    let app = TestApp::spawn().await;
-    let shop = shop_for(&app).await;
+    let (app, shop) = app_and_shop().await;
     let browser = Browser::start().await.expect("browser starts");
     let c = &browser.client;
 
@@ -86,8 +91,7 @@ async fn a_customer_pays_in_the_browser_and_sees_paid() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invalid_number_is_explained_in_words_and_nothing_is_sent() {
-    let app = TestApp::spawn().await;
-    let shop = shop_for(&app).await;
+    let (app, shop) = app_and_shop().await;
     let browser = Browser::start().await.expect("browser starts");
     let c = &browser.client;
 

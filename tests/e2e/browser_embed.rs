@@ -3,7 +3,7 @@
 //! `data-mode="iframe"`; and the headers of the verifier's hosted pages.
 
 use e2e::{
-    TestApp,
+    Options, TestApp,
     browser::{Browser, PageServer, WAIT, assert_accessible, widget_find, widget_wait},
 };
 use fantoccini::{Client, Locator};
@@ -31,6 +31,15 @@ fn shop_csp(verifier: &str) -> String {
     format!("default-src 'none'; script-src 'self' {verifier}; frame-src {verifier}")
 }
 
+/// The shop's page server, then a verifier that lets it frame `/embed` (and call the public
+/// API): its `[public_api] allowed_origins` is the shop's origin.
+async fn shop_and_app() -> (PageServer, TestApp) {
+    let shop = PageServer::start().await.unwrap();
+    let app =
+        TestApp::spawn_with(Options { allowed_origins: vec![shop.url.clone()], ..Options::default() }).await;
+    (shop, app)
+}
+
 async fn pay_inside_the_frame(c: &Client) {
     widget_wait(c, HOST, ".ckw[data-screen=form]", WAIT).await.unwrap();
     widget_find(c, HOST, "input[name=method][value=mobile_money]").await.unwrap().click().await.unwrap();
@@ -46,10 +55,9 @@ async fn recorded(c: &Client, what: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_iframe_of_the_embed_page_pays_on_a_shop_that_refuses_wasm() {
-    let app = TestApp::spawn().await;
+    let (shop, app) = shop_and_app().await;
     let checkout = app.create_checkout(5_000).await;
     let secret = checkout.client_secret.clone().unwrap();
-    let shop = PageServer::start().await.unwrap();
     let csp = shop_csp(&app.url);
     shop.add("/recorder.js", RECORDER_JS.to_owned(), None);
     let page = shop.add(
@@ -91,10 +99,9 @@ async fn an_iframe_of_the_embed_page_pays_on_a_shop_that_refuses_wasm() {
 /// sizes the iframe.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_loader_s_iframe_mode_pays_and_forwards_the_events_to_the_host_element() {
-    let app = TestApp::spawn().await;
+    let (shop, app) = shop_and_app().await;
     let checkout = app.create_checkout(5_000).await;
     let secret = checkout.client_secret.clone().unwrap();
-    let shop = PageServer::start().await.unwrap();
     let csp = shop_csp(&app.url);
     shop.add("/recorder.js", RECORDER_JS.to_owned(), None);
     let page = shop.add(

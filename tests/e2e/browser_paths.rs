@@ -137,11 +137,31 @@ async fn wave_by_link_and_caurisflux_each_pay_in_the_browser() {
     type_into(c, "phone", "07 12 34 56 78").await;
     pay(c).await;
     screen(c, "waiting").await;
-    // On this (non-touch) screen, the QR code the verifier draws fills its box, and stays
-    // there while the countdown re-renders the screen.
-    widget_wait(c, HOST, ".ckw-qr svg path", WAIT).await.unwrap();
+    // On this (non-touch) screen, the QR code the verifier draws fills its box as an image (a
+    // `data:` URL, no markup put into the page), and stays there while the countdown re-renders
+    // the screen.
+    let qr = widget_wait(c, HOST, ".ckw-qr img", WAIT).await.unwrap();
+    let src = qr.attr("src").await.unwrap().unwrap_or_default();
+    assert!(src.starts_with("data:image/svg+xml,%3Csvg"), "{src}");
+    assert!(src.contains("%3Cpath") && !src.contains('<'), "{src}");
+    let alt = qr.attr("alt").await.unwrap().unwrap_or_default();
+    assert!(
+        ["Code QR de la page de paiement", "QR code of the payment page"].contains(&alt.as_str()),
+        "{alt}"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let drawn = || async {
+        let width =
+            c.execute("return arguments[0].naturalWidth;", vec![serde_json::to_value(&qr).unwrap()]).await;
+        width.unwrap().as_u64().unwrap_or(0) > 0
+    };
+    while !drawn().await {
+        assert!(tokio::time::Instant::now() < deadline, "the QR image was not drawn");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(widget_find(c, HOST, ".ckw-qr svg").await.is_err(), "no SVG markup in the page");
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    widget_wait(c, HOST, ".ckw-qr svg title", WAIT).await.unwrap();
+    widget_wait(c, HOST, ".ckw-qr img", WAIT).await.unwrap();
     assert_accessible(c, "waiting").await;
     let link = widget_wait(c, HOST, "a.ckw-link", WAIT).await.unwrap().attr("href").await.unwrap().unwrap();
     assert!(link.starts_with(&app.novasend_url), "{link}");

@@ -1,6 +1,7 @@
 //! The widget's side of the verifier's public API: load the checkout, ask to pay, follow the
 //! attempt live (server-sent events, falling back to polling every 3 s), and fetch the QR code
-//! of the provider's page (an SVG the verifier draws, so the wasm carries no QR encoder).
+//! of the provider's page (an SVG the verifier draws, so the wasm carries no QR encoder), shown
+//! as an image ([`qr_data_url`]), never as markup inserted into the merchant's page.
 //!
 //! Nothing here trusts the network: every failure becomes a [`Problem`] or a [`PayFailure`],
 //! never a panic. The pure parts (secret parsing, URLs, error mapping) are tested natively.
@@ -54,6 +55,13 @@ fn encode_query(s: &str) -> String {
         }
     }
     out
+}
+
+/// The QR code's SVG text as a `data:` URL for an `<img>`: as an image it runs no script and
+/// styles nothing of the page around it, whatever the text holds. Percent-encoded with
+/// [`encode_query`] (already in the wasm) rather than base64.
+pub(crate) fn qr_data_url(svg: &str) -> String {
+    format!("data:image/svg+xml,{}", encode_query(svg))
 }
 
 /// Writes `s` as a JSON string literal.
@@ -269,6 +277,16 @@ enum Stream {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_qr_code_is_an_image_url_with_no_markup_left() {
+        let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29"><title>Code QR — page</title><path d="M4 4h7v1H4z"/></svg>"#;
+        // python3 -c 'from urllib.parse import quote; print(quote(SVG, safe="-._~"))'
+        assert_eq!(
+            qr_data_url(svg),
+            "data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%20viewBox%3D%220%200%2029%2029%22%3E%3Ctitle%3ECode%20QR%20%E2%80%94%20page%3C%2Ftitle%3E%3Cpath%20d%3D%22M4%204h7v1H4z%22%2F%3E%3C%2Fsvg%3E"
+        );
+    }
+
     use shared::api::ApiErrorCode;
     use shared::catalogue::ErrorCode;
 

@@ -54,6 +54,8 @@ pub(crate) enum Text {
     TimeLeft,
     /// Under the QR code.
     ScanQr,
+    /// The QR code image's text alternative.
+    QrAlt,
     /// The button back to the form when another method is suggested.
     ChooseAnother,
     /// The provider reported another amount, currency or reference: the merchant checks.
@@ -63,7 +65,7 @@ pub(crate) enum Text {
 impl Text {
     /// Every string, for tests.
     #[cfg(test)]
-    const ALL: [Text; 23] = [
+    const ALL: [Text; 24] = [
         Text::Loading,
         Text::MethodLegend,
         Text::PhoneLabel,
@@ -85,6 +87,7 @@ impl Text {
         Text::NoPrompt,
         Text::TimeLeft,
         Text::ScanQr,
+        Text::QrAlt,
         Text::ChooseAnother,
         Text::UnderReview,
     ];
@@ -129,6 +132,7 @@ impl Text {
                 "Sur ordinateur\u{a0}: scannez ce code avec votre téléphone.",
                 "On a computer: scan this code with your phone.",
             ),
+            Text::QrAlt => ("Code QR de la page de paiement", "QR code of the payment page"),
             Text::ChooseAnother => ("Choisir un autre moyen", "Choose another way to pay"),
             Text::UnderReview => (
                 "Votre paiement est en cours de vérification : ne payez pas une deuxième fois.",

@@ -159,6 +159,10 @@ renew_secret = "SBXRENEW"
 rest = "SBXREST"
 status = "SBXSTATUS"
 
+[public_api]
+# The demo shop's pages call the public API from their own origin (the widget inline).
+allowed_origins = ["http://127.0.0.1:{shop_port}", "http://localhost:{shop_port}"]
+
 "#,
             db = dir.join("verifier.db").display(),
             widget = widget_dir.display(),

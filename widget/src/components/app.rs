@@ -29,7 +29,7 @@ use super::pay_form::{PayFormProps, pay_form};
 use super::retry::retry;
 use super::summary::{SummaryProps, summary};
 use super::waiting::{WaitingProps, safe_url, waiting};
-use crate::api::{Client, event_detail};
+use crate::api::{Client, event_detail, qr_data_url};
 use crate::i18n::{self, Text};
 use crate::state::{Action, Memo, Pay, Problem, Screen, State};
 
@@ -166,8 +166,8 @@ pub(crate) fn App(props: &AppProps) -> Html {
         });
     }
 
-    // The QR code of the provider's page, drawn by the verifier, into the `.ckw-qr` box the
-    // waiting screen left empty (Yew leaves a childless element's content alone). Not fetched
+    // The QR code of the provider's page, drawn by the verifier, as an image in the `.ckw-qr`
+    // box the waiting screen left empty (Yew leaves a childless element's content alone). Not fetched
     // when the box is hidden (a touch screen), nor again while the link stays the same.
     {
         let (client, root, locale) = (props.client.clone(), props.root.clone(), state.locale);
@@ -181,7 +181,7 @@ pub(crate) fn App(props: &AppProps) -> Html {
                 if qr_box().is_some_and(|b| b.client_width() > 0) {
                     spawn_local(async move {
                         if let (Some(svg), Some(b)) = (client.qr_svg(locale).await, qr_box()) {
-                            b.set_inner_html(&svg);
+                            show_qr(&b, &svg, Text::QrAlt.get(locale));
                         }
                     });
                 }
@@ -304,5 +304,15 @@ pub(crate) fn App(props: &AppProps) -> Html {
             <p class="ckw-status" role="status" aria-live="polite" tabindex="-1">{ status }</p>
             { follow }
         </div>
+    }
+}
+
+/// Puts the QR code's SVG in `qr_box` as `<img src="data:image/svg+xml,…" alt=…>`: never as
+/// markup inserted into the merchant's page, where an SVG could carry script or styles.
+fn show_qr(qr_box: &web_sys::Element, svg: &str, alt: &str) {
+    let Some(img) = qr_box.owner_document().and_then(|d| d.create_element("img").ok()) else { return };
+    if img.set_attribute("src", &qr_data_url(svg)).is_ok() && img.set_attribute("alt", alt).is_ok() {
+        qr_box.set_text_content(None);
+        let _ = qr_box.append_child(&img);
     }
 }

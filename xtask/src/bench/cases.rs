@@ -172,6 +172,15 @@ api_key = "ns_demo_key"
 api_client = "ns_demo_client"
 webhook_secret = "{webhook}"
 timeout_ms = 30000
+
+# The SSE cases hold 10 000 streams at once, and 500 on one checkout, beside the probes.
+[http]
+max_connections = 20000
+max_concurrent_requests = 4096
+
+[public_api]
+sse_per_checkout = 1000
+sse_total = 20000
 "#,
                 db = db.display(),
                 widget = paths.widget.display(),
