@@ -2,7 +2,7 @@
 //! `server/src/routes/mod.rs`, the SSE handler of `routes/public.rs`): a client that sends its
 //! headers a byte at a time is cut at the header-read timeout; at the connection cap the next
 //! connection is served only once one closes; a request over the concurrency cap or over its
-//! time gets the API's JSON `503` with `Retry-After`; SSE streams end at their maximum lifetime,
+//! time gets the API's JSON `503` with `Retry-After`, one whose body stalls a `400`; SSE streams end at their maximum lifetime,
 //! are capped per checkout, and are not cut by the request timeout; CORS answers only the
 //! configured shop origins; and the security headers are on the assets and pages.
 
@@ -106,6 +106,40 @@ async fn at_the_connection_cap_the_next_connection_is_served_once_one_closes() {
     assert!(answered.starts_with("HTTP/1.1 200 OK"), "{answered}");
     // The second is still served on its connection.
     assert!(healthz(&mut second).await.starts_with("HTTP/1.1 200 OK"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_body_that_stalls_is_refused_at_the_body_timeout_and_pays_nothing() {
+    let app = TestApp::spawn_with(Options { body_read_timeout_ms: 500, ..Options::default() }).await;
+    let c = app.create_checkout(5000).await;
+    let mut stream = TcpStream::connect(addr(&app)).await.unwrap();
+    // A payment request announcing 200 bytes of body, sending 10, then nothing.
+    let head = format!(
+        "POST /v1/public/checkouts/{}/pay HTTP/1.1\r\nHost: verifier\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{{\"method\":",
+        c.id,
+        secret(&c)
+    );
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    timeout(WAIT, async {
+        while !got.ends_with(b"}}") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("answered within the wait");
+    let elapsed = started.elapsed();
+    let answer = String::from_utf8_lossy(&got);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains(r#""code":"invalid_request""#), "{answer}");
+    assert!(elapsed >= Duration::from_millis(450), "answered before the body timeout: {elapsed:?}");
+    assert!(app.merchant_checkout(&c.id).await.attempts.is_empty(), "nothing was paid");
 }
 
 /// Pays `c` with NovaSend's confirming test number; the answer.

@@ -94,6 +94,8 @@ pub struct Options {
     pub header_read_timeout_ms: u64,
     /// Verifier: `[http] request_timeout_ms` (the default 30 s).
     pub request_timeout_ms: u64,
+    /// Verifier: `[http] body_read_timeout_ms` (the default 10 s).
+    pub body_read_timeout_ms: u64,
     /// Verifier: `[http] max_connections` (the default 10 000).
     pub max_connections: usize,
     /// Verifier: `[http] max_concurrent_requests` (the default 1 024).
@@ -128,6 +130,7 @@ impl Default for Options {
             caurisflux_rate_per_hour: sandboxes::caurisflux::DEFAULT_RATE_PER_HOUR,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            body_read_timeout_ms: 10_000,
             max_connections: 10_000,
             max_concurrent_requests: 1_024,
             sse_per_checkout: 20,
@@ -321,9 +324,9 @@ impl TestApp {
             http: server::config::HttpSettings {
                 header_read_timeout_ms: nonzero(options.header_read_timeout_ms),
                 request_timeout_ms: nonzero(options.request_timeout_ms),
+                body_read_timeout_ms: nonzero(options.body_read_timeout_ms),
                 max_connections: nonzero(options.max_connections),
                 max_concurrent_requests: nonzero(options.max_concurrent_requests),
-                ..server::config::HttpSettings::default()
             },
             public_api: server::config::PublicApiSettings {
                 allowed_origins: options

@@ -201,3 +201,36 @@ impl FromRequestParts<AppState> for MerchantAuth {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::HeaderMap, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn headers_of(router: Router, path: &str) -> HeaderMap {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        router.oneshot(request).await.unwrap().headers().clone()
+    }
+
+    fn pages() -> Router {
+        Router::new()
+            .route("/", get(|| async { "x" }))
+            .route("/own", get(|| async { ([(header::CONTENT_SECURITY_POLICY, "default-src 'self'")], "y") }))
+    }
+
+    #[tokio::test]
+    async fn hsts_only_over_https_and_a_route_keeps_its_own_policy() {
+        let plain = headers_of(with_security_headers(pages(), false), "/").await;
+        assert!(!plain.contains_key(header::STRICT_TRANSPORT_SECURITY), "{plain:?}");
+        assert_eq!(plain[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(plain[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(plain[header::CONTENT_SECURITY_POLICY], DEFAULT_CSP);
+        let https = headers_of(with_security_headers(pages(), true), "/").await;
+        assert_eq!(https[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
+        let own = headers_of(with_security_headers(pages(), true), "/own").await;
+        assert_eq!(own[header::CONTENT_SECURITY_POLICY], "default-src 'self'");
+        assert_eq!(own[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
+}
