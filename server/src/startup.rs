@@ -113,6 +113,13 @@ impl Application {
         let state =
             AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
         let router = routes::router(state, &settings, base_url.starts_with("https://"));
+        if settings.public_api.sse_total >= settings.http.max_connections {
+            tracing::warn!(
+                sse_total = settings.public_api.sse_total.get(),
+                max_connections = settings.http.max_connections.get(),
+                "[public_api] sse_total is not under [http] max_connections: status streams may take every connection"
+            );
+        }
         let connections = crate::serve::ConnectionLimits {
             header_read_timeout: settings.http.header_read_timeout(),
             max_connections: settings.http.max_connections.get(),

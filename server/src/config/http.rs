@@ -81,7 +81,8 @@ pub struct PublicApiSettings {
     /// Open SSE streams per checkout at most; the one over it is refused with
     /// `503 unavailable` and `Retry-After` (the widget polls instead). Default 20.
     pub sse_per_checkout: NonZeroUsize,
-    /// Open SSE streams in all at most, likewise. Default 10 000.
+    /// Open SSE streams in all at most, likewise. Each holds a connection: keep it under
+    /// `[http] max_connections`, so that streams never take every connection. Default 8 000.
     pub sse_total: NonZeroUsize,
 }
 
@@ -91,7 +92,7 @@ impl Default for PublicApiSettings {
             allowed_origins: Vec::new(),
             sse_max_lifetime_s: nz64(30 * 60),
             sse_per_checkout: nz(20),
-            sse_total: nz(10_000),
+            sse_total: nz(8_000),
         }
     }
 }
@@ -174,7 +175,7 @@ mod tests {
         assert_eq!(both.http.max_connections.get(), 10_000);
         assert!(both.public_api.allowed_origins.is_empty());
         assert_eq!(both.public_api.sse_max_lifetime(), Duration::from_secs(1800));
-        assert_eq!((both.public_api.sse_per_checkout.get(), both.public_api.sse_total.get()), (20, 10_000));
+        assert_eq!((both.public_api.sse_per_checkout.get(), both.public_api.sse_total.get()), (20, 8_000));
     }
 
     #[test]
@@ -184,7 +185,7 @@ mod tests {
         assert_eq!(both.http.max_connections.get(), 64);
         assert_eq!(both.http.max_concurrent_requests.get(), 1_024);
         assert_eq!(both.public_api.sse_per_checkout.get(), 3);
-        assert_eq!(both.public_api.sse_total.get(), 10_000);
+        assert_eq!(both.public_api.sse_total.get(), 8_000);
     }
 
     #[test]

@@ -180,7 +180,7 @@ max_concurrent_requests = 4096
 
 [public_api]
 sse_per_checkout = 1000
-sse_total = 20000
+sse_total = 15000
 "#,
                 db = db.display(),
                 widget = paths.widget.display(),
