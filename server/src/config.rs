@@ -18,8 +18,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use shared::phone::Country;
 
+mod limits;
 mod modes;
 
+pub use limits::{LimitSettings, Rate};
 pub use modes::{ConfigError, Deployment, KeyForm, Mode};
 
 /// Everything the verifier needs to run.
@@ -58,6 +60,10 @@ pub struct Settings {
     /// recorded (and listed, and delivered once this is configured).
     #[serde(default)]
     pub merchant_webhooks: Option<MerchantWebhookSettings>,
+    /// Rate limits, payment limits and trusted proxies ([`LimitSettings`]); production
+    /// defaults when absent.
+    #[serde(default)]
+    pub limits: LimitSettings,
 }
 
 /// The merchant's webhook endpoint.

@@ -104,9 +104,13 @@ impl Application {
                 public_url: base_url.clone(),
                 livemode: mode.is_live(),
             },
-        );
-        let state =
-            AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
+        )
+        .with_attempt_limits((&settings.limits).into());
+        let state = AppState {
+            checkouts: checkouts.clone(),
+            merchant_key: settings.merchant.secret_key.clone(),
+            limits: std::sync::Arc::new(settings.limits.clone()),
+        };
         let router = routes::router(state, &settings.widget_dir);
         Ok(Application { listener, router, addr, base_url, checkouts, webhooks, inbox_worker: true })
     }

@@ -372,11 +372,18 @@ pub enum ApiErrorCode {
     /// repeating it could act twice (refunds): read the resource to see what happened, then use
     /// a new key.
     IdempotencyKeyInterrupted,
+    /// 429: too many requests (from this client address, with this client secret, or to this
+    /// phone number); retry after the `Retry-After` header's seconds. `payment_error` is
+    /// `TOO_MANY_REQUESTS`.
+    RateLimited,
+    /// 422: a limit of this checkout is reached (payment attempts, or wrong one-time codes for
+    /// the method asked); `payment_error` says which. Retrying does not help.
+    TooManyAttempts,
 }
 
 impl ApiErrorCode {
     /// Every code.
-    pub const ALL: [ApiErrorCode; 13] = [
+    pub const ALL: [ApiErrorCode; 15] = [
         ApiErrorCode::InvalidRequest,
         ApiErrorCode::InvalidPhoneNumber,
         ApiErrorCode::Unauthorized,
@@ -390,6 +397,8 @@ impl ApiErrorCode {
         ApiErrorCode::IdempotencyKeyReused,
         ApiErrorCode::LivemodeMismatch,
         ApiErrorCode::IdempotencyKeyInterrupted,
+        ApiErrorCode::RateLimited,
+        ApiErrorCode::TooManyAttempts,
     ];
 
     /// The wire name (serde's `snake_case` form).
@@ -408,6 +417,8 @@ impl ApiErrorCode {
             ApiErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ApiErrorCode::LivemodeMismatch => "livemode_mismatch",
             ApiErrorCode::IdempotencyKeyInterrupted => "idempotency_key_interrupted",
+            ApiErrorCode::RateLimited => "rate_limited",
+            ApiErrorCode::TooManyAttempts => "too_many_attempts",
         }
     }
 

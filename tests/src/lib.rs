@@ -11,7 +11,9 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use secrecy::SecretString;
 use server::{
-    config::{CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, Settings},
+    config::{
+        CheckoutSettings, LimitSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, Settings,
+    },
     providers::caurisflux::Settings as CaurisFluxSettings,
     startup::Application,
 };
@@ -90,6 +92,10 @@ pub struct Options {
     pub caurisflux_rate_per_minute: u32,
     /// CaurisFlux: the account's requests an hour, to both (the documented 1 000 by default).
     pub caurisflux_rate_per_hour: u32,
+    /// Verifier: `[limits]`. `None` (the default) is [`LimitSettings::generous`]: every test
+    /// client is 127.0.0.1 and some tests pay hundreds of times with one number; the tests of
+    /// the limits set their own.
+    pub limits: Option<LimitSettings>,
 }
 
 impl Default for Options {
@@ -112,6 +118,7 @@ impl Default for Options {
             live: false,
             caurisflux_rate_per_minute: sandboxes::caurisflux::DEFAULT_RATE_PER_MINUTE,
             caurisflux_rate_per_hour: sandboxes::caurisflux::DEFAULT_RATE_PER_HOUR,
+            limits: None,
         }
     }
 }
@@ -297,6 +304,7 @@ impl TestApp {
                     retry_delays_ms: options.merchant_webhook_retry_delays_ms.clone(),
                 }
             }),
+            limits: options.limits.clone().unwrap_or_else(LimitSettings::generous),
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();

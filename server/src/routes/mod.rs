@@ -24,7 +24,9 @@ use tower_http::{
 use crate::{checkouts::Checkouts, error::AppError};
 
 pub mod assets;
+pub mod client_ip;
 pub mod hosted;
+pub mod limits;
 pub mod merchant;
 pub mod public;
 pub mod webhooks;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub checkouts: Checkouts,
     /// The merchant's API key.
     pub merchant_key: SecretString,
+    /// `[limits]`: the rate limits and the trusted proxies ([`client_ip`]).
+    pub limits: std::sync::Arc<crate::config::LimitSettings>,
 }
 
 /// The whole HTTP surface.
@@ -44,11 +48,14 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    // Rate limits per client address and per client secret (`limits`); a 429 still carries
+    // the CORS headers, so the widget can read it.
+    let rate = limits::RateLimits::new(&state.limits);
     Router::new()
         .merge(merchant::router(state.clone()))
-        .merge(public::router().layer(cors.clone()))
-        .merge(webhooks::router())
-        .merge(hosted::router())
+        .merge(rate.public(public::router()).layer(cors.clone()))
+        .merge(rate.webhooks(webhooks::router()))
+        .merge(rate.hosted(hosted::router()))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/returned", axum::routing::get(returned))
         .nest("/widget", assets::router(widget_dir).layer(cors))
