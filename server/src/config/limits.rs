@@ -136,6 +136,19 @@ mod tests {
         assert_eq!(some.limits.pay_per_secret, Rate::new(2, 1));
         assert_eq!(some.limits.attempts_per_checkout, 10);
         assert_eq!(some.limits.pay_per_secret.period(), Duration::from_secs(30));
+        // The defaults as README.md's "Limits against abuse" writes them.
+        let written: Wrapper = toml::from_str(
+            "[limits]\ntrusted_proxies = []\n\
+             public_per_ip = { per_minute = 600, burst = 120 }\n\
+             webhooks_per_ip = { per_minute = 3000, burst = 300 }\n\
+             public_per_secret = { per_minute = 60, burst = 30 }\n\
+             pay_per_secret = { per_minute = 6, burst = 5 }\n\
+             pay_per_ip = { per_minute = 60, burst = 20 }\n\
+             attempts_per_checkout = 10\notp_failures_per_checkout = 3\n\
+             requests_per_phone = 5\nphone_window_seconds = 900\n",
+        )
+        .unwrap();
+        assert_eq!(written.limits, LimitSettings::default());
         for bad in [
             "[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
             "[limits]\ntrusted_proxies = [\"proxy.example\"]\n",

@@ -274,6 +274,30 @@ mod tests {
     }
 
     #[test]
+    fn the_widgets_heaviest_steady_load_never_meets_the_default_limits() {
+        use governor::{Quota, RateLimiter, clock::FakeRelativeClock};
+        // widget/src/api.rs `watch`: at worst a stream that breaks as soon as it opened, then
+        // one poll, 3 s, and the stream again: two requests every 3 s, for an hour, after the
+        // page's first read and QR code.
+        let defaults = LimitSettings::default();
+        for rate in [defaults.public_per_secret, defaults.public_per_ip] {
+            let clock = FakeRelativeClock::default();
+            let quota = Quota::with_period(rate.period()).unwrap().allow_burst(rate.burst);
+            let limiter = RateLimiter::direct_with_clock(quota, clock.clone());
+            for _ in 0..2 {
+                assert!(limiter.check().is_ok());
+            }
+            for step in 0..1200 {
+                assert!(
+                    limiter.check().is_ok() && limiter.check().is_ok(),
+                    "{rate:?}: refused at step {step}"
+                );
+                clock.advance(Duration::from_secs(3));
+            }
+        }
+    }
+
+    #[test]
     fn a_rate_gives_its_burst_then_one_request_a_period() {
         let limits =
             RateLimits::new(&LimitSettings { pay_per_secret: Rate::new(2, 3), ..LimitSettings::default() });

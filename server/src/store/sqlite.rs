@@ -1580,6 +1580,91 @@ mod tests {
         assert_eq!(s.attempts("co_1").await.unwrap().len(), 1);
     }
 
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_phone_limit_holds_for_two_instances_on_one_database() {
+        let path = std::env::temp_dir().join(format!("limits-{}.db", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", path.display());
+        let (a, b) = (SqliteStore::connect(&url).await.unwrap(), SqliteStore::connect(&url).await.unwrap());
+        let limits = AttemptLimits {
+            per_checkout: 10,
+            otp_failures_per_checkout: 3,
+            per_phone: 3,
+            phone_window_secs: 900,
+        };
+        for i in 0..10 {
+            a.insert_checkout(&checkout(&format!("co_{i}"), &format!("o{i}")), &Cause::Api("create"))
+                .await
+                .unwrap();
+        }
+        // Ten checkouts paying with one number at once, half through each instance.
+        let tries = (0..10).map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            async move {
+                let at = attempt(&format!("at_{i}"), &format!("co_{i}"));
+                store.start_attempt_limited(&at, 0, &Cause::Api("pay"), &limits).await.unwrap()
+            }
+        });
+        let answers = futures_util::future::join_all(tries).await;
+        assert_eq!(answers.iter().filter(|r| r.is_ok()).count(), 3, "{answers:?}");
+        for refused in answers.iter().filter_map(|r| r.err()) {
+            assert!(
+                matches!(refused, LimitReached::PhoneRequests { retry_after_secs } if (899..=900).contains(&retry_after_secs)),
+                "{refused:?}"
+            );
+        }
+        let stored: usize = futures_util::future::join_all((0..10).map(|i| {
+            let a = a.clone();
+            async move { a.attempts(&format!("co_{i}")).await.unwrap().len() }
+        }))
+        .await
+        .into_iter()
+        .sum();
+        assert_eq!(stored, 3);
+        // Another number is not held back.
+        b.insert_checkout(&checkout("co_x", "ox"), &Cause::Api("create")).await.unwrap();
+        let other = AttemptRecord { phone: Some("+2250700000002".into()), ..attempt("at_x", "co_x") };
+        assert_eq!(b.start_attempt_limited(&other, 0, &Cause::Api("pay"), &limits).await.unwrap(), Ok(()));
+        drop((a, b));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    #[tokio::test]
+    async fn checkout_attempts_and_refused_codes_are_capped() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        let limits = AttemptLimits {
+            per_checkout: 3,
+            otp_failures_per_checkout: 2,
+            per_phone: 100,
+            phone_window_secs: 900,
+        };
+        let orange = |id: &str| AttemptRecord { method: PaymentMethod::OrangeMoney, ..attempt(id, "co_1") };
+        // Two codes refused: at the start (OTP_REQUIRED), then by the payin (PAYMENT_REFUSED).
+        for (id, code) in [("at_1", ErrorCode::OtpRequired), ("at_2", ErrorCode::PaymentRefused)] {
+            assert_eq!(
+                s.start_attempt_limited(&orange(id), 0, &Cause::Api("pay"), &limits).await.unwrap(),
+                Ok(())
+            );
+            s.update_attempt(id, &AttemptUpdate::new(AttemptStatus::Failed, Some(code)), &Cause::Api("t"))
+                .await
+                .unwrap();
+        }
+        let refused = s.start_attempt_limited(&orange("at_3"), 0, &Cause::Api("pay"), &limits).await.unwrap();
+        assert_eq!(refused, Err(LimitReached::OtpFailures));
+        // Mobile money is still open, once: the checkout then has its three attempts.
+        assert_eq!(
+            s.start_attempt_limited(&attempt("at_4", "co_1"), 0, &Cause::Api("pay"), &limits).await.unwrap(),
+            Ok(())
+        );
+        s.update_attempt("at_4", &update(AttemptStatus::Failed), &Cause::Api("t")).await.unwrap();
+        let refused =
+            s.start_attempt_limited(&attempt("at_5", "co_1"), 0, &Cause::Api("pay"), &limits).await.unwrap();
+        assert_eq!(refused, Err(LimitReached::CheckoutAttempts));
+        assert_eq!(s.attempts("co_1").await.unwrap().len(), 3);
+    }
+
     #[tokio::test]
     async fn late_updates_never_undo_success() {
         let s = store().await;
