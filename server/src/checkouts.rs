@@ -22,8 +22,8 @@ use crate::{
     ids,
     providers::{IncomingNotice, PaymentProvider, ProviderError, RefundRequest, StartPayment, WebhookError},
     store::{
-        Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, NotificationRecord,
-        NotificationState, RefundRecord, Reported, Store, StoreError,
+        Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, LimitReached,
+        NotificationRecord, NotificationState, RefundRecord, Reported, Store, StoreError,
     },
 };
 use sha2::{Digest, Sha256};
@@ -66,6 +66,8 @@ pub struct Checkouts {
     policy: Arc<Policy>,
     /// Wakes the inbox worker when a notification was stored.
     inbox: Arc<tokio::sync::Notify>,
+    /// Limits on new attempts, checked by the store as it records one (`[limits]`).
+    attempt_limits: AttemptLimits,
 }
 
 /// Unix seconds now.
@@ -100,7 +102,15 @@ impl Checkouts {
             events,
             policy: Arc::new(policy),
             inbox: Arc::new(tokio::sync::Notify::new()),
+            attempt_limits: AttemptLimits::from(&crate::config::LimitSettings::default()),
         }
+    }
+
+    /// The same service with other limits on new attempts (`[limits]`; the defaults
+    /// otherwise).
+    pub fn with_attempt_limits(mut self, limits: AttemptLimits) -> Checkouts {
+        self.attempt_limits = limits;
+        self
     }
 
     /// The event hub (for SSE streams).
@@ -347,12 +357,25 @@ impl Checkouts {
             reported: None,
             created_at: now(),
         };
+        // The business limits are counted by the store in the insert's transaction: a refusal
+        // stores nothing and sends nothing.
+        let first_poll_at_ms = now_ms() + self.poll_delay_ms(option.provider, 0);
         match self
             .store
-            .start_attempt(&attempt, now_ms() + self.poll_delay_ms(option.provider, 0), &Cause::Api("pay"))
+            .start_attempt_limited(&attempt, first_poll_at_ms, &Cause::Api("pay"), &self.attempt_limits)
             .await
         {
-            Ok(()) => {}
+            Ok(Ok(())) => {}
+            Ok(Err(reached)) => {
+                tracing::info!(checkout = %c.id, ?reached, "payment refused by a limit");
+                return Err(match reached {
+                    LimitReached::CheckoutAttempts => AppError::LimitReached(ErrorCode::TooManyAttempts),
+                    LimitReached::OtpFailures => AppError::LimitReached(ErrorCode::OtpAttemptsExhausted),
+                    LimitReached::PhoneRequests { retry_after_secs } => AppError::RateLimited {
+                        retry_after: std::time::Duration::from_secs(retry_after_secs.unsigned_abs()),
+                    },
+                });
+            }
             Err(StoreError::Conflict(msg)) => return Err(AppError::Conflict(msg)),
             Err(e) => return Err(e.into()),
         }

@@ -19,9 +19,11 @@ use serde::Deserialize;
 use shared::phone::Country;
 
 mod http;
+mod limits;
 mod modes;
 
 pub use http::{HttpSettings, NotAnOrigin, Origin, PublicApiSettings};
+pub use limits::{LimitSettings, Rate};
 pub use modes::{ConfigError, Deployment, KeyForm, Mode};
 
 /// Everything the verifier needs to run.
@@ -66,6 +68,10 @@ pub struct Settings {
     /// `[public_api]`: the shop origins allowed to call the public API, and its SSE caps.
     #[serde(default)]
     pub public_api: PublicApiSettings,
+    /// Rate limits, payment limits and trusted proxies ([`LimitSettings`]); production
+    /// defaults when absent.
+    #[serde(default)]
+    pub limits: LimitSettings,
 }
 
 /// The merchant's webhook endpoint.

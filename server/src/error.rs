@@ -69,6 +69,18 @@ pub enum AppError {
         /// The `Retry-After` seconds.
         retry_after_s: u32,
     },
+    /// 429: a rate limit refused the request (`routes::limits`), or too many payment requests
+    /// went to this phone number lately; nothing was done. `Retry-After` says when to retry.
+    #[error("too many requests: retry in {} s", .retry_after.as_secs())]
+    RateLimited {
+        /// When a retry can succeed.
+        retry_after: std::time::Duration,
+    },
+    /// 422: a limit of this checkout is reached (`TOO_MANY_ATTEMPTS`, or
+    /// `OTP_ATTEMPTS_EXHAUSTED` for the method asked); nothing was done, and retrying does not
+    /// help.
+    #[error("{}", .0.message(shared::locale::Locale::En))]
+    LimitReached(ErrorCode),
     /// 500: our fault; details are logged, not sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -99,6 +111,8 @@ impl AppError {
             }
             AppError::Refused { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::PaymentFailed),
             AppError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Unavailable),
+            AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::RateLimited),
+            AppError::LimitReached(_) => (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::TooManyAttempts),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal),
         }
     }
@@ -133,7 +147,14 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let payment_error = match &self {
-            AppError::Refused { code, .. } => Some(*code),
+            AppError::Refused { code, .. } | AppError::LimitReached(code) => Some(*code),
+            AppError::RateLimited { .. } => Some(ErrorCode::TooManyRequests),
+            _ => None,
+        };
+        let retry_after = match &self {
+            // Whole seconds, at least one.
+            AppError::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+            AppError::Unavailable { retry_after_s, .. } => Some(u64::from(*retry_after_s)),
             _ => None,
         };
         let (message, field) = match &self {
@@ -148,14 +169,10 @@ impl IntoResponse for AppError {
             }
             other => (other.to_string(), None),
         };
-        let retry_after = match &self {
-            AppError::Unavailable { retry_after_s, .. } => Some(*retry_after_s),
-            _ => None,
-        };
         let body = ApiError { error: ApiErrorBody { code, message, field, payment_error } };
         let mut response = (status, Json(body)).into_response();
-        if let Some(s) = retry_after {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }

@@ -109,9 +109,13 @@ impl Application {
                 public_url: base_url.clone(),
                 livemode: mode.is_live(),
             },
-        );
-        let state =
-            AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
+        )
+        .with_attempt_limits((&settings.limits).into());
+        let state = AppState {
+            checkouts: checkouts.clone(),
+            merchant_key: settings.merchant.secret_key.clone(),
+            limits: std::sync::Arc::new(settings.limits.clone()),
+        };
         let router = routes::router(state, &settings, base_url.starts_with("https://"));
         if settings.public_api.sse_total >= settings.http.max_connections {
             tracing::warn!(

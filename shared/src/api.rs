@@ -375,11 +375,18 @@ pub enum ApiErrorCode {
     /// 503: the verifier is busy (too many requests at once, a request that took too long, too
     /// many status streams): nothing was done; retry after the `Retry-After` header's seconds.
     Unavailable,
+    /// 429: too many requests (from this client address, with this client secret, or to this
+    /// phone number); retry after the `Retry-After` header's seconds. `payment_error` is
+    /// `TOO_MANY_REQUESTS`.
+    RateLimited,
+    /// 422: a limit of this checkout is reached (payment attempts, or wrong one-time codes for
+    /// the method asked); `payment_error` says which. Retrying does not help.
+    TooManyAttempts,
 }
 
 impl ApiErrorCode {
     /// Every code.
-    pub const ALL: [ApiErrorCode; 14] = [
+    pub const ALL: [ApiErrorCode; 16] = [
         ApiErrorCode::InvalidRequest,
         ApiErrorCode::InvalidPhoneNumber,
         ApiErrorCode::Unauthorized,
@@ -394,6 +401,8 @@ impl ApiErrorCode {
         ApiErrorCode::LivemodeMismatch,
         ApiErrorCode::IdempotencyKeyInterrupted,
         ApiErrorCode::Unavailable,
+        ApiErrorCode::RateLimited,
+        ApiErrorCode::TooManyAttempts,
     ];
 
     /// The wire name (serde's `snake_case` form).
@@ -413,6 +422,8 @@ impl ApiErrorCode {
             ApiErrorCode::LivemodeMismatch => "livemode_mismatch",
             ApiErrorCode::IdempotencyKeyInterrupted => "idempotency_key_interrupted",
             ApiErrorCode::Unavailable => "unavailable",
+            ApiErrorCode::RateLimited => "rate_limited",
+            ApiErrorCode::TooManyAttempts => "too_many_attempts",
         }
     }
 

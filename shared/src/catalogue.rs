@@ -47,6 +47,14 @@ pub enum ErrorCode {
     RefundNotAllowed,
     /// The refund amount is not positive, or more than what is left to refund.
     InvalidRefundAmount,
+    /// The verifier's own limit: too many requests from this browser or network, or too many
+    /// payment requests to this phone number lately; the answer's `Retry-After` says when.
+    TooManyRequests,
+    /// The verifier's own limit: this checkout had as many payment attempts as it may.
+    TooManyAttempts,
+    /// The verifier's own limit: too many wrong one-time codes on this checkout; the method
+    /// that needs them is refused for it.
+    OtpAttemptsExhausted,
 }
 
 /// What the customer can do next.
@@ -71,7 +79,7 @@ pub enum SuggestedAction {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::InsufficientFunds,
         ErrorCode::CustomerDeclined,
         ErrorCode::SessionExpired,
@@ -86,6 +94,9 @@ impl ErrorCode {
         ErrorCode::MethodUnavailable,
         ErrorCode::RefundNotAllowed,
         ErrorCode::InvalidRefundAmount,
+        ErrorCode::TooManyRequests,
+        ErrorCode::TooManyAttempts,
+        ErrorCode::OtpAttemptsExhausted,
     ];
 
     /// The stable identifier (as serialised).
@@ -105,6 +116,9 @@ impl ErrorCode {
             ErrorCode::MethodUnavailable => "METHOD_UNAVAILABLE",
             ErrorCode::RefundNotAllowed => "REFUND_NOT_ALLOWED",
             ErrorCode::InvalidRefundAmount => "INVALID_REFUND_AMOUNT",
+            ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
+            ErrorCode::TooManyAttempts => "TOO_MANY_ATTEMPTS",
+            ErrorCode::OtpAttemptsExhausted => "OTP_ATTEMPTS_EXHAUSTED",
         }
     }
 
@@ -169,6 +183,26 @@ impl ErrorCode {
             (ErrorCode::InvalidRefundAmount, Locale::En) => {
                 "The refund amount is invalid or more than what is left to refund."
             }
+            (ErrorCode::TooManyRequests, Locale::Fr) => {
+                "Trop de demandes en peu de temps. Patientez quelques minutes avant de réessayer."
+            }
+            (ErrorCode::TooManyRequests, Locale::En) => {
+                "Too many requests in a short time. Wait a few minutes before trying again."
+            }
+            (ErrorCode::TooManyAttempts, Locale::Fr) => {
+                "Le nombre maximal de tentatives de paiement pour cet achat est atteint. \
+                 Contactez la boutique."
+            }
+            (ErrorCode::TooManyAttempts, Locale::En) => {
+                "This purchase has reached its maximum number of payment attempts. Contact the shop."
+            }
+            (ErrorCode::OtpAttemptsExhausted, Locale::Fr) => {
+                "Trop de codes de confirmation refusés pour cet achat. Choisissez un autre moyen \
+                 de paiement."
+            }
+            (ErrorCode::OtpAttemptsExhausted, Locale::En) => {
+                "Too many confirmation codes were refused for this purchase. Choose another way to pay."
+            }
         }
     }
 
@@ -182,7 +216,9 @@ impl ErrorCode {
                 SuggestedAction::Retry
             }
             ErrorCode::SessionExpired => SuggestedAction::StartNewPayment,
-            ErrorCode::ProviderUnavailable => SuggestedAction::RetryLater,
+            ErrorCode::ProviderUnavailable | ErrorCode::TooManyRequests => SuggestedAction::RetryLater,
+            ErrorCode::OtpAttemptsExhausted => SuggestedAction::ChooseAnotherMethod,
+            ErrorCode::TooManyAttempts => SuggestedAction::ContactSupport,
             ErrorCode::LimitExceeded
             | ErrorCode::PaymentRefused
             | ErrorCode::AmountTooLow

@@ -2,6 +2,7 @@
 //! shop run for real on port 0; everything goes over real HTTP (and a real browser in
 //! `browser`).
 
+mod abuse_limits;
 mod bad_input;
 mod browser;
 mod browser_embed;

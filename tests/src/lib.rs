@@ -11,7 +11,9 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use secrecy::SecretString;
 use server::{
-    config::{CheckoutSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, Settings},
+    config::{
+        CheckoutSettings, LimitSettings, MerchantSettings, NovaSendSettings, ReconcileSettings, Settings,
+    },
     providers::caurisflux::Settings as CaurisFluxSettings,
     startup::Application,
 };
@@ -106,6 +108,10 @@ pub struct Options {
     pub sse_max_lifetime_s: u64,
     /// Verifier: `[public_api] allowed_origins`, the shop pages' origins (none by default).
     pub allowed_origins: Vec<String>,
+    /// Verifier: `[limits]`. `None` (the default) is [`LimitSettings::generous`]: every test
+    /// client is 127.0.0.1 and some tests pay hundreds of times with one number; the tests of
+    /// the limits set their own.
+    pub limits: Option<LimitSettings>,
 }
 
 impl Default for Options {
@@ -136,6 +142,7 @@ impl Default for Options {
             sse_per_checkout: 20,
             sse_max_lifetime_s: 1800,
             allowed_origins: Vec::new(),
+            limits: None,
         }
     }
 }
@@ -338,6 +345,7 @@ impl TestApp {
                 sse_max_lifetime_s: nonzero(options.sse_max_lifetime_s),
                 ..server::config::PublicApiSettings::default()
             },
+            limits: options.limits.clone().unwrap_or_else(LimitSettings::generous),
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();

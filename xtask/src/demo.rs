@@ -113,6 +113,10 @@ poll_interval_ms = 5000
 # The demo's providers are `provider-sandbox` simulators: poll at the pace above.
 ignore_provider_poll_floor = true
 
+# The production limits, but for the sandboxes' few test numbers, which every demo payment uses.
+[limits]
+requests_per_phone = 1000
+
 [novasend]
 mode = "test"
 base_url = "http://127.0.0.1:{sandbox_port}"

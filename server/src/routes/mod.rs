@@ -44,7 +44,9 @@ use crate::{
 };
 
 pub mod assets;
+pub mod client_ip;
 pub mod hosted;
+pub mod limits;
 pub mod merchant;
 pub mod public;
 pub mod webhooks;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub checkouts: Checkouts,
     /// The merchant's API key.
     pub merchant_key: SecretString,
+    /// `[limits]`: the rate limits and the trusted proxies ([`client_ip`]).
+    pub limits: std::sync::Arc<crate::config::LimitSettings>,
 }
 
 /// The whole HTTP surface, as `settings` shape it; `https` when browsers reach it over HTTPS
@@ -68,11 +72,14 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
             .allow_methods([Method::GET, Method::POST])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
     };
+    // Rate limits per client address and per client secret (`limits`); a 429 still carries
+    // the CORS headers, so the widget can read it.
+    let rate = limits::RateLimits::new(&state.limits);
     let router = Router::new()
         .merge(merchant::router(state.clone()))
-        .merge(public::router().layer(cors(shop_origins(origins))))
-        .merge(webhooks::router())
-        .merge(hosted::router(origins))
+        .merge(rate.public(public::router()).layer(cors(shop_origins(origins))))
+        .merge(rate.webhooks(webhooks::router()))
+        .merge(rate.hosted(hosted::router(origins)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/returned", axum::routing::get(returned))
         // Public files: any page may load them.

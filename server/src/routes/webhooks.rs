@@ -1,21 +1,23 @@
 //! Provider notifications: `POST /webhooks/{provider}`. The raw body is verified by the
 //! provider's adapter before anything is read from it; a verified notification is stored in
 //! the inbox and answered at once (the inbox worker applies it after); refused notifications
-//! change nothing (they only make the verifier ask the provider for the status sooner).
+//! change nothing (they only make the verifier ask the provider for the status sooner). The
+//! sender's address given to the adapter (MyPVit's allow-list) is the client address
+//! ([`super::client_ip`]: `X-Forwarded-For` only from a trusted proxy).
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     routing::post,
 };
 use serde_json::{Value, json};
 use shared::method::Provider;
 
-use super::AppState;
+use super::{AppState, client_ip::ClientIp};
 use crate::{
     checkouts::NoticeError,
     providers::{IncomingNotice, WebhookError},
@@ -30,7 +32,7 @@ pub fn router() -> Router<AppState> {
 
 async fn receive_with_token(
     state: State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     Path((provider, token)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -40,7 +42,7 @@ async fn receive_with_token(
 
 async fn receive(
     state: State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -50,7 +52,7 @@ async fn receive(
 
 async fn handle(
     State(state): State<AppState>,
-    peer: SocketAddr,
+    peer: IpAddr,
     provider: String,
     token: Option<String>,
     headers: HeaderMap,
@@ -59,8 +61,7 @@ async fn handle(
     let Some(provider) = Provider::parse(&provider) else {
         return (StatusCode::NOT_FOUND, Json(json!({"error": "unknown provider"})));
     };
-    let notice =
-        IncomingNotice { headers: &headers, body: &body, peer: peer.ip(), path_token: token.as_deref() };
+    let notice = IncomingNotice { headers: &headers, body: &body, peer, path_token: token.as_deref() };
     match state.checkouts.notify(provider, &notice).await {
         Ok(ack) => (StatusCode::OK, Json(ack.unwrap_or_else(|| json!({"received": true})))),
         Err(NoticeError::Rejected(WebhookError::BadSignature)) => {

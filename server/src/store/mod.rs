@@ -30,6 +30,46 @@ pub enum StoreError {
     Other(#[from] anyhow::Error),
 }
 
+/// Limits on new payment attempts (`[limits]`, [`crate::config::LimitSettings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptLimits {
+    /// Attempts one checkout may have, whatever their outcome.
+    pub per_checkout: u32,
+    /// Attempts of a method that needs a one-time code, failed on a refused code, after which
+    /// that method is refused for the checkout.
+    pub otp_failures_per_checkout: u32,
+    /// Attempts to one phone number, across checkouts, within `phone_window_secs`.
+    pub per_phone: u32,
+    /// The window of `per_phone`, in seconds.
+    pub phone_window_secs: i64,
+}
+
+impl From<&crate::config::LimitSettings> for AttemptLimits {
+    fn from(s: &crate::config::LimitSettings) -> Self {
+        AttemptLimits {
+            per_checkout: s.attempts_per_checkout,
+            otp_failures_per_checkout: s.otp_failures_per_checkout,
+            per_phone: s.requests_per_phone,
+            phone_window_secs: i64::try_from(s.phone_window_seconds).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// Which [`AttemptLimits`] refused a new attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReached {
+    /// The checkout had `per_checkout` attempts.
+    CheckoutAttempts,
+    /// The checkout had `otp_failures_per_checkout` refused one-time codes with this method.
+    OtpFailures,
+    /// The phone number had `per_phone` attempts within the window; the oldest leaves it in
+    /// `retry_after_secs` (at least 1).
+    PhoneRequests {
+        /// Seconds until a new attempt to this number is accepted.
+        retry_after_secs: i64,
+    },
+}
+
 /// A checkout as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutRecord {
@@ -326,6 +366,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         first_poll_at_ms: i64,
         cause: &Cause,
     ) -> Result<(), StoreError>;
+    /// [`Store::start_attempt`] within `limits`, counted in the same transaction as the insert
+    /// (so they hold with several instances on one database): `Ok(Err(_))` says which limit
+    /// refused, and nothing was written.
+    async fn start_attempt_limited(
+        &self,
+        a: &AttemptRecord,
+        first_poll_at_ms: i64,
+        cause: &Cause,
+        limits: &AttemptLimits,
+    ) -> Result<Result<(), LimitReached>, StoreError>;
     /// Applies what a provider said, through the state machine, with its cause. When the
     /// cause is a stored notification ([`Cause::Webhook`]), that notification is marked
     /// processed (`applied` or `unchanged`) in the same transaction.

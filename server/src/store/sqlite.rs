@@ -26,8 +26,8 @@ use sqlx::{
 };
 
 use super::{
-    Applied, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, NotificationRecord,
-    NotificationState, RefundRecord, Reported, StatusChange, Store, StoreError,
+    Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, LimitReached,
+    NotificationRecord, NotificationState, RefundRecord, Reported, StatusChange, Store, StoreError,
 };
 
 mod idempotency;
@@ -314,6 +314,117 @@ fn reported_from_row_as(row: &SqliteRow, p: &str) -> Result<Option<Reported>, St
     Ok((!reported.is_empty()).then_some(reported))
 }
 
+/// Records a new attempt and moves its checkout to processing, within `limits` when given:
+/// counted here, in the writer's `BEGIN IMMEDIATE` transaction, so that two requests (or two
+/// instances on one database) cannot both pass the last free place.
+async fn insert_attempt(
+    db: &mut SqliteConnection,
+    a: &AttemptRecord,
+    first_poll_at_ms: i64,
+    cause: &Cause,
+    limits: Option<&AttemptLimits>,
+) -> Result<Result<(), LimitReached>, StoreError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM checkouts WHERE id = ?")
+        .bind(&a.checkout_id)
+        .fetch_optional(&mut *db)
+        .await
+        .map_err(other)?;
+    let status = status.ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
+    let current = CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
+    if !current.can_become(CheckoutStatus::Processing) {
+        return Err(StoreError::Conflict(format!(
+            "the checkout is {}; no payment can start",
+            current.as_str()
+        )));
+    }
+    let now = now_secs();
+    if let Some(limits) = limits
+        && let Err(reached) = within_limits(db, a, limits, now).await?
+    {
+        return Ok(Err(reached));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO attempts (id, checkout_id, provider, method, phone, status, failure,
+                   idempotency_key, provider_reference, payment_url, next_poll_at_ms,
+                   created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, ?, ?, ?)",
+    )
+    .bind(&a.id)
+    .bind(&a.checkout_id)
+    .bind(a.provider.as_str())
+    .bind(a.method.as_str())
+    .bind(&a.phone)
+    .bind(a.status.as_str())
+    .bind(&a.idempotency_key)
+    .bind(first_poll_at_ms)
+    .bind(a.created_at)
+    .bind(now)
+    .execute(&mut *db)
+    .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(StoreError::Conflict("a payment is already in progress".into()));
+        }
+        r => {
+            r.map_err(other)?;
+        }
+    }
+    record_change(db, &a.checkout_id, Some(&a.id), None, a.status.as_str(), cause, now).await?;
+    move_checkout(db, &a.checkout_id, current, CheckoutStatus::Processing, cause, now).await?;
+    Ok(Ok(()))
+}
+
+/// Checks `limits` for a new attempt `a` at `now` (unix seconds).
+async fn within_limits(
+    db: &mut SqliteConnection,
+    a: &AttemptRecord,
+    limits: &AttemptLimits,
+    now: i64,
+) -> Result<Result<(), LimitReached>, StoreError> {
+    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempts WHERE checkout_id = ?")
+        .bind(&a.checkout_id)
+        .fetch_one(&mut *db)
+        .await
+        .map_err(other)?;
+    if attempts >= i64::from(limits.per_checkout) {
+        return Ok(Err(LimitReached::CheckoutAttempts));
+    }
+    if a.provider.needs_otp(a.method) {
+        // A refused one-time code fails the attempt as `OTP_REQUIRED` (refused at the start,
+        // NovaSend's `transaction_otp_required`) or `PAYMENT_REFUSED` (the payin declined,
+        // `transaction_error`): https://docs.novasend.app/api-direct/payment.
+        let refused: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM attempts WHERE checkout_id = ? AND provider = ? AND method = ?
+               AND status = 'failed' AND failure IN ('OTP_REQUIRED', 'PAYMENT_REFUSED')",
+        )
+        .bind(&a.checkout_id)
+        .bind(a.provider.as_str())
+        .bind(a.method.as_str())
+        .fetch_one(&mut *db)
+        .await
+        .map_err(other)?;
+        if refused >= i64::from(limits.otp_failures_per_checkout) {
+            return Ok(Err(LimitReached::OtpFailures));
+        }
+    }
+    if let Some(phone) = &a.phone {
+        let since = now.saturating_sub(limits.phone_window_secs);
+        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM attempts WHERE phone = ? AND created_at > ?",
+        )
+        .bind(phone)
+        .bind(since)
+        .fetch_one(&mut *db)
+        .await
+        .map_err(other)?;
+        if count >= i64::from(limits.per_phone) {
+            let frees_at = oldest.unwrap_or(now).saturating_add(limits.phone_window_secs);
+            return Ok(Err(LimitReached::PhoneRequests { retry_after_secs: (frees_at - now).max(1) }));
+        }
+    }
+    Ok(Ok(()))
+}
+
 async fn record_change(
     tx: &mut sqlx::SqliteConnection,
     checkout_id: &str,
@@ -575,55 +686,27 @@ impl Store for SqliteStore {
         self.writer
             .run(Lane::Normal, move |db| {
                 Box::pin(async move {
-                    let a = &a;
-                    let cause = &cause;
-                    let status: Option<String> =
-                        sqlx::query_scalar("SELECT status FROM checkouts WHERE id = ?")
-                            .bind(&a.checkout_id)
-                            .fetch_optional(&mut *db)
-                            .await
-                            .map_err(other)?;
-                    let status = status.ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
-                    let current = CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
-                    if !current.can_become(CheckoutStatus::Processing) {
-                        return Err(StoreError::Conflict(format!(
-                            "the checkout is {}; no payment can start",
-                            current.as_str()
-                        )));
-                    }
-                    let now = now_secs();
-                    let inserted = sqlx::query(
-                        "INSERT INTO attempts (id, checkout_id, provider, method, phone, status, failure,
-                                   idempotency_key, provider_reference, payment_url, next_poll_at_ms,
-                                   created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, NULL, ?, ?, ?)",
-                    )
-                    .bind(&a.id)
-                    .bind(&a.checkout_id)
-                    .bind(a.provider.as_str())
-                    .bind(a.method.as_str())
-                    .bind(&a.phone)
-                    .bind(a.status.as_str())
-                    .bind(&a.idempotency_key)
-                    .bind(first_poll_at_ms)
-                    .bind(a.created_at)
-                    .bind(now)
-                    .execute(&mut *db)
-                    .await;
-                    match inserted {
-                        Err(e) if is_unique_violation(&e) => {
-                            return Err(StoreError::Conflict("a payment is already in progress".into()));
-                        }
-                        r => {
-                            r.map_err(other)?;
-                        }
-                    }
-                    record_change(db, &a.checkout_id, Some(&a.id), None, a.status.as_str(), cause, now)
-                        .await?;
-                    move_checkout(db, &a.checkout_id, current, CheckoutStatus::Processing, cause, now)
-                        .await?;
+                    let within = insert_attempt(db, &a, first_poll_at_ms, &cause, None).await?;
+                    debug_assert!(within.is_ok(), "no limit was asked");
                     Ok(())
                 })
+            })
+            .await
+    }
+
+    async fn start_attempt_limited(
+        &self,
+        a: &AttemptRecord,
+        first_poll_at_ms: i64,
+        cause: &Cause,
+        limits: &AttemptLimits,
+    ) -> Result<Result<(), LimitReached>, StoreError> {
+        let a = a.clone();
+        let cause = cause.clone();
+        let limits = *limits;
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move { insert_attempt(db, &a, first_poll_at_ms, &cause, Some(&limits)).await })
             })
             .await
     }
@@ -1495,6 +1578,91 @@ mod tests {
         let second = s.start_attempt(&attempt("at_2", "co_1"), 0, &Cause::Api("pay")).await;
         assert!(matches!(second, Err(StoreError::Conflict(_))));
         assert_eq!(s.attempts("co_1").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_phone_limit_holds_for_two_instances_on_one_database() {
+        let path = std::env::temp_dir().join(format!("limits-{}.db", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", path.display());
+        let (a, b) = (SqliteStore::connect(&url).await.unwrap(), SqliteStore::connect(&url).await.unwrap());
+        let limits = AttemptLimits {
+            per_checkout: 10,
+            otp_failures_per_checkout: 3,
+            per_phone: 3,
+            phone_window_secs: 900,
+        };
+        for i in 0..10 {
+            a.insert_checkout(&checkout(&format!("co_{i}"), &format!("o{i}")), &Cause::Api("create"))
+                .await
+                .unwrap();
+        }
+        // Ten checkouts paying with one number at once, half through each instance.
+        let tries = (0..10).map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            async move {
+                let at = attempt(&format!("at_{i}"), &format!("co_{i}"));
+                store.start_attempt_limited(&at, 0, &Cause::Api("pay"), &limits).await.unwrap()
+            }
+        });
+        let answers = futures_util::future::join_all(tries).await;
+        assert_eq!(answers.iter().filter(|r| r.is_ok()).count(), 3, "{answers:?}");
+        for refused in answers.iter().filter_map(|r| r.err()) {
+            assert!(
+                matches!(refused, LimitReached::PhoneRequests { retry_after_secs } if (899..=900).contains(&retry_after_secs)),
+                "{refused:?}"
+            );
+        }
+        let stored: usize = futures_util::future::join_all((0..10).map(|i| {
+            let a = a.clone();
+            async move { a.attempts(&format!("co_{i}")).await.unwrap().len() }
+        }))
+        .await
+        .into_iter()
+        .sum();
+        assert_eq!(stored, 3);
+        // Another number is not held back.
+        b.insert_checkout(&checkout("co_x", "ox"), &Cause::Api("create")).await.unwrap();
+        let other = AttemptRecord { phone: Some("+2250700000002".into()), ..attempt("at_x", "co_x") };
+        assert_eq!(b.start_attempt_limited(&other, 0, &Cause::Api("pay"), &limits).await.unwrap(), Ok(()));
+        drop((a, b));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    #[tokio::test]
+    async fn checkout_attempts_and_refused_codes_are_capped() {
+        let s = store().await;
+        s.insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+        let limits = AttemptLimits {
+            per_checkout: 3,
+            otp_failures_per_checkout: 2,
+            per_phone: 100,
+            phone_window_secs: 900,
+        };
+        let orange = |id: &str| AttemptRecord { method: PaymentMethod::OrangeMoney, ..attempt(id, "co_1") };
+        // Two codes refused: at the start (OTP_REQUIRED), then by the payin (PAYMENT_REFUSED).
+        for (id, code) in [("at_1", ErrorCode::OtpRequired), ("at_2", ErrorCode::PaymentRefused)] {
+            assert_eq!(
+                s.start_attempt_limited(&orange(id), 0, &Cause::Api("pay"), &limits).await.unwrap(),
+                Ok(())
+            );
+            s.update_attempt(id, &AttemptUpdate::new(AttemptStatus::Failed, Some(code)), &Cause::Api("t"))
+                .await
+                .unwrap();
+        }
+        let refused = s.start_attempt_limited(&orange("at_3"), 0, &Cause::Api("pay"), &limits).await.unwrap();
+        assert_eq!(refused, Err(LimitReached::OtpFailures));
+        // Mobile money is still open, once: the checkout then has its three attempts.
+        assert_eq!(
+            s.start_attempt_limited(&attempt("at_4", "co_1"), 0, &Cause::Api("pay"), &limits).await.unwrap(),
+            Ok(())
+        );
+        s.update_attempt("at_4", &update(AttemptStatus::Failed), &Cause::Api("t")).await.unwrap();
+        let refused =
+            s.start_attempt_limited(&attempt("at_5", "co_1"), 0, &Cause::Api("pay"), &limits).await.unwrap();
+        assert_eq!(refused, Err(LimitReached::CheckoutAttempts));
+        assert_eq!(s.attempts("co_1").await.unwrap().len(), 3);
     }
 
     #[tokio::test]

@@ -165,6 +165,18 @@ ttl_seconds = 1800
 [reconcile]
 poll_interval_ms = 5000
 
+# The load comes from one address (wrk, bench-client) and pays with a few numbers: limits that
+# measure the verifier, not its refusals.
+[limits]
+attempts_per_checkout = 1000
+otp_failures_per_checkout = 1000
+requests_per_phone = 100000000
+public_per_ip = {{ per_minute = 100000000, burst = 10000000 }}
+webhooks_per_ip = {{ per_minute = 100000000, burst = 10000000 }}
+public_per_secret = {{ per_minute = 100000000, burst = 10000000 }}
+pay_per_secret = {{ per_minute = 100000000, burst = 10000000 }}
+pay_per_ip = {{ per_minute = 100000000, burst = 10000000 }}
+
 [novasend]
 mode = "test"
 base_url = "http://127.0.0.1:{sport}"
