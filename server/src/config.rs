@@ -111,8 +111,12 @@ impl MerchantWebhookSettings {
 pub struct MerchantSettings {
     /// Shown to customers above the amount.
     pub name: String,
-    /// The key the merchant's backend presents as `Authorization: Bearer …`.
-    pub secret_key: SecretString,
+    /// A key the merchant's backend may present as `Authorization: Bearer …`: `mk_test_…` in
+    /// test mode, `mk_live_…` in live mode, at least 32 base62 characters after the prefix
+    /// (checked at start, [`crate::merchant_keys::check`]). Optional: keys made by
+    /// `verifier keys create` (stored hashed) are accepted beside it.
+    #[serde(default)]
+    pub secret_key: Option<SecretString>,
 }
 
 /// Checkout defaults.
@@ -159,6 +163,13 @@ pub struct NovaSendSettings {
     pub api_client: SecretString,
     /// The secret chosen in NovaSend's portal for webhook signatures.
     pub webhook_secret: SecretString,
+    /// During a rotation: the secret used before `webhook_secret`, still accepted until
+    /// `webhook_secret_previous_until` ([`crate::providers::rotation`]).
+    #[serde(default)]
+    pub webhook_secret_previous: Option<SecretString>,
+    /// When the previous secret stops being accepted (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub webhook_secret_previous_until: Option<time::OffsetDateTime>,
     /// The merchant's account or sub-account id, sent as `accountId` when set.
     #[serde(default)]
     pub account_id: Option<String>,
@@ -202,7 +213,7 @@ impl Settings {
     /// Applies the `VERIFIER_…` secret overrides found by `lookup`.
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         if let Some(v) = lookup("VERIFIER_MERCHANT_SECRET_KEY") {
-            self.merchant.secret_key = v.into();
+            self.merchant.secret_key = Some(v.into());
         }
         if let Some(ns) = self.novasend.as_mut() {
             if let Some(v) = lookup("VERIFIER_NOVASEND_API_KEY") {
@@ -275,7 +286,7 @@ database_url = "sqlite::memory:"
 widget_dir = "target/widget"
 [merchant]
 name = "Boutique"
-secret_key = "mk_file"
+secret_key = "mk_live_fileFileFileFileFileFileFileFile"
 [checkout]
 default_country = "CI"
 ttl_seconds = 1800
@@ -294,7 +305,7 @@ timeout_ms = 30000
     fn file_then_environment() {
         let mut s: Settings = toml::from_str(SAMPLE).unwrap();
         s.apply_env(|n| (n == "VERIFIER_MERCHANT_SECRET_KEY").then(|| "mk_env".to_owned()));
-        assert_eq!(s.merchant.secret_key.expose_secret(), "mk_env");
+        assert_eq!(s.merchant.secret_key.as_ref().map(|k| k.expose_secret()), Some("mk_env"));
         assert_eq!(s.checkout.default_country, Country::Ci);
         assert_eq!(s.novasend.unwrap().api_key.expose_secret(), "k");
     }
@@ -303,7 +314,7 @@ timeout_ms = 30000
     fn debug_output_hides_secrets() {
         let s: Settings = toml::from_str(SAMPLE).unwrap();
         let printed = format!("{s:?}");
-        assert!(!printed.contains("mk_file"), "{printed}");
+        assert!(!printed.contains("mk_live_file"), "{printed}");
         assert!(!printed.contains("\"w\""));
     }
 

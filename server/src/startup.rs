@@ -105,8 +105,12 @@ impl Application {
                 livemode: mode.is_live(),
             },
         );
-        let state =
-            AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
+        let merchant_keys = crate::merchant_keys::MerchantKeys::new(
+            mode,
+            settings.merchant.secret_key.as_ref(),
+            checkouts.store().clone(),
+        );
+        let state = AppState { checkouts: checkouts.clone(), merchant_keys };
         let router = routes::router(state, &settings.widget_dir);
         Ok(Application { listener, router, addr, base_url, checkouts, webhooks, inbox_worker: true })
     }

@@ -13,8 +13,6 @@ use axum::{
     extract::{DefaultBodyLimit, FromRequestParts, MatchedPath},
     http::{HeaderName, Method, Request, header, request::Parts},
 };
-use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
 use tower_http::{
     cors::{Any, CorsLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -34,8 +32,8 @@ pub mod webhooks;
 pub struct AppState {
     /// The payment service.
     pub checkouts: Checkouts,
-    /// The merchant's API key.
-    pub merchant_key: SecretString,
+    /// The merchant's API keys (configured and stored, [`crate::merchant_keys`]).
+    pub merchant_keys: crate::merchant_keys::MerchantKeys,
 }
 
 /// The whole HTTP surface.
@@ -113,11 +111,10 @@ impl FromRequestParts<AppState> for MerchantAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let presented = bearer(parts).ok_or(AppError::Unauthorized)?;
-        let expected = state.merchant_key.expose_secret();
-        if presented.as_bytes().ct_eq(expected.as_bytes()).into() {
-            Ok(MerchantAuth)
-        } else {
-            Err(AppError::Unauthorized)
+        match state.merchant_keys.authenticate(presented).await {
+            Ok(true) => Ok(MerchantAuth),
+            Ok(false) => Err(AppError::Unauthorized),
+            Err(e) => Err(AppError::Internal(anyhow::Error::new(e).context("reading the merchant keys"))),
         }
     }
 }

@@ -324,11 +324,30 @@ fn a_delivered_key_is_installed_for_our_account_only() {
     let headers = HeaderMap::new();
     let body = fixture!("secret_delivery.json").as_bytes();
     assert!(adapter.keys.fresh().is_none());
+    // No renewal in flight: the delivery is ignored and no key is installed.
+    let unasked = adapter.verify_notice(&notice(&headers, body, "127.0.0.1", Some(TOKEN)));
+    assert!(matches!(unasked, Err(WebhookError::Malformed(_))), "{unasked:?}");
+    assert!(adapter.keys.fresh().is_none() && adapter.keys.generation() == 0);
+    // A renewal awaits it (as `renew` does while it asks MyPVit): taken.
+    let awaiting =
+        adapter.keys.await_delivery(std::time::Instant::now() + std::time::Duration::from_secs(10));
     let v = adapter.verify_notice(&notice(&headers, body, "127.0.0.1", Some(TOKEN))).unwrap();
     assert!(v.update.is_none() && v.ack.is_none());
     let (key, generation) = adapter.keys.fresh().expect("installed");
     assert_eq!(key.expose_secret(), "sk_live_9db0aa81-8a0b-45ed-ae50-d0ba81b60d16");
     assert_eq!(generation, 1);
+    // One renewal takes one key: a second delivery is ignored, even before the renewal ends.
+    let again = fixture!("secret_delivery.json").replace("9db0aa81", "00000000");
+    assert!(adapter.verify_notice(&notice(&headers, again.as_bytes(), "127.0.0.1", Some(TOKEN))).is_err());
+    assert_eq!(
+        adapter.keys.fresh().expect("kept").0.expose_secret(),
+        "sk_live_9db0aa81-8a0b-45ed-ae50-d0ba81b60d16"
+    );
+    drop(awaiting);
+    // A renewal that ended (its guard dropped) awaits nothing.
+    let _late = adapter.keys.await_delivery(std::time::Instant::now() + std::time::Duration::from_secs(10));
+    drop(_late);
+    assert!(adapter.verify_notice(&notice(&headers, again.as_bytes(), "127.0.0.1", Some(TOKEN))).is_err());
     // From a stranger: refused, the key stays.
     let stranger = adapter.verify_notice(&notice(&headers, body, "10.0.0.1", Some(TOKEN)));
     assert!(matches!(stranger, Err(WebhookError::BadSignature)));
