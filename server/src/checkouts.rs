@@ -68,6 +68,11 @@ pub struct Checkouts {
     inbox: Arc<tokio::sync::Notify>,
 }
 
+/// How long after its checkout's deadline a client secret still opens it for reading (the
+/// customer sees the final state); paying ends at the deadline. After it, the public API
+/// answers 401 `client_secret_expired`.
+pub const CLIENT_SECRET_GRACE_S: i64 = 3600;
+
 /// Unix seconds now.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -242,6 +247,10 @@ impl Checkouts {
         let (c, latest) = self.store.checkout_with_latest_attempt(id).await?.ok_or(AppError::Unauthorized)?;
         if !ids::secret_matches(secret, &c.client_secret_hash) {
             return Err(AppError::Unauthorized);
+        }
+        // The secret expires with its checkout, after a grace for reading the final state.
+        if now() > c.expires_at.saturating_add(CLIENT_SECRET_GRACE_S) {
+            return Err(AppError::ClientSecretExpired);
         }
         Ok((c, latest))
     }
@@ -1163,9 +1172,11 @@ mod tests {
         status::{AttemptStatus, CheckoutStatus},
     };
 
-    use super::{Checkouts, Policy, Verdict, check_reported, redact_secrets};
+    use super::{CLIENT_SECRET_GRACE_S, Checkouts, Policy, Verdict, check_reported, redact_secrets};
     use crate::{
+        error::AppError,
         events::Events,
+        ids,
         providers::mypvit::{merchant_reference, status_update, wire::StatusReport},
         store::{AttemptRecord, Cause, CheckoutRecord, Reported, Store, sqlite::SqliteStore},
     };
@@ -1253,6 +1264,52 @@ mod tests {
         };
         store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
         checkout
+    }
+
+    #[tokio::test]
+    async fn a_client_secret_expires_with_its_checkout_after_a_grace_for_reading() {
+        let (checkouts, store) = service().await;
+        let now = super::now();
+        for (tag, expires_at, expected) in [
+            ("fresh", now + 600, None),
+            ("in_grace", now - CLIENT_SECRET_GRACE_S + 60, None),
+            ("past", now - CLIENT_SECRET_GRACE_S - 1, Some("client_secret_expired")),
+        ] {
+            let id = format!("co_{tag}");
+            let secret = ids::client_secret(&id);
+            let checkout = CheckoutRecord {
+                id: id.clone(),
+                reference: format!("order-{tag}"),
+                money: Money::new(5000, Currency::Xof).unwrap(),
+                country: Country::Ci,
+                description: None,
+                return_url: None,
+                customer: None,
+                status: CheckoutStatus::Open,
+                livemode: false,
+                client_secret_hash: ids::hash_secret(&secret),
+                created_at: expires_at - 600,
+                expires_at,
+            };
+            store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
+            let read = checkouts.authorized_public_view(&id, &secret).await;
+            match expected {
+                None => assert!(read.is_ok(), "{tag}: {read:?}"),
+                Some(code) => {
+                    let e = read.unwrap_err();
+                    assert!(matches!(e, AppError::ClientSecretExpired), "{tag}: {e:?}");
+                    let response = axum::response::IntoResponse::into_response(e);
+                    assert_eq!(response.status(), axum::http::StatusCode::UNAUTHORIZED);
+                    assert_eq!(
+                        shared::api::ApiErrorCode::parse(code),
+                        Some(shared::api::ApiErrorCode::ClientSecretExpired)
+                    );
+                }
+            }
+            // A wrong secret is refused as before, expired or not.
+            let wrong = checkouts.authorized_public_view(&id, &ids::client_secret(&id)).await;
+            assert!(matches!(wrong, Err(AppError::Unauthorized)), "{tag}");
+        }
     }
 
     async fn mypvit_attempt(store: &SqliteStore, n: u32) -> AttemptRecord {

@@ -372,11 +372,14 @@ pub enum ApiErrorCode {
     /// repeating it could act twice (refunds): read the resource to see what happened, then use
     /// a new key.
     IdempotencyKeyInterrupted,
+    /// 401: the client secret's checkout expired more than an hour ago: the secret no longer
+    /// opens it (the merchant's backend still reads it with its key).
+    ClientSecretExpired,
 }
 
 impl ApiErrorCode {
     /// Every code.
-    pub const ALL: [ApiErrorCode; 13] = [
+    pub const ALL: [ApiErrorCode; 14] = [
         ApiErrorCode::InvalidRequest,
         ApiErrorCode::InvalidPhoneNumber,
         ApiErrorCode::Unauthorized,
@@ -390,6 +393,7 @@ impl ApiErrorCode {
         ApiErrorCode::IdempotencyKeyReused,
         ApiErrorCode::LivemodeMismatch,
         ApiErrorCode::IdempotencyKeyInterrupted,
+        ApiErrorCode::ClientSecretExpired,
     ];
 
     /// The wire name (serde's `snake_case` form).
@@ -408,6 +412,7 @@ impl ApiErrorCode {
             ApiErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ApiErrorCode::LivemodeMismatch => "livemode_mismatch",
             ApiErrorCode::IdempotencyKeyInterrupted => "idempotency_key_interrupted",
+            ApiErrorCode::ClientSecretExpired => "client_secret_expired",
         }
     }
 
