@@ -463,17 +463,12 @@ impl Keys {
         Awaiting(self)
     }
 
-    /// Installs a delivered key if a renewal awaits one (and then awaits no other); `None`
-    /// when no renewal asked for it: the key is ignored.
+    /// Installs a delivered key if a renewal of ours is in flight (several may arrive when
+    /// renewals race at MyPVit: the last one received wins, as MyPVit keeps the last one);
+    /// `None` when no renewal asked for it: the key is ignored.
     fn install_delivered(&self, key: SecretString, expires_in: u64, renew_before: u64) -> Option<u64> {
-        {
-            let mut s = self.lock();
-            match s.awaiting_until.take() {
-                Some(until) if Instant::now() < until => {}
-                _ => return None,
-            }
-        }
-        Some(self.install(key, expires_in, renew_before))
+        let awaited = self.lock().awaiting_until.is_some_and(|until| Instant::now() < until);
+        awaited.then(|| self.install(key, expires_in, renew_before))
     }
 
     fn current(&self) -> Option<(SecretString, u64)> {

@@ -336,25 +336,28 @@ fn a_delivered_key_is_installed_for_our_account_only() {
     let (key, generation) = adapter.keys.fresh().expect("installed");
     assert_eq!(key.expose_secret(), "sk_live_9db0aa81-8a0b-45ed-ae50-d0ba81b60d16");
     assert_eq!(generation, 1);
-    // One renewal takes one key: a second delivery is ignored, even before the renewal ends.
+    // Renewals racing at MyPVit deliver several keys during ours: the last one wins.
+    let newer = fixture!("secret_delivery.json").replace("9db0aa81", "11111111");
+    adapter.verify_notice(&notice(&headers, newer.as_bytes(), "127.0.0.1", Some(TOKEN))).unwrap();
+    drop(awaiting);
+    // The renewal ended (its guard dropped): a later delivery is ignored, the key stays.
     let again = fixture!("secret_delivery.json").replace("9db0aa81", "00000000");
     assert!(adapter.verify_notice(&notice(&headers, again.as_bytes(), "127.0.0.1", Some(TOKEN))).is_err());
     assert_eq!(
         adapter.keys.fresh().expect("kept").0.expose_secret(),
-        "sk_live_9db0aa81-8a0b-45ed-ae50-d0ba81b60d16"
+        "sk_live_11111111-8a0b-45ed-ae50-d0ba81b60d16"
     );
-    drop(awaiting);
-    // A renewal that ended (its guard dropped) awaits nothing.
-    let _late = adapter.keys.await_delivery(std::time::Instant::now() + std::time::Duration::from_secs(10));
-    drop(_late);
+    // A renewal whose deadline passed awaits nothing either.
+    let _stale = adapter.keys.await_delivery(std::time::Instant::now());
     assert!(adapter.verify_notice(&notice(&headers, again.as_bytes(), "127.0.0.1", Some(TOKEN))).is_err());
+    drop(_stale);
     // From a stranger: refused, the key stays.
     let stranger = adapter.verify_notice(&notice(&headers, body, "10.0.0.1", Some(TOKEN)));
     assert!(matches!(stranger, Err(WebhookError::BadSignature)));
     let other = fixture!("secret_delivery.json").replace("ACC_67117403BFFF3", "ACC_OTHER");
     let other = adapter.verify_notice(&notice(&headers, other.as_bytes(), "127.0.0.1", Some(TOKEN)));
     assert!(matches!(other, Err(WebhookError::Malformed(_))));
-    assert_eq!(adapter.keys.generation(), 1);
+    assert_eq!(adapter.keys.generation(), 2);
 }
 
 #[test]
