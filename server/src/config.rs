@@ -4,7 +4,9 @@
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
 //! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_CAURISFLUX_PUBLIC_KEY`,
 //! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`, `VERIFIER_SCALAPAY_API_KEY`,
-//! `VERIFIER_MERCHANT_WEBHOOK_URL`, `VERIFIER_MERCHANT_WEBHOOK_SECRET`),
+//! `VERIFIER_MERCHANT_WEBHOOK_URL`, `VERIFIER_MERCHANT_WEBHOOK_SECRET`, and during a rotation
+//! `VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET_PREVIOUS`,
+//! `VERIFIER_SCALAPAY_WEBHOOK_SECRET_PREVIOUS`),
 //! which override the file: keys then need not be written
 //! to disk. There is no `Default`: every deployment states its configuration.
 //!
@@ -225,6 +227,9 @@ impl Settings {
             if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET") {
                 ns.webhook_secret = v.into();
             }
+            if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS") {
+                ns.webhook_secret_previous = Some(v.into());
+            }
         }
         if let Some(cf) = self.caurisflux.as_mut() {
             if let Some(v) = lookup("VERIFIER_CAURISFLUX_PUBLIC_KEY") {
@@ -236,9 +241,17 @@ impl Settings {
             if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET") {
                 cf.webhook_secret = v.into();
             }
+            if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET_PREVIOUS") {
+                cf.webhook_secret_previous = Some(v.into());
+            }
         }
-        if let (Some(sp), Some(v)) = (self.scalapay.as_mut(), lookup("VERIFIER_SCALAPAY_API_KEY")) {
-            sp.api_key = v.into();
+        if let Some(sp) = self.scalapay.as_mut() {
+            if let Some(v) = lookup("VERIFIER_SCALAPAY_API_KEY") {
+                sp.api_key = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_SCALAPAY_WEBHOOK_SECRET_PREVIOUS") {
+                sp.webhook_secret_previous = Some(v.into());
+            }
         }
         // The merchant's webhook endpoint: both variables create the section when the file has none.
         let hook_url = lookup("VERIFIER_MERCHANT_WEBHOOK_URL");
@@ -308,6 +321,23 @@ timeout_ms = 30000
         assert_eq!(s.merchant.secret_key.as_ref().map(|k| k.expose_secret()), Some("mk_env"));
         assert_eq!(s.checkout.default_country, Country::Ci);
         assert_eq!(s.novasend.unwrap().api_key.expose_secret(), "k");
+    }
+
+    #[test]
+    fn a_previous_webhook_secret_from_the_environment_with_its_deadline_from_the_file() {
+        let text = format!(
+            "{}webhook_secret_previous_until = \"2026-12-08T12:00:00Z\"\n",
+            SAMPLE.trim_end().to_owned() + "\n"
+        );
+        let mut s: Settings = toml::from_str(&text).unwrap();
+        s.apply_env(|n| (n == "VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS").then(|| "w_old".to_owned()));
+        let ns = s.novasend.unwrap();
+        assert_eq!(ns.webhook_secret_previous.as_ref().map(|k| k.expose_secret()), Some("w_old"));
+        assert_eq!(ns.webhook_secret_previous_until, Some(time::macros::datetime!(2026-12-08 12:00 UTC)));
+        assert!(!format!("{ns:?}").contains("w_old"));
+        let bad =
+            format!("{}webhook_secret_previous_until = \"tomorrow\"\n", SAMPLE.trim_end().to_owned() + "\n");
+        assert!(toml::from_str::<Settings>(&bad).is_err(), "RFC 3339 only");
     }
 
     #[test]
