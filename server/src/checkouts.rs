@@ -70,6 +70,11 @@ pub struct Checkouts {
     attempt_limits: AttemptLimits,
 }
 
+/// How long after its checkout's deadline a client secret still opens it for reading (the
+/// customer sees the final state); paying ends at the deadline. After it, the public API
+/// answers 401 `client_secret_expired`.
+pub const CLIENT_SECRET_GRACE_S: i64 = 3600;
+
 /// Unix seconds now.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -252,6 +257,10 @@ impl Checkouts {
         let (c, latest) = self.store.checkout_with_latest_attempt(id).await?.ok_or(AppError::Unauthorized)?;
         if !ids::secret_matches(secret, &c.client_secret_hash) {
             return Err(AppError::Unauthorized);
+        }
+        // The secret expires with its checkout, after a grace for reading the final state.
+        if now() > c.expires_at.saturating_add(CLIENT_SECRET_GRACE_S) {
+            return Err(AppError::ClientSecretExpired);
         }
         Ok((c, latest))
     }
@@ -761,9 +770,33 @@ impl Checkouts {
 
     /// Refunds all (amount absent) or part of a paid checkout through its provider. Providers
     /// with no refund API answer `REFUND_NOT_ALLOWED` with the reason, and nothing changes.
-    pub async fn refund(&self, checkout_id: &str, req: CreateRefund) -> Result<api::Refund, AppError> {
+    ///
+    /// With an `Idempotency-Key`, the refund's id (sent to the provider as its reference and
+    /// idempotency key) is derived from it and the checkout ([`ids::refund_id_for`]): a retry
+    /// after a 5xx or an interruption finds the same refund and, if it is still pending, asks
+    /// the provider again with the same reference, so the provider never makes a second one.
+    pub async fn refund(
+        &self,
+        checkout_id: &str,
+        req: CreateRefund,
+        idempotency_key: Option<&str>,
+    ) -> Result<api::Refund, AppError> {
         let c = self.store.checkout(checkout_id).await?.ok_or(AppError::NotFound)?;
         self.same_mode(&c)?;
+        let refund_id = match idempotency_key {
+            Some(key) => ids::refund_id_for(checkout_id, key),
+            None => ids::refund_id(),
+        };
+        if let Some(existing) = self.store.refund(&refund_id).await?.filter(|r| r.checkout_id == checkout_id)
+        {
+            if existing.status == RefundStatus::Pending {
+                self.follow_up_refund(&c, &existing).await?;
+            }
+            let stored = self.store.refund(&refund_id).await?;
+            return stored
+                .map(|r| refund_view(&r))
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund vanished")));
+        }
         let attempts = self.store.attempts(checkout_id).await?;
         let paid_attempt = match req.attempt_id.as_deref() {
             Some(id) => {
@@ -819,7 +852,7 @@ impl Checkouts {
             }
         })?;
         let record = RefundRecord {
-            id: ids::refund_id(),
+            id: refund_id,
             checkout_id: checkout_id.to_owned(),
             attempt_id: paid_attempt.id.clone(),
             amount,
@@ -830,58 +863,151 @@ impl Checkouts {
             created_at: now(),
         };
         self.store.start_refund(&record, &Cause::Api("refund")).await?;
-        let request = RefundRequest {
-            refund_id: record.id.clone(),
-            payment_reference: paid_attempt.idempotency_key.clone(),
-            provider_reference: paid_attempt.provider_reference.clone(),
-            amount,
-            paid: c.money,
-            reason: req.reason,
-        };
-        let cause = Cause::ProviderResponse(provider.id());
-        match provider.refund(&request).await {
-            Ok(result) => {
-                if result.status != RefundStatus::Pending {
-                    let applied = self
-                        .store
-                        .finish_refund(
-                            &record.id,
-                            result.status,
-                            None,
-                            result.provider_reference.as_deref(),
-                            &cause,
-                        )
-                        .await?;
-                    if applied.changed() {
-                        self.events.changed(checkout_id, self);
-                    }
-                }
-            }
-            Err(ProviderError::Unsupported(reason)) => {
+        match self.send_refund(provider.as_ref(), &c, &paid_attempt, &record).await? {
+            RefundSent::Answered | RefundSent::Unknown => {}
+            RefundSent::NotSent(e) => {
+                // Nothing reached the provider: nothing changes.
                 self.store.discard_refund(&record.id).await?;
-                return Err(AppError::Refused { code: ErrorCode::RefundNotAllowed, reason });
-            }
-            Err(ProviderError::Refused { code, provider_code }) => {
-                tracing::info!(refund = %record.id, %provider_code, "provider refused the refund");
-                self.store.finish_refund(&record.id, RefundStatus::Failed, Some(code), None, &cause).await?;
-            }
-            Err(ProviderError::Integration(why)) => {
-                tracing::error!(refund = %record.id, %why, "provider integration error on refund");
-                let code = Some(ErrorCode::ProviderUnavailable);
-                self.store.finish_refund(&record.id, RefundStatus::Failed, code, None, &cause).await?;
-            }
-            Err(ProviderError::Unavailable(why)) => {
-                // Outcome unknown: the refund stays pending; asking again uses the same refund id.
-                tracing::warn!(refund = %record.id, %why, "refund outcome unknown");
-            }
-            Err(ProviderError::BudgetSpent { retry_in }) => {
-                // Not sent: nothing changes; the merchant asks again later.
-                self.store.discard_refund(&record.id).await?;
-                return Err(budget_spent(retry_in));
+                return Err(e);
             }
         }
         let stored = self.store.refunds(checkout_id).await?.into_iter().find(|r| r.id == record.id);
         stored.map(|r| refund_view(&r)).ok_or_else(|| AppError::Internal(anyhow::anyhow!("refund vanished")))
+    }
+
+    /// Asks the provider again about a pending refund, with the same refund id: the answer
+    /// ends it when final. Used by a retried refund request and by the reconciler.
+    async fn follow_up_refund(&self, c: &CheckoutRecord, r: &RefundRecord) -> Result<(), AppError> {
+        let attempt = self
+            .store
+            .attempt(&r.attempt_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a refund's attempt vanished")))?;
+        let Some(provider) = self.provider(attempt.provider).cloned() else {
+            // The provider is no longer configured: the refund waits for a verifier that has it.
+            return Ok(());
+        };
+        match self.send_refund(provider.as_ref(), c, &attempt, r).await? {
+            RefundSent::Answered | RefundSent::Unknown => {}
+            // A follow-up that could not be sent keeps the refund pending: the provider may
+            // have made it on the first call.
+            RefundSent::NotSent(e) => tracing::info!(refund = %r.id, error = %e, "refund follow-up not sent"),
+        }
+        Ok(())
+    }
+
+    /// Sends a pending refund to its provider and records a final answer.
+    async fn send_refund(
+        &self,
+        provider: &dyn PaymentProvider,
+        c: &CheckoutRecord,
+        paid_attempt: &AttemptRecord,
+        record: &RefundRecord,
+    ) -> Result<RefundSent, AppError> {
+        let request = RefundRequest {
+            refund_id: record.id.clone(),
+            payment_reference: paid_attempt.idempotency_key.clone(),
+            provider_reference: paid_attempt.provider_reference.clone(),
+            amount: record.amount,
+            paid: c.money,
+            reason: record.reason.clone(),
+        };
+        let cause = Cause::ProviderResponse(provider.id());
+        let finished = match provider.refund(&request).await {
+            Ok(result) if result.status == RefundStatus::Pending => {
+                self.schedule_refund_follow_up(record, provider.id()).await;
+                return Ok(RefundSent::Unknown);
+            }
+            Ok(result) => {
+                self.store
+                    .finish_refund(
+                        &record.id,
+                        result.status,
+                        None,
+                        result.provider_reference.as_deref(),
+                        &cause,
+                    )
+                    .await?
+            }
+            Err(ProviderError::Unsupported(reason)) => {
+                return Ok(RefundSent::NotSent(AppError::Refused {
+                    code: ErrorCode::RefundNotAllowed,
+                    reason,
+                }));
+            }
+            Err(ProviderError::Refused { code, provider_code }) => {
+                tracing::info!(refund = %record.id, %provider_code, "provider refused the refund");
+                self.store.finish_refund(&record.id, RefundStatus::Failed, Some(code), None, &cause).await?
+            }
+            Err(ProviderError::Integration(why)) => {
+                tracing::error!(refund = %record.id, %why, "provider integration error on refund");
+                let code = Some(ErrorCode::ProviderUnavailable);
+                self.store.finish_refund(&record.id, RefundStatus::Failed, code, None, &cause).await?
+            }
+            Err(ProviderError::Unavailable(why)) => {
+                // Outcome unknown: the refund stays pending; the reconciler asks again with the
+                // same refund id.
+                tracing::warn!(refund = %record.id, %why, "refund outcome unknown");
+                self.schedule_refund_follow_up(record, provider.id()).await;
+                return Ok(RefundSent::Unknown);
+            }
+            Err(ProviderError::BudgetSpent { retry_in }) => {
+                return Ok(RefundSent::NotSent(budget_spent(retry_in)));
+            }
+        };
+        if finished.changed() {
+            self.events.changed(&c.id, self);
+        }
+        Ok(RefundSent::Answered)
+    }
+
+    /// The reconciler asks about a refund left pending at the provider's pace.
+    async fn schedule_refund_follow_up(&self, record: &RefundRecord, provider: Provider) {
+        let at = now_ms() + self.poll_delay_ms(provider, 0);
+        if let Err(e) = self.store.schedule_refund_check(&record.id, None, at).await {
+            tracing::error!(refund = %record.id, error = %e, "scheduling a refund's follow-up failed");
+        }
+    }
+
+    /// Follows up the pending refunds that are due (the reconciler's tick): each is asked about
+    /// again with its refund id, at the pace its provider accepts, until its answer is final.
+    pub async fn follow_up_due_refunds(&self, limit: u32) {
+        let due = match self.store.due_refunds(now_ms(), limit).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(error = %e, "listing pending refunds failed");
+                return;
+            }
+        };
+        for (refund, checks) in due {
+            let checkout = match self.store.checkout(&refund.checkout_id).await {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading a refund's checkout failed");
+                    continue;
+                }
+            };
+            let provider = match self.store.attempt(&refund.attempt_id).await {
+                Ok(Some(a)) => a.provider,
+                _ => continue,
+            };
+            // A refund of the other mode's checkout is another verifier's; a closed budget
+            // would send nothing. Both wait, uncounted.
+            if checkout.livemode != self.policy.livemode || self.budget_closed_for(provider).is_some() {
+                continue;
+            }
+            let next = now_ms() + self.poll_delay_ms(provider, checks.saturating_add(1));
+            match self.store.schedule_refund_check(&refund.id, Some(checks), next).await {
+                Ok(true) => {
+                    if let Err(e) = self.follow_up_refund(&checkout, &refund).await {
+                        tracing::error!(refund = %refund.id, error = %e, "following up a refund failed");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "scheduling a refund's follow-up failed"),
+            }
+        }
     }
 
     /// A checkout's refunds.
@@ -954,6 +1080,17 @@ fn redact_secrets(body: &[u8]) -> String {
         }
         Err(_) => String::from_utf8_lossy(body).into_owned(),
     }
+}
+
+/// What sending a refund to its provider came to.
+#[derive(Debug)]
+enum RefundSent {
+    /// The provider answered; a final answer is recorded.
+    Answered,
+    /// The outcome is unknown or still pending: the reconciler follows it up.
+    Unknown,
+    /// Nothing reached the provider (no refund API, or its request budget is spent).
+    NotSent(AppError),
 }
 
 fn refund_view(r: &RefundRecord) -> api::Refund {
@@ -1058,9 +1195,11 @@ mod tests {
         status::{AttemptStatus, CheckoutStatus},
     };
 
-    use super::{Checkouts, Policy, Verdict, check_reported, redact_secrets};
+    use super::{CLIENT_SECRET_GRACE_S, Checkouts, Policy, Verdict, check_reported, redact_secrets};
     use crate::{
+        error::AppError,
         events::Events,
+        ids,
         providers::mypvit::{merchant_reference, status_update, wire::StatusReport},
         store::{AttemptRecord, Cause, CheckoutRecord, Reported, Store, sqlite::SqliteStore},
     };
@@ -1148,6 +1287,52 @@ mod tests {
         };
         store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
         checkout
+    }
+
+    #[tokio::test]
+    async fn a_client_secret_expires_with_its_checkout_after_a_grace_for_reading() {
+        let (checkouts, store) = service().await;
+        let now = super::now();
+        for (tag, expires_at, expected) in [
+            ("fresh", now + 600, None),
+            ("in_grace", now - CLIENT_SECRET_GRACE_S + 60, None),
+            ("past", now - CLIENT_SECRET_GRACE_S - 1, Some("client_secret_expired")),
+        ] {
+            let id = format!("co_{tag}");
+            let secret = ids::client_secret(&id);
+            let checkout = CheckoutRecord {
+                id: id.clone(),
+                reference: format!("order-{tag}"),
+                money: Money::new(5000, Currency::Xof).unwrap(),
+                country: Country::Ci,
+                description: None,
+                return_url: None,
+                customer: None,
+                status: CheckoutStatus::Open,
+                livemode: false,
+                client_secret_hash: ids::hash_secret(&secret),
+                created_at: expires_at - 600,
+                expires_at,
+            };
+            store.insert_checkout(&checkout, &Cause::Api("create")).await.unwrap();
+            let read = checkouts.authorized_public_view(&id, &secret).await;
+            match expected {
+                None => assert!(read.is_ok(), "{tag}: {read:?}"),
+                Some(code) => {
+                    let e = read.unwrap_err();
+                    assert!(matches!(e, AppError::ClientSecretExpired), "{tag}: {e:?}");
+                    let response = axum::response::IntoResponse::into_response(e);
+                    assert_eq!(response.status(), axum::http::StatusCode::UNAUTHORIZED);
+                    assert_eq!(
+                        shared::api::ApiErrorCode::parse(code),
+                        Some(shared::api::ApiErrorCode::ClientSecretExpired)
+                    );
+                }
+            }
+            // A wrong secret is refused as before, expired or not.
+            let wrong = checkouts.authorized_public_view(&id, &ids::client_secret(&id)).await;
+            assert!(matches!(wrong, Err(AppError::Unauthorized)), "{tag}");
+        }
     }
 
     async fn mypvit_attempt(store: &SqliteStore, n: u32) -> AttemptRecord {
@@ -1259,6 +1444,8 @@ mod tests {
             timeout_ms: 5_000,
             rate_per_minute: std::num::NonZeroU32::MIN,
             rate_per_hour: caurisflux::DEFAULT_RATE_PER_HOUR,
+            webhook_secret_previous: None,
+            webhook_secret_previous_until: None,
         };
         let adapter = caurisflux::CaurisFlux::new(&settings).unwrap();
         // Orange Money in Côte d'Ivoire, as `GET /payments/providers` and `/countries/active`

@@ -4,7 +4,9 @@
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
 //! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_CAURISFLUX_PUBLIC_KEY`,
 //! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`, `VERIFIER_SCALAPAY_API_KEY`,
-//! `VERIFIER_MERCHANT_WEBHOOK_URL`, `VERIFIER_MERCHANT_WEBHOOK_SECRET`),
+//! `VERIFIER_MERCHANT_WEBHOOK_URL`, `VERIFIER_MERCHANT_WEBHOOK_SECRET`, and during a rotation
+//! `VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET_PREVIOUS`,
+//! `VERIFIER_SCALAPAY_WEBHOOK_SECRET_PREVIOUS`),
 //! which override the file: keys then need not be written
 //! to disk. There is no `Default`: every deployment states its configuration.
 //!
@@ -125,8 +127,12 @@ impl MerchantWebhookSettings {
 pub struct MerchantSettings {
     /// Shown to customers above the amount.
     pub name: String,
-    /// The key the merchant's backend presents as `Authorization: Bearer …`.
-    pub secret_key: SecretString,
+    /// A key the merchant's backend may present as `Authorization: Bearer …`: `mk_test_…` in
+    /// test mode, `mk_live_…` in live mode, at least 32 base62 characters after the prefix
+    /// (checked at start, [`crate::merchant_keys::check`]). Optional: keys made by
+    /// `verifier keys create` (stored hashed) are accepted beside it.
+    #[serde(default)]
+    pub secret_key: Option<SecretString>,
 }
 
 /// Checkout defaults.
@@ -173,6 +179,13 @@ pub struct NovaSendSettings {
     pub api_client: SecretString,
     /// The secret chosen in NovaSend's portal for webhook signatures.
     pub webhook_secret: SecretString,
+    /// During a rotation: the secret used before `webhook_secret`, still accepted until
+    /// `webhook_secret_previous_until` ([`crate::providers::rotation`]).
+    #[serde(default)]
+    pub webhook_secret_previous: Option<SecretString>,
+    /// When the previous secret stops being accepted (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub webhook_secret_previous_until: Option<time::OffsetDateTime>,
     /// The merchant's account or sub-account id, sent as `accountId` when set.
     #[serde(default)]
     pub account_id: Option<String>,
@@ -216,7 +229,7 @@ impl Settings {
     /// Applies the `VERIFIER_…` secret overrides found by `lookup`.
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         if let Some(v) = lookup("VERIFIER_MERCHANT_SECRET_KEY") {
-            self.merchant.secret_key = v.into();
+            self.merchant.secret_key = Some(v.into());
         }
         if let Some(ns) = self.novasend.as_mut() {
             if let Some(v) = lookup("VERIFIER_NOVASEND_API_KEY") {
@@ -227,6 +240,9 @@ impl Settings {
             }
             if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET") {
                 ns.webhook_secret = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS") {
+                ns.webhook_secret_previous = Some(v.into());
             }
         }
         if let Some(cf) = self.caurisflux.as_mut() {
@@ -239,9 +255,17 @@ impl Settings {
             if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET") {
                 cf.webhook_secret = v.into();
             }
+            if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET_PREVIOUS") {
+                cf.webhook_secret_previous = Some(v.into());
+            }
         }
-        if let (Some(sp), Some(v)) = (self.scalapay.as_mut(), lookup("VERIFIER_SCALAPAY_API_KEY")) {
-            sp.api_key = v.into();
+        if let Some(sp) = self.scalapay.as_mut() {
+            if let Some(v) = lookup("VERIFIER_SCALAPAY_API_KEY") {
+                sp.api_key = v.into();
+            }
+            if let Some(v) = lookup("VERIFIER_SCALAPAY_WEBHOOK_SECRET_PREVIOUS") {
+                sp.webhook_secret_previous = Some(v.into());
+            }
         }
         // The merchant's webhook endpoint: both variables create the section when the file has none.
         let hook_url = lookup("VERIFIER_MERCHANT_WEBHOOK_URL");
@@ -289,7 +313,7 @@ database_url = "sqlite::memory:"
 widget_dir = "target/widget"
 [merchant]
 name = "Boutique"
-secret_key = "mk_file"
+secret_key = "mk_live_fileFileFileFileFileFileFileFile"
 [checkout]
 default_country = "CI"
 ttl_seconds = 1800
@@ -308,16 +332,33 @@ timeout_ms = 30000
     fn file_then_environment() {
         let mut s: Settings = toml::from_str(SAMPLE).unwrap();
         s.apply_env(|n| (n == "VERIFIER_MERCHANT_SECRET_KEY").then(|| "mk_env".to_owned()));
-        assert_eq!(s.merchant.secret_key.expose_secret(), "mk_env");
+        assert_eq!(s.merchant.secret_key.as_ref().map(|k| k.expose_secret()), Some("mk_env"));
         assert_eq!(s.checkout.default_country, Country::Ci);
         assert_eq!(s.novasend.unwrap().api_key.expose_secret(), "k");
+    }
+
+    #[test]
+    fn a_previous_webhook_secret_from_the_environment_with_its_deadline_from_the_file() {
+        let text = format!(
+            "{}webhook_secret_previous_until = \"2026-12-08T12:00:00Z\"\n",
+            SAMPLE.trim_end().to_owned() + "\n"
+        );
+        let mut s: Settings = toml::from_str(&text).unwrap();
+        s.apply_env(|n| (n == "VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS").then(|| "w_old".to_owned()));
+        let ns = s.novasend.unwrap();
+        assert_eq!(ns.webhook_secret_previous.as_ref().map(|k| k.expose_secret()), Some("w_old"));
+        assert_eq!(ns.webhook_secret_previous_until, Some(time::macros::datetime!(2026-12-08 12:00 UTC)));
+        assert!(!format!("{ns:?}").contains("w_old"));
+        let bad =
+            format!("{}webhook_secret_previous_until = \"tomorrow\"\n", SAMPLE.trim_end().to_owned() + "\n");
+        assert!(toml::from_str::<Settings>(&bad).is_err(), "RFC 3339 only");
     }
 
     #[test]
     fn debug_output_hides_secrets() {
         let s: Settings = toml::from_str(SAMPLE).unwrap();
         let printed = format!("{s:?}");
-        assert!(!printed.contains("mk_file"), "{printed}");
+        assert!(!printed.contains("mk_live_file"), "{printed}");
         assert!(!printed.contains("\"w\""));
     }
 

@@ -33,6 +33,12 @@ pub enum AppError {
     /// 401: missing or wrong key or client secret.
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// 401: the client secret is right but its checkout expired more than
+    /// [`crate::checkouts::CLIENT_SECRET_GRACE_S`] ago.
+    #[error(
+        "this checkout has expired and its client secret no longer opens it; the shop can start a new checkout"
+    )]
+    ClientSecretExpired,
     /// 404: no such resource.
     #[error("not found")]
     NotFound,
@@ -97,6 +103,7 @@ impl AppError {
             AppError::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, ApiErrorCode::InvalidRequest),
             AppError::InvalidPhone(_) => (StatusCode::UNPROCESSABLE_ENTITY, ApiErrorCode::InvalidPhoneNumber),
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthorized),
+            AppError::ClientSecretExpired => (StatusCode::UNAUTHORIZED, ApiErrorCode::ClientSecretExpired),
             AppError::NotFound => (StatusCode::NOT_FOUND, ApiErrorCode::NotFound),
             AppError::Conflict(_) => (StatusCode::CONFLICT, ApiErrorCode::Conflict),
             AppError::LivemodeMismatch { .. } => (StatusCode::CONFLICT, ApiErrorCode::LivemodeMismatch),

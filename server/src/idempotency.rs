@@ -19,6 +19,13 @@
 //!   happened, and never gets a second refund from a retry.
 //!
 //! The key is optional: a POST without one behaves as before.
+//!
+//! **Nothing replayable is stored in clear.** The database holds the key's SHA-256 (not the
+//! key), and the stored response (a created checkout's client secret and hosted link among it)
+//! sealed with ChaCha20-Poly1305 (RFC 8439, RustCrypto's `chacha20poly1305`) under a key
+//! derived from the `Idempotency-Key` with HKDF-SHA256 (RFC 5869, `hkdf`): only a request
+//! presenting the key can open it. Merchants should use random keys (UUIDs): the sealing is as
+//! strong as the key is hard to guess.
 
 use std::time::Duration;
 
@@ -30,6 +37,11 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use chacha20poly1305::{
+    ChaCha20Poly1305, KeyInit, Nonce,
+    aead::{Aead, Payload},
+};
+use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use shared::api::{ApiError, ApiErrorBody, ApiErrorCode};
 
@@ -57,8 +69,10 @@ const RETRY_AFTER_SECONDS: &str = "1";
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// Routes a retry may run again after an interruption, because running them twice does
-/// nothing more than once.
-const SAFE_TO_REPEAT: [&str; 2] = ["/v1/checkouts", "/v1/events/{id}/redeliver"];
+/// nothing more than once (a refund's id is derived from its `Idempotency-Key`: a second run
+/// finds the same refund and asks the provider with the same reference).
+const SAFE_TO_REPEAT: [&str; 3] =
+    ["/v1/checkouts", "/v1/events/{id}/redeliver", "/v1/checkouts/{id}/refunds"];
 
 /// The middleware; layer it on the merchant routes with `from_fn_with_state`.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -95,6 +109,8 @@ async fn guarded(state: AppState, req: Request, next: Next) -> Result<Response, 
     let request_hash = hex::encode(Sha256::digest(&bytes));
     let store = state.checkouts.store().clone();
     let now = now_ms();
+    let sealing = Sealing::new(&key);
+    let key = sealing.stored_key.clone();
     let begun = store
         .idempotency_begin(
             &key,
@@ -107,7 +123,12 @@ async fn guarded(state: AppState, req: Request, next: Next) -> Result<Response, 
         .await?;
     match begun {
         IdempotencyBegin::Started => {}
-        IdempotencyBegin::Done { status, body } => return Ok(replay(status, body)),
+        IdempotencyBegin::Done { status, body } => {
+            let body = sealing.open(&body).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("a stored idempotent response does not open"))
+            })?;
+            return Ok(replay(status, body));
+        }
         IdempotencyBegin::InProgress => {
             let mut r = refuse(
                 StatusCode::CONFLICT,
@@ -135,10 +156,16 @@ async fn guarded(state: AppState, req: Request, next: Next) -> Result<Response, 
     }
     // Already in the request's own task (`routes::detached`): a hang-up does not stop it halfway.
     let req = Request::from_parts(parts, Body::from(bytes));
-    Ok(run_and_store(store, key, req, next).await)
+    Ok(run_and_store(store, sealing, req, next).await)
 }
 
-async fn run_and_store(store: std::sync::Arc<dyn Store>, key: String, req: Request, next: Next) -> Response {
+async fn run_and_store(
+    store: std::sync::Arc<dyn Store>,
+    sealing: Sealing,
+    req: Request,
+    next: Next,
+) -> Response {
+    let key = sealing.stored_key.clone();
     let response = next.run(req).await;
     let (parts, body) = response.into_parts();
     let bytes = match to_bytes(body, usize::MAX).await {
@@ -154,13 +181,62 @@ async fn run_and_store(store: std::sync::Arc<dyn Store>, key: String, req: Reque
     let stored = if parts.status.is_server_error() {
         store.idempotency_release(&key).await
     } else {
-        store.idempotency_finish(&key, parts.status.as_u16(), &bytes, now_ms()).await
+        store.idempotency_finish(&key, parts.status.as_u16(), &sealing.seal(&bytes), now_ms()).await
     };
     if let Err(e) = stored {
         // The response is still true; a retry finds the key in progress, then interrupted.
         tracing::error!(error = %e, "storing an idempotent response failed");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// How one `Idempotency-Key` is stored: its SHA-256 names the row, and a key derived from it
+/// seals the response.
+struct Sealing {
+    /// Hex SHA-256 of the `Idempotency-Key`: the stored key.
+    stored_key: String,
+    cipher: ChaCha20Poly1305,
+}
+
+/// HKDF's `info`: what the derived key is for (RFC 5869, section 3.2).
+const SEALING_INFO: &[u8] = b"verifier idempotency response v1";
+/// The nonce's length (RFC 8439: 96 bits), stored before the ciphertext.
+const NONCE_LEN: usize = 12;
+
+impl Sealing {
+    fn new(idempotency_key: &str) -> Sealing {
+        let mut okm = [0u8; 32];
+        // `expand` fails only for an output longer than 255 hashes; 32 bytes is one.
+        Hkdf::<Sha256>::new(None, idempotency_key.as_bytes())
+            .expand(SEALING_INFO, &mut okm)
+            .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 length"));
+        Sealing {
+            stored_key: hex::encode(Sha256::digest(idempotency_key.as_bytes())),
+            cipher: ChaCha20Poly1305::new(&okm.into()),
+        }
+    }
+
+    /// Nonce and ciphertext; the stored key is the associated data (a row's body opens only
+    /// under its own key).
+    fn seal(&self, body: &[u8]) -> Vec<u8> {
+        let nonce: [u8; NONCE_LEN] = rand::random();
+        let payload = Payload { msg: body, aad: self.stored_key.as_bytes() };
+        // Encryption fails only for a message over 256 GiB; bodies are a few KiB.
+        let sealed = self.cipher.encrypt(Nonce::from_slice(&nonce), payload).unwrap_or_default();
+        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    fn open(&self, stored: &[u8]) -> Option<Vec<u8>> {
+        if stored.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, sealed) = stored.split_at(NONCE_LEN);
+        let payload = Payload { msg: sealed, aad: self.stored_key.as_bytes() };
+        self.cipher.decrypt(Nonce::from_slice(nonce), payload).ok()
+    }
 }
 
 fn valid_key(key: &str) -> bool {
@@ -206,5 +282,18 @@ mod tests {
         assert!(!valid_key(&"k".repeat(MAX_KEY_LEN + 1)));
         assert!(!valid_key("tab\there"));
         assert!(!valid_key("é"));
+    }
+
+    #[test]
+    fn a_sealed_response_opens_only_with_its_key() {
+        let body = br#"{"client_secret":"co_1_secret_abc"}"#;
+        let sealing = Sealing::new("order-42");
+        let stored = sealing.seal(body);
+        assert!(!stored.windows(6).any(|w| w == b"secret"), "nothing in clear");
+        assert_eq!(sealing.open(&stored).as_deref(), Some(&body[..]));
+        assert_eq!(Sealing::new("order-43").open(&stored), None);
+        assert_eq!(sealing.open(&stored[..5]), None);
+        // printf %s order-42 | openssl dgst -sha256
+        assert_eq!(sealing.stored_key, "3bf8b157c4238eefe5ae4a66eca81c6b887d4dcedb58dd674271859f4dc2edfd");
     }
 }

@@ -23,6 +23,15 @@ pub fn refund_id() -> String {
     format!("rf_{}", random(24))
 }
 
+/// The refund id of a refund asked with an `Idempotency-Key`: `rf_` and the first 24 hex
+/// digits of SHA-256(`{checkout_id}\n{key}`). A retry with the same key names the same refund,
+/// so the provider (which gets it as reference and idempotency key) never makes a second one.
+pub fn refund_id_for(checkout_id: &str, idempotency_key: &str) -> String {
+    let digest = Sha256::digest(format!("{checkout_id}\n{idempotency_key}").as_bytes());
+    let hex = hex::encode(digest);
+    format!("rf_{}", &hex[..24])
+}
+
 /// A new event id for the merchant's webhooks, `evt_` and 24 random alphanumerics.
 pub fn event_id() -> String {
     format!("evt_{}", random(24))
@@ -68,5 +77,13 @@ mod tests {
         assert!(!secret_matches(&client_secret(&id), &stored));
         assert_eq!(checkout_id_of_secret("nonsense"), None);
         assert_eq!(checkout_id_of_secret("xx_1_secret_abc"), None);
+    }
+
+    #[test]
+    fn a_refund_id_is_derived_from_its_checkout_and_idempotency_key() {
+        // printf 'co_1\nrefund-7' | openssl dgst -sha256
+        // SHA2-256(stdin)= ce19c8fa6af7dc1b2eba39d862b73b278f26ebe8d48e556952b34d348f056076
+        assert_eq!(refund_id_for("co_1", "refund-7"), "rf_ce19c8fa6af7dc1b2eba39d8");
+        assert_ne!(refund_id_for("co_2", "refund-7"), refund_id_for("co_1", "refund-7"));
     }
 }

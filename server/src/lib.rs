@@ -18,6 +18,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod inbox;
+pub mod merchant_keys;
 pub mod outbox;
 pub mod providers;
 pub mod qr;

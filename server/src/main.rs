@@ -1,7 +1,20 @@
-//! The `verifier` binary: `verifier [config.toml]` runs the service until Ctrl-C or SIGTERM.
+//! The `verifier` binary: `verifier [config.toml]` runs the service until Ctrl-C or SIGTERM;
+//! `verifier keys create|list|revoke <id> [config.toml]` manages the merchant API keys stored
+//! (hashed) in the configured database ([`server::merchant_keys`]).
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use server::{config::Settings, startup::Application, telemetry};
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use server::{
+    checkouts::rfc3339,
+    config::Settings,
+    merchant_keys,
+    startup::Application,
+    store::{Store, sqlite::SqliteStore},
+    telemetry,
+};
 
 /// jemalloc instead of glibc's malloc, with its background threads purging unused pages: glibc
 /// kept the memory of closed connections in its arenas (a debug verifier that had held 10,000
@@ -11,13 +24,97 @@ use server::{config::Settings, startup::Application, telemetry};
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// The payment verifier.
+#[derive(Debug, Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    /// The configuration file, when running the service.
+    #[arg(default_value = "verifier.toml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Merchant API keys stored (hashed) in the configured database.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Makes a key of the verifier's mode and prints it once: only its hash is stored.
+    Create {
+        /// The configuration file (its database and mode).
+        #[arg(default_value = "verifier.toml")]
+        config: PathBuf,
+    },
+    /// Lists the keys: id, mode, last four characters, dates. Never a whole key.
+    List {
+        /// The configuration file.
+        #[arg(default_value = "verifier.toml")]
+        config: PathBuf,
+    },
+    /// Revokes a key by its id (`mkey_…`); running verifiers refuse it within 5 s.
+    Revoke {
+        /// The key's id, as `keys list` shows it.
+        id: String,
+        /// The configuration file.
+        #[arg(default_value = "verifier.toml")]
+        config: PathBuf,
+    },
+}
+
+fn load(path: &Path) -> anyhow::Result<Settings> {
+    Settings::load(path).with_context(|| format!("failed to load the configuration from {}", path.display()))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let arg = std::env::args().nth(1).unwrap_or_else(|| "verifier.toml".to_owned());
+    let cli = Cli::parse();
     telemetry::init();
-    let settings = Settings::load(std::path::Path::new(&arg))
-        .with_context(|| format!("failed to load the configuration from {arg}"))?;
-    let app = Application::build(settings).await?;
-    tracing::info!(url = %app.base_url(), "verifier listening");
-    app.run_until_stopped().await
+    match cli.command {
+        None => {
+            let app = Application::build(load(&cli.config)?).await?;
+            tracing::info!(url = %app.base_url(), "verifier listening");
+            app.run_until_stopped().await
+        }
+        Some(Command::Keys { action }) => keys(action).await,
+    }
+}
+
+async fn keys(action: KeysAction) -> anyhow::Result<()> {
+    let config = match &action {
+        KeysAction::Create { config } | KeysAction::List { config } | KeysAction::Revoke { config, .. } => {
+            config
+        }
+    };
+    let settings = load(config)?;
+    let mode = settings.validate().context("refused configuration")?;
+    let store = SqliteStore::connect(&settings.database_url).await?;
+    match action {
+        KeysAction::Create { .. } => {
+            let (record, key) = merchant_keys::create(&store, mode).await?;
+            eprintln!("Created {} ({} mode). The key is shown once; keep it secret:", record.id, record.mode);
+            println!("{}", key.expose_secret());
+        }
+        KeysAction::List { .. } => {
+            println!("{:<22} {:<5} {:<8} {:<21} revoked", "id", "mode", "ends", "created");
+            for k in store.merchant_keys().await? {
+                let revoked = k.revoked_at.map_or_else(|| "-".to_owned(), rfc3339);
+                println!("{:<22} {:<5} …{:<7} {:<21} {revoked}", k.id, k.mode, k.hint, rfc3339(k.created_at));
+            }
+        }
+        KeysAction::Revoke { id, .. } => {
+            if store.merchant_key_revoke(&id, server::checkouts::now()).await? {
+                println!("Revoked {id}.");
+            } else {
+                anyhow::bail!("no active key has the id {id:?} (see `verifier keys list`)");
+            }
+        }
+    }
+    Ok(())
 }

@@ -8,7 +8,10 @@
 //! widens the next gap by half, up to the provider's cap. A fetch the provider's request budget
 //! cannot admit ([`crate::providers::budget`]) is deferred, not counted: the attempt stays due.
 //! Expiry is left to the provider: an attempt ends when the provider says it expired; the
-//! checkout itself expires at its deadline.
+//! checkout itself expires at its deadline. Pending refunds are followed up the same way
+//! (`refunds.next_check_at_ms`, `checks`): the refund is asked again with its id, which the
+//! provider deduplicates (NovaSend's `externalReference` and `X-Idempotency-Key`, Scalapay's
+//! `Idempotency-Key`), and its answer ends it.
 
 use std::time::Duration;
 
@@ -53,6 +56,9 @@ pub async fn tick_once(checkouts: &Checkouts) {
             Err(e) => tracing::error!(error = %e, "scheduling a status fetch failed"),
         }
     }
+    // Refunds whose outcome is unknown (a provider 5xx or timeout, a process that died during
+    // the call) are asked about again with the same refund id until final.
+    checkouts.follow_up_due_refunds(BATCH).await;
 }
 
 #[cfg(test)]

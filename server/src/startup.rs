@@ -111,9 +111,14 @@ impl Application {
             },
         )
         .with_attempt_limits((&settings.limits).into());
+        let merchant_keys = crate::merchant_keys::MerchantKeys::new(
+            mode,
+            settings.merchant.secret_key.as_ref(),
+            checkouts.store().clone(),
+        );
         let state = AppState {
             checkouts: checkouts.clone(),
-            merchant_key: settings.merchant.secret_key.clone(),
+            merchant_keys,
             limits: std::sync::Arc::new(settings.limits.clone()),
         };
         let router = routes::router(state, &settings, base_url.starts_with("https://"));

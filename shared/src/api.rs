@@ -382,11 +382,14 @@ pub enum ApiErrorCode {
     /// 422: a limit of this checkout is reached (payment attempts, or wrong one-time codes for
     /// the method asked); `payment_error` says which. Retrying does not help.
     TooManyAttempts,
+    /// 401: the client secret's checkout expired more than an hour ago: the secret no longer
+    /// opens it (the merchant's backend still reads it with its key).
+    ClientSecretExpired,
 }
 
 impl ApiErrorCode {
     /// Every code.
-    pub const ALL: [ApiErrorCode; 16] = [
+    pub const ALL: [ApiErrorCode; 17] = [
         ApiErrorCode::InvalidRequest,
         ApiErrorCode::InvalidPhoneNumber,
         ApiErrorCode::Unauthorized,
@@ -403,6 +406,7 @@ impl ApiErrorCode {
         ApiErrorCode::Unavailable,
         ApiErrorCode::RateLimited,
         ApiErrorCode::TooManyAttempts,
+        ApiErrorCode::ClientSecretExpired,
     ];
 
     /// The wire name (serde's `snake_case` form).
@@ -424,6 +428,7 @@ impl ApiErrorCode {
             ApiErrorCode::Unavailable => "unavailable",
             ApiErrorCode::RateLimited => "rate_limited",
             ApiErrorCode::TooManyAttempts => "too_many_attempts",
+            ApiErrorCode::ClientSecretExpired => "client_secret_expired",
         }
     }
 

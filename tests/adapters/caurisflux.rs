@@ -91,6 +91,8 @@ async fn harness_with(config: SandboxConfig) -> Harness {
         // `server::providers::budget` and `tests/e2e/rate_limits.rs`) is set out of their way.
         rate_per_minute: UNBOUNDED_BUDGET.0,
         rate_per_hour: UNBOUNDED_BUDGET.1,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     })
     .unwrap();
     // As the verifier does at start: which operators are served where.
@@ -467,6 +469,8 @@ async fn credentials_are_checked_and_refusals_are_integration_errors() {
         timeout_ms: 5_000,
         rate_per_minute: UNBOUNDED_BUDGET.0,
         rate_per_hour: UNBOUNDED_BUDGET.1,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     })
     .unwrap();
     // The lists are public: read without the key.
@@ -800,6 +804,8 @@ async fn a_caurisflux_that_cannot_be_reached_at_start_offers_nothing() {
         rate_per_minute: server::providers::caurisflux::DEFAULT_RATE_PER_MINUTE,
         rate_per_hour: server::providers::caurisflux::DEFAULT_RATE_PER_HOUR,
         timeout_ms: 2_000,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     })
     .unwrap();
     assert!(matches!(adapter.refresh_providers().await, Err(ProviderError::Unavailable(_))));

@@ -81,6 +81,8 @@ async fn harness(variants: &[&str]) -> Harness {
         rate_per_minute: server::providers::caurisflux::DEFAULT_RATE_PER_MINUTE,
         rate_per_hour: server::providers::caurisflux::DEFAULT_RATE_PER_HOUR,
         timeout_ms: 5_000,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     })
     .unwrap();
     // The operators it offers are those CaurisFlux lists (`GET /payments/providers`).

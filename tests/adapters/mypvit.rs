@@ -158,6 +158,7 @@ struct Harness {
     sandbox: String,
     _running: sandboxes::Running,
     notices: Arc<StdMutex<Vec<serde_json::Value>>>,
+    take_all: Arc<std::sync::atomic::AtomicBool>,
     http: reqwest::Client,
 }
 
@@ -165,6 +166,9 @@ struct Harness {
 struct Receiver {
     adapter: Arc<MyPvit>,
     notices: Arc<StdMutex<Vec<serde_json::Value>>>,
+    /// Answer 200 to every notice without the adapter (which takes a key delivery only during
+    /// a renewal it asked for): for tests of the sandbox alone.
+    take_all: Arc<std::sync::atomic::AtomicBool>,
 }
 
 async fn receive(
@@ -175,6 +179,9 @@ async fn receive(
     body: Bytes,
 ) -> (StatusCode, Json<serde_json::Value>) {
     r.notices.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or_default());
+    if r.take_all.load(std::sync::atomic::Ordering::SeqCst) {
+        return (StatusCode::OK, Json(serde_json::json!({"received": true})));
+    }
     let notice = IncomingNotice { headers: &headers, body: &body, peer: peer.ip(), path_token: Some(&token) };
     match r.adapter.verify_notice(&notice) {
         Ok(v) => (StatusCode::OK, Json(v.ack.unwrap_or_else(|| serde_json::json!({"received": true})))),
@@ -200,9 +207,12 @@ impl Harness {
         s.base_url = sandbox.base_url();
         let adapter = Arc::new(MyPvit::new(&s).unwrap());
         let notices = Arc::new(StdMutex::new(Vec::new()));
-        let app = Router::new()
-            .route("/hook/{token}", post(receive))
-            .with_state(Receiver { adapter: adapter.clone(), notices: notices.clone() });
+        let take_all = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let app = Router::new().route("/hook/{token}", post(receive)).with_state(Receiver {
+            adapter: adapter.clone(),
+            notices: notices.clone(),
+            take_all: take_all.clone(),
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
         });
@@ -211,6 +221,7 @@ impl Harness {
             sandbox: sandbox.base_url(),
             _running: sandbox,
             notices,
+            take_all,
             http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         }
     }
@@ -360,8 +371,10 @@ async fn concurrent_refusals_share_one_renewal_and_the_newest_key_wins() {
     assert_eq!(state.renewals, 2, "one renewal for all the refused calls");
 
     // Renewals that race at MyPVit (others renewing the same account's key while the adapter
-    // renews too): each makes the previous key obsolete, every key is delivered to the
-    // adapter, and the adapter ends up holding the one MyPVit accepts.
+    // renews too): each makes the previous key obsolete. The adapter takes the keys delivered
+    // while a renewal of its own is in flight (the newest wins) and ignores the others (the
+    // reception URL refuses them, which MyPVit's sandbox reports as a failed sending); a key
+    // made obsolete meanwhile is refused once, renewed once, and the call goes through.
     let form = [("operationAccountCode", ACCOUNT), ("receptionUrlCode", "RCPT1"), ("password", "pw-test")];
     let outside = (0..6).map(|_| {
         let request = h.raw(reqwest::Method::POST, "/RNW0TEST/renew-secret", None).form(&form);
@@ -374,17 +387,23 @@ async fn concurrent_refusals_share_one_renewal_and_the_newest_key_wins() {
     let (outside, ours) =
         tokio::join!(futures_util::future::join_all(outside), futures_util::future::join_all(ours));
     for r in outside {
-        assert_eq!(r.unwrap().unwrap(), 200);
+        let status = r.unwrap().unwrap();
+        assert!(status == 200 || status == 503, "taken, or refused outside our renewal: {status}");
     }
     for r in ours {
         r.unwrap().unwrap();
     }
     let state = h.secret_state().await;
-    assert!(state.renewals > 2 + 6, "{}", state.renewals);
-    // The newest key is the one held: the next call is not refused.
-    let refusals = state.auth_refusals;
+    // Ours at least (MyPVit's sandbox counts a renewal once its key is delivered).
+    assert!(state.renewals > 2, "{}", state.renewals);
+    // The next call goes through, after at most one refusal and one renewal.
+    let (refusals, renewals) = (state.auth_refusals, state.renewals);
     assert_eq!(h.adapter.fetch("none", None).await.unwrap(), None);
-    assert_eq!(h.secret_state().await.auth_refusals, refusals);
+    let after = h.secret_state().await;
+    assert!(after.auth_refusals <= refusals + 1 && after.renewals <= renewals + 1, "{after:?}");
+    // And now the adapter holds MyPVit's current key: no refusal.
+    assert_eq!(h.adapter.fetch("none", None).await.unwrap(), None);
+    assert_eq!(h.secret_state().await.auth_refusals, after.auth_refusals);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -431,6 +450,9 @@ async fn the_sandbox_takes_the_documents_requests_verbatim() {
         s.operation_account_code = "ACC_672CD66E148BD".into();
     })
     .await;
+    // Renewed by hand, not by the adapter (which ignores a key no renewal of its own asked
+    // for): the reception URL takes the delivery as the document describes it.
+    h.take_all.store(true, std::sync::atomic::Ordering::SeqCst);
     let renewed = h
         .raw(reqwest::Method::POST, "/RNW0TEST/renew-secret", None)
         .header("content-type", "application/x-www-form-urlencoded")

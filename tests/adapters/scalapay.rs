@@ -99,6 +99,8 @@ fn settings(base_url: &str, key: &str, knobs: Knobs) -> Settings {
             country_code: "FR".into(),
         },
         timeout_ms: 5_000,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     }
 }
 

@@ -185,8 +185,11 @@ async fn leave_reservation(db: &std::path::Path, key: &str, method_path: &str, b
     .await
     .expect("database opens");
     let hash = hex::encode(sha2::Sha256::digest(serde_json::to_vec(body).unwrap()));
+    // The row is named by the key's SHA-256, not the key.
+    let stored_key = hex::encode(sha2::Sha256::digest(key.as_bytes()));
     let then = server::checkouts::now_ms() - age_ms;
-    let begun = store.idempotency_begin(key, method_path, &hash, then, then - 1, false).await.unwrap();
+    let begun =
+        store.idempotency_begin(&stored_key, method_path, &hash, then, then - 1, false).await.unwrap();
     assert_eq!(begun, server::store::IdempotencyBegin::Started);
 }
 
@@ -213,14 +216,80 @@ async fn an_interrupted_request_is_run_again_only_where_that_is_safe() {
     assert_eq!(busy.status, 409, "{}", busy.body);
     assert_eq!(busy.body["error"]["code"], "idempotency_key_in_use");
 
-    // A refund is not: the retry is refused and nothing is refunded.
+    // A refund is safe too: its id is derived from the key, so the retry finds the refund the
+    // interrupted run made (here: made, sent and answered before the process died) and makes
+    // no second one.
     let c = app.paid_checkout(5000).await;
     let key = fresh("refund");
     let path = format!("/v1/checkouts/{}/refunds", c.id);
     let body = json!({"amount": 1000});
+    let first = post(&app, &path, Some(&key), MERCHANT_KEY, &body).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    forget_keys(dir.path()).await;
     leave_reservation(dir.path(), &key, &format!("POST {path}"), &body, stale).await;
-    let refused = post(&app, &path, Some(&key), MERCHANT_KEY, &body).await;
-    assert_eq!(refused.status, 409, "{}", refused.body);
-    assert_eq!(refused.body["error"]["code"], "idempotency_key_interrupted");
-    assert_eq!(app.merchant_checkout(&c.id).await.status, CheckoutStatus::Succeeded, "nothing refunded");
+    let retried = post(&app, &path, Some(&key), MERCHANT_KEY, &body).await;
+    assert_eq!((retried.status, retried.replayed), (201, false), "{}", retried.body);
+    assert_eq!(retried.body["id"], first.body["id"], "the same refund");
+    assert_eq!(retried.body["status"], "succeeded");
+    let list = refunds(&app, &c.id).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(app.merchant_checkout(&c.id).await.status, CheckoutStatus::PartiallyRefunded);
+}
+
+/// Drops every stored idempotency row (as the purge does after 48 h, or as a 5xx releases its
+/// key), straight in the verifier's database file.
+async fn forget_keys(db: &std::path::Path) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.join("verifier.db").display()))
+        .await
+        .expect("database opens");
+    sqlx::query("DELETE FROM idempotency_keys").execute(&pool).await.expect("deleted");
+}
+
+async fn refunds(app: &TestApp, checkout_id: &str) -> Vec<Value> {
+    app.http
+        .get(format!("{}/v1/checkouts/{checkout_id}/refunds", app.url))
+        .bearer_auth(MERCHANT_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stored_response_holds_no_client_secret_and_the_replay_returns_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app =
+        TestApp::spawn_with(Options { database_dir: Some(dir.path().to_owned()), ..Options::default() })
+            .await;
+    let key = fresh("key");
+    let body = order(&fresh("order"));
+    let first = post(&app, "/v1/checkouts", Some(&key), MERCHANT_KEY, &body).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let secret = first.body["client_secret"].as_str().expect("a client secret").to_owned();
+    let random_part = secret.split("_secret_").nth(1).expect("the secret's random part").to_owned();
+
+    // Read the row as anyone holding the database file would.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("verifier.db").display()))
+        .await
+        .expect("database opens");
+    let rows: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT key, body FROM idempotency_keys").fetch_all(&pool).await.expect("rows");
+    assert_eq!(rows.len(), 1);
+    let (stored_key, stored_body) = &rows[0];
+    // printf %s "$KEY" | openssl dgst -sha256: the key itself is not stored either.
+    assert_eq!(stored_key, &hex::encode(sha2::Sha256::digest(key.as_bytes())));
+    assert!(!stored_body.is_empty());
+    for needle in [random_part.as_bytes(), secret.as_bytes(), b"client_secret".as_slice(), key.as_bytes()] {
+        assert!(
+            !stored_body.windows(needle.len()).any(|w| w == needle),
+            "found {:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+
+    let again = post(&app, "/v1/checkouts", Some(&key), MERCHANT_KEY, &body).await;
+    assert_eq!((again.status, again.replayed), (201, true), "{}", again.body);
+    assert_eq!(again.body, first.body, "the same response, client secret included");
 }

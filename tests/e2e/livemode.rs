@@ -77,7 +77,7 @@ async fn a_checkout_is_never_paid_nor_refunded_by_a_verifier_of_the_other_mode()
     let r = live
         .http
         .post(format!("{}/v1/checkouts/{}/refunds", live.url, paid.id))
-        .bearer_auth(MERCHANT_KEY)
+        .bearer_auth(live.merchant_key)
         .json(&json!({}))
         .send()
         .await
@@ -85,7 +85,7 @@ async fn a_checkout_is_never_paid_nor_refunded_by_a_verifier_of_the_other_mode()
     assert_eq!(r.status(), 409);
     let body: Value = r.json().await.expect("JSON");
     assert_eq!(body["error"]["code"], "livemode_mismatch", "{body}");
-    let refunds = get(&live, &format!("/v1/checkouts/{}/refunds", paid.id), MERCHANT_KEY).await;
+    let refunds = get(&live, &format!("/v1/checkouts/{}/refunds", paid.id), live.merchant_key).await;
     assert_eq!(refunds, json!([]));
     assert_eq!(live.merchant_checkout(&paid.id).await.status, CheckoutStatus::Succeeded);
 

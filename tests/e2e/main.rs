@@ -14,6 +14,7 @@ mod hangups;
 mod idempotency;
 mod kill;
 mod livemode;
+mod merchant_keys;
 mod merchant_webhooks;
 mod money;
 mod mypvit;

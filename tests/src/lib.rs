@@ -22,8 +22,11 @@ use shared::{
     status::CheckoutStatus,
 };
 
-/// The merchant key the test verifier accepts.
-pub const MERCHANT_KEY: &str = "mk_e2e_0123456789abcdef";
+/// The merchant key a test-mode verifier of the harness accepts (`[merchant] secret_key`:
+/// `mk_test_` and at least 32 base62 characters, `server::merchant_keys::check`).
+pub const MERCHANT_KEY: &str = "mk_test_e2e0123456789abcdefABCDEFGHIJKLM";
+/// The merchant key a live-mode verifier of the harness (`Options::live`) accepts.
+pub const MERCHANT_KEY_LIVE: &str = "mk_live_e2e0123456789abcdefABCDEFGHIJKLM";
 /// NovaSend sandbox credentials of the test verifier.
 pub const NOVASEND_KEY: &str = "ns_key_e2e";
 /// NovaSend sandbox API client of the test verifier.
@@ -162,6 +165,8 @@ pub struct TestApp {
     pub mypvit_url: String,
     /// An HTTP client.
     pub http: reqwest::Client,
+    /// The merchant key of this verifier's mode: [`MERCHANT_KEY`] or [`MERCHANT_KEY_LIVE`].
+    pub merchant_key: &'static str,
     server: tokio::task::JoinHandle<()>,
     /// The sandboxes this verifier talks to; they stop when the test app is dropped.
     _sandboxes: sandboxes::Sandboxes,
@@ -266,7 +271,11 @@ impl TestApp {
             widget_dir: widget_dir(),
             merchant: MerchantSettings {
                 name: "Boutique Test".into(),
-                secret_key: SecretString::from(MERCHANT_KEY),
+                secret_key: Some(SecretString::from(if options.live {
+                    MERCHANT_KEY_LIVE
+                } else {
+                    MERCHANT_KEY
+                })),
             },
             checkout: CheckoutSettings { default_country: shared::phone::Country::Ci, ttl_seconds: 1800 },
             reconcile: ReconcileSettings {
@@ -284,6 +293,8 @@ impl TestApp {
                 webhook_secret: SecretString::from(WEBHOOK_SECRET),
                 account_id: None,
                 timeout_ms: options.provider_timeout_ms,
+                webhook_secret_previous: None,
+                webhook_secret_previous_until: None,
             }),
             caurisflux: (!options.without_caurisflux).then(|| CaurisFluxSettings {
                 mode,
@@ -297,6 +308,8 @@ impl TestApp {
                     .expect("a CaurisFlux rate above zero"),
                 rate_per_hour: std::num::NonZeroU32::new(options.caurisflux_rate_per_hour)
                     .expect("a CaurisFlux rate above zero"),
+                webhook_secret_previous: None,
+                webhook_secret_previous_until: None,
             }),
             scalapay: Some(server::providers::scalapay::Settings {
                 mode,
@@ -314,6 +327,8 @@ impl TestApp {
                     country_code: "FR".into(),
                 },
                 timeout_ms: options.provider_timeout_ms,
+                webhook_secret_previous: None,
+                webhook_secret_previous_until: None,
             }),
             mypvit: Some(server::providers::mypvit::Settings {
                 mode,
@@ -377,6 +392,7 @@ impl TestApp {
             scalapay_url,
             mypvit_url,
             http: reqwest::Client::new(),
+            merchant_key: if options.live { MERCHANT_KEY_LIVE } else { MERCHANT_KEY },
             server,
             _sandboxes: sandboxes,
             db_path,
@@ -416,7 +432,7 @@ impl TestApp {
         let (status, body) = self
             .create_checkout_raw(
                 serde_json::json!({"amount": amount, "currency": "XOF", "reference": reference, "description": "Test"}),
-                MERCHANT_KEY,
+                self.merchant_key,
             )
             .await;
         assert_eq!(status, 201, "{body}");
@@ -427,7 +443,7 @@ impl TestApp {
     pub async fn merchant_checkout(&self, id: &str) -> Checkout {
         self.http
             .get(format!("{}/v1/checkouts/{id}", self.url))
-            .bearer_auth(MERCHANT_KEY)
+            .bearer_auth(self.merchant_key)
             .send()
             .await
             .expect("verifier reachable")
@@ -442,7 +458,7 @@ impl TestApp {
         let r = self
             .http
             .get(format!("{}/v1/checkouts/{checkout_id}/events", self.url))
-            .bearer_auth(MERCHANT_KEY)
+            .bearer_auth(self.merchant_key)
             .send()
             .await
             .expect("verifier reachable");
@@ -651,7 +667,7 @@ impl TestApp {
             .create_checkout_raw(
                 serde_json::json!({"amount": amount, "currency": currency, "reference": reference,
                     "description": "Test", "country": country}),
-                MERCHANT_KEY,
+                self.merchant_key,
             )
             .await;
         assert_eq!(status, 201, "{body}");
@@ -700,7 +716,7 @@ impl TestApp {
     pub async fn history(&self, id: &str) -> Vec<serde_json::Value> {
         self.http
             .get(format!("{}/v1/checkouts/{id}/history", self.url))
-            .bearer_auth(MERCHANT_KEY)
+            .bearer_auth(self.merchant_key)
             .send()
             .await
             .expect("verifier reachable")
@@ -737,7 +753,7 @@ impl TestApp {
                 "phone": "+33612345678"
             }
         });
-        let (status, body) = self.create_checkout_raw(body, MERCHANT_KEY).await;
+        let (status, body) = self.create_checkout_raw(body, self.merchant_key).await;
         assert_eq!(status, 201, "{body}");
         serde_json::from_value(body).expect("a checkout")
     }

@@ -622,7 +622,10 @@ impl State {
             PayFailure::Api { payment_error: Some(code), .. } => {
                 self.form_error = Some(Problem::Payment(code));
             }
-            PayFailure::Api { code: ApiErrorCode::Unauthorized | ApiErrorCode::NotFound, .. } => {
+            PayFailure::Api {
+                code: ApiErrorCode::Unauthorized | ApiErrorCode::NotFound | ApiErrorCode::ClientSecretExpired,
+                ..
+            } => {
                 self.checkout = Fetch::Failed(Problem::InvalidLink);
             }
             PayFailure::Api { code: ApiErrorCode::MethodUnavailable, .. } => {

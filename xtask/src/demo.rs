@@ -102,7 +102,7 @@ widget_dir = "{widget}"
 
 [merchant]
 name = "Boutique Démo"
-secret_key = "set-by-environment"
+# Set by the environment (VERIFIER_MERCHANT_SECRET_KEY): mk_test_ and 32 random hex digits.
 
 [checkout]
 default_country = "CI"
@@ -173,7 +173,7 @@ allowed_origins = ["http://127.0.0.1:{shop_port}", "http://localhost:{shop_port}
         ),
     )?;
 
-    let merchant_key = format!("mk_demo_{}", random_hex()?);
+    let merchant_key = format!("mk_test_{}", random_hex()?);
     // Standard Webhooks secret: 64 hex digits are also valid base64 (48 bytes, 256 random bits).
     let webhook_secret = format!("whsec_{}{}", random_hex()?, random_hex()?);
     let bin = crate::target_dir(root).join("debug");

@@ -30,7 +30,7 @@
 //! reused merchant `reference` under a new key 409 `transaction_is_already_processed`; amounts
 //! are limited to 100–2,000,000 XOF (CI) and 200–500,000 XAF (CM, per an integrator's
 //! configuration), else 400 `Invalid amount`. `GET /v1/payin/{reference}` accepts NovaSend's
-//! reference and the merchant's. `GET /_sandbox/payins` lists every payin (sandbox only);
+//! reference and the merchant's. `GET /_sandbox/payins` lists every payin and `GET /_sandbox/refunds` every refund (sandbox only);
 //! `/_sandbox/misbehave` makes it misbehave ([`crate::misbehave`]; its out-of-order webhook is
 //! the payin as it was before it ended: `processing`, or `pending` for a direct payin).
 //!
@@ -286,6 +286,7 @@ fn router(inner: Shared) -> Router {
         .route("/link/{code}", get(page))
         .route("/link/{code}/{answer}", post(answer))
         .route("/_sandbox/payins", get(list))
+        .route("/_sandbox/refunds", get(routes::refunds))
         .fallback(unknown_route)
         .with_state(inner)
 }

@@ -353,6 +353,18 @@ pub(super) async fn refund(
     (StatusCode::CREATED, Json(record)).into_response()
 }
 
+/// The sandbox's own list of the refunds it made (one per payin at most), each with the
+/// merchant's `externalReference`: how a test counts refunds at the provider.
+pub(super) async fn refunds(State(inner): State<Shared>) -> Json<Vec<serde_json::Value>> {
+    let book = lock(&inner);
+    Json(
+        book.refunds
+            .values()
+            .map(|(record, external)| serde_json::json!({"externalReference": external, "refund": record}))
+            .collect(),
+    )
+}
+
 pub(super) async fn list(State(inner): State<Shared>) -> Json<Vec<Payin>> {
     Json(lock(&inner).payins.values().cloned().collect())
 }

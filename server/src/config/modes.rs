@@ -186,6 +186,14 @@ pub enum ConfigError {
         "reconcile.ignore_provider_poll_floor is for tests against a sandbox: a live verifier keeps each provider's minimum gap between status fetches. Remove it"
     )]
     PollFloorIgnoredLive,
+    /// A merchant key of the wrong form or too weak (`[merchant] secret_key`).
+    #[error("{setting} is refused: {problem}")]
+    MerchantKey {
+        /// `merchant.secret_key`.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: crate::merchant_keys::KeyProblem,
+    },
     /// Providers of both modes in one verifier.
     #[error(
         "test and live providers cannot mix in one verifier: test: {}; live: {}. Set every provider's mode alike, or run one verifier per mode",
@@ -318,6 +326,12 @@ impl Settings {
         if mode.is_live() && self.reconcile.ignore_provider_poll_floor {
             return Err(ConfigError::PollFloorIgnoredLive);
         }
+        // The merchant's key must say the verifier's mode and be strong enough.
+        if let Some(key) = &self.merchant.secret_key {
+            use secrecy::ExposeSecret;
+            crate::merchant_keys::check(key.expose_secret(), mode)
+                .map_err(|problem| ConfigError::MerchantKey { setting: "merchant.secret_key", problem })?;
+        }
         Ok(mode)
     }
 }
@@ -332,7 +346,6 @@ database_url = "sqlite::memory:"
 widget_dir = "target/widget"
 [merchant]
 name = "Boutique"
-secret_key = "mk_test"
 [checkout]
 default_country = "CI"
 ttl_seconds = 1800
@@ -586,5 +599,45 @@ poll_interval_ms = 5000
         assert!(format!("{e:#}").contains("caurisflux.public_key"), "{e:#}");
         let fine = settings(&[caurisflux("test", CF_TEST, "pk_test_a", "sk_test_b", "")]);
         assert!(crate::startup::Application::build(fine).await.is_ok());
+    }
+
+    fn with_merchant_key(key: &str, sections: &[String]) -> Result<Mode, ConfigError> {
+        let mut s = settings(sections);
+        s.merchant.secret_key = Some(key.to_owned().into());
+        s.validate()
+    }
+
+    #[test]
+    fn a_weak_or_other_mode_merchant_key_refuses_to_start() {
+        let test = [novasend("test", "https://sandbox.novasend.app", "")];
+        let live = [novasend("live", "https://business.novasend.app", "")];
+        assert_eq!(with_merchant_key("mk_test_4eC39HqLyjWDarjtT1zdp7dcAbCdEfGh", &test), Ok(Mode::Test));
+        assert_eq!(with_merchant_key("mk_live_4eC39HqLyjWDarjtT1zdp7dcAbCdEfGh", &live), Ok(Mode::Live));
+        for (key, sections, problem) in [
+            ("", &test, crate::merchant_keys::KeyProblem::Empty),
+            ("mk_test_0123456789", &test, crate::merchant_keys::KeyProblem::Weak),
+            (
+                "sk_test_4eC39HqLyjWDarjtT1zdp7dcAbCdEfGh",
+                &test,
+                crate::merchant_keys::KeyProblem::NoPrefix { expected: "mk_test_" },
+            ),
+            (
+                "mk_live_4eC39HqLyjWDarjtT1zdp7dcAbCdEfGh",
+                &test,
+                crate::merchant_keys::KeyProblem::OtherMode { key: Mode::Live, mode: Mode::Test },
+            ),
+            (
+                "mk_test_4eC39HqLyjWDarjtT1zdp7dcAbCdEfGh",
+                &live,
+                crate::merchant_keys::KeyProblem::OtherMode { key: Mode::Test, mode: Mode::Live },
+            ),
+        ] {
+            let e = with_merchant_key(key, sections).expect_err(key);
+            assert_eq!(e, ConfigError::MerchantKey { setting: "merchant.secret_key", problem }, "{key}");
+            assert!(e.to_string().contains("merchant.secret_key"), "{e}");
+            assert!(key.is_empty() || !e.to_string().contains(key), "the key is not in the message: {e}");
+        }
+        // No configured key: keys made by `verifier keys create` only.
+        assert_eq!(settings(&test).validate(), Ok(Mode::Test));
     }
 }

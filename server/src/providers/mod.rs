@@ -24,6 +24,7 @@ pub mod caurisflux;
 pub mod http;
 pub mod mypvit;
 pub mod novasend;
+pub mod rotation;
 pub mod scalapay;
 
 /// What the verifier asks a provider to do: take `money` from the customer.

@@ -6,7 +6,7 @@
 use axum::{
     Json, Router,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     routing::{get, post},
 };
 use serde::Serialize;
@@ -67,9 +67,12 @@ async fn create_refund(
     _: MerchantAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     AppJson(req): AppJson<CreateRefund>,
 ) -> Result<(StatusCode, Json<Refund>), AppError> {
-    Ok((StatusCode::CREATED, Json(state.checkouts.refund(&id, req).await?)))
+    // Checked by the idempotency guard before the handler runs.
+    let key = headers.get(crate::idempotency::HEADER).and_then(|v| v.to_str().ok());
+    Ok((StatusCode::CREATED, Json(state.checkouts.refund(&id, req, key).await?)))
 }
 
 async fn list_refunds(

@@ -26,8 +26,6 @@ use axum::{
     extract::{DefaultBodyLimit, FromRequestParts, MatchedPath},
     http::{HeaderName, HeaderValue, Method, Request, header, request::Parts},
 };
-use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
 use tower::{BoxError, ServiceBuilder, limit::GlobalConcurrencyLimitLayer};
 use tower_http::{
     cors::{AllowOrigin, Any, CorsLayer},
@@ -56,8 +54,8 @@ pub mod webhooks;
 pub struct AppState {
     /// The payment service.
     pub checkouts: Checkouts,
-    /// The merchant's API key.
-    pub merchant_key: SecretString,
+    /// The merchant's API keys (configured and stored, [`crate::merchant_keys`]).
+    pub merchant_keys: crate::merchant_keys::MerchantKeys,
     /// `[limits]`: the rate limits and the trusted proxies ([`client_ip`]).
     pub limits: std::sync::Arc<crate::config::LimitSettings>,
 }
@@ -200,11 +198,10 @@ impl FromRequestParts<AppState> for MerchantAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let presented = bearer(parts).ok_or(AppError::Unauthorized)?;
-        let expected = state.merchant_key.expose_secret();
-        if presented.as_bytes().ct_eq(expected.as_bytes()).into() {
-            Ok(MerchantAuth)
-        } else {
-            Err(AppError::Unauthorized)
+        match state.merchant_keys.authenticate(presented).await {
+            Ok(true) => Ok(MerchantAuth),
+            Ok(false) => Err(AppError::Unauthorized),
+            Err(e) => Err(AppError::Internal(anyhow::Error::new(e).context("reading the merchant keys"))),
         }
     }
 }

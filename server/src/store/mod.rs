@@ -16,6 +16,10 @@ use shared::{
 
 pub mod sqlite;
 
+/// When the reconciler first follows up a refund left pending by a request that did not end
+/// it: far longer than any provider call (30 s at most).
+pub const REFUND_FIRST_CHECK_MS: i64 = 60_000;
+
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -182,6 +186,23 @@ pub struct RefundRecord {
     pub provider_reference: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+/// A merchant API key as stored: never the key, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantKeyRecord {
+    /// `mkey_…`, what `verifier keys revoke` takes.
+    pub id: String,
+    /// The mode whose prefix the key carries.
+    pub mode: crate::config::Mode,
+    /// The key's last four characters.
+    pub hint: String,
+    /// Hex SHA-256 of the key.
+    pub hash: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once revoked.
+    pub revoked_at: Option<i64>,
 }
 
 /// Why a state changed: stored next to every change, readable as the checkout's history.
@@ -479,6 +500,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Moves an attempt's next status fetch to `at_ms` unless it is already due sooner (a
     /// notification that could not be verified asks for a fetch, never delays one).
     async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError>;
+    /// Stores a new merchant key (its hash).
+    async fn merchant_key_insert(&self, k: &MerchantKeyRecord) -> Result<(), StoreError>;
+    /// Revokes a merchant key at `now` (unix seconds); false when no active key has this id.
+    async fn merchant_key_revoke(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// Every merchant key, revoked ones included, oldest first.
+    async fn merchant_keys(&self) -> Result<Vec<MerchantKeyRecord>, StoreError>;
+    /// The active key of `mode` with this hash, if any.
+    async fn merchant_key_active(
+        &self,
+        hash: &str,
+        mode: crate::config::Mode,
+    ) -> Result<Option<MerchantKeyRecord>, StoreError>;
+    /// One refund.
+    async fn refund(&self, refund_id: &str) -> Result<Option<RefundRecord>, StoreError>;
+    /// Up to `limit` pending refunds whose follow-up is due at `now_ms`, with how many times
+    /// they were followed up, soonest first.
+    async fn due_refunds(&self, now_ms: i64, limit: u32) -> Result<Vec<(RefundRecord, u32)>, StoreError>;
+    /// Sets a pending refund's next follow-up and its count; false when it is no longer
+    /// pending or another follow-up counted it first (`checks` is not `seen_checks`).
+    async fn schedule_refund_check(
+        &self,
+        refund_id: &str,
+        seen_checks: Option<u32>,
+        next_at_ms: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Where a provider notification stands in the inbox.

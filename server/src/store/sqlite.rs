@@ -27,10 +27,12 @@ use sqlx::{
 
 use super::{
     Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, LimitReached,
+    MerchantKeyRecord,
     NotificationRecord, NotificationState, RefundRecord, Reported, StatusChange, Store, StoreError,
 };
 
 mod idempotency;
+mod keys;
 mod outbox;
 mod writer;
 
@@ -1011,8 +1013,8 @@ impl Store for SqliteStore {
                     let now = now_secs();
                     sqlx::query(
                         "INSERT INTO refunds (id, checkout_id, attempt_id, amount, status, reason, failure,
-                                  provider_reference, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'pending', ?, NULL, NULL, ?, ?)",
+                                  provider_reference, created_at, updated_at, next_check_at_ms)
+             VALUES (?, ?, ?, ?, 'pending', ?, NULL, NULL, ?, ?, ?)",
                     )
                     .bind(&r.id)
                     .bind(&r.checkout_id)
@@ -1021,6 +1023,9 @@ impl Store for SqliteStore {
                     .bind(&r.reason)
                     .bind(now)
                     .bind(now)
+                    // Followed up by the reconciler if the request that made it never ends it
+                    // (the process died during the provider call).
+                    .bind(now.saturating_mul(1000).saturating_add(super::REFUND_FIRST_CHECK_MS))
                     .execute(&mut *db)
                     .await
                     .map_err(other)?;
@@ -1504,6 +1509,85 @@ impl Store for SqliteStore {
             })
             .await
     }
+
+    async fn merchant_key_insert(&self, k: &MerchantKeyRecord) -> Result<(), StoreError> {
+        let k = k.clone();
+        self.writer
+            .run(Lane::Normal, move |db| Box::pin(async move { keys::insert(&mut *db, &k).await }))
+            .await
+    }
+
+    async fn merchant_key_revoke(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .run(Lane::Normal, move |db| Box::pin(async move { keys::revoke(&mut *db, &id, now).await }))
+            .await
+    }
+
+    async fn merchant_keys(&self) -> Result<Vec<MerchantKeyRecord>, StoreError> {
+        self.read(move |db| Box::pin(async move { keys::all(&mut *db).await })).await
+    }
+
+    async fn merchant_key_active(
+        &self,
+        hash: &str,
+        mode: crate::config::Mode,
+    ) -> Result<Option<MerchantKeyRecord>, StoreError> {
+        let hash = hash.to_owned();
+        self.read(move |db| Box::pin(async move { keys::active(&mut *db, &hash, mode).await })).await
+    }
+
+    async fn refund(&self, refund_id: &str) -> Result<Option<RefundRecord>, StoreError> {
+        let refund_id = refund_id.to_owned();
+        self.read(move |db| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "SELECT r.*, c.currency AS checkout_currency FROM refunds r JOIN checkouts c ON c.id = r.checkout_id
+                     WHERE r.id = ?",
+                )
+                .bind(&refund_id)
+                .fetch_optional(&mut *db)
+                .await
+                .map_err(other)?;
+                row.map(|r| {
+                    let code: String = r.get("checkout_currency");
+                    let currency = Currency::parse(&code).map_err(|_| corrupt("currency", &code))?;
+                    Self::refund_from_row(&r, currency)
+                })
+                .transpose()
+            })
+        })
+        .await
+    }
+
+    async fn due_refunds(&self, now_ms: i64, limit: u32) -> Result<Vec<(RefundRecord, u32)>, StoreError> {
+        let due = self
+            .read(move |db| Box::pin(async move { keys::due_refunds(&mut *db, now_ms, limit).await }))
+            .await?;
+        let mut out = Vec::with_capacity(due.len());
+        for (id, checks) in due {
+            if let Some(r) = self.refund(&id).await? {
+                out.push((r, checks));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn schedule_refund_check(
+        &self,
+        refund_id: &str,
+        seen_checks: Option<u32>,
+        next_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let refund_id = refund_id.to_owned();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    keys::schedule_refund_check(&mut *db, &refund_id, seen_checks, next_at_ms).await
+                })
+            })
+            .await
+    }
 }
 
 #[cfg(test)]
@@ -1967,6 +2051,7 @@ mod tests {
             include_str!("sqlite.rs"),
             include_str!("sqlite/outbox.rs"),
             include_str!("sqlite/idempotency.rs"),
+            include_str!("sqlite/keys.rs"),
         ];
         let mut queries = Vec::new();
         for source in sources {
@@ -2021,6 +2106,8 @@ mod tests {
         let cold = [
             // The list of every stored notification: an operator's or a test's, never a request's.
             "SELECT * FROM provider_notifications WHERE ? IS NULL OR provider = ? ORDER BY received_at_ms, rowid",
+            // Every merchant key: `verifier keys list`, an operator's command (a few rows).
+            "SELECT * FROM merchant_keys ORDER BY created_at, rowid",
             // The schema (a few dozen rows), read once at start.
             "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat4'",
         ];

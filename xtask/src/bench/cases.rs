@@ -41,7 +41,7 @@ pub(crate) fn run_all(plan: &Plan, paths: &Paths, gzip_total: u64) -> Results {
     let mut results = Results::new();
     results.insert("widget_gzip".into(), json!({"bytes": gzip_total}));
     let secrets = match (random_hex(), random_hex()) {
-        (Ok(a), Ok(b)) => Secrets { merchant_key: format!("mk_bench_{a}"), novasend_webhook: b },
+        (Ok(a), Ok(b)) => Secrets { merchant_key: format!("mk_test_{a}"), novasend_webhook: b },
         (Err(e), _) | (_, Err(e)) => {
             results.insert("setup".into(), json!({"error": format!("{e:#}")}));
             return results;

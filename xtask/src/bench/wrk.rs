@@ -183,7 +183,9 @@ mod tests {
     fn the_create_script_makes_a_new_reference_per_run_thread_and_request() {
         let dir = std::env::temp_dir().join(format!("xtask-wrk-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let path = create_script(&dir, "create.lua", "mk_test", "bench-x", true).expect("written");
+        let path =
+            create_script(&dir, "create.lua", "mk_test_0123456789abcdef0123456789abcdef", "bench-x", true)
+                .expect("written");
         let lua = std::fs::read_to_string(&path).expect("readable");
         let _ = std::fs::remove_dir_all(&dir);
         assert!(lua.contains(r#"run = "bench-x" .. "-" .. (args[1] or "0")"#), "{lua}");
@@ -192,6 +194,6 @@ mod tests {
             "{lua}"
         );
         assert!(lua.contains(r#"h["Idempotency-Key"] = ref"#), "{lua}");
-        assert!(lua.contains(r#""Bearer " .. "mk_test""#), "{lua}");
+        assert!(lua.contains(r#""Bearer " .. "mk_test_0123456789abcdef0123456789abcdef""#), "{lua}");
     }
 }

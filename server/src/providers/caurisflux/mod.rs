@@ -176,6 +176,13 @@ pub struct Settings {
     pub secret_key: SecretString,
     /// The secret set in CaurisFlux's dashboard (Réglages → Webhooks) for signatures.
     pub webhook_secret: SecretString,
+    /// During a rotation: the secret used before `webhook_secret`, still accepted until
+    /// `webhook_secret_previous_until` ([`crate::providers::rotation`]).
+    #[serde(default)]
+    pub webhook_secret_previous: Option<SecretString>,
+    /// When the previous secret stops being accepted (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub webhook_secret_previous_until: Option<time::OffsetDateTime>,
     /// Request timeout (the plugin uses 30 s).
     pub timeout_ms: u64,
     /// Requests a minute this account may send: CaurisFlux's default is 100, and an account's
@@ -247,6 +254,9 @@ pub enum ConfigError {
     /// The HTTP client could not be built.
     #[error("the HTTP client could not be built: {0}")]
     Client(String),
+    /// A previous webhook secret without its deadline, or the reverse.
+    #[error(transparent)]
+    Rotation(#[from] super::rotation::RotationError),
 }
 
 /// The CaurisFlux adapter.
@@ -254,7 +264,7 @@ pub enum ConfigError {
 pub struct CaurisFlux {
     base_url: String,
     api_key: SecretString,
-    webhook_secret: SecretString,
+    webhook_secrets: super::rotation::WebhookSecrets,
     http: http::Client,
     catalogue: std::sync::Arc<listing::Catalogue>,
 }
@@ -279,7 +289,12 @@ impl CaurisFlux {
             base_url,
             api_key: format!("{}:{}", settings.public_key.trim(), settings.secret_key.expose_secret().trim())
                 .into(),
-            webhook_secret: settings.webhook_secret.clone(),
+            webhook_secrets: super::rotation::WebhookSecrets::new(
+                "caurisflux",
+                &settings.webhook_secret,
+                settings.webhook_secret_previous.as_ref(),
+                settings.webhook_secret_previous_until,
+            )?,
             http,
         })
     }
@@ -342,20 +357,24 @@ impl CaurisFlux {
         let signature = signature.trim();
         let presented = hex::decode(signature.strip_prefix("sha256=").unwrap_or(signature))
             .map_err(|_| WebhookError::BadSignature)?;
-        let matches = |prefix: Option<&str>| {
-            Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes()).is_ok_and(
-                |mut mac| {
-                    if let Some(ts) = prefix {
-                        mac.update(ts.as_bytes());
-                        mac.update(b".");
-                    }
-                    mac.update(notice.body);
-                    mac.verify_slice(&presented).is_ok()
-                },
-            )
+        let matches = |secret: &str, prefix: Option<&str>| {
+            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).is_ok_and(|mut mac| {
+                if let Some(ts) = prefix {
+                    mac.update(ts.as_bytes());
+                    mac.update(b".");
+                }
+                mac.update(notice.body);
+                mac.verify_slice(&presented).is_ok()
+            })
         };
-        // The current form over "<timestamp>.<body>", or the legacy one over the body alone.
-        if !(timestamp.is_some_and(|ts| matches(Some(ts))) || matches(None)) {
+        // The current form over "<timestamp>.<body>", or the legacy one over the body alone;
+        // during a rotation, under the previous secret too until its deadline.
+        let at = time::OffsetDateTime::from_unix_timestamp(now)
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let signed = self.webhook_secrets.any_at(at, |secret| {
+            timestamp.is_some_and(|ts| matches(secret, Some(ts))) || matches(secret, None)
+        });
+        if !signed {
             return Err(WebhookError::BadSignature);
         }
 

@@ -25,6 +25,8 @@ pub(crate) fn settings(base_url: &str, public_key: &str, secret_key: &str) -> Se
         timeout_ms: 5_000,
         rate_per_minute: super::DEFAULT_RATE_PER_MINUTE,
         rate_per_hour: super::DEFAULT_RATE_PER_HOUR,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     }
 }
 
@@ -594,4 +596,34 @@ fn the_payment_link_is_redirect_url_and_deep_links_are_ignored() {
     value["data"].as_object_mut().unwrap().remove("redirectUrl");
     let payment = wire::parse_payment(value.to_string().as_bytes()).unwrap();
     assert_eq!(to_update(&payment).payment_url, None);
+}
+
+/// `openssl dgst -sha256 -hmac caurisflux_rotated_key server/tests/fixtures/caurisflux/webhook_admin_simulation.json`
+const SIMULATION_BODY_ROTATED: &str = "cb54ce338575b211a9428403ed010e6ffd576aaecd3ff64861cf21cbfab9b6ea";
+
+#[test]
+fn during_a_secret_rotation_the_previous_secret_holds_until_its_deadline() {
+    let until = time::OffsetDateTime::from_unix_timestamp(PLUGIN_NOW + 60).unwrap();
+    let cf = CaurisFlux::new(&Settings {
+        webhook_secret: "caurisflux_rotated_key".to_owned().into(),
+        webhook_secret_previous: Some(PLUGIN_SECRET.to_owned().into()),
+        webhook_secret_previous_until: Some(until),
+        ..settings(SANDBOX_URL, "pk_test_a", "sk_test_b")
+    })
+    .unwrap();
+    let old = headers(SIMULATION_BODY, "sha256=", None, false);
+    let new = headers(SIMULATION_BODY_ROTATED, "sha256=", None, false);
+    assert!(cf.verify_at(&notice(&new, SIMULATION), PLUGIN_NOW).is_ok(), "the new secret");
+    assert!(cf.verify_at(&notice(&old, SIMULATION), PLUGIN_NOW + 59).is_ok(), "the previous one, in time");
+    assert!(cf.verify_at(&notice(&new, SIMULATION), PLUGIN_NOW + 60).is_ok());
+    assert!(matches!(
+        cf.verify_at(&notice(&old, SIMULATION), PLUGIN_NOW + 60),
+        Err(WebhookError::BadSignature)
+    ));
+    let open_ended = Settings {
+        webhook_secret_previous: Some(PLUGIN_SECRET.to_owned().into()),
+        ..settings(SANDBOX_URL, "pk_test_a", "sk_test_b")
+    };
+    let e = CaurisFlux::new(&open_ended).unwrap_err().to_string();
+    assert!(e.contains("caurisflux.webhook_secret_previous_until"), "{e}");
 }

@@ -396,6 +396,19 @@ struct KeyState {
     key: Option<SecretString>,
     renew_at: Option<Instant>,
     generation: u64,
+    /// Until when a key delivery is awaited: set while a renewal we asked for is in flight.
+    /// A delivery at any other time is ignored (anyone who learnt the callback path and sends
+    /// from an allowed address could otherwise install a key of their choosing).
+    awaiting_until: Option<Instant>,
+}
+
+/// Clears the awaited delivery when the renewal that set it ends, however it ends.
+struct Awaiting<'a>(&'a Keys);
+
+impl Drop for Awaiting<'_> {
+    fn drop(&mut self) {
+        self.0.lock().awaiting_until = None;
+    }
 }
 
 impl Keys {
@@ -442,6 +455,20 @@ impl Keys {
         };
         self.generation.send_replace(generation);
         generation
+    }
+
+    /// Awaits a key delivery until `until` or until the returned guard is dropped.
+    fn await_delivery(&self, until: Instant) -> Awaiting<'_> {
+        self.lock().awaiting_until = Some(until);
+        Awaiting(self)
+    }
+
+    /// Installs a delivered key if a renewal of ours is in flight (several may arrive when
+    /// renewals race at MyPVit: the last one received wins, as MyPVit keeps the last one);
+    /// `None` when no renewal asked for it: the key is ignored.
+    fn install_delivered(&self, key: SecretString, expires_in: u64, renew_before: u64) -> Option<u64> {
+        let awaited = self.lock().awaiting_until.is_some_and(|until| Instant::now() < until);
+        awaited.then(|| self.install(key, expires_in, renew_before))
     }
 
     fn current(&self) -> Option<(SecretString, u64)> {
@@ -571,6 +598,9 @@ impl MyPvit {
             reception_url_code: Some(self.reception_url_code.clone()),
             password: Some(self.password.expose_secret().to_owned()),
         };
+        // MyPVit delivers the key to the reception URL during this call or shortly after
+        // (document "Intégration API MyPVit" v5.5, renew-secret): only then is one taken.
+        let _awaiting = self.keys.await_delivery(Instant::now() + self.secret_wait + Duration::from_secs(30));
         tracing::info!("renewing the MyPVit secret key");
         let resp = self
             .http
@@ -829,7 +859,16 @@ impl PaymentProvider for MyPvit {
                 update: None,
             }),
             Ok(Notice::Secret(d)) if d.operation_account_code == self.account => {
-                self.keys.install(SecretString::from(d.secret_key), d.expires_in, self.renew_before_s);
+                if self
+                    .keys
+                    .install_delivered(SecretString::from(d.secret_key), d.expires_in, self.renew_before_s)
+                    .is_none()
+                {
+                    tracing::warn!("a MyPVit key delivery no renewal asked for was ignored");
+                    return Err(WebhookError::Malformed(
+                        "a key delivery while no renewal is in flight".into(),
+                    ));
+                }
                 tracing::info!("a new MyPVit key arrived");
                 // The operation account's code matches no payment: nothing else happens.
                 Ok(VerifiedNotice { reference: d.operation_account_code, update: None, ack: None })

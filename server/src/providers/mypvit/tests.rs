@@ -324,18 +324,40 @@ fn a_delivered_key_is_installed_for_our_account_only() {
     let headers = HeaderMap::new();
     let body = fixture!("secret_delivery.json").as_bytes();
     assert!(adapter.keys.fresh().is_none());
+    // No renewal in flight: the delivery is ignored and no key is installed.
+    let unasked = adapter.verify_notice(&notice(&headers, body, "127.0.0.1", Some(TOKEN)));
+    assert!(matches!(unasked, Err(WebhookError::Malformed(_))), "{unasked:?}");
+    assert!(adapter.keys.fresh().is_none() && adapter.keys.generation() == 0);
+    // A renewal awaits it (as `renew` does while it asks MyPVit): taken.
+    let awaiting =
+        adapter.keys.await_delivery(std::time::Instant::now() + std::time::Duration::from_secs(10));
     let v = adapter.verify_notice(&notice(&headers, body, "127.0.0.1", Some(TOKEN))).unwrap();
     assert!(v.update.is_none() && v.ack.is_none());
     let (key, generation) = adapter.keys.fresh().expect("installed");
     assert_eq!(key.expose_secret(), "sk_live_9db0aa81-8a0b-45ed-ae50-d0ba81b60d16");
     assert_eq!(generation, 1);
+    // Renewals racing at MyPVit deliver several keys during ours: the last one wins.
+    let newer = fixture!("secret_delivery.json").replace("9db0aa81", "11111111");
+    adapter.verify_notice(&notice(&headers, newer.as_bytes(), "127.0.0.1", Some(TOKEN))).unwrap();
+    drop(awaiting);
+    // The renewal ended (its guard dropped): a later delivery is ignored, the key stays.
+    let again = fixture!("secret_delivery.json").replace("9db0aa81", "00000000");
+    assert!(adapter.verify_notice(&notice(&headers, again.as_bytes(), "127.0.0.1", Some(TOKEN))).is_err());
+    assert_eq!(
+        adapter.keys.fresh().expect("kept").0.expose_secret(),
+        "sk_live_11111111-8a0b-45ed-ae50-d0ba81b60d16"
+    );
+    // A renewal whose deadline passed awaits nothing either.
+    let _stale = adapter.keys.await_delivery(std::time::Instant::now());
+    assert!(adapter.verify_notice(&notice(&headers, again.as_bytes(), "127.0.0.1", Some(TOKEN))).is_err());
+    drop(_stale);
     // From a stranger: refused, the key stays.
     let stranger = adapter.verify_notice(&notice(&headers, body, "10.0.0.1", Some(TOKEN)));
     assert!(matches!(stranger, Err(WebhookError::BadSignature)));
     let other = fixture!("secret_delivery.json").replace("ACC_67117403BFFF3", "ACC_OTHER");
     let other = adapter.verify_notice(&notice(&headers, other.as_bytes(), "127.0.0.1", Some(TOKEN)));
     assert!(matches!(other, Err(WebhookError::Malformed(_))));
-    assert_eq!(adapter.keys.generation(), 1);
+    assert_eq!(adapter.keys.generation(), 2);
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub struct NovaSend {
     base_url: String,
     api_key: SecretString,
     api_client: SecretString,
-    webhook_secret: SecretString,
+    webhook_secrets: super::rotation::WebhookSecrets,
     account_id: Option<String>,
     http: http::Client,
 }
@@ -78,7 +78,12 @@ impl NovaSend {
             base_url: settings.base_url.trim_end_matches('/').to_owned(),
             api_key: settings.api_key.clone(),
             api_client: settings.api_client.clone(),
-            webhook_secret: settings.webhook_secret.clone(),
+            webhook_secrets: super::rotation::WebhookSecrets::new(
+                "novasend",
+                &settings.webhook_secret,
+                settings.webhook_secret_previous.as_ref(),
+                settings.webhook_secret_previous_until,
+            )?,
             account_id: settings.account_id.clone(),
             // NovaSend states no account-wide request limit, only a pace per payment (the
             // poll floor): no budget beyond its `Retry-After`s (see [`super::budget`]).
@@ -138,16 +143,18 @@ impl NovaSend {
 
     /// Whether `presented` is the HMAC of `body` as sent, or of `body` re-serialised without
     /// whitespace (`JSON.stringify` of the parsed body, as the docs' sample signs it).
+    /// During a rotation, the previous secret is tried too until its deadline.
     fn signed(&self, presented: &[u8], body: &[u8]) -> bool {
-        let verify = |payload: &[u8]| {
-            Hmac::<Sha256>::new_from_slice(self.webhook_secret.expose_secret().as_bytes()).is_ok_and(
-                |mut mac| {
+        let minified = super::minify_json(body);
+        self.webhook_secrets.any(|secret| {
+            let verify = |payload: &[u8]| {
+                Hmac::<Sha256>::new_from_slice(secret.as_bytes()).is_ok_and(|mut mac| {
                     mac.update(payload);
                     mac.verify_slice(presented).is_ok()
-                },
-            )
-        };
-        verify(body) || verify(&super::minify_json(body))
+                })
+            };
+            verify(body) || verify(&minified)
+        })
     }
 }
 

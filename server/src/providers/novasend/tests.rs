@@ -27,6 +27,8 @@ fn settings(account_id: Option<&str>) -> NovaSendSettings {
         webhook_secret: WEBHOOK_SECRET.to_owned().into(),
         account_id: account_id.map(str::to_owned),
         timeout_ms: 1000,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     }
 }
 
@@ -390,4 +392,38 @@ fn a_direct_record_names_references_the_other_way_round() {
     assert_eq!(to_update(&p).status, AttemptStatus::Succeeded);
     let failed = record(&[("id", "tr_8f2kq".into()), ("status", "failed".into())]);
     assert_eq!(to_update(&failed).status, AttemptStatus::Failed);
+}
+
+/// `openssl dgst -sha256 -hmac whsec_novasend_rotated server/tests/fixtures/novasend/status_response.json`
+/// → `5a3b67e7d64f50a344c78b9d815f4d8b58dd7fd8532a0676c4ddac0bed53921b`.
+const STATUS_RAW_ROTATED: &str = "5a3b67e7d64f50a344c78b9d815f4d8b58dd7fd8532a0676c4ddac0bed53921b";
+
+#[test]
+fn during_a_secret_rotation_the_previous_secret_holds_until_its_deadline() {
+    let body = fixture!("status_response.json").as_bytes();
+    let rotated = |until: time::OffsetDateTime| {
+        NovaSend::new(&NovaSendSettings {
+            webhook_secret: "whsec_novasend_rotated".to_owned().into(),
+            webhook_secret_previous: Some("whsec_novasend_fixture".to_owned().into()),
+            webhook_secret_previous_until: Some(until),
+            ..settings(None)
+        })
+        .unwrap()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let during = rotated(now + time::Duration::hours(1));
+    assert!(during.verify_notice(&notice(&signed(STATUS_RAW_ROTATED), body)).is_ok(), "the new secret");
+    assert!(during.verify_notice(&notice(&signed(STATUS_RAW), body)).is_ok(), "the previous one, in time");
+    let after = rotated(now - time::Duration::seconds(1));
+    assert!(after.verify_notice(&notice(&signed(STATUS_RAW_ROTATED), body)).is_ok());
+    assert!(matches!(
+        after.verify_notice(&notice(&signed(STATUS_RAW), body)),
+        Err(WebhookError::BadSignature)
+    ));
+    let open_ended = NovaSendSettings {
+        webhook_secret_previous: Some("whsec_novasend_fixture".to_owned().into()),
+        ..settings(None)
+    };
+    let e = NovaSend::new(&open_ended).unwrap_err().to_string();
+    assert!(e.contains("novasend.webhook_secret_previous_until"), "{e}");
 }

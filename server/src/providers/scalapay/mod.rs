@@ -103,6 +103,13 @@ pub struct Settings {
     pub base_url: String,
     /// The merchant's API key: the Bearer token, and the key of webhook signatures.
     pub api_key: SecretString,
+    /// During a key rotation: the API key used before `api_key`, whose webhook signatures are
+    /// still accepted until `webhook_secret_previous_until` ([`crate::providers::rotation`]).
+    #[serde(default)]
+    pub webhook_secret_previous: Option<SecretString>,
+    /// When the previous key's signatures stop being accepted (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub webhook_secret_previous_until: Option<time::OffsetDateTime>,
     /// Keep authorisations for a later capture instead of capturing at once.
     #[serde(default)]
     pub delay_capture: bool,
@@ -173,6 +180,7 @@ pub struct ShippingAddress {
 pub struct Scalapay {
     base_url: String,
     api_key: SecretString,
+    webhook_secrets: super::rotation::WebhookSecrets,
     delay_capture: bool,
     authorization_expiry_ms: u64,
     order_expiry_ms: Option<u64>,
@@ -226,6 +234,12 @@ impl Scalapay {
     /// An adapter for the endpoint and key of `settings`.
     pub fn new(settings: &Settings) -> anyhow::Result<Scalapay> {
         Ok(Scalapay {
+            webhook_secrets: super::rotation::WebhookSecrets::new(
+                "scalapay",
+                &settings.api_key,
+                settings.webhook_secret_previous.as_ref(),
+                settings.webhook_secret_previous_until,
+            )?,
             base_url: settings.base_url.trim_end_matches('/').to_owned(),
             api_key: settings.api_key.clone(),
             delay_capture: settings.delay_capture,
@@ -644,7 +658,10 @@ impl PaymentProvider for Scalapay {
     }
 
     fn verify_notice(&self, notice: &IncomingNotice<'_>) -> Result<VerifiedNotice, WebhookError> {
-        verify_signature(self.api_key.expose_secret(), notice.headers, notice.body)?;
+        // During a key rotation, the previous key's signatures too, until their deadline.
+        if !self.webhook_secrets.any(|key| verify_signature(key, notice.headers, notice.body).is_ok()) {
+            return Err(WebhookError::BadSignature);
+        }
         let hook: Webhook =
             serde_json::from_slice(notice.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let reference = hook
@@ -733,6 +750,8 @@ mod tests {
                 country_code: "FR".into(),
             },
             timeout_ms: 1000,
+            webhook_secret_previous: None,
+            webhook_secret_previous_until: None,
         }
     }
 

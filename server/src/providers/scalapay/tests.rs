@@ -80,6 +80,8 @@ fn settings() -> Settings {
             country_code: "FR".into(),
         },
         timeout_ms: 1000,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
     }
 }
 
@@ -215,4 +217,36 @@ fn refunded_not_charged_is_a_technical_failure_not_a_lapse() {
     v["status"] = "expired".into();
     let u = to_update(&serde_json::from_value(v).unwrap());
     assert_eq!((u.status, u.failure), (AttemptStatus::Expired, Some(ErrorCode::SessionExpired)));
+}
+
+/// `printf 'V1:%s:%s' 1741943000000 "$(cat server/tests/fixtures/scalapay/webhook_authorized.json)" | openssl dgst -sha256 -hmac sp_rotated_key`
+const AUTHORIZED_ROTATED: &str = "9f7726c4d9e255ad1383fd0d726bc5efbaae6bc0a9356a1450782e736069eb31";
+
+#[test]
+fn during_a_key_rotation_the_previous_keys_signatures_hold_until_their_deadline() {
+    let body = fixture!("webhook_authorized.json").trim().as_bytes();
+    let rotated = |until: time::OffsetDateTime| {
+        Scalapay::new(&Settings {
+            api_key: "sp_rotated_key".to_owned().into(),
+            webhook_secret_previous: Some(KEY.to_owned().into()),
+            webhook_secret_previous_until: Some(until),
+            ..settings()
+        })
+        .unwrap()
+    };
+    let verify = |sp: &Scalapay, signature: &str| {
+        let h = headers(signature, Some(TS));
+        sp.verify_notice(&IncomingNotice { headers: &h, body, peer: [127, 0, 0, 1].into(), path_token: None })
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let during = rotated(now + time::Duration::hours(1));
+    assert!(verify(&during, AUTHORIZED_ROTATED).is_ok(), "the new key");
+    assert!(verify(&during, AUTHORIZED_RAW).is_ok(), "the previous key, before its deadline");
+    let after = rotated(now - time::Duration::seconds(1));
+    assert!(verify(&after, AUTHORIZED_ROTATED).is_ok());
+    assert!(matches!(verify(&after, AUTHORIZED_RAW), Err(WebhookError::BadSignature)), "after the deadline");
+    // A previous key without its deadline refuses to start.
+    let open_ended = Settings { webhook_secret_previous: Some(KEY.to_owned().into()), ..settings() };
+    let e = Scalapay::new(&open_ended).unwrap_err().to_string();
+    assert!(e.contains("scalapay.webhook_secret_previous_until"), "{e}");
 }
