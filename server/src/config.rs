@@ -19,8 +19,10 @@ use serde::Deserialize;
 use shared::phone::Country;
 
 mod modes;
+mod retention;
 
 pub use modes::{ConfigError, Deployment, KeyForm, Mode};
+pub use retention::RetentionSettings;
 
 /// Everything the verifier needs to run.
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +60,10 @@ pub struct Settings {
     /// recorded (and listed, and delivered once this is configured).
     #[serde(default)]
     pub merchant_webhooks: Option<MerchantWebhookSettings>,
+    /// How long refused-notification samples, raw notification bodies and idempotency keys
+    /// are kept (`[retention]`; defaults when absent).
+    #[serde(default)]
+    pub retention: RetentionSettings,
 }
 
 /// The merchant's webhook endpoint.

@@ -25,6 +25,7 @@ pub struct Application {
     checkouts: Checkouts,
     webhooks: Option<crate::outbox::Dispatcher>,
     inbox_worker: bool,
+    retention: crate::config::RetentionSettings,
 }
 
 impl Application {
@@ -108,7 +109,17 @@ impl Application {
         let state =
             AppState { checkouts: checkouts.clone(), merchant_key: settings.merchant.secret_key.clone() };
         let router = routes::router(state, &settings.widget_dir);
-        Ok(Application { listener, router, addr, base_url, checkouts, webhooks, inbox_worker: true })
+        let retention = settings.retention.clone();
+        Ok(Application {
+            listener,
+            router,
+            addr,
+            base_url,
+            checkouts,
+            webhooks,
+            inbox_worker: true,
+            retention,
+        })
     }
 
     /// The bound port.
@@ -139,7 +150,8 @@ impl Application {
     }
 
     /// Serves until Ctrl-C or SIGTERM, with the reconciler, the inbox worker, the webhook
-    /// dispatcher (when an endpoint is configured) and the idempotency-key purge beside it.
+    /// dispatcher (when an endpoint is configured), the retention purge and the refused-notice
+    /// tally's writer beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // Background tasks end with the server, also when its task is aborted.
         let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
@@ -150,8 +162,11 @@ impl Application {
         if let Some(d) = self.webhooks {
             background.push(AbortOnDrop(tokio::spawn(d.run())));
         }
+        let store = self.checkouts.store().clone();
         background
-            .push(AbortOnDrop(tokio::spawn(crate::idempotency::purge_loop(self.checkouts.store().clone()))));
+            .push(AbortOnDrop(tokio::spawn(crate::retention::run(store.clone(), self.retention.clone()))));
+        let (refused, keep) = (self.checkouts.refused().clone(), self.retention.refused_samples_per_provider);
+        background.push(AbortOnDrop(tokio::spawn(crate::refused::flush_loop(refused, store, keep))));
         let served =
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(shutdown_signal())

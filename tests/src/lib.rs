@@ -297,6 +297,7 @@ impl TestApp {
                     retry_delays_ms: options.merchant_webhook_retry_delays_ms.clone(),
                 }
             }),
+            retention: server::config::RetentionSettings::default(),
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();
