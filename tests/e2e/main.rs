@@ -8,6 +8,7 @@ mod browser_embed;
 mod browser_paths;
 mod caurisflux;
 mod flow;
+mod forged_flood;
 mod hangups;
 mod idempotency;
 mod kill;

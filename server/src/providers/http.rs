@@ -99,7 +99,8 @@ pub fn transport(e: reqwest::Error) -> ProviderError {
     if e.is_timeout() {
         ProviderError::Unavailable("timed out".into())
     } else {
-        ProviderError::Unavailable(format!("transport error: {e}"))
+        // Without its URL: a provider's URL may carry our account's codes or a reference.
+        ProviderError::Unavailable(format!("transport error: {}", e.without_url()))
     }
 }
 
