@@ -577,7 +577,9 @@ impl Checkouts {
                 // No row, no write: counted in memory, sampled at most once a second.
                 let now = now_ms();
                 let claimed = adapter.claimed_references(notice.body);
-                if self.refused.count(provider, now) {
+                // One log line a second per provider at most, however many arrive.
+                if let Some(refused) = self.refused.count(provider, now) {
+                    tracing::warn!(provider = provider.as_str(), refused, reason = %e, "notifications refused since the last sample");
                     self.refused.keep_sample(crate::store::RefusedSample {
                         provider,
                         reference: claimed.first().map(|r| r.chars().take(128).collect()),

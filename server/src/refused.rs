@@ -44,6 +44,8 @@ struct State {
     pending: HashMap<Provider, RefusedSample>,
     /// When each provider's last sample was taken.
     sampled_at_ms: HashMap<Provider, i64>,
+    /// Refusals of each provider since its last sample, that one included.
+    since_sample: HashMap<Provider, u64>,
     /// When the counts were last taken for writing.
     counts_taken_at_ms: i64,
     /// Attempt id → when a refused notice last brought its fetch forward.
@@ -65,9 +67,10 @@ impl RefusedNotices {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Counts one refused notification of `provider`; returns whether to take it as a sample
-    /// (at most one a second per provider), then given with [`RefusedNotices::keep_sample`].
-    pub fn count(&self, provider: Provider, now_ms: i64) -> bool {
+    /// Counts one refused notification of `provider`. Returns, when it is to be taken as a
+    /// sample (at most one a second per provider; then given to [`RefusedNotices::keep_sample`],
+    /// and logged), how many were refused since the previous sample, this one included.
+    pub fn count(&self, provider: Provider, now_ms: i64) -> Option<u64> {
         let mut s = self.state();
         let c = s.unflushed.entry(provider).or_insert(RefusedCount {
             provider,
@@ -77,12 +80,13 @@ impl RefusedNotices {
         });
         c.refused += 1;
         c.last_at_ms = c.last_at_ms.max(now_ms);
+        *s.since_sample.entry(provider).or_insert(0) += 1;
         let last = s.sampled_at_ms.get(&provider).copied();
         if last.is_some_and(|at| now_ms - at < SAMPLE_GAP_MS) {
-            return false;
+            return None;
         }
         s.sampled_at_ms.insert(provider, now_ms);
-        true
+        s.since_sample.insert(provider, 0)
     }
 
     /// Keeps `sample` for the next flush (replacing an unwritten one of the same provider).
@@ -180,9 +184,11 @@ mod tests {
         let n = RefusedNotices::default();
         let start = 1_000_000;
         // 10,000 refusals over 2.5 s for NovaSend, one for Scalapay.
-        let sampled = (0..10_000).filter(|i| n.count(Provider::NovaSend, start + i / 4)).count();
-        assert_eq!(sampled, 3, "at 0 s, 1 s and 2 s");
-        assert!(n.count(Provider::Scalapay, start));
+        let sampled: Vec<u64> =
+            (0..10_000).filter_map(|i| n.count(Provider::NovaSend, start + i / 4)).collect();
+        // At 0 s, 1 s and 2 s, each with the refusals since the previous one.
+        assert_eq!(sampled, vec![1, 4_000, 4_000]);
+        assert_eq!(n.count(Provider::Scalapay, start), Some(1));
         n.keep_sample(sample(Provider::NovaSend, start));
         n.keep_sample(sample(Provider::NovaSend, start + 2_000));
         n.keep_sample(sample(Provider::Scalapay, start));
@@ -196,7 +202,7 @@ mod tests {
             (10_000, start, start + 2_499)
         );
         // More refusals: counts wait for the next 5 s.
-        assert!(!n.count(Provider::NovaSend, start + 2_600));
+        assert_eq!(n.count(Provider::NovaSend, start + 2_600), None);
         assert_eq!(n.take(start + 3_500), Flush::default());
         let later = n.take(start + 2_500 + COUNT_FLUSH_MS);
         assert_eq!(later.counts.len(), 1);

@@ -1171,7 +1171,8 @@ fn phone_in_run(plus: bool, digits: &str) -> Option<PhoneNumber> {
 
 /// `text` with every mobile number of a supported country written in one piece (`+2250707123456`,
 /// `2250707123456`, `002250707123456`, `0707123456`) replaced by its [`PhoneNumber::masked`]
-/// form; borrowed unchanged when it holds none. For logs and stored provider bodies.
+/// form; borrowed unchanged when it holds none. Digits glued to a letter or `_`, or part of a
+/// decimal number, are left alone. For logs and stored provider bodies.
 pub fn mask_phone_numbers(text: &str) -> std::borrow::Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut out: Option<String> = None;
@@ -1187,6 +1188,20 @@ pub fn mask_phone_numbers(text: &str) -> std::borrow::Cow<'_, str> {
             i += 1;
         }
         let plus = start > 0 && bytes[start - 1] == b'+';
+        // A run inside a word (`at_0707123456x`) or a decimal number (`6.635897976s`,
+        // `1,0707123456`) is no phone number.
+        let before = if plus { start - 1 } else { start };
+        let glued = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let decimal = |sep: Option<&u8>, digit: Option<&u8>| {
+            matches!(sep, Some(b'.' | b',')) && digit.is_some_and(u8::is_ascii_digit)
+        };
+        let inside = (before > 0 && glued(bytes[before - 1]))
+            || bytes.get(i).copied().is_some_and(glued)
+            || (before > 1 && decimal(bytes.get(before - 1), bytes.get(before - 2)))
+            || decimal(bytes.get(i), bytes.get(i + 1));
+        if inside {
+            continue;
+        }
         if let Some(phone) = phone_in_run(plus, &text[start..i]) {
             let from = if plus { start - 1 } else { start };
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
@@ -1364,8 +1379,21 @@ mod tests {
             mask_phone_numbers("from +221771234567 to 237671234567."),
             "from +221 77 ••• •• 67 to +237 6 •• •• •• 67."
         );
-        // No phone number: borrowed as is (amounts, timestamps, references, short runs).
-        for text in ["amount 5000 XOF", "1733548800123", "ref 20261207", "", "+", "pay_0123abc"] {
+        // No phone number: borrowed as is (amounts, timestamps, references, short runs, digits
+        // inside a word or a decimal number).
+        for text in [
+            "amount 5000 XOF",
+            "1733548800123",
+            "ref 20261207",
+            "",
+            "+",
+            "pay_0123abc",
+            "retry_in=6.635897976s",
+            "at_0707123456x",
+            "x0707123456",
+            "2.0707123456",
+            "0707123456.5",
+        ] {
             assert!(matches!(mask_phone_numbers(text), std::borrow::Cow::Borrowed(_)), "{text}");
         }
         // Masking twice changes nothing more.
