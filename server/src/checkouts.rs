@@ -583,7 +583,7 @@ impl Checkouts {
                     self.refused.keep_sample(crate::store::RefusedSample {
                         provider,
                         reference: claimed.first().map(|r| r.chars().take(128).collect()),
-                        reason: e.to_string(),
+                        reason: shared::phone::mask_phone_numbers(&e.to_string()).chars().take(200).collect(),
                         body: crate::refused::sample_body(notice.body),
                         received_at_ms: now,
                     });
