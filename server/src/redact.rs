@@ -58,6 +58,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stored_notifications_keep_no_secret() {
+        let body = br#"{"operation_account_code":"ACC_1","secret_key":"live-key-123","nested":[{"clientSecret":"x"}]}"#;
+        let stored = stored_body(body);
+        assert!(!stored.contains("live-key-123") && !stored.contains("\"x\""), "{stored}");
+        assert!(stored.contains("ACC_1"));
+        assert_eq!(stored_body(b"not json"), "not json");
+    }
+
+    #[test]
     fn secrets_are_redacted_and_phone_numbers_masked_wherever_they_are() {
         // A NovaSend-like payin session (fields as in tests/fixtures or the provider's pages:
         // `customerPhoneNumber`), a MyPVit key delivery, a number sent as a JSON number, a
