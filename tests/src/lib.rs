@@ -314,8 +314,22 @@ impl TestApp {
         counts.iter().filter(|c| c.provider == provider).map(|c| c.refused).sum()
     }
 
-    /// The bytes of the database on disk: the file and its write-ahead log.
-    pub fn database_bytes(&self) -> u64 {
+    /// The database's size as of its latest commit, in bytes (`page_count × page_size`, read
+    /// through the write-ahead log): what its tables and indices take, whatever the log's own
+    /// file holds before a checkpoint.
+    pub async fn database_bytes(&self) -> u64 {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&format!("{}?mode=ro", self.database_url()))
+            .await
+            .expect("the database, read-only");
+        let pages: i64 =
+            sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut db).await.expect("page_count");
+        let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut db).await.expect("page_size");
+        u64::try_from(pages * size).expect("a size")
+    }
+
+    /// The bytes of the database's files on disk: the file and its write-ahead log.
+    pub fn database_file_bytes(&self) -> u64 {
         ["", "-wal"]
             .iter()
             .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", self.db_path.display())).ok())
