@@ -32,6 +32,8 @@ use sha2::{Digest, Sha256};
 const MAX_REFERENCE_LEN: usize = 128;
 /// The longest description accepted.
 const MAX_DESCRIPTION_LEN: usize = 500;
+/// Claimed references of a refused notification looked up at most.
+const CLAIMS_LOOKED_UP: usize = 2;
 
 /// Checkout defaults the service needs.
 #[derive(Debug, Clone)]
@@ -68,6 +70,8 @@ pub struct Checkouts {
     inbox: Arc<tokio::sync::Notify>,
     /// Limits on new attempts, checked by the store as it records one (`[limits]`).
     attempt_limits: AttemptLimits,
+    /// Refused notifications, tallied in memory ([`crate::refused`]).
+    refused: Arc<crate::refused::RefusedNotices>,
 }
 
 /// How long after its checkout's deadline a client secret still opens it for reading (the
@@ -108,6 +112,7 @@ impl Checkouts {
             policy: Arc::new(policy),
             inbox: Arc::new(tokio::sync::Notify::new()),
             attempt_limits: AttemptLimits::from(&crate::config::LimitSettings::default()),
+            refused: Arc::default(),
         }
     }
 
@@ -116,6 +121,11 @@ impl Checkouts {
     pub fn with_attempt_limits(mut self, limits: AttemptLimits) -> Checkouts {
         self.attempt_limits = limits;
         self
+    }
+
+    /// The refused-notification tally (written by [`crate::refused::flush_loop`]).
+    pub fn refused(&self) -> &Arc<crate::refused::RefusedNotices> {
+        &self.refused
     }
 
     /// The event hub (for SSE streams).
@@ -593,43 +603,49 @@ impl Checkouts {
         notice: &IncomingNotice<'_>,
     ) -> Result<Option<serde_json::Value>, NoticeError> {
         let adapter = self.provider(provider).ok_or(NoticeError::UnknownProvider)?;
-        let verified = adapter.verify_notice(notice);
-        let mut record = NotificationRecord {
+        let verified = match adapter.verify_notice(notice) {
+            Ok(v) => v,
+            Err(e) => {
+                // No row, no write: counted in memory, sampled at most once a second.
+                let now = now_ms();
+                let claimed = adapter.claimed_references(notice.body);
+                // One log line a second per provider at most, however many arrive.
+                if let Some(refused) = self.refused.count(provider, now) {
+                    tracing::warn!(provider = provider.as_str(), refused, reason = %e, "notifications refused since the last sample");
+                    self.refused.keep_sample(crate::store::RefusedSample {
+                        provider,
+                        reference: claimed.first().map(|r| r.chars().take(128).collect()),
+                        reason: shared::phone::mask_phone_numbers(&e.to_string()).chars().take(200).collect(),
+                        body: crate::refused::sample_body(notice.body),
+                        received_at_ms: now,
+                    });
+                }
+                self.fetch_sooner(adapter.as_ref(), &claimed).await;
+                return Err(NoticeError::Rejected(e));
+            }
+        };
+        let record = NotificationRecord {
             id: ids::notification_id(),
             provider,
-            dedup_key: None,
-            verified: verified.is_ok(),
+            dedup_key: Some(
+                adapter
+                    .event_id(notice)
+                    .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(notice.body)))),
+            ),
+            verified: true,
             state: NotificationState::Received,
             duplicate_of: None,
-            reference: None,
-            update: None,
+            reference: Some(verified.reference.clone()),
+            update: verified.update.clone(),
             // Kept for audit, minus anything named like a secret (MyPVit delivers its API keys
-            // on the same path as its callbacks).
-            body: redact_secrets(notice.body),
+            // on the same path as its callbacks) and with phone numbers masked.
+            body: crate::redact::stored_body(notice.body),
             attempts: 0,
             last_error: None,
             outcome: None,
             received_at_ms: now_ms(),
             processed_at_ms: None,
         };
-        let verified = match verified {
-            Ok(v) => v,
-            Err(e) => {
-                record.state = NotificationState::Refused;
-                let claimed = adapter.claimed_references(notice.body);
-                record.reference = claimed.first().cloned();
-                self.store.inbox_insert(&record).await.map_err(NoticeError::Store)?;
-                self.fetch_sooner(provider, &claimed).await;
-                return Err(NoticeError::Rejected(e));
-            }
-        };
-        record.dedup_key = Some(
-            adapter
-                .event_id(notice)
-                .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(notice.body)))),
-        );
-        record.reference = Some(verified.reference.clone());
-        record.update = verified.update.clone();
         match self.store.inbox_insert(&record).await.map_err(NoticeError::Store)? {
             Inserted::New => self.inbox.notify_one(),
             Inserted::Duplicate { of } => {
@@ -639,14 +655,21 @@ impl Checkouts {
         Ok(verified.ack)
     }
 
-    /// An unverifiable notification named these references: the pending attempts among them are
-    /// fetched from the provider at the reconciler's next tick. Only ever moves a fetch earlier,
-    /// so a flood of forgeries costs at most one fetch per tick.
-    async fn fetch_sooner(&self, provider: Provider, claimed: &[String]) {
-        for reference in claimed {
+    /// An unverifiable notification named these references: the first pending attempt among
+    /// the first [`CLAIMS_LOOKED_UP`] is fetched from the provider at the reconciler's next
+    /// tick, at most once per provider's minimum gap between fetches
+    /// ([`crate::providers::PollPolicy::floor_ms`]) per attempt, decided in memory. A forged
+    /// request thus costs at most two indexed reads, and a flood one write per attempt per gap.
+    async fn fetch_sooner(&self, adapter: &dyn PaymentProvider, claimed: &[String]) {
+        let provider = adapter.id();
+        for reference in claimed.iter().take(CLAIMS_LOOKED_UP) {
             match self.store.attempt_by_reference(provider, reference).await {
                 Ok(Some(attempt)) if attempt.status.is_pending() => {
-                    if let Err(e) = self.store.poll_no_later_than(&attempt.id, now_ms()).await {
+                    let now = now_ms();
+                    if !self.refused.may_fetch_sooner(&attempt.id, adapter.poll_policy().floor_ms, now) {
+                        return;
+                    }
+                    if let Err(e) = self.store.poll_no_later_than(&attempt.id, now).await {
                         tracing::error!(error = %e, "scheduling a status fetch failed");
                     }
                     tracing::info!(attempt = %attempt.id, "unverifiable notification: fetching the status");
@@ -1056,32 +1079,6 @@ impl crate::events::Source for Checkouts {
     }
 }
 
-/// A notification body as stored: JSON fields whose name contains "secret" are replaced.
-fn redact_secrets(body: &[u8]) -> String {
-    fn walk(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    if k.to_ascii_lowercase().contains("secret") {
-                        *v = serde_json::Value::String("[REDACTED]".into());
-                    } else {
-                        walk(v);
-                    }
-                }
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(mut v) => {
-            walk(&mut v);
-            v.to_string()
-        }
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    }
-}
-
 /// What sending a refund to its provider came to.
 #[derive(Debug)]
 enum RefundSent {
@@ -1195,7 +1192,7 @@ mod tests {
         status::{AttemptStatus, CheckoutStatus},
     };
 
-    use super::{CLIENT_SECRET_GRACE_S, Checkouts, Policy, Verdict, check_reported, redact_secrets};
+    use super::{CLIENT_SECRET_GRACE_S, Checkouts, Policy, Verdict, check_reported};
     use crate::{
         error::AppError,
         events::Events,
@@ -1494,14 +1491,5 @@ mod tests {
         assert!(store.attempts(&refused.id).await.unwrap().is_empty());
         // The reconciler does not count a fetch it cannot send.
         assert!(service.budget_closed_for(Provider::CaurisFlux).is_some());
-    }
-
-    #[test]
-    fn stored_notifications_keep_no_secret() {
-        let body = br#"{"operation_account_code":"ACC_1","secret_key":"live-key-123","nested":[{"clientSecret":"x"}]}"#;
-        let stored = redact_secrets(body);
-        assert!(!stored.contains("live-key-123") && !stored.contains("\"x\""), "{stored}");
-        assert!(stored.contains("ACC_1"));
-        assert_eq!(redact_secrets(b"not json"), "not json");
     }
 }

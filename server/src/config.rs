@@ -23,10 +23,12 @@ use shared::phone::Country;
 mod http;
 mod limits;
 mod modes;
+mod retention;
 
 pub use http::{HttpSettings, NotAnOrigin, Origin, PublicApiSettings};
 pub use limits::{LimitSettings, Rate};
 pub use modes::{ConfigError, Deployment, KeyForm, Mode};
+pub use retention::RetentionSettings;
 
 /// Everything the verifier needs to run.
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +76,10 @@ pub struct Settings {
     /// defaults when absent.
     #[serde(default)]
     pub limits: LimitSettings,
+    /// How long refused-notification samples, raw notification bodies and idempotency keys
+    /// are kept (`[retention]`; defaults when absent).
+    #[serde(default)]
+    pub retention: RetentionSettings,
 }
 
 /// The merchant's webhook endpoint.

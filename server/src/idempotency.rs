@@ -3,7 +3,8 @@
 //! The first request with a key reserves it atomically (one `BEGIN IMMEDIATE` transaction),
 //! runs, and its response (status and body) is stored; every later request with the same key
 //! and the same method, path and body gets that response again with `Idempotent-Replayed:
-//! true`, for 48 h ([`PURGE_AFTER_MS`]: keys are purged after that). The same key with another method,
+//! true`, until the key is purged (`[retention] idempotency_keys_hours`, 48 by default, by
+//! [`crate::retention`]). The same key with another method,
 //! path or body is refused (422 `idempotency_key_reused`) and runs nothing; a request arriving
 //! while the first still runs is refused (409 `idempotency_key_in_use`, `Retry-After`).
 //!
@@ -26,8 +27,6 @@
 //! derived from the `Idempotency-Key` with HKDF-SHA256 (RFC 5869, `hkdf`): only a request
 //! presenting the key can open it. Merchants should use random keys (UUIDs): the sealing is as
 //! strong as the key is hard to guess.
-
-use std::time::Duration;
 
 use axum::{
     Json,
@@ -58,8 +57,6 @@ pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 255;
-/// When keys are forgotten: a stored response is replayed for this long.
-pub const PURGE_AFTER_MS: i64 = 48 * 3600 * 1000;
 /// After this, an in-progress reservation is taken to be interrupted: far longer than any
 /// request (provider calls time out after 30 s at most).
 pub const STALE_AFTER_MS: i64 = 120_000;
@@ -256,18 +253,6 @@ fn refuse(status: StatusCode, code: ApiErrorCode, message: &str) -> Response {
         error: ApiErrorBody { code, message: message.to_owned(), field: None, payment_error: None },
     };
     (status, Json(body)).into_response()
-}
-
-/// Forgets keys older than 48 h, hourly; spawn it.
-pub async fn purge_loop(store: std::sync::Arc<dyn Store>) {
-    loop {
-        match store.idempotency_purge(now_ms() - PURGE_AFTER_MS).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "old idempotency keys forgotten"),
-            Err(e) => tracing::error!(error = %e, "purging idempotency keys failed"),
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub struct Application {
     webhooks: Option<crate::outbox::Dispatcher>,
     inbox_worker: bool,
     connections: crate::serve::ConnectionLimits,
+    retention: crate::config::RetentionSettings,
 }
 
 impl Application {
@@ -133,6 +134,7 @@ impl Application {
             header_read_timeout: settings.http.header_read_timeout(),
             max_connections: settings.http.max_connections.get(),
         };
+        let retention = settings.retention.clone();
         Ok(Application {
             listener,
             router,
@@ -142,6 +144,7 @@ impl Application {
             webhooks,
             inbox_worker: true,
             connections,
+            retention,
         })
     }
 
@@ -172,8 +175,9 @@ impl Application {
         })
     }
 
-    /// Serves ([`crate::serve`]: header-read timeout, connection cap) until Ctrl-C or SIGTERM, with the reconciler, the inbox worker, the webhook
-    /// dispatcher (when an endpoint is configured) and the idempotency-key purge beside it.
+    /// Serves ([`crate::serve`]: header-read timeout, connection cap) until Ctrl-C or SIGTERM, with
+    /// the reconciler, the inbox worker, the webhook dispatcher (when an endpoint is configured),
+    /// the retention purge and the refused-notice tally's writer beside it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // Background tasks end with the server, also when its task is aborted.
         let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
@@ -184,8 +188,11 @@ impl Application {
         if let Some(d) = self.webhooks {
             background.push(AbortOnDrop(tokio::spawn(d.run())));
         }
+        let store = self.checkouts.store().clone();
         background
-            .push(AbortOnDrop(tokio::spawn(crate::idempotency::purge_loop(self.checkouts.store().clone()))));
+            .push(AbortOnDrop(tokio::spawn(crate::retention::run(store.clone(), self.retention.clone()))));
+        let (refused, keep) = (self.checkouts.refused().clone(), self.retention.refused_samples_per_provider);
+        background.push(AbortOnDrop(tokio::spawn(crate::refused::flush_loop(refused, store, keep))));
         crate::serve::serve(self.listener, self.router, self.connections, shutdown_signal()).await;
         drop(background);
         Ok(())

@@ -1108,6 +1108,117 @@ impl PhoneNumber {
     }
 }
 
+impl PhoneNumber {
+    /// The number as logs and stored provider bodies show it: written from abroad, with only
+    /// its first group and its last two digits, `+225 07 •• •• •• 56`, `+241 74 •• •• 56`:
+    /// enough to tell an operator which customer and network, not enough to call anyone.
+    pub fn masked(&self) -> String {
+        let plan = self.country.plan();
+        let nsn = self.nsn();
+        let keep_head = plan.groups.first().copied().unwrap_or(0);
+        let keep_tail = nsn.len().saturating_sub(2);
+        let hidden: String =
+            nsn.char_indices().map(|(i, d)| if i < keep_head || i >= keep_tail { d } else { '•' }).collect();
+        let mut out = String::with_capacity(hidden.len() + plan.groups.len() + 8);
+        out.push('+');
+        out.push_str(plan.calling_code);
+        out.push(' ');
+        push_masked_groups(&mut out, &hidden, plan.groups);
+        out
+    }
+}
+
+/// [`push_groups`] over a string whose characters are not all one byte (`•`).
+fn push_masked_groups(out: &mut String, chars: &str, groups: &[usize]) {
+    let mut rest = chars.chars();
+    for (i, &len) in groups.iter().enumerate() {
+        let group: String = rest.by_ref().take(len).collect();
+        if group.is_empty() {
+            return;
+        }
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&group);
+    }
+    let tail: String = rest.collect();
+    if !tail.is_empty() {
+        out.push(' ');
+        out.push_str(&tail);
+    }
+}
+
+/// Fewest digits a phone number written in one piece has (Togo's, Gabon's… national numbers).
+const MIN_RUN: usize = 8;
+/// Most digits a run may have to be read as one number (`00` + calling code + NSN).
+const MAX_RUN: usize = 17;
+
+/// The phone number a run of digits (`+` first or not) is, in any form: E.164 with or without
+/// its `+`, `00` and the calling code, or a national number of any supported country.
+fn phone_in_run(plus: bool, digits: &str) -> Option<PhoneNumber> {
+    if !(MIN_RUN..=MAX_RUN).contains(&digits.len()) {
+        return None;
+    }
+    let international = format!("+{}", digits.strip_prefix("00").unwrap_or(digits));
+    if let Ok(p) = PhoneNumber::parse_e164(&international) {
+        return Some(p);
+    }
+    if plus {
+        return None;
+    }
+    PLANS.iter().find_map(|plan| PhoneNumber::parse(digits, plan.country).ok())
+}
+
+/// `text` with every mobile number of a supported country written in one piece (`+2250707123456`,
+/// `2250707123456`, `002250707123456`, `0707123456`) replaced by its [`PhoneNumber::masked`]
+/// form; borrowed unchanged when it holds none. Digits glued to a letter or `_`, or part of a
+/// decimal number, are left alone. For logs and stored provider bodies.
+pub fn mask_phone_numbers(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let plus = start > 0 && bytes[start - 1] == b'+';
+        // A run inside a word (`at_0707123456x`) or a decimal number (`6.635897976s`,
+        // `1,0707123456`) is no phone number.
+        let before = if plus { start - 1 } else { start };
+        let glued = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let decimal = |sep: Option<&u8>, digit: Option<&u8>| {
+            matches!(sep, Some(b'.' | b',')) && digit.is_some_and(u8::is_ascii_digit)
+        };
+        let inside = (before > 0 && glued(bytes[before - 1]))
+            || bytes.get(i).copied().is_some_and(glued)
+            || (before > 1 && decimal(bytes.get(before - 1), bytes.get(before - 2)))
+            || decimal(bytes.get(i), bytes.get(i + 1));
+        if inside {
+            continue;
+        }
+        if let Some(phone) = phone_in_run(plus, &text[start..i]) {
+            let from = if plus { start - 1 } else { start };
+            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buf.push_str(&text[copied..from]);
+            buf.push_str(&phone.masked());
+            copied = i;
+        }
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(mut buf) => {
+            buf.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(buf)
+        }
+    }
+}
+
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.e164)
@@ -1221,6 +1332,73 @@ mod tests {
 
     fn parse(input: &str, country: Country) -> Result<String, PhoneError> {
         PhoneNumber::parse(input, country).map(|n| n.as_e164().to_owned())
+    }
+
+    #[test]
+    fn masked_numbers_keep_the_first_group_and_the_last_two_digits() {
+        // One example per country, from each plan's own `example` (ITU/regulator ranges).
+        let cases = [
+            ("+2250707123456", "+225 07 •• •• •• 56"),
+            ("+221771234567", "+221 77 ••• •• 67"),
+            ("+237671234567", "+237 6 •• •• •• 67"),
+            ("+2290197123456", "+229 01 •• •• •• 56"),
+            ("+22890112345", "+228 90 •• •• 45"),
+            ("+22670123456", "+226 70 •• •• 56"),
+            ("+22365012345", "+223 65 •• •• 45"),
+            ("+24174123456", "+241 74 •• •• 56"),
+            ("+22793123456", "+227 93 •• •• 56"),
+            ("+224621123456", "+224 621 •• •• 56"),
+            ("+242061234567", "+242 06 ••• ••67"),
+        ];
+        for (e164, masked) in cases {
+            assert_eq!(PhoneNumber::parse_e164(e164).unwrap().masked(), masked, "{e164}");
+        }
+        for plan in PLANS {
+            let p = PhoneNumber::parse_e164(&format!("+{}{}", plan.calling_code, plan.example)).unwrap();
+            let masked = p.masked();
+            let digits: String = masked.chars().filter(char::is_ascii_digit).collect();
+            assert!(!digits.contains(plan.example), "{masked}");
+            assert_eq!(masked.chars().filter(|&c| c == '•').count(), plan.nsn_len - plan.groups[0] - 2);
+        }
+    }
+
+    #[test]
+    fn phone_numbers_in_text_are_masked_in_every_one_piece_form() {
+        let masked = "+225 07 •• •• •• 56";
+        for form in ["+2250707123456", "2250707123456", "002250707123456", "0707123456"] {
+            let text = format!(r#"{{"msisdn":"{form}","amount":5000}}"#);
+            assert_eq!(
+                mask_phone_numbers(&text),
+                format!(r#"{{"msisdn":"{masked}","amount":5000}}"#),
+                "{form}"
+            );
+        }
+        // Gabon, written nationally with its trunk 0, then two numbers in one line.
+        assert_eq!(mask_phone_numbers("tel 074123456 ok"), "tel +241 74 •• •• 56 ok");
+        assert_eq!(
+            mask_phone_numbers("from +221771234567 to 237671234567."),
+            "from +221 77 ••• •• 67 to +237 6 •• •• •• 67."
+        );
+        // No phone number: borrowed as is (amounts, timestamps, references, short runs, digits
+        // inside a word or a decimal number).
+        for text in [
+            "amount 5000 XOF",
+            "1733548800123",
+            "ref 20261207",
+            "",
+            "+",
+            "pay_0123abc",
+            "retry_in=6.635897976s",
+            "at_0707123456x",
+            "x0707123456",
+            "2.0707123456",
+            "0707123456.5",
+        ] {
+            assert!(matches!(mask_phone_numbers(text), std::borrow::Cow::Borrowed(_)), "{text}");
+        }
+        // Masking twice changes nothing more.
+        let once = mask_phone_numbers("+2250707123456").into_owned();
+        assert_eq!(mask_phone_numbers(&once), once);
     }
 
     #[test]

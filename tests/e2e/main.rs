@@ -10,6 +10,7 @@ mod browser_paths;
 mod caurisflux;
 mod edge;
 mod flow;
+mod forged_flood;
 mod hangups;
 mod idempotency;
 mod kill;

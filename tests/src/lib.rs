@@ -52,6 +52,113 @@ pub const MYPVIT_ACCOUNT: &str = "ACC_E2E0000001";
 
 /// The Standard Webhooks secret the test verifier signs merchant webhooks with.
 pub const MERCHANT_WEBHOOK_SECRET: &str = "whsec_ZTJlLW1lcmNoYW50LXdlYmhvb2stc2VjcmV0LTAxMjM=";
+/// MyPVit: the test account's password.
+pub const MYPVIT_PASSWORD: &str = "mp_password_e2e";
+/// MyPVit: the URL codes of the test account (they stand for credentials in MyPVit's paths).
+pub const MYPVIT_URL_CODES: [&str; 5] = ["E2ERENEW", "E2EREST", "E2ESTATUS", "E2ERC", "E2ECB"];
+
+/// The environment variable naming the file the verifier's logs go to (`cargo xtask test`
+/// sets it and audits the file after the run: [`log_audit_needles`]).
+pub const LOG_FILE_ENV: &str = "E2E_LOG_FILE";
+
+/// Phone numbers the tests type besides the sandboxes' documented ones.
+const OTHER_TEST_PHONES: [(&str, shared::phone::Country); 9] = [
+    ("0707123456", shared::phone::Country::Ci),
+    ("0707123457", shared::phone::Country::Ci),
+    ("0707123458", shared::phone::Country::Ci),
+    ("0749929598", shared::phone::Country::Ci),
+    ("0153013761", shared::phone::Country::Ci),
+    ("077416546", shared::phone::Country::Ga),
+    ("066820866", shared::phone::Country::Ga),
+    ("771234567", shared::phone::Country::Sn),
+    ("770000001", shared::phone::Country::Sn),
+];
+
+/// What must never appear in the verifier's logs, as `(what, text)`: every secret the tests
+/// configure, and every phone number they use (the sandboxes' documented test numbers, and
+/// CaurisFlux's triggers on each Ivorian network) in every form a log could print it: E.164,
+/// digits only, national, and both spaced forms.
+pub fn log_audit_needles() -> Vec<(String, String)> {
+    use shared::phone::{Country, PhoneNumber};
+    let mut needles: Vec<(String, String)> = [
+        ("MERCHANT_KEY", MERCHANT_KEY),
+        ("NOVASEND_KEY", NOVASEND_KEY),
+        ("NOVASEND_CLIENT", NOVASEND_CLIENT),
+        ("WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("SCALAPAY_KEY", SCALAPAY_KEY),
+        ("CAURISFLUX_SECRET_KEY", CAURISFLUX_SECRET_KEY),
+        ("CAURISFLUX_WEBHOOK_SECRET", CAURISFLUX_WEBHOOK_SECRET),
+        ("MYPVIT_TOKEN", MYPVIT_TOKEN),
+        ("MYPVIT_PASSWORD", MYPVIT_PASSWORD),
+        ("MERCHANT_WEBHOOK_SECRET", MERCHANT_WEBHOOK_SECRET),
+    ]
+    .into_iter()
+    .chain(MYPVIT_URL_CODES.iter().map(|c| ("MYPVIT_URL_CODES", *c)))
+    .map(|(what, text)| (format!("secret {what}"), text.to_owned()))
+    .collect();
+    let mut phones: Vec<PhoneNumber> = Vec::new();
+    phones.extend(
+        sandboxes::novasend::TEST_NUMBERS.iter().filter_map(|t| PhoneNumber::parse_e164(t.msisdn).ok()),
+    );
+    phones.extend(
+        sandboxes::mypvit::TEST_NUMBERS.iter().filter_map(|t| PhoneNumber::parse(t.number, Country::Ga).ok()),
+    );
+    for trigger in sandboxes::caurisflux::TEST_TRIGGERS {
+        for network in ["01", "05", "07"] {
+            let national = format!("{network}000000{}", trigger.suffix);
+            phones.extend(PhoneNumber::parse(&national, Country::Ci).ok());
+        }
+    }
+    phones.extend(OTHER_TEST_PHONES.iter().filter_map(|(n, c)| PhoneNumber::parse(n, *c).ok()));
+    phones.sort_by(|a, b| a.as_e164().cmp(b.as_e164()));
+    phones.dedup();
+    for p in phones {
+        let e164 = p.as_e164().to_owned();
+        let trunk = if p.country() == Country::Ga { "0" } else { "" };
+        let forms = [
+            e164.clone(),
+            e164.trim_start_matches('+').to_owned(),
+            format!("{trunk}{}", p.nsn()),
+            p.format_national(),
+            p.format_international(),
+        ];
+        for form in forms {
+            needles.push((format!("phone {e164}"), form));
+        }
+    }
+    needles.sort();
+    needles.dedup();
+    needles
+}
+
+/// Once per test binary: with [`LOG_FILE_ENV`] set, the verifier's logs (its `server` and
+/// `verifier` targets at `debug`) are appended to that file through the verifier's own writer,
+/// and the needles of [`log_audit_needles`] written beside it (`<file>.needles`, one
+/// `what<TAB>text` a line) for `cargo xtask test` to look for; else `TEST_LOG` prints them.
+fn install_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| match std::env::var_os(LOG_FILE_ENV) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("{LOG_FILE_ENV}={}: {e}", path.display()));
+            let needles: String =
+                log_audit_needles().into_iter().map(|(what, text)| format!("{what}\t{text}\n")).collect();
+            let mut needles_path = path.clone().into_os_string();
+            needles_path.push(".needles");
+            std::fs::write(&needles_path, needles).expect("the needles file beside the log");
+            server::telemetry::init_with("warn,server=debug,verifier=debug", std::sync::Mutex::new(file));
+        }
+        None if std::env::var_os("TEST_LOG").is_some() => server::telemetry::init(),
+        None => {}
+    });
+}
 
 /// Knobs for one test's verifier.
 #[derive(Debug, Clone)]
@@ -226,6 +333,46 @@ impl TestApp {
         self.store().await.notifications(None).await.expect("notifications")
     }
 
+    /// The samples of refused notifications the verifier kept for `provider`, oldest first.
+    pub async fn refused_samples(
+        &self,
+        provider: shared::method::Provider,
+    ) -> Vec<server::store::RefusedSample> {
+        use server::store::Store;
+        self.store().await.refused_samples(provider).await.expect("refused samples")
+    }
+
+    /// How many refused notifications the verifier has written down for `provider` (its tally
+    /// is written every few seconds).
+    pub async fn refused_count(&self, provider: shared::method::Provider) -> u64 {
+        use server::store::Store;
+        let counts = self.store().await.refused_counts().await.expect("refused counts");
+        counts.iter().filter(|c| c.provider == provider).map(|c| c.refused).sum()
+    }
+
+    /// The database's size as of its latest commit, in bytes (`page_count × page_size`, read
+    /// through the write-ahead log): what its tables and indices take, whatever the log's own
+    /// file holds before a checkpoint.
+    pub async fn database_bytes(&self) -> u64 {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&format!("{}?mode=ro", self.database_url()))
+            .await
+            .expect("the database, read-only");
+        let pages: i64 =
+            sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut db).await.expect("page_count");
+        let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut db).await.expect("page_size");
+        u64::try_from(pages * size).expect("a size")
+    }
+
+    /// The bytes of the database's files on disk: the file and its write-ahead log.
+    pub fn database_file_bytes(&self) -> u64 {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", self.db_path.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// Sets how the sandbox at `sandbox_url` misbehaves (`POST /_sandbox/misbehave`).
     pub async fn misbehave(&self, sandbox_url: &str, setting: serde_json::Value) {
         let r = self
@@ -250,9 +397,7 @@ impl TestApp {
     }
 
     async fn spawn_on(options: Options, db_dir: Option<std::sync::Arc<tempfile::TempDir>>) -> TestApp {
-        if std::env::var_os("TEST_LOG").is_some() {
-            server::telemetry::init();
-        }
+        install_logs();
         let db_path = match (&options.database_dir, &db_dir) {
             (Some(dir), _) => dir.join("verifier.db"),
             (None, Some(tmp)) => tmp.path().join("verifier.db"),
@@ -361,6 +506,7 @@ impl TestApp {
                 ..server::config::PublicApiSettings::default()
             },
             limits: options.limits.clone().unwrap_or_else(LimitSettings::generous),
+            retention: server::config::RetentionSettings::default(),
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();
@@ -636,14 +782,14 @@ fn mypvit_settings(timeout_ms: u64) -> server::providers::mypvit::Settings {
         allow_custom_host: false,
         base_url: "http://unused.invalid".into(),
         url_codes: server::providers::mypvit::UrlCodes {
-            renew_secret: "E2ERENEW".into(),
-            rest: "E2EREST".into(),
-            status: "E2ESTATUS".into(),
+            renew_secret: MYPVIT_URL_CODES[0].into(),
+            rest: MYPVIT_URL_CODES[1].into(),
+            status: MYPVIT_URL_CODES[2].into(),
         },
         operation_account_code: MYPVIT_ACCOUNT.into(),
-        password: SecretString::from("mp_password_e2e"),
-        reception_url_code: "E2ERC".into(),
-        callback_url_code: "E2ECB".into(),
+        password: SecretString::from(MYPVIT_PASSWORD),
+        reception_url_code: MYPVIT_URL_CODES[3].into(),
+        callback_url_code: MYPVIT_URL_CODES[4].into(),
         webhook_token: SecretString::from(MYPVIT_TOKEN),
         allowed_ips: vec!["127.0.0.1".parse().expect("address")],
         owner_charge: server::providers::mypvit::wire::ChargeOwner::Merchant,

@@ -6,11 +6,14 @@
 //! merchant webhook tests), the widget (wasm32 toolchain installed by `build-widget` when
 //! missing), the phone-parser fuzzer for a bounded time, then `cargo test --workspace` with the
 //! browser tests pointed at the built widget and at axe-core (`AXE_CORE_JS`), and the webhook
-//! tests at that Python (`STANDARDWEBHOOKS_PYTHON`).
+//! tests at that Python (`STANDARDWEBHOOKS_PYTHON`), and the verifier's logs of that run kept in
+//! `target/e2e-logs/verifier.log` (`E2E_LOG_FILE`) then audited ([`audit_logs`]): no secret the
+//! tests use, no client secret, no full phone number.
 
 use std::{
+    collections::HashMap,
     io::{BufRead, BufReader},
-    path::Path,
+    path::{Path, PathBuf},
     process::Stdio,
 };
 
@@ -38,11 +41,13 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         run_cmd(std::process::Command::new("bash").arg(&fuzz).arg(&seconds).current_dir(root))?;
     }
 
+    let log = fresh_log(root)?;
     eprintln!("xtask: running every test (cargo test --workspace)");
     let mut cmd = cargo();
     cmd.current_dir(root)
         .args(["test", "--workspace", "--locked", "--no-fail-fast"])
         .args(extra)
+        .env("E2E_LOG_FILE", &log)
         .env("WIDGET_DIR", &widget_dir)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("CHROMIUM", "/usr/bin/chromium")
@@ -68,7 +73,164 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
     if !status.success() {
         bail!("cargo test failed ({status})");
     }
+    eprintln!("xtask: auditing the verifier's logs of the run ({})", log.display());
+    audit_logs(&log)?;
     Ok(())
+}
+
+/// The log file of this run's verifiers, emptied (the harness appends, one test binary after
+/// another, and writes `<file>.needles`: what must not appear).
+fn fresh_log(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("target/e2e-logs");
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join("verifier.log");
+    std::fs::write(&log, "")?;
+    let _ = std::fs::remove_file(dir.join("verifier.log.needles"));
+    Ok(log)
+}
+
+/// Fails naming every secret, client secret or full phone number found in `log`, with the
+/// line it is on; the needles are those the e2e harness wrote beside it.
+fn audit_logs(log: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(log)?;
+    let needles_path = PathBuf::from(format!("{}.needles", log.display()));
+    let needles = match std::fs::read_to_string(&needles_path) {
+        Ok(n) => n,
+        Err(e) => bail!("{}: {e} (did the e2e tests run?)", needles_path.display()),
+    };
+    if text.trim().is_empty() {
+        bail!("{} is empty: the e2e harness captured no log", log.display());
+    }
+    let leaks = find_leaks(&text, &parse_needles(&needles));
+    if leaks.is_empty() {
+        eprintln!("xtask: log audit: {} lines, no secret and no full phone number", text.lines().count());
+        return Ok(());
+    }
+    for leak in leaks.iter().take(50) {
+        eprintln!("xtask: log leak: {} at {}:{}: {}", leak.what, log.display(), leak.line, leak.excerpt);
+    }
+    bail!("the verifier's logs leak {} time(s): see above", leaks.len())
+}
+
+/// Something found in a log that must not be there.
+#[derive(Debug, PartialEq, Eq)]
+struct Leak {
+    /// What it is (`secret MERCHANT_KEY`, `phone +2250700000001`, `a client secret`).
+    what: String,
+    /// Its line, from 1.
+    line: usize,
+    /// The line, cut, with the leaked text replaced by `[…]`.
+    excerpt: String,
+}
+
+/// What to look for, from the harness's `what<TAB>text` lines.
+#[derive(Debug, Default)]
+struct Needles {
+    /// Secrets, found as they are.
+    secrets: Vec<(String, String)>,
+    /// The digits of every form of every phone number, to what they are.
+    phones: HashMap<String, String>,
+}
+
+fn parse_needles(text: &str) -> Needles {
+    let mut needles = Needles::default();
+    for line in text.lines() {
+        let Some((what, needle)) = line.split_once('\t') else { continue };
+        if needle.is_empty() {
+            continue;
+        }
+        if what.starts_with("phone ") {
+            let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+            needles.phones.insert(digits, what.to_owned());
+        } else {
+            needles.secrets.push((what.to_owned(), needle.to_owned()));
+        }
+    }
+    needles
+}
+
+/// Every leak in `log`: the secrets as they are; phone numbers written in one piece or in
+/// groups separated by single spaces, `+` or not (each run of such groups is tried whole and
+/// in every contiguous part, so a number beside other digits is found); client secrets by
+/// their shape, `co_…_secret_` and at least 16 letters or digits.
+fn find_leaks(log: &str, needles: &Needles) -> Vec<Leak> {
+    let mut leaks = Vec::new();
+    for (i, line) in log.lines().enumerate() {
+        let mut found = |what: &str, text: &str| {
+            let excerpt: String = line.replace(text, "[…]").chars().take(200).collect();
+            leaks.push(Leak { what: what.to_owned(), line: i + 1, excerpt });
+        };
+        for (what, secret) in &needles.secrets {
+            if line.contains(secret.as_str()) {
+                found(what, secret);
+            }
+        }
+        if let Some(secret) = client_secret_in(line) {
+            found("a client secret", secret);
+        }
+        for (what, text) in phones_in(line, &needles.phones) {
+            found(&what, text);
+        }
+    }
+    leaks
+}
+
+/// The first client secret in `line`, by its shape.
+fn client_secret_in(line: &str) -> Option<&str> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut from = 0;
+    while let Some(at) = line[from..].find("_secret_").map(|i| i + from) {
+        let start = line[..at].rfind(|c: char| !word(c)).map_or(0, |i| i + 1);
+        let tail = &line[at + "_secret_".len()..];
+        let random = tail.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(tail.len());
+        if line[start..].starts_with("co_") && random >= 16 {
+            return Some(&line[start..at + "_secret_".len() + random]);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The phone numbers of `phones` written in `line`, with the text that holds each.
+fn phones_in<'l>(line: &'l str, phones: &HashMap<String, String>) -> Vec<(String, &'l str)> {
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !(bytes[i].is_ascii_digit() || bytes[i] == b'+') {
+            i += 1;
+            continue;
+        }
+        // One run: groups of digits separated by single spaces, a `+` allowed first.
+        let start = i;
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut j = i + usize::from(bytes[i] == b'+');
+        loop {
+            let g = j;
+            while j < bytes.len() && bytes[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j == g {
+                break;
+            }
+            groups.push((g, j));
+            if j + 1 < bytes.len() && bytes[j] == b' ' && bytes[j + 1].is_ascii_digit() {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        for a in 0..groups.len() {
+            for b in a..groups.len() {
+                let digits: String = groups[a..=b].iter().flat_map(|&(s, e)| line[s..e].chars()).collect();
+                if let Some(what) = phones.get(&digits) {
+                    out.push((what.clone(), &line[groups[a].0..groups[b].1]));
+                }
+            }
+        }
+        i = groups.last().map_or(start + 1, |&(_, e)| e.max(start + 1));
+    }
+    out
 }
 
 /// Formatting and lints: a red gate stops the run before anything is installed or tested.
@@ -101,7 +263,51 @@ fn totals(line: &str) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::totals;
+    use super::{Leak, find_leaks, parse_needles, totals};
+
+    /// What the e2e harness writes for one secret and one number (`tests/src/lib.rs`,
+    /// `log_audit_needles`).
+    const NEEDLES: &str = "secret MERCHANT_KEY\tmk_e2e_0123456789abcdef\n\
+                           phone +2250700000001\t+2250700000001\n\
+                           phone +2250700000001\t2250700000001\n\
+                           phone +2250700000001\t0700000001\n\
+                           phone +2250700000001\t07 00 00 00 01\n\
+                           phone +2250700000001\t+225 07 00 00 00 01\n";
+
+    #[test]
+    fn a_log_that_leaks_is_caught_with_what_and_where() {
+        let log = "2026-12-07T05:17:51Z DEBUG server::checkouts: pay phone=+2250700000001\n\
+                   2026-12-07T05:17:52Z  WARN server::providers: refused (key mk_e2e_0123456789abcdef)\n\
+                   2026-12-07T05:17:53Z  INFO server::routes: sse co_AbC123_secret_0123456789abcdefABCDEF0123456789 open\n\
+                   2026-12-07T05:17:54Z DEBUG server::inbox: body {\"amount\":5000 07 00 00 00 01}\n";
+        let leaks = find_leaks(log, &parse_needles(NEEDLES));
+        let found: Vec<(&str, usize)> = leaks.iter().map(|l| (l.what.as_str(), l.line)).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("phone +2250700000001", 1),
+                ("secret MERCHANT_KEY", 2),
+                ("a client secret", 3),
+                ("phone +2250700000001", 4)
+            ]
+        );
+        assert_eq!(
+            leaks[1],
+            Leak {
+                what: "secret MERCHANT_KEY".into(),
+                line: 2,
+                excerpt: "2026-12-07T05:17:52Z  WARN server::providers: refused (key […])".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_log_with_masked_numbers_and_no_secret_passes() {
+        let log = "2026-12-07T05:17:51Z DEBUG server::checkouts: pay phone=+225 07 •• •• •• 01\n\
+                   2026-12-07T05:17:52Z  INFO server::refused: webhook_secret_e2e rotated; amount 20700000001\n\
+                   2026-12-07T05:17:53Z  INFO server::routes: route=/v1/public/checkouts/{id}/events co_AbC123_secret_short\n";
+        assert_eq!(find_leaks(log, &parse_needles(NEEDLES)), Vec::new());
+    }
 
     #[test]
     fn result_lines_are_summed() {

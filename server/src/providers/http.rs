@@ -67,7 +67,8 @@ impl Client {
             tracing::warn!(
                 status = response.status().as_u16(),
                 wait_s = wait.as_secs_f64(),
-                url = %response.url().path(),
+                // The host only: paths carry MyPVit's account codes and our references.
+                host = response.url().host_str().unwrap_or_default(),
                 "the provider asked for a pause (Retry-After): no call to it until then"
             );
             self.budget.block_for(wait);
@@ -99,7 +100,8 @@ pub fn transport(e: reqwest::Error) -> ProviderError {
     if e.is_timeout() {
         ProviderError::Unavailable("timed out".into())
     } else {
-        ProviderError::Unavailable(format!("transport error: {e}"))
+        // Without its URL: a provider's URL may carry our account's codes or a reference.
+        ProviderError::Unavailable(format!("transport error: {}", e.without_url()))
     }
 }
 

@@ -525,6 +525,51 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         seen_checks: Option<u32>,
         next_at_ms: i64,
     ) -> Result<bool, StoreError>;
+    /// Adds refused-notification tallies to the stored counts and keeps `samples`, then trims
+    /// each provider's samples to the latest `keep`: one write for a whole flush.
+    async fn refused_record(
+        &self,
+        counts: Vec<RefusedCount>,
+        samples: Vec<RefusedSample>,
+        keep: u32,
+    ) -> Result<(), StoreError>;
+    /// The refused-notification counts, per provider.
+    async fn refused_counts(&self) -> Result<Vec<RefusedCount>, StoreError>;
+    /// The kept samples of refused notifications from `provider`, oldest first.
+    async fn refused_samples(&self, provider: Provider) -> Result<Vec<RefusedSample>, StoreError>;
+    /// Deletes refused-notification samples received before `before_ms`; returns how many.
+    async fn purge_refused_samples(&self, before_ms: i64) -> Result<u64, StoreError>;
+    /// Clears the raw body (keeping every other fact) of up to `limit` processed or duplicate
+    /// notifications received before `before_ms`; returns how many.
+    async fn purge_notification_bodies(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError>;
+}
+
+/// Refused notifications of one provider, counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedCount {
+    /// Whose name they were sent in.
+    pub provider: Provider,
+    /// How many.
+    pub refused: u64,
+    /// The first one's time, unix milliseconds.
+    pub first_at_ms: i64,
+    /// The last one's time, unix milliseconds.
+    pub last_at_ms: i64,
+}
+
+/// One refused notification kept as a sample for an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedSample {
+    /// Whose name it was sent in.
+    pub provider: Provider,
+    /// The attempt reference it claimed (nothing in it is trusted).
+    pub reference: Option<String>,
+    /// Why it was refused.
+    pub reason: String,
+    /// The body: cut to a few KiB, secrets redacted, phone numbers masked.
+    pub body: String,
+    /// Unix milliseconds.
+    pub received_at_ms: i64,
 }
 
 /// Where a provider notification stands in the inbox.

@@ -27,13 +27,14 @@ use sqlx::{
 
 use super::{
     Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, LimitReached,
-    MerchantKeyRecord,
-    NotificationRecord, NotificationState, RefundRecord, Reported, StatusChange, Store, StoreError,
+    MerchantKeyRecord, NotificationRecord, NotificationState, RefundRecord, RefusedCount, RefusedSample,
+    Reported, StatusChange, Store, StoreError,
 };
 
 mod idempotency;
 mod keys;
 mod outbox;
+mod refused;
 mod writer;
 
 use writer::{Lane, Writer};
@@ -104,6 +105,11 @@ impl SqliteStore {
         if stat4.is_some() {
             tracing::info!("dropping sqlite_stat4: its samples make SQLite re-prepare every hot query");
             sqlx::query("DROP TABLE sqlite_stat4").execute(&mut conn).await?;
+        }
+        // Samples moved by migration 0011 from the old refused rows: phone numbers masked once.
+        let masked = refused::mask_moved_samples(&mut conn).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        if masked > 0 {
+            tracing::info!(samples = masked, "phone numbers masked in the refused-notification samples");
         }
         // An in-memory database lives as long as its one connection: the writer's.
         let reads = if url.contains(":memory:") {
@@ -1492,6 +1498,44 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn refused_record(
+        &self,
+        counts: Vec<RefusedCount>,
+        samples: Vec<RefusedSample>,
+        keep: u32,
+    ) -> Result<(), StoreError> {
+        // The normal lane: a forger's tally never goes before a payment's update.
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move { refused::record(&mut *db, &counts, &samples, keep).await })
+            })
+            .await
+    }
+
+    async fn refused_counts(&self) -> Result<Vec<RefusedCount>, StoreError> {
+        self.read(|db| Box::pin(async move { refused::counts(&mut *db).await })).await
+    }
+
+    async fn refused_samples(&self, provider: Provider) -> Result<Vec<RefusedSample>, StoreError> {
+        self.read(move |db| Box::pin(async move { refused::samples(&mut *db, provider).await })).await
+    }
+
+    async fn purge_refused_samples(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move { refused::purge_samples(&mut *db, before_ms).await })
+            })
+            .await
+    }
+
+    async fn purge_notification_bodies(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move { refused::purge_bodies(&mut *db, before_ms, limit).await })
+            })
+            .await
+    }
+
     async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {
         let attempt_id = attempt_id.to_owned();
         self.writer
@@ -1925,6 +1969,193 @@ mod tests {
         }
     }
 
+    /// A database file of its own under the system's temporary directory, removed on drop.
+    struct TempDb(std::path::PathBuf);
+
+    impl TempDb {
+        fn new(name: &str) -> TempDb {
+            let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+            TempDb(std::env::temp_dir().join(format!("verifier-{name}-{}-{nanos}.db", std::process::id())))
+        }
+
+        fn url(&self) -> String {
+            format!("sqlite://{}", self.0.display())
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+            }
+        }
+    }
+
+    fn refused_sample(provider: Provider, at: i64) -> RefusedSample {
+        RefusedSample {
+            provider,
+            reference: Some(format!("ref-{at}")),
+            reason: "bad signature".into(),
+            body: "{}".into(),
+            received_at_ms: at,
+        }
+    }
+
+    #[tokio::test]
+    async fn retention_purges_exactly_the_rows_older_than_each_setting_on_a_file() {
+        let db = TempDb::new("retention");
+        let s = SqliteStore::connect(&db.url()).await.unwrap();
+        let day = 24 * 3_600_000i64;
+        let now = 1_800_000_000_000i64;
+        // Notifications of chosen ages: processed 40 and 10 days ago, a duplicate 40 days ago,
+        // one still waiting (never cleared, whatever its age).
+        for (id, key, age_days) in [("wh_old", "k1", 40), ("wh_new", "k2", 10), ("wh_wait", "k3", 40)] {
+            let n = NotificationRecord {
+                received_at_ms: now - age_days * day,
+                body: r#"{"phone":"+225 07 •• •• •• 56"}"#.into(),
+                ..notification(id, key, true)
+            };
+            s.inbox_insert(&n).await.unwrap();
+        }
+        let dup = NotificationRecord { received_at_ms: now - 40 * day, ..notification("wh_dup", "k1", true) };
+        assert!(matches!(s.inbox_insert(&dup).await.unwrap(), Inserted::Duplicate { .. }));
+        s.inbox_processed("wh_old", "applied").await.unwrap();
+        s.inbox_processed("wh_new", "applied").await.unwrap();
+        // Refused samples 31 and 29 days old; idempotency keys 49 and 47 hours old.
+        let samples = vec![
+            refused_sample(Provider::NovaSend, now - 31 * day),
+            refused_sample(Provider::NovaSend, now - 29 * day),
+        ];
+        s.refused_record(Vec::new(), samples, 100).await.unwrap();
+        for (key, hours) in [("old", 49), ("new", 47)] {
+            s.idempotency_begin(key, "POST /v1/checkouts", "h", now - hours * 3_600_000, 0, false)
+                .await
+                .unwrap();
+        }
+        let settings = crate::config::RetentionSettings::default();
+        let purged = crate::retention::purge(&s, &settings, now).await.unwrap();
+        assert_eq!(
+            purged,
+            crate::retention::Purged { refused_samples: 1, notification_bodies: 2, idempotency_keys: 1 }
+        );
+        let bodies: Vec<(String, bool, NotificationState)> = s
+            .notifications(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.id, n.body.is_empty(), n.state))
+            .collect();
+        assert_eq!(
+            bodies,
+            vec![
+                ("wh_old".into(), true, NotificationState::Processed),
+                ("wh_wait".into(), false, NotificationState::Received),
+                ("wh_dup".into(), true, NotificationState::Duplicate),
+                ("wh_new".into(), false, NotificationState::Processed),
+            ]
+        );
+        // The facts stay: what the cleared notification reported.
+        let old = s.notifications(None).await.unwrap().into_iter().find(|n| n.id == "wh_old").unwrap();
+        assert_eq!(old.update.map(|u| u.status), Some(AttemptStatus::Succeeded));
+        let kept = s.refused_samples(Provider::NovaSend).await.unwrap();
+        assert_eq!(kept.iter().map(|k| k.received_at_ms).collect::<Vec<_>>(), vec![now - 29 * day]);
+        // A second purge finds nothing more.
+        assert_eq!(
+            crate::retention::purge(&s, &settings, now).await.unwrap(),
+            crate::retention::Purged::default()
+        );
+        // The key 47 h old is still there: beginning it again replays, it is not new.
+        let again = s.idempotency_begin("new", "POST /v1/checkouts", "h", now, 0, false).await.unwrap();
+        assert!(!matches!(again, crate::store::IdempotencyBegin::Started), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn refused_counts_add_up_and_samples_keep_only_the_latest_per_provider() {
+        let s = store().await;
+        for round in 0..3i64 {
+            let counts = vec![RefusedCount {
+                provider: Provider::NovaSend,
+                refused: 1_000,
+                first_at_ms: 100 + round,
+                last_at_ms: 200 + round,
+            }];
+            let samples = (0..4).map(|i| refused_sample(Provider::NovaSend, round * 10 + i)).collect();
+            s.refused_record(counts, samples, 5).await.unwrap();
+        }
+        s.refused_record(Vec::new(), vec![refused_sample(Provider::Scalapay, 7)], 5).await.unwrap();
+        let counts = s.refused_counts().await.unwrap();
+        assert_eq!(
+            counts,
+            vec![RefusedCount {
+                provider: Provider::NovaSend,
+                refused: 3_000,
+                first_at_ms: 100,
+                last_at_ms: 202
+            }]
+        );
+        let kept: Vec<i64> =
+            s.refused_samples(Provider::NovaSend).await.unwrap().iter().map(|k| k.received_at_ms).collect();
+        assert_eq!(kept, vec![13, 20, 21, 22, 23]);
+        assert_eq!(s.refused_samples(Provider::Scalapay).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn migration_0011_counts_the_old_refused_rows_keeps_a_masked_sample_and_deletes_the_rest() {
+        let db = TempDb::new("migration-0011");
+        // The database as a verifier before 0011 left it: 150 refused rows, one processed.
+        {
+            let options = SqliteConnectOptions::from_str(&db.url()).unwrap().create_if_missing(true);
+            let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+            let mut before = sqlx::migrate!("./migrations/sqlite");
+            before.migrations = std::borrow::Cow::Owned(
+                before.migrations.iter().filter(|m| m.version <= 10).cloned().collect(),
+            );
+            before.run(&mut conn).await.unwrap();
+            for i in 0..150i64 {
+                sqlx::query(
+                    "INSERT INTO provider_notifications (id, provider, verified, state, reference, body,
+                         received_at_ms) VALUES (?, 'nova_send', 0, 'refused', ?, ?, ?)",
+                )
+                .bind(format!("wh_r{i}"))
+                .bind(format!("ref-{i}"))
+                .bind(format!(r#"{{"msisdn":"2250707123456","pad":"{}"}}"#, "x".repeat(5_000)))
+                .bind(1_000 + i)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+            sqlx::query(
+                "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, body,
+                     received_at_ms) VALUES ('wh_ok', 'nova_send', 'k', 1, 'processed', '{}', 5)",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.unwrap();
+        }
+        let s = SqliteStore::connect(&db.url()).await.unwrap();
+        let counts = s.refused_counts().await.unwrap();
+        assert_eq!(
+            counts,
+            vec![RefusedCount {
+                provider: Provider::NovaSend,
+                refused: 150,
+                first_at_ms: 1_000,
+                last_at_ms: 1_149
+            }]
+        );
+        let samples = s.refused_samples(Provider::NovaSend).await.unwrap();
+        assert_eq!(samples.len(), 100);
+        assert_eq!(samples[0].reference.as_deref(), Some("ref-50"));
+        for sample in &samples {
+            assert!(sample.body.len() <= 4_096, "{}", sample.body.len());
+            assert!(sample.body.contains("+225 07 •• •• •• 56"), "{}", &sample.body[..40]);
+            assert!(!sample.body.contains("2250707123456"));
+        }
+        let left: Vec<String> = s.notifications(None).await.unwrap().into_iter().map(|n| n.id).collect();
+        assert_eq!(left, vec!["wh_ok".to_owned()]);
+    }
+
     #[tokio::test]
     async fn a_notifications_update_marks_it_processed_in_the_same_transaction() {
         let s = store().await;
@@ -2052,6 +2283,7 @@ mod tests {
             include_str!("sqlite/outbox.rs"),
             include_str!("sqlite/idempotency.rs"),
             include_str!("sqlite/keys.rs"),
+            include_str!("sqlite/refused.rs"),
         ];
         let mut queries = Vec::new();
         for source in sources {
@@ -2108,6 +2340,12 @@ mod tests {
             "SELECT * FROM provider_notifications WHERE ? IS NULL OR provider = ? ORDER BY received_at_ms, rowid",
             // Every merchant key: `verifier keys list`, an operator's command (a few rows).
             "SELECT * FROM merchant_keys ORDER BY created_at, rowid",
+            // Refused-notice samples of one provider: trimmed to `[retention]
+            // refused_samples_per_provider` at each write, so a provider's rows are that many.
+            "SELECT id FROM refused_notice_samples WHERE provider = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+            "SELECT reference, reason, body, received_at_ms FROM refused_notice_samples WHERE provider = ? ORDER BY id",
+            // Every provider's refused count: one row per provider (a handful), an operator's read.
+            "SELECT provider, refused, first_at_ms, last_at_ms FROM refused_notice_counts",
             // The schema (a few dozen rows), read once at start.
             "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat4'",
         ];
