@@ -82,6 +82,7 @@ pub fn log_audit_needles() -> Vec<(String, String)> {
     use shared::phone::{Country, PhoneNumber};
     let mut needles: Vec<(String, String)> = [
         ("MERCHANT_KEY", MERCHANT_KEY),
+        ("MERCHANT_KEY_LIVE", MERCHANT_KEY_LIVE),
         ("NOVASEND_KEY", NOVASEND_KEY),
         ("NOVASEND_CLIENT", NOVASEND_CLIENT),
         ("WEBHOOK_SECRET", WEBHOOK_SECRET),

@@ -168,6 +168,9 @@ fn find_leaks(log: &str, needles: &Needles) -> Vec<Leak> {
         if let Some(secret) = client_secret_in(line) {
             found("a client secret", secret);
         }
+        if let Some(key) = merchant_key_in(line) {
+            found("a merchant key", key);
+        }
         for (what, text) in phones_in(line, &needles.phones) {
             found(&what, text);
         }
@@ -189,6 +192,19 @@ fn client_secret_in(line: &str) -> Option<&str> {
         from = at + 1;
     }
     None
+}
+
+/// The first merchant API key in `line`, by its shape: `mk_test_` or `mk_live_` and at least
+/// 32 characters of `A-Z a-z 0-9` (the keys `verifier keys create` makes, which no needle
+/// names).
+fn merchant_key_in(line: &str) -> Option<&str> {
+    ["mk_test_", "mk_live_"].iter().find_map(|prefix| {
+        line.match_indices(prefix).find_map(|(at, _)| {
+            let tail = &line[at + prefix.len()..];
+            let random = tail.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(tail.len());
+            (random >= 32).then(|| &line[at..at + prefix.len() + random])
+        })
+    })
 }
 
 /// The phone numbers of `phones` written in `line`, with the text that holds each.
@@ -307,6 +323,20 @@ mod tests {
                    2026-12-07T05:17:52Z  INFO server::refused: webhook_secret_e2e rotated; amount 20700000001\n\
                    2026-12-07T05:17:53Z  INFO server::routes: route=/v1/public/checkouts/{id}/events co_AbC123_secret_short\n";
         assert_eq!(find_leaks(log, &parse_needles(NEEDLES)), Vec::new());
+    }
+
+    #[test]
+    fn a_merchant_key_no_needle_names_is_caught_by_its_shape() {
+        let log = "2026-12-07T05:17:51Z  INFO verifier: created mk_live_Zx9Qm2Lr8Tn4Vb6Yc1Hd3Jf5Kg7Ps0Wa.\n\
+                   2026-12-07T05:17:52Z  INFO verifier: key mkey_01 ends …Ps0W; prefix mk_test_ of mode test\n";
+        let found: Vec<(String, usize, String)> = find_leaks(log, &parse_needles(NEEDLES))
+            .into_iter()
+            .map(|l| (l.what, l.line, l.excerpt))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("a merchant key".into(), 1, "2026-12-07T05:17:51Z  INFO verifier: created […].".into())]
+        );
     }
 
     #[test]

@@ -157,8 +157,11 @@ pub enum ConfigError {
         /// The official live URL.
         live_url: &'static str,
     },
-    /// The official live host over plain HTTP: live keys would cross the network in clear.
-    #[error("{setting} reaches {name}'s live host without HTTPS: use {live_url}")]
+    /// A live provider (or a proxy to it) over plain HTTP to another machine: live keys would
+    /// cross the network in clear.
+    #[error(
+        "{setting} reaches {name} without HTTPS in live mode (plain HTTP is allowed only to this machine): use {live_url} or an https:// proxy"
+    )]
     LiveHostWithoutHttps {
         /// e.g. `caurisflux.base_url`.
         setting: String,
@@ -257,7 +260,15 @@ impl Deployment<'_> {
                         live_url: self.live_url,
                     });
                 }
-                if on_live_host && url.scheme() != "https" {
+                // Live keys never cross a network in clear: plain HTTP only to this machine
+                // (a local egress proxy; the live-mode tests' sandboxes).
+                let loopback = host.as_deref().is_some_and(|h| {
+                    h == "localhost"
+                        || h.trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                });
+                if url.scheme() != "https" && !loopback {
                     return Err(ConfigError::LiveHostWithoutHttps {
                         setting,
                         name: self.name,
@@ -448,7 +459,7 @@ poll_interval_ms = 5000
             novasend("live", "https://egress.shop.example/novasend", "allow_custom_host = true\n"),
             caurisflux(
                 "live",
-                "http://10.0.0.2:3128/api/v1",
+                "http://127.0.0.1:3128/api/v1",
                 "pk_live_a",
                 "sk_live_b",
                 "allow_custom_host = true\n",
@@ -522,6 +533,17 @@ poll_interval_ms = 5000
             "caurisflux.base_url",
         );
         assert!(matches!(e, ConfigError::LiveHostWithoutHttps { .. }), "{e:?}");
+        // A proxy on another machine over plain HTTP, even opted in: the keys would cross the
+        // network in clear (on this machine, above, it is allowed).
+        for base in
+            ["http://10.0.0.2:3128/api/v1", "http://egress.shop.example/api/v1", "http://[fd00::2]/api/v1"]
+        {
+            let e = refused(
+                &[caurisflux("live", base, "pk_live_a", "sk_live_b", "allow_custom_host = true\n")],
+                "caurisflux.base_url",
+            );
+            assert!(matches!(e, ConfigError::LiveHostWithoutHttps { .. }), "{base}: {e:?}");
+        }
         // The provider's test host in live mode: a live key on a sandbox URL, even opted in.
         for (sections, setting) in [
             (
