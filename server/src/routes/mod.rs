@@ -26,6 +26,7 @@ use crate::{checkouts::Checkouts, error::AppError};
 pub mod assets;
 pub mod hosted;
 pub mod merchant;
+pub mod openapi;
 pub mod public;
 pub mod webhooks;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState, widget_dir: &Path) -> Router {
         .merge(webhooks::router())
         .merge(hosted::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/openapi.json", axum::routing::get(openapi::serve))
         .route("/returned", axum::routing::get(returned))
         .nest("/widget", assets::router(widget_dir).layer(cors))
         .layer(axum::middleware::from_fn(detached))

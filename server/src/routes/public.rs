@@ -66,6 +66,9 @@ impl FromRequestParts<AppState> for ClientSecret {
     }
 }
 
+#[utoipa::path(get, path = "/v1/public/checkouts/{id}", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "What the widget shows: amount, methods, the latest attempt.", body = PublicCheckout)))]
 async fn read(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -74,6 +77,9 @@ async fn read(
     Ok(Json(state.checkouts.authorized_public_view(&id, &secret).await?))
 }
 
+#[utoipa::path(post, path = "/v1/public/checkouts/{id}/pay", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")), request_body = PayRequest,
+    responses((status = 200, description = "The checkout with the new attempt (the provider was asked to charge the checkout's amount).", body = PublicCheckout)))]
 async fn pay(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -88,6 +94,9 @@ async fn pay(
 /// JSON, first the state read after subscribing, then each change, read once for all of this
 /// checkout's subscribers by the hub ([`crate::events`]); a comment every 15 s keeps proxies
 /// from closing it.
+#[utoipa::path(get, path = "/v1/public/checkouts/{id}/events", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "Server-sent events: `event: status` whose data is the `PublicCheckout` JSON, first the current state, then each change; a comment every 15 s.", content_type = "text/event-stream", body = String)))]
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -104,6 +113,10 @@ async fn events(
 
 /// The QR code of the latest live attempt's payment page, as `image/svg+xml`: only the link the
 /// provider gave and the verifier stored, never anything the client sends.
+#[utoipa::path(get, path = "/v1/public/checkouts/{id}/qr.svg", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`."),
+        ("lang" = Option<String>, Query, description = "`en` for an English `<title>`; French otherwise.")),
+    responses((status = 200, description = "The QR code of the latest live attempt's payment page.", content_type = "image/svg+xml", body = String)))]
 async fn qr_svg(
     State(state): State<AppState>,
     Path(id): Path<String>,
