@@ -15,14 +15,19 @@ use crate::status::{AttemptStatus, CheckoutStatus, RefundStatus};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCheckout {
-    /// Amount in minor units of `currency`.
+    /// Amount in minor units of `currency` (`money::Money::new`'s range).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000_000_000_u64))]
     pub amount: u64,
     /// Currency of the amount.
     pub currency: Currency,
-    /// The merchant's own order reference (unique per merchant).
+    /// The merchant's own order reference (unique per merchant; 1 to 128 characters once
+    /// trimmed, as the verifier checks).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub reference: String,
-    /// What is being paid, shown to the customer.
+    /// What is being paid, shown to the customer (at most 500 characters, as the verifier
+    /// checks).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
     /// The customer's country, for phone numbers typed nationally; the verifier's default
     /// country when absent.

@@ -52,6 +52,26 @@ use super::{merchant, public};
 )]
 pub struct ApiDoc;
 
+/// One event of `GET /v1/public/checkouts/{id}/events` (`text/event-stream`): in OpenAPI 3.1 a
+/// stream's schema describes each of its events. Documentation only: the handler writes the
+/// events with axum's `Sse`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StatusEvent {
+    /// The event's name.
+    pub event: StatusEventName,
+    /// The checkout as `GET /v1/public/checkouts/{id}` returns it (`PublicCheckout`), as JSON.
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
+}
+
+/// The name of every event of the status stream.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusEventName {
+    /// The checkout's state, first as read when the stream opens, then after each change.
+    Status,
+}
+
 /// The document as served and committed: pretty JSON with a final newline.
 pub fn document() -> String {
     let mut text = ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_owned());
@@ -207,7 +227,11 @@ mod tests {
         assert_eq!(schemes["client_secret_query"]["in"], "query");
         assert_eq!(schemes["client_secret_query"]["name"], "client_secret");
         let sse = &paths["/v1/public/checkouts/{id}/events"]["get"]["responses"]["200"]["content"];
-        assert!(sse.get("text/event-stream").is_some(), "{sse}");
+        assert_eq!(sse["text/event-stream"]["schema"]["$ref"], "#/components/schemas/StatusEvent", "{sse}");
+        // The documented amount range is the one `Money::new` accepts.
+        let amount = &doc["components"]["schemas"]["CreateCheckout"]["properties"]["amount"];
+        assert_eq!(amount["maximum"], shared::money::MAX_MINOR, "{amount}");
+        assert_eq!(amount["minimum"], 1, "{amount}");
     }
 
     /// The `(METHOD, path)` pairs of every `.route(path, get(…).post(…))` call in a router's

@@ -96,7 +96,7 @@ async fn pay(
 /// from closing it.
 #[utoipa::path(get, path = "/v1/public/checkouts/{id}/events", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
     params(("id" = String, Path, description = "The checkout, `co_…`.")),
-    responses((status = 200, description = "Server-sent events: `event: status` whose data is the `PublicCheckout` JSON, first the current state, then each change; a comment every 15 s.", content_type = "text/event-stream", body = String)))]
+    responses((status = 200, description = "Server-sent events: `event: status` whose data is the `PublicCheckout` JSON, first the current state, then each change; a comment every 15 s.", content_type = "text/event-stream", body = super::openapi::StatusEvent)))]
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
