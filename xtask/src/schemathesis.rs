@@ -10,7 +10,7 @@
 //! the checkout's client secret (both on that checkout's id), with the checks
 //! `not_a_server_error` (no 5xx), `status_code_conformance` (only documented statuses),
 //! `content_type_conformance` and `response_schema_conformance`. Bounded: `SCHEMATHESIS_EXAMPLES`
-//! test cases per operation (default 50) and a wall-clock cap of `SCHEMATHESIS_SECONDS`
+//! test cases per operation (default 100) and a wall-clock cap of `SCHEMATHESIS_SECONDS`
 //! (default 300) after which the run is stopped and fails.
 
 use std::{
@@ -26,7 +26,7 @@ use anyhow::{Context, Result, bail};
 use crate::{cargo, prereq, run_cmd};
 
 /// Test cases per operation (override: `SCHEMATHESIS_EXAMPLES`).
-const EXAMPLES: &str = "50";
+const EXAMPLES: &str = "100";
 /// The run's wall-clock cap in seconds (override: `SCHEMATHESIS_SECONDS`).
 const SECONDS: u64 = 300;
 /// The checks run on every response.
