@@ -43,7 +43,7 @@ async fn list_events(
 }
 
 #[utoipa::path(post, path = "/v1/events/{id}/redeliver", tag = "merchant", security(("merchant_key" = [])),
-    params(("id" = String, Path, description = "The event, `evt_…`."), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")),
+    params(("id" = String, Path, description = "The event, `evt_…`."), ("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")),
     responses((status = 202, description = "The event is queued for delivery again.", body = EventDelivery)))]
 async fn redeliver(
     _: MerchantAuth,
@@ -54,7 +54,7 @@ async fn redeliver(
 }
 
 #[utoipa::path(post, path = "/v1/checkouts", tag = "merchant", security(("merchant_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")), request_body = CreateCheckout,
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")), request_body = CreateCheckout,
     responses((status = 201, description = "The checkout, with its client secret and hosted payment link (returned only here).", body = Checkout)))]
 async fn create(
     _: MerchantAuth,
@@ -76,7 +76,7 @@ async fn read(
 }
 
 #[utoipa::path(post, path = "/v1/checkouts/{id}/refunds", tag = "merchant", security(("merchant_key" = [])),
-    params(("id" = String, Path, description = "The checkout, `co_…`."), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")), request_body = CreateRefund,
+    params(("id" = String, Path, description = "The checkout, `co_…`."), ("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")), request_body = CreateRefund,
     responses((status = 201, description = "The refund, pending or final.", body = Refund)))]
 async fn create_refund(
     _: MerchantAuth,

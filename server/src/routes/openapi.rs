@@ -232,6 +232,9 @@ mod tests {
         let amount = &doc["components"]["schemas"]["CreateCheckout"]["properties"]["amount"];
         assert_eq!(amount["maximum"], shared::money::MAX_MINOR, "{amount}");
         assert_eq!(amount["minimum"], 1, "{amount}");
+        let key = &paths["/v1/checkouts"]["post"]["parameters"][0];
+        assert_eq!(key["name"], "Idempotency-Key");
+        assert_eq!(key["schema"]["maxLength"], crate::idempotency::MAX_KEY_LEN, "{key}");
     }
 
     /// The `(METHOD, path)` pairs of every `.route(path, get(…).post(…))` call in a router's

@@ -115,7 +115,7 @@ async fn events(
 /// provider gave and the verifier stored, never anything the client sends.
 #[utoipa::path(get, path = "/v1/public/checkouts/{id}/qr.svg", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
     params(("id" = String, Path, description = "The checkout, `co_…`."),
-        ("lang" = Option<String>, Query, description = "`en` for an English `<title>`; French otherwise.")),
+        ("lang" = Option<String>, Query, nullable = false, description = "`en` for an English `<title>`; French otherwise.")),
     responses((status = 200, description = "The QR code of the latest live attempt's payment page.", content_type = "image/svg+xml", body = String)))]
 async fn qr_svg(
     State(state): State<AppState>,
