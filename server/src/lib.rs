@@ -15,6 +15,8 @@ pub mod config;
 pub mod crashpoints;
 pub mod error;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod idempotency;
 pub mod ids;
 pub mod inbox;

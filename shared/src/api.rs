@@ -12,16 +12,22 @@ use crate::status::{AttemptStatus, CheckoutStatus, RefundStatus};
 
 /// `POST /v1/checkouts` (merchant API): what the merchant's backend wants to be paid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCheckout {
-    /// Amount in minor units of `currency`.
+    /// Amount in minor units of `currency` (`money::Money::new`'s range).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000_000_000_u64))]
     pub amount: u64,
     /// Currency of the amount.
     pub currency: Currency,
-    /// The merchant's own order reference (unique per merchant).
+    /// The merchant's own order reference (unique per merchant; 1 to 128 characters once
+    /// trimmed, as the verifier checks).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub reference: String,
-    /// What is being paid, shown to the customer.
+    /// What is being paid, shown to the customer (at most 500 characters, as the verifier
+    /// checks).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
     /// The customer's country, for phone numbers typed nationally; the verifier's default
     /// country when absent.
@@ -38,6 +44,7 @@ pub struct CreateCheckout {
 
 /// The paying customer, as the merchant's backend knows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
     /// First names.
@@ -57,6 +64,7 @@ pub struct Customer {
 /// A checkout as the merchant API returns it. Reading it back is how a merchant's backend
 /// verifies a payment: `status` is `succeeded` only on the provider's word.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Checkout {
     /// `co_…`.
     pub id: String,
@@ -92,6 +100,7 @@ pub struct Checkout {
 
 /// One payment attempt, as the merchant API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attempt {
     /// `at_…`.
     pub id: String,
@@ -118,6 +127,7 @@ pub struct Attempt {
 /// What a provider reported about an attempt's money, as it reported it. Each field is absent
 /// when the provider's message did not carry it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reported {
     /// The amount in minor units of the currency (its ISO 4217 exponent), read exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,6 +193,7 @@ impl Reported {
 
 /// What an attempt was expected to report: the checkout's amount and our reference.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Expected {
     /// Minor units.
     pub amount: u64,
@@ -194,6 +205,7 @@ pub struct Expected {
 
 /// The payload of `attempt.amount_mismatch`: what was expected and what the provider reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AmountMismatch {
     /// What the attempt asked for.
     pub expected: Expected,
@@ -203,6 +215,7 @@ pub struct AmountMismatch {
 
 /// A way to pay that the widget offers for a checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MethodOption {
     /// The method.
     pub method: PaymentMethod,
@@ -213,6 +226,7 @@ pub struct MethodOption {
 /// `GET /v1/public/checkouts/{id}` (client secret): what the widget shows, and what each
 /// status event carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicCheckout {
     /// `co_…`.
     pub id: String,
@@ -240,6 +254,7 @@ pub struct PublicCheckout {
 
 /// The latest attempt, as the customer may see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicAttempt {
     /// `at_…`: the reference the customer keeps.
     pub id: String,
@@ -258,6 +273,7 @@ pub struct PublicAttempt {
 /// `POST /v1/public/checkouts/{id}/pay` (client secret): the customer's choice. Amount and
 /// currency are never part of it: the checkout's alone are charged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PayRequest {
     /// The method chosen.
     pub method: PaymentMethod,
@@ -275,6 +291,7 @@ pub struct PayRequest {
 
 /// `POST /v1/checkouts/{id}/refunds` (merchant API).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
     /// Minor units to give back; everything not yet refunded when absent.
@@ -291,6 +308,7 @@ pub struct CreateRefund {
 
 /// A refund, as the merchant API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refund {
     /// `rf_…`.
     pub id: String,
@@ -317,6 +335,7 @@ pub struct Refund {
 
 /// The body of every error response: `{"error": {"code": "…", "message": "…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// The error.
     pub error: ApiErrorBody,
@@ -324,6 +343,7 @@ pub struct ApiError {
 
 /// The inside of [`ApiError`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
     /// A stable machine-readable code.
     pub code: ApiErrorCode,
@@ -339,6 +359,7 @@ pub struct ApiErrorBody {
 
 /// Machine-readable API error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApiErrorCode {
     /// The body or a parameter is malformed or invalid.
@@ -442,6 +463,7 @@ impl ApiErrorCode {
 /// The kinds of event the verifier sends to the merchant's webhook endpoint (Standard
 /// Webhooks). Each event has a stable `evt_…` id, sent as `webhook-id` on every delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventType {
     /// The checkout is paid (a provider confirmed it).
     #[serde(rename = "checkout.succeeded")]
@@ -533,6 +555,7 @@ impl EventType {
 /// The body of every webhook sent to the merchant, in the shape the Standard Webhooks
 /// specification recommends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEvent {
     /// What happened.
     #[serde(rename = "type")]
@@ -549,6 +572,7 @@ pub struct WebhookEvent {
 
 /// What a webhook event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEventData {
     /// The checkout, as it is after the change.
     pub checkout: EventCheckout,
@@ -568,6 +592,7 @@ pub struct WebhookEventData {
 
 /// A checkout in a webhook event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventCheckout {
     /// `co_…`.
     pub id: String,
@@ -583,6 +608,7 @@ pub struct EventCheckout {
 
 /// An attempt in a webhook event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventAttempt {
     /// `at_…`.
     pub id: String,
@@ -599,6 +625,7 @@ pub struct EventAttempt {
 
 /// A refund in a webhook event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRefund {
     /// `rf_…`.
     pub id: String,
@@ -613,6 +640,7 @@ pub struct EventRefund {
 
 /// One event of `GET /v1/checkouts/{id}/events`, with its delivery to the merchant's endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDelivery {
     /// `evt_…`, the `webhook-id` of every delivery.
     pub id: String,
@@ -640,6 +668,7 @@ pub struct EventDelivery {
 
 /// Where an event's delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Not yet accepted by the endpoint; sent again on the retry schedule.

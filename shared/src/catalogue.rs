@@ -14,6 +14,7 @@ use crate::method::Provider;
 
 /// A failure, as the customer and the merchant see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The wallet does not hold enough money.
@@ -59,6 +60,7 @@ pub enum ErrorCode {
 
 /// What the customer can do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SuggestedAction {
     /// Put money on the wallet, then try again.

@@ -7,6 +7,7 @@ use crate::phone::Network;
 
 /// A payment provider the verifier integrates. Only `server::providers` talks to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
     /// NovaSend (Côte d'Ivoire, Cameroun): wallet sessions and direct push payments.
@@ -49,6 +50,7 @@ impl Provider {
 
 /// What the customer chooses in the widget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// Any mobile-money wallet, confirmed on the provider's own page or prompt.

@@ -11,6 +11,7 @@ use crate::locale::Locale;
 
 /// A currency the checkout accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Currency {
     /// West African CFA franc (UEMOA): no minor unit.
     #[serde(rename = "XOF")]

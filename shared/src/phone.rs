@@ -23,6 +23,7 @@ use crate::locale::Locale;
 
 /// A country the checkout serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Country {
     /// Côte d'Ivoire.
     #[serde(rename = "CI")]

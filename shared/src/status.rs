@@ -17,6 +17,7 @@ use crate::money::Money;
 
 /// The state of a checkout, as the merchant sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckoutStatus {
     /// Waiting for the customer to pay (again, after a failed attempt).
@@ -104,6 +105,7 @@ impl CheckoutStatus {
 
 /// The state of one payment attempt with a provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// Recorded by us; the provider has not answered yet.
@@ -202,6 +204,7 @@ impl AttemptStatus {
 
 /// The state of one refund of a paid checkout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     /// Asked of the provider; not confirmed yet.

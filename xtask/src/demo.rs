@@ -25,13 +25,13 @@ fn port(var: &str, default: u16) -> Result<u16> {
     }
 }
 
-fn random_hex() -> Result<String> {
+pub(crate) fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn wait_listening(port: u16, child: &mut Child, what: &str) -> Result<()> {
+pub(crate) fn wait_listening(port: u16, child: &mut Child, what: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -6,6 +6,10 @@
 //!   demo shop on 127.0.0.1 until Ctrl-C.
 //! - `test`: installs what is missing (Debian packages, the wasm toolchain, Chromium), builds
 //!   the widget, runs every test (browser tests included) and the phone-parser fuzzer.
+//! - `schemathesis`: the merchant and public APIs against their OpenAPI document with
+//!   schemathesis, on a verifier with the sandboxes (also a step of `test`).
+//! - `fuzz`: the verifier's fuzz targets (`server/fuzz/run.sh`) for a few seconds each (also a
+//!   step of `test`).
 //! - `bench [--quick]`: measures the verifier under load beside a hello-world limit, on empty
 //!   and seeded databases, SSE, the widget's bytes and its time to `checkout:ready` in
 //!   Chromium; writes `BENCHMARKS.md` (`bench/`).
@@ -13,6 +17,7 @@
 mod bench;
 mod demo;
 mod prereq;
+mod schemathesis;
 mod test;
 mod widget;
 
@@ -35,8 +40,12 @@ fn run() -> Result<()> {
         Some("demo") => demo::run(&root),
         Some("test") => test::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("schemathesis") => schemathesis::run(&root),
+        Some("fuzz") => test::fuzz_server(&root),
         Some("help" | "--help" | "-h") | None => {
-            println!("usage: cargo xtask <build-widget | demo | test | bench [--quick]>");
+            println!(
+                "usage: cargo xtask <build-widget | demo | test | bench [--quick] | schemathesis | fuzz>"
+            );
             Ok(())
         }
         Some(other) => bail!("unknown command {other:?}; try `cargo xtask help`"),

@@ -144,3 +144,44 @@ pub(crate) fn ensure_standardwebhooks(root: &Path) -> Result<PathBuf> {
     }
     Ok(python)
 }
+
+/// The schemathesis `cargo xtask schemathesis` runs against the verifier's OpenAPI document.
+pub(crate) const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// Makes sure `<target>/schemathesis-venv` has [`SCHEMATHESIS`] at its pinned version; returns
+/// the venv's python (its `schemathesis` command is beside it).
+pub(crate) fn ensure_schemathesis(root: &Path) -> Result<PathBuf> {
+    let version = SCHEMATHESIS.rsplit("==").next().unwrap_or_default();
+    let check = format!("import importlib.metadata as m; assert m.version('schemathesis') == '{version}'");
+    ensure_pypi(root, "schemathesis-venv", SCHEMATHESIS, &check, "the API checks (schemathesis)")
+}
+
+/// Makes sure the venv `<target>/<venv>` passes the Python `check`, else installs `spec` into it
+/// from PyPI (Debian's python3 and python3-venv installed when missing); returns its python.
+fn ensure_pypi(root: &Path, venv: &str, spec: &str, check: &str, what: &str) -> Result<PathBuf> {
+    let venv = crate::target_dir(root).join(venv);
+    let python = venv.join("bin/python");
+    let passes =
+        |python: &Path| Command::new(python).args(["-c", check]).output().is_ok_and(|o| o.status.success());
+    if passes(&python) {
+        return Ok(python);
+    }
+    if !Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        install_debian(what, &["python3", "python3-venv"])?;
+    }
+    eprintln!("xtask: installing {spec} into {}", venv.display());
+    let make_venv =
+        || Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success());
+    if !make_venv() {
+        // Debian splits venv support into its own package.
+        install_debian(what, &["python3-venv"])?;
+        if !make_venv() {
+            bail!("python3 -m venv {} failed; install python3-venv", venv.display());
+        }
+    }
+    let pip = Command::new(venv.join("bin/pip")).args(["install", "--quiet", spec]).status();
+    if !pip.is_ok_and(|s| s.success()) || !passes(&python) {
+        bail!("pip install {spec} into {} failed (PyPI must be reachable)", venv.display());
+    }
+    Ok(python)
+}

@@ -4,7 +4,9 @@
 //! --locked -- -D warnings` with the lints of the root `Cargo.toml`), prerequisites (Chromium and chromedriver from Debian, axe-core from npm into
 //! `target/tools`, the PyPI `standardwebhooks` package in a venv under `target/` for the
 //! merchant webhook tests), the widget (wasm32 toolchain installed by `build-widget` when
-//! missing), the phone-parser fuzzer for a bounded time, then `cargo test --workspace` with the
+//! missing), the phone-parser fuzzer for a bounded time, the verifier's fuzz targets
+//! (`server/fuzz/run.sh`, a few seconds each), schemathesis against a live verifier
+//! ([`crate::schemathesis`]), then `cargo test --workspace` with the
 //! browser tests pointed at the built widget and at axe-core (`AXE_CORE_JS`), and the webhook
 //! tests at that Python (`STANDARDWEBHOOKS_PYTHON`), and the verifier's logs of that run kept in
 //! `target/e2e-logs/verifier.log` (`E2E_LOG_FILE`) then audited ([`audit_logs`]): no secret the
@@ -24,6 +26,10 @@ use crate::{cargo, prereq, run_cmd, widget};
 /// Seconds the fuzzer runs in the test command (override: `XTASK_FUZZ_SECONDS`).
 const FUZZ_SECONDS: &str = "30";
 
+/// Seconds each of the verifier's fuzz targets runs in the test command (five targets; override:
+/// `XTASK_SERVER_FUZZ_SECONDS`).
+const SERVER_FUZZ_SECONDS: &str = "15";
+
 pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
     gate(root)?;
     prereq::ensure_debian(
@@ -40,6 +46,9 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         eprintln!("xtask: fuzzing the phone parser for {seconds} s");
         run_cmd(std::process::Command::new("bash").arg(&fuzz).arg(&seconds).current_dir(root))?;
     }
+
+    fuzz_server(root)?;
+    crate::schemathesis::run(root)?;
 
     let log = fresh_log(root)?;
     eprintln!("xtask: running every test (cargo test --workspace)");
@@ -247,6 +256,16 @@ fn phones_in<'l>(line: &'l str, phones: &HashMap<String, String>) -> Vec<(String
         i = groups.last().map_or(start + 1, |&(_, e)| e.max(start + 1));
     }
     out
+}
+
+/// The verifier's fuzz targets (each provider's notification handling, the API's JSON bodies)
+/// for a bounded time each, in their own target directory (`target/fuzz-server`).
+pub(crate) fn fuzz_server(root: &Path) -> Result<()> {
+    let seconds =
+        std::env::var("XTASK_SERVER_FUZZ_SECONDS").unwrap_or_else(|_| SERVER_FUZZ_SECONDS.to_owned());
+    eprintln!("xtask: fuzzing the verifier's inputs for {seconds} s per target");
+    let run = root.join("server/fuzz/run.sh");
+    run_cmd(std::process::Command::new("bash").arg(run).arg(&seconds).current_dir(root))
 }
 
 /// Formatting and lints: a red gate stops the run before anything is installed or tested.

@@ -31,6 +31,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(state, crate::idempotency::guard))
 }
 
+#[utoipa::path(get, path = "/v1/checkouts/{id}/events", tag = "merchant", security(("merchant_key" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "The checkout's webhook events with their deliveries, oldest first.", body = Vec<EventDelivery>)))]
 async fn list_events(
     _: MerchantAuth,
     State(state): State<AppState>,
@@ -39,6 +42,9 @@ async fn list_events(
     Ok(Json(Outbox::new(state.checkouts.store().clone()).events_of(&id).await?))
 }
 
+#[utoipa::path(post, path = "/v1/events/{id}/redeliver", tag = "merchant", security(("merchant_key" = [])),
+    params(("id" = String, Path, description = "The event, `evt_…`."), ("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")),
+    responses((status = 202, description = "The event is queued for delivery again.", body = EventDelivery)))]
 async fn redeliver(
     _: MerchantAuth,
     State(state): State<AppState>,
@@ -47,6 +53,9 @@ async fn redeliver(
     Ok((StatusCode::ACCEPTED, Json(Outbox::new(state.checkouts.store().clone()).redeliver(&id).await?)))
 }
 
+#[utoipa::path(post, path = "/v1/checkouts", tag = "merchant", security(("merchant_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")), request_body = CreateCheckout,
+    responses((status = 201, description = "The checkout, with its client secret and hosted payment link (returned only here).", body = Checkout)))]
 async fn create(
     _: MerchantAuth,
     State(state): State<AppState>,
@@ -55,6 +64,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(state.checkouts.create(req).await?)))
 }
 
+#[utoipa::path(get, path = "/v1/checkouts/{id}", tag = "merchant", security(("merchant_key" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "The checkout and its attempts: `status` is `succeeded` only on the provider's word.", body = Checkout)))]
 async fn read(
     _: MerchantAuth,
     State(state): State<AppState>,
@@ -63,6 +75,9 @@ async fn read(
     Ok(Json(state.checkouts.merchant_view(&id).await?))
 }
 
+#[utoipa::path(post, path = "/v1/checkouts/{id}/refunds", tag = "merchant", security(("merchant_key" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`."), ("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, description = "Makes a retry of this POST answer the first response instead of acting again (at most 255 characters; kept 48 h).")), request_body = CreateRefund,
+    responses((status = 201, description = "The refund, pending or final.", body = Refund)))]
 async fn create_refund(
     _: MerchantAuth,
     State(state): State<AppState>,
@@ -75,6 +90,9 @@ async fn create_refund(
     Ok((StatusCode::CREATED, Json(state.checkouts.refund(&id, req, key).await?)))
 }
 
+#[utoipa::path(get, path = "/v1/checkouts/{id}/refunds", tag = "merchant", security(("merchant_key" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "The checkout's refunds, oldest first.", body = Vec<Refund>)))]
 async fn list_refunds(
     _: MerchantAuth,
     State(state): State<AppState>,
@@ -84,8 +102,8 @@ async fn list_refunds(
 }
 
 /// One line of `GET /v1/checkouts/{id}/history`.
-#[derive(Debug, Serialize)]
-struct HistoryEntry {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct HistoryEntry {
     at: String,
     attempt_id: Option<String>,
     from: Option<String>,
@@ -93,6 +111,9 @@ struct HistoryEntry {
     cause: String,
 }
 
+#[utoipa::path(get, path = "/v1/checkouts/{id}/history", tag = "merchant", security(("merchant_key" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "Every state change of the checkout and its attempts, oldest first.", body = Vec<HistoryEntry>)))]
 async fn history(
     _: MerchantAuth,
     State(state): State<AppState>,

@@ -46,6 +46,7 @@ pub mod client_ip;
 pub mod hosted;
 pub mod limits;
 pub mod merchant;
+pub mod openapi;
 pub mod public;
 pub mod webhooks;
 
@@ -79,6 +80,7 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
         .merge(rate.webhooks(webhooks::router()))
         .merge(rate.hosted(hosted::router(origins)))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/openapi.json", axum::routing::get(openapi::serve))
         .route("/returned", axum::routing::get(returned))
         // Public files: any page may load them.
         .nest("/widget", assets::router(&settings.widget_dir).layer(cors(AllowOrigin::from(Any))))

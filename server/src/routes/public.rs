@@ -68,6 +68,9 @@ impl FromRequestParts<AppState> for ClientSecret {
     }
 }
 
+#[utoipa::path(get, path = "/v1/public/checkouts/{id}", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "What the widget shows: amount, methods, the latest attempt.", body = PublicCheckout)))]
 async fn read(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -76,6 +79,9 @@ async fn read(
     Ok(Json(state.checkouts.authorized_public_view(&id, &secret).await?))
 }
 
+#[utoipa::path(post, path = "/v1/public/checkouts/{id}/pay", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")), request_body = PayRequest,
+    responses((status = 200, description = "The checkout with the new attempt (the provider was asked to charge the checkout's amount).", body = PublicCheckout)))]
 async fn pay(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -93,6 +99,9 @@ async fn pay(
 /// (paid, expired, cancelled, refunded) and at the latest after `[public_api]
 /// sse_max_lifetime_s` (the widget then reads the status and opens another). Over the hub's caps
 /// the stream is refused with `503 unavailable` and `Retry-After`, and the widget polls.
+#[utoipa::path(get, path = "/v1/public/checkouts/{id}/events", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`.")),
+    responses((status = 200, description = "Server-sent events: `event: status` whose data is the `PublicCheckout` JSON, first the current state, then each change; a comment every 15 s; the stream ends after a status final for the customer and at the latest after `[public_api] sse_max_lifetime_s`; over the caps it is refused `503 unavailable` with `Retry-After`.", content_type = "text/event-stream", body = super::openapi::StatusEvent)))]
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -142,6 +151,10 @@ fn is_final(view: &str) -> bool {
 
 /// The QR code of the latest live attempt's payment page, as `image/svg+xml`: only the link the
 /// provider gave and the verifier stored, never anything the client sends.
+#[utoipa::path(get, path = "/v1/public/checkouts/{id}/qr.svg", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`."),
+        ("lang" = Option<String>, Query, nullable = false, description = "`en` for an English `<title>`; French otherwise.")),
+    responses((status = 200, description = "The QR code of the latest live attempt's payment page.", content_type = "image/svg+xml", body = String)))]
 async fn qr_svg(
     State(state): State<AppState>,
     Path(id): Path<String>,
