@@ -32,6 +32,8 @@ use sha2::{Digest, Sha256};
 const MAX_REFERENCE_LEN: usize = 128;
 /// The longest description accepted.
 const MAX_DESCRIPTION_LEN: usize = 500;
+/// The longest `return_url` accepted (what browsers and providers reliably carry).
+const MAX_RETURN_URL_LEN: usize = 2048;
 /// Claimed references of a refused notification looked up at most.
 const CLAIMS_LOOKED_UP: usize = 2;
 
@@ -164,6 +166,9 @@ impl Checkouts {
                 "description",
                 format!("description must be at most {MAX_DESCRIPTION_LEN} characters"),
             ));
+        }
+        if let Some(url) = &req.return_url {
+            check_return_url(url)?;
         }
         let id = ids::checkout_id();
         let secret = ids::client_secret(&id);
@@ -1076,6 +1081,25 @@ impl crate::events::Source for Checkouts {
     async fn snapshot(&self, checkout_id: &str) -> Result<Arc<str>, AppError> {
         let view = self.public_view(checkout_id).await?;
         Ok(serde_json::to_string(&view).map_err(anyhow::Error::from)?.into())
+    }
+}
+
+/// A `return_url` is where providers send the customer's browser back: an absolute `https://`
+/// or `http://` URL of at most [`MAX_RETURN_URL_LEN`] bytes with a host, never a `javascript:`
+/// or `data:` link, a relative path or credentials in the URL.
+fn check_return_url(url: &str) -> Result<(), AppError> {
+    let refuse = |why: &str| Err(AppError::invalid("return_url", format!("return_url {why}")));
+    if url.len() > MAX_RETURN_URL_LEN {
+        return refuse(&format!("must be at most {MAX_RETURN_URL_LEN} characters"));
+    }
+    match reqwest::Url::parse(url) {
+        Ok(u) if !matches!(u.scheme(), "https" | "http") => refuse("must be an https:// or http:// URL"),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => refuse("must name a host"),
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            refuse("must not carry a user name or password")
+        }
+        Ok(_) => Ok(()),
+        Err(_) => refuse("must be an absolute https:// or http:// URL"),
     }
 }
 

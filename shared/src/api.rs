@@ -34,8 +34,10 @@ pub struct CreateCheckout {
     #[serde(default)]
     pub country: Option<Country>,
     /// Where a customer sent to a provider's page (card, pay-later, payment links) comes back:
-    /// the merchant's page that embeds the widget. Set by the merchant's backend only.
+    /// the merchant's page that embeds the widget. Set by the merchant's backend only: an
+    /// absolute `https://` or `http://` URL of at most 2048 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub return_url: Option<String>,
     /// Who pays, for providers that need it (Scalapay requires the consumer's details).
     #[serde(default)]

@@ -137,12 +137,40 @@ async fn invalid_checkouts_are_400_with_a_json_error() {
         (json!({"amount": 100, "currency": "XOF"}), "no reference"),
         (json!({"amount": 100, "currency": "XOF", "reference": "  "}), "blank reference"),
         (json!({"amount": 100, "currency": "XOF", "reference": "a", "amout": 1}), "unknown field"),
+        (
+            json!({"amount": 100, "currency": "XOF", "reference": "a", "return_url": "javascript:alert(1)"}),
+            "script URL",
+        ),
+        (json!({"amount": 100, "currency": "XOF", "reference": "a", "return_url": "/merci"}), "relative URL"),
+        (
+            json!({"amount": 100, "currency": "XOF", "reference": "a", "return_url": "data:text/html,x"}),
+            "data URL",
+        ),
+        (
+            json!({"amount": 100, "currency": "XOF", "reference": "a", "return_url": "https://u:p@shop.example/"}),
+            "credentials",
+        ),
+        (
+            json!({"amount": 100, "currency": "XOF", "reference": "a",
+                   "return_url": format!("https://shop.example/{}", "a".repeat(2100))}),
+            "long URL",
+        ),
     ];
     for (body, why) in cases {
         let (status, answer) = app.create_checkout_raw(body, MERCHANT_KEY).await;
         assert_eq!(status, 400, "{why}: {answer}");
         assert_eq!(answer["error"]["code"], "invalid_request", "{why}");
     }
+    // None of those was created: the reference is still free, and a shop's page is a fine
+    // return URL.
+    let (status, answer) = app
+        .create_checkout_raw(
+            json!({"amount": 100, "currency": "XOF", "reference": "a",
+                   "return_url": "https://shop.example/commande/42?merci=1"}),
+            MERCHANT_KEY,
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
     let not_json = app
         .http
         .post(format!("{}/v1/checkouts", app.url))
