@@ -1075,6 +1075,25 @@ mod tests {
     }
 
     #[test]
+    fn a_togolese_number_of_another_network_does_not_block() {
+        // Togo has had mobile number portability since 3 May 2024 (ARCEP Togo; full-news.tg):
+        // a Yas range may now be a Moov Africa customer's.
+        let mut c = checkout(CheckoutStatus::Open, None);
+        c.country = Country::Tg;
+        c.methods = vec![MethodOption { method: PaymentMethod::MoovMoney, provider: Provider::CaurisFlux }];
+        let s = run(State::new(Locale::En, true), [Action::Loaded(c)]);
+        let s = run(
+            s,
+            [Action::ChooseMethod(PaymentMethod::MoovMoney), Action::PhoneInput("90 11 23 45".into())],
+        );
+        let m = s.mismatch().expect("a Yas range for Moov Money");
+        assert_eq!((m.network, m.soft), (Network::Yas, true));
+        let s = run(s, [Action::Submit]);
+        let (_, req) = s.sending().expect("sent: the network is only a likely one");
+        assert_eq!(req.method, PaymentMethod::MoovMoney);
+    }
+
+    #[test]
     fn orange_money_through_novasend_asks_for_the_one_time_code() {
         let s = with_methods(&[
             (PaymentMethod::OrangeMoney, Provider::NovaSend),

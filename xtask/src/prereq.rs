@@ -156,6 +156,17 @@ pub(crate) fn ensure_schemathesis(root: &Path) -> Result<PathBuf> {
     ensure_pypi(root, "schemathesis-venv", SCHEMATHESIS, &check, "the API checks (schemathesis)")
 }
 
+/// The libphonenumber data `shared/tests/phone_oracle.rs` checks the phone tables against.
+pub(crate) const PHONENUMBERS: &str = "phonenumbers==9.0.43";
+
+/// Makes sure `<target>/phonenumbers-venv` has [`PHONENUMBERS`] at its pinned version; returns
+/// the venv's python, for the phone oracle test (`PHONENUMBERS_PYTHON`).
+pub(crate) fn ensure_phonenumbers(root: &Path) -> Result<PathBuf> {
+    let version = PHONENUMBERS.rsplit("==").next().unwrap_or_default();
+    let check = format!("import importlib.metadata as m; assert m.version('phonenumbers') == '{version}'");
+    ensure_pypi(root, "phonenumbers-venv", PHONENUMBERS, &check, "the phone oracle test (phonenumbers)")
+}
+
 /// Makes sure the venv `<target>/<venv>` passes the Python `check`, else installs `spec` into it
 /// from PyPI (Debian's python3 and python3-venv installed when missing); returns its python.
 fn ensure_pypi(root: &Path, venv: &str, spec: &str, check: &str, what: &str) -> Result<PathBuf> {

@@ -3,12 +3,13 @@
 //! Order: the code gate (`cargo fmt --check`, then `cargo clippy --workspace --all-targets
 //! --locked -- -D warnings` with the lints of the root `Cargo.toml`), prerequisites (Chromium and chromedriver from Debian, axe-core from npm into
 //! `target/tools`, the PyPI `standardwebhooks` package in a venv under `target/` for the
-//! merchant webhook tests), the widget (wasm32 toolchain installed by `build-widget` when
+//! merchant webhook tests, and `phonenumbers` in another for the phone oracle), the widget (wasm32 toolchain installed by `build-widget` when
 //! missing), the phone-parser fuzzer for a bounded time, the verifier's fuzz targets
 //! (`server/fuzz/run.sh`, a few seconds each), schemathesis against a live verifier
 //! ([`crate::schemathesis`]), then `cargo test --workspace` with the
 //! browser tests pointed at the built widget and at axe-core (`AXE_CORE_JS`), and the webhook
-//! tests at that Python (`STANDARDWEBHOOKS_PYTHON`), and the verifier's logs of that run kept in
+//! tests at that Python (`STANDARDWEBHOOKS_PYTHON`), the phone oracle at its own
+//! (`PHONENUMBERS_PYTHON`), and the verifier's logs of that run kept in
 //! `target/e2e-logs/verifier.log` (`E2E_LOG_FILE`) then audited ([`audit_logs`]): no secret the
 //! tests use, no client secret, no full phone number.
 
@@ -37,6 +38,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         &[("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")],
     )?;
     let standardwebhooks = prereq::ensure_standardwebhooks(root)?;
+    let phonenumbers = prereq::ensure_phonenumbers(root)?;
     let widget_dir = widget::build(root)?;
     let axe = prereq::ensure_axe_core(root)?;
 
@@ -62,6 +64,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         .env("CHROMIUM", "/usr/bin/chromium")
         .env("AXE_CORE_JS", &axe)
         .env("STANDARDWEBHOOKS_PYTHON", &standardwebhooks)
+        .env("PHONENUMBERS_PYTHON", &phonenumbers)
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("failed to run cargo test: {e}"))?;
     // Echo cargo's output as it comes, and add the totals over every test binary at the end:

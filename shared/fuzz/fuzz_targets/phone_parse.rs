@@ -1,6 +1,6 @@
 //! Fuzz target: `PhoneNumber::parse` on any input, for every country, must not panic, and what
 //! it accepts must be a canonical E.164 number of that country that reads back to itself from
-//! each of its written forms.
+//! each of its written forms, also pasted between direction marks and in Arabic-Indic digits.
 
 #![no_main]
 
@@ -23,6 +23,15 @@ fuzz_target!(|data: &[u8]| {
                 for form in [n.as_e164().to_owned(), n.format_national(), n.format_international()] {
                     assert_eq!(PhoneNumber::parse(&form, country).as_ref(), Ok(&n), "{form:?}");
                 }
+                // Pasted with the marks contact apps add, and in Arabic-Indic digits.
+                let pasted = format!("\u{202d}{}\u{202c}", n.format_international());
+                assert_eq!(PhoneNumber::parse(&pasted, country).as_ref(), Ok(&n), "{pasted:?}");
+                let arabic: String = n
+                    .format_national()
+                    .chars()
+                    .map(|c| c.to_digit(10).and_then(|d| char::from_u32(0x660 + d)).unwrap_or(c))
+                    .collect();
+                assert_eq!(PhoneNumber::parse(&arabic, country).as_ref(), Ok(&n), "{arabic:?}");
                 let _ = n.network();
             }
             Err(e) => {
