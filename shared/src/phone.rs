@@ -19,7 +19,9 @@
 //!
 //! Size: in a wasm32 build (opt-level "z", LTO, panic immediate-abort), parsing alone adds about
 //! 9.5 KB raw / 3.7 KB gzip -9, and parsing plus formatting, networks and every fr/en message
-//! about 17 KB raw / 6.5 KB gzip -9; the tables themselves are about 3.1 KB.
+//! about 17 KB raw / 6.5 KB gzip -9; the tables themselves are about 3.1 KB. Reading pasted
+//! text (format characters, digits of other scripts, the input bound) added 621 B raw / 359 B
+//! gzip -9 to the widget's wasm.
 
 use std::fmt;
 
@@ -198,7 +200,8 @@ pub struct Plan {
     /// trunk `0`, where there is one, is written before the first group.
     pub groups: &'static [usize],
     /// Whether customers can keep their number when they change network (libphonenumber's
-    /// `mobileNumberPortableRegion`): then [`PhoneNumber::network`] is only a likely network.
+    /// `mobileNumberPortableRegion`, and Togo since 3 May 2024): then [`PhoneNumber::network`]
+    /// is only a likely network, and a method of another network must not be refused for it.
     pub portable: bool,
     /// A mobile number of the country (national significant number), for help messages.
     pub example: &'static str,
@@ -760,7 +763,8 @@ pub enum PhoneError {
     /// Nothing was typed.
     #[error("no phone number was given")]
     Empty,
-    /// Something other than digits, spaces, dots, dashes, slashes, brackets and a leading `+`.
+    /// Something other than digits (of any script), spaces, dots, dashes, slashes, brackets,
+    /// invisible format characters and a leading `+`.
     #[error("the number contains characters that are not digits")]
     InvalidCharacters,
     /// Fewer digits than the country's numbers have.
