@@ -4,9 +4,9 @@
 //! github.com/google/libphonenumber, with its metadata and carrier files), at the version
 //! `cargo xtask test` pins (`xtask/src/prereq.rs`, `PHONENUMBERS`), asked through
 //! `tests/data/phonenumbers_oracle.py`. Its Python is `PHONENUMBERS_PYTHON` (set by `cargo xtask
-//! test`), else the venv `target/phonenumbers-venv`, made here with `pip install phonenumbers`
-//! when it is missing. When the metadata moves on (a new range, a renumbering), this test fails
-//! until `PLANS` follows it.
+//! test`), else the venv `target/phonenumbers-venv`, made here with `pip install
+//! phonenumbers==9.0.43` ([`PINNED`]) when it is missing. When the metadata moves on (a new
+//! range, a renumbering), this test fails until `PLANS` follows it: raise both pins to see.
 //!
 //! For every supported country, every 4-digit beginning of a national significant number (NSN)
 //! is filled out to full length in five ways, and the search goes one digit deeper wherever the
@@ -68,18 +68,23 @@ fn deviates(deviation: Deviation, country: Country) -> bool {
         .any(|(d, countries)| *d == deviation && (countries.is_empty() || countries.contains(&country)))
 }
 
+/// The `phonenumbers` the venv made here gets: the version `xtask/src/prereq.rs` pins
+/// (`PHONENUMBERS`), so that a new release never changes the verdicts unannounced.
+const PINNED: &str = "9.0.43";
+
 /// The Python that has `phonenumbers`.
 fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
+        let check = format!("import phonenumbers; assert phonenumbers.__version__ == '{PINNED}'");
         let imports = |python: &Path| {
             Command::new(python)
-                .args(["-c", "import phonenumbers"])
+                .args(["-c", &check])
                 .output()
                 .is_ok_and(|o| o.status.success())
         };
         if let Some(python) = std::env::var_os("PHONENUMBERS_PYTHON").map(PathBuf::from) {
-            assert!(imports(&python), "PHONENUMBERS_PYTHON={} cannot import phonenumbers", python.display());
+            assert!(imports(&python), "PHONENUMBERS_PYTHON={} lacks phonenumbers {PINNED}", python.display());
             return python;
         }
         let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/phonenumbers-venv");
@@ -89,13 +94,13 @@ fn python() -> &'static Path {
             let made =
                 Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
                     && Command::new(venv.join("bin/pip"))
-                        .args(["install", "--quiet", "phonenumbers"])
+                        .args(["install", "--quiet", &format!("phonenumbers=={PINNED}")])
                         .status()
                         .is_ok_and(|s| s.success());
             assert!(
                 made && imports(&python),
-                "the oracle needs PyPI phonenumbers: run `cargo xtask test`, or `python3 -m venv {0}; \
-                 {0}/bin/pip install phonenumbers`, or point PHONENUMBERS_PYTHON at a python that has it",
+                "the oracle needs PyPI phonenumbers {PINNED}: run `cargo xtask test`, or `python3 -m venv \
+                 {0}; {0}/bin/pip install phonenumbers=={PINNED}`, or point PHONENUMBERS_PYTHON at a python that has it",
                 venv.display()
             );
         }
