@@ -1270,8 +1270,11 @@ fn is_separator(ch: char) -> bool {
 }
 
 /// The Unicode format characters (general category Cf, Unicode 14.0 as Python's `unicodedata`
-/// gives them), as inclusive ranges: Apple Contacts wraps a copied number in U+202D…U+202C,
-/// WhatsApp Web puts U+200E before it. `shared/tests/phone_oracle.rs` checks the list.
+/// gives them), as inclusive ranges: Apple's apps wrap a copied value in U+202D…U+202C
+/// (github.com/bitwarden/clients issue 6186), text copied from right-to-left pages carries
+/// U+200E/U+200F (github.com/contao/core issue 8434), Signal wraps numbers in U+2068…U+2069
+/// (github.com/signalapp/Signal-Android issue 11630). `shared/tests/phone_oracle.rs` checks
+/// the list.
 const FORMAT_CHARS: [(u32, u32); 21] = [
     (0xad, 0xad),
     (0x600, 0x605),
