@@ -414,7 +414,7 @@ impl Checkouts {
 
     /// The provider for a payment among those `offering` its method (configuration order):
     /// the payer's when named, else the router's choice among those whose request budget is
-    /// not spent and, without a one-time code, that need none.
+    /// not spent.
     fn route(
         &self,
         c: &CheckoutRecord,
@@ -441,9 +441,13 @@ impl Checkouts {
             tracing::info!(?wait, "request budgets spent; payment not started");
             return Err(budget_spent(wait));
         }
-        let without_otp: Vec<Provider> = open.iter().copied().filter(|p| !p.needs_otp(req.method)).collect();
-        let candidates = if req.otp.is_none() && !without_otp.is_empty() { without_otp } else { open };
-        self.router.choose(req.method, c.country, &candidates).ok_or(AppError::MethodUnavailable)
+        let mut choice =
+            self.router.choose(req.method, c.country, &open).ok_or(AppError::MethodUnavailable)?;
+        // Without a one-time code, a provider that needs one is no fallback (it would refuse).
+        if req.otp.is_none() {
+            choice.fallbacks.retain(|p| !p.needs_otp(req.method));
+        }
+        Ok(choice)
     }
 
     /// Stores an attempt on `choice`'s provider (the limits counted by the store) and starts
