@@ -74,6 +74,9 @@ pub struct Checkouts {
     attempt_limits: AttemptLimits,
     /// Refused notifications, tallied in memory ([`crate::refused`]).
     refused: Arc<crate::refused::RefusedNotices>,
+    /// Chooses among providers offering the same method, from their recent health
+    /// ([`crate::routing`]).
+    router: Arc<crate::routing::Router>,
 }
 
 /// How long after its checkout's deadline a client secret still opens it for reading (the
@@ -115,7 +118,15 @@ impl Checkouts {
             inbox: Arc::new(tokio::sync::Notify::new()),
             attempt_limits: AttemptLimits::from(&crate::config::LimitSettings::default()),
             refused: Arc::default(),
+            router: Arc::default(),
         }
+    }
+
+    /// The same service routing by `settings` (`[routing]`; the first configured provider
+    /// for a method otherwise, while it is up).
+    pub fn with_routing(mut self, settings: crate::routing::RoutingSettings) -> Checkouts {
+        self.router = Arc::new(crate::routing::Router::new(settings));
+        self
     }
 
     /// The same service with other limits on new attempts (`[limits]`; the defaults
@@ -330,11 +341,15 @@ impl Checkouts {
     /// other mode is refused before anything is stored or sent.
     pub async fn pay(&self, c: &CheckoutRecord, req: PayRequest) -> Result<PublicCheckout, AppError> {
         self.same_mode(c)?;
-        let option = self
+        let offering: Vec<Provider> = self
             .method_options(c)
             .into_iter()
-            .find(|o| o.method == req.method && req.provider.is_none_or(|p| p == o.provider))
-            .ok_or(AppError::MethodUnavailable)?;
+            .filter(|o| o.method == req.method && req.provider.is_none_or(|p| p == o.provider))
+            .map(|o| o.provider)
+            .collect();
+        if offering.is_empty() {
+            return Err(AppError::MethodUnavailable);
+        }
         let phone = if req.method.needs_phone() {
             Some(PhoneNumber::parse(&req.phone, c.country).map_err(AppError::InvalidPhone)?)
         } else {
@@ -356,12 +371,102 @@ impl Checkouts {
             self.expire_due().await?;
             return Err(AppError::Conflict("the checkout has expired".into()));
         }
-        let provider = self.provider(option.provider).ok_or(AppError::MethodUnavailable)?.clone();
+        let mut choice = self.route(c, &req, &offering)?;
+        let mut failed_over = false;
+        loop {
+            let provider = self.provider(choice.provider).ok_or(AppError::MethodUnavailable)?.clone();
+            let started = match self
+                .start_attempt(c, &req, e164.clone(), phone.clone(), otp.clone(), &provider, &choice)
+                .await
+            {
+                // The first attempt has failed cleanly; a limit refusing the second one
+                // leaves the customer with that failure.
+                Err(e) if failed_over => {
+                    tracing::info!(checkout = %c.id, error = ?e, "failover not started");
+                    return self.public_view(&c.id).await;
+                }
+                other => other?,
+            };
+            // A refusal certain to have started nothing (the provider down or erroring before
+            // the customer can have been prompted) is tried once on the next provider; never
+            // an answer whose outcome is unknown (a timeout after sending may have prompted).
+            match (started, choice.fallbacks.first()) {
+                (StartOutcome::RefusedProviderSide, Some(&next))
+                    if !failed_over && req.provider.is_none() =>
+                {
+                    tracing::info!(
+                        checkout = %c.id,
+                        from = choice.provider.as_str(),
+                        to = next.as_str(),
+                        "provider refused before starting anything; trying the next one once"
+                    );
+                    choice = crate::routing::Choice {
+                        provider: next,
+                        reason: crate::routing::Reason::Failover { from: choice.provider },
+                        fallbacks: Vec::new(),
+                    };
+                    failed_over = true;
+                }
+                _ => return self.public_view(&c.id).await,
+            }
+        }
+    }
+
+    /// The provider for a payment among those `offering` its method (configuration order):
+    /// the payer's when named, else the router's choice among those whose request budget is
+    /// not spent.
+    fn route(
+        &self,
+        c: &CheckoutRecord,
+        req: &PayRequest,
+        offering: &[Provider],
+    ) -> Result<crate::routing::Choice, AppError> {
+        use crate::routing::{Choice, Reason};
+        if let Some(p) = req.provider {
+            return Ok(Choice { provider: p, reason: Reason::Requested, fallbacks: Vec::new() });
+        }
+        let open: Vec<Provider> = offering
+            .iter()
+            .copied()
+            .filter(|&p| self.provider(p).is_some_and(|a| a.budget().closed_for().is_none()))
+            .collect();
         // A provider whose request budget is known to be spent is not asked, and nothing is
         // stored: the customer is told that nothing was charged and when to try again.
+        if open.is_empty() {
+            let wait = offering
+                .iter()
+                .filter_map(|&p| self.provider(p)?.budget().closed_for())
+                .min()
+                .unwrap_or_default();
+            tracing::info!(?wait, "request budgets spent; payment not started");
+            return Err(budget_spent(wait));
+        }
+        let mut choice =
+            self.router.choose(req.method, c.country, &open).ok_or(AppError::MethodUnavailable)?;
+        // Without a one-time code, a provider that needs one is no fallback (it would refuse).
+        if req.otp.is_none() {
+            choice.fallbacks.retain(|p| !p.needs_otp(req.method));
+        }
+        Ok(choice)
+    }
+
+    /// Stores an attempt on `choice`'s provider (the limits counted by the store) and starts
+    /// it there; the router learns the provider's answer.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_attempt(
+        &self,
+        c: &CheckoutRecord,
+        req: &PayRequest,
+        e164: Option<String>,
+        phone: Option<PhoneNumber>,
+        otp: Option<String>,
+        provider: &Arc<dyn PaymentProvider>,
+        choice: &crate::routing::Choice,
+    ) -> Result<StartOutcome, AppError> {
+        // A provider whose request budget is known to be spent is not asked.
         if let Some(wait) = provider.budget().closed_for() {
             tracing::info!(
-                provider = option.provider.as_str(),
+                provider = choice.provider.as_str(),
                 ?wait,
                 "request budget spent; payment not started"
             );
@@ -370,7 +475,7 @@ impl Checkouts {
         let attempt = AttemptRecord {
             id: ids::attempt_id(),
             checkout_id: c.id.clone(),
-            provider: option.provider,
+            provider: choice.provider,
             method: req.method,
             phone: e164,
             status: AttemptStatus::Created,
@@ -383,11 +488,13 @@ impl Checkouts {
         };
         // The business limits are counted by the store in the insert's transaction: a refusal
         // stores nothing and sends nothing.
-        let first_poll_at_ms = now_ms() + self.poll_delay_ms(option.provider, 0);
-        match self
-            .store
-            .start_attempt_limited(&attempt, first_poll_at_ms, &Cause::Api("pay"), &self.attempt_limits)
-            .await
+        let first_poll_at_ms = now_ms() + self.poll_delay_ms(choice.provider, 0);
+        let reason = choice.reason.to_text();
+        let cause = match choice.reason {
+            crate::routing::Reason::Requested | crate::routing::Reason::Only => Cause::Api("pay"),
+            _ => Cause::Routed(choice.provider, reason.clone()),
+        };
+        match self.store.start_attempt_limited(&attempt, first_poll_at_ms, &cause, &self.attempt_limits).await
         {
             Ok(Ok(())) => {}
             Ok(Err(reached)) => {
@@ -403,11 +510,24 @@ impl Checkouts {
             Err(StoreError::Conflict(msg)) => return Err(AppError::Conflict(msg)),
             Err(e) => return Err(e.into()),
         }
+        tracing::info!(
+            checkout = %c.id,
+            attempt = %attempt.id,
+            method = req.method.as_str(),
+            country = ?c.country,
+            provider = choice.provider.as_str(),
+            reason = %reason,
+            "payment routed"
+        );
         self.events.changed(&c.id, self);
         fail::fail_point!("pay.attempt_stored");
         let start = self.start_request(c, &attempt, phone, otp);
-        self.start_with_provider(provider.as_ref(), &attempt, &start, Starter::Customer).await?;
-        self.public_view(&c.id).await
+        let started =
+            self.start_with_provider(provider.as_ref(), &attempt, &start, Starter::Customer).await?;
+        if let Some(health) = started.health() {
+            self.router.record(choice.provider, req.method, c.country, health);
+        }
+        Ok(started)
     }
 
     fn start_request(
@@ -452,26 +572,36 @@ impl Checkouts {
         attempt: &AttemptRecord,
         start: &StartPayment,
         starter: Starter,
-    ) -> Result<(), AppError> {
+    ) -> Result<StartOutcome, AppError> {
         let cause = Cause::ProviderResponse(provider.id());
-        match provider.start(start).await {
+        let outcome = match provider.start(start).await {
             Ok(update) => {
                 fail::fail_point!("pay.provider_answered");
                 self.apply(attempt, &update, &cause).await?;
+                StartOutcome::Answered
             }
             Err(ProviderError::Refused { code, provider_code }) => {
                 tracing::info!(attempt = %attempt.id, %provider_code, "provider refused the payment");
                 let update = failed(code);
                 self.apply(attempt, &update, &cause).await?;
+                // Each adapter maps its document's "down", "maintenance" and "provider error"
+                // refusals (answered before any payment exists) to this code.
+                if code == ErrorCode::ProviderUnavailable {
+                    StartOutcome::RefusedProviderSide
+                } else {
+                    StartOutcome::RefusedCustomer
+                }
             }
             Err(ProviderError::Integration(why) | ProviderError::Unsupported(why)) => {
                 tracing::error!(attempt = %attempt.id, %why, "provider integration error");
                 self.apply(attempt, &failed(ErrorCode::ProviderUnavailable), &cause).await?;
+                StartOutcome::Failed
             }
             Err(ProviderError::Unavailable(why)) => {
                 // The call may have been taken: keep the attempt pending; the reconciler asks
                 // the provider by our reference and never starts a second charge.
                 tracing::warn!(attempt = %attempt.id, %why, "provider outcome unknown; will reconcile");
+                StartOutcome::Unknown
             }
             // Not sent (the budget was spent between the check and the call): nothing happened
             // at the provider. The customer's attempt fails cleanly and they are told to try
@@ -482,10 +612,13 @@ impl Checkouts {
                     self.apply(attempt, &failed(ErrorCode::ProviderUnavailable), &cause).await?;
                     return Err(budget_spent(retry_in));
                 }
-                Starter::Reconciler => self.defer(attempt, retry_in).await,
+                Starter::Reconciler => {
+                    self.defer(attempt, retry_in).await;
+                    StartOutcome::Deferred
+                }
             },
-        }
-        Ok(())
+        };
+        Ok(outcome)
     }
 
     /// A provider call deferred because the provider's request budget is spent: not a
@@ -793,7 +926,7 @@ impl Checkouts {
         // attempt fails and the customer starts again with a new code.
         let start = self.start_request(&c, attempt, phone, None);
         tracing::info!(attempt = %attempt.id, "provider never received the payment; sending it again with the same reference");
-        self.start_with_provider(provider, attempt, &start, Starter::Reconciler).await
+        self.start_with_provider(provider, attempt, &start, Starter::Reconciler).await.map(|_| ())
     }
 
     /// Refunds all (amount absent) or part of a paid checkout through its provider. Providers
@@ -1515,5 +1648,34 @@ mod tests {
         assert!(store.attempts(&refused.id).await.unwrap().is_empty());
         // The reconciler does not count a fetch it cannot send.
         assert!(service.budget_closed_for(Provider::CaurisFlux).is_some());
+    }
+}
+
+/// What a start call's answer says, for the router and the failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StartOutcome {
+    /// The provider answered with the payment's state.
+    Answered,
+    /// Refused for the customer's or the business's reason: says nothing of the provider.
+    RefusedCustomer,
+    /// Refused because the provider is down or erring, before any payment existed there.
+    RefusedProviderSide,
+    /// Our keys or request refused, or an answer we cannot read.
+    Failed,
+    /// No answer (timeout, 5xx, transport): the payment may exist at the provider.
+    Unknown,
+    /// Not sent (request budget spent), put off by the reconciler.
+    Deferred,
+}
+
+impl StartOutcome {
+    fn health(self) -> Option<crate::routing::Outcome> {
+        use crate::routing::Outcome;
+        match self {
+            StartOutcome::Answered => Some(Outcome::Accepted),
+            StartOutcome::RefusedProviderSide | StartOutcome::Unknown => Some(Outcome::Down),
+            StartOutcome::Failed => Some(Outcome::Error),
+            StartOutcome::RefusedCustomer | StartOutcome::Deferred => None,
+        }
     }
 }

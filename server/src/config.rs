@@ -80,6 +80,10 @@ pub struct Settings {
     /// are kept (`[retention]`; defaults when absent).
     #[serde(default)]
     pub retention: RetentionSettings,
+    /// `[routing]`: the merchant's preference and weights per method and country, and the
+    /// providers' cool-down ([`crate::routing`]; the first configured provider otherwise).
+    #[serde(default)]
+    pub routing: crate::routing::RoutingSettings,
 }
 
 /// The merchant's webhook endpoint.

@@ -29,6 +29,7 @@ pub mod redact;
 pub mod refused;
 pub mod retention;
 pub mod routes;
+pub mod routing;
 pub mod serve;
 pub mod startup;
 pub mod store;

@@ -111,7 +111,8 @@ impl Application {
                 livemode: mode.is_live(),
             },
         )
-        .with_attempt_limits((&settings.limits).into());
+        .with_attempt_limits((&settings.limits).into())
+        .with_routing(settings.routing.clone());
         let merchant_keys = crate::merchant_keys::MerchantKeys::new(
             mode,
             settings.merchant.secret_key.as_ref(),

@@ -283,7 +283,9 @@ pub struct PayRequest {
     /// need no phone number (card).
     #[serde(default)]
     pub phone: String,
-    /// Which provider carries the method, when several offer it; the first one otherwise.
+    /// Which provider carries the method, when several offer it; without one the verifier
+    /// chooses (its `[routing]`: the merchant's preference or weights and each provider's
+    /// recent health).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<Provider>,
     /// The one-time code the customer generated (Orange Money), when the method needs one.

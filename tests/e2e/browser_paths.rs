@@ -200,6 +200,37 @@ async fn mypvit_pays_airtel_money_in_the_browser() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn gabon_airtel_reaches_mypvit_beside_caurisflux_with_the_demo_s_routing() {
+    // Both CaurisFlux and MyPVit offer Gabon's Airtel Money; the widget names no provider and
+    // the demo's `[routing]` prefers MyPVit (`cargo xtask demo`'s configuration).
+    let rule = |method| server::routing::RoutingRule {
+        method,
+        country: Country::Ga,
+        prefer: Some(shared::method::Provider::MyPvit),
+        weights: Default::default(),
+    };
+    let routing = server::routing::RoutingSettings {
+        rules: vec![
+            rule(shared::method::PaymentMethod::AirtelMoney),
+            rule(shared::method::PaymentMethod::MoovMoney),
+        ],
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(Options { routing, ..Options::default() }).await;
+    let browser = Browser::start().await.expect("browser starts");
+    let c = &browser.client;
+    // MyPVit's sandbox: up to 1 000 XAF succeeds (README, test numbers).
+    let ga = app.create_checkout_in(1_000, "XAF", Country::Ga).await;
+    pay_by_push(c, &ga, "airtel_money", "074 41 65 46").await;
+    let seen = app.merchant_checkout(&ga.id).await;
+    assert_eq!(seen.status, CheckoutStatus::Succeeded);
+    assert_eq!(seen.attempts.len(), 1);
+    assert_eq!(seen.attempts[0].provider, shared::method::Provider::MyPvit);
+    assert!(app.caurisflux_payments().await.unwrap().is_empty(), "CaurisFlux was not asked");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn orange_money_asks_for_the_one_time_code_and_pays() {
     let app = TestApp::spawn().await;
     let browser = Browser::start().await.expect("browser starts");

@@ -25,6 +25,7 @@ mod qr;
 mod rate_limits;
 mod reconcile;
 mod refunds;
+mod routing;
 mod scalapay;
 mod sse;
 mod widget_assets;

@@ -223,6 +223,9 @@ pub struct Options {
     /// client is 127.0.0.1 and some tests pay hundreds of times with one number; the tests of
     /// the limits set their own.
     pub limits: Option<LimitSettings>,
+    /// Verifier: `[routing]` (the defaults: the first configured provider while it is up,
+    /// a 30 s cool-down).
+    pub routing: server::routing::RoutingSettings,
 }
 
 impl Default for Options {
@@ -254,6 +257,7 @@ impl Default for Options {
             sse_max_lifetime_s: 1800,
             allowed_origins: Vec::new(),
             limits: None,
+            routing: server::routing::RoutingSettings::default(),
         }
     }
 }
@@ -508,6 +512,7 @@ impl TestApp {
             },
             limits: options.limits.clone().unwrap_or_else(LimitSettings::generous),
             retention: server::config::RetentionSettings::default(),
+            routing: options.routing.clone(),
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();

@@ -422,6 +422,17 @@ impl State {
         self.loaded()?.methods.iter().find(|o| o.method == method).map(|o| o.provider)
     }
 
+    /// The provider named in the payment request for `method`: the only one offering it;
+    /// none when several do and none of them needs a one-time code, so that the verifier
+    /// chooses by their health and the merchant's `[routing]`; else the first (the one-time
+    /// code the customer types is that provider's).
+    pub(crate) fn provider_sent(&self, method: PaymentMethod) -> Option<Provider> {
+        let first = self.provider_for(method)?;
+        let mut offering = self.loaded()?.methods.iter().filter(|o| o.method == method);
+        let several = offering.clone().nth(1).is_some();
+        if several && !offering.any(|o| o.provider.needs_otp(method)) { None } else { Some(first) }
+    }
+
     /// Whether the chosen method needs a one-time code from the customer.
     pub(crate) fn needs_otp(&self) -> bool {
         self.method.is_some_and(|m| self.provider_for(m).is_some_and(|p| p.needs_otp(m)))
@@ -587,7 +598,7 @@ impl State {
         self.attempt_network =
             if method.needs_phone() { method.network().or(self.phone_network()) } else { None };
         self.seq = self.seq.wrapping_add(1);
-        let provider = self.provider_for(method);
+        let provider = self.provider_sent(method);
         self.pay = Pay::Sending { seq: self.seq, request: PayRequest { method, phone, provider, otp } };
         self
     }
@@ -1091,6 +1102,18 @@ mod tests {
         let s = run(s, [Action::Submit]);
         let (_, req) = s.sending().expect("sent: the network is only a likely one");
         assert_eq!(req.method, PaymentMethod::MoovMoney);
+    }
+
+    #[test]
+    fn a_method_offered_by_several_providers_is_sent_without_one_for_the_verifier_to_choose() {
+        let s = with_methods(&[
+            (PaymentMethod::AirtelMoney, Provider::CaurisFlux),
+            (PaymentMethod::AirtelMoney, Provider::MyPvit),
+            (PaymentMethod::MoovMoney, Provider::MyPvit),
+        ]);
+        assert_eq!(s.provider_sent(PaymentMethod::AirtelMoney), None);
+        assert_eq!(s.provider_sent(PaymentMethod::MoovMoney), Some(Provider::MyPvit), "the only one");
+        assert_eq!(s.provider_sent(PaymentMethod::Wave), None, "not offered at all");
     }
 
     #[test]

@@ -163,6 +163,22 @@ renew_secret = "SBXRENEW"
 rest = "SBXREST"
 status = "SBXSTATUS"
 
+# Gabon's Airtel Money and Moov Money are offered by CaurisFlux and MyPVit: MyPVit takes them
+# while it is up (its sandbox: up to 1 000 XAF succeeds, above fails), CaurisFlux while MyPVit
+# cools down after answering as down.
+[routing]
+cooldown_ms = 30000
+
+[[routing.rules]]
+method = "airtel_money"
+country = "GA"
+prefer = "my_pvit"
+
+[[routing.rules]]
+method = "moov_money"
+country = "GA"
+prefer = "my_pvit"
+
 [public_api]
 # The demo shop's pages call the public API from their own origin (the widget inline).
 allowed_origins = ["http://127.0.0.1:{shop_port}", "http://localhost:{shop_port}"]

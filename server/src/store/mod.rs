@@ -218,6 +218,8 @@ pub enum Cause {
     ProviderResponse(Provider),
     /// The checkout's deadline passed.
     Expiry,
+    /// A payment started on the provider the router chose ([`crate::routing`]), and why.
+    Routed(Provider, String),
 }
 
 impl Cause {
@@ -229,6 +231,7 @@ impl Cause {
             Cause::Poll(p) => format!("poll:{}", p.as_str()),
             Cause::ProviderResponse(p) => format!("provider_response:{}", p.as_str()),
             Cause::Expiry => "expiry".to_owned(),
+            Cause::Routed(p, why) => format!("api:pay:route:{}:{why}", p.as_str()),
         }
     }
 }
