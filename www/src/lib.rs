@@ -31,6 +31,7 @@ use shared::{
     api::{Checkout, CreateCheckout, Customer, EventType, WebhookEvent},
     locale::Locale,
     money::{Currency, Money},
+    status::CheckoutStatus,
 };
 use tokio::{net::TcpListener, sync::RwLock};
 
@@ -308,11 +309,12 @@ async fn order_page(
         // browser sends over a connection of its own: `preconnect … crossorigin` opens it while
         // the loader itself downloads.
         "<link rel=preconnect href='{verifier}' crossorigin>
-<p>{}: {} — <b>{}</b></p>
+<p>{} {} — <b>{}</b></p>
 <div id=pay></div>
 <script src='{verifier}/widget/checkout.js' data-client-secret='{secret}' data-target='#pay' data-locale='{lang}' async></script>
 <p><a id=check href='/orders/{id}/status?lang={lang}'>{}</a></p>",
-        if l == Locale::Fr { "Commande" } else { "Order" },
+        // French puts a (narrow no-break) space before a colon; English does not.
+        if l == Locale::Fr { "Commande\u{202f}:" } else { "Order:" },
         name(&order.product, l),
         price(&order.product, l),
         if l == Locale::Fr { "Vérifier le paiement auprès du serveur" } else { "Check the payment with the server" },
@@ -350,22 +352,60 @@ async fn order_status(
         }
         Err(e) => return (StatusCode::BAD_GATEWAY, format!("verifier unreachable: {e}")).into_response(),
     };
-    let paid = checkout.status.is_paid() && checkout.amount == order.product.price;
-    let text = match (paid, l) {
-        (true, Locale::Fr) => "Payée : la commande peut être expédiée.",
-        (true, Locale::En) => "Paid: the order can ship.",
-        (false, Locale::Fr) => "Pas encore payée.",
-        (false, Locale::En) => "Not paid yet.",
-    };
+    let text = order_status_text(checkout.status, checkout.amount == order.product.price, l);
+    // The verifier's event names are for the shop's backend, not its customers: kept in a data
+    // attribute (read by the tests), never shown.
     let notices: Vec<&str> = order.notices.iter().map(|n| n.as_str()).collect();
     let body = format!(
-        "<p id=order-status data-status='{}'>{text}</p><p id=notices data-notices='{}'>{}: {}</p>",
+        "<p id=order-status data-status='{}'>{text}</p><div id=notices hidden data-notices='{}'></div>",
         checkout.status.as_str(),
         notices.join(" "),
-        if l == Locale::Fr { "Notifications reçues" } else { "Notifications received" },
-        if notices.is_empty() { "—".to_owned() } else { notices.join(", ") },
     );
     page(l, if l == Locale::Fr { "État de la commande" } else { "Order status" }, &body).into_response()
+}
+
+/// What the order's status page tells the customer: only a payment kept in full (and of the
+/// order's amount) means the order ships; a refunded one does not, though money was taken once
+/// (`CheckoutStatus::is_paid` counts it).
+fn order_status_text(status: CheckoutStatus, amount_matches: bool, l: Locale) -> &'static str {
+    let fr = l == Locale::Fr;
+    match status {
+        CheckoutStatus::Succeeded if amount_matches => {
+            if fr {
+                "Payée : la commande peut être expédiée."
+            } else {
+                "Paid: the order can ship."
+            }
+        }
+        CheckoutStatus::PartiallyRefunded if amount_matches => {
+            if fr {
+                "Payée, remboursée en partie : le reste de la commande peut être expédié."
+            } else {
+                "Paid, partly refunded: the rest of the order can ship."
+            }
+        }
+        CheckoutStatus::Refunded => {
+            if fr {
+                "Remboursée : la commande ne sera pas expédiée."
+            } else {
+                "Refunded: the order will not ship."
+            }
+        }
+        CheckoutStatus::Expired | CheckoutStatus::Cancelled => {
+            if fr {
+                "Non payée : le paiement n'a pas abouti."
+            } else {
+                "Not paid: the payment did not go through."
+            }
+        }
+        _ => {
+            if fr {
+                "Pas encore payée."
+            } else {
+                "Not paid yet."
+            }
+        }
+    }
 }
 
 /// `POST /webhooks/verifier`: the verifier's events, verified with the reference library.
@@ -386,4 +426,27 @@ async fn verifier_webhook(State(shop): State<Arc<Shop>>, headers: HeaderMap, bod
         order.notices.push(event.kind);
     }
     StatusCode::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::{locale::Locale, status::CheckoutStatus};
+
+    use super::order_status_text;
+
+    #[test]
+    fn only_a_payment_kept_in_full_ships() {
+        let ships = |status, amount_matches| {
+            order_status_text(status, amount_matches, Locale::Fr).contains("peut être expédiée")
+        };
+        assert!(ships(CheckoutStatus::Succeeded, true));
+        assert!(!ships(CheckoutStatus::Succeeded, false), "another amount");
+        assert!(!ships(CheckoutStatus::Refunded, true), "refunded in full");
+        assert!(!ships(CheckoutStatus::Processing, true));
+        assert!(!ships(CheckoutStatus::Expired, true));
+        assert_eq!(
+            order_status_text(CheckoutStatus::Refunded, true, Locale::En),
+            "Refunded: the order will not ship."
+        );
+    }
 }
