@@ -213,21 +213,24 @@ pub(crate) fn otp_hint(code: Option<&str>, locale: Locale) -> String {
     }
 }
 
-/// "This is a Moov Africa number: choose Moov Money or change the number."
+/// "This is a Moov Africa number: choose Moov Money or change the number." ("an Orange
+/// number": English's article follows the sound of the name).
 pub(crate) fn mismatch(m: Mismatch, locale: Locale) -> String {
     let net = m.network.name().unwrap_or_default();
+    // A vowel sound: a name starting with a vowel, or read letter by letter from M ("em-tee-en").
+    let a = if net.starts_with(['A', 'E', 'I', 'O', 'U']) || net.starts_with("MTN") { "an" } else { "a" };
     match (m.suggest, locale) {
         (Some(w), Locale::Fr) => format!(
             "Ce numéro est un numéro {net}\u{a0}: choisissez {} ou changez de numéro.",
             w.label(locale)
         ),
         (Some(w), Locale::En) => {
-            format!("This is a {net} number: choose {} or change the number.", w.label(locale))
+            format!("This is {a} {net} number: choose {} or change the number.", w.label(locale))
         }
         (None, Locale::Fr) => {
             format!("Ce numéro est un numéro {net}\u{a0}: changez de numéro ou de moyen de paiement.")
         }
-        (None, Locale::En) => format!("This is a {net} number: change the number or the way to pay."),
+        (None, Locale::En) => format!("This is {a} {net} number: change the number or the way to pay."),
     }
 }
 
@@ -260,6 +263,22 @@ pub(crate) fn closed(s: CheckoutStatus, locale: Locale) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_article_follows_the_sound_of_the_network() {
+        use shared::{method::PaymentMethod, phone::Network};
+        let en = |network| mismatch(Mismatch { network, suggest: None, soft: false }, Locale::En);
+        assert_eq!(en(Network::Orange), "This is an Orange number: change the number or the way to pay.");
+        assert!(en(Network::Mtn).starts_with("This is an MTN number"), "{}", en(Network::Mtn));
+        assert!(en(Network::Airtel).starts_with("This is an Airtel number"));
+        assert!(en(Network::Moov).starts_with("This is a Moov Africa number"));
+        assert!(en(Network::Yas).starts_with("This is a Yas number"));
+        let suggested = mismatch(
+            Mismatch { network: Network::Orange, suggest: Some(PaymentMethod::OrangeMoney), soft: false },
+            Locale::En,
+        );
+        assert!(suggested.starts_with("This is an Orange number: choose"), "{suggested}");
+    }
 
     #[test]
     fn every_string_exists_in_both_languages() {
