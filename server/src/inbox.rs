@@ -9,6 +9,11 @@
 //! status fetch (or names no payment of ours) is marked after the fetch, and a kill in between
 //! only makes it fetched again: processing twice is harmless (the state machine ignores a
 //! repeated update).
+//!
+//! Every instance on one database runs this worker: each pass **claims** its notifications
+//! ([`crate::store::Store::inbox_claim`]) for a [`LEASE`], so two workers never process one
+//! notification at once; one whose worker died (a kill, a crash) is claimed again once its
+//! lease runs out, and in the meantime the reconciler still polls its payment.
 
 use std::time::Duration;
 
@@ -24,6 +29,9 @@ const CONCURRENCY: usize = 256;
 const IDLE: Duration = Duration::from_secs(1);
 /// Processing tries before a notification is marked `failed` (the reconciler still polls).
 const GIVE_UP_AFTER: u32 = 10;
+/// How long a claim keeps a notification from other workers: more than a pass takes (one
+/// write, or a status fetch bounded by the provider's request timeout and budget).
+pub const LEASE: Duration = Duration::from_secs(60);
 
 /// Runs forever; spawn it.
 pub async fn run(checkouts: Checkouts) {
@@ -35,9 +43,10 @@ pub async fn run(checkouts: Checkouts) {
     }
 }
 
-/// Processes the notifications waiting now; returns how many it looked at.
+/// Claims and processes the notifications waiting now; returns how many it claimed.
 pub async fn process_due(checkouts: &Checkouts) -> usize {
-    let due = match checkouts.store().inbox_due(BATCH).await {
+    let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX / 4);
+    let due = match checkouts.store().inbox_claim(crate::checkouts::now_ms(), lease_ms, BATCH).await {
         Ok(due) => due,
         Err(e) => {
             tracing::error!(error = %e, "listing stored notifications failed");

@@ -1,8 +1,12 @@
-//! Persistence behind one interface, so that a PostgreSQL backend can join the SQLite one.
+//! Persistence behind one interface ([`Store`]), so that a PostgreSQL backend can join the
+//! SQLite one.
 //!
-//! Every state change is written in one transaction together with its cause, and is applied
-//! only when [`shared::status`] says the transition is legal from the state the store holds:
-//! a stale or repeated update changes nothing.
+//! The rules live in [`plan`], apart from any database: which moves a change makes (through
+//! [`shared::status`]), the history rows, the merchant events and their exact payloads, the
+//! refund allowance, the inbox's deduplication, idempotency take-over and the attempt limits.
+//! A backend reads the rows a change depends on, plans, and writes the plan in one
+//! transaction, conditionally on the state it planned from (see [`Store`]'s contract): a stale
+//! or repeated update changes nothing. Time comes from an injected [`Clock`].
 
 use async_trait::async_trait;
 pub use shared::api::Reported;
@@ -14,7 +18,11 @@ use shared::{
     status::{AttemptStatus, CheckoutStatus, RefundStatus},
 };
 
+pub mod clock;
+pub mod plan;
 pub mod sqlite;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 
 /// When the reconciler first follows up a refund left pending by a request that did not end
 /// it: far longer than any provider call (30 s at most).
@@ -32,6 +40,20 @@ pub enum StoreError {
     /// Anything else (I/O, corruption): a server fault.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl StoreError {
+    /// The state a planned change was decided from no longer holds ([`plan::Stale`]): a
+    /// conditional write touched no row. A store returns it from inside its transaction (so
+    /// that the transaction's writes are undone), then reads and plans again.
+    pub fn stale() -> StoreError {
+        StoreError::Other(anyhow::Error::new(plan::Stale))
+    }
+
+    /// Whether this is [`StoreError::stale`].
+    pub fn is_stale(&self) -> bool {
+        matches!(self, StoreError::Other(e) if e.is::<plan::Stale>())
+    }
 }
 
 /// Limits on new payment attempts (`[limits]`, [`crate::config::LimitSettings`]).
@@ -353,10 +375,32 @@ pub enum IdempotencyBegin {
     Mismatch,
 }
 
-/// The verifier's persistence.
+/// The verifier's persistence, and what each method guarantees to concurrent callers (other
+/// tasks, other instances on one database).
+///
+/// **The common contract.** Every method that writes is one transaction: a caller, or a
+/// concurrent reader, sees all of its writes or none (a state change, its history rows, its
+/// merchant events and their deliveries, the notification it marks processed). The decisions
+/// (which moves, events, payloads, history, refund allowance, deduplication, idempotency
+/// take-over, limits) are made by [`plan`] from the rows the method read in that transaction,
+/// and written only while those rows still hold: a move is `UPDATE … WHERE id = ? AND status
+/// = <the state decided from>` with its rows affected checked; when it fails the transaction
+/// is undone and the method reads and plans again (at most [`plan::REPLANS`] times, then
+/// [`StoreError::stale`]). Hence, whatever the interleaving: a state never moves backwards
+/// nor against [`shared::status`]; a change is recorded (history, event) exactly once, by the
+/// caller whose write moved it; a repeated or stale update reports [`Applied::default`]
+/// ("unchanged") and writes no state. Reads are one statement or one snapshot as stated.
+/// Times written come from the store's [`Clock`] unless a method takes them.
+///
+/// Sections: checkouts and attempts; polling; refunds; outbox; idempotency; inbox; keys;
+/// refused notifications.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Stores a new checkout; a duplicate merchant reference is a conflict.
+    // ---- Checkouts and attempts ----
+
+    /// Stores a new checkout with its first history row, atomically; a duplicate merchant
+    /// reference (or id) is [`StoreError::Conflict`] and writes nothing (of two concurrent
+    /// inserts with one reference, exactly one succeeds).
     async fn insert_checkout(&self, c: &CheckoutRecord, cause: &Cause) -> Result<(), StoreError>;
     /// Reads a checkout.
     async fn checkout(&self, id: &str) -> Result<Option<CheckoutRecord>, StoreError>;
@@ -381,8 +425,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         provider: Provider,
         reference: &str,
     ) -> Result<Option<AttemptRecord>, StoreError>;
-    /// Records a new attempt and moves its checkout to processing, atomically. Refused as a
-    /// conflict when the checkout is not open or already has a live attempt.
+    /// Records a new attempt and moves its checkout to processing, with their history rows,
+    /// atomically ([`plan::attempt_start`]). Refused as [`StoreError::Conflict`] (nothing
+    /// written) when the checkout does not exist, cannot become processing, or already has a
+    /// live attempt: of concurrent starts on one open checkout exactly one succeeds.
     /// `first_poll_at_ms` is when the reconciler first asks the provider about it.
     async fn start_attempt(
         &self,
@@ -391,8 +437,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         cause: &Cause,
     ) -> Result<(), StoreError>;
     /// [`Store::start_attempt`] within `limits`, counted in the same transaction as the insert
-    /// (so they hold with several instances on one database): `Ok(Err(_))` says which limit
-    /// refused, and nothing was written.
+    /// ([`plan::check_limits`] on what it counted; serialised with other starts, so they hold
+    /// with several instances on one database): `Ok(Err(_))` says which limit refused, and
+    /// nothing was written.
     async fn start_attempt_limited(
         &self,
         a: &AttemptRecord,
@@ -400,17 +447,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         cause: &Cause,
         limits: &AttemptLimits,
     ) -> Result<Result<(), LimitReached>, StoreError>;
-    /// Applies what a provider said, through the state machine, with its cause. When the
-    /// cause is a stored notification ([`Cause::Webhook`]), that notification is marked
-    /// processed (`applied` or `unchanged`) in the same transaction.
+    /// Applies what a provider said ([`plan::attempt_update`]): in one transaction, the
+    /// attempt's move, its checkout's, their history rows and merchant events, the first
+    /// reference and payment link given (never overwritten), and, when the cause is a stored
+    /// notification ([`Cause::Webhook`]), that notification marked processed (`applied` or
+    /// `unchanged`; only if still `received`). Planned from the attempt's and the checkout's
+    /// states read in the transaction and written only while both still hold, else planned
+    /// again: N concurrent updates of one attempt never move it backwards (a late `failed`
+    /// never undoes `succeeded`), each change is recorded once, and the returned [`Applied`]
+    /// is what this call changed (empty: unchanged). [`StoreError::Conflict`] for an unknown
+    /// attempt.
     async fn update_attempt(
         &self,
         attempt_id: &str,
         update: &AttemptUpdate,
         cause: &Cause,
     ) -> Result<Applied, StoreError>;
+    // ---- Polling ----
+
     /// Pending attempts whose next status fetch is due at `now_ms` (unix ms), soonest first,
-    /// each with how many fetches it has had.
+    /// each with how many fetches it has had. A read: to fetch one, a poller must win
+    /// [`Store::claim_poll`].
     async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<(AttemptRecord, u32)>, StoreError>;
     /// Counts one more fetch of an attempt and sets when the next is due, if it has had exactly
     /// `polls_seen` (compare-and-set: `false` when someone else counted it first, and the fetch
@@ -421,14 +478,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         polls_seen: u32,
         next_at_ms: i64,
     ) -> Result<bool, StoreError>;
-    /// Expires open checkouts past their deadline; returns their ids.
+    /// Expires open checkouts whose deadline is at or before `now` (unix seconds), each with
+    /// its history row and `checkout.expired` event ([`plan::expiry`]), in one transaction;
+    /// returns the ids this call expired. Each move is conditional on the checkout still being
+    /// open: a checkout a payment started on meanwhile is skipped, and of concurrent callers
+    /// exactly one expires (and reports) a given checkout.
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError>;
-    /// A checkout's history, oldest first.
+    /// A checkout's history, in the order written.
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError>;
-    /// Records a pending refund if the checkout's state and what was already refunded (or is
-    /// pending) allow it ([`shared::status::refund_outcome`]); [`StoreError::Rule`] otherwise.
+    // ---- Refunds ----
+
+    /// Records a pending refund with its history row if the checkout's state and what was
+    /// already refunded (or is pending) allow it ([`plan::refund_start`],
+    /// [`shared::status::refund_outcome`]); [`StoreError::Rule`] otherwise, writing nothing.
+    /// Decided and inserted while the checkout and the attempt's refunds are as read
+    /// (serialised per checkout): N concurrent refunds never exceed what the attempt paid.
     async fn start_refund(&self, r: &RefundRecord, cause: &Cause) -> Result<(), StoreError>;
-    /// Ends a pending refund; a success moves the checkout to partially refunded or refunded.
+    /// Ends a pending refund ([`plan::refund_finish`]): its move, history row and
+    /// `refund.*` event, and after a success the checkout's move to partially refunded or
+    /// refunded with its own, in one transaction, conditional on the refund still pending
+    /// and the checkout still as read. A refund already ended is unchanged
+    /// ([`Applied::default`]); of concurrent ends exactly one is recorded.
     async fn finish_refund(
         &self,
         refund_id: &str,
@@ -437,24 +507,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         provider_reference: Option<&str>,
         cause: &Cause,
     ) -> Result<Applied, StoreError>;
-    /// Removes a pending refund the provider could not even consider (no refund API).
+    /// Removes a pending refund the provider could not even consider (no refund API) and its
+    /// history row, atomically; nothing when it is no longer pending.
     async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError>;
     /// A checkout's refunds, oldest first.
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
-    /// A checkout's events for its merchant, oldest first.
+    // ---- Outbox ----
+
+    /// A checkout's events for its merchant, in the order written.
     async fn checkout_events(&self, checkout_id: &str) -> Result<Vec<EventRecord>, StoreError>;
     /// One event.
     async fn event(&self, event_id: &str) -> Result<Option<EventRecord>, StoreError>;
     /// Claims up to `limit` pending deliveries due at `now_ms` for one send each: their due time
-    /// becomes `now_ms + lease_ms`, so nobody else sends them meanwhile.
+    /// becomes `now_ms + lease_ms` and each gets a new claim token, so nobody else sends them
+    /// meanwhile. Atomic: a delivery is returned by exactly one of concurrent claims.
     async fn claim_deliveries(
         &self,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>, StoreError>;
-    /// Records a send's outcome, if the claim is still the delivery's (a late result of an
-    /// expired claim changes nothing).
+    /// Records a send's outcome ([`plan::delivery_finish`]), if the claim is still the
+    /// delivery's (one conditional write: a late result of an expired claim changes nothing).
     async fn finish_delivery(
         &self,
         event_id: &str,
@@ -465,9 +539,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Queues an event's delivery again, due now, with the same event id; false when there is
     /// no such event.
     async fn redeliver(&self, event_id: &str, now_ms: i64) -> Result<bool, StoreError>;
-    /// Reserves an idempotency key for a request, or says what the key already holds. An
-    /// in-progress reservation older than `stale_before_ms` is taken over when `take_over_stale`,
-    /// else reported as [`IdempotencyBegin::Interrupted`].
+    // ---- Idempotency ----
+
+    /// Reserves an idempotency key for a request, or says what the key already holds
+    /// ([`plan::idempotency_begin`]). An in-progress reservation older than `stale_before_ms`
+    /// is taken over when `take_over_stale` (conditional on its reservation time, so of
+    /// concurrent take-overs one wins), else reported as [`IdempotencyBegin::Interrupted`].
+    /// Of concurrent calls with one new key (on any instance) exactly one gets
+    /// [`IdempotencyBegin::Started`].
     async fn idempotency_begin(
         &self,
         key: &str,
@@ -477,7 +556,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         stale_before_ms: i64,
         take_over_stale: bool,
     ) -> Result<IdempotencyBegin, StoreError>;
-    /// Stores the response of a reserved key.
+    /// Stores the response of a reserved key (only while it is in progress).
     async fn idempotency_finish(
         &self,
         key: &str,
@@ -489,20 +568,43 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn idempotency_release(&self, key: &str) -> Result<(), StoreError>;
     /// Forgets keys reserved before `before_ms`; returns how many.
     async fn idempotency_purge(&self, before_ms: i64) -> Result<u64, StoreError>;
-    /// Stores a notification in the inbox. A verified one whose deduplication key was already
-    /// stored is kept as a `duplicate` row pointing at the first and is not to be processed.
+    // ---- Inbox ----
+
+    /// Stores a notification in the inbox ([`plan::inbox_insert`]). A verified one whose
+    /// deduplication key was already stored is kept as a `duplicate` row pointing at the
+    /// first and is not to be processed: of N concurrent inserts of one notification exactly
+    /// one is stored as [`Inserted::New`].
     async fn inbox_insert(&self, n: &NotificationRecord) -> Result<Inserted, StoreError>;
-    /// Notifications waiting for processing (state `received`), oldest first.
+    /// Notifications waiting for processing (state `received`), oldest first, claimed or not
+    /// (a read: an operator's view; workers use [`Store::inbox_claim`]).
     async fn inbox_due(&self, limit: u32) -> Result<Vec<NotificationRecord>, StoreError>;
-    /// Marks a notification processed, with what processing did.
+    /// Claims up to `limit` notifications waiting for processing (state `received`) whose
+    /// lease has run out at `now_ms`, oldest first: each one's lease then runs to
+    /// `now_ms + lease_ms`, and no other claim returns it meanwhile (two workers, on one
+    /// instance or several, never process one notification at once). The claim is not a lock
+    /// on the outcome: [`Store::inbox_processed`] and [`Store::update_attempt`] mark it
+    /// processed whoever holds it, and a worker that dies leaves it to be claimed again once
+    /// its lease ends. Atomic: a row is returned by exactly one of concurrent claims.
+    async fn inbox_claim(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+    /// Marks a notification processed, with what processing did (only while `received`:
+    /// a second mark changes nothing).
     async fn inbox_processed(&self, id: &str, outcome: &str) -> Result<(), StoreError>;
-    /// Counts a failed processing try; after `give_up` tries the notification is `failed`.
+    /// Counts a failed processing try and ends its claim's lease (the next pass tries it
+    /// again); after `give_up` tries the notification is `failed`.
     async fn inbox_retry(&self, id: &str, error: &str, give_up: u32) -> Result<(), StoreError>;
     /// Every stored notification of `provider` (all providers when `None`), oldest first.
     async fn notifications(&self, provider: Option<Provider>) -> Result<Vec<NotificationRecord>, StoreError>;
     /// Moves an attempt's next status fetch to `at_ms` unless it is already due sooner (a
-    /// notification that could not be verified asks for a fetch, never delays one).
+    /// notification that could not be verified asks for a fetch, never delays one). One
+    /// conditional write (`MIN`): never a lost earlier time.
     async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError>;
+    // ---- Merchant keys ----
+
     /// Stores a new merchant key (its hash).
     async fn merchant_key_insert(&self, k: &MerchantKeyRecord) -> Result<(), StoreError>;
     /// Revokes a merchant key at `now` (unix seconds); false when no active key has this id.
@@ -528,6 +630,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         seen_checks: Option<u32>,
         next_at_ms: i64,
     ) -> Result<bool, StoreError>;
+    // ---- Refused notifications ----
+
     /// Adds refused-notification tallies to the stored counts and keeps `samples`, then trims
     /// each provider's samples to the latest `keep`: one write for a whole flush.
     async fn refused_record(

@@ -18,7 +18,7 @@ use shared::{
     method::{PaymentMethod, Provider},
     money::{Currency, Money},
     phone::Country,
-    status::{AttemptStatus, CheckoutStatus, RefundStatus, refund_outcome},
+    status::{AttemptStatus, CheckoutStatus, RefundStatus},
 };
 use sqlx::{
     Connection, Row, SqliteConnection, SqlitePool,
@@ -30,10 +30,15 @@ use super::{
     MerchantKeyRecord, NotificationRecord, NotificationState, RefundRecord, RefusedCount, RefusedSample,
     Reported, StatusChange, Store, StoreError,
 };
+use super::{
+    SharedClock, SystemClock,
+    plan::{self, AttemptCounts},
+};
 
 mod idempotency;
 mod keys;
 mod outbox;
+mod persist;
 mod refused;
 mod writer;
 
@@ -50,14 +55,8 @@ pub struct SqliteStore {
     reads: Option<SqlitePool>,
     /// The one connection that writes, behind its group-commit task.
     writer: Writer,
-}
-
-fn now_secs() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+    /// The only source of the time the store writes.
+    clock: SharedClock,
 }
 
 fn other(e: sqlx::Error) -> StoreError {
@@ -69,8 +68,14 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (creating when missing) the database at `url` and applies the migrations.
+    /// Opens (creating when missing) the database at `url` and applies the migrations; the
+    /// store reads the time from the system clock.
     pub async fn connect(url: &str) -> anyhow::Result<SqliteStore> {
+        SqliteStore::connect_with_clock(url, SystemClock::shared()).await
+    }
+
+    /// [`SqliteStore::connect`] with the time read from `clock` (tests set and advance one).
+    pub async fn connect_with_clock(url: &str, clock: SharedClock) -> anyhow::Result<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid database URL {url:?}"))?
             .create_if_missing(true)
@@ -125,7 +130,7 @@ impl SqliteStore {
                     .with_context(|| format!("failed to open the database {url:?} for reading"))?,
             )
         };
-        Ok(SqliteStore { reads, writer: Writer::spawn(conn) })
+        Ok(SqliteStore { reads, writer: Writer::spawn(conn), clock })
     }
 
     /// Runs a read on a reading connection, in a task of its own (a caller that goes away never
@@ -299,12 +304,7 @@ fn col<'a>(p: &str, name: &'a str) -> std::borrow::Cow<'a, str> {
     }
 }
 
-/// The `reported_*` columns of an attempt row, if any is set.
-fn reported_from_row(row: &SqliteRow) -> Result<Option<Reported>, StoreError> {
-    reported_from_row_as(row, "")
-}
-
-/// [`reported_from_row`] from columns named with a prefix.
+/// The `reported_*` columns of an attempt row (named with a prefix), if any is set.
 fn reported_from_row_as(row: &SqliteRow, p: &str) -> Result<Option<Reported>, StoreError> {
     let amount: Option<i64> = row.get(&*col(p, "reported_amount"));
     let reported = Reported {
@@ -331,26 +331,23 @@ async fn insert_attempt(
     first_poll_at_ms: i64,
     cause: &Cause,
     limits: Option<&AttemptLimits>,
+    now_ms: i64,
 ) -> Result<Result<(), LimitReached>, StoreError> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM checkouts WHERE id = ?")
+    let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
         .bind(&a.checkout_id)
         .fetch_optional(&mut *db)
         .await
-        .map_err(other)?;
-    let status = status.ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
-    let current = CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
-    if !current.can_become(CheckoutStatus::Processing) {
-        return Err(StoreError::Conflict(format!(
-            "the checkout is {}; no payment can start",
-            current.as_str()
-        )));
+        .map_err(other)?
+        .ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
+    let checkout = SqliteStore::checkout_from_row(&row)?;
+    let plan = plan::attempt_start(&checkout, a, first_poll_at_ms, cause, now_ms)?;
+    if let Some(limits) = limits {
+        let counts = count_for_limits(db, a, limits, plan.at).await?;
+        if let Err(reached) = plan::check_limits(limits, a, &counts, plan.at) {
+            return Ok(Err(reached));
+        }
     }
-    let now = now_secs();
-    if let Some(limits) = limits
-        && let Err(reached) = within_limits(db, a, limits, now).await?
-    {
-        return Ok(Err(reached));
-    }
+    let a = &plan.attempt;
     let inserted = sqlx::query(
         "INSERT INTO attempts (id, checkout_id, provider, method, phone, status, failure,
                    idempotency_key, provider_reference, payment_url, next_poll_at_ms,
@@ -364,9 +361,9 @@ async fn insert_attempt(
     .bind(&a.phone)
     .bind(a.status.as_str())
     .bind(&a.idempotency_key)
-    .bind(first_poll_at_ms)
+    .bind(plan.first_poll_at_ms)
     .bind(a.created_at)
-    .bind(now)
+    .bind(plan.at)
     .execute(&mut *db)
     .await;
     match inserted {
@@ -377,113 +374,70 @@ async fn insert_attempt(
             r.map_err(other)?;
         }
     }
-    record_change(db, &a.checkout_id, Some(&a.id), None, a.status.as_str(), cause, now).await?;
-    move_checkout(db, &a.checkout_id, current, CheckoutStatus::Processing, cause, now).await?;
+    persist::checkout_move(db, &a.checkout_id, plan.checkout_move, plan.at).await?;
+    persist::history(db, &plan.history).await?;
     Ok(Ok(()))
 }
 
-/// Checks `limits` for a new attempt `a` at `now` (unix seconds).
-async fn within_limits(
+/// Counts what [`AttemptLimits`] limit for a new attempt `a` at `now` (unix seconds).
+async fn count_for_limits(
     db: &mut SqliteConnection,
     a: &AttemptRecord,
     limits: &AttemptLimits,
     now: i64,
-) -> Result<Result<(), LimitReached>, StoreError> {
+) -> Result<AttemptCounts, StoreError> {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempts WHERE checkout_id = ?")
         .bind(&a.checkout_id)
         .fetch_one(&mut *db)
         .await
         .map_err(other)?;
-    if attempts >= i64::from(limits.per_checkout) {
-        return Ok(Err(LimitReached::CheckoutAttempts));
-    }
-    if a.provider.needs_otp(a.method) {
-        // A refused one-time code fails the attempt as `OTP_REQUIRED` (refused at the start,
-        // NovaSend's `transaction_otp_required`) or `PAYMENT_REFUSED` (the payin declined,
-        // `transaction_error`): https://docs.novasend.app/api-direct/payment.
+    let mut counts = AttemptCounts { checkout_attempts: count(attempts), ..AttemptCounts::default() };
+    if plan::counts_otp(a) {
+        let [first, second] = plan::refused_code_failures();
         let refused: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM attempts WHERE checkout_id = ? AND provider = ? AND method = ?
-               AND status = 'failed' AND failure IN ('OTP_REQUIRED', 'PAYMENT_REFUSED')",
+               AND status = 'failed' AND failure IN (?, ?)",
         )
         .bind(&a.checkout_id)
         .bind(a.provider.as_str())
         .bind(a.method.as_str())
+        .bind(first.as_str())
+        .bind(second.as_str())
         .fetch_one(&mut *db)
         .await
         .map_err(other)?;
-        if refused >= i64::from(limits.otp_failures_per_checkout) {
-            return Ok(Err(LimitReached::OtpFailures));
-        }
+        counts.otp_failures = count(refused);
     }
     if let Some(phone) = &a.phone {
-        let since = now.saturating_sub(limits.phone_window_secs);
-        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+        let (n, oldest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(*), MIN(created_at) FROM attempts WHERE phone = ? AND created_at > ?",
         )
         .bind(phone)
-        .bind(since)
+        .bind(plan::phone_window_start(limits, now))
         .fetch_one(&mut *db)
         .await
         .map_err(other)?;
-        if count >= i64::from(limits.per_phone) {
-            let frees_at = oldest.unwrap_or(now).saturating_add(limits.phone_window_secs);
-            return Ok(Err(LimitReached::PhoneRequests { retry_after_secs: (frees_at - now).max(1) }));
+        counts.phone_attempts = count(n);
+        counts.phone_oldest = oldest;
+    }
+    Ok(counts)
+}
+
+/// Runs a planned write job again while it finds the state it planned from changed
+/// ([`StoreError::is_stale`]), at most [`plan::REPLANS`] times.
+async fn replanned<T, F, Fut>(mut job: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        match job().await {
+            Err(e) if e.is_stale() && tries < plan::REPLANS => tries += 1,
+            done => return done,
         }
     }
-    Ok(Ok(()))
-}
-
-async fn record_change(
-    tx: &mut sqlx::SqliteConnection,
-    checkout_id: &str,
-    attempt_id: Option<&str>,
-    from: Option<&str>,
-    to: &str,
-    cause: &Cause,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO status_changes (checkout_id, attempt_id, from_status, to_status, cause, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(checkout_id)
-    .bind(attempt_id)
-    .bind(from)
-    .bind(to)
-    .bind(cause.to_text())
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
-    Ok(())
-}
-
-/// Moves a checkout from `from` to `to` when the state machine allows it, recording the change
-/// with its cause; returns the move made, if any.
-async fn move_checkout(
-    tx: &mut sqlx::SqliteConnection,
-    checkout_id: &str,
-    from: CheckoutStatus,
-    to: CheckoutStatus,
-    cause: &Cause,
-    now: i64,
-) -> Result<Option<(CheckoutStatus, CheckoutStatus)>, StoreError> {
-    if !from.can_become(to) {
-        return Ok(None);
-    }
-    sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ?")
-        .bind(to.as_str())
-        .bind(now)
-        .bind(checkout_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    record_change(tx, checkout_id, None, Some(from.as_str()), to.as_str(), cause, now).await?;
-    // The merchant's event, in the same transaction as the change it reports.
-    if let Some(kind) = shared::api::EventType::of_checkout_status(to) {
-        outbox::record_event(tx, kind, checkout_id, outbox::Subject::Checkout, now).await?;
-    }
-    Ok(Some((from, to)))
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -540,7 +494,7 @@ impl Store for SqliteStore {
                             other_result.map_err(other)?;
                         }
                     }
-                    record_change(db, &c.id, None, None, c.status.as_str(), cause, c.created_at).await?;
+                    persist::history(db, &[plan::checkout_created(c, cause)]).await?;
                     Ok(())
                 })
             })
@@ -691,10 +645,11 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let a = a.clone();
         let cause = cause.clone();
+        let now_ms = self.clock.now_ms();
         self.writer
             .run(Lane::Normal, move |db| {
                 Box::pin(async move {
-                    let within = insert_attempt(db, &a, first_poll_at_ms, &cause, None).await?;
+                    let within = insert_attempt(db, &a, first_poll_at_ms, &cause, None, now_ms).await?;
                     debug_assert!(within.is_ok(), "no limit was asked");
                     Ok(())
                 })
@@ -712,9 +667,12 @@ impl Store for SqliteStore {
         let a = a.clone();
         let cause = cause.clone();
         let limits = *limits;
+        let now_ms = self.clock.now_ms();
         self.writer
             .run(Lane::Normal, move |db| {
-                Box::pin(async move { insert_attempt(db, &a, first_poll_at_ms, &cause, Some(&limits)).await })
+                Box::pin(async move {
+                    insert_attempt(db, &a, first_poll_at_ms, &cause, Some(&limits), now_ms).await
+                })
             })
             .await
     }
@@ -725,134 +683,31 @@ impl Store for SqliteStore {
         update: &AttemptUpdate,
         cause: &Cause,
     ) -> Result<Applied, StoreError> {
-        let attempt_id = attempt_id.to_owned();
-        let update = update.clone();
-        let cause = cause.clone();
-        self.writer
-            .run(Lane::Urgent, move |db| {
+        replanned(|| {
+            let attempt_id = attempt_id.to_owned();
+            let update = update.clone();
+            let cause = cause.clone();
+            let now_ms = self.clock.now_ms();
+            self.writer.run(Lane::Urgent, move |db| {
                 Box::pin(async move {
-                    let attempt_id = attempt_id.as_str();
-                    let update = &update;
-                    let cause = &cause;
-                    let row = sqlx::query(
-                        "SELECT a.status AS attempt_status, a.checkout_id, c.status AS checkout_status
-             FROM attempts a JOIN checkouts c ON c.id = a.checkout_id WHERE a.id = ?",
-                    )
-                    .bind(attempt_id)
-                    .fetch_optional(&mut *db)
-                    .await
-                    .map_err(other)?
-                    .ok_or_else(|| StoreError::Conflict(format!("no attempt {attempt_id}")))?;
-                    let a_text: String = row.get("attempt_status");
-                    let c_text: String = row.get("checkout_status");
-                    let checkout_id: String = row.get("checkout_id");
-                    let attempt_now =
-                        AttemptStatus::parse(&a_text).ok_or_else(|| corrupt("status", &a_text))?;
-                    let checkout_now =
-                        CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
-                    let now = now_secs();
-                    let mut applied = Applied::default();
-
-                    // References and links are facts, not states: keep the first ones given.
-                    sqlx::query(
-                        "UPDATE attempts SET provider_reference = COALESCE(provider_reference, ?),
-                                 payment_url = COALESCE(payment_url, ?) WHERE id = ?",
-                    )
-                    .bind(&update.provider_reference)
-                    .bind(&update.payment_url)
-                    .bind(attempt_id)
-                    .execute(&mut *db)
-                    .await
-                    .map_err(other)?;
-
-                    if attempt_now.can_become(update.status) {
-                        let r = &update.reported;
-                        let amount = r
-                            .amount
-                            .map(i64::try_from)
-                            .transpose()
-                            .map_err(|e| StoreError::Other(e.into()))?;
-                        let charged = r
-                            .charged
-                            .map(i64::try_from)
-                            .transpose()
-                            .map_err(|e| StoreError::Other(e.into()))?;
-                        sqlx::query(
-                "UPDATE attempts SET status = ?, failure = ?, updated_at = ?, reported_amount = ?,
-                                     reported_amount_text = ?, reported_currency = ?, reported_reference = ?,
-                                     reported_charged = ?
-                 WHERE id = ?",
-            )
-            .bind(update.status.as_str())
-            .bind(update.failure.map(ErrorCode::as_str))
-            .bind(now)
-            .bind(amount)
-            .bind(&r.unreadable_amount)
-            .bind(&r.currency)
-            .bind(&r.reference)
-            .bind(charged)
-            .bind(attempt_id)
-            .execute(&mut *db)
-            .await
-            .map_err(other)?;
-                        record_change(
-                            db,
-                            &checkout_id,
-                            Some(attempt_id),
-                            Some(attempt_now.as_str()),
-                            update.status.as_str(),
-                            cause,
-                            now,
-                        )
-                        .await?;
-                        applied.attempt = Some((attempt_now, update.status));
-
-                        let checkout_next = update.status.checkout_status();
-                        applied.checkout =
-                            move_checkout(db, &checkout_id, checkout_now, checkout_next, cause, now).await?;
-                        // After the checkout's move: the event shows the checkout open again.
-                        let event = match update.status {
-                            AttemptStatus::Failed | AttemptStatus::Expired => {
-                                Some(shared::api::EventType::AttemptFailed)
-                            }
-                            AttemptStatus::Review => Some(shared::api::EventType::AttemptAmountMismatch),
-                            // The checkout was paid already by another attempt: the customer paid twice.
-                            AttemptStatus::Succeeded if checkout_now.is_paid() => {
-                                Some(shared::api::EventType::CheckoutOverpaid)
-                            }
-                            _ => None,
-                        };
-                        if let Some(kind) = event {
-                            outbox::record_event(
-                                db,
-                                kind,
-                                &checkout_id,
-                                outbox::Subject::Attempt(attempt_id),
-                                now,
-                            )
-                            .await?;
-                        }
-                    }
-                    // A notification's update marks it processed in the same transaction: one
-                    // write instead of two, and no window where it is applied but unmarked.
-                    if let Cause::Webhook(_, notification) = cause {
-                        let outcome = if applied.changed() { "applied" } else { "unchanged" };
-                        sqlx::query(
-                            "UPDATE provider_notifications SET state = 'processed', outcome = ?,
-                                 attempts = attempts + 1, processed_at_ms = ?
-                             WHERE id = ? AND state = 'received'",
-                        )
-                        .bind(outcome)
-                        .bind(now_ms())
-                        .bind(notification)
-                        .execute(&mut *db)
-                        .await
-                        .map_err(other)?;
-                    }
-                    Ok(applied)
+                    let checkout_id: String =
+                        sqlx::query_scalar("SELECT checkout_id FROM attempts WHERE id = ?")
+                            .bind(&attempt_id)
+                            .fetch_optional(&mut *db)
+                            .await
+                            .map_err(other)?
+                            .ok_or_else(|| StoreError::Conflict(format!("no attempt {attempt_id}")))?;
+                    let (checkout, attempts) = persist::payment(db, &checkout_id)
+                        .await?
+                        .ok_or_else(|| StoreError::Conflict(format!("no attempt {attempt_id}")))?;
+                    let plan =
+                        plan::attempt_update(&checkout, &attempts, &attempt_id, &update, &cause, now_ms)?;
+                    persist::attempt_plan(db, &plan).await?;
+                    Ok(plan.applied())
                 })
             })
-            .await
+        })
+        .await
     }
 
     async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<(AttemptRecord, u32)>, StoreError> {
@@ -922,6 +777,7 @@ impl Store for SqliteStore {
         if any.is_none() {
             return Ok(Vec::new());
         }
+        let now_ms = self.clock.now_ms();
         self.writer
             .run(Lane::Normal, move |db| {
                 Box::pin(async move {
@@ -932,18 +788,17 @@ impl Store for SqliteStore {
                     .fetch_all(&mut *db)
                     .await
                     .map_err(other)?;
-                    for id in &ids {
-                        move_checkout(
-                            db,
-                            id,
-                            CheckoutStatus::Open,
-                            CheckoutStatus::Expired,
-                            &Cause::Expiry,
-                            now,
-                        )
-                        .await?;
+                    let mut expired = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        let Some((checkout, attempts)) = persist::payment(db, &id).await? else { continue };
+                        if let Some(plan) = plan::expiry(&checkout, &attempts, now, now_ms)? {
+                            persist::checkout_move(db, &id, plan.checkout_move, plan.at).await?;
+                            persist::history(db, &plan.history).await?;
+                            persist::events(db, &plan.events).await?;
+                            expired.push(id);
+                        }
                     }
-                    Ok(ids)
+                    Ok(expired)
                 })
             })
             .await
@@ -980,72 +835,36 @@ impl Store for SqliteStore {
     async fn start_refund(&self, r: &RefundRecord, cause: &Cause) -> Result<(), StoreError> {
         let r = r.clone();
         let cause = cause.clone();
+        let now_ms = self.clock.now_ms();
         self.writer
             .run(Lane::Normal, move |db| {
                 Box::pin(async move {
-                    let r = &r;
-                    let cause = &cause;
-                    let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
-                        .bind(&r.checkout_id)
-                        .fetch_optional(&mut *db)
-                        .await
-                        .map_err(other)?
+                    let (checkout, attempts) = persist::payment(db, &r.checkout_id)
+                        .await?
                         .ok_or_else(|| StoreError::Conflict("no such checkout".into()))?;
-                    let checkout = Self::checkout_from_row(&row)?;
-                    // The refunded attempt must be one of this checkout's paid attempts; each paid the
-                    // checkout's amount, and the cap is per attempt (a checkout paid twice refunds both).
-                    let paid_attempt: Option<String> = sqlx::query_scalar(
-                        "SELECT id FROM attempts WHERE id = ? AND checkout_id = ? AND status = 'succeeded'",
-                    )
-                    .bind(&r.attempt_id)
-                    .bind(&r.checkout_id)
-                    .fetch_optional(&mut *db)
-                    .await
-                    .map_err(other)?;
-                    if paid_attempt.is_none() {
-                        return Err(StoreError::Rule(ErrorCode::RefundNotAllowed));
-                    }
-                    // Pending refunds count too: two concurrent refunds can never give back more than paid.
-                    let before: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE attempt_id = ? AND status != 'failed'",
-        )
-        .bind(&r.attempt_id)
-        .fetch_one(&mut *db)
-        .await
-        .map_err(other)?;
-                    let before = u64::try_from(before).map_err(|e| StoreError::Other(e.into()))?;
-                    refund_outcome(checkout.status, checkout.money, before, r.amount)
-                        .map_err(StoreError::Rule)?;
-                    let now = now_secs();
+                    let refunds = persist::refunds(db, &checkout.id, checkout.money.currency()).await?;
+                    let plan = plan::refund_start(&checkout, &attempts, &refunds, &r, &cause, now_ms)?;
+                    let r = &plan.refund;
                     sqlx::query(
                         "INSERT INTO refunds (id, checkout_id, attempt_id, amount, status, reason, failure,
                                   provider_reference, created_at, updated_at, next_check_at_ms)
-             VALUES (?, ?, ?, ?, 'pending', ?, NULL, NULL, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)",
                     )
                     .bind(&r.id)
                     .bind(&r.checkout_id)
                     .bind(&r.attempt_id)
                     .bind(i64::try_from(r.amount.minor()).map_err(|e| StoreError::Other(e.into()))?)
+                    .bind(r.status.as_str())
                     .bind(&r.reason)
-                    .bind(now)
-                    .bind(now)
+                    .bind(r.created_at)
+                    .bind(plan.at)
                     // Followed up by the reconciler if the request that made it never ends it
                     // (the process died during the provider call).
-                    .bind(now.saturating_mul(1000).saturating_add(super::REFUND_FIRST_CHECK_MS))
+                    .bind(plan.next_check_at_ms)
                     .execute(&mut *db)
                     .await
                     .map_err(other)?;
-                    record_change(
-                        db,
-                        &r.checkout_id,
-                        None,
-                        None,
-                        &format!("refund {} pending", r.id),
-                        cause,
-                        now,
-                    )
-                    .await?;
-                    Ok(())
+                    persist::history(db, &plan.history).await
                 })
             })
             .await
@@ -1059,97 +878,42 @@ impl Store for SqliteStore {
         provider_reference: Option<&str>,
         cause: &Cause,
     ) -> Result<Applied, StoreError> {
-        let refund_id = refund_id.to_owned();
-        let provider_reference = provider_reference.map(str::to_owned);
-        let cause = cause.clone();
-        self.writer
-            .run(Lane::Urgent, move |db| {
+        replanned(|| {
+            let refund_id = refund_id.to_owned();
+            let provider_reference = provider_reference.map(str::to_owned);
+            let cause = cause.clone();
+            let now_ms = self.clock.now_ms();
+            self.writer.run(Lane::Urgent, move |db| {
                 Box::pin(async move {
-                    let refund_id = refund_id.as_str();
-                    let provider_reference = provider_reference.as_deref();
-                    let cause = &cause;
-                    let row = sqlx::query(
-            "SELECT r.status AS refund_status, r.checkout_id, c.status AS checkout_status, c.amount AS paid
-             FROM refunds r JOIN checkouts c ON c.id = r.checkout_id WHERE r.id = ?",
-        )
-        .bind(refund_id)
-        .fetch_optional(&mut *db)
-        .await
-        .map_err(other)?
-        .ok_or_else(|| StoreError::Conflict(format!("no refund {refund_id}")))?;
-                    let r_text: String = row.get("refund_status");
-                    let c_text: String = row.get("checkout_status");
-                    let checkout_id: String = row.get("checkout_id");
-                    let paid: i64 = row.get("paid");
-                    let current =
-                        RefundStatus::parse(&r_text).ok_or_else(|| corrupt("refund status", &r_text))?;
-                    let checkout_now =
-                        CheckoutStatus::parse(&c_text).ok_or_else(|| corrupt("status", &c_text))?;
-                    let mut applied = Applied::default();
-                    if !current.can_become(status) {
-                        return Ok(applied);
-                    }
-                    let now = now_secs();
-                    sqlx::query(
-            "UPDATE refunds SET status = ?, failure = ?, provider_reference = COALESCE(provider_reference, ?),
-                                updated_at = ? WHERE id = ?",
-        )
-        .bind(status.as_str())
-        .bind(failure.map(ErrorCode::as_str))
-        .bind(provider_reference)
-        .bind(now)
-        .bind(refund_id)
-        .execute(&mut *db)
-        .await
-        .map_err(other)?;
-                    record_change(
-                        db,
-                        &checkout_id,
-                        None,
-                        Some(&format!("refund {refund_id} pending")),
-                        &format!("refund {refund_id} {}", status.as_str()),
-                        cause,
-                        now,
-                    )
-                    .await?;
-                    let kind = match status {
-                        RefundStatus::Succeeded => Some(shared::api::EventType::RefundSucceeded),
-                        RefundStatus::Failed => Some(shared::api::EventType::RefundFailed),
-                        RefundStatus::Pending => None,
-                    };
-                    if let Some(kind) = kind {
-                        outbox::record_event(db, kind, &checkout_id, outbox::Subject::Refund(refund_id), now)
-                            .await?;
-                    }
-                    if status == RefundStatus::Succeeded {
-                        let refunded: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE checkout_id = ? AND status = 'succeeded'",
-            )
-            .bind(&checkout_id)
-            .fetch_one(&mut *db)
-            .await
-            .map_err(other)?;
-                        // Every paid attempt paid the checkout's amount: refunded means all of them went back.
-                        let paid_attempts: i64 = sqlx::query_scalar(
-                            "SELECT COUNT(*) FROM attempts WHERE checkout_id = ? AND status = 'succeeded'",
-                        )
-                        .bind(&checkout_id)
-                        .fetch_one(&mut *db)
-                        .await
-                        .map_err(other)?;
-                        let paid = paid.saturating_mul(paid_attempts.max(1));
-                        let next = if refunded >= paid {
-                            CheckoutStatus::Refunded
-                        } else {
-                            CheckoutStatus::PartiallyRefunded
-                        };
-                        applied.checkout =
-                            move_checkout(db, &checkout_id, checkout_now, next, cause, now).await?;
-                    }
-                    Ok(applied)
+                    let checkout_id: String =
+                        sqlx::query_scalar("SELECT checkout_id FROM refunds WHERE id = ?")
+                            .bind(&refund_id)
+                            .fetch_optional(&mut *db)
+                            .await
+                            .map_err(other)?
+                            .ok_or_else(|| StoreError::Conflict(format!("no refund {refund_id}")))?;
+                    let (checkout, attempts) = persist::payment(db, &checkout_id)
+                        .await?
+                        .ok_or_else(|| StoreError::Conflict(format!("no refund {refund_id}")))?;
+                    let refunds = persist::refunds(db, &checkout_id, checkout.money.currency()).await?;
+                    let plan = plan::refund_finish(
+                        &checkout,
+                        &attempts,
+                        &refunds,
+                        &refund_id,
+                        status,
+                        failure,
+                        provider_reference.as_deref(),
+                        &cause,
+                        now_ms,
+                    )?;
+                    let Some(plan) = plan else { return Ok(Applied::default()) };
+                    persist::refund_finish(db, &plan).await?;
+                    Ok(plan.applied())
                 })
             })
-            .await
+        })
+        .await
     }
 
     async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError> {
@@ -1171,7 +935,7 @@ impl Store for SqliteStore {
                             .execute(&mut *db)
                             .await
                             .map_err(other)?;
-                        let pending = format!("refund {refund_id} pending");
+                        let pending = plan::refund_history_text(refund_id, RefundStatus::Pending);
                         sqlx::query("DELETE FROM status_changes WHERE checkout_id = ? AND to_status = ?")
                             .bind(&checkout_id)
                             .bind(&pending)
@@ -1359,9 +1123,8 @@ impl Store for SqliteStore {
         self.writer
             .run(Lane::Urgent, move |db| {
                 Box::pin(async move {
-                    let n = &n;
-                    let first: Option<String> = match (&n.dedup_key, n.verified) {
-                        (Some(key), true) => sqlx::query_scalar(
+                    let first: Option<String> = match plan::inbox_dedup_key(&n) {
+                        Some(key) => sqlx::query_scalar(
                             "SELECT id FROM provider_notifications WHERE provider = ? AND dedup_key = ?",
                         )
                         .bind(n.provider.as_str())
@@ -1369,15 +1132,10 @@ impl Store for SqliteStore {
                         .fetch_optional(&mut *db)
                         .await
                         .map_err(other)?,
-                        _ => None,
+                        None => None,
                     };
-                    let (state, dedup_key, inserted) = match (&first, n.verified) {
-                        (Some(of), _) => {
-                            (NotificationState::Duplicate, None, Inserted::Duplicate { of: of.clone() })
-                        }
-                        (None, true) => (n.state, n.dedup_key.as_deref(), Inserted::New),
-                        (None, false) => (NotificationState::Refused, None, Inserted::New),
-                    };
+                    let plan = plan::inbox_insert(&n, first.as_deref());
+                    let n = &plan.row;
                     let update = n.update.as_ref();
                     sqlx::query(
             "INSERT INTO provider_notifications (id, provider, dedup_key, verified, state, duplicate_of,
@@ -1387,10 +1145,10 @@ impl Store for SqliteStore {
         )
         .bind(&n.id)
         .bind(n.provider.as_str())
-        .bind(dedup_key)
+        .bind(&n.dedup_key)
         .bind(n.verified)
-        .bind(state.as_str())
-        .bind(&first)
+        .bind(n.state.as_str())
+        .bind(&n.duplicate_of)
         .bind(&n.reference)
         .bind(update.map(|u| u.status.as_str()))
         .bind(update.and_then(|u| u.failure).map(ErrorCode::as_str))
@@ -1408,7 +1166,7 @@ impl Store for SqliteStore {
         .execute(&mut *db)
         .await
         .map_err(other)?;
-                    Ok(inserted)
+                    Ok(plan.inserted)
                 })
             })
             .await
@@ -1431,9 +1189,69 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn inbox_claim(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        // A plain read first: an idle worker never queues a write.
+        let any: Option<i64> = self
+            .read(move |db| {
+                Box::pin(async move {
+                    sqlx::query_scalar(
+                        "SELECT 1 FROM provider_notifications WHERE state = 'received' AND lease_until_ms <= ?
+                         LIMIT 1",
+                    )
+                    .bind(now_ms)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(other)
+                })
+            })
+            .await?;
+        if any.is_none() {
+            return Ok(Vec::new());
+        }
+        self.writer
+            .run(Lane::Urgent, move |db| {
+                Box::pin(async move {
+                    let rows = sqlx::query(
+                        "SELECT * FROM provider_notifications WHERE state = 'received' AND lease_until_ms <= ?
+                         ORDER BY received_at_ms, rowid LIMIT ?",
+                    )
+                    .bind(now_ms)
+                    .bind(limit)
+                    .fetch_all(&mut *db)
+                    .await
+                    .map_err(other)?;
+                    let claimed =
+                        rows.iter().map(Self::notification_from_row).collect::<Result<Vec<_>, _>>()?;
+                    for n in &claimed {
+                        let done = sqlx::query(
+                            "UPDATE provider_notifications SET lease_until_ms = ?
+                             WHERE id = ? AND state = 'received' AND lease_until_ms <= ?",
+                        )
+                        .bind(now_ms.saturating_add(lease_ms))
+                        .bind(&n.id)
+                        .bind(now_ms)
+                        .execute(&mut *db)
+                        .await
+                        .map_err(other)?;
+                        if done.rows_affected() != 1 {
+                            return Err(StoreError::stale());
+                        }
+                    }
+                    Ok(claimed)
+                })
+            })
+            .await
+    }
+
     async fn inbox_processed(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
         let outcome = outcome.to_owned();
+        let now_ms = self.clock.now_ms();
         self.writer
             .run(Lane::Urgent, move |db| {
                 Box::pin(async move {
@@ -1444,7 +1262,7 @@ impl Store for SqliteStore {
                  processed_at_ms = ? WHERE id = ? AND state = 'received'",
         )
         .bind(outcome)
-        .bind(now_ms())
+        .bind(now_ms)
         .bind(id)
         .execute(&mut *db)
         .await
@@ -1465,7 +1283,7 @@ impl Store for SqliteStore {
                     let error = error.as_str();
                     sqlx::query(
                         "UPDATE provider_notifications SET attempts = attempts + 1, last_error = ?,
-                 state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE state END
+                 state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE state END, lease_until_ms = 0
              WHERE id = ? AND state = 'received'",
                     )
                     .bind(error)
@@ -1637,6 +1455,15 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Clock;
+
+    fn now_secs() -> i64 {
+        SystemClock.now_secs()
+    }
+
+    fn now_ms() -> i64 {
+        SystemClock.now_ms()
+    }
 
     async fn store() -> SqliteStore {
         SqliteStore::connect("sqlite::memory:").await.unwrap()
@@ -2284,6 +2111,7 @@ mod tests {
             include_str!("sqlite/idempotency.rs"),
             include_str!("sqlite/keys.rs"),
             include_str!("sqlite/refused.rs"),
+            include_str!("sqlite/persist.rs"),
         ];
         let mut queries = Vec::new();
         for source in sources {

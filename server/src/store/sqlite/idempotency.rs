@@ -5,7 +5,10 @@
 use sqlx::{Row, SqliteConnection};
 
 use super::other;
-use crate::store::{IdempotencyBegin, StoreError};
+use crate::store::{
+    IdempotencyBegin, StoreError,
+    plan::{self, IdempotencyDecision, IdempotencyRow},
+};
 
 pub(super) async fn begin(
     db: &mut SqliteConnection,
@@ -25,7 +28,30 @@ pub(super) async fn begin(
     .await
     .map_err(other)?;
     let found = match row {
-        None => {
+        None => None,
+        Some(row) => {
+            let state: String = row.get("state");
+            let done = if state == "done" {
+                let status: i64 = row.get("status");
+                Some((
+                    u16::try_from(status).map_err(|e| StoreError::Other(e.into()))?,
+                    row.get::<Option<Vec<u8>>, _>("body").unwrap_or_default(),
+                ))
+            } else {
+                None
+            };
+            Some(IdempotencyRow {
+                method_path: row.get("method_path"),
+                request_hash: row.get("request_hash"),
+                done,
+                created_at_ms: row.get("created_at_ms"),
+            })
+        }
+    };
+    match plan::idempotency_begin(found.as_ref(), method_path, request_hash, stale_before_ms, take_over_stale)
+    {
+        IdempotencyDecision::Answer(answer) => Ok(answer),
+        IdempotencyDecision::Reserve => {
             sqlx::query(
                 "INSERT INTO idempotency_keys (key, method_path, request_hash, state, created_at_ms)
                  VALUES (?, ?, ?, 'in_progress', ?)",
@@ -37,37 +63,25 @@ pub(super) async fn begin(
             .execute(&mut *db)
             .await
             .map_err(other)?;
-            IdempotencyBegin::Started
+            Ok(IdempotencyBegin::Started)
         }
-        Some(row) => {
-            let same = row.get::<String, _>("method_path") == method_path
-                && row.get::<String, _>("request_hash") == request_hash;
-            let state: String = row.get("state");
-            let created: i64 = row.get("created_at_ms");
-            if !same {
-                IdempotencyBegin::Mismatch
-            } else if state == "done" {
-                let status: i64 = row.get("status");
-                IdempotencyBegin::Done {
-                    status: u16::try_from(status).map_err(|e| StoreError::Other(e.into()))?,
-                    body: row.get::<Option<Vec<u8>>, _>("body").unwrap_or_default(),
-                }
-            } else if created >= stale_before_ms {
-                IdempotencyBegin::InProgress
-            } else if take_over_stale {
-                sqlx::query("UPDATE idempotency_keys SET created_at_ms = ? WHERE key = ?")
-                    .bind(now_ms)
-                    .bind(key)
-                    .execute(&mut *db)
-                    .await
-                    .map_err(other)?;
-                IdempotencyBegin::Started
-            } else {
-                IdempotencyBegin::Interrupted
+        IdempotencyDecision::TakeOver { seen_created_at_ms } => {
+            let done = sqlx::query(
+                "UPDATE idempotency_keys SET created_at_ms = ?
+                 WHERE key = ? AND state = 'in_progress' AND created_at_ms = ?",
+            )
+            .bind(now_ms)
+            .bind(key)
+            .bind(seen_created_at_ms)
+            .execute(&mut *db)
+            .await
+            .map_err(other)?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::stale());
             }
+            Ok(IdempotencyBegin::Started)
         }
-    };
-    Ok(found)
+    }
 }
 
 pub(super) async fn finish(

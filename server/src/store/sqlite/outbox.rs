@@ -1,182 +1,12 @@
-//! The merchant webhook outbox in SQLite: events written inside the state change's
-//! transaction, deliveries claimed with a lease before each send, and their outcomes.
+//! The merchant webhook outbox in SQLite: events (planned by [`crate::store::plan`], written by
+//! `persist` inside the state change's transaction) read back, deliveries claimed with a lease
+//! before each send, and their outcomes.
 
-use shared::{
-    api::{
-        AmountMismatch, DeliveryState, EventAttempt, EventCheckout, EventRefund, EventType, Expected,
-        WebhookEvent, WebhookEventData,
-    },
-    catalogue::ErrorCode,
-    method::{PaymentMethod, Provider},
-    money::Currency,
-    status::{AttemptStatus, CheckoutStatus, RefundStatus},
-};
+use shared::api::{DeliveryState, EventType};
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
 use super::{corrupt, other};
-use crate::store::{ClaimedDelivery, DeliveryOutcome, EventRecord, StoreError};
-
-fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-pub(super) fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-fn parse_failure(f: Option<String>) -> Result<Option<ErrorCode>, StoreError> {
-    f.map(|f| ErrorCode::parse(&f).ok_or_else(|| corrupt("failure", &f))).transpose()
-}
-
-/// The checkout as an event shows it, and whether it is a live one.
-async fn event_checkout(
-    tx: &mut SqliteConnection,
-    checkout_id: &str,
-) -> Result<(EventCheckout, bool), StoreError> {
-    let row = sqlx::query("SELECT reference, amount, currency, status, livemode FROM checkouts WHERE id = ?")
-        .bind(checkout_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(other)?;
-    let currency: String = row.get("currency");
-    let status: String = row.get("status");
-    let amount: i64 = row.get("amount");
-    let checkout = EventCheckout {
-        id: checkout_id.to_owned(),
-        reference: row.get("reference"),
-        amount: u64::try_from(amount).map_err(|_| corrupt("amount", &amount.to_string()))?,
-        currency: Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?,
-        status: CheckoutStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-    };
-    Ok((checkout, row.get("livemode")))
-}
-
-fn event_attempt(row: &SqliteRow) -> Result<EventAttempt, StoreError> {
-    let provider: String = row.get("provider");
-    let method: String = row.get("method");
-    let status: String = row.get("status");
-    Ok(EventAttempt {
-        id: row.get("id"),
-        provider: Provider::parse(&provider).ok_or_else(|| corrupt("provider", &provider))?,
-        method: PaymentMethod::parse(&method).ok_or_else(|| corrupt("method", &method))?,
-        status: AttemptStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        failure: parse_failure(row.get("failure"))?,
-    })
-}
-
-/// What an event is about besides its checkout.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Subject<'a> {
-    /// The checkout alone (its paid attempt is added when there is one).
-    Checkout,
-    /// One attempt.
-    Attempt(&'a str),
-    /// One refund.
-    Refund(&'a str),
-}
-
-/// Writes an event and its pending delivery inside the caller's transaction: the event
-/// exists if and only if the state change it reports was committed.
-pub(super) async fn record_event(
-    tx: &mut SqliteConnection,
-    kind: EventType,
-    checkout_id: &str,
-    subject: Subject<'_>,
-    now: i64,
-) -> Result<(), StoreError> {
-    let (checkout, livemode) = event_checkout(tx, checkout_id).await?;
-    let attempt_row = match subject {
-        Subject::Attempt(id) => sqlx::query("SELECT * FROM attempts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(other)?,
-        Subject::Checkout => sqlx::query(
-            "SELECT * FROM attempts WHERE checkout_id = ? AND status = 'succeeded' ORDER BY rowid LIMIT 1",
-        )
-        .bind(checkout_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(other)?,
-        Subject::Refund(_) => None,
-    };
-    let attempt = attempt_row.as_ref().map(event_attempt).transpose()?;
-    let refund = match subject {
-        Subject::Refund(id) => {
-            let row = sqlx::query("SELECT amount, status, failure FROM refunds WHERE id = ?")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(other)?;
-            let amount: i64 = row.get("amount");
-            let status: String = row.get("status");
-            Some(EventRefund {
-                id: id.to_owned(),
-                amount: u64::try_from(amount).map_err(|_| corrupt("refund amount", &amount.to_string()))?,
-                status: RefundStatus::parse(&status).ok_or_else(|| corrupt("refund status", &status))?,
-                failure: parse_failure(row.get("failure"))?,
-            })
-        }
-        _ => None,
-    };
-    // `attempt.amount_mismatch` says what was expected and what the provider reported.
-    let mismatch = match (kind, &attempt_row) {
-        (EventType::AttemptAmountMismatch, Some(row)) => Some(AmountMismatch {
-            expected: Expected {
-                amount: checkout.amount,
-                currency: checkout.currency,
-                reference: row.get("idempotency_key"),
-            },
-            reported: super::reported_from_row(row)?.unwrap_or_default(),
-        }),
-        _ => None,
-    };
-    // `checkout.overpaid` names every paid attempt.
-    let paid_attempts = if kind == EventType::CheckoutOverpaid {
-        sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? AND status = 'succeeded' ORDER BY rowid")
-            .bind(checkout_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(other)?
-            .iter()
-            .map(event_attempt)
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        Vec::new()
-    };
-    let event = WebhookEvent {
-        kind,
-        timestamp: rfc3339(now),
-        livemode,
-        data: WebhookEventData { checkout, attempt, refund, mismatch, paid_attempts },
-    };
-    let payload = serde_json::to_string(&event).map_err(|e| StoreError::Other(e.into()))?;
-    let id = crate::ids::event_id();
-    sqlx::query("INSERT INTO events (id, type, checkout_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(kind.as_str())
-        .bind(checkout_id)
-        .bind(&payload)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
-    let ms = now_ms();
-    sqlx::query(
-        "INSERT INTO deliveries (event_id, state, attempts, next_attempt_at_ms, updated_at_ms)
-         VALUES (?, 'pending', 0, ?, ?)",
-    )
-    .bind(&id)
-    .bind(ms)
-    .bind(ms)
-    .execute(&mut *tx)
-    .await
-    .map_err(other)?;
-    Ok(())
-}
+use crate::store::{ClaimedDelivery, DeliveryOutcome, EventRecord, StoreError, plan};
 
 pub(super) const EVENT_SELECT: &str =
     "SELECT e.id, e.type, e.checkout_id, e.payload, e.created_at, d.state, d.attempts,
@@ -286,22 +116,16 @@ pub(super) async fn finish_delivery(
     outcome: &DeliveryOutcome,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let (state, next, status, error) = match outcome {
-        DeliveryOutcome::Delivered { status } => (DeliveryState::Delivered, now_ms, Some(*status), None),
-        DeliveryOutcome::Retry { at_ms, status, error } => {
-            (DeliveryState::Pending, *at_ms, *status, error.clone())
-        }
-        DeliveryOutcome::Failed { status, error } => (DeliveryState::Failed, now_ms, *status, error.clone()),
-    };
+    let write = plan::delivery_finish(outcome, now_ms);
     sqlx::query(
         "UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at_ms = ?, claim = NULL,
                                last_status = ?, last_error = ?, updated_at_ms = ?
          WHERE event_id = ? AND claim = ?",
     )
-    .bind(state.as_str())
-    .bind(next)
-    .bind(status.map(i64::from))
-    .bind(error)
+    .bind(write.state.as_str())
+    .bind(write.next_attempt_at_ms)
+    .bind(write.last_status.map(i64::from))
+    .bind(write.last_error)
     .bind(now_ms)
     .bind(event_id)
     .bind(claim)
@@ -444,7 +268,7 @@ mod tests {
     #[tokio::test]
     async fn a_delivery_is_claimed_by_one_sender_at_a_time() {
         let s = paid_checkout().await;
-        let now = super::now_ms() + 1;
+        let now = crate::store::Clock::now_ms(&crate::store::SystemClock) + 1;
         let first = s.claim_deliveries(now, 10_000, 10).await.unwrap();
         assert_eq!(first.len(), 2);
         assert!(s.claim_deliveries(now, 10_000, 10).await.unwrap().is_empty(), "leased");

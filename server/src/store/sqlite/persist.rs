@@ -1,0 +1,235 @@
+//! Reading the rows a plan decides from, and writing a plan ([`crate::store::plan`]) in SQLite.
+//!
+//! Every move is a conditional write (`UPDATE … WHERE id = ? AND status = <from>`) whose rows
+//! affected are checked: one that touches nothing returns [`StoreError::stale`], which undoes
+//! the job's savepoint; the caller plans again. Under the single writer the state read in a
+//! job cannot change before its writes, so this only guards against a bug; it is the same
+//! contract the PostgreSQL store keeps under concurrent transactions.
+
+use shared::{catalogue::ErrorCode, money::Currency};
+use sqlx::SqliteConnection;
+
+use super::{SqliteStore, other};
+use crate::store::{
+    AttemptRecord, CheckoutRecord, RefundRecord, StoreError,
+    plan::{AttemptMove, AttemptPlan, CheckoutMove, NewEvent, NewStatusChange, RefundFinishPlan, RefundMove},
+};
+
+fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|e| StoreError::Other(e.into()))
+}
+
+/// A checkout and its attempts in the order they were stored, in the writer's transaction.
+pub(super) async fn payment(
+    db: &mut SqliteConnection,
+    checkout_id: &str,
+) -> Result<Option<(CheckoutRecord, Vec<AttemptRecord>)>, StoreError> {
+    let row = sqlx::query("SELECT * FROM checkouts WHERE id = ?")
+        .bind(checkout_id)
+        .fetch_optional(&mut *db)
+        .await
+        .map_err(other)?;
+    let Some(row) = row else { return Ok(None) };
+    let checkout = SqliteStore::checkout_from_row(&row)?;
+    let rows = sqlx::query("SELECT * FROM attempts WHERE checkout_id = ? ORDER BY rowid")
+        .bind(checkout_id)
+        .fetch_all(&mut *db)
+        .await
+        .map_err(other)?;
+    let attempts = rows.iter().map(SqliteStore::attempt_from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Some((checkout, attempts)))
+}
+
+/// A checkout's refunds in the order they were stored.
+pub(super) async fn refunds(
+    db: &mut SqliteConnection,
+    checkout_id: &str,
+    currency: Currency,
+) -> Result<Vec<RefundRecord>, StoreError> {
+    let rows = sqlx::query("SELECT * FROM refunds WHERE checkout_id = ? ORDER BY rowid")
+        .bind(checkout_id)
+        .fetch_all(&mut *db)
+        .await
+        .map_err(other)?;
+    rows.iter().map(|r| SqliteStore::refund_from_row(r, currency)).collect()
+}
+
+/// Inserts history rows, in order.
+pub(super) async fn history(db: &mut SqliteConnection, rows: &[NewStatusChange]) -> Result<(), StoreError> {
+    for h in rows {
+        sqlx::query(
+            "INSERT INTO status_changes (checkout_id, attempt_id, from_status, to_status, cause, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&h.checkout_id)
+        .bind(&h.attempt_id)
+        .bind(&h.from)
+        .bind(&h.to)
+        .bind(&h.cause)
+        .bind(h.at)
+        .execute(&mut *db)
+        .await
+        .map_err(other)?;
+    }
+    Ok(())
+}
+
+/// Inserts events with their pending deliveries, in order: an event exists if and only if
+/// the change it reports was committed.
+pub(super) async fn events(db: &mut SqliteConnection, events: &[NewEvent]) -> Result<(), StoreError> {
+    for e in events {
+        sqlx::query("INSERT INTO events (id, type, checkout_id, payload, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&e.id)
+            .bind(e.kind.as_str())
+            .bind(&e.checkout_id)
+            .bind(&e.payload)
+            .bind(e.created_at)
+            .execute(&mut *db)
+            .await
+            .map_err(other)?;
+        sqlx::query(
+            "INSERT INTO deliveries (event_id, state, attempts, next_attempt_at_ms, updated_at_ms)
+             VALUES (?, 'pending', 0, ?, ?)",
+        )
+        .bind(&e.id)
+        .bind(e.due_at_ms)
+        .bind(e.due_at_ms)
+        .execute(&mut *db)
+        .await
+        .map_err(other)?;
+    }
+    Ok(())
+}
+
+/// Moves a checkout if it is still `m.from`; [`StoreError::stale`] otherwise.
+pub(super) async fn checkout_move(
+    db: &mut SqliteConnection,
+    checkout_id: &str,
+    m: CheckoutMove,
+    at: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE checkouts SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
+        .bind(m.to.as_str())
+        .bind(at)
+        .bind(checkout_id)
+        .bind(m.from.as_str())
+        .execute(&mut *db)
+        .await
+        .map_err(other)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::stale());
+    }
+    Ok(())
+}
+
+/// Moves an attempt if it is still `m.from`; [`StoreError::stale`] otherwise.
+async fn attempt_move(
+    db: &mut SqliteConnection,
+    attempt_id: &str,
+    m: &AttemptMove,
+    at: i64,
+) -> Result<(), StoreError> {
+    let r = m.reported.clone().unwrap_or_default();
+    let done = sqlx::query(
+        "UPDATE attempts SET status = ?, failure = ?, updated_at = ?, reported_amount = ?,
+                             reported_amount_text = ?, reported_currency = ?, reported_reference = ?,
+                             reported_charged = ?
+         WHERE id = ? AND status = ?",
+    )
+    .bind(m.to.as_str())
+    .bind(m.failure.map(ErrorCode::as_str))
+    .bind(at)
+    .bind(r.amount.map(to_i64).transpose()?)
+    .bind(&r.unreadable_amount)
+    .bind(&r.currency)
+    .bind(&r.reference)
+    .bind(r.charged.map(to_i64).transpose()?)
+    .bind(attempt_id)
+    .bind(m.from.as_str())
+    .execute(&mut *db)
+    .await
+    .map_err(other)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::stale());
+    }
+    Ok(())
+}
+
+/// Writes a provider's update of an attempt.
+pub(super) async fn attempt_plan(db: &mut SqliteConnection, plan: &AttemptPlan) -> Result<(), StoreError> {
+    if plan.provider_reference.is_some() || plan.payment_url.is_some() {
+        sqlx::query(
+            "UPDATE attempts SET provider_reference = COALESCE(provider_reference, ?),
+                     payment_url = COALESCE(payment_url, ?) WHERE id = ?",
+        )
+        .bind(&plan.provider_reference)
+        .bind(&plan.payment_url)
+        .bind(&plan.attempt_id)
+        .execute(&mut *db)
+        .await
+        .map_err(other)?;
+    }
+    if let Some(m) = &plan.attempt_move {
+        attempt_move(db, &plan.attempt_id, m, plan.at).await?;
+    }
+    if let Some(m) = plan.checkout_move {
+        checkout_move(db, &plan.checkout_id, m, plan.at).await?;
+    }
+    history(db, &plan.history).await?;
+    events(db, &plan.events).await?;
+    // A notification's update marks it processed in the same transaction: one write instead
+    // of two, and no window where it is applied but unmarked.
+    if let Some(n) = &plan.notification {
+        sqlx::query(
+            "UPDATE provider_notifications SET state = 'processed', outcome = ?,
+                 attempts = attempts + 1, processed_at_ms = ?
+             WHERE id = ? AND state = 'received'",
+        )
+        .bind(n.outcome)
+        .bind(n.at_ms)
+        .bind(&n.id)
+        .execute(&mut *db)
+        .await
+        .map_err(other)?;
+    }
+    Ok(())
+}
+
+/// Moves a refund if it is still `m.from`; [`StoreError::stale`] otherwise.
+async fn refund_move(
+    db: &mut SqliteConnection,
+    refund_id: &str,
+    m: &RefundMove,
+    at: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE refunds SET status = ?, failure = ?, provider_reference = COALESCE(provider_reference, ?),
+                            updated_at = ? WHERE id = ? AND status = ?",
+    )
+    .bind(m.to.as_str())
+    .bind(m.failure.map(ErrorCode::as_str))
+    .bind(&m.provider_reference)
+    .bind(at)
+    .bind(refund_id)
+    .bind(m.from.as_str())
+    .execute(&mut *db)
+    .await
+    .map_err(other)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::stale());
+    }
+    Ok(())
+}
+
+/// Writes the end of a refund.
+pub(super) async fn refund_finish(
+    db: &mut SqliteConnection,
+    plan: &RefundFinishPlan,
+) -> Result<(), StoreError> {
+    refund_move(db, &plan.refund_id, &plan.refund_move, plan.at).await?;
+    if let Some(m) = plan.checkout_move {
+        checkout_move(db, &plan.checkout_id, m, plan.at).await?;
+    }
+    history(db, &plan.history).await?;
+    events(db, &plan.events).await
+}
