@@ -1,6 +1,7 @@
 //! Typed configuration, read from a TOML file, with secrets typed as secrets.
 //!
-//! Secret values may also come from the environment (`VERIFIER_MERCHANT_SECRET_KEY`,
+//! Secret values may also come from the environment (`VERIFIER_DATABASE_URL`,
+//! `VERIFIER_MERCHANT_SECRET_KEY`,
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
 //! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_CAURISFLUX_PUBLIC_KEY`,
 //! `VERIFIER_CAURISFLUX_SECRET_KEY`, `VERIFIER_CAURISFLUX_WEBHOOK_SECRET`, `VERIFIER_SCALAPAY_API_KEY`,
@@ -40,7 +41,10 @@ pub struct Settings {
     /// defaults to `http://` and the bound address.
     #[serde(default)]
     pub public_url: Option<String>,
-    /// `sqlite://path/to/file.db` (created when missing) or `sqlite::memory:`.
+    /// `sqlite://path/to/file.db` (created when missing) or `sqlite::memory:`, or
+    /// `postgres://user:password@host:port/db` for PostgreSQL (several instances on one
+    /// database); `VERIFIER_DATABASE_URL` overrides it (a URL with a password stays out of the
+    /// file).
     pub database_url: String,
     /// The directory holding the widget's built assets, served at `/widget/`.
     pub widget_dir: PathBuf,
@@ -238,6 +242,9 @@ impl Settings {
 
     /// Applies the `VERIFIER_…` secret overrides found by `lookup`.
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        if let Some(v) = lookup("VERIFIER_DATABASE_URL") {
+            self.database_url = v;
+        }
         if let Some(v) = lookup("VERIFIER_MERCHANT_SECRET_KEY") {
             self.merchant.secret_key = Some(v.into());
         }

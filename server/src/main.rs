@@ -1,20 +1,15 @@
 //! The `verifier` binary: `verifier [config.toml]` runs the service until Ctrl-C or SIGTERM;
 //! `verifier keys create|list|revoke <id> [config.toml]` manages the merchant API keys stored
-//! (hashed) in the configured database ([`server::merchant_keys`]).
+//! (hashed) in the configured database ([`server::merchant_keys`]); `verifier migrate
+//! [config.toml]` applies the configured database's migrations and exits (they are also applied
+//! at every start).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
-use server::{
-    checkouts::rfc3339,
-    config::Settings,
-    merchant_keys,
-    startup::Application,
-    store::{Store, sqlite::SqliteStore},
-    telemetry,
-};
+use server::{checkouts::rfc3339, config::Settings, merchant_keys, startup::Application, store, telemetry};
 
 /// jemalloc instead of glibc's malloc, with its background threads purging unused pages: glibc
 /// kept the memory of closed connections in its arenas (a debug verifier that had held 10,000
@@ -41,6 +36,13 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Applies the database migrations (SQLite or PostgreSQL, by `database_url`) and exits:
+    /// before a rolling upgrade of several instances, or to check a database URL.
+    Migrate {
+        /// The configuration file (its `database_url`, or `VERIFIER_DATABASE_URL`).
+        #[arg(default_value = "verifier.toml")]
+        config: PathBuf,
     },
 }
 
@@ -83,6 +85,12 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await
         }
         Some(Command::Keys { action }) => keys(action).await,
+        Some(Command::Migrate { config }) => {
+            let settings = load(&config)?;
+            store::migrate(&settings.database_url).await?;
+            eprintln!("The database is migrated.");
+            Ok(())
+        }
     }
 }
 
@@ -94,10 +102,10 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
     };
     let settings = load(config)?;
     let mode = settings.validate().context("refused configuration")?;
-    let store = SqliteStore::connect(&settings.database_url).await?;
+    let store = store::open(&settings.database_url, store::SystemClock::shared()).await?;
     match action {
         KeysAction::Create { .. } => {
-            let (record, key) = merchant_keys::create(&store, mode).await?;
+            let (record, key) = merchant_keys::create(store.as_ref(), mode).await?;
             eprintln!("Created {} ({} mode). The key is shown once; keep it secret:", record.id, record.mode);
             println!("{}", key.expose_secret());
         }

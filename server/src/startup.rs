@@ -12,7 +12,7 @@ use crate::{
     providers::{PaymentProvider, novasend::NovaSend},
     reconcile,
     routes::{self, AppState},
-    store::{Store, sqlite::SqliteStore},
+    store::{self, Store},
 };
 
 /// A built verifier, bound to its port, not yet serving.
@@ -53,7 +53,8 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database_url).await?);
+        // SQLite or PostgreSQL by the URL's scheme, migrations applied.
+        let store: Arc<dyn Store> = store::open(&settings.database_url, store::SystemClock::shared()).await?;
         // A malformed webhook URL or secret stops the start, with the reason.
         let webhooks = match &settings.merchant_webhooks {
             Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),

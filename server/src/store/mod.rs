@@ -20,9 +20,52 @@ use shared::{
 
 pub mod clock;
 pub mod plan;
+pub mod postgres;
 pub mod sqlite;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+
+/// Which backend a `database_url` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://path/to/file.db` or `sqlite::memory:` (the default): [`sqlite::SqliteStore`].
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`: [`postgres::PgStore`].
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url` by its scheme; another scheme is a configuration error.
+    pub fn of(url: &str) -> anyhow::Result<Backend> {
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme).to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => anyhow::bail!(
+                "database_url must start with sqlite:// (the default) or postgres:// (a URL of scheme {scheme:?} was given)"
+            ),
+        }
+    }
+}
+
+/// Opens the store `url` names (see [`Backend::of`]), applying its migrations; the store reads
+/// the time from `clock`.
+pub async fn open(url: &str, clock: SharedClock) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    Ok(match Backend::of(url)? {
+        Backend::Sqlite => std::sync::Arc::new(sqlite::SqliteStore::connect_with_clock(url, clock).await?),
+        Backend::Postgres => std::sync::Arc::new(postgres::PgStore::connect(url, clock).await?),
+    })
+}
+
+/// Applies the migrations of the database `url` names, and nothing else (`verifier migrate`).
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    match Backend::of(url)? {
+        // Opening the SQLite store applies them; the store is closed at once.
+        Backend::Sqlite => drop(sqlite::SqliteStore::connect(url).await?),
+        Backend::Postgres => postgres::PgStore::migrate_only(url).await?,
+    }
+    Ok(())
+}
 
 /// When the reconciler first follows up a refund left pending by a request that did not end
 /// it: far longer than any provider call (30 s at most).
