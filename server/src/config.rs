@@ -355,6 +355,17 @@ timeout_ms = 30000
     }
 
     #[test]
+    fn the_database_url_from_the_environment_replaces_the_files() {
+        let mut s: Settings = toml::from_str(SAMPLE).unwrap();
+        s.apply_env(|_| None);
+        assert_eq!(s.database_url, "sqlite::memory:");
+        let pg = "postgres://verifier:pw@db:5432/shop";
+        s.apply_env(|n| (n == "VERIFIER_DATABASE_URL").then(|| pg.to_owned()));
+        assert_eq!(s.database_url, pg);
+        assert_eq!(crate::store::Backend::of(&s.database_url).unwrap(), crate::store::Backend::Postgres);
+    }
+
+    #[test]
     fn a_previous_webhook_secret_from_the_environment_with_its_deadline_from_the_file() {
         let text = format!(
             "{}webhook_secret_previous_until = \"2026-12-08T12:00:00Z\"\n",
