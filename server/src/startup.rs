@@ -53,7 +53,10 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database_url).await?);
+        // The store reads the time from the system clock (tests inject a manual one).
+        let clock = crate::store::SystemClock::shared();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::connect_with_clock(&settings.database_url, clock).await?);
         // A malformed webhook URL or secret stops the start, with the reason.
         let webhooks = match &settings.merchant_webhooks {
             Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),
