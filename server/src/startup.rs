@@ -53,8 +53,10 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        // SQLite or PostgreSQL by the URL's scheme, migrations applied.
-        let store: Arc<dyn Store> = store::open(&settings.database_url, store::SystemClock::shared()).await?;
+        // SQLite or PostgreSQL by the URL's scheme, migrations applied; the store reads the
+        // time from the system clock (tests inject a manual one).
+        let clock = crate::store::SystemClock::shared();
+        let store: Arc<dyn Store> = store::open(&settings.database_url, clock).await?;
         // A malformed webhook URL or secret stops the start, with the reason.
         let webhooks = match &settings.merchant_webhooks {
             Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),

@@ -886,7 +886,7 @@ pub fn delivery_finish(outcome: &DeliveryOutcome, now_ms: i64) -> DeliveryWrite 
 #[cfg(test)]
 mod tests {
     //! Expected values are written by hand from the state table in `shared::status` and the
-    //! event list in README's "Merchant webhooks" (which event each change emits, and what
+    //! event list in README's "Webhooks to your backend" (which event each change emits, and what
     //! its body carries).
 
     use serde_json::{Value, json};

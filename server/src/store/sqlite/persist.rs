@@ -233,3 +233,175 @@ pub(super) async fn refund_finish(
     history(db, &plan.history).await?;
     events(db, &plan.events).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use shared::{
+        method::{PaymentMethod, Provider},
+        money::Money,
+        phone::Country,
+        status::{AttemptStatus, CheckoutStatus},
+    };
+
+    use super::*;
+    use crate::store::{
+        AttemptUpdate, Cause, Clock, ManualClock, NotificationRecord, NotificationState, Store,
+        sqlite::writer::Lane,
+    };
+
+    /// 2023-11-14T22:13:20.250Z.
+    const T0: i64 = 1_700_000_000_250;
+
+    async fn store_at(clock: &std::sync::Arc<ManualClock>) -> SqliteStore {
+        SqliteStore::connect_with_clock("sqlite::memory:", clock.clone()).await.unwrap()
+    }
+
+    fn checkout(id: &str, expires_at: i64) -> CheckoutRecord {
+        CheckoutRecord {
+            id: id.into(),
+            reference: format!("order-{id}"),
+            money: Money::new(5000, Currency::Xof).unwrap(),
+            country: Country::Ci,
+            description: None,
+            return_url: None,
+            customer: None,
+            status: CheckoutStatus::Open,
+            livemode: false,
+            client_secret_hash: "h".into(),
+            created_at: T0 / 1000 - 60,
+            expires_at,
+        }
+    }
+
+    fn attempt(id: &str, checkout_id: &str) -> AttemptRecord {
+        AttemptRecord {
+            id: id.into(),
+            checkout_id: checkout_id.into(),
+            provider: Provider::NovaSend,
+            method: PaymentMethod::MobileMoney,
+            phone: None,
+            status: AttemptStatus::Created,
+            failure: None,
+            idempotency_key: format!("key-{id}"),
+            provider_reference: None,
+            payment_url: None,
+            reported: None,
+            created_at: T0 / 1000,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_store_stamps_what_its_clock_says() {
+        let clock = ManualClock::at_ms(T0);
+        let s = store_at(&clock).await;
+        s.insert_checkout(&checkout("co_1", T0 / 1000 + 600), &Cause::Api("create")).await.unwrap();
+        s.start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+        clock.advance(Duration::from_secs(90));
+        let applied = s
+            .update_attempt(
+                "at_1",
+                &AttemptUpdate::new(AttemptStatus::Succeeded, None),
+                &Cause::Poll(Provider::NovaSend),
+            )
+            .await
+            .unwrap();
+        assert_eq!(applied.checkout, Some((CheckoutStatus::Processing, CheckoutStatus::Succeeded)));
+        let at: Vec<i64> = s.history("co_1").await.unwrap().iter().map(|h| h.at).collect();
+        // Creation (the checkout's own time), the start at T0, the success 90 s later.
+        assert_eq!(at, [T0 / 1000 - 60, 1_700_000_000, 1_700_000_000, 1_700_000_090, 1_700_000_090]);
+        let events = s.checkout_events("co_1").await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].created_at, 1_700_000_090);
+        assert_eq!(events[0].next_attempt_at_ms, T0 + 90_000, "due at once, by the store's clock");
+        assert!(
+            events[0].payload.contains("\"timestamp\":\"2023-11-14T22:14:50Z\""),
+            "{}",
+            events[0].payload
+        );
+    }
+
+    #[tokio::test]
+    async fn expiry_follows_the_deadline_given_and_stamps_the_clock() {
+        let clock = ManualClock::at_ms(T0);
+        let s = store_at(&clock).await;
+        s.insert_checkout(&checkout("co_1", T0 / 1000 + 10), &Cause::Api("create")).await.unwrap();
+        assert!(s.expire_checkouts(clock.now_secs()).await.unwrap().is_empty());
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(s.expire_checkouts(clock.now_secs()).await.unwrap(), ["co_1"]);
+        assert!(s.expire_checkouts(clock.now_secs()).await.unwrap().is_empty(), "once");
+        let last = s.history("co_1").await.unwrap().pop().unwrap();
+        assert_eq!((last.to.as_str(), last.cause.as_str(), last.at), ("expired", "expiry", T0 / 1000 + 10));
+    }
+
+    fn notification(id: &str, key: &str) -> NotificationRecord {
+        NotificationRecord {
+            id: id.into(),
+            provider: Provider::NovaSend,
+            dedup_key: Some(key.into()),
+            verified: true,
+            state: NotificationState::Received,
+            duplicate_of: None,
+            reference: Some("key-at_1".into()),
+            update: None,
+            body: "{}".into(),
+            attempts: 0,
+            last_error: None,
+            outcome: None,
+            received_at_ms: T0,
+            processed_at_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claimed_notification_is_claimed_again_only_once_its_lease_ends() {
+        let clock = ManualClock::at_ms(T0);
+        let s = store_at(&clock).await;
+        s.inbox_insert(&notification("wh_1", "e1")).await.unwrap();
+        s.inbox_insert(&notification("wh_2", "e2")).await.unwrap();
+        let ids = |n: Vec<NotificationRecord>| n.into_iter().map(|n| n.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.inbox_claim(T0, 1000, 10).await.unwrap()), ["wh_1", "wh_2"]);
+        assert!(s.inbox_claim(T0 + 999, 1000, 10).await.unwrap().is_empty(), "leased");
+        // The worker processed one and died holding the other.
+        s.inbox_processed("wh_1", "fetched").await.unwrap();
+        assert_eq!(ids(s.inbox_claim(T0 + 1000, 1000, 10).await.unwrap()), ["wh_2"]);
+        // A failed try ends the lease: the next pass tries again at once.
+        s.inbox_retry("wh_2", "provider down", 10).await.unwrap();
+        assert_eq!(ids(s.inbox_claim(T0 + 1001, 1000, 1).await.unwrap()), ["wh_2"]);
+        // Still listed as waiting (claimed or not) for an operator.
+        assert_eq!(ids(s.inbox_due(10).await.unwrap()), ["wh_2"]);
+    }
+
+    #[tokio::test]
+    async fn a_move_from_a_state_that_no_longer_holds_is_stale_and_undone() {
+        let clock = ManualClock::at_ms(T0);
+        let s = store_at(&clock).await;
+        s.insert_checkout(&checkout("co_1", T0 / 1000 + 600), &Cause::Api("create")).await.unwrap();
+        let wrong = CheckoutMove { from: CheckoutStatus::Processing, to: CheckoutStatus::Succeeded };
+        let err = s
+            .writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    history(
+                        db,
+                        &[NewStatusChange {
+                            checkout_id: "co_1".into(),
+                            attempt_id: None,
+                            from: Some("processing".into()),
+                            to: "succeeded".into(),
+                            cause: "test".into(),
+                            at: 0,
+                        }],
+                    )
+                    .await?;
+                    checkout_move(db, "co_1", wrong, 0).await
+                })
+            })
+            .await
+            .unwrap_err();
+        assert!(err.is_stale(), "{err}");
+        assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Open);
+        assert_eq!(s.history("co_1").await.unwrap().len(), 1, "the job's other writes were undone");
+    }
+}
