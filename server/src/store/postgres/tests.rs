@@ -661,3 +661,16 @@ async fn each_notification_is_claimed_by_exactly_one_of_many_inbox_workers() {
     let after = stores[0].inbox_claim(40_000, 30_000, 100).await.unwrap();
     assert_eq!(after.len(), 19);
 }
+
+#[tokio::test]
+async fn the_stores_debug_output_never_shows_the_databases_password() {
+    let Some(db) = TestDb::create("the_stores_debug_output_never_shows_the_databases_password").await else {
+        return;
+    };
+    // The test cluster may not ask for the password; the store must hold it all the same.
+    let options = db.options().password("pw-never-shown");
+    let store = PgStore::connect_with(options, crate::store::SystemClock::shared(), 2).await.unwrap();
+    let shown = format!("{store:?}");
+    assert!(shown.contains("PgStore"), "{shown}");
+    assert!(!shown.contains("pw-never-shown"), "{shown}");
+}
