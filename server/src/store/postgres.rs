@@ -48,6 +48,9 @@ use rows::other;
 /// few instances.
 const POOL_SIZE: u32 = 16;
 
+/// The oldest server this store runs on (`server_version_num` of PostgreSQL 13).
+const MIN_SERVER_VERSION: u32 = 130_000;
+
 /// The PostgreSQL implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -110,6 +113,16 @@ impl PgStore {
             .connect_with(options)
             .await
             .with_context(|| format!("failed to connect to the database {target}"))?;
+        // `gen_random_uuid()` (claims) is built in from PostgreSQL 13
+        // (https://www.postgresql.org/docs/13/functions-uuid.html).
+        let version: String = sqlx::query_scalar("SHOW server_version_num")
+            .fetch_one(&pool)
+            .await
+            .context("failed to read the PostgreSQL server's version")?;
+        anyhow::ensure!(
+            version.parse::<u32>().is_ok_and(|v| v >= MIN_SERVER_VERSION),
+            "PostgreSQL 13 or later is needed ({target} runs version number {version})"
+        );
         Ok(PgStore { pool, clock })
     }
 
