@@ -1,4 +1,4 @@
-//! The PostgreSQL store: the same [`Store`] contract as the SQLite one, on a [`PgPool`], for a
+//! The PostgreSQL store: the same [`super::Store`] contract as the SQLite one, on a [`PgPool`], for a
 //! merchant who runs several verifier instances on one database.
 //!
 //! Transactions run at PostgreSQL's default READ COMMITTED
@@ -7,12 +7,14 @@
 //! re-checks what the decision was made from. So every method here is one of:
 //! - a single statement (reads; conditional updates `… WHERE state = $seen` whose rows affected
 //!   say whether the state held; `INSERT … ON CONFLICT` for keys, counts and deduplication);
-//! - a transaction that first locks the row that decides (`SELECT … FOR UPDATE`: the checkout
-//!   for a new attempt or a refund, the attempt for an update), decides from what it read, then
-//!   writes: a second writer of the same row waits for the first to commit and then decides
-//!   from the committed state;
-//! - a claim of work with `FOR UPDATE SKIP LOCKED`, so that workers on several instances never
-//!   take one item at once.
+//! - a transaction that first locks the row that decides (`SELECT … FOR UPDATE`: the checkout,
+//!   for every change of it, its attempts or its refunds; then the attempt, for an update),
+//!   asks [`super::plan`] what to write from what it read, then writes that, each move
+//!   conditioned on the state decided from (`postgres/decide.rs`): a second writer of the same checkout
+//!   waits for the first to commit and then decides from the committed state;
+//! - a claim of work with `FOR UPDATE SKIP LOCKED` (deliveries, inbox notifications) or a
+//!   compare-and-set on a count (polls, refund follow-ups), so that workers on several
+//!   instances never take one item at once.
 //!
 //! Rows are ordered by explicit sequence columns (`seq`, identities), never by insertion order.
 //! Migrations (`server/migrations/postgres`) are applied at start, under sqlx's advisory lock,
@@ -51,7 +53,7 @@ const POOL_SIZE: u32 = 16;
 /// The oldest server this store runs on (`server_version_num` of PostgreSQL 13).
 const MIN_SERVER_VERSION: u32 = 130_000;
 
-/// The PostgreSQL implementation of [`Store`].
+/// The PostgreSQL implementation of [`super::Store`].
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
