@@ -2,7 +2,7 @@
 //! merchant who runs several verifier instances on one database.
 //!
 //! Transactions run at PostgreSQL's default READ COMMITTED
-//! (https://www.postgresql.org/docs/15/transaction-iso.html#XACT-READ-COMMITTED), where a
+//! (<https://www.postgresql.org/docs/15/transaction-iso.html#XACT-READ-COMMITTED>), where a
 //! read-then-write sequence is a race unless the row that decides is locked or the write
 //! re-checks what the decision was made from. So every method here is one of:
 //! - a single statement (reads; conditional updates `… WHERE state = $seen` whose rows affected

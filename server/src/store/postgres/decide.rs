@@ -1,7 +1,7 @@
 //! The PostgreSQL store's deciding methods: "read the deciding rows, plan, persist".
 //!
 //! Every change to a checkout, its attempts or its refunds first locks the checkout's row
-//! (`SELECT … FOR UPDATE`, https://www.postgresql.org/docs/15/explicit-locking.html#LOCKING-ROWS):
+//! (`SELECT … FOR UPDATE`, <https://www.postgresql.org/docs/15/explicit-locking.html#LOCKING-ROWS>):
 //! the checkout row is the lock of everything decided about it, always taken first (then the
 //! attempt or refund), so two changes of one checkout, from one instance or several, run one
 //! after the other, and the second reads what the first committed. Under that lock the store
@@ -290,7 +290,7 @@ impl PgStore {
     /// Counts what [`AttemptLimits`] limit, in the transaction that inserts the attempt. The
     /// checkout's counts hold under its lock; the phone number's span checkouts, so the number
     /// gets a lock of its own for the transaction (an advisory lock on its hash,
-    /// https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS): two
+    /// <https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS>): two
     /// attempts to one number, on two checkouts or two instances, are counted one after the
     /// other.
     async fn count_for_limits(

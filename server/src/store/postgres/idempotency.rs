@@ -1,6 +1,6 @@
 //! Idempotency keys of the merchant API in PostgreSQL: the key's row is read, [`plan`] decides,
 //! and the write is conditional: a reservation is an `INSERT … ON CONFLICT DO NOTHING`
-//! (https://www.postgresql.org/docs/15/sql-insert.html#SQL-ON-CONFLICT), so of two requests
+//! (<https://www.postgresql.org/docs/15/sql-insert.html#SQL-ON-CONFLICT>), so of two requests
 //! with one key, on one instance or two, exactly one inserts; a takeover of a stale
 //! reservation is an update only while the reservation is the one seen. Whoever's write
 //! changes nothing reads again and decides again.

@@ -50,7 +50,7 @@ pub(super) async fn event(db: &PgPool, event_id: &str) -> Result<Option<EventRec
 
 /// Claims due deliveries in one statement: the rows another dispatcher is claiming at this
 /// moment are skipped, not waited for (`SKIP LOCKED`,
-/// https://www.postgresql.org/docs/15/sql-select.html#SQL-FOR-UPDATE-SHARE), and a claimed row's
+/// <https://www.postgresql.org/docs/15/sql-select.html#SQL-FOR-UPDATE-SHARE>), and a claimed row's
 /// due time moves to the lease's end, so no later claim takes it before the send is recorded.
 pub(super) async fn claim_deliveries(
     db: &PgPool,
