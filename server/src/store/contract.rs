@@ -92,8 +92,9 @@ async fn open(backend: Backend, url: &str) -> Arc<dyn Store> {
 
 /// **The PostgreSQL hook.** Opens the PostgreSQL store on `url` (a fresh database made by
 /// [`fresh_postgres_database`], migrations not yet applied), or `None` while no PostgreSQL store
-/// is wired in. The lead wires `PgStore` here, written on another branch:
-/// `Some(Arc::new(PgStore::connect(url).await.expect("opening the PostgreSQL store")))`.
+/// is wired in. The lead wires `PgStore` here (written on another branch; it applies the
+/// migrations itself): `Some(Arc::new(PgStore::connect(url, SystemClock::shared()).await
+/// .expect("opening the PostgreSQL store")))`.
 async fn postgres(url: &str) -> Option<Arc<dyn Store>> {
     let _ = url;
     None
@@ -220,6 +221,8 @@ contract!(
     concurrency::each_poll_is_claimed_by_exactly_one_worker,
     concurrency::a_refund_check_is_claimed_by_exactly_one_worker,
     concurrency::one_idempotency_key_is_started_by_exactly_one_request,
+    concurrency::each_checkout_expires_once_and_never_while_paid,
+    concurrency::concurrent_notifications_of_one_payment_apply_it_once,
 );
 
 /// The time the tests give the store, unix milliseconds: the system's, which the store reads

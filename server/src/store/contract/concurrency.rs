@@ -19,8 +19,8 @@ use super::{
     now_ms, together,
 };
 use crate::store::{
-    AttemptLimits, AttemptRecord, Cause, IdempotencyBegin, Inserted, LimitReached, NotificationState,
-    StatusChange, Store, StoreError,
+    AttemptLimits, AttemptRecord, Cause, CheckoutRecord, IdempotencyBegin, Inserted, LimitReached,
+    NotificationState, StatusChange, Store, StoreError,
 };
 
 /// Callers at once: at least 16.
@@ -420,4 +420,98 @@ pub(super) async fn one_idempotency_key_is_started_by_exactly_one_request(db: &D
     let answers = begin("k1", 3_000, 0).await;
     let done = IdempotencyBegin::Done { status: 201, body: b"{}".to_vec() };
     assert_eq!(count(answers.iter(), &done), N, "{answers:?}");
+}
+
+pub(super) async fn each_checkout_expires_once_and_never_while_paid(db: &Db) {
+    let stores = db.instances(INSTANCES).await;
+    let now = super::now_secs();
+    // M checkouts past their deadline; a customer starts paying each of them just as N/2
+    // reconcilers expire them.
+    const M: usize = 8;
+    for i in 0..M {
+        let c = CheckoutRecord { expires_at: now - 1, ..checkout(&format!("co_{i}"), &format!("o{i}")) };
+        stores[0].insert_checkout(&c, &Cause::Api("create")).await.unwrap();
+    }
+    enum Did {
+        Expired(Vec<String>),
+        Paid(usize, Result<(), StoreError>),
+    }
+    let answers = together(&stores, N + M, move |i, s| async move {
+        if i < N {
+            Did::Expired(s.expire_checkouts(now).await.unwrap())
+        } else {
+            let c = i - N;
+            Did::Paid(
+                c,
+                s.start_attempt(&attempt(&format!("at_{c}"), &format!("co_{c}")), 0, &Cause::Api("pay"))
+                    .await,
+            )
+        }
+    })
+    .await;
+    let mut expired: Vec<String> = Vec::new();
+    let mut paid = vec![false; M];
+    for answer in answers {
+        match answer {
+            Did::Expired(ids) => expired.extend(ids),
+            Did::Paid(c, Ok(())) => paid[c] = true,
+            Did::Paid(_, Err(e)) => assert!(matches!(e, StoreError::Conflict(_)), "{e:?}"),
+        }
+    }
+    let s = &stores[1];
+    for (c, paid) in paid.into_iter().enumerate() {
+        let id = format!("co_{c}");
+        let times = count(expired.iter(), &id);
+        let status = s.checkout(&id).await.unwrap().unwrap().status;
+        let kinds: Vec<_> = s.checkout_events(&id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        if paid {
+            // The payment started first: the checkout is being paid, never expired under it.
+            assert_eq!((times, status), (0, CheckoutStatus::Processing), "{id}");
+            assert_eq!(kinds, []);
+        } else {
+            // Expired first: by exactly one reconciler, with one history line and one event.
+            assert_eq!((times, status), (1, CheckoutStatus::Expired), "{id}: expired once");
+            assert_eq!(kinds, [EventType::CheckoutExpired], "{id}");
+            assert_eq!(s.attempts(&id).await.unwrap(), [], "{id}: no attempt on an expired checkout");
+        }
+        let moves = checkout_moves(&s.history(&id).await.unwrap());
+        assert_eq!(moves.len(), 1, "{id}: one move, one history line: {moves:?}");
+    }
+}
+
+pub(super) async fn concurrent_notifications_of_one_payment_apply_it_once(db: &Db) {
+    let stores = db.instances(INSTANCES).await;
+    stores[0].insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+    stores[0].start_attempt(&attempt("at_1", "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+    // N distinct notifications (a provider sending its success several times, with different
+    // event ids) processed at once by inbox workers on two instances.
+    for i in 0..N {
+        stores[0].inbox_insert(&notification(&format!("wh_{i}"), &format!("k{i}"), true)).await.unwrap();
+    }
+    let applied = together(&stores, N, |i, s| async move {
+        let cause = Cause::Webhook(Provider::NovaSend, format!("wh_{i}"));
+        s.update_attempt("at_1", &update(AttemptStatus::Succeeded), &cause).await.unwrap()
+    })
+    .await;
+    let changed: Vec<usize> = (0..N).filter(|&i| applied[i].changed()).collect();
+    assert_eq!(changed.len(), 1, "the payment is applied once: {applied:?}");
+    let s = &stores[1];
+    let all = s.notifications(None).await.unwrap();
+    for n in &all {
+        let outcome = if n.id == format!("wh_{}", changed[0]) { "applied" } else { "unchanged" };
+        assert_eq!(
+            (n.state, n.outcome.as_deref(), n.attempts),
+            (NotificationState::Processed, Some(outcome), 1),
+            "each notification is marked processed once, by the update it caused: {}",
+            n.id
+        );
+    }
+    let kinds: Vec<_> = s.checkout_events("co_1").await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventType::CheckoutSucceeded], "one merchant event for one payment");
+    let last = s.history("co_1").await.unwrap().pop().unwrap();
+    assert_eq!(
+        last.cause,
+        format!("webhook:nova_send:wh_{}", changed[0]),
+        "the history names the notification that applied it"
+    );
 }
