@@ -223,6 +223,7 @@ contract!(
     concurrency::one_idempotency_key_is_started_by_exactly_one_request,
     concurrency::each_checkout_expires_once_and_never_while_paid,
     concurrency::concurrent_notifications_of_one_payment_apply_it_once,
+    concurrency::a_reader_never_pairs_a_checkout_with_another_moment_of_its_attempts,
 );
 
 /// The time the tests give the store, unix milliseconds: the system's, which the store reads

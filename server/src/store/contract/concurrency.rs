@@ -515,3 +515,52 @@ pub(super) async fn concurrent_notifications_of_one_payment_apply_it_once(db: &D
         "the history names the notification that applied it"
     );
 }
+
+pub(super) async fn a_reader_never_pairs_a_checkout_with_another_moment_of_its_attempts(db: &Db) {
+    let stores = db.instances(INSTANCES).await;
+    stores[0].insert_checkout(&checkout("co_1", "o"), &Cause::Api("create")).await.unwrap();
+    // One task starts and fails attempt after attempt (the checkout goes processing, open,
+    // processing, …) while the others read the checkout with its attempts until it is done.
+    const CYCLES: usize = 30;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reads = together(&stores, N, move |i, s| {
+        let done = done.clone();
+        async move {
+            if i == 0 {
+                for c in 0..CYCLES {
+                    let id = format!("at_{c}");
+                    s.start_attempt(&attempt(&id, "co_1"), 0, &Cause::Api("pay")).await.unwrap();
+                    s.update_attempt(&id, &update(AttemptStatus::Failed), &Cause::Poll(Provider::NovaSend))
+                        .await
+                        .unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                return 0;
+            }
+            let mut reads = 0;
+            // At least one read each, then until the writer is done.
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                // The checkout's state is the one its latest attempt gives it: both as of one
+                // instant, in either read.
+                let (c, latest) = s.checkout_with_latest_attempt("co_1").await.unwrap().unwrap();
+                let expected = latest.as_ref().map_or(CheckoutStatus::Open, |a| a.status.checkout_status());
+                assert_eq!(c.status, expected, "checkout_with_latest_attempt paired two moments: {latest:?}");
+                let (c, all) = s.checkout_with_attempts("co_1").await.unwrap().unwrap();
+                let expected = all.last().map_or(CheckoutStatus::Open, |a| a.status.checkout_status());
+                assert_eq!(c.status, expected, "checkout_with_attempts paired two moments: {all:?}");
+                assert!(
+                    all.iter().rev().skip(1).all(|a| a.status == AttemptStatus::Failed),
+                    "only the latest attempt may be live: {all:?}"
+                );
+                reads += 1;
+                if finished {
+                    return reads;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(reads[1..].iter().all(|&r| r >= 1), "{reads:?}");
+    assert_eq!(stores[1].attempts("co_1").await.unwrap().len(), CYCLES);
+}
