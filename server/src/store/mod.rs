@@ -67,6 +67,9 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod contract;
+
 /// When the reconciler first follows up a refund left pending by a request that did not end
 /// it: far longer than any provider call (30 s at most).
 pub const REFUND_FIRST_CHECK_MS: i64 = 60_000;
