@@ -12,7 +12,7 @@ use crate::{
     providers::{PaymentProvider, novasend::NovaSend},
     reconcile,
     routes::{self, AppState},
-    store::{Store, sqlite::SqliteStore},
+    store::{Store, provider_keys::ProviderKeys, sqlite::SqliteStore},
 };
 
 /// A built verifier, bound to its port, not yet serving.
@@ -53,7 +53,10 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&settings.database_url).await?);
+        let sqlite = SqliteStore::connect(&settings.database_url).await?;
+        // Keys providers hand out at run time, shared by every instance on this database.
+        let provider_keys: Arc<dyn ProviderKeys> = Arc::new(sqlite.clone());
+        let store: Arc<dyn Store> = Arc::new(sqlite);
         // A malformed webhook URL or secret stops the start, with the reason.
         let webhooks = match &settings.merchant_webhooks {
             Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),
@@ -82,7 +85,8 @@ impl Application {
             providers.push(Arc::new(crate::providers::scalapay::Scalapay::new(sp)?));
         }
         if let Some(mp) = &settings.mypvit {
-            providers.push(Arc::new(crate::providers::mypvit::MyPvit::new(mp)?));
+            let mypvit = crate::providers::mypvit::MyPvit::new(mp)?.with_shared_keys(provider_keys.clone());
+            providers.push(Arc::new(mypvit));
         }
 
         let checkouts = Checkouts::new(
@@ -110,6 +114,10 @@ impl Application {
                 public_url: base_url.clone(),
                 livemode: mode.is_live(),
             },
+        )
+        .with_signals(
+            crate::signals::Signals::for_database_url(&settings.database_url)
+                .context("invalid database URL for the instances' signals")?,
         )
         .with_attempt_limits((&settings.limits).into())
         .with_routing(settings.routing.clone());
@@ -182,6 +190,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // Background tasks end with the server, also when its task is aborted.
         let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
+        // The other instances' signals (nothing to listen to on SQLite).
+        let signals = self.checkouts.signals().clone();
+        background.push(AbortOnDrop(tokio::spawn(signals.run(self.checkouts.clone()))));
         if self.inbox_worker {
             background.push(AbortOnDrop(tokio::spawn(crate::inbox::run(self.checkouts.clone()))));
         }

@@ -14,6 +14,7 @@ use shared::{
     status::{AttemptStatus, CheckoutStatus, RefundStatus},
 };
 
+pub mod provider_keys;
 pub mod sqlite;
 
 /// When the reconciler first follows up a refund left pending by a request that did not end

@@ -34,6 +34,7 @@ use super::{
 mod idempotency;
 mod keys;
 mod outbox;
+mod provider_keys;
 mod refused;
 mod writer;
 
@@ -2284,6 +2285,7 @@ mod tests {
             include_str!("sqlite/idempotency.rs"),
             include_str!("sqlite/keys.rs"),
             include_str!("sqlite/refused.rs"),
+            include_str!("provider_keys.rs"),
         ];
         let mut queries = Vec::new();
         for source in sources {
