@@ -34,8 +34,11 @@
 //!   others wait for the key it gets, and an instance whose key was refused first looks for a
 //!   newer one there (another instance renewed, revoking ours) before renewing. A delivery
 //!   reaching any instance is stored there while a renewal's lease is live, so the renewer
-//!   finds it whichever instance the load balancer sent it to. Without the shared keys
-//!   (adapter tests), the key lives in this process only.
+//!   finds it whichever instance the load balancer sent it to. The store decides after the
+//!   answer (`verify_notice` cannot wait for it): a delivery nobody awaits is acknowledged like
+//!   any verified notice and changes no key. Every instance must be configured with the same
+//!   `password`. Without the shared keys (adapter tests), the key lives in this process only,
+//!   and a delivery no renewal awaits is refused.
 //! - **Our reference.** MyPVit takes at most 15 characters; the attempt's reference (a UUID)
 //!   is longer, so [`merchant_reference`] derives `VF` and 13 hex digits of its SHA-256: the
 //!   same on every retry, so the idempotency of a repeated start holds (a repeated reference
