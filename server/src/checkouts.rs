@@ -21,6 +21,7 @@ use crate::{
     events::Events,
     ids,
     providers::{IncomingNotice, PaymentProvider, ProviderError, RefundRequest, StartPayment, WebhookError},
+    signals::Signals,
     store::{
         Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, LimitReached,
         NotificationRecord, NotificationState, RefundRecord, Reported, Store, StoreError,
@@ -68,8 +69,11 @@ pub struct Checkouts {
     providers: Arc<Vec<Arc<dyn PaymentProvider>>>,
     events: Events,
     policy: Arc<Policy>,
-    /// Wakes the inbox worker when a notification was stored.
+    /// Wakes the inbox worker when a notification was stored (here or, through `signals`, by
+    /// another instance).
     inbox: Arc<tokio::sync::Notify>,
+    /// Tells the other instances what changed ([`crate::signals`]).
+    signals: Signals,
     /// Limits on new attempts, checked by the store as it records one (`[limits]`).
     attempt_limits: AttemptLimits,
     /// Refused notifications, tallied in memory ([`crate::refused`]).
@@ -116,6 +120,7 @@ impl Checkouts {
             events,
             policy: Arc::new(policy),
             inbox: Arc::new(tokio::sync::Notify::new()),
+            signals: Signals::in_process(),
             attempt_limits: AttemptLimits::from(&crate::config::LimitSettings::default()),
             refused: Arc::default(),
             router: Arc::default(),
@@ -134,6 +139,25 @@ impl Checkouts {
     pub fn with_attempt_limits(mut self, limits: AttemptLimits) -> Checkouts {
         self.attempt_limits = limits;
         self
+    }
+
+    /// The same service telling other instances what changed through `signals` (in process
+    /// only otherwise).
+    pub fn with_signals(mut self, signals: Signals) -> Checkouts {
+        self.signals = signals;
+        self
+    }
+
+    /// Its signals to the other instances (their listener runs beside the service).
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    /// Checkout `id` changed (committed): this process's watchers are told, then the other
+    /// instances.
+    fn changed(&self, id: &str) {
+        self.events.changed(id, self);
+        self.signals.checkout_changed(id);
     }
 
     /// The refused-notification tally (written by [`crate::refused::flush_loop`]).
@@ -519,7 +543,7 @@ impl Checkouts {
             reason = %reason,
             "payment routed"
         );
-        self.events.changed(&c.id, self);
+        self.changed(&c.id);
         fail::fail_point!("pay.attempt_stored");
         let start = self.start_request(c, &attempt, phone, otp);
         let started =
@@ -660,7 +684,7 @@ impl Checkouts {
                 from = ?applied.attempt.map(|a| a.0), to = ?applied.attempt.map(|a| a.1),
                 "attempt updated"
             );
-            self.events.changed(&attempt.checkout_id, self);
+            self.changed(&attempt.checkout_id);
         } else if update.status != attempt.status {
             tracing::debug!(attempt = %attempt.id, to = ?update.status, "stale or repeated update ignored");
         }
@@ -721,7 +745,7 @@ impl Checkouts {
                 let update = self.checked(&fresh, &update, &cause).await?;
                 let applied = self.store.update_attempt(&fresh.id, &update, &cause).await?;
                 if applied.changed() {
-                    self.events.changed(&fresh.checkout_id, self);
+                    self.changed(&fresh.checkout_id);
                 }
             }
             // Unknown outcome or refusal: the reconciler fetches the status and tries again.
@@ -785,7 +809,10 @@ impl Checkouts {
             processed_at_ms: None,
         };
         match self.store.inbox_insert(&record).await.map_err(NoticeError::Store)? {
-            Inserted::New => self.inbox.notify_one(),
+            Inserted::New => {
+                self.inbox.notify_one();
+                self.signals.notification_stored();
+            }
             Inserted::Duplicate { of } => {
                 tracing::info!(provider = provider.as_str(), first = %of, "repeated notification acknowledged");
             }
@@ -1117,7 +1144,7 @@ impl Checkouts {
             }
         };
         if finished.changed() {
-            self.events.changed(&c.id, self);
+            self.changed(&c.id);
         }
         Ok(RefundSent::Answered)
     }
@@ -1180,7 +1207,7 @@ impl Checkouts {
     /// Expires open checkouts past their deadline.
     pub async fn expire_due(&self) -> Result<(), AppError> {
         for id in self.store.expire_checkouts(now()).await? {
-            self.events.changed(&id, self);
+            self.changed(&id);
         }
         Ok(())
     }
@@ -1214,6 +1241,22 @@ impl crate::events::Source for Checkouts {
     async fn snapshot(&self, checkout_id: &str) -> Result<Arc<str>, AppError> {
         let view = self.public_view(checkout_id).await?;
         Ok(serde_json::to_string(&view).map_err(anyhow::Error::from)?.into())
+    }
+}
+
+/// What this instance does with the other instances' signals: its hub reads the checkouts they
+/// changed, its inbox worker wakes for the notifications they stored.
+impl crate::signals::Receiver for Checkouts {
+    fn checkout_changed(&self, checkout_id: &str) {
+        self.events.changed(checkout_id, self);
+    }
+
+    fn notification_stored(&self) {
+        self.inbox.notify_one();
+    }
+
+    fn reread_watched(&self) {
+        self.events.all_changed(self);
     }
 }
 

@@ -19,8 +19,9 @@
 //! polls instead. The stream's lifetime cap and its end after a final status are the handler's
 //! (`routes::public`).
 //!
-//! The hub's input is only "checkout X changed": a PostgreSQL backend with several instances
-//! will feed it from `LISTEN/NOTIFY`.
+//! The hub's input is only "checkout X changed": from this process's payment service, and,
+//! with several instances on PostgreSQL, from the others through [`crate::signals`]
+//! (`LISTEN/NOTIFY`, and [`Events::all_changed`] when signals may have been missed).
 
 use std::{
     collections::HashMap,
@@ -134,6 +135,15 @@ impl Events {
     /// by one task, from `source`) and sent to them. Nobody watching: nothing is read.
     pub fn changed<S: Source>(&self, checkout_id: &str, source: &S) {
         if let Some(w) = self.lock().get_mut(checkout_id) {
+            self.request_read(w, source);
+        }
+    }
+
+    /// Tells the subscribers of every watched checkout that it may have changed: each is read
+    /// once (a value equal to the last one sent is skipped by its streams). For signals that
+    /// may have been missed ([`crate::signals`]).
+    pub fn all_changed<S: Source>(&self, source: &S) {
+        for w in self.lock().values_mut() {
             self.request_read(w, source);
         }
     }
@@ -479,6 +489,30 @@ mod tests {
         assert_eq!(events.subscribers(), 2);
         drop((b1, b2));
         assert_eq!((events.subscribers(), events.watched()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn all_changed_reads_each_watched_checkout_once_and_sends_only_what_changed() {
+        let events = Events::new();
+        let source = Counting::default();
+        source.set("co_a", 1);
+        source.set("co_b", 1);
+        let mut a = events.subscribe("co_a", &source).unwrap();
+        a.snapshot().await.unwrap();
+        let mut a = a.updates().boxed();
+        let mut b = events.subscribe("co_b", &source).unwrap();
+        b.snapshot().await.unwrap();
+        let mut b = b.updates().boxed();
+        let before = source.reads();
+        source.set("co_b", 2);
+        events.all_changed(&source);
+        assert_eq!(next(&mut b).await, r#"{"v":2}"#);
+        source.started(before + 2).await;
+        assert_eq!(source.reads() - before, 2, "one read per watched checkout");
+        // co_a did not change: its stream sends nothing.
+        source.set("co_a", 3);
+        events.changed("co_a", &source);
+        assert_eq!(next(&mut a).await, r#"{"v":3}"#, "the next value is the change, not a repeat");
     }
 
     #[tokio::test]

@@ -188,9 +188,10 @@ async fn run_and_store(
 }
 
 /// How one `Idempotency-Key` is stored: its SHA-256 names the row, and a key derived from it
-/// seals the response.
-struct Sealing {
-    /// Hex SHA-256 of the `Idempotency-Key`: the stored key.
+/// seals the response. Also seals MyPVit's shared key ([`Sealing::derived`]).
+pub(crate) struct Sealing {
+    /// Hex SHA-256 of the `Idempotency-Key`: the stored key; the associated data of what is
+    /// sealed.
     stored_key: String,
     cipher: ChaCha20Poly1305,
 }
@@ -202,20 +203,24 @@ const NONCE_LEN: usize = 12;
 
 impl Sealing {
     fn new(idempotency_key: &str) -> Sealing {
+        let stored_key = hex::encode(Sha256::digest(idempotency_key.as_bytes()));
+        Sealing::derived(idempotency_key.as_bytes(), SEALING_INFO, stored_key)
+    }
+
+    /// Seals under a key derived from `secret` with HKDF-SHA256 for the purpose `info`; what it
+    /// seals opens only with the same `aad` (the row it belongs to).
+    pub(crate) fn derived(secret: &[u8], info: &[u8], aad: String) -> Sealing {
         let mut okm = [0u8; 32];
         // `expand` fails only for an output longer than 255 hashes; 32 bytes is one.
-        Hkdf::<Sha256>::new(None, idempotency_key.as_bytes())
-            .expand(SEALING_INFO, &mut okm)
+        Hkdf::<Sha256>::new(None, secret)
+            .expand(info, &mut okm)
             .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 length"));
-        Sealing {
-            stored_key: hex::encode(Sha256::digest(idempotency_key.as_bytes())),
-            cipher: ChaCha20Poly1305::new(&okm.into()),
-        }
+        Sealing { stored_key: aad, cipher: ChaCha20Poly1305::new(&okm.into()) }
     }
 
     /// Nonce and ciphertext; the stored key is the associated data (a row's body opens only
     /// under its own key).
-    fn seal(&self, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&self, body: &[u8]) -> Vec<u8> {
         let nonce: [u8; NONCE_LEN] = rand::random();
         let payload = Payload { msg: body, aad: self.stored_key.as_bytes() };
         // Encryption fails only for a message over 256 GiB; bodies are a few KiB.
@@ -226,7 +231,8 @@ impl Sealing {
         out
     }
 
-    fn open(&self, stored: &[u8]) -> Option<Vec<u8>> {
+    /// What [`Sealing::seal`] sealed, if it was sealed by this key for this row.
+    pub(crate) fn open(&self, stored: &[u8]) -> Option<Vec<u8>> {
         if stored.len() < NONCE_LEN {
             return None;
         }

@@ -3,7 +3,7 @@
 //! The receiver verifies a notification, stores it (deduplicated) and answers the provider at
 //! once; this worker applies it after, in batches of the oldest, several at a time (their
 //! writes take the store's urgent lane and share its commits). It wakes when a notification is
-//! stored and also every [`IDLE`], so rows left `received` by a crash or a restart are picked up: a kill
+//! stored (by this instance or, through [`crate::signals`], another) and also every [`IDLE`], so rows left `received` by a crash or a restart are picked up: a kill
 //! between storing and processing loses nothing. A notification that states the payment's state
 //! is marked processed by the store in the transaction that applies it; one that only asks for a
 //! status fetch (or names no payment of ours) is marked after the fetch, and a kill in between

@@ -31,6 +31,7 @@ pub mod retention;
 pub mod routes;
 pub mod routing;
 pub mod serve;
+pub mod signals;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

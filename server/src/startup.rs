@@ -54,9 +54,10 @@ impl Application {
             .to_owned();
 
         // SQLite or PostgreSQL by the URL's scheme, migrations applied; the store reads the
-        // time from the system clock (tests inject a manual one).
+        // time from the system clock (tests inject a manual one). The keys providers hand out
+        // at run time are kept beside, shared by every instance on that database.
         let clock = crate::store::SystemClock::shared();
-        let store: Arc<dyn Store> = store::open(&settings.database_url, clock).await?;
+        let (store, provider_keys) = store::open_with_provider_keys(&settings.database_url, clock).await?;
         // A malformed webhook URL or secret stops the start, with the reason.
         let webhooks = match &settings.merchant_webhooks {
             Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),
@@ -85,7 +86,8 @@ impl Application {
             providers.push(Arc::new(crate::providers::scalapay::Scalapay::new(sp)?));
         }
         if let Some(mp) = &settings.mypvit {
-            providers.push(Arc::new(crate::providers::mypvit::MyPvit::new(mp)?));
+            let mypvit = crate::providers::mypvit::MyPvit::new(mp)?.with_shared_keys(provider_keys.clone());
+            providers.push(Arc::new(mypvit));
         }
 
         let checkouts = Checkouts::new(
@@ -113,6 +115,10 @@ impl Application {
                 public_url: base_url.clone(),
                 livemode: mode.is_live(),
             },
+        )
+        .with_signals(
+            crate::signals::Signals::for_database_url(&settings.database_url)
+                .context("invalid database URL for the instances' signals")?,
         )
         .with_attempt_limits((&settings.limits).into())
         .with_routing(settings.routing.clone());
@@ -185,6 +191,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // Background tasks end with the server, also when its task is aborted.
         let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
+        // The other instances' signals (nothing to listen to on SQLite).
+        let signals = self.checkouts.signals().clone();
+        background.push(AbortOnDrop(tokio::spawn(signals.run(self.checkouts.clone()))));
         if self.inbox_worker {
             background.push(AbortOnDrop(tokio::spawn(crate::inbox::run(self.checkouts.clone()))));
         }

@@ -13,6 +13,7 @@ mod flow;
 mod forged_flood;
 mod hangups;
 mod idempotency;
+mod instances;
 mod kill;
 mod livemode;
 mod merchant_keys;

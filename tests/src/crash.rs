@@ -31,7 +31,8 @@ pub struct MerchantEndpoint {
 }
 
 impl MerchantEndpoint {
-    async fn start() -> anyhow::Result<(String, MerchantEndpoint)> {
+    /// Starts the endpoint on a free port; its URL and the endpoint.
+    pub async fn start() -> anyhow::Result<(String, MerchantEndpoint)> {
         let endpoint = MerchantEndpoint::default();
         let app = axum::Router::new()
             .route("/hooks", axum::routing::post(merchant_receive))

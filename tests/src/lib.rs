@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod crash;
+pub mod instances;
 
 use std::{path::PathBuf, time::Duration};
 

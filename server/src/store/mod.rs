@@ -21,6 +21,7 @@ use shared::{
 pub mod clock;
 pub mod plan;
 pub mod postgres;
+pub mod provider_keys;
 pub mod sqlite;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
@@ -51,9 +52,26 @@ impl Backend {
 /// Opens the store `url` names (see [`Backend::of`]), applying its migrations; the store reads
 /// the time from `clock`.
 pub async fn open(url: &str, clock: SharedClock) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    Ok(open_with_provider_keys(url, clock).await?.0)
+}
+
+/// [`open`], with the same database's [`provider_keys::ProviderKeys`] (the keys providers hand
+/// out at run time, shared by every instance on that database).
+pub async fn open_with_provider_keys(
+    url: &str,
+    clock: SharedClock,
+) -> anyhow::Result<(std::sync::Arc<dyn Store>, std::sync::Arc<dyn provider_keys::ProviderKeys>)> {
+    use std::sync::Arc;
     Ok(match Backend::of(url)? {
-        Backend::Sqlite => std::sync::Arc::new(sqlite::SqliteStore::connect_with_clock(url, clock).await?),
-        Backend::Postgres => std::sync::Arc::new(postgres::PgStore::connect(url, clock).await?),
+        Backend::Sqlite => {
+            let s = sqlite::SqliteStore::connect_with_clock(url, clock).await?;
+            (Arc::new(s.clone()), Arc::new(s))
+        }
+        Backend::Postgres => {
+            let s = postgres::PgStore::connect(url, clock).await?;
+            let keys = provider_keys::postgres::PgProviderKeys::new(s.pool().clone());
+            (Arc::new(s), Arc::new(keys))
+        }
     })
 }
 

@@ -39,6 +39,7 @@ mod idempotency;
 mod keys;
 mod outbox;
 mod persist;
+mod provider_keys;
 mod refused;
 mod writer;
 
@@ -1650,6 +1651,7 @@ mod tests {
             include_str!("sqlite/keys.rs"),
             include_str!("sqlite/refused.rs"),
             include_str!("sqlite/persist.rs"),
+            include_str!("provider_keys.rs"),
         ];
         let mut queries = Vec::new();
         for source in sources {

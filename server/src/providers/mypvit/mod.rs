@@ -19,15 +19,26 @@
 //!   The reception URL is this verifier's `/webhooks/my_pvit/{webhook_token}`, the same secret
 //!   path and address allowlist as callbacks, so a delivered key reaches
 //!   [`PaymentProvider::verify_notice`], which installs it and answers with a reference that
-//!   matches no payment. The key lives in memory only. It is renewed
+//!   matches no payment. It is renewed
 //!   [`Settings::renew_before_s`] before it expires (integrators renew 5 minutes ahead), and
 //!   on an authentication refusal (HTTP 401, or the document's `AUTHENTICATION_FAILED` which its
 //!   table gives as 403) the key is renewed once and the call repeated once. Renewals are
 //!   single-flight: callers that were refused with the same key wait for one renewal instead of
 //!   each starting their own (every renewal makes the previous key obsolete, so racing renewals
 //!   would refuse each other). The last key received is the one used, as the v2 docs say.
-//!   One verifier instance per operation account: two instances renewing would revoke each
-//!   other's keys, and a delivery reaches only one of them.
+//! - **Several instances** ([`MyPvit::with_shared_keys`], as the verifier runs it): the key
+//!   is kept in the database ([`crate::store::provider_keys`]), sealed with ChaCha20-Poly1305
+//!   under a key derived from the configured `password` (HKDF-SHA256; the same
+//!   [`crate::idempotency`] sealing), and read by every instance (cached [`SHARED_CACHE`]).
+//!   One instance at a time renews it: it takes the renewal lease (a conditional write); the
+//!   others wait for the key it gets, and an instance whose key was refused first looks for a
+//!   newer one there (another instance renewed, revoking ours) before renewing. A delivery
+//!   reaching any instance is stored there while a renewal's lease is live, so the renewer
+//!   finds it whichever instance the load balancer sent it to. The store decides after the
+//!   answer (`verify_notice` cannot wait for it): a delivery nobody awaits is acknowledged like
+//!   any verified notice and changes no key. Every instance must be configured with the same
+//!   `password`. Without the shared keys (adapter tests), the key lives in this process only,
+//!   and a delivery no renewal awaits is refused.
 //! - **Our reference.** MyPVit takes at most 15 characters; the attempt's reference (a UUID)
 //!   is longer, so [`merchant_reference`] derives `VF` and 13 hex digits of its SHA-256: the
 //!   same on every retry, so the idempotency of a repeated start holds (a repeated reference
@@ -72,7 +83,7 @@
 
 use std::{
     net::IpAddr,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -98,8 +109,10 @@ use super::{
     http::{self, Budgeted},
 };
 use crate::{
+    checkouts::now_ms,
     config::{Deployment, Mode},
-    store::{AttemptUpdate, Reported},
+    idempotency::Sealing,
+    store::{AttemptUpdate, Reported, provider_keys::ProviderKeys},
 };
 
 pub mod wire;
@@ -391,10 +404,75 @@ struct Keys {
 /// The longest a received key is used before it is renewed, in seconds.
 const MAX_KEY_LIFE_S: u64 = 24 * 3600;
 
+/// How long an instance uses the shared key it read before reading it again (another
+/// instance may have renewed it).
+pub const SHARED_CACHE: Duration = Duration::from_secs(5);
+/// How often a renewal waiting for a key looks for it in the database.
+const SHARED_POLL: Duration = Duration::from_millis(100);
+/// HKDF's `info` for the key sealing the shared key (RFC 5869, section 3.2).
+const SHARED_KEY_INFO: &[u8] = b"verifier mypvit secret key v1";
+
+/// How long a received key is used before it is renewed.
+fn key_life(expires_in: u64, renew_before: u64) -> Duration {
+    // A key is trusted for a day at most, whatever its delivery says: a huge `expires_in`
+    // (it arrives in a request body) once overflowed the clock and panicked the handler.
+    let expires_in = expires_in.min(MAX_KEY_LIFE_S);
+    // Never renew sooner than half-way through a key's life, so that a short-lived key
+    // cannot make every call renew.
+    let ahead = renew_before.min(expires_in / 2);
+    Duration::from_secs(expires_in - ahead)
+}
+
+/// The key shared through the database by every instance serving one operation account.
+struct Shared {
+    keys: Arc<dyn ProviderKeys>,
+    /// Its row: `mypvit:{operation account}`.
+    name: String,
+    sealing: Sealing,
+    /// This instance, as a renewal lease's holder.
+    holder: String,
+    /// Woken when this instance stored a delivered key.
+    stored: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("name", &self.name)
+            .field("holder", &self.holder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Stores a delivered key, if a renewal (of any instance) awaits one.
+    async fn store_delivered(&self, key: &str, expires_in: u64, renew_before: u64) -> Option<i64> {
+        let now = now_ms();
+        let life = i64::try_from(key_life(expires_in, renew_before).as_millis()).unwrap_or(i64::MAX);
+        let sealed = self.sealing.seal(key.as_bytes());
+        match self.keys.store_delivered(&self.name, &sealed, now.saturating_add(life), now).await {
+            Ok(Some(generation)) => {
+                self.stored.notify_waiters();
+                Some(generation)
+            }
+            Ok(None) => {
+                tracing::warn!("a MyPVit key delivery no renewal asked for was ignored");
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "storing a delivered MyPVit key failed");
+                None
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct KeyState {
     key: Option<SecretString>,
     renew_at: Option<Instant>,
+    /// When the key was read from the shared store (shared keys only).
+    read_at: Option<Instant>,
     generation: u64,
     /// Until when a key delivery is awaited: set while a renewal we asked for is in flight.
     /// A delivery at any other time is ignored (anyone who learnt the callback path and sends
@@ -434,22 +512,35 @@ impl Keys {
         }
     }
 
+    /// [`Keys::fresh`], if read from the shared store less than `max_age` ago (any age when
+    /// `None`: the key is this process's own).
+    fn fresh_within(&self, max_age: Option<Duration>) -> Option<(SecretString, u64)> {
+        let recent = max_age.is_none_or(|age| self.lock().read_at.is_some_and(|at| at.elapsed() < age));
+        recent.then(|| self.fresh()).flatten()
+    }
+
+    /// Installs the key read from the shared store: its generation there, due at `renew_at`.
+    fn install_shared(&self, key: SecretString, generation: u64, renew_at: Instant) {
+        {
+            let mut s = self.lock();
+            s.key = Some(key);
+            s.renew_at = Some(renew_at);
+            s.read_at = Some(Instant::now());
+            s.generation = generation;
+        }
+        self.generation.send_replace(generation);
+    }
+
     fn generation(&self) -> u64 {
         self.lock().generation
     }
 
     /// Installs a key received now, valid `expires_in` seconds; the last one received wins.
     fn install(&self, key: SecretString, expires_in: u64, renew_before: u64) -> u64 {
-        // A key is trusted for a day at most, whatever its delivery says: a huge `expires_in`
-        // (it arrives in a request body) once overflowed the clock and panicked the handler.
-        let expires_in = expires_in.min(MAX_KEY_LIFE_S);
-        // Never renew sooner than half-way through a key's life, so that a short-lived key
-        // cannot make every call renew.
-        let ahead = renew_before.min(expires_in / 2);
         let generation = {
             let mut s = self.lock();
             s.key = Some(key);
-            s.renew_at = Some(Instant::now() + Duration::from_secs(expires_in - ahead));
+            s.renew_at = Some(Instant::now() + key_life(expires_in, renew_before));
             s.generation += 1;
             s.generation
         };
@@ -542,7 +633,11 @@ pub struct MyPvit {
     operator_owner_charge: Option<ChargeOwner>,
     renew_before_s: u64,
     secret_wait: Duration,
+    /// How long a renewal may take: its lease in the shared store lasts that long.
+    renewal_lease: Duration,
     keys: Keys,
+    /// The key shared with the other instances, when the verifier gives a store for it.
+    shared: Option<Arc<Shared>>,
     http: http::Client,
 }
 
@@ -562,11 +657,100 @@ impl MyPvit {
             operator_owner_charge: settings.operator_owner_charge,
             renew_before_s: settings.renew_before_s,
             secret_wait: Duration::from_millis(settings.secret_wait_ms),
+            renewal_lease: Duration::from_millis(settings.timeout_ms.saturating_add(settings.secret_wait_ms))
+                + Duration::from_secs(30),
             keys: Keys::new(),
+            shared: None,
             // MyPVit states no request limit: no budget beyond its `Retry-After`s (see
             // [`super::budget`]).
             http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
         })
+    }
+
+    /// The same adapter keeping its key in `keys`, shared with every instance on that
+    /// database: one renews at a time, all read it, a delivery is taken by whichever receives
+    /// it. The key is sealed under a key derived from the configured `password`.
+    pub fn with_shared_keys(mut self, keys: Arc<dyn ProviderKeys>) -> MyPvit {
+        let name = format!("mypvit:{}", self.account);
+        let sealing =
+            Sealing::derived(self.password.expose_secret().as_bytes(), SHARED_KEY_INFO, name.clone());
+        let holder = hex::encode(rand::random::<[u8; 8]>());
+        self.shared =
+            Some(Arc::new(Shared { keys, name, sealing, holder, stored: tokio::sync::Notify::new() }));
+        self
+    }
+
+    /// The shared key, installed here, if one is stored, not due for renewal, newer than
+    /// generation `newer_than` (when given), and opens under our sealing key.
+    async fn read_shared(
+        &self,
+        shared: &Shared,
+        newer_than: Option<u64>,
+    ) -> Result<Option<(SecretString, u64)>, ProviderError> {
+        let stored = shared.keys.read(&shared.name).await.map_err(|e| {
+            ProviderError::Unavailable(format!("the shared MyPVit key could not be read: {e}"))
+        })?;
+        let Some(stored) = stored else { return Ok(None) };
+        let generation = u64::try_from(stored.generation).unwrap_or(0);
+        let left_ms = stored.renew_at_ms.saturating_sub(now_ms());
+        if left_ms <= 0 || newer_than.is_some_and(|seen| generation <= seen) {
+            return Ok(None);
+        }
+        let Some(key) = shared.sealing.open(&stored.sealed).and_then(|k| String::from_utf8(k).ok()) else {
+            // Sealed under another password: renewed as if there were none.
+            tracing::warn!("the shared MyPVit key does not open with this password's key; renewing it");
+            return Ok(None);
+        };
+        let key = SecretString::from(key);
+        let renew_at = Instant::now() + Duration::from_millis(left_ms.unsigned_abs());
+        self.keys.install_shared(key.clone(), generation, renew_at);
+        Ok(Some((key, generation)))
+    }
+
+    /// Waits until a key newer than generation `seen` is in the shared store, until `deadline`.
+    async fn await_shared(
+        &self,
+        shared: &Shared,
+        seen: u64,
+        deadline: Instant,
+    ) -> Result<(SecretString, u64), ProviderError> {
+        loop {
+            let woken = shared.stored.notified();
+            if let Some(key) = self.read_shared(shared, Some(seen)).await? {
+                return Ok(key);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ProviderError::Unavailable(
+                    "the renewed MyPVit key did not arrive at the reception URL in time".into(),
+                ));
+            }
+            let _ = tokio::time::timeout(SHARED_POLL.min(deadline - now), woken).await;
+        }
+    }
+
+    /// Renews the shared key, holding the lock of this process's renewals: takes a newer key
+    /// another instance stored, or the renewal lease and renews, or waits for the key of the
+    /// instance that holds the lease.
+    async fn renew_shared(&self, shared: &Shared, seen: u64) -> Result<(SecretString, u64), ProviderError> {
+        if let Some(key) = self.read_shared(shared, Some(seen)).await? {
+            return Ok(key);
+        }
+        let now = now_ms();
+        let until = now.saturating_add(i64::try_from(self.renewal_lease.as_millis()).unwrap_or(i64::MAX));
+        let unavailable = |e: crate::store::StoreError| {
+            ProviderError::Unavailable(format!("the MyPVit key's renewal lease could not be taken: {e}"))
+        };
+        let leased = shared.keys.try_lease_renewal(&shared.name, &shared.holder, now, until).await;
+        if !leased.map_err(unavailable)? {
+            tracing::info!("another instance is renewing the MyPVit key; waiting for it");
+            return self.await_shared(shared, seen, Instant::now() + self.renewal_lease).await;
+        }
+        let renewed = self.renew_with_provider(Some(shared), seen).await;
+        if let Err(e) = shared.keys.release_lease(&shared.name, &shared.holder).await {
+            tracing::warn!(error = %e, "the MyPVit key's renewal lease could not be released; it ends by itself");
+        }
+        renewed
     }
 
     fn url(&self, code: &str, api: &str) -> String {
@@ -575,7 +759,12 @@ impl MyPvit {
 
     /// The key to use now, renewed first when missing or due.
     async fn secret(&self) -> Result<(SecretString, u64), ProviderError> {
-        if let Some(key) = self.keys.fresh() {
+        if let Some(key) = self.keys.fresh_within(self.shared.as_ref().map(|_| SHARED_CACHE)) {
+            return Ok(key);
+        }
+        if let Some(shared) = &self.shared
+            && let Some(key) = self.read_shared(shared, None).await?
+        {
             return Ok(key);
         }
         let seen = self.keys.generation();
@@ -591,6 +780,19 @@ impl MyPvit {
         {
             return Ok(key);
         }
+        match &self.shared {
+            Some(shared) => self.renew_shared(shared, seen).await,
+            None => self.renew_with_provider(None, seen).await,
+        }
+    }
+
+    /// Asks MyPVit for a new key and waits for it: installed here, or stored in the shared
+    /// store (whose lease the caller holds).
+    async fn renew_with_provider(
+        &self,
+        shared: Option<&Shared>,
+        seen: u64,
+    ) -> Result<(SecretString, u64), ProviderError> {
         let mut delivered = self.keys.generation.subscribe();
         let before = *delivered.borrow_and_update();
         let form = RenewSecretForm {
@@ -625,12 +827,28 @@ impl MyPvit {
         }
         // The v2 docs answer the key itself; the document sends it to the reception URL.
         if let Ok(RenewSecretResponse { secret: Some(key), expires_in, .. }) = serde_json::from_slice(&body) {
+            if let Some(shared) = shared {
+                let expires_in = expires_in.unwrap_or(3600);
+                let Some(generation) = shared.store_delivered(&key, expires_in, self.renew_before_s).await
+                else {
+                    return Err(ProviderError::Unavailable(
+                        "the renewed MyPVit key could not be stored".into(),
+                    ));
+                };
+                let (key, generation) = (SecretString::from(key), u64::try_from(generation).unwrap_or(0));
+                let renew_at = Instant::now() + key_life(expires_in, self.renew_before_s);
+                self.keys.install_shared(key.clone(), generation, renew_at);
+                return Ok((key, generation));
+            }
             let generation = self.keys.install(
                 SecretString::from(key.clone()),
                 expires_in.unwrap_or(3600),
                 self.renew_before_s,
             );
             return Ok((SecretString::from(key), generation));
+        }
+        if let Some(shared) = shared {
+            return self.await_shared(shared, seen, Instant::now() + self.secret_wait).await;
         }
         let arrived = tokio::time::timeout(self.secret_wait, delivered.wait_for(|g| *g > before)).await;
         match arrived {
@@ -858,6 +1076,20 @@ impl PaymentProvider for MyPvit {
                 // Unsigned: the status is fetched from MyPVit instead of trusted.
                 update: None,
             }),
+            Ok(Notice::Secret(d)) if d.operation_account_code == self.account && self.shared.is_some() => {
+                // Stored while some instance's renewal awaits a key (the store decides; the
+                // answer cannot wait for it): whichever instance received it.
+                let reference = d.operation_account_code.clone();
+                if let Some(shared) = self.shared.clone() {
+                    let renew_before = self.renew_before_s;
+                    tokio::spawn(async move {
+                        if shared.store_delivered(&d.secret_key, d.expires_in, renew_before).await.is_some() {
+                            tracing::info!("a new MyPVit key arrived and was stored for every instance");
+                        }
+                    });
+                }
+                Ok(VerifiedNotice { reference, update: None, ack: None })
+            }
             Ok(Notice::Secret(d)) if d.operation_account_code == self.account => {
                 if self
                     .keys

@@ -434,3 +434,244 @@ fn a_key_delivered_with_a_huge_lifetime_is_used_for_a_day_at_most() {
     assert!(renew_at <= std::time::Instant::now() + day, "renewed within a day");
     assert!(renew_at > std::time::Instant::now() + day / 2, "not renewed at once either");
 }
+
+// ---- The key shared by several instances --------------------------------------------------
+
+mod shared_keys {
+    //! Two adapters (two instances) sharing one store, against a stand-in for MyPVit's
+    //! `renew-secret` and `status` that accepts only the last key it gave and counts renewals.
+
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+
+    use axum::{
+        Router,
+        extract::State,
+        http::StatusCode,
+        response::IntoResponse,
+        routing::{get, post},
+    };
+    use tokio::sync::{Semaphore, watch};
+
+    use super::*;
+    use crate::store::{
+        StoreError,
+        provider_keys::{ProviderKeys, StoredKey},
+        sqlite::SqliteStore,
+    };
+
+    const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+    #[derive(Clone)]
+    struct Fake {
+        renewals: Arc<watch::Sender<usize>>,
+        /// The key MyPVit accepts now (the last it gave).
+        current: Arc<Mutex<String>>,
+        /// Answers the key in the body (v2 docs) or only a message (the document: the key goes
+        /// to the reception URL, which the test plays).
+        in_body: Arc<AtomicBool>,
+        /// Renewals are answered once a permit is given (none: at once).
+        gate: Option<Arc<Semaphore>>,
+    }
+
+    async fn renew(State(f): State<Fake>) -> impl IntoResponse {
+        let n = {
+            let mut n = 0;
+            f.renewals.send_modify(|r| {
+                *r += 1;
+                n = *r;
+            });
+            n
+        };
+        let key = format!("sk_live_{n:08}-8a0b-45ed-ae50-d0ba81b60d16");
+        *f.current.lock().unwrap() = key.clone();
+        if let Some(gate) = &f.gate {
+            gate.acquire().await.unwrap().forget();
+        }
+        if f.in_body.load(Ordering::SeqCst) {
+            axum::Json(serde_json::json!({ "secret": key, "expires_in": 3600 }))
+        } else {
+            axum::Json(
+                serde_json::json!({ "status_code": "200", "message": "Secret key generated and sent successfully" }),
+            )
+        }
+    }
+
+    async fn status(State(f): State<Fake>, headers: HeaderMap) -> axum::response::Response {
+        let presented = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if presented != *f.current.lock().unwrap() {
+            let body = serde_json::json!({ "date": "x", "status_code": 401, "error": "AUTHENTICATION_FAILED", "message": "m", "path": "/" });
+            return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+        }
+        axum::Json(serde_json::json!({ "status": "PENDING", "amount": 200, "merchant_reference_id": "x" }))
+            .into_response()
+    }
+
+    async fn fake(in_body: bool, gate: Option<Arc<Semaphore>>) -> (Fake, String) {
+        let f = Fake {
+            renewals: Arc::new(watch::Sender::new(0)),
+            current: Arc::default(),
+            in_body: Arc::new(AtomicBool::new(in_body)),
+            gate,
+        };
+        let app = Router::new()
+            .route("/RNW0TEST/renew-secret", post(renew))
+            .route("/STS0TEST/status", get(status))
+            .with_state(f.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (f, url)
+    }
+
+    impl Fake {
+        fn renewals(&self) -> usize {
+            *self.renewals.borrow()
+        }
+        async fn renewals_reach(&self, n: usize) {
+            let mut rx = self.renewals.subscribe();
+            tokio::time::timeout(DEADLINE, rx.wait_for(|r| *r >= n)).await.unwrap().unwrap();
+        }
+    }
+
+    /// The store, reporting every lease asked for and whether it was taken.
+    #[derive(Debug)]
+    struct Leases {
+        inner: SqliteStore,
+        asked: watch::Sender<Vec<(String, bool)>>,
+    }
+
+    #[async_trait]
+    impl ProviderKeys for Leases {
+        async fn read(&self, name: &str) -> Result<Option<StoredKey>, StoreError> {
+            self.inner.read(name).await
+        }
+        async fn try_lease_renewal(
+            &self,
+            name: &str,
+            holder: &str,
+            now: i64,
+            until: i64,
+        ) -> Result<bool, StoreError> {
+            let taken = self.inner.try_lease_renewal(name, holder, now, until).await?;
+            self.asked.send_modify(|a| a.push((holder.to_owned(), taken)));
+            Ok(taken)
+        }
+        async fn store_delivered(
+            &self,
+            name: &str,
+            sealed: &[u8],
+            at: i64,
+            now: i64,
+        ) -> Result<Option<i64>, StoreError> {
+            self.inner.store_delivered(name, sealed, at, now).await
+        }
+        async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+            self.inner.release_lease(name, holder).await
+        }
+    }
+
+    async fn leases() -> Arc<Leases> {
+        let inner = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        Arc::new(Leases { inner, asked: watch::Sender::new(Vec::new()) })
+    }
+
+    fn instance(url: &str, keys: &Arc<Leases>) -> MyPvit {
+        let mut s = settings(url);
+        s.operation_account_code = "ACC_67117403BFFF3".into();
+        MyPvit::new(&s).unwrap().with_shared_keys(keys.clone())
+    }
+
+    fn holder(m: &MyPvit) -> String {
+        m.shared.as_ref().unwrap().holder.clone()
+    }
+
+    #[tokio::test]
+    async fn one_instance_renews_while_the_other_waits_and_both_use_its_key() {
+        let gate = Arc::new(Semaphore::new(0));
+        let (fake, url) = fake(true, Some(gate.clone())).await;
+        let keys = leases().await;
+        let (a, b) = (Arc::new(instance(&url, &keys)), Arc::new(instance(&url, &keys)));
+        let renewing = tokio::spawn({
+            let a = a.clone();
+            async move { a.renew_now().await }
+        });
+        // A holds the lease, its renewal held at MyPVit; B is refused the lease and waits.
+        fake.renewals_reach(1).await;
+        let waiting = tokio::spawn({
+            let b = b.clone();
+            async move { b.secret().await.map(|(k, _)| k.expose_secret().to_owned()) }
+        });
+        let mut asked = keys.asked.subscribe();
+        let b_holder = holder(&b);
+        tokio::time::timeout(DEADLINE, asked.wait_for(|a| a.iter().any(|(h, _)| *h == b_holder)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(*keys.asked.borrow(), [(holder(&a), true), (b_holder, false)]);
+        gate.add_permits(1);
+        renewing.await.unwrap().unwrap();
+        let b_key = tokio::time::timeout(DEADLINE, waiting).await.unwrap().unwrap().unwrap();
+        let a_key = a.secret().await.unwrap().0;
+        assert_eq!(a_key.expose_secret(), b_key, "B uses the key A got");
+        assert_eq!(fake.renewals(), 1, "one renewal for two instances");
+        // The key is sealed at rest.
+        let stored = keys.inner.read("mypvit:ACC_67117403BFFF3").await.unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&stored.sealed).contains("sk_live"));
+    }
+
+    #[tokio::test]
+    async fn an_instance_whose_key_was_revoked_by_the_others_renewal_takes_the_new_key_without_renewing() {
+        let (fake, url) = fake(true, None).await;
+        let keys = leases().await;
+        let (a, b) = (instance(&url, &keys), instance(&url, &keys));
+        a.renew_now().await.unwrap();
+        // B reads A's key (and caches it); it works.
+        assert!(b.fetch("ref-1", None).await.unwrap().is_some());
+        assert_eq!(fake.renewals(), 1);
+        // A renews again: MyPVit now refuses the key B cached.
+        a.renew_now().await.unwrap();
+        assert_eq!(fake.renewals(), 2);
+        // B is refused, finds A's newer key in the store, and succeeds without renewing (a
+        // renewal of its own would revoke A's key in turn).
+        assert!(b.fetch("ref-1", None).await.unwrap().is_some());
+        assert!(a.fetch("ref-1", None).await.unwrap().is_some());
+        assert_eq!(fake.renewals(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_key_delivered_to_the_instance_that_did_not_ask_reaches_the_one_that_did() {
+        let gate = Arc::new(Semaphore::new(0));
+        let (fake, url) = fake(false, Some(gate.clone())).await;
+        let keys = leases().await;
+        let (a, b) = (Arc::new(instance(&url, &keys)), instance(&url, &keys));
+        let headers = HeaderMap::new();
+        let body = fixture!("secret_delivery.json").as_bytes();
+
+        let renewing = tokio::spawn({
+            let a = a.clone();
+            async move { a.renew_now().await }
+        });
+        fake.renewals_reach(1).await;
+        gate.add_permits(1);
+        // MyPVit posts the key to the reception URL; the load balancer sends it to B.
+        let v = b.verify_notice(&notice(&headers, body, "127.0.0.1", Some(TOKEN))).unwrap();
+        assert!(v.update.is_none() && v.ack.is_none());
+        tokio::time::timeout(DEADLINE, renewing).await.unwrap().unwrap().unwrap();
+        assert_eq!(
+            a.secret().await.unwrap().0.expose_secret(),
+            "sk_live_9db0aa81-8a0b-45ed-ae50-d0ba81b60d16"
+        );
+        assert_eq!(
+            b.secret().await.unwrap().0.expose_secret(),
+            "sk_live_9db0aa81-8a0b-45ed-ae50-d0ba81b60d16"
+        );
+        // One renewal, one key stored (a delivery while no renewal awaits one is ignored by the
+        // store: `store::provider_keys::tests::lease_and_delivery`).
+        assert_eq!(fake.renewals(), 1);
+        let generation = keys.inner.read("mypvit:ACC_67117403BFFF3").await.unwrap().unwrap().generation;
+        assert_eq!(generation, 1);
+    }
+}
