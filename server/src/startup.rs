@@ -12,7 +12,7 @@ use crate::{
     providers::{PaymentProvider, novasend::NovaSend},
     reconcile,
     routes::{self, AppState},
-    store::{self, Store},
+    store,
 };
 
 /// A built verifier, bound to its port, not yet serving.
