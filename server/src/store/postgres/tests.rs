@@ -100,7 +100,7 @@ async fn migrations_apply_on_an_empty_database_and_again_changing_nothing() {
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    assert_eq!(tables, 11);
+    assert_eq!(tables, 12, "the 11 tables of 0001-0006 and provider_keys (0100)");
     first.merchant_key_insert(&key("mkey_1", "h1")).await.unwrap();
 
     // Again, on a database that has them all (a restart), and by `verifier migrate`.
