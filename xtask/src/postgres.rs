@@ -243,14 +243,15 @@ pub(crate) enum TestDatabase {
 }
 
 impl TestDatabase {
-    /// `TEST_DATABASE_URL` when set, else a new cluster (PostgreSQL installed when missing);
-    /// prints which, with the URL (never a password) and, for its own, the version.
+    /// `TEST_DATABASE_URL` when set, else a new cluster; prints which, with the URL (never a
+    /// password) and, for its own, the version. PostgreSQL is installed when missing either
+    /// way: xtask's own tests start clusters of their own.
     pub(crate) fn for_tests() -> Result<TestDatabase> {
+        let bin = ensure_installed()?;
         if let Some(url) = std::env::var(TEST_DATABASE_URL).ok().filter(|u| !u.is_empty()) {
             eprintln!("xtask: PostgreSQL tests on {TEST_DATABASE_URL}={}", without_password(&url));
             return Ok(TestDatabase::Given(url));
         }
-        let bin = ensure_installed()?;
         stop_on_signals();
         let cluster = Cluster::start(&bin)?;
         eprintln!(
