@@ -2,9 +2,8 @@
 //! the same key with other parameters runs nothing, concurrent requests with one key run
 //! once, and a refund retried with its key is never doubled.
 
-use e2e::{MERCHANT_KEY, Options, TestApp};
+use e2e::{MERCHANT_KEY, TestApp};
 use serde_json::{Value, json};
-use server::store::Store;
 use sha2::Digest;
 use shared::status::CheckoutStatus;
 
@@ -175,15 +174,10 @@ async fn bad_keys_and_bad_credentials_are_refused_before_anything_runs() {
     assert_eq!(ok.status, 201, "{}", ok.body);
 }
 
-/// A reservation left behind by a process that died mid-request, written straight into the
-/// verifier's database file.
-async fn leave_reservation(db: &std::path::Path, key: &str, method_path: &str, body: &Value, age_ms: i64) {
-    let store = server::store::sqlite::SqliteStore::connect(&format!(
-        "sqlite://{}",
-        db.join("verifier.db").display()
-    ))
-    .await
-    .expect("database opens");
+/// A reservation left behind by a process that died mid-request, made through the store
+/// interface on the verifier's database.
+async fn leave_reservation(app: &TestApp, key: &str, method_path: &str, body: &Value, age_ms: i64) {
+    let store = app.store().await;
     let hash = hex::encode(sha2::Sha256::digest(serde_json::to_vec(body).unwrap()));
     // The row is named by the key's SHA-256, not the key.
     let stored_key = hex::encode(sha2::Sha256::digest(key.as_bytes()));
@@ -195,23 +189,20 @@ async fn leave_reservation(db: &std::path::Path, key: &str, method_path: &str, b
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_request_is_run_again_only_where_that_is_safe() {
-    let dir = tempfile::tempdir().unwrap();
-    let app =
-        TestApp::spawn_with(Options { database_dir: Some(dir.path().to_owned()), ..Options::default() })
-            .await;
+    let app = TestApp::spawn().await;
     let stale = server::idempotency::STALE_AFTER_MS + 1_000;
 
     // Creating a checkout is safe to run again (its reference is unique): the retry runs.
     let key = fresh("key");
     let body = order(&fresh("order"));
-    leave_reservation(dir.path(), &key, "POST /v1/checkouts", &body, stale).await;
+    leave_reservation(&app, &key, "POST /v1/checkouts", &body, stale).await;
     let retried = post(&app, "/v1/checkouts", Some(&key), MERCHANT_KEY, &body).await;
     assert_eq!((retried.status, retried.replayed), (201, false), "{}", retried.body);
 
     // A recent reservation is a request still running.
     let key = fresh("key");
     let body = order(&fresh("order"));
-    leave_reservation(dir.path(), &key, "POST /v1/checkouts", &body, 0).await;
+    leave_reservation(&app, &key, "POST /v1/checkouts", &body, 0).await;
     let busy = post(&app, "/v1/checkouts", Some(&key), MERCHANT_KEY, &body).await;
     assert_eq!(busy.status, 409, "{}", busy.body);
     assert_eq!(busy.body["error"]["code"], "idempotency_key_in_use");
@@ -225,8 +216,8 @@ async fn an_interrupted_request_is_run_again_only_where_that_is_safe() {
     let body = json!({"amount": 1000});
     let first = post(&app, &path, Some(&key), MERCHANT_KEY, &body).await;
     assert_eq!(first.status, 201, "{}", first.body);
-    forget_keys(dir.path()).await;
-    leave_reservation(dir.path(), &key, &format!("POST {path}"), &body, stale).await;
+    forget_keys(&app).await;
+    leave_reservation(&app, &key, &format!("POST {path}"), &body, stale).await;
     let retried = post(&app, &path, Some(&key), MERCHANT_KEY, &body).await;
     assert_eq!((retried.status, retried.replayed), (201, false), "{}", retried.body);
     assert_eq!(retried.body["id"], first.body["id"], "the same refund");
@@ -237,12 +228,9 @@ async fn an_interrupted_request_is_run_again_only_where_that_is_safe() {
 }
 
 /// Drops every stored idempotency row (as the purge does after 48 h, or as a 5xx releases its
-/// key), straight in the verifier's database file.
-async fn forget_keys(db: &std::path::Path) {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.join("verifier.db").display()))
-        .await
-        .expect("database opens");
-    sqlx::query("DELETE FROM idempotency_keys").execute(&pool).await.expect("deleted");
+/// key), through the store interface on the verifier's database.
+async fn forget_keys(app: &TestApp) {
+    app.store().await.idempotency_purge(i64::MAX).await.expect("purged");
 }
 
 async fn refunds(app: &TestApp, checkout_id: &str) -> Vec<Value> {
@@ -259,10 +247,7 @@ async fn refunds(app: &TestApp, checkout_id: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_stored_response_holds_no_client_secret_and_the_replay_returns_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let app =
-        TestApp::spawn_with(Options { database_dir: Some(dir.path().to_owned()), ..Options::default() })
-            .await;
+    let app = TestApp::spawn().await;
     let key = fresh("key");
     let body = order(&fresh("order"));
     let first = post(&app, "/v1/checkouts", Some(&key), MERCHANT_KEY, &body).await;
@@ -270,16 +255,23 @@ async fn the_stored_response_holds_no_client_secret_and_the_replay_returns_it() 
     let secret = first.body["client_secret"].as_str().expect("a client secret").to_owned();
     let random_part = secret.split("_secret_").nth(1).expect("the secret's random part").to_owned();
 
-    // Read the row as anyone holding the database file would.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("verifier.db").display()))
-        .await
-        .expect("database opens");
-    let rows: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT key, body FROM idempotency_keys").fetch_all(&pool).await.expect("rows");
-    assert_eq!(rows.len(), 1);
-    let (stored_key, stored_body) = &rows[0];
-    // printf %s "$KEY" | openssl dgst -sha256: the key itself is not stored either.
-    assert_eq!(stored_key, &hex::encode(sha2::Sha256::digest(key.as_bytes())));
+    // Read what is stored as anyone holding the database would, through the store interface.
+    let store = app.store().await;
+    let hash = hex::encode(sha2::Sha256::digest(serde_json::to_vec(&body).unwrap()));
+    let now = server::checkouts::now_ms();
+    let stale_before = now - server::idempotency::STALE_AFTER_MS;
+    // The key itself is not stored: asking for it finds nothing and reserves it (released).
+    let by_key = store.idempotency_begin(&key, "POST /v1/checkouts", &hash, now, stale_before, false).await;
+    assert_eq!(by_key.unwrap(), server::store::IdempotencyBegin::Started);
+    store.idempotency_release(&key).await.unwrap();
+    // The row is named by the key's SHA-256 (printf %s "$KEY" | openssl dgst -sha256).
+    let stored_key = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    let stored =
+        store.idempotency_begin(&stored_key, "POST /v1/checkouts", &hash, now, stale_before, false).await;
+    let server::store::IdempotencyBegin::Done { status, body: stored_body } = stored.unwrap() else {
+        panic!("no stored response under the key's SHA-256");
+    };
+    assert_eq!(status, 201);
     assert!(!stored_body.is_empty());
     for needle in [random_part.as_bytes(), secret.as_bytes(), b"client_secret".as_slice(), key.as_bytes()] {
         assert!(

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use e2e::{MERCHANT_KEY, Options, TestApp};
 use serde_json::{Value, json};
-use server::store::Store;
 use shared::status::{AttemptStatus, CheckoutStatus};
 
 fn secret(c: &shared::api::Checkout) -> String {

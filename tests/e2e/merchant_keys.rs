@@ -1,5 +1,5 @@
 //! Merchant API keys over HTTP: keys made as `verifier keys create` makes them (on the same
-//! database file, by another process's store) work beside the configured one, several at once;
+//! database, through another connection's store) work beside the configured one, several at once;
 //! a revoked key is refused within the cache's bound; a key of the other mode or another form
 //! is refused.
 
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use e2e::{MERCHANT_KEY, TestApp};
 use serde_json::json;
-use server::{config::Mode, merchant_keys, store::Store};
+use server::{config::Mode, merchant_keys};
 
 async fn create_status(app: &TestApp, key: &str) -> u16 {
     let reference = format!("order-{}", uuid::Uuid::new_v4());
@@ -19,8 +19,8 @@ async fn created_keys_work_together_and_a_revoked_one_is_refused_within_the_boun
     let app = TestApp::spawn().await;
     // Another connection to the verifier's database, as the `verifier keys` command opens.
     let store = app.store().await;
-    let (first, first_key) = merchant_keys::create(&store, Mode::Test).await.unwrap();
-    let (_, second_key) = merchant_keys::create(&store, Mode::Test).await.unwrap();
+    let (first, first_key) = merchant_keys::create(&*store, Mode::Test).await.unwrap();
+    let (_, second_key) = merchant_keys::create(&*store, Mode::Test).await.unwrap();
     use secrecy::ExposeSecret;
     let (first_key, second_key) =
         (first_key.expose_secret().to_owned(), second_key.expose_secret().to_owned());
@@ -61,7 +61,7 @@ async fn keys_of_the_other_mode_or_form_are_refused() {
     let app = TestApp::spawn().await;
     let store = app.store().await;
     // A live key stored in the database is not accepted by a test verifier.
-    let (_, live) = merchant_keys::create(&store, Mode::Live).await.unwrap();
+    let (_, live) = merchant_keys::create(&*store, Mode::Live).await.unwrap();
     use secrecy::ExposeSecret;
     assert_eq!(create_status(&app, live.expose_secret()).await, 401);
     let swapped = MERCHANT_KEY.replacen("mk_test_", "mk_live_", 1);

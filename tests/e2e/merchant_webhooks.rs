@@ -278,27 +278,20 @@ async fn retries_end_and_the_event_stays_listed_as_failed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn events_recorded_before_a_restart_are_delivered_after_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
     // First run: no endpoint configured; the event is recorded, not sent.
-    let first =
-        TestApp::spawn_with(Options { database_dir: Some(dir.path().to_owned()), ..Options::default() })
-            .await;
+    let first = TestApp::spawn().await;
     let id = first.paid_checkout(5000).await.id;
     let listed = first.merchant_events(&id).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["delivery"], "pending");
     assert_eq!(listed[0]["attempts"], 0);
     let event_id = listed[0]["id"].as_str().expect("an id").to_owned();
-    first.stop().await;
 
-    // Second run on the same file, with an endpoint: what was pending goes out, same id.
+    // Second run on the same database, with an endpoint: what was pending goes out, same id.
+    // (The first one stops once the second has started on its database.)
     let (url, receiver) = Receiver::start(&[]).await;
-    let second = TestApp::spawn_with(Options {
-        database_dir: Some(dir.path().to_owned()),
-        merchant_webhook_url: Some(url),
-        ..Options::default()
-    })
-    .await;
+    let second = first.restart_with(Options { merchant_webhook_url: Some(url), ..Options::default() }).await;
+    first.stop().await;
     let got = receiver.wait_for("checkout.succeeded", 1).await;
     assert_eq!(got.len(), 1, "{:?}", receiver.seen());
     assert_eq!(got[0].id, event_id);

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use e2e::{Options, TestApp};
-use server::store::Store;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_fetches_back_off_while_the_provider_keeps_a_payment_pending() {

@@ -141,10 +141,9 @@ async fn wait_refunds(
 }
 
 /// Drops the verifier's stored idempotent responses (what a 5xx does to its key, or the purge
-/// after 48 h), straight in its database file.
+/// after 48 h), through the store interface on its database.
 async fn forget_idempotency_keys(app: &TestApp) {
-    let pool = sqlx::SqlitePool::connect(&app.database_url()).await.expect("database opens");
-    sqlx::query("DELETE FROM idempotency_keys").execute(&pool).await.expect("deleted");
+    app.store().await.idempotency_purge(i64::MAX).await.expect("purged");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,6 @@
 //! A verifier run as a child process (`verifier-crashable`) that tests kill with SIGKILL at a
-//! named crash point and start again on the same database file, with the NovaSend sandbox and
+//! named crash point and start again on the same database (a SQLite file, or a PostgreSQL
+//! database of its own with `E2E_DATABASE=postgres`: [`crate::database`]), with the NovaSend sandbox and
 //! the merchant's webhook endpoint living in the test process so that they outlive the verifier.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
@@ -90,6 +91,8 @@ pub struct CrashableVerifier {
     lines: Option<mpsc::UnboundedReceiver<String>>,
     _sandbox: sandboxes::Running,
     _dir: tempfile::TempDir,
+    /// Last: dropped after the child process is killed.
+    _database: crate::Database,
 }
 
 /// The `verifier-crashable` example, built (once per test process) with the cargo that runs the
@@ -134,6 +137,7 @@ impl CrashableVerifier {
     /// is the `verifier-crashable` executable ([`crashable_binary`]).
     pub async fn prepare(binary: &std::path::Path) -> anyhow::Result<CrashableVerifier> {
         let dir = tempfile::tempdir()?;
+        let database = crate::Database::fresh(Some(dir.path())).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let url = format!("http://127.0.0.1:{port}");
         let sandbox = sandboxes::novasend::start(
@@ -152,7 +156,7 @@ impl CrashableVerifier {
             &config,
             format!(
                 r#"listen = "127.0.0.1:{port}"
-database_url = "sqlite://{db}"
+database_url = "{db}"
 widget_dir = "{widget}"
 [merchant]
 name = "Boutique Crash"
@@ -176,7 +180,7 @@ secret = "{MERCHANT_WEBHOOK_SECRET}"
 timeout_ms = 1000
 retry_delays_ms = [200, 500, 1000, 2000]
 "#,
-                db = dir.path().join("verifier.db").display(),
+                db = database.url(),
                 widget = crate::widget_dir().display(),
                 novasend = sandbox.base_url(),
             ),
@@ -192,6 +196,7 @@ retry_delays_ms = [200, 500, 1000, 2000]
             lines: None,
             _sandbox: sandbox,
             _dir: dir,
+            _database: database,
         })
     }
 

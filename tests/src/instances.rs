@@ -3,15 +3,13 @@
 //! merchant's webhook endpoint in the test process (they outlive a killed instance). The
 //! sandbox sends its webhooks to one chosen instance, as a load balancer might.
 //!
-//! [`Instances::start`] answers `None`, after printing why, when `TEST_DATABASE_URL` names no
-//! PostgreSQL database or when the verifier does not run on PostgreSQL (its SQLite store
-//! refuses the URL: "failed to open the database").
+//! [`test_database_url`] answers `None`, after printing why, when `TEST_DATABASE_URL` names no
+//! PostgreSQL server (the test command always sets it).
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use anyhow::{Context, bail};
 use sandboxes::novasend::{Merchant, SandboxConfig};
-use sqlx::{Connection, PgConnection};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -21,6 +19,7 @@ use tokio::{
 use crate::{
     MERCHANT_KEY, MERCHANT_WEBHOOK_SECRET, NOVASEND_CLIENT, NOVASEND_KEY, WEBHOOK_SECRET,
     crash::MerchantEndpoint,
+    database::PgDatabase,
 };
 
 /// Which instance the provider's webhooks reach.
@@ -45,7 +44,7 @@ pub struct Instances {
     pub merchant: MerchantEndpoint,
     /// A client.
     pub http: reqwest::Client,
-    database: Database,
+    database: PgDatabase,
     _sandbox: sandboxes::Running,
     _dir: tempfile::TempDir,
 }
@@ -61,14 +60,6 @@ pub struct Instance {
     lines: Option<mpsc::UnboundedReceiver<String>>,
 }
 
-/// A database of its own on the test cluster, dropped by [`Instances::finish`].
-#[derive(Debug)]
-struct Database {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
 /// The PostgreSQL database the tests may use, or `None` after printing a skip line.
 pub fn test_database_url() -> Option<String> {
     let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"));
@@ -76,26 +67,6 @@ pub fn test_database_url() -> Option<String> {
         println!("skipped: TEST_DATABASE_URL names no PostgreSQL database (two-instance tests)");
     }
     url
-}
-
-impl Database {
-    async fn create(admin_url: &str) -> anyhow::Result<Database> {
-        let name = format!("e2e_instances_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(admin_url).await.context("connecting to TEST_DATABASE_URL")?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-        admin.close().await?;
-        let mut url = url::Url::parse(admin_url)?;
-        url.set_path(&format!("/{name}"));
-        Ok(Database { admin_url: admin_url.to_owned(), name, url: url.to_string() })
-    }
-
-    async fn drop_now(&self) -> anyhow::Result<()> {
-        let mut admin = PgConnection::connect(&self.admin_url).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin)
-            .await?;
-        Ok(())
-    }
 }
 
 impl Instances {
@@ -108,7 +79,7 @@ impl Instances {
         poll_interval_ms: u64,
     ) -> anyhow::Result<Instances> {
         let dir = tempfile::tempdir()?;
-        let database = Database::create(admin_url).await?;
+        let database = PgDatabase::create_on(admin_url).await?;
         let port = || -> anyhow::Result<u16> {
             Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
         };
@@ -156,7 +127,7 @@ timeout_ms = 1000
 retry_delays_ms = [200, 500, 1000, 2000]
 "#,
                     listen = url.trim_start_matches("http://"),
-                    database = database.url,
+                    database = database.url(),
                     widget = crate::widget_dir().display(),
                     novasend = sandbox.base_url(),
                 ),
@@ -183,7 +154,7 @@ retry_delays_ms = [200, 500, 1000, 2000]
         Ok(self.http.get(format!("{}/_sandbox/payins", self.novasend_url)).send().await?.json().await?)
     }
 
-    /// Stops both instances and drops the database.
+    /// Stops both instances; the database is dropped with `self`.
     pub async fn finish(mut self) -> anyhow::Result<()> {
         for i in [&mut self.a, &mut self.b] {
             if let Some(mut child) = i.child.take() {
@@ -191,22 +162,13 @@ retry_delays_ms = [200, 500, 1000, 2000]
                 child.wait().await?;
             }
         }
-        self.database.drop_now().await
+        Ok(())
     }
-}
-
-/// What starting an instance came to.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Started {
-    /// It serves.
-    Ready,
-    /// It refused the PostgreSQL URL: this verifier has no PostgreSQL store.
-    NoPostgres,
 }
 
 impl Instance {
     /// Starts the process, with `crash_at` armed if given, and waits until it serves.
-    pub async fn start(&mut self, crash_at: Option<&str>) -> anyhow::Result<Started> {
+    pub async fn start(&mut self, crash_at: Option<&str>) -> anyhow::Result<()> {
         if self.child.is_some() {
             bail!("the instance is already running");
         }
@@ -234,11 +196,7 @@ impl Instance {
         self.child = Some(child);
         self.lines = Some(rx);
         match self.wait_for_line("verifier ready on", Duration::from_secs(30)).await {
-            Ok(()) => Ok(Started::Ready),
-            Err(Exited(said)) if said.iter().any(|l| l.contains("failed to open the database")) => {
-                self.child = None;
-                Ok(Started::NoPostgres)
-            }
+            Ok(()) => Ok(()),
             Err(Exited(said)) => bail!("the instance did not start: {}", said.join("\n")),
         }
     }

@@ -1,13 +1,15 @@
 //! The end-to-end test harness: starts the four provider sandboxes (the `provider-sandbox`
 //! crate's library, in the test process, sharing no code with the verifier), then a real
-//! verifier (SQLite file) pointed at them, and the demo shop, all on port 0, and offers
+//! verifier pointed at them (on a SQLite file, or on a PostgreSQL database of its own with
+//! `E2E_DATABASE=postgres`: [`database`]), and the demo shop, all on port 0, and offers
 //! high-level helpers over real HTTP.
 
 pub mod browser;
 pub mod crash;
+pub mod database;
 pub mod instances;
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use secrecy::SecretString;
@@ -189,7 +191,9 @@ pub struct Options {
     pub merchant_webhook_url: Option<String>,
     /// Merchant webhooks: the delays before each retry.
     pub merchant_webhook_retry_delays_ms: Vec<u64>,
-    /// Keep the database in this directory (a restart on the same file) instead of a fresh one.
+    /// SQLite only: keep the database in this directory instead of a fresh one (a test that
+    /// restarts a verifier on its database uses [`TestApp::restart_with`], which works on
+    /// both backends).
     pub database_dir: Option<PathBuf>,
     /// Verifier: every provider adapter's HTTP timeout.
     pub provider_timeout_ms: u64,
@@ -283,11 +287,64 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
     /// The sandboxes this verifier talks to; they stop when the test app is dropped.
     _sandboxes: sandboxes::Sandboxes,
-    /// The database file.
-    db_path: PathBuf,
-    /// The temporary directory of the database, shared with restarts (`None` when the test
-    /// chose the directory).
-    db_dir: Option<std::sync::Arc<tempfile::TempDir>>,
+    /// The verifier's database, shared with restarts.
+    db: Database,
+}
+
+/// A test verifier's database.
+#[derive(Debug, Clone)]
+enum Database {
+    /// A SQLite file.
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// Its temporary directory, removed with the last verifier on it (`None` when the
+        /// test chose the directory).
+        _dir: Option<Arc<tempfile::TempDir>>,
+    },
+    /// A PostgreSQL database of its own, dropped with the last verifier on it.
+    Postgres(Arc<database::PgDatabase>),
+}
+
+impl Database {
+    /// A fresh database on this run's backend ([`database::backend`]): on SQLite the file
+    /// `verifier.db` in `sqlite_dir` (a new temporary directory when `None`).
+    async fn fresh(sqlite_dir: Option<&std::path::Path>) -> Database {
+        match (database::backend(), sqlite_dir) {
+            (database::Backend::Sqlite, Some(dir)) => {
+                Database::Sqlite { path: dir.join("verifier.db"), _dir: None }
+            }
+            (database::Backend::Sqlite, None) => {
+                let tmp = tempfile::tempdir().expect("temp dir");
+                Database::Sqlite { path: tmp.path().join("verifier.db"), _dir: Some(Arc::new(tmp)) }
+            }
+            (database::Backend::Postgres, _) => Database::Postgres(Arc::new(
+                database::PgDatabase::create().await.expect("a test database on TEST_DATABASE_URL"),
+            )),
+        }
+    }
+
+    /// The database of `options`: the SQLite file in its `database_dir` (SQLite only), else a
+    /// fresh one.
+    async fn of(options: &Options) -> Database {
+        if let Some(dir) = &options.database_dir {
+            assert_eq!(
+                database::backend(),
+                database::Backend::Sqlite,
+                "Options::database_dir ({}) is a SQLite file's directory: restart on PostgreSQL with TestApp::restart_with",
+                dir.display()
+            );
+        }
+        Database::fresh(options.database_dir.as_deref()).await
+    }
+
+    /// The verifier's `database_url`.
+    fn url(&self) -> String {
+        match self {
+            Database::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
+            Database::Postgres(db) => db.url().to_owned(),
+        }
+    }
 }
 
 /// Where `cargo xtask build-widget` puts the widget (overridable with `WIDGET_DIR`).
@@ -305,37 +362,42 @@ impl TestApp {
 
     /// Starts a verifier with `options`.
     pub async fn spawn_with(options: Options) -> TestApp {
-        let db_dir = match options.database_dir {
-            Some(_) => None,
-            None => Some(std::sync::Arc::new(tempfile::tempdir().expect("temp dir"))),
-        };
-        TestApp::spawn_on(options, db_dir).await
+        let db = Database::of(&options).await;
+        TestApp::spawn_on(options, db).await
     }
 
     /// Starts another verifier (with new sandboxes) on this one's database, as a restart
     /// would; this one keeps running.
-    pub async fn restart_with(&self, mut options: Options) -> TestApp {
-        options.database_dir = options.database_dir.or_else(|| self.db_path.parent().map(PathBuf::from));
-        // The temporary directory (if any) stays alive as long as either verifier.
-        TestApp::spawn_on(options, self.db_dir.clone()).await
+    pub async fn restart_with(&self, options: Options) -> TestApp {
+        let db = match &options.database_dir {
+            Some(_) => Database::of(&options).await,
+            // The database (its temporary directory, or the PostgreSQL database) stays as long
+            // as either verifier.
+            None => self.db.clone(),
+        };
+        TestApp::spawn_on(options, db).await
     }
 
-    /// A second connection to the verifier's database, to read what the API does not show.
-    pub async fn store(&self) -> server::store::sqlite::SqliteStore {
-        server::store::sqlite::SqliteStore::connect(&self.database_url()).await.expect("database")
+    /// Whether the verifier runs on a SQLite file (else on PostgreSQL).
+    pub fn on_sqlite(&self) -> bool {
+        matches!(self.db, Database::Sqlite { .. })
+    }
+
+    /// A second connection to the verifier's database, through the store interface, to read
+    /// what the API does not show (as `verifier keys` or another instance would).
+    pub async fn store(&self) -> Arc<dyn server::store::Store> {
+        database::open_store(&self.database_url()).await.expect("the verifier's database opens")
     }
 
     /// How many status fetches the reconciler made of a pending attempt (read from its
     /// database); 0 when the attempt is not pending.
     pub async fn attempt_polls(&self, attempt_id: &str) -> u32 {
-        use server::store::Store;
         let due = self.store().await.due_attempts(i64::MAX, 1000).await.expect("pending attempts");
         due.into_iter().find(|(a, _)| a.id == attempt_id).map_or(0, |(_, polls)| polls)
     }
 
     /// Every provider notification the verifier stored, oldest first (read from its database).
     pub async fn notifications(&self) -> Vec<server::store::NotificationRecord> {
-        use server::store::Store;
         self.store().await.notifications(None).await.expect("notifications")
     }
 
@@ -344,39 +406,42 @@ impl TestApp {
         &self,
         provider: shared::method::Provider,
     ) -> Vec<server::store::RefusedSample> {
-        use server::store::Store;
         self.store().await.refused_samples(provider).await.expect("refused samples")
     }
 
     /// How many refused notifications the verifier has written down for `provider` (its tally
     /// is written every few seconds).
     pub async fn refused_count(&self, provider: shared::method::Provider) -> u64 {
-        use server::store::Store;
         let counts = self.store().await.refused_counts().await.expect("refused counts");
         counts.iter().filter(|c| c.provider == provider).map(|c| c.refused).sum()
     }
 
-    /// The database's size as of its latest commit, in bytes (`page_count × page_size`, read
-    /// through the write-ahead log): what its tables and indices take, whatever the log's own
-    /// file holds before a checkpoint.
-    pub async fn database_bytes(&self) -> u64 {
+    /// SQLite only (`None` on PostgreSQL): the database's size as of its latest commit, in
+    /// bytes (`page_count × page_size`, read through the write-ahead log): what its tables and
+    /// indices take, whatever the log's own file holds before a checkpoint.
+    pub async fn database_bytes(&self) -> Option<u64> {
         use sqlx::Connection;
-        let mut db = sqlx::SqliteConnection::connect(&format!("{}?mode=ro", self.database_url()))
+        let Database::Sqlite { path, .. } = &self.db else { return None };
+        let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", path.display()))
             .await
             .expect("the database, read-only");
         let pages: i64 =
             sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut db).await.expect("page_count");
         let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut db).await.expect("page_size");
-        u64::try_from(pages * size).expect("a size")
+        Some(u64::try_from(pages * size).expect("a size"))
     }
 
-    /// The bytes of the database's files on disk: the file and its write-ahead log.
-    pub fn database_file_bytes(&self) -> u64 {
-        ["", "-wal"]
-            .iter()
-            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", self.db_path.display())).ok())
-            .map(|m| m.len())
-            .sum()
+    /// SQLite only (`None` on PostgreSQL): the bytes of the database's files on disk, the file
+    /// and its write-ahead log.
+    pub fn database_file_bytes(&self) -> Option<u64> {
+        let Database::Sqlite { path, .. } = &self.db else { return None };
+        Some(
+            ["", "-wal"]
+                .iter()
+                .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+                .map(|m| m.len())
+                .sum(),
+        )
     }
 
     /// Sets how the sandbox at `sandbox_url` misbehaves (`POST /_sandbox/misbehave`).
@@ -402,13 +467,8 @@ impl TestApp {
         assert_eq!(r.status(), 204);
     }
 
-    async fn spawn_on(options: Options, db_dir: Option<std::sync::Arc<tempfile::TempDir>>) -> TestApp {
+    async fn spawn_on(options: Options, db: Database) -> TestApp {
         install_logs();
-        let db_path = match (&options.database_dir, &db_dir) {
-            (Some(dir), _) => dir.join("verifier.db"),
-            (None, Some(tmp)) => tmp.path().join("verifier.db"),
-            (None, None) => unreachable!("spawn_with makes a temporary directory"),
-        };
         // The verifier's listener first: the sandboxes need its webhook URLs, the verifier
         // their base URLs.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
@@ -418,7 +478,7 @@ impl TestApp {
         let mut settings = Settings {
             listen: "127.0.0.1:0".parse().expect("address"),
             public_url: None,
-            database_url: format!("sqlite://{}", db_path.display()),
+            database_url: db.url(),
             widget_dir: widget_dir(),
             merchant: MerchantSettings {
                 name: "Boutique Test".into(),
@@ -548,14 +608,13 @@ impl TestApp {
             merchant_key: if options.live { MERCHANT_KEY_LIVE } else { MERCHANT_KEY },
             server,
             _sandboxes: sandboxes,
-            db_path,
-            db_dir,
+            db,
         }
     }
 
     /// The verifier's database URL (a second connection may read it while the verifier runs).
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.db_path.display())
+        self.db.url()
     }
 
     /// Stops the verifier as a killed process would: no graceful end, its background tasks

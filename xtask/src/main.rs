@@ -16,6 +16,7 @@
 
 mod bench;
 mod demo;
+mod postgres;
 mod prereq;
 mod schemathesis;
 mod test;

@@ -12,6 +12,11 @@
 //! (`PHONENUMBERS_PYTHON`), and the verifier's logs of that run kept in
 //! `target/e2e-logs/verifier.log` (`E2E_LOG_FILE`) then audited ([`audit_logs`]): no secret the
 //! tests use, no client secret, no full phone number.
+//!
+//! Every `cargo test` gets a PostgreSQL server as `TEST_DATABASE_URL`: the caller's when set,
+//! else a throw-away cluster ([`crate::postgres`], Debian's `postgresql` installed when
+//! missing) stopped when the tests end, pass or fail. After `cargo test --workspace`, the tests
+//! of [`ON_POSTGRES`] run again with the e2e verifiers on it (`E2E_DATABASE=postgres`).
 
 use std::{
     collections::HashMap,
@@ -52,19 +57,98 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
     fuzz_server(root)?;
     crate::schemathesis::run(root)?;
 
+    // The tests on PostgreSQL get a server: `TEST_DATABASE_URL`'s, or a throw-away cluster
+    // stopped when this function returns (failures and panics included) or on a signal.
+    let database = crate::postgres::TestDatabase::for_tests()?;
     let log = fresh_log(root)?;
+    let env = TestEnv {
+        log: &log,
+        widget_dir: &widget_dir,
+        axe: &axe,
+        standardwebhooks: &standardwebhooks,
+        phonenumbers: &phonenumbers,
+        database_url: database.url(),
+    };
     eprintln!("xtask: running every test (cargo test --workspace)");
     let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--locked", "--no-fail-fast"]).args(extra);
+    let (mut passed, mut failed, mut ok) = run_tests(&mut cmd, &env, root)?;
+    println!("cargo test, all binaries: {passed} passed, {failed} failed");
+    for run in ON_POSTGRES {
+        eprintln!(
+            "xtask: on PostgreSQL: cargo test -p {} {} -- {}",
+            run.package,
+            run.target.join(" "),
+            run.filter
+        );
+        let mut cmd = cargo();
+        cmd.args(["test", "--locked", "-p", run.package])
+            .args(run.target)
+            .args(["--", run.filter])
+            .env(E2E_DATABASE, "postgres");
+        let (p, f, success) = run_tests(&mut cmd, &env, root)?;
+        if success && p == 0 {
+            bail!("`{}` ran no test on PostgreSQL: update `ON_POSTGRES` in xtask/src/test.rs", run.filter);
+        }
+        (passed, failed, ok) = (passed + p, failed + f, ok && success);
+    }
+    println!("cargo test, all binaries, both passes: {passed} passed, {failed} failed");
+    drop(database);
+    if !ok {
+        bail!("cargo test failed");
+    }
+    eprintln!("xtask: auditing the verifier's logs of the run ({})", log.display());
+    audit_logs(&log)?;
+    Ok(())
+}
+
+/// The environment variable that puts the e2e harness's verifiers on `TEST_DATABASE_URL`'s
+/// server (`postgres`) instead of a SQLite file (`sqlite`, its default).
+const E2E_DATABASE: &str = "E2E_DATABASE";
+
+/// One test run on PostgreSQL after `cargo test --workspace`.
+#[derive(Debug)]
+struct OnPostgres {
+    /// The package (`cargo test -p`).
+    package: &'static str,
+    /// Its test target (`--test e2e`, `--lib`).
+    target: &'static [&'static str],
+    /// The tests' name filter (a module path).
+    filter: &'static str,
+}
+
+/// What runs a second time, on PostgreSQL (`E2E_DATABASE=postgres`, `TEST_DATABASE_URL`), once
+/// `cargo test --workspace` has run: the kill tests, the two-instance tests and the store's
+/// contract suite. Each must run at least one test.
+const ON_POSTGRES: &[OnPostgres] = &[
+    OnPostgres { package: "e2e-tests", target: &["--test", "e2e"], filter: "kill::" },
+    OnPostgres { package: "e2e-tests", target: &["--test", "e2e"], filter: "instances::" },
+    OnPostgres { package: "verifier", target: &["--lib"], filter: "store::contract" },
+];
+
+/// What every `cargo test` of the command gets in its environment.
+#[derive(Debug)]
+struct TestEnv<'a> {
+    log: &'a Path,
+    widget_dir: &'a Path,
+    axe: &'a Path,
+    standardwebhooks: &'a Path,
+    phonenumbers: &'a Path,
+    database_url: &'a str,
+}
+
+/// Runs `cmd` (a `cargo test`) in `root` with `env`, echoing its output as it comes; returns
+/// the passed and failed counts over every test binary, and whether it succeeded.
+fn run_tests(cmd: &mut std::process::Command, env: &TestEnv<'_>, root: &Path) -> Result<(u64, u64, bool)> {
     cmd.current_dir(root)
-        .args(["test", "--workspace", "--locked", "--no-fail-fast"])
-        .args(extra)
-        .env("E2E_LOG_FILE", &log)
-        .env("WIDGET_DIR", &widget_dir)
+        .env("E2E_LOG_FILE", env.log)
+        .env("WIDGET_DIR", env.widget_dir)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("CHROMIUM", "/usr/bin/chromium")
-        .env("AXE_CORE_JS", &axe)
-        .env("STANDARDWEBHOOKS_PYTHON", &standardwebhooks)
-        .env("PHONENUMBERS_PYTHON", &phonenumbers)
+        .env("AXE_CORE_JS", env.axe)
+        .env("STANDARDWEBHOOKS_PYTHON", env.standardwebhooks)
+        .env("PHONENUMBERS_PYTHON", env.phonenumbers)
+        .env(crate::postgres::TEST_DATABASE_URL, env.database_url)
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("failed to run cargo test: {e}"))?;
     // Echo cargo's output as it comes, and add the totals over every test binary at the end:
@@ -81,13 +165,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         }
     }
     let status = child.wait()?;
-    println!("cargo test, all binaries: {passed} passed, {failed} failed");
-    if !status.success() {
-        bail!("cargo test failed ({status})");
-    }
-    eprintln!("xtask: auditing the verifier's logs of the run ({})", log.display());
-    audit_logs(&log)?;
-    Ok(())
+    Ok((passed, failed, status.success()))
 }
 
 /// The log file of this run's verifiers, emptied (the harness appends, one test binary after
