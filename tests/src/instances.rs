@@ -18,8 +18,7 @@ use tokio::{
 
 use crate::{
     MERCHANT_KEY, MERCHANT_WEBHOOK_SECRET, NOVASEND_CLIENT, NOVASEND_KEY, WEBHOOK_SECRET,
-    crash::MerchantEndpoint,
-    database::PgDatabase,
+    crash::MerchantEndpoint, database::PgDatabase,
 };
 
 /// Which instance the provider's webhooks reach.
@@ -44,7 +43,7 @@ pub struct Instances {
     pub merchant: MerchantEndpoint,
     /// A client.
     pub http: reqwest::Client,
-    database: PgDatabase,
+    _database: PgDatabase,
     _sandbox: sandboxes::Running,
     _dir: tempfile::TempDir,
 }
@@ -143,7 +142,7 @@ retry_delays_ms = [200, 500, 1000, 2000]
             novasend_url: sandbox.base_url(),
             merchant,
             http: reqwest::Client::new(),
-            database,
+            _database: database,
             _sandbox: sandbox,
             _dir: dir,
         })
