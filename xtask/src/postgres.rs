@@ -141,8 +141,18 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     /// Creates a cluster in a new temporary directory and starts it on 127.0.0.1 on a free port;
-    /// returns once a connection has read its version.
+    /// returns once a connection has read its version. Tests' clusters run with `fsync = off`.
     pub(crate) fn start(bin: &Path) -> Result<Cluster> {
+        Cluster::start_with(bin, false)
+    }
+
+    /// [`Cluster::start`] with PostgreSQL's default durability (`fsync = on`): what the bench
+    /// measures, as the SQLite it compares with runs with `synchronous = FULL`.
+    pub(crate) fn start_durable(bin: &Path) -> Result<Cluster> {
+        Cluster::start_with(bin, true)
+    }
+
+    fn start_with(bin: &Path, durable: bool) -> Result<Cluster> {
         let as_postgres = prereq::is_root();
         if as_postgres && !Command::new("id").arg("postgres").output().is_ok_and(|o| o.status.success()) {
             bail!(
@@ -157,10 +167,10 @@ impl Cluster {
             as_postgres,
         });
         let cluster = Cluster { dir: dir.clone(), url: String::new(), version: String::new() };
-        cluster.init_and_start(bin, as_postgres)
+        cluster.init_and_start(bin, as_postgres, durable)
     }
 
-    fn init_and_start(mut self, bin: &Path, as_postgres: bool) -> Result<Cluster> {
+    fn init_and_start(mut self, bin: &Path, as_postgres: bool, durable: bool) -> Result<Cluster> {
         if as_postgres {
             checked(Command::new("chown").arg("postgres").arg(&self.dir), "chown")?;
         }
@@ -179,11 +189,12 @@ impl Cluster {
             "initdb",
         )?;
         let port = free_port()?;
-        // fsync off: a throw-away cluster need not survive a power cut (the kill tests kill
-        // the verifier, not the database server). Room for the tests' parallel pools.
+        // fsync off for the tests: a throw-away cluster need not survive a power cut (the kill
+        // tests kill the verifier, not the database server). Room for the parallel pools.
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
-            self.dir.display()
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=300",
+            self.dir.display(),
+            if durable { "on" } else { "off" }
         );
         let log = self.dir.join("log");
         let started = tool(bin, "pg_ctl", as_postgres)

@@ -1,6 +1,7 @@
 //! The bench's cases, in order: the limit, the widget's status read (empty, then on seeded
 //! databases), creates without and with `Idempotency-Key`, complete payments (empty and
-//! seeded) with the pay → `succeeded` probe, SSE subscribers, and the widget in Chromium. Each
+//! seeded) with the pay → `succeeded` probe, SSE subscribers, the status read, create and SSE
+//! again on PostgreSQL (one instance, then two), and the widget in Chromium. Each
 //! case starts its own processes on a fresh database and stops them when it ends, even when it
 //! fails; a failed case is recorded with its error and the others still run.
 
@@ -30,6 +31,16 @@ struct Secrets {
     novasend_webhook: String,
 }
 
+/// Where a case's verifiers keep their data.
+#[derive(Debug, Clone, Copy)]
+enum Db<'a> {
+    /// One verifier on a SQLite file of its own (a copy of the template, if given).
+    Sqlite(Option<&'a Path>),
+    /// `instances` verifiers on one new database of the PostgreSQL server whose maintenance
+    /// database `server` names; the first serves the clients, the last gets the webhooks.
+    Postgres { server: &'a str, instances: usize },
+}
+
 fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
@@ -55,7 +66,7 @@ pub(crate) fn run_all(plan: &Plan, paths: &Paths, gzip_total: u64) -> Results {
         results.insert(name.to_owned(), value);
     };
     record("limit", &mut || limit(plan, paths));
-    record("status_empty", &mut || status(plan, paths, s, "status_empty", None));
+    record("status_empty", &mut || status(plan, paths, s, "status_empty", Db::Sqlite(None)));
     let mut templates = Vec::new();
     for &n in &plan.seeded {
         let name = format!("seed_{n}");
@@ -66,19 +77,42 @@ pub(crate) fn run_all(plan: &Plan, paths: &Paths, gzip_total: u64) -> Results {
             Ok(value)
         });
         if let Some(t) = template {
-            record(&format!("status_{n}"), &mut || status(plan, paths, s, &format!("status_{n}"), Some(&t)));
+            record(&format!("status_{n}"), &mut || {
+                status(plan, paths, s, &format!("status_{n}"), Db::Sqlite(Some(&t)))
+            });
             templates.push((n, t));
         }
     }
-    record("create", &mut || create(plan, paths, s, "create", false));
-    record("create_idempotency", &mut || create(plan, paths, s, "create_idempotency", true));
+    record("create", &mut || create(plan, paths, s, "create", false, Db::Sqlite(None)));
+    record("create_idempotency", &mut || {
+        create(plan, paths, s, "create_idempotency", true, Db::Sqlite(None))
+    });
     record("flows_empty", &mut || flows(plan, paths, s, "flows_empty", None));
     if let Some((n, t)) = templates.first() {
         record(&format!("flows_{n}"), &mut || flows(plan, paths, s, &format!("flows_{n}"), Some(t)));
     }
-    record("sse_1000", &mut || sse(paths, s, "sse_1000", 1000, 1000, 20));
-    record("sse_10000", &mut || sse(paths, s, "sse_10000", 10_000, 10_000, 20));
-    record("sse_500_one", &mut || sse(paths, s, "sse_500_one", 500, 1, 1));
+    record("sse_1000", &mut || sse(paths, s, "sse_1000", 1000, 1000, 20, Db::Sqlite(None)));
+    record("sse_10000", &mut || sse(paths, s, "sse_10000", 10_000, 10_000, 20, Db::Sqlite(None)));
+    record("sse_500_one", &mut || sse(paths, s, "sse_500_one", 500, 1, 1, Db::Sqlite(None)));
+    // The same status read, create and webhook → SSE on PostgreSQL, one instance then two.
+    let cluster = crate::postgres::ensure_installed().and_then(|bin| {
+        crate::postgres::stop_on_signals();
+        crate::postgres::Cluster::start_durable(&bin)
+    });
+    for (suffix, instances) in [("pg", 1), ("pg2", 2)] {
+        let db: Result<Db, String> = match &cluster {
+            Ok(c) => Ok(Db::Postgres { server: c.url(), instances }),
+            Err(e) => Err(format!("no PostgreSQL for the bench: {e:#}")),
+        };
+        let need = || db.clone().map_err(anyhow::Error::msg);
+        let case = format!("status_{suffix}");
+        record(&case, &mut || status(plan, paths, s, &case, need()?));
+        let case = format!("create_{suffix}");
+        record(&case, &mut || create(plan, paths, s, &case, false, need()?));
+        let case = format!("sse_1000_{suffix}");
+        record(&case, &mut || sse(paths, s, &case, 1000, 1000, 20, need()?));
+    }
+    drop(cluster);
     let (cold, warm, cold_3g, warm_3g) = plan.widget_runs;
     record("widget_localhost", &mut || widget(paths, s, "widget_localhost", cold, warm, false));
     record("widget_3g", &mut || widget(paths, s, "widget_3g", cold_3g, warm_3g, true));
@@ -115,24 +149,58 @@ fn limit(plan: &Plan, paths: &Paths) -> Result<Value> {
     Ok(v)
 }
 
-/// The verifier and its NovaSend sandbox, on a fresh database (a copy of `template` if given).
+/// The verifier (or several instances on one PostgreSQL database) and its NovaSend sandbox, on
+/// a fresh database.
 #[derive(Debug)]
 struct Stack {
+    /// The first instance: the one clients talk to and whose memory is read.
     verifier: Server,
+    /// The other instances; the last gets the sandbox's webhooks.
+    _others: Vec<Server>,
     _sandbox: Server,
+    /// The first instance's URL.
     url: String,
+    /// Every instance's URL, the first's first.
+    urls: Vec<String>,
     dir: PathBuf,
 }
 
-impl Stack {
-    fn start(paths: &Paths, secrets: &Secrets, case: &str, template: Option<&Path>) -> Result<Stack> {
-        let dir = case_dir(paths, case)?;
-        let db = dir.join("verifier.db");
-        if let Some(t) = template {
-            std::fs::copy(t, &db).with_context(|| format!("copying {}", t.display()))?;
+/// Makes the database `name` anew on the PostgreSQL server whose maintenance database `server`
+/// names; its URL.
+fn new_postgres_database(server: &str, name: &str) -> Result<String> {
+    let bin = crate::postgres::bin_dir().context("PostgreSQL's tools are not installed")?;
+    for sql in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
+        let out = Command::new(bin.join("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql, "-d", server])
+            .output()
+            .context("running psql")?;
+        if !out.status.success() {
+            anyhow::bail!("psql {sql:?}: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
-        let (vport, sport) = (procs::free_port()?, procs::free_port()?);
-        let url = format!("http://127.0.0.1:{vport}");
+    }
+    let (base, _) = server.rsplit_once('/').context("a PostgreSQL URL ends with its database")?;
+    Ok(format!("{base}/{name}"))
+}
+
+impl Stack {
+    fn start(paths: &Paths, secrets: &Secrets, case: &str, db: Db<'_>) -> Result<Stack> {
+        let dir = case_dir(paths, case)?;
+        let (database_url, instances) = match db {
+            Db::Sqlite(template) => {
+                let file = dir.join("verifier.db");
+                if let Some(t) = template {
+                    std::fs::copy(t, &file).with_context(|| format!("copying {}", t.display()))?;
+                }
+                (format!("sqlite://{}", file.display()), 1)
+            }
+            Db::Postgres { server, instances } => {
+                (new_postgres_database(server, &format!("bench_{case}"))?, instances.max(1))
+            }
+        };
+        let ports = (0..instances).map(|_| procs::free_port()).collect::<Result<Vec<u16>>>()?;
+        let urls: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+        let sport = procs::free_port()?;
+        let webhooks_to = urls.last().context("at least one instance")?;
         let mut sandbox = Server::start(
             "the NovaSend sandbox",
             sport,
@@ -140,18 +208,74 @@ impl Stack {
             &["novasend".into(), "--listen".into(), format!("127.0.0.1:{sport}")],
             &[
                 ("NOVASEND_WEBHOOK_SECRET", &secrets.novasend_webhook),
-                ("NOVASEND_WEBHOOK_URL", &format!("{url}/webhooks/nova_send")),
+                ("NOVASEND_WEBHOOK_URL", &format!("{webhooks_to}/webhooks/nova_send")),
             ],
             &dir.join("sandbox.log"),
         )?;
         sandbox.wait_ready("/", false, Duration::from_secs(30))?;
-        let config = dir.join("verifier.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"# Written by `cargo xtask bench` for the case "{case}".
+        let mut verifiers = Vec::new();
+        for (i, vport) in ports.iter().enumerate() {
+            let config = dir.join(format!("verifier-{i}.toml"));
+            std::fs::write(&config, verifier_config(paths, secrets, case, *vport, sport, &database_url))?;
+            // One after the other: the first applies the migrations.
+            let mut verifier = Server::start(
+                "the verifier",
+                *vport,
+                &paths.bin("verifier"),
+                &[config.display().to_string()],
+                &[],
+                &dir.join(format!("verifier-{i}.log")),
+            )?;
+            verifier.wait_ready("/healthz", true, Duration::from_secs(300))?;
+            verifiers.push(verifier);
+        }
+        let mut verifiers = verifiers.into_iter();
+        let verifier = verifiers.next().context("at least one instance")?;
+        Ok(Stack {
+            verifier,
+            _others: verifiers.collect(),
+            _sandbox: sandbox,
+            url: urls[0].clone(),
+            urls,
+            dir,
+        })
+    }
+
+    /// `bench-client --url … <args>`, within `within`; its JSON.
+    fn client(
+        &self,
+        paths: &Paths,
+        secrets: &Secrets,
+        log: &str,
+        args: &[String],
+        within: Duration,
+    ) -> Result<Value> {
+        let mut cmd = Command::new(paths.bin("bench-client"));
+        cmd.args(["--url", &self.url]).args(args).env("BENCH_MERCHANT_KEY", &secrets.merchant_key);
+        let out = procs::run_client(&mut cmd, &self.dir.join(log), within)?;
+        serde_json::from_str(out.trim()).with_context(|| format!("bench-client printed {out:?}"))
+    }
+
+    /// The verifier's resident memory, kB.
+    fn rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.verifier.pid())).ok()?;
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+/// A verifier's configuration for a bench case: listening on `vport`, the sandbox on `sport`.
+fn verifier_config(
+    paths: &Paths,
+    secrets: &Secrets,
+    case: &str,
+    vport: u16,
+    sport: u16,
+    database_url: &str,
+) -> String {
+    format!(
+        r#"# Written by `cargo xtask bench` for the case "{case}".
 listen = "127.0.0.1:{vport}"
-database_url = "sqlite://{db}"
+database_url = "{database_url}"
 widget_dir = "{widget}"
 
 [merchant]
@@ -194,49 +318,16 @@ max_concurrent_requests = 4096
 sse_per_checkout = 1000
 sse_total = 15000
 "#,
-                db = db.display(),
-                widget = paths.widget.display(),
-                key = secrets.merchant_key,
-                webhook = secrets.novasend_webhook,
-            ),
-        )?;
-        let mut verifier = Server::start(
-            "the verifier",
-            vport,
-            &paths.bin("verifier"),
-            &[config.display().to_string()],
-            &[],
-            &dir.join("verifier.log"),
-        )?;
-        verifier.wait_ready("/healthz", true, Duration::from_secs(300))?;
-        Ok(Stack { verifier, _sandbox: sandbox, url, dir })
-    }
-
-    /// `bench-client --url … <args>`, within `within`; its JSON.
-    fn client(
-        &self,
-        paths: &Paths,
-        secrets: &Secrets,
-        log: &str,
-        args: &[String],
-        within: Duration,
-    ) -> Result<Value> {
-        let mut cmd = Command::new(paths.bin("bench-client"));
-        cmd.args(["--url", &self.url]).args(args).env("BENCH_MERCHANT_KEY", &secrets.merchant_key);
-        let out = procs::run_client(&mut cmd, &self.dir.join(log), within)?;
-        serde_json::from_str(out.trim()).with_context(|| format!("bench-client printed {out:?}"))
-    }
-
-    /// The verifier's resident memory, kB.
-    fn rss_kb(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.verifier.pid())).ok()?;
-        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
-    }
+        widget = paths.widget.display(),
+        key = secrets.merchant_key,
+        webhook = secrets.novasend_webhook,
+    )
 }
 
-/// The widget's poll of a status, `GET /v1/public/checkouts/{id}` with the client secret.
-fn status(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, template: Option<&Path>) -> Result<Value> {
-    let stack = Stack::start(paths, s, case, template)?;
+/// The widget's poll of a status, `GET /v1/public/checkouts/{id}` with the client secret (on
+/// every instance at once when there are several).
+fn status(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, db: Db<'_>) -> Result<Value> {
+    let stack = Stack::start(paths, s, case, db)?;
     let created = stack.client(
         paths,
         s,
@@ -247,12 +338,9 @@ fn status(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, template: Option<
     let id = created[0]["id"].as_str().context("a checkout id")?;
     let secret = created[0]["secret"].as_str().context("a client secret")?;
     let script = wrk::get_script(&stack.dir, "get.lua", secret)?;
-    let mut v = wrk::measure(
-        plan.load,
-        &script,
-        &format!("{}/v1/public/checkouts/{id}", stack.url),
-        &stack.dir.join("wrk"),
-    )?;
+    let urls: Vec<String> = stack.urls.iter().map(|u| format!("{u}/v1/public/checkouts/{id}")).collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let mut v = wrk::measure_spread(plan.load, &script, &urls, &stack.dir.join("wrk"))?;
     v["load"] = json!(plan.load.args());
     v["rss_kb"] = json!(stack.rss_kb());
     Ok(v)
@@ -275,12 +363,21 @@ fn seed(paths: &Paths, n: u64) -> Result<(PathBuf, Value)> {
     Ok((template, json!({"checkouts": n, "seconds": started.elapsed().as_secs_f64(), "bytes": bytes})))
 }
 
-/// `POST /v1/checkouts`, a new reference per request (and its `Idempotency-Key`).
-fn create(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, idempotency: bool) -> Result<Value> {
-    let stack = Stack::start(paths, s, case, None)?;
+/// `POST /v1/checkouts`, a new reference per request (and its `Idempotency-Key`), on every
+/// instance at once when there are several.
+fn create(
+    plan: &Plan,
+    paths: &Paths,
+    s: &Secrets,
+    case: &str,
+    idempotency: bool,
+    db: Db<'_>,
+) -> Result<Value> {
+    let stack = Stack::start(paths, s, case, db)?;
     let run = format!("bench-{case}-{}", random_hex()?);
     let script = wrk::create_script(&stack.dir, "create.lua", &s.merchant_key, &run, idempotency)?;
-    let mut v = wrk::measure(plan.load, &script, &stack.url, &stack.dir.join("wrk"))?;
+    let urls: Vec<&str> = stack.urls.iter().map(String::as_str).collect();
+    let mut v = wrk::measure_spread(plan.load, &script, &urls, &stack.dir.join("wrk"))?;
     v["load"] = json!(plan.load.args());
     v["rss_kb"] = json!(stack.rss_kb());
     Ok(v)
@@ -288,7 +385,7 @@ fn create(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, idempotency: bool
 
 /// Complete payment starts with 64 clients, and the pay → `succeeded` probe every 250 ms.
 fn flows(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, template: Option<&Path>) -> Result<Value> {
-    let stack = Stack::start(paths, s, case, template)?;
+    let stack = Stack::start(paths, s, case, Db::Sqlite(template))?;
     let mut runs = Vec::new();
     for i in 0..plan.flow_runs {
         let args: Vec<String> = [
@@ -327,7 +424,8 @@ fn flows(plan: &Plan, paths: &Paths, s: &Secrets, case: &str, template: Option<&
     }))
 }
 
-/// SSE subscribers: webhook → event latency and the verifier's memory.
+/// SSE subscribers: webhook → event latency and the verifier's memory. With several instances
+/// the streams are on the first and the webhooks reach the last.
 fn sse(
     paths: &Paths,
     s: &Secrets,
@@ -335,8 +433,9 @@ fn sse(
     subscribers: usize,
     checkouts: usize,
     probes: usize,
+    db: Db<'_>,
 ) -> Result<Value> {
-    let stack = Stack::start(paths, s, case, None)?;
+    let stack = Stack::start(paths, s, case, db)?;
     let args: Vec<String> = vec![
         "sse".into(),
         "--subscribers".into(),
@@ -360,7 +459,7 @@ fn widget(
     warm: usize,
     emulate_3g: bool,
 ) -> Result<Value> {
-    let stack = Stack::start(paths, s, case, None)?;
+    let stack = Stack::start(paths, s, case, Db::Sqlite(None))?;
     let mut cmd = Command::new(paths.bin("widget-speed"));
     cmd.args(["--verifier", &stack.url, "--cold", &cold.to_string(), "--warm", &warm.to_string()])
         .env("BENCH_MERCHANT_KEY", &s.merchant_key)

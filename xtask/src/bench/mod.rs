@@ -13,6 +13,11 @@
 //!    verifier runs with its default settings (SQLite `synchronous = FULL`). Load comes from
 //!    `wrk -t2 -c64 -d15s`, medians of three runs (`--quick`: 5 s, one run, no 1M database);
 //!    payments and SSE from `bench-client`; the widget in Chromium from `widget-speed`.
+//! 4. The status read, the create and the webhook → SSE latency again on PostgreSQL (a
+//!    throw-away cluster with PostgreSQL's default durability, `fsync = on`), with one verifier,
+//!    then with two on one database: the load spread over both, the SSE streams on the first and
+//!    the provider's webhooks sent to the second. Reported as ratios to SQLite's figures of the
+//!    same run.
 //!
 //! The bench reports; it fails only on the widget's size budget or when a measurement could
 //! not be made (after writing what it measured).

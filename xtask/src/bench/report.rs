@@ -202,6 +202,13 @@ impl Report {
              `succeeded` event on each of the checkout's streams. The verifier's RSS (`VmRSS` of \
              `/proc/<pid>/status`) before, while held, and 20 s after the streams closed; \
              \"released\" means at most half of the growth is left.\n\
+             - **PostgreSQL** (`status_pg*`, `create_pg*`, `sse_1000_pg*`): the same cases on a \
+             throw-away PostgreSQL cluster started by the bench (`fsync = on`, PostgreSQL's default, \
+             as SQLite runs with `synchronous = FULL`), a new database per case; with two \
+             instances, both verifiers run on that database, each wrk run is two wrk processes at \
+             once (one per instance, half the threads and connections each; rates summed, p99 the \
+             higher), and the SSE streams are held on the first instance while the sandbox sends \
+             its webhooks to the second (the event crosses instances through `LISTEN/NOTIFY`).\n\
              - **Widget bytes** (`widget-speed --bytes`): the verifier's payment page `/pay/{{id}}` \
              opened for two checkouts in one headless Chromium; the Resource Timing API's \
              `transferSize` of each widget resource (headers included; 0 when the cache answered \
@@ -401,6 +408,59 @@ fn rows(plan: &Plan, r: &Results) -> Vec<Row> {
             ratio: "—".into(),
             goal,
             met: measured(v).then_some(p99_ok && rss_ok),
+            load: "bench-client sse".into(),
+        });
+    }
+    // One backend against another, in this run: SQLite's figures are the rows above.
+    let backends = [
+        ("pg", "PostgreSQL, one instance"),
+        ("pg2", "PostgreSQL, two instances (load spread over both; SSE on one, webhooks to the other)"),
+    ];
+    for (measure, sqlite_case, unit) in
+        [("widget polls a status", "status_empty", "req/s"), ("merchant creates a checkout", "create", "/s")]
+    {
+        let base = get(sqlite_case);
+        for (suffix, label) in backends {
+            let v = get(&format!("{}_{suffix}", sqlite_case.trim_end_matches("_empty")));
+            let (rt, _) = ratio(v, base, "SQLite's");
+            rows.push(Row {
+                measure: format!("{measure}, {label}"),
+                limit: "—".into(),
+                ours: rate(v, unit),
+                ratio: rt,
+                goal: "reported (SQLite's row above is the baseline)",
+                met: None,
+                load: wrk_load.clone(),
+            });
+        }
+    }
+    let sse_base = get("sse_1000");
+    for (suffix, label) in backends {
+        let v = get(&format!("sse_1000_{suffix}"));
+        let lat = &v["latency"];
+        let ours = error_of(v).unwrap_or_else(|| {
+            format!(
+                "p50 {}, p99 {} ({} events{})",
+                ms(lat["p50_ms"].as_f64()),
+                ms(lat["p99_ms"].as_f64()),
+                lat["count"].as_u64().unwrap_or(0),
+                match v["missed"].as_u64() {
+                    Some(0) | None => String::new(),
+                    Some(m) => format!(", {m} missed"),
+                }
+            )
+        });
+        let ratio = match (lat["p99_ms"].as_f64(), sse_base["latency"]["p99_ms"].as_f64()) {
+            (Some(a), Some(b)) if b > 0.0 && measured(v) => format!("{:.2}× SQLite's p99", a / b),
+            _ => "—".into(),
+        };
+        rows.push(Row {
+            measure: format!("SSE, 1,000 subscribers: webhook → event, {label}"),
+            limit: "—".into(),
+            ours,
+            ratio,
+            goal: "reported (SQLite's row above is the baseline)",
+            met: None,
             load: "bench-client sse".into(),
         });
     }

@@ -110,43 +110,41 @@ pub(crate) struct Run {
 
 /// Runs wrk `load.runs` times on `url` with `script`; the median of each figure.
 pub(crate) fn measure(load: Load, script: &Path, url: &str, log: &Path) -> Result<Value> {
+    measure_spread(load, script, &[url], log)
+}
+
+/// [`measure`] with the load spread over `urls` (several instances of one service behind no
+/// balancer): each run starts one wrk per URL at once, each with `load.connections / n`
+/// connections and `load.threads / n` threads (at least one), for the same duration. A run's
+/// rate is the sum of theirs, its p50 the mean and its p99 the highest.
+pub(crate) fn measure_spread(load: Load, script: &Path, urls: &[&str], log: &Path) -> Result<Value> {
+    let n = u32::try_from(urls.len()).context("too many URLs")?.max(1);
+    let share =
+        Load { threads: (load.threads / n).max(1), connections: (load.connections / n).max(1), ..load };
     let mut runs = Vec::new();
     for i in 0..load.runs {
-        let mut cmd = Command::new("wrk");
-        cmd.args([
-            format!("-t{}", load.threads),
-            format!("-c{}", load.connections),
-            format!("-d{}s", load.seconds),
-            "--timeout".into(),
-            "10s".into(),
-            "-s".into(),
-        ])
-        .arg(script)
-        .arg(url)
-        // The script's `init(args)`: a reference made in one run is never made again.
-        .args(["--".to_owned(), format!("run{i}")]);
-        let out = procs::run_client(
-            &mut cmd,
-            &log.with_extension(format!("{i}.log")),
-            Duration::from_secs(load.seconds + 60),
-        )?;
-        let line = out
-            .lines()
-            .find_map(|l| l.strip_prefix("BENCH_JSON "))
-            .with_context(|| format!("wrk printed no figures: {out}"))?;
-        let v: Value = serde_json::from_str(line).with_context(|| format!("wrk's figures: {line}"))?;
-        let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
-        let errors = f("connect") + f("read") + f("write") + f("status") + f("timeout");
-        let requests = f("requests");
-        if requests == 0.0 || errors >= requests {
-            bail!("every request failed ({errors} errors of {requests}; wrk: {out})");
-        }
+        let parts: Vec<Result<Run>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = urls
+                .iter()
+                .enumerate()
+                .map(|(u, url)| {
+                    let log = log.with_extension(format!("{i}.{u}.log"));
+                    scope.spawn(move || run_once(share, script, url, &log, &format!("run{i}u{u}")))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("wrk thread panicked"))))
+                .collect()
+        });
+        let parts = parts.into_iter().collect::<Result<Vec<Run>>>()?;
+        let count = parts.len() as f64;
         runs.push(Run {
-            per_s: (requests - f("status")) / (f("duration_us") / 1e6),
-            requests,
-            errors,
-            p50_ms: f("p50_us") / 1000.0,
-            p99_ms: f("p99_us") / 1000.0,
+            per_s: parts.iter().map(|r| r.per_s).sum(),
+            requests: parts.iter().map(|r| r.requests).sum(),
+            errors: parts.iter().map(|r| r.errors).sum(),
+            p50_ms: parts.iter().map(|r| r.p50_ms).sum::<f64>() / count,
+            p99_ms: parts.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
         });
     }
     let med = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
@@ -155,6 +153,42 @@ pub(crate) fn measure(load: Load, script: &Path, url: &str, log: &Path) -> Resul
         "errors": runs.iter().map(|r| r.errors).sum::<f64>(), "requests": runs.iter().map(|r| r.requests).sum::<f64>(),
         "runs": runs.iter().map(|r| json!({"per_s": r.per_s, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors})).collect::<Vec<_>>(),
     }))
+}
+
+/// One wrk run of `load` on `url`; `tag` makes the script's references its own.
+fn run_once(load: Load, script: &Path, url: &str, log: &Path, tag: &str) -> Result<Run> {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        format!("-t{}", load.threads),
+        format!("-c{}", load.connections),
+        format!("-d{}s", load.seconds),
+        "--timeout".into(),
+        "10s".into(),
+        "-s".into(),
+    ])
+    .arg(script)
+    .arg(url)
+    // The script's `init(args)`: a reference made in one run is never made again.
+    .args(["--", tag]);
+    let out = procs::run_client(&mut cmd, log, Duration::from_secs(load.seconds + 60))?;
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("BENCH_JSON "))
+        .with_context(|| format!("wrk printed no figures: {out}"))?;
+    let v: Value = serde_json::from_str(line).with_context(|| format!("wrk's figures: {line}"))?;
+    let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    let errors = f("connect") + f("read") + f("write") + f("status") + f("timeout");
+    let requests = f("requests");
+    if requests == 0.0 || errors >= requests {
+        bail!("every request failed ({errors} errors of {requests}; wrk: {out})");
+    }
+    Ok(Run {
+        per_s: (requests - f("status")) / (f("duration_us") / 1e6),
+        requests,
+        errors,
+        p50_ms: f("p50_us") / 1000.0,
+        p99_ms: f("p99_us") / 1000.0,
+    })
 }
 
 /// The median (the mean of the middle two for an even count).
