@@ -217,8 +217,14 @@ pub struct PageServer {
 }
 
 impl PageServer {
-    /// Starts the server (it stops with the test's runtime).
+    /// Starts the server on a free port (it stops with the test's runtime).
     pub async fn start() -> anyhow::Result<PageServer> {
+        PageServer::start_on(0).await
+    }
+
+    /// Starts the server on 127.0.0.1:`port` (0: a free one), for a verifier configured with
+    /// its origin beforehand (`[public_api] allowed_origins`).
+    pub async fn start_on(port: u16) -> anyhow::Result<PageServer> {
         let pages: Pages = Arc::default();
         let shared = pages.clone();
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
@@ -243,7 +249,7 @@ impl PageServer {
                 }
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(PageServer { url, pages })

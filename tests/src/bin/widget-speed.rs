@@ -83,6 +83,10 @@ struct Cli {
     /// Also measure the bytes of a first and a return visit.
     #[arg(long)]
     bytes: bool,
+    /// The shop page's port on 127.0.0.1 (0: a free one): the verifier's `[public_api]
+    /// allowed_origins` must name `http://127.0.0.1:<port>` for the widget's calls.
+    #[arg(long, default_value_t = 0)]
+    shop_port: u16,
 }
 
 /// A Chrome DevTools Protocol command, through chromedriver's `goog/cdp/execute`.
@@ -273,7 +277,7 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
     let api = Api { http, url: cli.verifier.trim_end_matches('/').to_owned(), key: cli.key };
     let within = if cli.emulate_3g { Duration::from_secs(60) } else { Duration::from_secs(20) };
-    let shop = PageServer::start().await?;
+    let shop = PageServer::start_on(cli.shop_port).await?;
     let page = shop.add("/speed", PAGE.to_owned(), None);
 
     let mut by_event = true;

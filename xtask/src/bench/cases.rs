@@ -60,6 +60,9 @@ pub(crate) fn run_all(plan: &Plan, paths: &Paths, gzip_total: u64) -> Results {
     };
     let s = &secrets;
     let mut record = |name: &str, f: &mut dyn FnMut() -> Result<Value>| {
+        if !plan.runs(name) {
+            return;
+        }
         eprintln!("xtask: bench: {name}");
         let value = f().unwrap_or_else(|e| json!({"error": format!("{e:#}")}));
         eprintln!("xtask: bench: {name}: {value}");
@@ -184,6 +187,18 @@ fn new_postgres_database(server: &str, name: &str) -> Result<String> {
 
 impl Stack {
     fn start(paths: &Paths, secrets: &Secrets, case: &str, db: Db<'_>) -> Result<Stack> {
+        Stack::start_for(paths, secrets, case, db, None)
+    }
+
+    /// [`Stack::start`] with the public API open to `shop_origin`'s pages (`[public_api]
+    /// allowed_origins`), for a shop page that embeds the widget.
+    fn start_for(
+        paths: &Paths,
+        secrets: &Secrets,
+        case: &str,
+        db: Db<'_>,
+        shop_origin: Option<&str>,
+    ) -> Result<Stack> {
         let dir = case_dir(paths, case)?;
         let (database_url, instances) = match db {
             Db::Sqlite(template) => {
@@ -216,7 +231,11 @@ impl Stack {
         let mut verifiers = Vec::new();
         for (i, vport) in ports.iter().enumerate() {
             let config = dir.join(format!("verifier-{i}.toml"));
-            std::fs::write(&config, verifier_config(paths, secrets, case, *vport, sport, &database_url))?;
+            let mut text = verifier_config(paths, secrets, case, *vport, sport, &database_url);
+            if let Some(origin) = shop_origin {
+                text.push_str(&format!("allowed_origins = [\"{origin}\"]\n"));
+            }
+            std::fs::write(&config, text)?;
             // One after the other: the first applies the migrations.
             let mut verifier = Server::start(
                 "the verifier",
@@ -459,9 +478,13 @@ fn widget(
     warm: usize,
     emulate_3g: bool,
 ) -> Result<Value> {
-    let stack = Stack::start(paths, s, case, Db::Sqlite(None))?;
+    // The shop page is on another origin, which the verifier's CORS must name.
+    let shop_port = procs::free_port()?;
+    let stack =
+        Stack::start_for(paths, s, case, Db::Sqlite(None), Some(&format!("http://127.0.0.1:{shop_port}")))?;
     let mut cmd = Command::new(paths.bin("widget-speed"));
     cmd.args(["--verifier", &stack.url, "--cold", &cold.to_string(), "--warm", &warm.to_string()])
+        .args(["--shop-port", &shop_port.to_string()])
         .env("BENCH_MERCHANT_KEY", &s.merchant_key)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("CHROMIUM", "/usr/bin/chromium");

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick]`: one command measuring the whole table of issue 11 in one run,
+//! `cargo xtask bench [--quick] [--only case,…]`: one command measuring the whole table of issue 11 in one run,
 //! the limit included, and writing `BENCHMARKS.md` and `target/bench/bench.json`.
 //!
 //! 1. The widget's download (loader + glue + wasm), gzip -9, at most 100 KB (the bench fails
@@ -29,7 +29,7 @@ mod wrk;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::{cargo, prereq, run_cmd, widget};
 
@@ -47,6 +47,16 @@ pub(crate) struct Plan {
     /// Cold and warm runs of the widget on localhost, then under 3G emulation.
     pub(crate) widget_runs: (usize, usize, usize, usize),
     pub(crate) command: String,
+    /// `--only`: the case names (or their beginnings) to run; the others are left out and
+    /// `BENCHMARKS.md` is not written.
+    pub(crate) only: Option<Vec<String>>,
+}
+
+impl Plan {
+    /// Whether the case `name` runs.
+    pub(crate) fn runs(&self, name: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.iter().any(|o| name.starts_with(o.as_str())))
+    }
 }
 
 impl Plan {
@@ -62,6 +72,7 @@ impl Plan {
             seeded: if quick { vec![100_000] } else { vec![100_000, 1_000_000] },
             widget_runs: if quick { (2, 3, 1, 2) } else { (5, 10, 3, 5) },
             command: if quick { "cargo xtask bench --quick".into() } else { "cargo xtask bench".into() },
+            only: None,
         }
     }
 }
@@ -83,13 +94,20 @@ impl Paths {
 
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut quick = false;
-    for a in args {
+    let mut only = None;
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
-            other => bail!("unknown option {other:?}; usage: cargo xtask bench [--quick]"),
+            "--only" => {
+                let list = args.next().context("--only takes case names, e.g. --only widget,sse_1000")?;
+                only = Some(list.split(',').map(str::to_owned).collect::<Vec<_>>());
+            }
+            other => bail!("unknown option {other:?}; usage: cargo xtask bench [--quick] [--only case,…]"),
         }
     }
-    let plan = Plan::new(quick);
+    let mut plan = Plan::new(quick);
+    plan.only = only;
     let target = crate::target_dir(root);
 
     let widget_dir = match std::env::var_os("WIDGET_DIR") {
@@ -137,8 +155,16 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<()> {
     let started = std::time::Instant::now();
     let results = cases::run_all(&plan, &paths, gzip_total);
     let report = report::Report::new(&plan, &paths, results, started.elapsed())?;
-    report.write(&paths)?;
     println!("{}", report.table());
+    if plan.only.is_some() {
+        // A partial run: its figures are printed, never written over the whole table's.
+        let failed = report.failures();
+        if !failed.is_empty() {
+            bail!("some measurements could not be made: {}", failed.join("; "));
+        }
+        return Ok(());
+    }
+    report.write(&paths)?;
     println!("bench: wrote BENCHMARKS.md and {}", paths.bench.join("bench.json").display());
     let failed = report.failures();
     if !failed.is_empty() {
