@@ -75,14 +75,11 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
     let (mut passed, mut failed, mut ok) = run_tests(&mut cmd, &env, root)?;
     println!("cargo test, all binaries: {passed} passed, {failed} failed");
     for run in ON_POSTGRES {
-        eprintln!(
-            "xtask: on PostgreSQL: cargo test -p {} {} -- {}",
-            run.package,
-            run.target.join(" "),
-            run.filter
-        );
+        eprintln!("xtask: on PostgreSQL: cargo test --workspace {} -- {}", run.target.join(" "), run.filter);
+        // `--workspace`, not `-p`: the features resolve as in the first pass, so nothing is
+        // compiled again (with `-p`, each run rebuilt most dependencies for its own package).
         let mut cmd = cargo();
-        cmd.args(["test", "--locked", "-p", run.package])
+        cmd.args(["test", "--workspace", "--locked"])
             .args(run.target)
             .args(["--", run.filter])
             .env(E2E_DATABASE, "postgres");
@@ -109,9 +106,7 @@ const E2E_DATABASE: &str = "E2E_DATABASE";
 /// One test run on PostgreSQL after `cargo test --workspace`.
 #[derive(Debug)]
 struct OnPostgres {
-    /// The package (`cargo test -p`).
-    package: &'static str,
-    /// Its test target (`--test e2e`, `--lib`).
+    /// The test target (`--test e2e`, `--lib`).
     target: &'static [&'static str],
     /// The tests' name filter (a module path).
     filter: &'static str,
@@ -121,9 +116,9 @@ struct OnPostgres {
 /// `cargo test --workspace` has run: the kill tests, the two-instance tests and the store's
 /// contract suite. Each must run at least one test.
 const ON_POSTGRES: &[OnPostgres] = &[
-    OnPostgres { package: "e2e-tests", target: &["--test", "e2e"], filter: "kill::" },
-    OnPostgres { package: "e2e-tests", target: &["--test", "e2e"], filter: "instances::" },
-    OnPostgres { package: "verifier", target: &["--lib"], filter: "store::contract" },
+    OnPostgres { target: &["--test", "e2e"], filter: "kill::" },
+    OnPostgres { target: &["--test", "e2e"], filter: "instances::" },
+    OnPostgres { target: &["--lib"], filter: "store::contract" },
 ];
 
 /// What every `cargo test` of the command gets in its environment.
