@@ -544,7 +544,14 @@ impl State {
                 Some(a) if a.status.is_pending() => Screen::Waiting(a),
                 Some(a) if a.status == AttemptStatus::Succeeded => Screen::Paid(Some(a)),
                 Some(a) if a.status == AttemptStatus::Review => Screen::Review,
-                Some(a) if self.dismissed_attempt.as_deref() != Some(a.id.as_str()) => Screen::Failed(a),
+                // Not an attempt the customer left, nor one they are cancelling (the stream may
+                // tell its end before the cancellation's answer does).
+                Some(a)
+                    if self.dismissed_attempt.as_deref() != Some(a.id.as_str())
+                        && self.cancel.as_ref().is_none_or(|x| x.attempt != a.id) =>
+                {
+                    Screen::Failed(a)
+                }
                 _ => Screen::Form,
             },
         }
@@ -803,6 +810,7 @@ impl Reducible for State {
                 Screen::Waiting(a) if s.cancel.is_none() => {
                     s.seq = s.seq.wrapping_add(1);
                     s.cancel = Some(Cancel { seq: s.seq, attempt: a.id.clone(), edit_number });
+                    s.edit_number = edit_number;
                     s.form_error = None;
                     s
                 }
@@ -824,6 +832,7 @@ impl Reducible for State {
             }
             Action::CancelFailed(f) => {
                 s.cancel = None;
+                s.edit_number = false;
                 match f {
                     // Already ended (paid, failed, expired): learn how.
                     PayFailure::Api { code: ApiErrorCode::Conflict, .. } => {
@@ -1301,7 +1310,10 @@ mod tests {
             assert_eq!(s.edit_number, edit_number);
             assert_eq!((s.cancelling(), s.live_attempt(), s.event()), (None, None, None));
             // The stream's late word on the cancelled attempt changes nothing.
-            assert_eq!(run(s.clone(), [Action::Update(cancelled)]).screen(), Screen::Form);
+            assert_eq!(run(s.clone(), [Action::Update(cancelled.clone())]).screen(), Screen::Form);
+            // Nor its early word: no failure screen while the cancellation is answered.
+            let early = run(waiting.clone(), [Action::Cancel(edit_number), Action::Update(cancelled)]);
+            assert_eq!((early.screen(), early.event()), (Screen::Form, None));
             // A new number starts a new attempt.
             let s = run(s, [Action::PhoneInput("05 05 12 34 56".into()), Action::Submit]);
             assert_eq!(s.sending().map(|(_, r)| r.phone), Some("+2250505123456".into()));
