@@ -330,10 +330,9 @@ impl Checkouts {
             attempt: latest.map(|a| PublicAttempt {
                 // The provider's confirmation window from the attempt's start (recorded just
                 // before the provider was asked, so never later than the provider's own).
-                expires_at: self
-                    .provider(a.provider)
-                    .and_then(|p| p.confirmation_window(a.method))
-                    .map(|w| rfc3339(a.created_at.saturating_add(i64::try_from(w.as_secs()).unwrap_or(i64::MAX)))),
+                expires_at: self.provider(a.provider).and_then(|p| p.confirmation_window(a.method)).map(
+                    |w| rfc3339(a.created_at.saturating_add(i64::try_from(w.as_secs()).unwrap_or(i64::MAX))),
+                ),
                 id: a.id,
                 method: a.method,
                 status: a.status,
@@ -364,7 +363,10 @@ impl Checkouts {
     /// already ended, or was authorised, is a conflict and nothing changes.
     pub async fn cancel(&self, c: &CheckoutRecord, attempt_id: &str) -> Result<PublicCheckout, AppError> {
         if !ids::is_attempt_id(attempt_id) {
-            return Err(AppError::invalid("attempt_id", "an attempt id is at_ followed by 24 letters or digits"));
+            return Err(AppError::invalid(
+                "attempt_id",
+                "an attempt id is at_ followed by 24 letters or digits",
+            ));
         }
         self.same_mode(c)?;
         let attempt = self

@@ -138,10 +138,7 @@ mod tests {
         assert_eq!(code(MtnMomo, Some(Network::Orange), false), Some("*133#"), "the method's own");
         assert_eq!(code(MobileMoney, Some(Network::Mtn), false), Some("*133#"));
         assert_eq!(code(MobileMoney, None, false), None, "unknown operator: no guess");
-        assert_eq!(
-            waiting_fallback(Country::Ga, AirtelMoney, None, false).map(|u| u.pattern),
-            Some("*150#")
-        );
+        assert_eq!(waiting_fallback(Country::Ga, AirtelMoney, None, false).map(|u| u.pattern), Some("*150#"));
         assert!(is_link_payment(Wave, false) && is_link_payment(MobileMoney, true));
         assert!(!is_link_payment(MtnMomo, true) && !is_link_payment(MobileMoney, false));
     }

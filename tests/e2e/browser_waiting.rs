@@ -6,7 +6,9 @@
 
 use e2e::{
     Options, TestApp,
-    browser::{Browser, WAIT, assert_accessible, viewport, widget_box, widget_find, widget_text, widget_wait},
+    browser::{
+        Browser, WAIT, assert_accessible, viewport, widget_box, widget_find, widget_text, widget_wait,
+    },
 };
 use fantoccini::Client;
 use shared::{
@@ -40,7 +42,12 @@ async fn type_into(c: &Client, name: &str, text: &str) {
 async fn start(c: &Client, checkout: &Checkout, method: &str, phone: &str, otp: Option<&str>) {
     c.goto(checkout.hosted_url.as_deref().unwrap()).await.unwrap();
     screen(c, "form").await;
-    widget_wait(c, HOST, &format!("input[name=method][value={method}]"), WAIT).await.unwrap().click().await.unwrap();
+    widget_wait(c, HOST, &format!("input[name=method][value={method}]"), WAIT)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     type_into(c, "phone", phone).await;
     if let Some(otp) = otp {
         type_into(c, "otp", otp).await;
@@ -127,7 +134,10 @@ async fn cancel_and_change_number_end_the_attempt_before_the_form_comes_back() {
     let view = app.public_checkout(&checkout.id, &secret).await;
     assert_eq!(view.status, CheckoutStatus::Open);
     let attempt = view.attempt.expect("the cancelled attempt");
-    assert_eq!((attempt.status, attempt.failure), (AttemptStatus::Failed, Some(ErrorCode::CustomerCancelled)));
+    assert_eq!(
+        (attempt.status, attempt.failure),
+        (AttemptStatus::Failed, Some(ErrorCode::CustomerCancelled))
+    );
     assert_accessible(c, "form after cancel").await;
 
     // "Change number": the same, and the form opens on the number, as typed, to edit it.

@@ -34,8 +34,9 @@ async fn cancel_raw(app: &TestApp, id: &str, attempt: &str, secret: &str) -> (u1
 /// payment page).
 async fn waiting_attempt(app: &TestApp) -> (shared::api::Checkout, String, String) {
     let checkout = app.create_checkout(5000).await;
-    let (status, body) =
-        app.pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": WAITS})).await;
+    let (status, body) = app
+        .pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": WAITS}))
+        .await;
     assert_eq!(status, 200, "{body}");
     let attempt = body["attempt"]["id"].as_str().expect("an attempt").to_owned();
     let url = body["attempt"]["payment_url"].as_str().expect("a payment page").to_owned();
@@ -84,13 +85,21 @@ async fn after_a_cancellation_a_new_number_starts_one_new_attempt() {
     let (checkout, attempt, _) = waiting_attempt(&app).await;
     // A second number while the first prompt is live is refused: one live prompt at a time.
     let (status, _) = app
-        .pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": "05 05 12 34 56"}))
+        .pay_raw(
+            &checkout.id,
+            &secret(&checkout),
+            json!({"method": "mobile_money", "phone": "05 05 12 34 56"}),
+        )
         .await;
     assert_eq!(status, 409);
     let (status, body) = cancel_raw(&app, &checkout.id, &attempt, &secret(&checkout)).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = app
-        .pay_raw(&checkout.id, &secret(&checkout), json!({"method": "mobile_money", "phone": "05 05 12 34 56"}))
+        .pay_raw(
+            &checkout.id,
+            &secret(&checkout),
+            json!({"method": "mobile_money", "phone": "05 05 12 34 56"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let c = app.merchant_checkout(&checkout.id).await;
@@ -128,7 +137,10 @@ async fn bad_cancellations_are_json_errors_and_change_nothing() {
     for (c, a) in [(&checkout, &attempt), (&other_attempt_checkout, &other_attempt)] {
         let now = app.merchant_checkout(&c.id).await;
         assert_eq!(now.status, CheckoutStatus::Processing, "nothing changed");
-        assert_eq!(now.attempts.iter().find(|x| &x.id == a).map(|x| x.status), Some(AttemptStatus::AwaitingCustomer));
+        assert_eq!(
+            now.attempts.iter().find(|x| &x.id == a).map(|x| x.status),
+            Some(AttemptStatus::AwaitingCustomer)
+        );
     }
 }
 
@@ -142,8 +154,14 @@ async fn a_finished_attempt_cannot_be_cancelled() {
     assert_eq!(body["error"]["code"], "conflict");
     assert!(body["error"]["message"].as_str().unwrap().contains("already ended"), "{body}");
     let after = app.merchant_checkout(&paid.id).await;
-    assert_eq!((after.status, after.attempts[0].status), (CheckoutStatus::Succeeded, AttemptStatus::Succeeded));
-    assert_eq!(app.merchant_events(&paid.id).await.iter().filter(|e| e["type"] == "attempt.failed").count(), 0);
+    assert_eq!(
+        (after.status, after.attempts[0].status),
+        (CheckoutStatus::Succeeded, AttemptStatus::Succeeded)
+    );
+    assert_eq!(
+        app.merchant_events(&paid.id).await.iter().filter(|e| e["type"] == "attempt.failed").count(),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -153,9 +171,14 @@ async fn the_public_view_gives_the_attempts_own_deadline() {
     let app = TestApp::spawn_with(Options { expire_after_ms: 120_000, ..Options::default() }).await;
     let (checkout, _, _) = waiting_attempt(&app).await;
     let view = app.public_checkout(&checkout.id, &secret(&checkout)).await;
-    let parse = |s: &str| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
-    let attempt_deadline = parse(view.attempt.as_ref().unwrap().expires_at.as_deref().expect("the attempt's deadline"));
+    let parse =
+        |s: &str| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+    let attempt_deadline =
+        parse(view.attempt.as_ref().unwrap().expires_at.as_deref().expect("the attempt's deadline"));
     let left = attempt_deadline - time::OffsetDateTime::now_utc();
     assert!(left <= time::Duration::seconds(120) && left > time::Duration::seconds(100), "{left}");
-    assert!(parse(&view.expires_at) - attempt_deadline > time::Duration::minutes(20), "the checkout's is later");
+    assert!(
+        parse(&view.expires_at) - attempt_deadline > time::Duration::minutes(20),
+        "the checkout's is later"
+    );
 }

@@ -128,7 +128,8 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 pub async fn viewport(c: &Client, width: u32, height: u32, mobile: bool) -> anyhow::Result<()> {
     let metrics = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile});
     c.issue_cmd(Cdp { cmd: "Emulation.setDeviceMetricsOverride", params: metrics }).await?;
-    c.issue_cmd(Cdp { cmd: "Emulation.setTouchEmulationEnabled", params: json!({"enabled": mobile}) }).await?;
+    c.issue_cmd(Cdp { cmd: "Emulation.setTouchEmulationEnabled", params: json!({"enabled": mobile}) })
+        .await?;
     Ok(())
 }
 

@@ -806,16 +806,19 @@ impl Reducible for State {
                 }
                 s
             }
-            Action::Cancel(edit_number) => match s.screen() {
-                Screen::Waiting(a) if s.cancel.is_none() => {
+            Action::Cancel(edit_number) => {
+                let waiting = match s.screen() {
+                    Screen::Waiting(a) if s.cancel.is_none() => Some(a.id.clone()),
+                    _ => None,
+                };
+                if let Some(attempt) = waiting {
                     s.seq = s.seq.wrapping_add(1);
-                    s.cancel = Some(Cancel { seq: s.seq, attempt: a.id.clone(), edit_number });
+                    s.cancel = Some(Cancel { seq: s.seq, attempt, edit_number });
                     s.edit_number = edit_number;
                     s.form_error = None;
-                    s
                 }
-                _ => s,
-            },
+                s
+            }
             Action::Cancelled(c) => {
                 let Some(cancel) = s.cancel.take() else { return self };
                 // The attempt ended by the customer's choice: back to the form, not to a failure
@@ -840,7 +843,9 @@ impl Reducible for State {
                     }
                     PayFailure::Api {
                         code:
-                            ApiErrorCode::Unauthorized | ApiErrorCode::NotFound | ApiErrorCode::ClientSecretExpired,
+                            ApiErrorCode::Unauthorized
+                            | ApiErrorCode::NotFound
+                            | ApiErrorCode::ClientSecretExpired,
                         ..
                     } => s.checkout = Fetch::Failed(Problem::InvalidLink),
                     _ => s.form_error = Some(Problem::Unreachable),
@@ -1276,7 +1281,10 @@ mod tests {
         let attempt_deadline = checkout_deadline - 28 * 60_000;
         c.attempt.as_mut().unwrap().expires_at = Some("2025-12-31T23:32:00Z".into());
         assert_eq!(rfc3339_ms("2025-12-31T23:32:00Z"), Some(attempt_deadline));
-        let s = run(State::new(Locale::Fr, true), [Action::Loaded(c.clone()), Action::Tick(attempt_deadline - 119_200)]);
+        let s = run(
+            State::new(Locale::Fr, true),
+            [Action::Loaded(c.clone()), Action::Tick(attempt_deadline - 119_200)],
+        );
         assert_eq!(s.remaining_secs(), Some(120), "2:00, not the checkout's 30 minutes");
         // At the attempt's deadline the server is asked once what happened.
         let load_seq = s.load_seq;
@@ -1284,7 +1292,8 @@ mod tests {
         assert_eq!(s.load_seq, load_seq + 1);
         // Without one, the checkout's deadline.
         c.attempt.as_mut().unwrap().expires_at = None;
-        let s = run(State::new(Locale::Fr, true), [Action::Loaded(c), Action::Tick(checkout_deadline - 600_000)]);
+        let s =
+            run(State::new(Locale::Fr, true), [Action::Loaded(c), Action::Tick(checkout_deadline - 600_000)]);
         assert_eq!(s.remaining_secs(), Some(600));
     }
 
@@ -1293,7 +1302,10 @@ mod tests {
         let s = run(open_form(), [Action::PhoneInput("0707123456".into()), Action::Submit]);
         let waiting = run(
             s,
-            [Action::PayAccepted(checkout(CheckoutStatus::Processing, Some(("at_1", AttemptStatus::AwaitingCustomer))))],
+            [Action::PayAccepted(checkout(
+                CheckoutStatus::Processing,
+                Some(("at_1", AttemptStatus::AwaitingCustomer)),
+            ))],
         );
         assert_eq!(waiting.screen().name(), "waiting");
         for edit_number in [false, true] {

@@ -1100,7 +1100,8 @@ mod tests {
 
     #[test]
     fn a_cancelled_attempt_fails_and_a_late_confirmation_still_pays() {
-        for ended in [AttemptStatus::Succeeded, AttemptStatus::Failed, AttemptStatus::Expired, AttemptStatus::Review]
+        for ended in
+            [AttemptStatus::Succeeded, AttemptStatus::Failed, AttemptStatus::Expired, AttemptStatus::Review]
         {
             assert_eq!(customer_cancel(&attempt("at_1", ended)), Err(CancelRefused::Ended(ended)));
         }
@@ -1111,8 +1112,15 @@ mod tests {
         let waiting = attempt("at_1", AttemptStatus::AwaitingCustomer);
         let cancel = customer_cancel(&waiting).unwrap();
         let cause = Cause::Api("cancel");
-        let plan = attempt_update(&checkout(CheckoutStatus::Processing), &[waiting.clone()], "at_1", &cancel, &cause, NOW_MS)
-            .unwrap();
+        let plan = attempt_update(
+            &checkout(CheckoutStatus::Processing),
+            std::slice::from_ref(&waiting),
+            "at_1",
+            &cancel,
+            &cause,
+            NOW_MS,
+        )
+        .unwrap();
         assert_eq!(
             plan.applied(),
             Applied {
@@ -1122,7 +1130,10 @@ mod tests {
         );
         assert_eq!(kinds(&plan.events), vec!["attempt.failed"]);
         assert_eq!(body(&plan.events[0])["data"]["attempt"]["failure"], "CUSTOMER_CANCELLED");
-        assert_eq!(history(&plan.history)[0], (Some("at_1"), Some("awaiting_customer"), "failed", "api:cancel"));
+        assert_eq!(
+            history(&plan.history)[0],
+            (Some("at_1"), Some("awaiting_customer"), "failed", "api:cancel")
+        );
         // Cancelled, then the customer approved the prompt anyway: the provider's success pays.
         let cancelled = AttemptRecord {
             status: AttemptStatus::Failed,
@@ -1131,8 +1142,15 @@ mod tests {
         };
         let mut success = AttemptUpdate::new(AttemptStatus::Succeeded, None);
         success.reported = Reported::read(Some("5000"), Some("XOF"), Currency::Xof, Some("key-at_1"));
-        let late = attempt_update(&checkout(CheckoutStatus::Open), &[cancelled.clone()], "at_1", &success, &webhook(), NOW_MS)
-            .unwrap();
+        let late = attempt_update(
+            &checkout(CheckoutStatus::Open),
+            std::slice::from_ref(&cancelled),
+            "at_1",
+            &success,
+            &webhook(),
+            NOW_MS,
+        )
+        .unwrap();
         assert_eq!(
             late.applied(),
             Applied {
