@@ -185,20 +185,12 @@ impl Client {
         wire::parse(&body).as_ref().and_then(wire::checkout).ok_or(Problem::Unreachable)
     }
 
-    /// `POST /v1/public/checkouts/{id}/pay`: the method and the phone, never an amount.
-    pub(crate) async fn pay(&self, request: &PayRequest) -> Result<PublicCheckout, PayFailure> {
-        self.post("/pay", pay_body(request)).await
-    }
-
-    /// `POST /v1/public/checkouts/{id}/attempts/{attempt}/cancel`: ends the attempt waiting for
-    /// the customer.
-    pub(crate) async fn cancel(&self, attempt: &str) -> Result<PublicCheckout, PayFailure> {
-        self.post(&format!("/attempts/{}/cancel", encode_query(attempt)), String::new()).await
-    }
-
     /// `POST /v1/public/checkouts/{id}{path}` with the client secret and a JSON `body`: the
-    /// checkout it answers, or how it refused. One builder for both POSTs, as for the reads.
-    async fn post(&self, path: &str, body: String) -> Result<PublicCheckout, PayFailure> {
+    /// checkout it answers, or how it refused. The widget's two POSTs
+    /// ([`crate::state::State::request`]): `/pay` with the method and the phone, never an
+    /// amount, and `/attempts/{attempt}/cancel`, which ends the attempt waiting for the
+    /// customer.
+    pub(crate) async fn post(&self, path: &str, body: String) -> Result<PublicCheckout, PayFailure> {
         let resp = Request::post(&format!("{}{path}", self.checkout_url()))
             .header("Authorization", &self.bearer())
             .header("Content-Type", "application/json")

@@ -497,9 +497,20 @@ impl State {
         attempt.or_else(|| rfc3339_ms(&self.loaded()?.expires_at))
     }
 
-    /// The cancellation to send, if one is due: the effect that sends it is keyed on this.
+    /// The cancellation to send, if one is due.
     pub(crate) fn cancelling(&self) -> Option<(u32, String)> {
         self.cancel.as_ref().map(|c| (c.seq, c.attempt.clone()))
+    }
+
+    /// The request to send, if one is due: `(seq, path under the checkout, JSON body, whether
+    /// it is the cancellation)`, the pay request or the cancellation of the waiting attempt
+    /// (never both: a cancellation is only asked on the waiting screen, a payment only on the
+    /// form). The effect that sends it is keyed on this.
+    pub(crate) fn request(&self) -> Option<(u32, String, String, bool)> {
+        if let Some((seq, attempt)) = self.cancelling() {
+            return Some((seq, format!("/attempts/{attempt}/cancel"), String::new(), true));
+        }
+        self.sending().map(|(seq, r)| (seq, "/pay".to_owned(), crate::api::pay_body(&r), false))
     }
 
     /// Whole seconds left before the deadline, once the clock has ticked.

@@ -86,30 +86,19 @@ pub(crate) fn App(props: &AppProps) -> Html {
         });
     }
 
-    // Send the pay request the reducer accepted (once per submit).
+    // Send the request the reducer asked for, once each: the payment, or the cancellation of
+    // the attempt waiting for the customer. One effect for both: each hook and each future
+    // costs the customer's download.
     {
         let (client, dispatcher) = (props.client.clone(), state.dispatcher());
-        use_effect_with(state.sending(), move |sending| {
-            if let (Some(client), Some((_, request))) = (client, sending.clone()) {
+        use_effect_with(state.request(), move |request| {
+            if let (Some(client), Some((_, path, body, cancel))) = (client, request.clone()) {
                 spawn_local(async move {
-                    dispatcher.dispatch(match client.pay(&request).await {
-                        Ok(c) => Action::PayAccepted(c),
-                        Err(f) => Action::PayFailed(f),
-                    });
-                });
-            }
-        });
-    }
-
-    // End the attempt the customer cancelled on the waiting screen (once per request).
-    {
-        let (client, dispatcher) = (props.client.clone(), state.dispatcher());
-        use_effect_with(state.cancelling(), move |cancelling| {
-            if let (Some(client), Some((_, attempt))) = (client, cancelling.clone()) {
-                spawn_local(async move {
-                    dispatcher.dispatch(match client.cancel(&attempt).await {
-                        Ok(c) => Action::Cancelled(c),
-                        Err(f) => Action::CancelFailed(f),
+                    dispatcher.dispatch(match (client.post(&path, body).await, cancel) {
+                        (Ok(c), false) => Action::PayAccepted(c),
+                        (Err(f), false) => Action::PayFailed(f),
+                        (Ok(c), true) => Action::Cancelled(c),
+                        (Err(f), true) => Action::CancelFailed(f),
                     });
                 });
             }

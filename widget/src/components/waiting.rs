@@ -77,6 +77,7 @@ pub(crate) fn waiting(p: WaitingProps<'_>) -> Html {
             }
             if let Some(url) = url {
                 if p.link_first {
+                    // A link payment's page is its main button.
                     <a class="ckw-pay ckw-link ckw-open" href={url.to_owned()} target="_blank" rel="noopener noreferrer">
                         { Text::OpenPaymentPage.get(locale) }
                     </a>
@@ -85,6 +86,7 @@ pub(crate) fn waiting(p: WaitingProps<'_>) -> Html {
                         <p class="ckw-hint">{ Text::ScanQr.get(locale) }</p>
                     </div>
                 } else {
+                    // Beside a push, a plain link.
                     <a class="ckw-link" href={url.to_owned()} target="_blank" rel="noopener noreferrer">
                         { Text::OpenPaymentPage.get(locale) }
                     </a>
