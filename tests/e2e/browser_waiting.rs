@@ -37,10 +37,16 @@ async fn type_into(c: &Client, name: &str, text: &str) {
     input.send_keys(text).await.unwrap();
 }
 
-/// Opens `checkout`'s hosted page and pays by `method` with `phone` (and a one-time code),
-/// up to the waiting screen.
-async fn start(c: &Client, checkout: &Checkout, method: &str, phone: &str, otp: Option<&str>) {
-    c.goto(checkout.hosted_url.as_deref().unwrap()).await.unwrap();
+/// `checkout`'s hosted page in French (`?locale=fr`), whatever the browser's language.
+fn french(checkout: &Checkout) -> String {
+    let (page, secret) = checkout.hosted_url.as_deref().unwrap().split_once('#').unwrap();
+    format!("{page}?locale=fr#{secret}")
+}
+
+/// Opens `checkout`'s hosted page (in French) and pays by `method` with `phone`, up to the
+/// waiting screen.
+async fn start(c: &Client, checkout: &Checkout, method: &str, phone: &str) {
+    c.goto(&french(checkout)).await.unwrap();
     screen(c, "form").await;
     widget_wait(c, HOST, &format!("input[name=method][value={method}]"), WAIT)
         .await
@@ -49,9 +55,6 @@ async fn start(c: &Client, checkout: &Checkout, method: &str, phone: &str, otp: 
         .await
         .unwrap();
     type_into(c, "phone", phone).await;
-    if let Some(otp) = otp {
-        type_into(c, "otp", otp).await;
-    }
     widget_find(c, HOST, ".ckw-pay").await.unwrap().click().await.unwrap();
     screen(c, "waiting").await;
 }
@@ -71,7 +74,7 @@ async fn a_link_payment_is_one_main_button_and_no_operator_code() {
     // Wave, and mobile money on NovaSend's page, with an Orange number: still no Orange menu.
     for method in ["wave", "mobile_money"] {
         let checkout = app.create_checkout(5_000).await;
-        start(c, &checkout, method, WAITS, None).await;
+        start(c, &checkout, method, WAITS).await;
         let button = widget_box(c, HOST, "a.ckw-open").await.unwrap().expect("the page as the main button");
         let screen_box = widget_box(c, HOST, ".ckw-waiting").await.unwrap().unwrap();
         assert!(button.height >= 44.0, "{method}: a button a thumb can hit: {button:?}");
@@ -93,27 +96,41 @@ async fn a_push_shows_its_own_operators_code_on_one_line_and_the_attempts_countd
     let app = app().await;
     let browser = Browser::start().await.expect("browser starts");
     let c = &browser.client;
-    // Orange Money (NovaSend, with the one-time code), then MTN MoMo, each with its own menu.
-    for (method, phone, otp, code) in
-        [("orange_money", WAITS, Some("1234"), "#144#"), ("mtn_momo", "05 05 12 34 56", None, "*133#")]
-    {
+    // Orange Money pushed by CaurisFlux (NovaSend's Orange Money takes a one-time code the
+    // customer generated: no prompt to wait for), started by the API and resumed by the page;
+    // then MTN MoMo through the form. Each shows its own operator's menu.
+    for (method, phone, code) in [("orange_money", WAITS, "#144#"), ("mtn_momo", "05 05 12 34 56", "*133#")] {
         let checkout = app.create_checkout(5_000).await;
         viewport(c, 420, 900, false).await.unwrap();
-        start(c, &checkout, method, phone, otp).await;
-        let shown = widget_find(c, HOST, ".ckw-ussd").await.unwrap().text().await.unwrap();
+        if method == "orange_money" {
+            let secret = checkout.client_secret.clone().unwrap();
+            let body = serde_json::json!({"method": method, "phone": phone, "provider": "cauris_flux"});
+            let (status, answer) = app.pay_raw(&checkout.id, &secret, body).await;
+            assert_eq!(status, 200, "{answer}");
+            c.goto(&french(&checkout)).await.unwrap();
+            screen(c, "waiting").await;
+        } else {
+            start(c, &checkout, method, phone).await;
+        }
+        let shown = widget_wait(c, HOST, ".ckw-ussd", WAIT).await.unwrap().text().await.unwrap();
         assert_eq!(shown, code, "{method}");
         assert!(widget_find(c, HOST, "a.ckw-open").await.is_err(), "{method}: the prompt comes first");
         // The attempt's own deadline (2 minutes at the sandbox), not the checkout's 30 minutes.
         let left = countdown_secs(c).await;
         assert!((90..=120).contains(&left), "{method}: {left} s left");
         assert_accessible(c, &format!("waiting ({method})")).await;
-        // On a 320 px phone the code stays whole: one line box, one line high.
+        // On a phone of 320 px (and a little narrower, so that the line ends at every place of
+        // the sentence), in French, whose sentence is the longer, the code stays whole: one line
+        // box, one line high, inside the screen.
+        for width in (288..=320).rev().step_by(2) {
+            viewport(c, width, 640, true).await.unwrap();
+            let code_box = widget_box(c, HOST, ".ckw-ussd").await.unwrap().unwrap();
+            assert_eq!(code_box.viewport_width, f64::from(width));
+            assert_eq!(code_box.lines, 1, "{method} at {width} px: {code_box:?}");
+            assert!(code_box.height <= code_box.line_height + 1.0, "{method} at {width} px: {code_box:?}");
+            assert!(code_box.right <= code_box.viewport_width, "{method} at {width} px: {code_box:?}");
+        }
         viewport(c, 320, 640, true).await.unwrap();
-        let code_box = widget_box(c, HOST, ".ckw-ussd").await.unwrap().unwrap();
-        assert_eq!(code_box.viewport_width, 320.0);
-        assert_eq!(code_box.lines, 1, "{method}: {code_box:?}");
-        assert!(code_box.height <= code_box.line_height + 1.0, "{method}: {code_box:?}");
-        assert!(code_box.right <= code_box.viewport_width, "{method}: {code_box:?}");
         assert_accessible(c, &format!("waiting ({method}) at 320 px")).await;
     }
     browser.close().await;
@@ -128,7 +145,7 @@ async fn cancel_and_change_number_end_the_attempt_before_the_form_comes_back() {
     let secret = checkout.client_secret.clone().unwrap();
 
     // "Cancel": the attempt ends at the verifier, the form comes back.
-    start(c, &checkout, "mtn_momo", "05 05 12 34 56", None).await;
+    start(c, &checkout, "mtn_momo", "05 05 12 34 56").await;
     widget_find(c, HOST, "button[data-action=cancel]").await.unwrap().click().await.unwrap();
     screen(c, "form").await;
     let view = app.public_checkout(&checkout.id, &secret).await;
