@@ -25,6 +25,7 @@ use crate::{
     store::{
         Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, LimitReached,
         NotificationRecord, NotificationState, RefundRecord, Reported, Store, StoreError,
+        plan::{self, CancelRefused},
     },
 };
 use sha2::{Digest, Sha256};
@@ -327,6 +328,11 @@ impl Checkouts {
             status: c.status,
             livemode: c.livemode,
             attempt: latest.map(|a| PublicAttempt {
+                // The provider's confirmation window from the attempt's start (recorded just
+                // before the provider was asked, so never later than the provider's own).
+                expires_at: self.provider(a.provider).and_then(|p| p.confirmation_window(a.method)).map(
+                    |w| rfc3339(a.created_at.saturating_add(i64::try_from(w.as_secs()).unwrap_or(i64::MAX))),
+                ),
                 id: a.id,
                 method: a.method,
                 status: a.status,
@@ -348,6 +354,42 @@ impl Checkouts {
             .and_then(|a| a.payment_url)
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .ok_or(AppError::NotFound)
+    }
+
+    /// The customer's "Cancel" (or "Change number") while an attempt waits for them: the
+    /// attempt `attempt_id` of checkout `c` fails with `CUSTOMER_CANCELLED`
+    /// ([`plan::customer_cancel`], which says why no provider is asked) and the checkout
+    /// reopens; a confirmation the provider sends afterwards still pays. An attempt that
+    /// already ended, or was authorised, is a conflict and nothing changes.
+    pub async fn cancel(&self, c: &CheckoutRecord, attempt_id: &str) -> Result<PublicCheckout, AppError> {
+        if !ids::is_attempt_id(attempt_id) {
+            return Err(AppError::invalid(
+                "attempt_id",
+                "an attempt id is at_ followed by 24 letters or digits",
+            ));
+        }
+        self.same_mode(c)?;
+        let attempt = self
+            .store
+            .attempt(attempt_id)
+            .await?
+            .filter(|a| a.checkout_id == c.id)
+            .ok_or(AppError::NotFound)?;
+        let update = plan::customer_cancel(&attempt).map_err(|refused| {
+            AppError::Conflict(match refused {
+                CancelRefused::Ended(s) => format!("the attempt has already ended ({})", s.as_str()),
+                CancelRefused::Authorized => {
+                    "the payment is already authorised and can no longer be cancelled".to_owned()
+                }
+            })
+        })?;
+        let applied = self.apply(&attempt, &update, &Cause::Api("cancel")).await?;
+        if !applied.changed() {
+            // The provider's word came in between: it stands.
+            return Err(AppError::Conflict("the attempt has already ended".into()));
+        }
+        tracing::info!(checkout = %c.id, attempt = %attempt.id, "attempt cancelled by the customer");
+        self.public_view(&c.id).await
     }
 
     /// Refuses a checkout created in the other mode than this verifier's (a test checkout on a
@@ -1643,6 +1685,7 @@ mod tests {
             rate_per_hour: caurisflux::DEFAULT_RATE_PER_HOUR,
             webhook_secret_previous: None,
             webhook_secret_previous_until: None,
+            confirmation_window_s: None,
         };
         let adapter = caurisflux::CaurisFlux::new(&settings).unwrap();
         // Orange Money in Côte d'Ivoire, as `GET /payments/providers` and `/countries/active`

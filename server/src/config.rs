@@ -205,6 +205,13 @@ pub struct NovaSendSettings {
     pub account_id: Option<String>,
     /// Request timeout; NovaSend recommends 30 s at most.
     pub timeout_ms: u64,
+    /// How long NovaSend waits for the customer to confirm a payment, in seconds, if you know
+    /// it for your account: the widget counts down to it while waiting. NovaSend documents the
+    /// `expired` state ("Délai de confirmation dépassé (timeout)",
+    /// <https://docs.novasend.app/api-direct/payment>) but not its length, so it is unset by
+    /// default and the widget counts down to the checkout's deadline.
+    #[serde(default)]
+    pub confirmation_window_s: Option<u64>,
 }
 
 /// NovaSend's live API (<https://docs.novasend.app/>: "Base URL").

@@ -18,6 +18,11 @@ pub fn attempt_id() -> String {
     format!("at_{}", random(24))
 }
 
+/// Whether `s` has the form of an attempt id ([`attempt_id`]'s).
+pub fn is_attempt_id(s: &str) -> bool {
+    s.strip_prefix("at_").is_some_and(|r| r.len() == 24 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 /// A new refund id, `rf_` and 24 random alphanumerics.
 pub fn refund_id() -> String {
     format!("rf_{}", random(24))

@@ -270,6 +270,11 @@ pub struct PublicAttempt {
     pub action: Option<SuggestedAction>,
     /// A page where the customer confirms, when the provider gives one.
     pub payment_url: Option<String>,
+    /// RFC 3339: when the provider gives up waiting for the customer's confirmation, when the
+    /// verifier knows it (the provider's confirmation window from the attempt's start); the
+    /// widget counts down to it while waiting, else to the checkout's `expires_at`.
+    #[serde(default)]
+    pub expires_at: Option<String>,
 }
 
 /// `POST /v1/public/checkouts/{id}/pay` (client secret): the customer's choice. Amount and

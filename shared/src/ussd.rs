@@ -1,9 +1,11 @@
 //! The USSD codes a customer dials on their phone during a payment, per country and network:
 //! the code that generates an Orange Money one-time payment code (sent as `PayRequest::otp`),
-//! and the menu that shows a pending payment when the operator's push prompt does not appear.
+//! and the menu that shows a pending payment when the operator's push prompt does not appear,
+//! with the one rule of which menu a waiting payment shows ([`waiting_fallback`]: the operator's
+//! of a push, none for a payment link).
 //!
-//! Data, not logic, so that the widget (which shows them) and the verifier (which could put them
-//! in a notification) agree. Only codes a source gives are listed; elsewhere the widget says what
+//! Data and that rule, not UI, so that the widget (which shows them) and the verifier (which
+//! could put them in a notification) agree. Only codes a source gives are listed; elsewhere the widget says what
 //! to do without a code rather than guess one. Sources, per entry below:
 //! - <https://docs.clapay.app/docs/nowallet/payment/flow-payment> ("Orange OTP USSD codes by
 //!   country") for the one-time codes;
@@ -14,6 +16,7 @@
 //! - the project's issue 6 for Airtel Gabon's `*150#` (no public source found: to confirm).
 
 use crate::locale::Locale;
+use crate::method::PaymentMethod;
 use crate::phone::{Country, Network};
 
 /// A USSD code, possibly with a part the customer fills in: the payment's amount (Orange
@@ -78,9 +81,67 @@ pub fn push_fallback(country: Country, network: Network) -> Option<UssdCode> {
     Some(UssdCode { pattern })
 }
 
+/// Whether the waiting screen's main action for an attempt of `method` is the provider's page
+/// (`has_link`: the provider gave one): Wave, card and pay-later always are, and mobile money in
+/// general is when the provider answered with its page (a wallet chosen there). An operator's
+/// own wallet (Orange Money, MTN MoMo, Moov Money, Airtel Money) is a push to the phone, even
+/// when the provider also gives a page (NovaSend's `paymentUrl`, "deep link" to confirm,
+/// <https://docs.novasend.app/payin.en>): its prompt, then its menu, come first.
+pub fn is_link_payment(method: PaymentMethod, has_link: bool) -> bool {
+    match method {
+        PaymentMethod::Wave | PaymentMethod::Card => true,
+        _ => method.network().is_none() && has_link,
+    }
+}
+
+/// The code the waiting screen shows for an attempt: the push fallback menu of the operator
+/// whose wallet receives the prompt, and nothing else.
+///
+/// - A **link** payment ([`is_link_payment`]) is confirmed on the provider's page; no operator
+///   menu finds it, so no code is shown, whatever the number's network. Wave is a wallet, not
+///   a network: it has no operator menu.
+/// - A **push** payment prompts the wallet of the method's operator, else, for mobile money in
+///   general, the operator of the number it was sent to (`number_network`, read from the
+///   number's range); that operator's menu ([`push_fallback`]) is where the customer finds the
+///   payment when the prompt does not appear. An unknown operator gets no code: no guess.
+pub fn waiting_fallback(
+    country: Country,
+    method: PaymentMethod,
+    number_network: Option<Network>,
+    has_link: bool,
+) -> Option<UssdCode> {
+    if is_link_payment(method, has_link) {
+        return None;
+    }
+    push_fallback(country, method.network().or(number_network)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_waiting_screen_shows_only_the_operator_menu_of_a_push() {
+        use PaymentMethod::*;
+        let code = |method, net, link| waiting_fallback(Country::Ci, method, net, link).map(|u| u.pattern);
+        // Link payments: never a menu, even for an Orange or MTN number.
+        assert_eq!(code(Wave, Some(Network::Orange), true), None);
+        assert_eq!(code(Wave, Some(Network::Mtn), false), None);
+        assert_eq!(code(MobileMoney, Some(Network::Orange), true), None);
+        assert_eq!(code(Card, None, true), None);
+        // Push payments: the method's operator, else the number's; a page beside the prompt
+        // changes nothing.
+        assert_eq!(code(OrangeMoney, Some(Network::Orange), false), Some("#144#"));
+        assert_eq!(code(OrangeMoney, Some(Network::Orange), true), Some("#144#"));
+        assert_eq!(code(MtnMomo, Some(Network::Mtn), true), Some("*133#"));
+        assert_eq!(code(MoovMoney, None, false), Some("*155#"));
+        assert_eq!(code(MtnMomo, Some(Network::Orange), false), Some("*133#"), "the method's own");
+        assert_eq!(code(MobileMoney, Some(Network::Mtn), false), Some("*133#"));
+        assert_eq!(code(MobileMoney, None, false), None, "unknown operator: no guess");
+        assert_eq!(waiting_fallback(Country::Ga, AirtelMoney, None, false).map(|u| u.pattern), Some("*150#"));
+        assert!(is_link_payment(Wave, false) && is_link_payment(MobileMoney, true));
+        assert!(!is_link_payment(MtnMomo, true) && !is_link_payment(MobileMoney, false));
+    }
 
     #[test]
     fn codes_are_dialable() {

@@ -93,6 +93,7 @@ async fn harness_with(config: SandboxConfig) -> Harness {
         rate_per_hour: UNBOUNDED_BUDGET.1,
         webhook_secret_previous: None,
         webhook_secret_previous_until: None,
+        confirmation_window_s: None,
     })
     .unwrap();
     // As the verifier does at start: which operators are served where.
@@ -471,6 +472,7 @@ async fn credentials_are_checked_and_refusals_are_integration_errors() {
         rate_per_hour: UNBOUNDED_BUDGET.1,
         webhook_secret_previous: None,
         webhook_secret_previous_until: None,
+        confirmation_window_s: None,
     })
     .unwrap();
     // The lists are public: read without the key.
@@ -806,6 +808,7 @@ async fn a_caurisflux_that_cannot_be_reached_at_start_offers_nothing() {
         timeout_ms: 2_000,
         webhook_secret_previous: None,
         webhook_secret_previous_until: None,
+        confirmation_window_s: None,
     })
     .unwrap();
     assert!(matches!(adapter.refresh_providers().await, Err(ProviderError::Unavailable(_))));

@@ -83,6 +83,7 @@ async fn harness(variants: &[&str]) -> Harness {
         timeout_ms: 5_000,
         webhook_secret_previous: None,
         webhook_secret_previous_until: None,
+        confirmation_window_s: None,
     })
     .unwrap();
     // The operators it offers are those CaurisFlux lists (`GET /payments/providers`).

@@ -1,11 +1,12 @@
 //! The customer's path in a real headless Chromium: the demo shop's page embeds the widget with
-//! one script tag; the customer types a test number, pays, and sees "Paid" appear live.
+//! one script tag; the customer types a test number, pays, and sees "Paid" appear live; on a
+//! 1280×800 screen the Pay button shows without scrolling.
 
 use std::time::Duration;
 
 use e2e::{
     MERCHANT_KEY, Options, TestApp,
-    browser::{Browser, WAIT, widget_find, widget_text, widget_wait},
+    browser::{Browser, WAIT, viewport, widget_box, widget_find, widget_text, widget_wait},
     widget_dir,
 };
 use fantoccini::{Client, Locator};
@@ -107,5 +108,20 @@ async fn an_invalid_number_is_explained_in_words_and_nothing_is_sent() {
     let checkout = app.merchant_checkout(&id).await;
     assert!(checkout.attempts.is_empty(), "nothing was sent to the verifier");
     assert!(app.sandbox_payins().await.unwrap().is_empty());
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pay_button_is_above_the_fold_in_the_shops_page_on_a_computer() {
+    let (_app, shop) = app_and_shop().await;
+    let browser = Browser::start().await.expect("browser starts");
+    let c = &browser.client;
+    viewport(c, 1280, 800, false).await.unwrap();
+    open_order(c, &shop).await;
+    let pay = widget_box(c, HOST, ".ckw-pay").await.unwrap().expect("the Pay button");
+    assert_eq!((pay.viewport_width, pay.viewport_height), (1280.0, 800.0));
+    // Within the 800 px, and with room for a maximised browser's own bars (tabs, address bar,
+    // the system's task bar: about 120 px of a 1280×800 screen).
+    assert!(pay.bottom <= pay.viewport_height - 120.0, "the Pay button is below the fold: {pay:?}");
     browser.close().await;
 }

@@ -7,6 +7,8 @@ mod bad_input;
 mod browser;
 mod browser_embed;
 mod browser_paths;
+mod browser_waiting;
+mod cancel;
 mod caurisflux;
 mod edge;
 mod flow;

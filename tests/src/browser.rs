@@ -5,7 +5,9 @@
 //!
 //! Helpers reach the widget through its open shadow root (`.ckw-mount`'s), or the light DOM
 //! when it has none; run axe-core's audit on a page (`AXE_CORE_JS`, installed from npm by
-//! `cargo xtask test`); and serve a merchant's page from another origin with its own CSP.
+//! `cargo xtask test`); measure an element's layout ([`widget_box`]) in a viewport of a given
+//! size ([`viewport`], Chrome DevTools' device emulation through chromedriver); and serve a
+//! merchant's page from another origin with its own CSP.
 
 use std::{
     collections::HashMap,
@@ -99,6 +101,82 @@ impl Browser {
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
+}
+
+/// A Chrome DevTools Protocol command, through chromedriver's `goog/cdp/execute`
+/// (`client.issue_cmd(Cdp { … })`).
+#[derive(Debug)]
+pub struct Cdp {
+    /// The command, e.g. `Emulation.setDeviceMetricsOverride`.
+    pub cmd: &'static str,
+    /// Its parameters.
+    pub params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({"cmd": self.cmd, "params": self.params}).to_string()))
+    }
+}
+
+/// Gives the page a viewport of `width` × `height` CSS pixels, as a phone (`mobile`: a touch
+/// screen) or a computer shows it (Chrome DevTools' device emulation).
+pub async fn viewport(c: &Client, width: u32, height: u32, mobile: bool) -> anyhow::Result<()> {
+    let metrics = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile});
+    c.issue_cmd(Cdp { cmd: "Emulation.setDeviceMetricsOverride", params: metrics }).await?;
+    c.issue_cmd(Cdp { cmd: "Emulation.setTouchEmulationEnabled", params: json!({"enabled": mobile}) })
+        .await?;
+    Ok(())
+}
+
+/// The layout of the widget's element `css` (in the widget mounted in `host`): its bounding
+/// box, how many line boxes it has, its line height, and the viewport's size; `None` when the
+/// widget has no such element.
+pub async fn widget_box(c: &Client, host: &str, css: &str) -> anyhow::Result<Option<ElementBox>> {
+    let v = c
+        .execute(
+            "const h = document.querySelector(arguments[0]); if (!h) return null;
+             const m = h.querySelector('.ckw-mount');
+             const root = (m && m.shadowRoot) || h;
+             const el = root.querySelector(arguments[1]); if (!el) return null;
+             const r = el.getBoundingClientRect();
+             return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width,
+                     height: r.height, lines: el.getClientRects().length,
+                     line_height: parseFloat(getComputedStyle(el).lineHeight),
+                     viewport_width: innerWidth, viewport_height: innerHeight};",
+            vec![json!(host), json!(css)],
+        )
+        .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
+/// What [`widget_box`] measures, in CSS pixels.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct ElementBox {
+    /// The bounding box's top, from the viewport's top.
+    pub top: f64,
+    /// Its bottom.
+    pub bottom: f64,
+    /// Its left side.
+    pub left: f64,
+    /// Its right side.
+    pub right: f64,
+    /// Its width.
+    pub width: f64,
+    /// Its height.
+    pub height: f64,
+    /// How many boxes it breaks into (an inline element: one per line it spans).
+    pub lines: u32,
+    /// Its computed `line-height`.
+    pub line_height: f64,
+    /// The viewport's width (`innerWidth`).
+    pub viewport_width: f64,
+    /// The viewport's height (`innerHeight`).
+    pub viewport_height: f64,
 }
 
 /// How long the browser helpers wait for the widget by default.

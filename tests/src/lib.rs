@@ -506,6 +506,8 @@ impl TestApp {
                 timeout_ms: options.provider_timeout_ms,
                 webhook_secret_previous: None,
                 webhook_secret_previous_until: None,
+                // The sandbox's own (`SandboxConfig::expire_after_ms`).
+                confirmation_window_s: Some(options.expire_after_ms / 1000),
             }),
             caurisflux: (!options.without_caurisflux).then(|| CaurisFluxSettings {
                 mode,
@@ -521,6 +523,7 @@ impl TestApp {
                     .expect("a CaurisFlux rate above zero"),
                 webhook_secret_previous: None,
                 webhook_secret_previous_until: None,
+                confirmation_window_s: Some(options.expire_after_ms / 1000),
             }),
             scalapay: Some(server::providers::scalapay::Settings {
                 mode,

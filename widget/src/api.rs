@@ -1,4 +1,5 @@
-//! The widget's side of the verifier's public API: load the checkout, ask to pay, follow the
+//! The widget's side of the verifier's public API: load the checkout, ask to pay (or cancel
+//! the attempt waiting for the customer), follow the
 //! attempt live (server-sent events, falling back to polling every 3 s), and fetch the QR code
 //! of the provider's page (an SVG the verifier draws, so the wasm carries no QR encoder), shown
 //! as an image ([`qr_data_url`]), never as markup inserted into the merchant's page.
@@ -184,12 +185,16 @@ impl Client {
         wire::parse(&body).as_ref().and_then(wire::checkout).ok_or(Problem::Unreachable)
     }
 
-    /// `POST /v1/public/checkouts/{id}/pay`: the method and the phone, never an amount.
-    pub(crate) async fn pay(&self, request: &PayRequest) -> Result<PublicCheckout, PayFailure> {
-        let resp = Request::post(&format!("{}/pay", self.checkout_url()))
+    /// `POST /v1/public/checkouts/{id}{path}` with the client secret and a JSON `body`: the
+    /// checkout it answers, or how it refused. The widget's two POSTs
+    /// ([`crate::state::State::request`]): `/pay` with the method and the phone, never an
+    /// amount, and `/attempts/{attempt}/cancel`, which ends the attempt waiting for the
+    /// customer.
+    pub(crate) async fn post(&self, path: &str, body: String) -> Result<PublicCheckout, PayFailure> {
+        let resp = Request::post(&format!("{}{path}", self.checkout_url()))
             .header("Authorization", &self.bearer())
             .header("Content-Type", "application/json")
-            .body(pay_body(request))
+            .body(body)
             .map_err(|_| PayFailure::Unreachable)?
             .send()
             .await
@@ -365,6 +370,7 @@ mod tests {
             failure: Some(ErrorCode::InsufficientFunds),
             action: None,
             payment_url: None,
+            expires_at: None,
         });
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&event_detail(&c)).unwrap(),

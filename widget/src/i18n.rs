@@ -60,12 +60,17 @@ pub(crate) enum Text {
     ChooseAnother,
     /// The provider reported another amount, currency or reference: the merchant checks.
     UnderReview,
+    // ---- The waiting screen's way out ----
+    /// Ends the attempt and goes back to the form on the phone field.
+    ChangeNumber,
+    /// Ends the attempt and goes back to the form.
+    CancelPayment,
 }
 
 impl Text {
     /// Every string, for tests.
     #[cfg(test)]
-    const ALL: [Text; 24] = [
+    const ALL: [Text; 26] = [
         Text::Loading,
         Text::MethodLegend,
         Text::PhoneLabel,
@@ -90,6 +95,8 @@ impl Text {
         Text::QrAlt,
         Text::ChooseAnother,
         Text::UnderReview,
+        Text::ChangeNumber,
+        Text::CancelPayment,
     ];
 
     /// The string in `locale`.
@@ -138,6 +145,8 @@ impl Text {
                 "Votre paiement est en cours de vérification : ne payez pas une deuxième fois.",
                 "Your payment is being checked: do not pay again.",
             ),
+            Text::ChangeNumber => ("Changer de numéro", "Change number"),
+            Text::CancelPayment => ("Annuler", "Cancel"),
         };
         match locale {
             Locale::Fr => fr,

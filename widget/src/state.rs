@@ -347,6 +347,25 @@ pub(crate) struct State {
     /// The deadline passed and the checkout was reloaded once to learn what the server says.
     deadline_reloaded: bool,
     seq: u32,
+    // ---- Waiting screen: cancel, change the number ----
+    /// The cancellation asked for on the waiting screen, until the verifier answers.
+    pub(crate) cancel: Option<Cancel>,
+    /// The customer left the waiting screen with "Change number": the form opens on the phone
+    /// field, with the number as typed.
+    pub(crate) edit_number: bool,
+}
+
+/// A cancellation of the attempt under way ("Cancel" or "Change number" on the waiting screen):
+/// the verifier ends the attempt first, so that no second prompt can follow a new number while
+/// the first one is live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cancel {
+    /// Distinguishes two requests for the same attempt (a retry after a failure).
+    pub(crate) seq: u32,
+    /// The attempt to end.
+    pub(crate) attempt: String,
+    /// "Change number": back to the form on the phone field.
+    pub(crate) edit_number: bool,
 }
 
 /// Everything that can happen to the widget.
@@ -380,6 +399,12 @@ pub(crate) enum Action {
     PayFailed(PayFailure),
     /// "Try again" on a failure screen: back to the form.
     Retry,
+    /// "Cancel" on the waiting screen (`true`: "Change number").
+    Cancel(bool),
+    /// The verifier cancelled the attempt: the checkout as it answered.
+    Cancelled(PublicCheckout),
+    /// The cancellation was refused, or the verifier could not be reached.
+    CancelFailed(PayFailure),
 }
 
 impl State {
@@ -402,6 +427,8 @@ impl State {
             attempt_network: None,
             deadline_reloaded: false,
             seq: 0,
+            cancel: None,
+            edit_number: false,
         }
     }
 
@@ -460,9 +487,30 @@ impl State {
         Some(Mismatch { network, suggest, soft: number.country().plan().portable })
     }
 
-    /// The deadline of the checkout, ms since the epoch.
+    /// The deadline shown, ms since the epoch: while an attempt waits, the provider's for it
+    /// when the verifier knows it; otherwise the checkout's.
     pub(crate) fn deadline_ms(&self) -> Option<u64> {
-        rfc3339_ms(&self.loaded()?.expires_at)
+        let attempt = match self.screen() {
+            Screen::Waiting(a) => a.expires_at.as_deref().and_then(rfc3339_ms),
+            _ => None,
+        };
+        attempt.or_else(|| rfc3339_ms(&self.loaded()?.expires_at))
+    }
+
+    /// The cancellation to send, if one is due.
+    pub(crate) fn cancelling(&self) -> Option<(u32, String)> {
+        self.cancel.as_ref().map(|c| (c.seq, c.attempt.clone()))
+    }
+
+    /// The request to send, if one is due: `(seq, path under the checkout, JSON body, whether
+    /// it is the cancellation)`, the pay request or the cancellation of the waiting attempt
+    /// (never both: a cancellation is only asked on the waiting screen, a payment only on the
+    /// form). The effect that sends it is keyed on this.
+    pub(crate) fn request(&self) -> Option<(u32, String, String, bool)> {
+        if let Some((seq, attempt)) = self.cancelling() {
+            return Some((seq, format!("/attempts/{attempt}/cancel"), String::new(), true));
+        }
+        self.sending().map(|(seq, r)| (seq, "/pay".to_owned(), crate::api::pay_body(&r), false))
     }
 
     /// Whole seconds left before the deadline, once the clock has ticked.
@@ -507,7 +555,14 @@ impl State {
                 Some(a) if a.status.is_pending() => Screen::Waiting(a),
                 Some(a) if a.status == AttemptStatus::Succeeded => Screen::Paid(Some(a)),
                 Some(a) if a.status == AttemptStatus::Review => Screen::Review,
-                Some(a) if self.dismissed_attempt.as_deref() != Some(a.id.as_str()) => Screen::Failed(a),
+                // Not an attempt the customer left, nor one they are cancelling (the stream may
+                // tell its end before the cancellation's answer does).
+                Some(a)
+                    if self.dismissed_attempt.as_deref() != Some(a.id.as_str())
+                        && self.cancel.as_ref().is_none_or(|x| x.attempt != a.id) =>
+                {
+                    Screen::Failed(a)
+                }
                 _ => Screen::Form,
             },
         }
@@ -742,6 +797,8 @@ impl Reducible for State {
             Action::Submit => s.submit(),
             Action::PayAccepted(c) => {
                 s.pay = Pay::Idle;
+                s.edit_number = false;
+                s.deadline_reloaded = false;
                 s.submitted = c.attempt.as_ref().map(|a| a.id.clone());
                 match s.loaded() {
                     Some(cur) if !is_fresher(cur, &c, s.dismissed_attempt.as_deref()) => s,
@@ -757,6 +814,52 @@ impl Reducible for State {
                     s.otp.clear();
                     s.otp_error = None;
                     s.attempt_network = None;
+                }
+                s
+            }
+            Action::Cancel(edit_number) => {
+                let waiting = match s.screen() {
+                    Screen::Waiting(a) if s.cancel.is_none() => Some(a.id.clone()),
+                    _ => None,
+                };
+                if let Some(attempt) = waiting {
+                    s.seq = s.seq.wrapping_add(1);
+                    s.cancel = Some(Cancel { seq: s.seq, attempt, edit_number });
+                    s.edit_number = edit_number;
+                    s.form_error = None;
+                }
+                s
+            }
+            Action::Cancelled(c) => {
+                let Some(cancel) = s.cancel.take() else { return self };
+                // The attempt ended by the customer's choice: back to the form, not to a failure
+                // screen; the number stays as typed.
+                s.dismissed_attempt = Some(cancel.attempt);
+                s.edit_number = cancel.edit_number;
+                s.attempt_network = None;
+                s.deadline_reloaded = false;
+                s.otp.clear();
+                match s.loaded() {
+                    Some(cur) if !is_fresher(cur, &c, s.dismissed_attempt.as_deref()) => s,
+                    _ => s.with_checkout(c),
+                }
+            }
+            Action::CancelFailed(f) => {
+                s.cancel = None;
+                s.edit_number = false;
+                match f {
+                    // Already ended (paid, failed, expired): learn how.
+                    PayFailure::Api { code: ApiErrorCode::Conflict, .. } => {
+                        s.load_seq = s.load_seq.wrapping_add(1);
+                    }
+                    PayFailure::Api {
+                        code:
+                            ApiErrorCode::Unauthorized
+                            | ApiErrorCode::NotFound
+                            | ApiErrorCode::ClientSecretExpired,
+                        ..
+                    } => s.checkout = Fetch::Failed(Problem::InvalidLink),
+                    _ => s.form_error = Some(Problem::Unreachable),
                 }
                 s
             }
@@ -792,6 +895,7 @@ mod tests {
                 failure: (status == AttemptStatus::Failed).then_some(ErrorCode::InsufficientFunds),
                 action: None,
                 payment_url: None,
+                expires_at: None,
             }),
             expires_at: "2026-01-01T00:00:00Z".into(),
         }
@@ -1179,6 +1283,74 @@ mod tests {
         );
         assert_eq!(s.screen(), Screen::Closed(CheckoutStatus::Expired));
         assert_eq!(s.event(), Some((EventKind::Expired, None)));
+    }
+
+    #[test]
+    fn the_countdown_shows_the_attempts_own_deadline_while_waiting() {
+        let mut c = checkout(CheckoutStatus::Processing, Some(("at_1", AttemptStatus::AwaitingCustomer)));
+        let checkout_deadline = rfc3339_ms(&c.expires_at).unwrap();
+        let attempt_deadline = checkout_deadline - 28 * 60_000;
+        c.attempt.as_mut().unwrap().expires_at = Some("2025-12-31T23:32:00Z".into());
+        assert_eq!(rfc3339_ms("2025-12-31T23:32:00Z"), Some(attempt_deadline));
+        let s = run(
+            State::new(Locale::Fr, true),
+            [Action::Loaded(c.clone()), Action::Tick(attempt_deadline - 119_200)],
+        );
+        assert_eq!(s.remaining_secs(), Some(120), "2:00, not the checkout's 30 minutes");
+        // At the attempt's deadline the server is asked once what happened.
+        let load_seq = s.load_seq;
+        let s = run(s, [Action::Tick(attempt_deadline + 5)]);
+        assert_eq!(s.load_seq, load_seq + 1);
+        // Without one, the checkout's deadline.
+        c.attempt.as_mut().unwrap().expires_at = None;
+        let s =
+            run(State::new(Locale::Fr, true), [Action::Loaded(c), Action::Tick(checkout_deadline - 600_000)]);
+        assert_eq!(s.remaining_secs(), Some(600));
+    }
+
+    #[test]
+    fn cancel_and_change_number_end_the_attempt_before_the_form_comes_back() {
+        let s = run(open_form(), [Action::PhoneInput("0707123456".into()), Action::Submit]);
+        let waiting = run(
+            s,
+            [Action::PayAccepted(checkout(
+                CheckoutStatus::Processing,
+                Some(("at_1", AttemptStatus::AwaitingCustomer)),
+            ))],
+        );
+        assert_eq!(waiting.screen().name(), "waiting");
+        for edit_number in [false, true] {
+            let asked = run(waiting.clone(), [Action::Cancel(edit_number)]);
+            assert_eq!(asked.cancelling().map(|c| c.1).as_deref(), Some("at_1"));
+            assert_eq!(asked.screen().name(), "waiting", "nothing changes before the verifier answers");
+            assert_eq!(run(asked.clone(), [Action::Cancel(edit_number)]), asked, "one request at a time");
+            assert_eq!(run(asked.clone(), [Action::Submit]).sending(), None, "no second prompt meanwhile");
+            let mut cancelled = checkout(CheckoutStatus::Open, Some(("at_1", AttemptStatus::Failed)));
+            cancelled.attempt.as_mut().unwrap().failure = Some(ErrorCode::CustomerCancelled);
+            let s = run(asked, [Action::Cancelled(cancelled.clone())]);
+            assert_eq!(s.screen(), Screen::Form, "the form, not a failure screen");
+            assert_eq!(s.phone, "07 07 12 34 56", "the number is kept for editing");
+            assert_eq!(s.edit_number, edit_number);
+            assert_eq!((s.cancelling(), s.live_attempt(), s.event()), (None, None, None));
+            // The stream's late word on the cancelled attempt changes nothing.
+            assert_eq!(run(s.clone(), [Action::Update(cancelled.clone())]).screen(), Screen::Form);
+            // Nor its early word: no failure screen while the cancellation is answered.
+            let early = run(waiting.clone(), [Action::Cancel(edit_number), Action::Update(cancelled)]);
+            assert_eq!((early.screen(), early.event()), (Screen::Form, None));
+            // A new number starts a new attempt.
+            let s = run(s, [Action::PhoneInput("05 05 12 34 56".into()), Action::Submit]);
+            assert_eq!(s.sending().map(|(_, r)| r.phone), Some("+2250505123456".into()));
+        }
+        // Already ended at the verifier: the checkout is read again; unreachable: said so.
+        let asked = run(waiting.clone(), [Action::Cancel(false)]);
+        let ended = run(
+            asked.clone(),
+            [Action::CancelFailed(PayFailure::Api { code: ApiErrorCode::Conflict, payment_error: None })],
+        );
+        assert_eq!((ended.load_seq, ended.cancelling()), (asked.load_seq + 1, None));
+        let down = run(asked, [Action::CancelFailed(PayFailure::Unreachable)]);
+        assert_eq!((down.form_error, down.screen().name()), (Some(Problem::Unreachable), "waiting"));
+        assert_eq!(run(open_form(), [Action::Cancel(false)]).cancelling(), None, "only while waiting");
     }
 
     #[test]

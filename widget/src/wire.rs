@@ -167,6 +167,7 @@ fn attempt<N: Node>(n: &N) -> Option<PublicAttempt> {
         failure: optional(n, "failure", variant)?,
         action: optional(n, "action", variant)?,
         payment_url: optional(n, "payment_url", N::string)?,
+        expires_at: optional(n, "expires_at", N::string)?,
     })
 }
 
@@ -213,6 +214,7 @@ mod tests {
                 failure: Some(ErrorCode::InsufficientFunds),
                 action: Some(SuggestedAction::ChooseAnotherMethod),
                 payment_url: Some("https://pay.example/s/1".into()),
+                expires_at: Some("2025-12-31T23:32:00Z".into()),
             }),
             expires_at: "2026-01-01T00:00:00Z".into(),
         };
@@ -224,6 +226,7 @@ mod tests {
                 failure: None,
                 action: None,
                 payment_url: None,
+                expires_at: None,
                 ..full.attempt.clone().unwrap()
             }),
             ..full.clone()

@@ -124,6 +124,8 @@ api_key = "ns_demo_key"
 api_client = "ns_demo_client"
 webhook_secret = "set-by-environment"
 timeout_ms = 30000
+# The sandbox's: it expires a payment nobody confirmed after 2 minutes.
+confirmation_window_s = 120
 
 [caurisflux]
 mode = "test"
@@ -132,6 +134,7 @@ public_key = "pk_test_demo"
 secret_key = "sk_test_demo"
 webhook_secret = "set-by-environment"
 timeout_ms = 30000
+confirmation_window_s = 120
 
 [scalapay]
 mode = "test"

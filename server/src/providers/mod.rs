@@ -202,6 +202,15 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
         PollPolicy::DEFAULT
     }
 
+    /// How long the provider waits for the customer to confirm a payment of `method` after it
+    /// started, when known (the provider's document, or the merchant's setting): the attempt's
+    /// deadline the widget counts down to. `None`: unknown, and the widget shows the
+    /// checkout's own deadline.
+    fn confirmation_window(&self, method: PaymentMethod) -> Option<std::time::Duration> {
+        let _ = method;
+        None
+    }
+
     /// The provider's own id for a notification, when it sends one (the inbox's deduplication
     /// key; without one, the raw body's SHA-256 is used). Only read once verified.
     fn event_id(&self, notice: &IncomingNotice<'_>) -> Option<String> {

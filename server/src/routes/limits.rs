@@ -5,7 +5,8 @@
 //!   `/embed`, `/hosted/*`) share one quota (`public_per_ip`); `/webhooks/*` has its own
 //!   (`webhooks_per_ip`); IPv6 clients are counted per /64, the block one subscriber gets;
 //! - per client secret on the public API (`public_per_secret`), whoever sends it;
-//! - tighter on `POST …/pay` (`pay_per_secret`, `pay_per_ip`): the public API's only POST.
+//! - tighter on the public API's POSTs (`pay_per_secret`, `pay_per_ip`): `…/pay`, and
+//!   `…/attempts/{attempt_id}/cancel`, which a customer follows with another `pay`.
 //!
 //! A refused request gets `429` with `Retry-After` (whole seconds, rounded up) and the API's
 //! JSON error (`rate_limited`, `payment_error: TOO_MANY_REQUESTS`); it reached no handler.
@@ -146,7 +147,8 @@ impl RateLimits {
             public_per_ip: ip_config(settings.public_per_ip, &trusted, None),
             webhooks_per_ip: ip_config(settings.webhooks_per_ip, &trusted, None),
             public_per_secret: secret_config(settings.public_per_secret, None),
-            // The public API's only POST is `pay`.
+            // The public API's POSTs: `pay`, and `cancel`, which a customer follows with another
+            // `pay`.
             pay_per_secret: secret_config(settings.pay_per_secret, Some(vec![Method::POST])),
             pay_per_ip: ip_config(settings.pay_per_ip, &trusted, Some(vec![Method::POST])),
         };

@@ -40,6 +40,7 @@ use super::{merchant, public};
         merchant::redeliver,
         public::read,
         public::pay,
+        public::cancel,
         public::events,
         public::qr_svg,
     ),

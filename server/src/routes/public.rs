@@ -1,6 +1,7 @@
 //! The public API the widget uses, authorised by the checkout's client secret alone: read what
-//! is being paid, start the payment, follow its status (JSON or an SSE stream), and the QR code
-//! of the provider's page (SVG) for a customer on a computer.
+//! is being paid, start the payment, cancel it while it waits for the customer, follow its
+//! status (JSON or an SSE stream), and the QR code of the provider's page (SVG) for a customer
+//! on a computer.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/public/checkouts/{id}", get(read))
         // A payment request is a method and a phone number: a few hundred bytes.
         .route("/v1/public/checkouts/{id}/pay", post(pay).layer(DefaultBodyLimit::max(PAY_BODY_LIMIT)))
+        .route("/v1/public/checkouts/{id}/attempts/{attempt_id}/cancel", post(cancel))
         .route("/v1/public/checkouts/{id}/events", get(events))
         .route("/v1/public/checkouts/{id}/qr.svg", get(qr_svg))
 }
@@ -90,6 +92,19 @@ async fn pay(
 ) -> Result<Json<PublicCheckout>, AppError> {
     let checkout = state.checkouts.authorize(&id, &secret).await?;
     Ok(Json(state.checkouts.pay(&checkout, req).await?))
+}
+
+#[utoipa::path(post, path = "/v1/public/checkouts/{id}/attempts/{attempt_id}/cancel", tag = "public", security(("client_secret" = []), ("client_secret_query" = [])),
+    params(("id" = String, Path, description = "The checkout, `co_…`."),
+        ("attempt_id" = String, Path, description = "The attempt waiting for the customer, `at_…` (the checkout's `attempt.id`).")),
+    responses((status = 200, description = "The checkout with the attempt cancelled (`failed`, `CUSTOMER_CANCELLED`) and open for another try. No provider offers to cancel a pending payment, so the prompt may still reach the customer's phone: a confirmation the provider sends afterwards still pays the checkout. 409 `conflict` when the attempt already ended or was authorised (nothing changes).", body = PublicCheckout)))]
+async fn cancel(
+    State(state): State<AppState>,
+    Path((id, attempt_id)): Path<(String, String)>,
+    ClientSecret(secret): ClientSecret,
+) -> Result<Json<PublicCheckout>, AppError> {
+    let checkout = state.checkouts.authorize(&id, &secret).await?;
+    Ok(Json(state.checkouts.cancel(&checkout, &attempt_id).await?))
 }
 
 /// The checkout's status as an SSE stream: `event: status` whose data is the `PublicCheckout`

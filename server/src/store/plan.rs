@@ -553,6 +553,46 @@ pub fn attempt_update(
     Ok(plan)
 }
 
+/// Why a customer's cancellation of an attempt is refused ([`customer_cancel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelRefused {
+    /// The attempt already ended (paid, failed, expired, in review): nothing to cancel.
+    Ended(AttemptStatus),
+    /// The customer already authorised the payment on the provider's page (card, pay-later):
+    /// the verifier captures it; it is no longer the customer's to cancel.
+    Authorized,
+}
+
+/// **A customer's cancellation** ("Cancel" or "Change number" on the waiting screen) as the
+/// update it applies to the attempt: failed with `CUSTOMER_CANCELLED`, through the same state
+/// table as a provider's word, so the attempt only moves forward and its checkout reopens for
+/// another try (`attempt.failed` tells the merchant).
+///
+/// Only an attempt still waiting for the customer (`created`, `awaiting_customer`) can be
+/// cancelled; an ended or authorised one is refused and nothing changes.
+///
+/// No provider here documents cancelling a pending payment: NovaSend's payin API has sessions,
+/// direct payins, status and refunds only (<https://docs.novasend.app/api-direct/payment>);
+/// CaurisFlux's has initiate and status, its `cancelUrl` being only where the customer is sent
+/// back (<https://docs.caurisflux.com/api-reference/payments/initiate>); MyPVit's REST API has
+/// payment, status and key renewal (<https://docs.mypvit.pro/en/intro/integration-guide>);
+/// Scalapay's `void` applies to an authorised order, and an order never authorised lapses at
+/// its `orderExpiryMilliseconds`
+/// (<https://developers.scalapay.com/reference/post_v2-payments-token-void>). The cancellation
+/// is therefore local: the prompt may still reach the customer's phone. **A provider's
+/// confirmation that comes after it is still applied** (`failed → succeeded` is a legal move
+/// in [`shared::status`]): money the provider took is recorded as paid, never lost, and the
+/// merchant can refund it.
+pub fn customer_cancel(attempt: &AttemptRecord) -> Result<AttemptUpdate, CancelRefused> {
+    match attempt.status {
+        AttemptStatus::Created | AttemptStatus::AwaitingCustomer => {
+            Ok(AttemptUpdate::new(AttemptStatus::Failed, Some(ErrorCode::CustomerCancelled)))
+        }
+        AttemptStatus::Authorized => Err(CancelRefused::Authorized),
+        ended => Err(CancelRefused::Ended(ended)),
+    }
+}
+
 /// The history text of a refund in `status` (`refund rf_… pending`).
 pub fn refund_history_text(refund_id: &str, status: RefundStatus) -> String {
     format!("refund {refund_id} {}", status.as_str())
@@ -1056,6 +1096,71 @@ mod tests {
         assert_eq!(plan.provider_reference, None);
         assert!(plan.is_unchanged());
         assert_eq!(plan.notification, None, "only a webhook marks a notification");
+    }
+
+    #[test]
+    fn a_cancelled_attempt_fails_and_a_late_confirmation_still_pays() {
+        for ended in
+            [AttemptStatus::Succeeded, AttemptStatus::Failed, AttemptStatus::Expired, AttemptStatus::Review]
+        {
+            assert_eq!(customer_cancel(&attempt("at_1", ended)), Err(CancelRefused::Ended(ended)));
+        }
+        assert_eq!(
+            customer_cancel(&attempt("at_1", AttemptStatus::Authorized)),
+            Err(CancelRefused::Authorized)
+        );
+        let waiting = attempt("at_1", AttemptStatus::AwaitingCustomer);
+        let cancel = customer_cancel(&waiting).unwrap();
+        let cause = Cause::Api("cancel");
+        let plan = attempt_update(
+            &checkout(CheckoutStatus::Processing),
+            std::slice::from_ref(&waiting),
+            "at_1",
+            &cancel,
+            &cause,
+            NOW_MS,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.applied(),
+            Applied {
+                attempt: Some((AttemptStatus::AwaitingCustomer, AttemptStatus::Failed)),
+                checkout: Some((CheckoutStatus::Processing, CheckoutStatus::Open)),
+            }
+        );
+        assert_eq!(kinds(&plan.events), vec!["attempt.failed"]);
+        assert_eq!(body(&plan.events[0])["data"]["attempt"]["failure"], "CUSTOMER_CANCELLED");
+        assert_eq!(
+            history(&plan.history)[0],
+            (Some("at_1"), Some("awaiting_customer"), "failed", "api:cancel")
+        );
+        // Cancelled, then the customer approved the prompt anyway: the provider's success pays.
+        let cancelled = AttemptRecord {
+            status: AttemptStatus::Failed,
+            failure: Some(ErrorCode::CustomerCancelled),
+            ..waiting
+        };
+        let mut success = AttemptUpdate::new(AttemptStatus::Succeeded, None);
+        success.reported = Reported::read(Some("5000"), Some("XOF"), Currency::Xof, Some("key-at_1"));
+        let late = attempt_update(
+            &checkout(CheckoutStatus::Open),
+            std::slice::from_ref(&cancelled),
+            "at_1",
+            &success,
+            &webhook(),
+            NOW_MS,
+        )
+        .unwrap();
+        assert_eq!(
+            late.applied(),
+            Applied {
+                attempt: Some((AttemptStatus::Failed, AttemptStatus::Succeeded)),
+                checkout: Some((CheckoutStatus::Open, CheckoutStatus::Succeeded)),
+            }
+        );
+        assert_eq!(kinds(&late.events), vec!["checkout.succeeded"]);
+        // A second cancellation (a retry) changes nothing.
+        assert_eq!(customer_cancel(&cancelled), Err(CancelRefused::Ended(AttemptStatus::Failed)));
     }
 
     #[test]

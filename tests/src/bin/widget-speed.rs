@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use e2e::browser::{Browser, PageServer};
-use fantoccini::{Client, wd::WebDriverCompatibleCommand};
+use e2e::browser::{Browser, Cdp, PageServer};
+use fantoccini::Client;
 use serde_json::{Value, json};
 
 const PAGE: &str = r##"<!doctype html>
@@ -87,23 +87,6 @@ struct Cli {
     /// allowed_origins` must name `http://127.0.0.1:<port>` for the widget's calls.
     #[arg(long, default_value_t = 0)]
     shop_port: u16,
-}
-
-/// A Chrome DevTools Protocol command, through chromedriver's `goog/cdp/execute`.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({"cmd": self.cmd, "params": self.params}).to_string()))
-    }
 }
 
 /// Emulates 3G and a 4× slower CPU in this browser's page.

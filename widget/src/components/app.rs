@@ -86,15 +86,19 @@ pub(crate) fn App(props: &AppProps) -> Html {
         });
     }
 
-    // Send the pay request the reducer accepted (once per submit).
+    // Send the request the reducer asked for, once each: the payment, or the cancellation of
+    // the attempt waiting for the customer. One effect for both: each hook and each future
+    // costs the customer's download.
     {
         let (client, dispatcher) = (props.client.clone(), state.dispatcher());
-        use_effect_with(state.sending(), move |sending| {
-            if let (Some(client), Some((_, request))) = (client, sending.clone()) {
+        use_effect_with(state.request(), move |request| {
+            if let (Some(client), Some((_, path, body, cancel))) = (client, request.clone()) {
                 spawn_local(async move {
-                    dispatcher.dispatch(match client.pay(&request).await {
-                        Ok(c) => Action::PayAccepted(c),
-                        Err(f) => Action::PayFailed(f),
+                    dispatcher.dispatch(match (client.post(&path, body).await, cancel) {
+                        (Ok(c), false) => Action::PayAccepted(c),
+                        (Err(f), false) => Action::PayFailed(f),
+                        (Ok(c), true) => Action::Cancelled(c),
+                        (Err(f), true) => Action::CancelFailed(f),
                     });
                 });
             }
@@ -138,8 +142,8 @@ pub(crate) fn App(props: &AppProps) -> Html {
     // comparing with what was done before: each hook costs the customer's download.
     {
         let done = use_mut_ref(|| (false, None, Memo::default(), ""));
-        let (notify, detail, root) =
-            (props.notify.clone(), state.loaded().map(event_detail), props.root.clone());
+        let (notify, detail, root, edit_number) =
+            (props.notify.clone(), state.loaded().map(event_detail), props.root.clone(), state.edit_number);
         let now = (detail.is_some(), state.event(), state.memo(), state.screen().name());
         use_effect_with(now, move |now| {
             let mut before = done.borrow_mut();
@@ -157,6 +161,8 @@ pub(crate) fn App(props: &AppProps) -> Html {
             if !matches!(before.3, "" | "loading") && before.3 != now.3 {
                 let pick = |sel: &str| root.query_selector(sel).ok().flatten();
                 focus(match now.3 {
+                    // "Change number": on the number, to edit it.
+                    "form" if edit_number => pick(".ckw-form input[name=phone]"),
                     "form" => pick(".ckw-form input:checked").or_else(|| pick(".ckw-form input")),
                     "waiting" => pick(".ckw-title"),
                     _ => pick(".ckw-status"),
@@ -253,15 +259,18 @@ pub(crate) fn App(props: &AppProps) -> Html {
             (form, if sending { Text::Sending.get(locale) } else { "" }, none())
         }
         (Screen::Waiting(a), Some(c)) => {
-            let network = a.method.network().or(state.attempt_network);
+            let has_link = a.payment_url.as_deref().is_some_and(safe_url);
             let main = waiting(WaitingProps {
                 locale,
                 on_page: a.method == PaymentMethod::Card,
+                link_first: ussd::is_link_payment(a.method, has_link),
                 payment_url: a.payment_url.as_deref(),
-                fallback: network
-                    .and_then(|n| ussd::push_fallback(c.country, n))
+                fallback: ussd::waiting_fallback(c.country, a.method, state.attempt_network, has_link)
                     .map(|u| u.dial(c.amount, locale)),
                 countdown: state.remaining_secs().map(i18n::countdown),
+                error: state.form_error.map(|p| i18n::problem(p, locale)),
+                cancelling: state.cancel.is_some(),
+                on_cancel: dispatch.reform(Action::Cancel),
             });
             (main, i18n::attempt_status(a.status, locale), none())
         }

@@ -192,6 +192,13 @@ pub struct Settings {
     /// Requests an hour this account may send: CaurisFlux's default is 1 000 (same page).
     #[serde(default = "default_rate_per_hour")]
     pub rate_per_hour: NonZeroU32,
+    /// How long CaurisFlux waits for the customer to confirm a payment, in seconds, if you know
+    /// it for your account: the widget counts down to it while waiting. CaurisFlux gives each
+    /// payment an `expiresAt` (<https://docs.caurisflux.com/api-reference/payments/initiate>)
+    /// but documents no fixed length, so it is unset by default and the widget counts down to
+    /// the checkout's deadline.
+    #[serde(default)]
+    pub confirmation_window_s: Option<u64>,
 }
 
 /// CaurisFlux's documented default: 100 requests a minute (<https://docs.caurisflux.com/guides/errors>).
@@ -267,6 +274,7 @@ pub struct CaurisFlux {
     webhook_secrets: super::rotation::WebhookSecrets,
     http: http::Client,
     catalogue: std::sync::Arc<listing::Catalogue>,
+    confirmation_window: Option<Duration>,
 }
 
 impl CaurisFlux {
@@ -296,6 +304,7 @@ impl CaurisFlux {
                 settings.webhook_secret_previous_until,
             )?,
             http,
+            confirmation_window: settings.confirmation_window_s.map(Duration::from_secs),
         })
     }
 
@@ -576,6 +585,11 @@ impl PaymentProvider for CaurisFlux {
     /// one attempt start at 10 s and back off to 2 min so that many pending payments fit.
     fn poll_policy(&self) -> super::PollPolicy {
         super::PollPolicy { floor_ms: 10_000, max_ms: 120_000 }
+    }
+
+    /// `[caurisflux] confirmation_window_s`: CaurisFlux does not publish the length.
+    fn confirmation_window(&self, _method: PaymentMethod) -> Option<Duration> {
+        self.confirmation_window
     }
 
     fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {

@@ -27,6 +27,7 @@ pub(crate) fn settings(base_url: &str, public_key: &str, secret_key: &str) -> Se
         rate_per_hour: super::DEFAULT_RATE_PER_HOUR,
         webhook_secret_previous: None,
         webhook_secret_previous_until: None,
+        confirmation_window_s: None,
     }
 }
 

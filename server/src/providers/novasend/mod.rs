@@ -69,6 +69,7 @@ pub struct NovaSend {
     webhook_secrets: super::rotation::WebhookSecrets,
     account_id: Option<String>,
     http: http::Client,
+    confirmation_window: Option<Duration>,
 }
 
 impl NovaSend {
@@ -88,6 +89,7 @@ impl NovaSend {
             // NovaSend states no account-wide request limit, only a pace per payment (the
             // poll floor): no budget beyond its `Retry-After`s (see [`super::budget`]).
             http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
+            confirmation_window: settings.confirmation_window_s.map(Duration::from_secs),
         })
     }
 
@@ -379,6 +381,11 @@ impl PaymentProvider for NovaSend {
     /// NovaSend's payin guide asks for one status call every 5 to 10 s at most.
     fn poll_policy(&self) -> super::PollPolicy {
         super::PollPolicy { floor_ms: 5_000, max_ms: 60_000 }
+    }
+
+    /// `[novasend] confirmation_window_s`: NovaSend does not publish the length.
+    fn confirmation_window(&self, _method: PaymentMethod) -> Option<Duration> {
+        self.confirmation_window
     }
 
     fn methods(&self, country: Country, money: Money) -> Vec<PaymentMethod> {

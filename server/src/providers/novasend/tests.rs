@@ -29,6 +29,7 @@ fn settings(account_id: Option<&str>) -> NovaSendSettings {
         timeout_ms: 1000,
         webhook_secret_previous: None,
         webhook_secret_previous_until: None,
+        confirmation_window_s: None,
     }
 }
 

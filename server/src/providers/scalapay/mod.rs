@@ -608,6 +608,12 @@ impl PaymentProvider for Scalapay {
         super::PollPolicy { floor_ms: 10_000, max_ms: 300_000 }
     }
 
+    /// The order's own expiry: `orderExpiryMilliseconds` when set, else Scalapay's 40 minutes
+    /// ([`wire::DEFAULT_ORDER_EXPIRY_MS`]).
+    fn confirmation_window(&self, _method: PaymentMethod) -> Option<Duration> {
+        Some(Duration::from_millis(self.order_expiry_ms.unwrap_or(wire::DEFAULT_ORDER_EXPIRY_MS)))
+    }
+
     fn methods(&self, _country: Country, money: Money) -> Vec<PaymentMethod> {
         // Scalapay serves its European customers whatever the checkout's country: only the
         // currency and the amount decide.
