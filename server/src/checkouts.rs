@@ -243,6 +243,7 @@ impl Checkouts {
     fn merchant_view_of(&self, c: &CheckoutRecord, attempts: Vec<AttemptRecord>) -> api::Checkout {
         api::Checkout {
             id: c.id.clone(),
+            short_reference: ids::short_reference(&c.id),
             amount: c.money.minor(),
             currency: c.money.currency(),
             reference: c.reference.clone(),
@@ -318,6 +319,7 @@ impl Checkouts {
     fn view_of(&self, c: CheckoutRecord, latest: Option<AttemptRecord>) -> PublicCheckout {
         PublicCheckout {
             methods: self.method_options(&c),
+            short_reference: ids::short_reference(&c.id),
             id: c.id,
             merchant_name: self.policy.merchant_name.clone(),
             description: c.description,
@@ -333,8 +335,13 @@ impl Checkouts {
                 failure: a.failure,
                 action: a.failure.map(ErrorCode::action),
                 payment_url: a.payment_url,
+                // Never the number itself: the widget's page and its logs are the customer's.
+                phone: a.phone.as_deref().and_then(|p| PhoneNumber::parse_e164(p).ok()).map(|p| p.masked()),
+                provider_reference: a.provider_reference,
+                finished_at: (!a.status.is_pending()).then(|| rfc3339(a.updated_at)),
             }),
             expires_at: rfc3339(c.expires_at),
+            return_url: c.return_url,
         }
     }
 
@@ -509,6 +516,7 @@ impl Checkouts {
             payment_url: None,
             reported: None,
             created_at: now(),
+            updated_at: now(),
         };
         // The business limits are counted by the store in the insert's transaction: a refusal
         // stores nothing and sends nothing.
@@ -1549,6 +1557,7 @@ mod tests {
             payment_url: None,
             reported: None,
             created_at: now,
+            updated_at: now,
         };
         store.start_attempt(&attempt, 0, &Cause::Api("pay")).await.unwrap();
         attempt
