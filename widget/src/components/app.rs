@@ -287,11 +287,11 @@ pub(crate) fn App(props: &AppProps) -> Html {
             (main, i18n::attempt_status(a.status, locale), none())
         }
         (Screen::Paid(a), Some(c)) => {
-            let mut rows = vec![(Text::Amount, amount.clone())];
-            rows.extend(a.map(|a| attempt_rows(c, a, locale)).unwrap_or_default());
+            let mut rows = a.map(|a| attempt_rows(c, a, locale)).unwrap_or_default();
+            rows[0] = Some(amount.clone());
             (none(), Text::Paid.get(locale), end(c, rows, locale))
         }
-        (Screen::Refunded, Some(c)) => (none(), Text::Refunded.get(locale), end(c, Vec::new(), locale)),
+        (Screen::Refunded, Some(c)) => (none(), Text::Refunded.get(locale), end(c, NO_ROWS, locale)),
         (Screen::Failed(a), Some(c)) => {
             let code = a.failure.unwrap_or(if a.status == AttemptStatus::Expired {
                 ErrorCode::SessionExpired
@@ -309,11 +309,11 @@ pub(crate) fn App(props: &AppProps) -> Html {
             let rows = attempt_rows(c, a, locale);
             (none(), code.message(locale), html! { <>{ again }{ end(c, rows, locale) }</> })
         }
-        (Screen::Closed(s), Some(c)) => (none(), i18n::closed(s, locale), end(c, Vec::new(), locale)),
+        (Screen::Closed(s), Some(c)) => (none(), i18n::closed(s, locale), end(c, NO_ROWS, locale)),
         (Screen::Review, Some(c)) => (
             none(),
             Text::UnderReview.get(locale),
-            html! { <><p>{ SuggestedAction::ContactSupport.message(locale) }</p>{ end(c, Vec::new(), locale) }</> },
+            html! { <><p>{ SuggestedAction::ContactSupport.message(locale) }</p>{ end(c, NO_ROWS, locale) }</> },
         ),
     };
 
@@ -336,27 +336,30 @@ pub(crate) fn App(props: &AppProps) -> Html {
     }
 }
 
-/// The end screens' follow-up: the short reference, the receipt's `rows`, and the way back to
-/// the merchant's page.
-fn end(c: &PublicCheckout, rows: Vec<(Text, String)>, locale: Locale) -> Html {
+/// A receipt with nothing to show.
+const NO_ROWS: [Option<String>; 4] = [None, None, None, None];
+
+/// The end screens' follow-up: the short reference, the receipt's `rows` (see
+/// [`OutcomeProps::rows`]), and the way back to the merchant's page.
+fn end(c: &PublicCheckout, rows: [Option<String>; 4], locale: Locale) -> Html {
     outcome(OutcomeProps { locale, reference: &c.short_reference, rows, return_url: c.return_url.as_deref() })
 }
 
-/// The receipt's rows about an ended attempt: the method (as the provider names it) with the
-/// masked number, when it ended, and the provider's transaction id.
-fn attempt_rows(c: &PublicCheckout, a: &PublicAttempt, locale: Locale) -> Vec<(Text, String)> {
+/// The receipt's rows about an ended attempt (no amount): the method (as the provider names
+/// it) with the masked number, when it ended, and the provider's transaction id.
+fn attempt_rows(c: &PublicCheckout, a: &PublicAttempt, locale: Locale) -> [Option<String>; 4] {
     let provider = c.methods.iter().find(|o| o.method == a.method).map(|o| o.provider);
-    let method = provider.map_or(a.method.label(locale), |p| a.method.label_by(p, locale));
-    let mut rows = vec![(
-        Text::MethodLegend,
-        match &a.phone {
-            Some(phone) => format!("{method} · {phone}"),
-            None => method.to_owned(),
-        },
-    )];
-    rows.extend(a.finished_at.as_deref().and_then(|t| local_time(t, locale)).map(|t| (Text::When, t)));
-    rows.extend(a.provider_reference.clone().map(|r| (Text::TransactionId, r)));
-    rows
+    let mut method = provider.map_or(a.method.label(locale), |p| a.method.label_by(p, locale)).to_owned();
+    if let Some(phone) = &a.phone {
+        method.push_str(" · ");
+        method.push_str(phone);
+    }
+    [
+        None,
+        Some(method),
+        a.finished_at.as_deref().and_then(|t| local_time(t, locale)),
+        a.provider_reference.clone(),
+    ]
 }
 
 /// Puts the QR code's SVG in `qr_box` as `<img src="data:image/svg+xml,…" alt=…>`: never as

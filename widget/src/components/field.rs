@@ -42,12 +42,19 @@ pub(crate) struct FieldProps<'a> {
 pub(crate) fn field(p: FieldProps<'_>) -> Html {
     let (hint_id, error_id) = (format!("{}-hint", p.id), format!("{}-error", p.id));
     let prefix_id = format!("{}-prefix", p.id);
-    let described: Vec<&str> = [(&p.prefix, &prefix_id), (&p.hint, &hint_id), (&p.error, &error_id)]
-        .into_iter()
-        .filter(|(part, _)| part.is_some())
-        .map(|(_, id)| id.as_str())
-        .collect();
-    let described = (!described.is_empty()).then(|| described.join(" "));
+    // Pushed one by one: `join` would cost the download more than these lines.
+    let mut described = String::new();
+    for (shown, id) in
+        [(p.prefix.is_some(), &prefix_id), (p.hint.is_some(), &hint_id), (p.error.is_some(), &error_id)]
+    {
+        if shown {
+            if !described.is_empty() {
+                described.push(' ');
+            }
+            described.push_str(id);
+        }
+    }
+    let described = (!described.is_empty()).then_some(described);
     let (on_input, on_blur) = (p.on_input, p.on_blur);
     html! {
         <div class="ckw-field">
