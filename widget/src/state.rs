@@ -582,6 +582,11 @@ impl State {
                 self.method = Some(a.method);
             }
         }
+        // A code refused just now is gone from the field, which asks for a new one.
+        let refused = c.attempt.as_ref().filter(|a| a.failure == Some(ErrorCode::OtpRefused)).map(|a| &a.id);
+        if refused.is_some() && refused != self.loaded().and_then(|l| l.attempt.as_ref()).map(|a| &a.id) {
+            self.otp.clear();
+        }
         self.checkout = Fetch::Loaded(c);
         self
     }
@@ -1229,6 +1234,7 @@ mod tests {
         assert!(s.needs_otp(), "the code field is shown again");
         assert_eq!(s.event(), Some((EventKind::Failed, Some("at_1".into()))));
         assert_eq!(s.phone, "07 07 12 34 56", "the number is kept");
+        assert_eq!(s.otp, "", "the refused code is gone");
         let s = run(s, [Action::OtpInput("4821".into()), Action::Submit]);
         let (_, req) = s.sending().expect("the new code is sent");
         assert_eq!(req.otp.as_deref(), Some("4821"));

@@ -1012,7 +1012,8 @@ mod tests {
                 "timestamp": "2023-11-14T22:13:20Z",
                 "livemode": true,
                 "data": {
-                    "checkout": {"id": "co_1", "reference": "order-1", "amount": 5000, "currency": "XOF", "status": "succeeded"},
+                    // The short reference of "co_1" (computed apart from SHA-256("co_1")).
+                    "checkout": {"id": "co_1", "short_reference": "9BRM-FT40", "reference": "order-1", "amount": 5000, "currency": "XOF", "status": "succeeded"},
                     "attempt": {"id": "at_1", "provider": "nova_send", "method": "mobile_money", "status": "succeeded"}
                 }
             })
