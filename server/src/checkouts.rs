@@ -244,6 +244,7 @@ impl Checkouts {
     fn merchant_view_of(&self, c: &CheckoutRecord, attempts: Vec<AttemptRecord>) -> api::Checkout {
         api::Checkout {
             id: c.id.clone(),
+            short_reference: ids::short_reference(&c.id),
             amount: c.money.minor(),
             currency: c.money.currency(),
             reference: c.reference.clone(),
@@ -319,6 +320,7 @@ impl Checkouts {
     fn view_of(&self, c: CheckoutRecord, latest: Option<AttemptRecord>) -> PublicCheckout {
         PublicCheckout {
             methods: self.method_options(&c),
+            short_reference: ids::short_reference(&c.id),
             id: c.id,
             merchant_name: self.policy.merchant_name.clone(),
             description: c.description,
@@ -339,8 +341,13 @@ impl Checkouts {
                 failure: a.failure,
                 action: a.failure.map(ErrorCode::action),
                 payment_url: a.payment_url,
+                // Never the number itself: the widget's page and its logs are the customer's.
+                phone: a.phone.as_deref().and_then(|p| PhoneNumber::parse_e164(p).ok()).map(|p| p.masked()),
+                provider_reference: a.provider_reference,
+                finished_at: (!a.status.is_pending()).then(|| rfc3339(a.updated_at)),
             }),
             expires_at: rfc3339(c.expires_at),
+            return_url: c.return_url,
         }
     }
 
@@ -551,6 +558,7 @@ impl Checkouts {
             payment_url: None,
             reported: None,
             created_at: now(),
+            updated_at: now(),
         };
         // The business limits are counted by the store in the insert's transaction: a refusal
         // stores nothing and sends nothing.
@@ -1591,6 +1599,7 @@ mod tests {
             payment_url: None,
             reported: None,
             created_at: now,
+            updated_at: now,
         };
         store.start_attempt(&attempt, 0, &Cause::Api("pay")).await.unwrap();
         attempt

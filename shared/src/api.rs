@@ -70,6 +70,10 @@ pub struct Customer {
 pub struct Checkout {
     /// `co_…`.
     pub id: String,
+    /// The short reference the customer is shown (on the widget's outcome screens) and may read
+    /// over the phone: 8 characters of Crockford's base32 in two groups, `K7M2-9QXA`, derived
+    /// from the id (the same every time).
+    pub short_reference: String,
     /// Amount in minor units.
     pub amount: u64,
     /// Currency of the amount.
@@ -232,6 +236,9 @@ pub struct MethodOption {
 pub struct PublicCheckout {
     /// `co_…`.
     pub id: String,
+    /// The reference the customer keeps and reads over the phone, `K7M2-9QXA` (as the merchant
+    /// API's `short_reference`).
+    pub short_reference: String,
     /// The merchant's name, shown above the amount.
     pub merchant_name: String,
     /// What is being paid.
@@ -252,6 +259,10 @@ pub struct PublicCheckout {
     pub attempt: Option<PublicAttempt>,
     /// RFC 3339.
     pub expires_at: String,
+    /// The merchant's page to go back to once the payment ended (the checkout's `return_url`,
+    /// an `http(s)` URL), if the merchant gave one.
+    #[serde(default)]
+    pub return_url: Option<String>,
 }
 
 /// The latest attempt, as the customer may see it.
@@ -275,6 +286,18 @@ pub struct PublicAttempt {
     /// widget counts down to it while waiting, else to the checkout's `expires_at`.
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// The number it was started with, masked as in logs (`+225 07 •• •• •• 56`): enough for
+    /// the customer to recognise their wallet, not enough to call anyone.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The provider's reference for the payment, once it gave one: the transaction id the
+    /// customer can quote to the provider or operator.
+    #[serde(default)]
+    pub provider_reference: Option<String>,
+    /// When it reached its final state (paid, failed, expired), RFC 3339; absent while it is
+    /// under way.
+    #[serde(default)]
+    pub finished_at: Option<String>,
 }
 
 /// `POST /v1/public/checkouts/{id}/pay` (client secret): the customer's choice. Amount and
@@ -605,6 +628,10 @@ pub struct WebhookEventData {
 pub struct EventCheckout {
     /// `co_…`.
     pub id: String,
+    /// The short reference the customer was shown, `K7M2-9QXA` (as the checkout's
+    /// `short_reference`; absent from events recorded before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_reference: Option<String>,
     /// The merchant's order reference.
     pub reference: String,
     /// Amount in minor units.

@@ -35,8 +35,8 @@ pub enum ErrorCode {
     AmountTooLow,
     /// The wallet exists but cannot pay: blocked, identity not verified, or no secret code set.
     AccountUnavailable,
-    /// The operator asks for a one-time code (Orange Money in Côte d'Ivoire: `#144*82#`) that was
-    /// missing or wrong.
+    /// The operator asks for a one-time code (Orange Money in Côte d'Ivoire: `#144*82#`) and none
+    /// was given.
     OtpRequired,
     /// The customer cancelled on the payment page.
     CustomerCancelled,
@@ -56,6 +56,9 @@ pub enum ErrorCode {
     /// The verifier's own limit: too many wrong one-time codes on this checkout; the method
     /// that needs them is refused for it.
     OtpAttemptsExhausted,
+    /// The operator refused the one-time code the customer gave (wrong, expired or already
+    /// used): a new one is generated and the payment tried again.
+    OtpRefused,
 }
 
 /// What the customer can do next.
@@ -81,7 +84,7 @@ pub enum SuggestedAction {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InsufficientFunds,
         ErrorCode::CustomerDeclined,
         ErrorCode::SessionExpired,
@@ -99,6 +102,7 @@ impl ErrorCode {
         ErrorCode::TooManyRequests,
         ErrorCode::TooManyAttempts,
         ErrorCode::OtpAttemptsExhausted,
+        ErrorCode::OtpRefused,
     ];
 
     /// The stable identifier (as serialised).
@@ -121,6 +125,7 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
             ErrorCode::TooManyAttempts => "TOO_MANY_ATTEMPTS",
             ErrorCode::OtpAttemptsExhausted => "OTP_ATTEMPTS_EXHAUSTED",
+            ErrorCode::OtpRefused => "OTP_REFUSED",
         }
     }
 
@@ -205,6 +210,12 @@ impl ErrorCode {
             (ErrorCode::OtpAttemptsExhausted, Locale::En) => {
                 "Too many confirmation codes were refused for this purchase. Choose another way to pay."
             }
+            (ErrorCode::OtpRefused, Locale::Fr) => {
+                "Ce code a été refusé ou a déjà servi. Générez-en un nouveau puis réessayez."
+            }
+            (ErrorCode::OtpRefused, Locale::En) => {
+                "This code was refused or already used. Generate a new one, then try again."
+            }
         }
     }
 
@@ -214,9 +225,10 @@ impl ErrorCode {
         match self {
             ErrorCode::InsufficientFunds => SuggestedAction::TopUp,
             ErrorCode::InvalidPhoneNumber => SuggestedAction::CheckNumber,
-            ErrorCode::CustomerDeclined | ErrorCode::CustomerCancelled | ErrorCode::OtpRequired => {
-                SuggestedAction::Retry
-            }
+            ErrorCode::CustomerDeclined
+            | ErrorCode::CustomerCancelled
+            | ErrorCode::OtpRequired
+            | ErrorCode::OtpRefused => SuggestedAction::Retry,
             ErrorCode::SessionExpired => SuggestedAction::StartNewPayment,
             ErrorCode::ProviderUnavailable | ErrorCode::TooManyRequests => SuggestedAction::RetryLater,
             ErrorCode::OtpAttemptsExhausted => SuggestedAction::ChooseAnotherMethod,

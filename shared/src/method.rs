@@ -46,6 +46,13 @@ impl Provider {
     pub fn needs_otp(self, method: PaymentMethod) -> bool {
         matches!((self, method), (Provider::NovaSend, PaymentMethod::OrangeMoney))
     }
+
+    /// Whether this provider's card method is pay-later: the shopper pays the order's total in
+    /// instalments (Scalapay, "payez en plusieurs fois",
+    /// <https://developers.scalapay.com/reference/get_v2-payments-token-1>).
+    pub fn pays_later(self) -> bool {
+        matches!(self, Provider::Scalapay)
+    }
 }
 
 /// What the customer chooses in the widget.
@@ -106,6 +113,16 @@ impl PaymentMethod {
         }
     }
 
+    /// The name shown to the customer when `provider` carries this method: the card method of a
+    /// pay-later provider is named as pay-later, not as a card.
+    pub fn label_by(self, provider: Provider, locale: Locale) -> &'static str {
+        match (self, provider.pays_later(), locale) {
+            (PaymentMethod::Card, true, Locale::Fr) => "Payer en plusieurs fois",
+            (PaymentMethod::Card, true, Locale::En) => "Pay in instalments",
+            _ => self.label(locale),
+        }
+    }
+
     /// Whether the customer identifies with a phone number for this method.
     pub fn needs_phone(self) -> bool {
         !matches!(self, PaymentMethod::Card)
@@ -162,5 +179,14 @@ mod tests {
         assert!(Provider::NovaSend.needs_otp(OrangeMoney));
         assert!(!Provider::NovaSend.needs_otp(MtnMomo));
         assert!(!Provider::CaurisFlux.needs_otp(OrangeMoney));
+    }
+
+    #[test]
+    fn scalapay_s_card_method_is_named_as_pay_later() {
+        use PaymentMethod::*;
+        assert_eq!(Card.label_by(Provider::Scalapay, Locale::Fr), "Payer en plusieurs fois");
+        assert_eq!(Card.label_by(Provider::Scalapay, Locale::En), "Pay in instalments");
+        assert_eq!(Card.label_by(Provider::CaurisFlux, Locale::Fr), "Carte bancaire");
+        assert_eq!(OrangeMoney.label_by(Provider::NovaSend, Locale::En), "Orange Money");
     }
 }

@@ -710,6 +710,12 @@ impl Plan {
         self.nsn_len + usize::from(self.trunk_zero)
     }
 
+    /// The plan's example mobile number as written nationally (`07 07 12 34 56`): a phone
+    /// field's placeholder.
+    pub fn example_national(&self) -> String {
+        self.format_national(self.example)
+    }
+
     /// The network of the longest mobile prefix that starts `nsn`, if any does.
     fn mobile_network(&self, nsn: &str) -> Option<Network> {
         self.mobile

@@ -6,6 +6,7 @@ mod abuse_limits;
 mod bad_input;
 mod browser;
 mod browser_embed;
+mod browser_outcome;
 mod browser_paths;
 mod browser_waiting;
 mod cancel;

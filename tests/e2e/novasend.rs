@@ -79,7 +79,8 @@ async fn orange_money_needs_the_customers_one_time_code() {
     assert_eq!(body["attempt"]["failure"], "OTP_REQUIRED");
     assert_eq!(body["status"], "open", "the customer can try again with a code");
 
-    // A wrong code fails at once; a good one pays.
+    // A wrong code fails at once, as a refused code (the sandbox answers a payin `failed` with
+    // `transaction_error`): the customer is asked for a new code, not for another method.
     let (_, body) = app
         .pay_raw(
             &c.id,
@@ -88,6 +89,12 @@ async fn orange_money_needs_the_customers_one_time_code() {
         )
         .await;
     assert_eq!(body["attempt"]["status"], "failed", "{body}");
+    assert_eq!(body["attempt"]["failure"], "OTP_REFUSED", "{body}");
+    assert_eq!(body["attempt"]["action"], "retry", "{body}");
+    let refused = app.sandbox_payins().await.unwrap();
+    let refused = refused.iter().find(|p| p["status"] == "failed").expect("the refused payin");
+    assert_eq!(refused["failure"]["code"], "transaction_error", "the sandbox's own answer: {refused}");
+    // A good one pays.
     let (_, body) = app
         .pay_raw(&c.id, &secret(&c), json!({"method": "orange_money", "phone": "0707123456", "otp": "4821"}))
         .await;

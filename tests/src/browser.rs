@@ -209,6 +209,25 @@ pub async fn widget_wait(c: &Client, host: &str, css: &str, within: Duration) ->
     }
 }
 
+/// Waits until the widget of `host` shows the screen `name` (its `data-screen`).
+pub async fn widget_screen(c: &Client, host: &str, name: &str) -> anyhow::Result<Element> {
+    widget_wait(c, host, &format!(".ckw[data-screen={name}]"), WAIT).await
+}
+
+/// Picks the payment method `method` (its radio button's value) in the widget of `host`.
+pub async fn widget_choose(c: &Client, host: &str, method: &str) -> anyhow::Result<()> {
+    widget_wait(c, host, &format!("input[name=method][value={method}]"), WAIT).await?.click().await?;
+    Ok(())
+}
+
+/// Replaces what the widget's field `name` holds with `text`, typed as a customer would.
+pub async fn widget_type(c: &Client, host: &str, name: &str, text: &str) -> anyhow::Result<()> {
+    let input = widget_wait(c, host, &format!("input[name={name}]"), WAIT).await?;
+    input.clear().await?;
+    input.send_keys(text).await?;
+    Ok(())
+}
+
 /// The widget's visible text (through its shadow root when it has one).
 pub async fn widget_text(c: &Client, host: &str) -> anyhow::Result<String> {
     let text = c

@@ -231,6 +231,8 @@ pub struct Options {
     /// Verifier: `[routing]` (the defaults: the first configured provider while it is up,
     /// a 30 s cool-down).
     pub routing: server::routing::RoutingSettings,
+    /// Verifier: `[checkout] ttl_seconds`, how long a checkout can be paid (30 min by default).
+    pub checkout_ttl_s: u64,
 }
 
 impl Default for Options {
@@ -263,6 +265,7 @@ impl Default for Options {
             allowed_origins: Vec::new(),
             limits: None,
             routing: server::routing::RoutingSettings::default(),
+            checkout_ttl_s: 1800,
         }
     }
 }
@@ -488,7 +491,10 @@ impl TestApp {
                     MERCHANT_KEY
                 })),
             },
-            checkout: CheckoutSettings { default_country: shared::phone::Country::Ci, ttl_seconds: 1800 },
+            checkout: CheckoutSettings {
+                default_country: shared::phone::Country::Ci,
+                ttl_seconds: options.checkout_ttl_s,
+            },
             reconcile: ReconcileSettings {
                 poll_interval_ms: options.poll_interval_ms,
                 max_poll_interval_ms: options.max_poll_interval_ms,

@@ -101,7 +101,7 @@ pub(crate) fn pay_body(request: &PayRequest) -> String {
 
 /// The `detail` of a `checkout:*` DOM event, as JSON: `{"checkoutId","status"}` plus, when
 /// there is an attempt, `attemptId`, `method`, `reference` (what the customer keeps: the
-/// attempt id) and `failure` (the catalogue's code).
+/// checkout's short reference, `K7M2-9QXA`) and `failure` (the catalogue's code).
 pub(crate) fn event_detail(c: &PublicCheckout) -> String {
     let mut out = String::from("{\"checkoutId\":");
     json_string(&c.id, &mut out);
@@ -109,7 +109,7 @@ pub(crate) fn event_detail(c: &PublicCheckout) -> String {
     json_string(c.status.as_str(), &mut out);
     if let Some(a) = &c.attempt {
         for (key, value) in
-            [("attemptId", a.id.as_str()), ("method", a.method.as_str()), ("reference", &a.id)]
+            [("attemptId", a.id.as_str()), ("method", a.method.as_str()), ("reference", &c.short_reference)]
         {
             out.push_str(&format!(",\"{key}\":"));
             json_string(value, &mut out);
@@ -354,7 +354,7 @@ mod tests {
         use shared::method::PaymentMethod;
         use shared::status::{AttemptStatus, CheckoutStatus};
         let mut c = crate::wire::checkout(
-            &serde_json::json!({"id":"co_1","merchant_name":"m","amount":1,"currency":"XOF","country":"CI",
+            &serde_json::json!({"id":"co_1","short_reference":"K7M2-9QXA","merchant_name":"m","amount":1,"currency":"XOF","country":"CI",
                 "status":"open","livemode":false,"methods":[],"expires_at":"t"}),
         )
         .unwrap();
@@ -371,11 +371,14 @@ mod tests {
             action: None,
             payment_url: None,
             expires_at: None,
+            phone: None,
+            provider_reference: None,
+            finished_at: None,
         });
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&event_detail(&c)).unwrap(),
             serde_json::json!({"checkoutId":"co_1","status":"open","attemptId":"at_\"1","method":"mtn_momo",
-                "reference":"at_\"1","failure":"INSUFFICIENT_FUNDS"})
+                "reference":"K7M2-9QXA","failure":"INSUFFICIENT_FUNDS"})
         );
     }
 

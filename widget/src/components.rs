@@ -6,8 +6,9 @@
 
 pub(crate) mod app;
 pub(crate) mod field;
+pub(crate) mod marks;
 pub(crate) mod method_choice;
-pub(crate) mod paid;
+pub(crate) mod outcome;
 pub(crate) mod pay_form;
 pub(crate) mod retry;
 pub(crate) mod summary;

@@ -42,8 +42,6 @@ pub(crate) enum Text {
     OtpLabel,
     /// The one-time code is missing or malformed.
     OtpInvalid,
-    /// The operator refused the one-time code.
-    OtpRefused,
     /// The waiting screen's instruction for a card page.
     FinishOnPage,
     /// What to do with the push prompt.
@@ -65,12 +63,20 @@ pub(crate) enum Text {
     ChangeNumber,
     /// Ends the attempt and goes back to the form.
     CancelPayment,
+    /// The link back to the merchant's page on the end screens.
+    ReturnToShop,
+    /// The receipt's row of the amount.
+    Amount,
+    /// The receipt's row of the time the attempt ended.
+    When,
+    /// The receipt's row of the provider's transaction id.
+    TransactionId,
 }
 
 impl Text {
     /// Every string, for tests.
     #[cfg(test)]
-    const ALL: [Text; 26] = [
+    const ALL: [Text; 29] = [
         Text::Loading,
         Text::MethodLegend,
         Text::PhoneLabel,
@@ -86,7 +92,6 @@ impl Text {
         Text::Network,
         Text::OtpLabel,
         Text::OtpInvalid,
-        Text::OtpRefused,
         Text::FinishOnPage,
         Text::ApproveWithPin,
         Text::NoPrompt,
@@ -97,6 +102,10 @@ impl Text {
         Text::UnderReview,
         Text::ChangeNumber,
         Text::CancelPayment,
+        Text::ReturnToShop,
+        Text::Amount,
+        Text::When,
+        Text::TransactionId,
     ];
 
     /// The string in `locale`.
@@ -112,6 +121,10 @@ impl Text {
             Text::OpenPaymentPage => ("Ouvrir la page de paiement", "Open the payment page"),
             Text::Paid => ("Payé", "Paid"),
             Text::Reference => ("Référence à conserver\u{a0}:", "Reference to keep:"),
+            Text::ReturnToShop => ("Retour à la boutique", "Return to the shop"),
+            Text::Amount => ("Montant", "Amount"),
+            Text::When => ("Date et heure", "Date and time"),
+            Text::TransactionId => ("N° de transaction", "Transaction ID"),
             Text::TryAgain => ("Réessayer", "Try again"),
             Text::Refunded => ("Ce paiement a été remboursé.", "This payment was refunded."),
             Text::Expired => ("Ce paiement a expiré.", "This payment has expired."),
@@ -121,10 +134,6 @@ impl Text {
             Text::OtpInvalid => (
                 "Saisissez le code de 4 à 6 chiffres reçu par SMS.",
                 "Enter the 4 to 6 digit code you received by text message.",
-            ),
-            Text::OtpRefused => (
-                "Ce code a été refusé ou a déjà servi. Générez-en un nouveau puis réessayez.",
-                "This code was refused or already used. Generate a new one, then try again.",
             ),
             Text::FinishOnPage => {
                 ("Terminez le paiement sur la page de paiement", "Finish the payment on the payment page")
@@ -184,13 +193,11 @@ pub(crate) fn problem(p: Problem, locale: Locale) -> &'static str {
     }
 }
 
-/// Why the phone field is refused, saying how numbers of `country` are written.
+/// Why the phone field is refused, saying how numbers of `country` are written (with the
+/// country's example: "10 chiffres, par exemple 07 07 12 34 56").
 pub(crate) fn phone_problem(p: &PhoneProblem, country: Country, locale: Locale) -> String {
     match p {
-        PhoneProblem::Invalid(e) => {
-            let _ = country;
-            e.message(locale)
-        }
+        PhoneProblem::Invalid(e) => e.message_for(country, locale),
         PhoneProblem::Refused => ErrorCode::InvalidPhoneNumber.message(locale).to_owned(),
     }
 }
@@ -199,7 +206,7 @@ pub(crate) fn phone_problem(p: &PhoneProblem, country: Country, locale: Locale) 
 pub(crate) fn otp_problem(p: OtpProblem, locale: Locale) -> &'static str {
     match p {
         OtpProblem::Invalid => Text::OtpInvalid.get(locale),
-        OtpProblem::Refused => Text::OtpRefused.get(locale),
+        OtpProblem::Refused => ErrorCode::OtpRefused.message(locale),
     }
 }
 
@@ -240,6 +247,14 @@ pub(crate) fn mismatch(m: Mismatch, locale: Locale) -> String {
             format!("Ce numéro est un numéro {net}\u{a0}: changez de numéro ou de moyen de paiement.")
         }
         (None, Locale::En) => format!("This is {a} {net} number: change the number or the way to pay."),
+    }
+}
+
+/// The trust line under the widget: "Paiement sécurisé · payé à Boutique Awa".
+pub(crate) fn secure(merchant: &str, locale: Locale) -> String {
+    match locale {
+        Locale::Fr => format!("Paiement sécurisé · payé à {merchant}"),
+        Locale::En => format!("Secure payment · paid to {merchant}"),
     }
 }
 

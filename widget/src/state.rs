@@ -7,7 +7,7 @@
 
 use std::rc::Rc;
 
-use shared::api::{ApiErrorCode, PayRequest, PublicAttempt, PublicCheckout};
+use shared::api::{ApiErrorCode, MethodOption, PayRequest, PublicAttempt, PublicCheckout};
 use shared::catalogue::ErrorCode;
 use shared::locale::Locale;
 use shared::method::{PaymentMethod, Provider};
@@ -289,6 +289,9 @@ pub(crate) enum Screen<'a> {
     Refunded,
     /// The latest attempt failed or expired; the customer may try again.
     Failed(&'a PublicAttempt),
+    /// The operator refused the one-time code of the latest attempt: the form again, with the
+    /// code field asking for a new one.
+    CodeRefused(&'a PublicAttempt),
     /// The provider reported another amount, currency or reference than the attempt's: the
     /// merchant checks; the customer must not pay again.
     Review,
@@ -307,6 +310,7 @@ impl Screen<'_> {
             Screen::Paid(_) => "paid",
             Screen::Refunded => "refunded",
             Screen::Failed(_) => "failed",
+            Screen::CodeRefused(_) => "code_refused",
             Screen::Review => "review",
             Screen::Closed(_) => "closed",
         }
@@ -526,7 +530,7 @@ impl State {
                 Some((EventKind::Submitted, Some(a.id.clone())))
             }
             Screen::Paid(a) => Some((EventKind::Succeeded, a.map(|a| a.id.clone()))),
-            Screen::Failed(a) => Some((EventKind::Failed, Some(a.id.clone()))),
+            Screen::Failed(a) | Screen::CodeRefused(a) => Some((EventKind::Failed, Some(a.id.clone()))),
             Screen::Closed(CheckoutStatus::Expired) => Some((EventKind::Expired, None)),
             _ => None,
         }
@@ -555,15 +559,13 @@ impl State {
                 Some(a) if a.status.is_pending() => Screen::Waiting(a),
                 Some(a) if a.status == AttemptStatus::Succeeded => Screen::Paid(Some(a)),
                 Some(a) if a.status == AttemptStatus::Review => Screen::Review,
-                // Not an attempt the customer left, nor one they are cancelling (the stream may
-                // tell its end before the cancellation's answer does).
-                Some(a)
-                    if self.dismissed_attempt.as_deref() != Some(a.id.as_str())
-                        && self.cancel.as_ref().is_none_or(|x| x.attempt != a.id) =>
-                {
-                    Screen::Failed(a)
-                }
-                _ => Screen::Form,
+                Some(a) if self.dismissed_attempt.as_deref() == Some(a.id.as_str()) => Screen::Form,
+                // One the customer is cancelling: the stream may tell its end before the
+                // cancellation's answer does.
+                Some(a) if self.cancel.as_ref().is_some_and(|x| x.attempt == a.id) => Screen::Form,
+                Some(a) if a.failure == Some(ErrorCode::OtpRefused) => Screen::CodeRefused(a),
+                Some(a) => Screen::Failed(a),
+                None => Screen::Form,
             },
         }
     }
@@ -598,6 +600,20 @@ impl State {
         out
     }
 
+    /// The methods offered, each once with the first provider offering it (which names it:
+    /// a pay-later provider's card method is pay-later).
+    pub(crate) fn method_options(&self) -> Vec<MethodOption> {
+        let mut out: Vec<MethodOption> = Vec::new();
+        if let Some(c) = self.loaded() {
+            for m in &c.methods {
+                if !out.iter().any(|o| o.method == m.method) {
+                    out.push(m.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Parses the phone field, if the chosen method needs one.
     fn check_phone(&self) -> Result<PhoneNumber, PhoneError> {
         let Some(c) = self.loaded() else { return Err(PhoneError::Empty) };
@@ -611,13 +627,28 @@ impl State {
             if first.is_some() && c.methods.iter().all(|m| Some(m.method) == first) {
                 self.method = first;
             }
+            // A refused one-time code asks for a new one with the same method (after a reload
+            // too, when nothing else remembers it).
+            if let Some(a) = c.attempt.as_ref().filter(|a| a.failure == Some(ErrorCode::OtpRefused)) {
+                self.method = Some(a.method);
+            }
+        }
+        // A code refused just now is gone from the field, which asks for a new one.
+        let refused = c.attempt.as_ref().filter(|a| a.failure == Some(ErrorCode::OtpRefused)).map(|a| &a.id);
+        if refused.is_some() && refused != self.loaded().and_then(|l| l.attempt.as_ref()).map(|a| &a.id) {
+            self.otp.clear();
         }
         self.checkout = Fetch::Loaded(c);
         self
     }
 
     fn submit(mut self) -> State {
-        if self.pay != Pay::Idle || self.screen() != Screen::Form {
+        let refused = match self.screen() {
+            Screen::Form => None,
+            Screen::CodeRefused(a) => Some(a.id.clone()),
+            _ => return self,
+        };
+        if self.pay != Pay::Idle {
             return self;
         }
         self.form_error = None;
@@ -650,6 +681,10 @@ impl State {
             None
         };
         self.otp_error = None;
+        // The refused attempt is left behind: a stale event about it must not bring it back.
+        if refused.is_some() {
+            self.dismissed_attempt = refused;
+        }
         self.attempt_network =
             if method.needs_phone() { method.network().or(self.phone_network()) } else { None };
         self.seq = self.seq.wrapping_add(1);
@@ -762,6 +797,12 @@ impl Reducible for State {
                 _ => s.with_checkout(c),
             },
             Action::ChooseMethod(m) => {
+                // Another method leaves the refused code's screen for the plain form.
+                if let Screen::CodeRefused(a) = s.screen()
+                    && a.method != m
+                {
+                    s.dismissed_attempt = Some(a.id.clone());
+                }
                 s.method = Some(m);
                 if s.form_error == Some(Problem::NoMethod) || s.form_error == Some(Problem::MethodUnavailable)
                 {
@@ -781,7 +822,10 @@ impl Reducible for State {
             Action::Tick(now) => {
                 s.now_ms = Some(now);
                 let due = s.remaining_secs() == Some(0);
-                if due && !s.deadline_reloaded && matches!(s.screen(), Screen::Form | Screen::Waiting(_)) {
+                if due
+                    && !s.deadline_reloaded
+                    && matches!(s.screen(), Screen::Form | Screen::CodeRefused(_) | Screen::Waiting(_))
+                {
                     // The deadline passed here: ask the server, which alone says it expired.
                     s.deadline_reloaded = true;
                     s.load_seq = s.load_seq.wrapping_add(1);
@@ -880,6 +924,7 @@ mod tests {
     fn checkout(status: CheckoutStatus, attempt: Option<(&str, AttemptStatus)>) -> PublicCheckout {
         PublicCheckout {
             id: "co_abcdefghijklmnopqrstuvwx".into(),
+            short_reference: "K7M2-9QXA".into(),
             merchant_name: "Boutique Awa".into(),
             description: Some("2 pagnes".into()),
             amount: 5000,
@@ -896,8 +941,12 @@ mod tests {
                 action: None,
                 payment_url: None,
                 expires_at: None,
+                phone: None,
+                provider_reference: None,
+                finished_at: None,
             }),
             expires_at: "2026-01-01T00:00:00Z".into(),
+            return_url: None,
         }
     }
 
@@ -1257,6 +1306,52 @@ mod tests {
         // MTN needs no code.
         let s = run(s, [Action::ChooseMethod(PaymentMethod::MtnMomo)]);
         assert!(!s.needs_otp());
+    }
+
+    #[test]
+    fn a_refused_code_asks_for_a_new_one_on_the_form() {
+        let s = with_methods(&[
+            (PaymentMethod::OrangeMoney, Provider::NovaSend),
+            (PaymentMethod::MtnMomo, Provider::NovaSend),
+        ]);
+        let s = run(
+            s,
+            [
+                Action::ChooseMethod(PaymentMethod::OrangeMoney),
+                Action::PhoneInput("0707123456".into()),
+                Action::OtpInput("000000".into()),
+                Action::Submit,
+            ],
+        );
+        let mut refused = checkout(CheckoutStatus::Open, Some(("at_1", AttemptStatus::Failed)));
+        refused.methods = s.loaded().unwrap().methods.clone();
+        if let Some(a) = refused.attempt.as_mut() {
+            a.method = PaymentMethod::OrangeMoney;
+            a.failure = Some(ErrorCode::OtpRefused);
+        }
+        let s = run(s, [Action::PayAccepted(refused.clone())]);
+        assert_eq!(s.screen().name(), "code_refused");
+        assert!(s.needs_otp(), "the code field is shown again");
+        assert_eq!(s.event(), Some((EventKind::Failed, Some("at_1".into()))));
+        assert_eq!(s.phone, "07 07 12 34 56", "the number is kept");
+        assert_eq!(s.otp, "", "the refused code is gone");
+        let s = run(s, [Action::OtpInput("4821".into()), Action::Submit]);
+        let (_, req) = s.sending().expect("the new code is sent");
+        assert_eq!(req.otp.as_deref(), Some("4821"));
+        assert_eq!(s.dismissed_attempt.as_deref(), Some("at_1"), "the refusal is left behind");
+        // After a reload: the same screen, with the method chosen again.
+        let reloaded = run(State::new(Locale::Fr, true), [Action::Loaded(refused.clone())]);
+        assert_eq!(reloaded.screen().name(), "code_refused");
+        assert_eq!(reloaded.method, Some(PaymentMethod::OrangeMoney));
+        // Choosing another method leaves it for the plain form.
+        let other = run(reloaded, [Action::ChooseMethod(PaymentMethod::MtnMomo)]);
+        assert_eq!(other.screen(), Screen::Form);
+        // Any other failure stays a failure screen.
+        if let Some(a) = refused.attempt.as_mut() {
+            a.failure = Some(ErrorCode::PaymentRefused);
+        }
+        let failed = run(State::new(Locale::Fr, true), [Action::Loaded(refused)]);
+        assert_eq!(failed.screen().name(), "failed");
     }
 
     #[test]

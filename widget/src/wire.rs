@@ -142,6 +142,7 @@ fn whole(n: &impl Node) -> Option<u64> {
 pub(crate) fn checkout<N: Node>(n: &N) -> Option<PublicCheckout> {
     Some(PublicCheckout {
         id: text(n, "id")?,
+        short_reference: text(n, "short_reference")?,
         merchant_name: text(n, "merchant_name")?,
         description: optional(n, "description", N::string)?,
         amount: whole(&n.field("amount")?)?,
@@ -152,6 +153,7 @@ pub(crate) fn checkout<N: Node>(n: &N) -> Option<PublicCheckout> {
         methods: n.field("methods")?.list()?.iter().map(method_option).collect::<Option<_>>()?,
         attempt: optional(n, "attempt", attempt)?,
         expires_at: text(n, "expires_at")?,
+        return_url: optional(n, "return_url", N::string)?,
     })
 }
 
@@ -168,6 +170,9 @@ fn attempt<N: Node>(n: &N) -> Option<PublicAttempt> {
         action: optional(n, "action", variant)?,
         payment_url: optional(n, "payment_url", N::string)?,
         expires_at: optional(n, "expires_at", N::string)?,
+        phone: optional(n, "phone", N::string)?,
+        provider_reference: optional(n, "provider_reference", N::string)?,
+        finished_at: optional(n, "finished_at", N::string)?,
     })
 }
 
@@ -196,6 +201,7 @@ mod tests {
     fn every_checkout_shape_reads_back_as_serde_wrote_it() {
         let full = PublicCheckout {
             id: "co_abcdefghijklmnopqrstuvwx".into(),
+            short_reference: "K7M2-9QXA".into(),
             merchant_name: "Boutique Awa".into(),
             description: Some("2 pagnes \"wax\"".into()),
             amount: 1_000_000_000_000,
@@ -215,8 +221,12 @@ mod tests {
                 action: Some(SuggestedAction::ChooseAnotherMethod),
                 payment_url: Some("https://pay.example/s/1".into()),
                 expires_at: Some("2025-12-31T23:32:00Z".into()),
+                phone: Some("+225 07 •• •• •• 56".into()),
+                provider_reference: Some("tr_1".into()),
+                finished_at: Some("2026-01-01T00:00:00Z".into()),
             }),
             expires_at: "2026-01-01T00:00:00Z".into(),
+            return_url: Some("https://shop.example/orders/1".into()),
         };
         assert_eq!(checkout(&round_trip(&full)), Some(full.clone()));
         let bare = PublicCheckout {
@@ -227,8 +237,12 @@ mod tests {
                 action: None,
                 payment_url: None,
                 expires_at: None,
+                phone: None,
+                provider_reference: None,
+                finished_at: None,
                 ..full.attempt.clone().unwrap()
             }),
+            return_url: None,
             ..full.clone()
         };
         assert_eq!(checkout(&round_trip(&bare)), Some(bare.clone()));
@@ -241,16 +255,16 @@ mod tests {
         for body in [
             r#"{}"#,
             r#"[]"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":"no","methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1.5,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":-1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"USD","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
-            r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t","description":5}"#,
+            r#"{"id":"co_x","short_reference":"K7M2-9QXA","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","short_reference":"K7M2-9QXA","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":"no","methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","short_reference":"K7M2-9QXA","merchant_name":"m","amount":1.5,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","short_reference":"K7M2-9QXA","merchant_name":"m","amount":-1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","short_reference":"K7M2-9QXA","merchant_name":"m","amount":1,"currency":"USD","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t"}"#,
+            r#"{"id":"co_x","short_reference":"K7M2-9QXA","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t","description":5}"#,
         ] {
             assert_eq!(parse(body).as_ref().and_then(checkout), None, "{body}");
         }
-        let ok = r#"{"id":"co_x","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t","attempt":null,"new_field":1}"#;
+        let ok = r#"{"id":"co_x","short_reference":"K7M2-9QXA","merchant_name":"m","amount":1,"currency":"XOF","country":"CI","status":"open","livemode":false,"methods":[],"expires_at":"t","attempt":null,"new_field":1}"#;
         assert!(parse(ok).as_ref().and_then(checkout).is_some(), "null and unknown fields are fine");
     }
 

@@ -322,6 +322,7 @@ pub(super) mod build {
             payment_url: None,
             reported: None,
             created_at: now_secs(),
+            updated_at: now_secs(),
         }
     }
 

@@ -219,6 +219,8 @@ pub struct AttemptRecord {
     pub reported: Option<Reported>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds: when it entered its current state (for a final state, when it ended).
+    pub updated_at: i64,
 }
 
 /// What a provider said about an attempt.

@@ -191,6 +191,7 @@ pub fn event(
         data: WebhookEventData {
             checkout: EventCheckout {
                 id: checkout.id.clone(),
+                short_reference: Some(crate::ids::short_reference(&checkout.id)),
                 reference: checkout.reference.clone(),
                 amount: checkout.money.minor(),
                 currency: checkout.money.currency(),
@@ -311,10 +312,11 @@ pub fn counts_otp(a: &AttemptRecord) -> bool {
 }
 
 /// The failures that mean a refused one-time code: `OTP_REQUIRED` (refused at the start,
-/// NovaSend's `transaction_otp_required`) or `PAYMENT_REFUSED` (the payin declined,
-/// `transaction_error`): <https://docs.novasend.app/api-direct/payment>.
-pub fn refused_code_failures() -> [ErrorCode; 2] {
-    [ErrorCode::OtpRequired, ErrorCode::PaymentRefused]
+/// NovaSend's `transaction_otp_required`), `OTP_REFUSED` (the payin declined at once,
+/// `transaction_error`, read as the code refused by the adapter) or `PAYMENT_REFUSED` (a
+/// declined payin the adapter could not tell apart): <https://docs.novasend.app/api-direct/payment>.
+pub fn refused_code_failures() -> [ErrorCode; 3] {
+    [ErrorCode::OtpRequired, ErrorCode::OtpRefused, ErrorCode::PaymentRefused]
 }
 
 /// Attempts to a phone number count when created strictly after this (unix seconds).
@@ -520,6 +522,7 @@ pub fn attempt_update(
                 .or_else(|| update.provider_reference.clone()),
             payment_url: attempt.payment_url.clone().or_else(|| update.payment_url.clone()),
             reported,
+            updated_at: at,
             ..attempt.clone()
         };
         let mut checkout_after = checkout.clone();
@@ -972,6 +975,7 @@ mod tests {
             payment_url: None,
             reported: None,
             created_at: NOW - 30,
+            updated_at: NOW - 30,
         }
     }
 
@@ -1048,7 +1052,8 @@ mod tests {
                 "timestamp": "2023-11-14T22:13:20Z",
                 "livemode": true,
                 "data": {
-                    "checkout": {"id": "co_1", "reference": "order-1", "amount": 5000, "currency": "XOF", "status": "succeeded"},
+                    // The short reference of "co_1" (computed apart from SHA-256("co_1")).
+                    "checkout": {"id": "co_1", "short_reference": "9BRM-FT40", "reference": "order-1", "amount": 5000, "currency": "XOF", "status": "succeeded"},
                     "attempt": {"id": "at_1", "provider": "nova_send", "method": "mobile_money", "status": "succeeded"}
                 }
             })

@@ -292,6 +292,7 @@ impl SqliteStore {
             payment_url: row.get(&*col(p, "payment_url")),
             reported: reported_from_row_as(row, p)?,
             created_at: row.get(&*col(p, "created_at")),
+            updated_at: row.get(&*col(p, "updated_at")),
         })
     }
 }
@@ -395,16 +396,17 @@ async fn count_for_limits(
         .map_err(other)?;
     let mut counts = AttemptCounts { checkout_attempts: count(attempts), ..AttemptCounts::default() };
     if plan::counts_otp(a) {
-        let [first, second] = plan::refused_code_failures();
+        let [first, second, third] = plan::refused_code_failures();
         let refused: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM attempts WHERE checkout_id = ? AND provider = ? AND method = ?
-               AND status = 'failed' AND failure IN (?, ?)",
+               AND status = 'failed' AND failure IN (?, ?, ?)",
         )
         .bind(&a.checkout_id)
         .bind(a.provider.as_str())
         .bind(a.method.as_str())
         .bind(first.as_str())
         .bind(second.as_str())
+        .bind(third.as_str())
         .fetch_one(&mut *db)
         .await
         .map_err(other)?;
@@ -556,7 +558,7 @@ impl Store for SqliteStore {
         self.read(move |db| {
             Box::pin(async move {
                 let row = sqlx::query(
-                    "SELECT c.*, a.id AS a_id, a.checkout_id AS a_checkout_id, a.provider AS a_provider, a.method AS a_method, a.phone AS a_phone, a.status AS a_status, a.failure AS a_failure, a.idempotency_key AS a_idempotency_key, a.provider_reference AS a_provider_reference, a.payment_url AS a_payment_url, a.created_at AS a_created_at, a.reported_amount AS a_reported_amount, a.reported_amount_text AS a_reported_amount_text, a.reported_currency AS a_reported_currency, a.reported_reference AS a_reported_reference, a.reported_charged AS a_reported_charged
+                    "SELECT c.*, a.id AS a_id, a.checkout_id AS a_checkout_id, a.provider AS a_provider, a.method AS a_method, a.phone AS a_phone, a.status AS a_status, a.failure AS a_failure, a.idempotency_key AS a_idempotency_key, a.provider_reference AS a_provider_reference, a.payment_url AS a_payment_url, a.created_at AS a_created_at, a.updated_at AS a_updated_at, a.reported_amount AS a_reported_amount, a.reported_amount_text AS a_reported_amount_text, a.reported_currency AS a_reported_currency, a.reported_reference AS a_reported_reference, a.reported_charged AS a_reported_charged
                      FROM checkouts c LEFT JOIN attempts a ON a.rowid = (
                          SELECT rowid FROM attempts WHERE checkout_id = c.id
                          ORDER BY created_at DESC, rowid DESC LIMIT 1)

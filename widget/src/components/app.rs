@@ -4,7 +4,9 @@
 //!
 //! Layout, stable across screens so that the live region persists and is announced:
 //! `.ckw` root (with `data-checkout-status`, `data-attempt-status`, `data-screen`) >
-//! summary, the screen's main part, `.ckw-status` (`aria-live="polite"`), the screen's follow-up.
+//! summary, the screen's main part, `.ckw-status` (`aria-live="polite"`), the screen's follow-up
+//! (on the end screens: the reference, the receipt and the way back to the shop), and the trust
+//! line (a lock, "paid to" the merchant).
 //! When the screen changes after the first one, focus moves to its heading (or, back on the
 //! form, to its first field). The parts are drawn by the view functions of the sibling modules.
 
@@ -13,25 +15,27 @@ use std::time::Duration;
 use std::pin::pin;
 
 use futures::future::{abortable, select};
+use shared::api::{PublicAttempt, PublicCheckout};
 use shared::catalogue::{ErrorCode, SuggestedAction};
 use shared::locale::Locale;
 use shared::method::PaymentMethod;
 use shared::money::Money;
 use shared::status::AttemptStatus;
 use shared::ussd;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use yew::platform::spawn_local;
 use yew::platform::time::sleep;
 use yew::{Callback, Html, Properties, function_component, html, use_effect_with, use_mut_ref, use_reducer};
 
-use super::paid::paid;
+use super::marks::lock;
+use super::outcome::{OutcomeProps, outcome};
 use super::pay_form::{PayFormProps, pay_form};
 use super::retry::retry;
 use super::summary::{SummaryProps, summary};
 use super::waiting::{WaitingProps, safe_url, waiting};
 use crate::api::{Client, event_detail, qr_data_url};
 use crate::i18n::{self, Text};
-use crate::state::{Action, Memo, Pay, Problem, Screen, State};
+use crate::state::{Action, Memo, OtpProblem, Pay, Problem, Screen, State, rfc3339_ms};
 
 /// Props of [`App`], given by `mount`.
 #[derive(Debug, PartialEq, Properties)]
@@ -54,6 +58,18 @@ pub(crate) struct AppProps {
 /// Milliseconds since the epoch, from the browser's clock.
 fn now_ms() -> u64 {
     web_sys::js_sys::Date::now() as u64
+}
+
+/// An RFC 3339 time as the customer's browser writes dates in their language and time zone
+/// ("7 déc. 2026, 15:04"), by `Date.prototype.toLocaleString`.
+fn local_time(rfc3339: &str, locale: Locale) -> Option<String> {
+    use web_sys::js_sys::{Date, Object, Reflect};
+    let ms = rfc3339_ms(rfc3339)?;
+    let options = Object::new();
+    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+        let _ = Reflect::set(&options, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    Date::new(&JsValue::from_f64(ms as f64)).to_locale_string(locale.code(), &options).as_string()
 }
 
 /// Focuses `el` if it is an HTML element.
@@ -164,6 +180,7 @@ pub(crate) fn App(props: &AppProps) -> Html {
                     // "Change number": on the number, to edit it.
                     "form" if edit_number => pick(".ckw-form input[name=phone]"),
                     "form" => pick(".ckw-form input:checked").or_else(|| pick(".ckw-form input")),
+                    "code_refused" => pick(".ckw-form input[name=otp]"),
                     "waiting" => pick(".ckw-title"),
                     _ => pick(".ckw-status"),
                 });
@@ -225,14 +242,17 @@ pub(crate) fn App(props: &AppProps) -> Html {
             (none(), i18n::problem(p, locale), again.unwrap_or_default())
         }
         (Screen::Loading, _) | (_, None) => (none(), Text::Loading.get(locale), none()),
-        (Screen::Form, Some(c)) => {
+        (Screen::Form | Screen::CodeRefused(_), Some(c)) => {
             let sending = state.pay != Pay::Idle;
+            // After a refused code, the code field says so until a new one is typed.
+            let refused = matches!(screen, Screen::CodeRefused(_)) && state.otp.is_empty();
+            let otp_error = state.otp_error.or(refused.then_some(OtpProblem::Refused));
             let mismatch = state.mismatch();
             let otp_code = ussd::orange_otp(c.country).map(|u| u.dial(c.amount, locale));
             let form = pay_form(PayFormProps {
                 uid: &props.uid,
                 locale,
-                methods: &state.methods(),
+                methods: &state.method_options(),
                 method: state.method,
                 phone: &state.phone,
                 network: state
@@ -248,13 +268,14 @@ pub(crate) fn App(props: &AppProps) -> Html {
                     (
                         state.otp.as_str(),
                         i18n::otp_hint(otp_code.as_deref(), locale),
-                        state.otp_error.map(|p| i18n::otp_problem(p, locale)),
+                        otp_error.map(|p| i18n::otp_problem(p, locale)),
                     )
                 }),
                 form_error: state.form_error.map(|p| i18n::problem(p, locale)),
                 pay_label: i18n::pay_label(&amount, locale),
                 sending,
                 on_action: &dispatch,
+                country: c.country,
             });
             (form, if sending { Text::Sending.get(locale) } else { "" }, none())
         }
@@ -274,9 +295,13 @@ pub(crate) fn App(props: &AppProps) -> Html {
             });
             (main, i18n::attempt_status(a.status, locale), none())
         }
-        (Screen::Paid(a), _) => (none(), Text::Paid.get(locale), paid(locale, a.map(|a| a.id.as_str()))),
-        (Screen::Refunded, _) => (none(), Text::Refunded.get(locale), none()),
-        (Screen::Failed(a), _) => {
+        (Screen::Paid(a), Some(c)) => {
+            let mut rows = a.map(|a| attempt_rows(c, a, locale)).unwrap_or_default();
+            rows[0] = Some(amount.clone());
+            (none(), Text::Paid.get(locale), end(c, rows, locale))
+        }
+        (Screen::Refunded, Some(c)) => (none(), Text::Refunded.get(locale), end(c, NO_ROWS, locale)),
+        (Screen::Failed(a), Some(c)) => {
             let code = a.failure.unwrap_or(if a.status == AttemptStatus::Expired {
                 ErrorCode::SessionExpired
             } else {
@@ -290,13 +315,14 @@ pub(crate) fn App(props: &AppProps) -> Html {
             };
             let again =
                 retry(Some(action.message(locale)), label.get(locale), dispatch.reform(|()| Action::Retry));
-            (none(), code.message(locale), again)
+            let rows = attempt_rows(c, a, locale);
+            (none(), code.message(locale), html! { <>{ again }{ end(c, rows, locale) }</> })
         }
-        (Screen::Closed(s), _) => (none(), i18n::closed(s, locale), none()),
-        (Screen::Review, _) => (
+        (Screen::Closed(s), Some(c)) => (none(), i18n::closed(s, locale), end(c, NO_ROWS, locale)),
+        (Screen::Review, Some(c)) => (
             none(),
             Text::UnderReview.get(locale),
-            html! { <p>{ SuggestedAction::ContactSupport.message(locale) }</p> },
+            html! { <><p>{ SuggestedAction::ContactSupport.message(locale) }</p>{ end(c, NO_ROWS, locale) }</> },
         ),
     };
 
@@ -312,8 +338,37 @@ pub(crate) fn App(props: &AppProps) -> Html {
             { main }
             <p class="ckw-status" role="status" aria-live="polite" tabindex="-1">{ status }</p>
             { follow }
+            if let Some(c) = checkout {
+                <p class="ckw-trust">{ lock() }{ i18n::secure(&c.merchant_name, locale) }</p>
+            }
         </div>
     }
+}
+
+/// A receipt with nothing to show.
+const NO_ROWS: [Option<String>; 4] = [None, None, None, None];
+
+/// The end screens' follow-up: the short reference, the receipt's `rows` (see
+/// [`OutcomeProps::rows`]), and the way back to the merchant's page.
+fn end(c: &PublicCheckout, rows: [Option<String>; 4], locale: Locale) -> Html {
+    outcome(OutcomeProps { locale, reference: &c.short_reference, rows, return_url: c.return_url.as_deref() })
+}
+
+/// The receipt's rows about an ended attempt (no amount): the method (as the provider names
+/// it) with the masked number, when it ended, and the provider's transaction id.
+fn attempt_rows(c: &PublicCheckout, a: &PublicAttempt, locale: Locale) -> [Option<String>; 4] {
+    let provider = c.methods.iter().find(|o| o.method == a.method).map(|o| o.provider);
+    let mut method = provider.map_or(a.method.label(locale), |p| a.method.label_by(p, locale)).to_owned();
+    if let Some(phone) = &a.phone {
+        method.push_str(" · ");
+        method.push_str(phone);
+    }
+    [
+        None,
+        Some(method),
+        a.finished_at.as_deref().and_then(|t| local_time(t, locale)),
+        a.provider_reference.clone(),
+    ]
 }
 
 /// Puts the QR code's SVG in `qr_box` as `<img src="data:image/svg+xml,…" alt=…>`: never as

@@ -1,8 +1,10 @@
 //! The payment form: method choice, phone number (with the network it belongs to), the
 //! one-time code when the method needs one, and the pay button.
 
+use shared::api::MethodOption;
 use shared::locale::Locale;
 use shared::method::PaymentMethod;
+use shared::phone::Country;
 use yew::{Callback, Html, SubmitEvent, html};
 
 use super::field::{FieldProps, field};
@@ -17,8 +19,8 @@ pub(crate) struct PayFormProps<'a> {
     pub(crate) uid: &'a str,
     /// The customer's language.
     pub(crate) locale: Locale,
-    /// The methods offered, each once.
-    pub(crate) methods: &'a [PaymentMethod],
+    /// The methods offered, each once, with the provider that names it.
+    pub(crate) methods: &'a [MethodOption],
     /// The chosen one.
     pub(crate) method: Option<PaymentMethod>,
     /// The phone number as typed.
@@ -38,6 +40,8 @@ pub(crate) struct PayFormProps<'a> {
     pub(crate) sending: bool,
     /// Every change and the submit go to the reducer.
     pub(crate) on_action: &'a Callback<Action>,
+    /// The checkout's country: the phone field's dialling code and example.
+    pub(crate) country: Country,
 }
 
 /// The form. Submitting it only asks the reducer, which validates before anything is sent.
@@ -65,6 +69,8 @@ pub(crate) fn pay_form(p: PayFormProps<'_>) -> Html {
                     autocomplete: "tel",
                     label: Text::PhoneLabel.get(p.locale),
                     value: p.phone,
+                    prefix: Some(format!("+{}", p.country.plan().calling_code)),
+                    placeholder: Some(p.country.plan().example_national()),
                     hint: None,
                     note: p.network,
                     error: p.phone_error,
@@ -83,6 +89,8 @@ pub(crate) fn pay_form(p: PayFormProps<'_>) -> Html {
                     autocomplete: "one-time-code",
                     label: Text::OtpLabel.get(p.locale),
                     value: otp,
+                    prefix: None,
+                    placeholder: None,
                     hint: Some(hint),
                     note: None,
                     error: error.map(str::to_owned),

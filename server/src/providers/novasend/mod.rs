@@ -219,6 +219,22 @@ pub fn catalogue_code(code: &str) -> ErrorCode {
     }
 }
 
+/// What the answer to an Orange Money direct payin means. Its one-time code is the customer's
+/// whole confirmation (`payin.otp`, generated with `#144*82#`, <https://docs.novasend.app/api-direct/payment>):
+/// there is no prompt the customer could decline, so a payin that is refused in the very
+/// answer to its creation (`status: failed`, `failure.code: transaction_error`, or declined
+/// without a code) was refused on its code, wrong, expired or already used, and the customer
+/// generates a new one ([`ErrorCode::OtpRefused`]). Insufficient funds and the other documented
+/// codes keep their meaning; a payin still pending is left as it is.
+pub fn code_refused(update: AttemptUpdate) -> AttemptUpdate {
+    match (update.status, update.failure) {
+        (AttemptStatus::Failed, Some(ErrorCode::PaymentRefused | ErrorCode::CustomerDeclined)) => {
+            AttemptUpdate { failure: Some(ErrorCode::OtpRefused), ..update }
+        }
+        _ => update,
+    }
+}
+
 /// The direct-API operator for a method, if NovaSend carries it directly.
 fn direct_provider(method: PaymentMethod) -> Option<DirectProvider> {
     match method {
@@ -424,7 +440,11 @@ impl PaymentProvider for NovaSend {
         };
         let resp = self.authed(post).header("X-Idempotency-Key", &req.reference).send_via(&self.http).await?;
         let payin = self.payin_or_error(Call::Payin, resp).await?;
-        Ok(to_update(&payin))
+        let update = to_update(&payin);
+        Ok(match direct_provider(req.method) {
+            Some(DirectProvider::Orange) => code_refused(update),
+            _ => update,
+        })
     }
 
     async fn fetch(

@@ -80,27 +80,32 @@ pub(super) async fn checkout_attempts_and_refused_codes_are_capped(db: &Db) {
     let s = db.store();
     s.insert_checkout(&checkout("co_1", "o"), &create()).await.unwrap();
     let limits = AttemptLimits {
-        per_checkout: 3,
-        otp_failures_per_checkout: 2,
+        per_checkout: 4,
+        otp_failures_per_checkout: 3,
         per_phone: 100,
         phone_window_secs: 900,
     };
     let orange = |id: &str| AttemptRecord { method: PaymentMethod::OrangeMoney, ..attempt(id, "co_1") };
-    // Two codes refused: at the start (OTP_REQUIRED), then by the payin (PAYMENT_REFUSED).
-    for (id, code) in [("at_1", ErrorCode::OtpRequired), ("at_2", ErrorCode::PaymentRefused)] {
+    // Three codes refused: at the start (OTP_REQUIRED), by the payin read as a refused code
+    // (OTP_REFUSED), then by a payin declined otherwise (PAYMENT_REFUSED).
+    for (id, code) in [
+        ("at_1", ErrorCode::OtpRequired),
+        ("at_2", ErrorCode::OtpRefused),
+        ("at_3", ErrorCode::PaymentRefused),
+    ] {
         assert_eq!(s.start_attempt_limited(&orange(id), 0, &pay(), &limits).await.unwrap(), Ok(()));
         s.update_attempt(id, &AttemptUpdate::new(AttemptStatus::Failed, Some(code)), &Cause::Api("t"))
             .await
             .unwrap();
     }
-    let refused = s.start_attempt_limited(&orange("at_3"), 0, &pay(), &limits).await.unwrap();
+    let refused = s.start_attempt_limited(&orange("at_4"), 0, &pay(), &limits).await.unwrap();
     assert_eq!(refused, Err(LimitReached::OtpFailures));
-    // Mobile money is still open, once: the checkout then has its three attempts.
-    assert_eq!(s.start_attempt_limited(&attempt("at_4", "co_1"), 0, &pay(), &limits).await.unwrap(), Ok(()));
-    s.update_attempt("at_4", &update(AttemptStatus::Failed), &Cause::Api("t")).await.unwrap();
-    let refused = s.start_attempt_limited(&attempt("at_5", "co_1"), 0, &pay(), &limits).await.unwrap();
+    // Mobile money is still open, once: the checkout then has its four attempts.
+    assert_eq!(s.start_attempt_limited(&attempt("at_5", "co_1"), 0, &pay(), &limits).await.unwrap(), Ok(()));
+    s.update_attempt("at_5", &update(AttemptStatus::Failed), &Cause::Api("t")).await.unwrap();
+    let refused = s.start_attempt_limited(&attempt("at_6", "co_1"), 0, &pay(), &limits).await.unwrap();
     assert_eq!(refused, Err(LimitReached::CheckoutAttempts));
-    assert_eq!(s.attempts("co_1").await.unwrap().len(), 3, "a refused attempt writes nothing");
+    assert_eq!(s.attempts("co_1").await.unwrap().len(), 4, "a refused attempt writes nothing");
     assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Open);
 }
 
@@ -230,7 +235,7 @@ pub(super) async fn reads_show_a_checkout_with_its_attempts(db: &Db) {
     let processing = CheckoutRecord { status: CheckoutStatus::Processing, ..c.clone() };
     let first = AttemptRecord { status: AttemptStatus::Failed, ..attempt("at_1", "co_1") };
     let second = attempt("at_2", "co_1");
-    let strip = |a: AttemptRecord| AttemptRecord { created_at: 0, ..a };
+    let strip = |a: AttemptRecord| AttemptRecord { created_at: 0, updated_at: 0, ..a };
     let (read, latest) = s.checkout_with_latest_attempt("co_1").await.unwrap().unwrap();
     assert_eq!(read, processing);
     assert_eq!(latest.map(strip), Some(strip(second.clone())));

@@ -16,7 +16,8 @@ use crate::store::{
 const ATTEMPT_AS_A: &str = "a.id AS a_id, a.checkout_id AS a_checkout_id, a.provider AS a_provider,
     a.method AS a_method, a.phone AS a_phone, a.status AS a_status, a.failure AS a_failure,
     a.idempotency_key AS a_idempotency_key, a.provider_reference AS a_provider_reference,
-    a.payment_url AS a_payment_url, a.created_at AS a_created_at, a.reported_amount AS a_reported_amount,
+    a.payment_url AS a_payment_url, a.created_at AS a_created_at, a.updated_at AS a_updated_at,
+    a.reported_amount AS a_reported_amount,
     a.reported_amount_text AS a_reported_amount_text, a.reported_currency AS a_reported_currency,
     a.reported_reference AS a_reported_reference, a.reported_charged AS a_reported_charged";
 

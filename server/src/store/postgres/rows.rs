@@ -105,6 +105,7 @@ pub(super) fn attempt_as(row: &PgRow, p: &str) -> Result<AttemptRecord, StoreErr
         payment_url: get(row, &col(p, "payment_url"))?,
         reported: reported_as(row, p)?,
         created_at: get(row, &col(p, "created_at"))?,
+        updated_at: get(row, &col(p, "updated_at"))?,
     })
 }
 

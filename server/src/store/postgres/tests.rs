@@ -228,6 +228,7 @@ fn attempt(id: &str, checkout_id: &str, phone: &str) -> AttemptRecord {
         payment_url: None,
         reported: None,
         created_at: now(),
+        updated_at: now(),
     }
 }
 

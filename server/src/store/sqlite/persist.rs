@@ -289,6 +289,7 @@ mod tests {
             payment_url: None,
             reported: None,
             created_at: T0 / 1000,
+            updated_at: T0 / 1000,
         }
     }
 
