@@ -81,6 +81,8 @@ pub struct Checkouts {
     /// Chooses among providers offering the same method, from their recent health
     /// ([`crate::routing`]).
     router: Arc<crate::routing::Router>,
+    /// What the payment path counts (`/metrics`).
+    metrics: crate::metrics::Metrics,
 }
 
 /// How long after its checkout's deadline a client secret still opens it for reading (the
@@ -124,7 +126,28 @@ impl Checkouts {
             attempt_limits: AttemptLimits::from(&crate::config::LimitSettings::default()),
             refused: Arc::default(),
             router: Arc::default(),
+            metrics: crate::metrics::Metrics::default(),
         }
+    }
+
+    /// The same service counting in `metrics` (and its providers' calls too).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Checkouts {
+        for provider in self.providers.iter() {
+            provider.calls().report_to(metrics.clone());
+            metrics.expect_provider(provider.id());
+        }
+        self.metrics = metrics;
+        self
+    }
+
+    /// What this service counts.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Each configured provider's latest call ([`crate::providers::http::CallLog`]).
+    pub fn provider_calls(&self) -> Vec<(Provider, Option<crate::providers::http::LastCall>)> {
+        self.providers.iter().map(|p| (p.id(), p.calls().last())).collect()
     }
 
     /// The same service routing by `settings` (`[routing]`; the first configured provider
@@ -544,6 +567,7 @@ impl Checkouts {
             "payment routed"
         );
         self.changed(&c.id);
+        self.metrics.payment_started(choice.provider, req.method);
         fail::fail_point!("pay.attempt_stored");
         let start = self.start_request(c, &attempt, phone, otp);
         let started =
@@ -672,6 +696,7 @@ impl Checkouts {
     ) -> Result<Applied, AppError> {
         let update = self.checked(attempt, update, cause).await?;
         let applied = self.store.update_attempt(&attempt.id, &update, cause).await?;
+        self.count_outcome(attempt, &update, &applied);
         if applied.changed() {
             fail::fail_point!("attempt.state_committed");
         }
@@ -689,6 +714,24 @@ impl Checkouts {
             tracing::debug!(attempt = %attempt.id, to = ?update.status, "stale or repeated update ignored");
         }
         Ok(applied)
+    }
+
+    /// Counts an attempt that this update ended (succeeded; failed, expired or review), once:
+    /// only the caller whose write moved it sees the move in `applied`.
+    fn count_outcome(&self, attempt: &AttemptRecord, update: &AttemptUpdate, applied: &Applied) {
+        use crate::metrics::FailureLabel;
+        let Some((_, to)) = applied.attempt else { return };
+        let failure = match to {
+            AttemptStatus::Succeeded => {
+                self.metrics.payment_succeeded(attempt.provider, attempt.method);
+                return;
+            }
+            AttemptStatus::Failed => update.failure.map_or(FailureLabel::Unknown, FailureLabel::Code),
+            AttemptStatus::Expired => update.failure.map_or(FailureLabel::Expired, FailureLabel::Code),
+            AttemptStatus::Review => FailureLabel::Review,
+            _ => return,
+        };
+        self.metrics.payment_failed(attempt.provider, attempt.method, failure);
     }
 
     /// What may be applied of a provider's word: a success or authorisation whose reported
@@ -744,6 +787,7 @@ impl Checkouts {
                 let cause = Cause::Api("capture");
                 let update = self.checked(&fresh, &update, &cause).await?;
                 let applied = self.store.update_attempt(&fresh.id, &update, &cause).await?;
+                self.count_outcome(&fresh, &update, &applied);
                 if applied.changed() {
                     self.changed(&fresh.checkout_id);
                 }
@@ -768,6 +812,13 @@ impl Checkouts {
         let verified = match adapter.verify_notice(notice) {
             Ok(v) => v,
             Err(e) => {
+                self.metrics.webhook_refused(
+                    provider,
+                    match &e {
+                        WebhookError::Malformed(_) => crate::metrics::Refusal::Malformed,
+                        _ => crate::metrics::Refusal::Unverified,
+                    },
+                );
                 // No row, no write: counted in memory, sampled at most once a second.
                 let now = now_ms();
                 let claimed = adapter.claimed_references(notice.body);
@@ -808,7 +859,9 @@ impl Checkouts {
             received_at_ms: now_ms(),
             processed_at_ms: None,
         };
-        match self.store.inbox_insert(&record).await.map_err(NoticeError::Store)? {
+        let inserted = self.store.inbox_insert(&record).await.map_err(NoticeError::Store)?;
+        self.metrics.webhook_received(provider);
+        match inserted {
             Inserted::New => {
                 self.inbox.notify_one();
                 self.signals.notification_stored();

@@ -24,11 +24,13 @@ use shared::phone::Country;
 mod http;
 mod limits;
 mod modes;
+mod report;
 mod retention;
 
 pub use http::{HttpSettings, NotAnOrigin, Origin, PublicApiSettings};
 pub use limits::{LimitSettings, Rate};
 pub use modes::{ConfigError, Deployment, KeyForm, Mode};
+pub use report::{ConfigReport, ConfiguredProvider, ProviderReport, WebhookSecret, without_secrets};
 pub use retention::RetentionSettings;
 
 /// Everything the verifier needs to run.
@@ -88,6 +90,21 @@ pub struct Settings {
     /// providers' cool-down ([`crate::routing`]; the first configured provider otherwise).
     #[serde(default)]
     pub routing: crate::routing::RoutingSettings,
+    /// `[metrics]`: where Prometheus scrapes `/metrics` (off when absent).
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`: the Prometheus endpoint. `/metrics` is never served on the public listener:
+/// only on this address of its own, which should be a private one (loopback, or the network
+/// Prometheus scrapes from).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `GET /metrics` is served, e.g. `127.0.0.1:9464` (`:0` picks a free port); no
+    /// metrics endpoint when absent.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// The merchant's webhook endpoint.

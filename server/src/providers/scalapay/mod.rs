@@ -249,7 +249,11 @@ impl Scalapay {
             shipping: settings.shipping.clone(),
             // Scalapay states no request limit: no budget beyond its `Retry-After`s (see
             // [`super::budget`]).
-            http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
+            http: http::Client::new(
+                Provider::Scalapay,
+                Duration::from_millis(settings.timeout_ms),
+                Budget::unlimited(),
+            )?,
         })
     }
 
@@ -600,6 +604,10 @@ impl PaymentProvider for Scalapay {
 
     fn budget(&self) -> &Budget {
         self.http.budget()
+    }
+
+    fn calls(&self) -> &http::CallLog {
+        self.http.calls()
     }
 
     /// A Scalapay order waits up to 40 minutes for the customer (order-status page): 10 s, backing off
