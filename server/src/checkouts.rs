@@ -386,6 +386,7 @@ impl Checkouts {
     /// Starts a payment for the customer. The amount is the checkout's; a second call while an
     /// attempt is live returns that attempt instead of starting another. A checkout of the
     /// other mode is refused before anything is stored or sent.
+    #[tracing::instrument(name = "payment", skip_all, fields(checkout = %c.id, attempt = tracing::field::Empty))]
     pub async fn pay(&self, c: &CheckoutRecord, req: PayRequest) -> Result<PublicCheckout, AppError> {
         self.same_mode(c)?;
         let offering: Vec<Provider> = self
@@ -541,6 +542,7 @@ impl Checkouts {
             crate::routing::Reason::Requested | crate::routing::Reason::Only => Cause::Api("pay"),
             _ => Cause::Routed(choice.provider, reason.clone()),
         };
+        tracing::Span::current().record("attempt", attempt.id.as_str());
         match self.store.start_attempt_limited(&attempt, first_poll_at_ms, &cause, &self.attempt_limits).await
         {
             Ok(Ok(())) => {}
@@ -908,6 +910,11 @@ impl Checkouts {
     /// (the cause names the notification) or, when it reports nothing explicit, fetches the
     /// status. Processing again after a crash is harmless: a repeated update changes nothing.
     /// Returns what it did.
+    #[tracing::instrument(
+        name = "notification",
+        skip_all,
+        fields(notification = %n.id, provider = n.provider.as_str(), checkout = tracing::field::Empty, attempt = tracing::field::Empty)
+    )]
     pub async fn process_notification(&self, n: &NotificationRecord) -> Result<&'static str, AppError> {
         let Some(reference) = n.reference.as_deref() else { return Ok("no reference") };
         let mut found = self.store.attempt_by_reference(n.provider, reference).await?;
@@ -919,6 +926,9 @@ impl Checkouts {
             found = self.store.attempt_by_reference(n.provider, theirs).await?;
         }
         let Some(attempt) = found else { return Ok("unknown payment") };
+        let span = tracing::Span::current();
+        span.record("checkout", attempt.checkout_id.as_str());
+        span.record("attempt", attempt.id.as_str());
         match &n.update {
             // A success that does not say how much pays only once the provider's status says it.
             Some(update)
@@ -942,6 +952,7 @@ impl Checkouts {
 
     /// Asks the provider for an attempt's status and applies it. For an attempt the provider
     /// never received (our start call was lost), repeats the start with the same reference.
+    #[tracing::instrument(name = "status_fetch", skip_all, fields(checkout = %attempt.checkout_id, attempt = %attempt.id))]
     pub async fn refresh(&self, attempt: &AttemptRecord) {
         let Some(provider) = self.provider(attempt.provider).cloned() else {
             tracing::error!(attempt = %attempt.id, "no adapter configured for this attempt's provider");
@@ -1016,6 +1027,7 @@ impl Checkouts {
     /// idempotency key) is derived from it and the checkout ([`ids::refund_id_for`]): a retry
     /// after a 5xx or an interruption finds the same refund and, if it is still pending, asks
     /// the provider again with the same reference, so the provider never makes a second one.
+    #[tracing::instrument(name = "refund", skip_all, fields(checkout = %checkout_id))]
     pub async fn refund(
         &self,
         checkout_id: &str,

@@ -136,8 +136,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: &Path) -> anyhow::Result<()> {
-    telemetry::init();
-    let app = Application::build(load(config)?).await?;
+    let settings = load(config)?;
+    telemetry::init_as(settings.log.format);
+    let app = Application::build(settings).await?;
     tracing::info!(url = %app.base_url(), "verifier listening");
     app.run_until_stopped().await
 }

@@ -582,6 +582,7 @@ impl TestApp {
             metrics: server::config::MetricsSettings {
                 listen: Some("127.0.0.1:0".parse().expect("address")),
             },
+            log: server::config::LogSettings::default(),
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();
