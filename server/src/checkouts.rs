@@ -82,6 +82,8 @@ pub struct Checkouts {
     /// Chooses among providers offering the same method, from their recent health
     /// ([`crate::routing`]).
     router: Arc<crate::routing::Router>,
+    /// What the payment path counts (`/metrics`).
+    metrics: crate::metrics::Metrics,
 }
 
 /// How long after its checkout's deadline a client secret still opens it for reading (the
@@ -125,7 +127,28 @@ impl Checkouts {
             attempt_limits: AttemptLimits::from(&crate::config::LimitSettings::default()),
             refused: Arc::default(),
             router: Arc::default(),
+            metrics: crate::metrics::Metrics::default(),
         }
+    }
+
+    /// The same service counting in `metrics` (and its providers' calls too).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Checkouts {
+        for provider in self.providers.iter() {
+            provider.calls().report_to(metrics.clone());
+            metrics.expect_provider(provider.id());
+        }
+        self.metrics = metrics;
+        self
+    }
+
+    /// What this service counts.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Each configured provider's latest call ([`crate::providers::http::CallLog`]).
+    pub fn provider_calls(&self) -> Vec<(Provider, Option<crate::providers::http::LastCall>)> {
+        self.providers.iter().map(|p| (p.id(), p.calls().last())).collect()
     }
 
     /// The same service routing by `settings` (`[routing]`; the first configured provider
@@ -412,6 +435,7 @@ impl Checkouts {
     /// Starts a payment for the customer. The amount is the checkout's; a second call while an
     /// attempt is live returns that attempt instead of starting another. A checkout of the
     /// other mode is refused before anything is stored or sent.
+    #[tracing::instrument(name = "payment", skip_all, fields(checkout = %c.id, attempt = tracing::field::Empty))]
     pub async fn pay(&self, c: &CheckoutRecord, req: PayRequest) -> Result<PublicCheckout, AppError> {
         self.same_mode(c)?;
         let offering: Vec<Provider> = self
@@ -568,6 +592,7 @@ impl Checkouts {
             crate::routing::Reason::Requested | crate::routing::Reason::Only => Cause::Api("pay"),
             _ => Cause::Routed(choice.provider, reason.clone()),
         };
+        tracing::Span::current().record("attempt", attempt.id.as_str());
         match self.store.start_attempt_limited(&attempt, first_poll_at_ms, &cause, &self.attempt_limits).await
         {
             Ok(Ok(())) => {}
@@ -594,6 +619,7 @@ impl Checkouts {
             "payment routed"
         );
         self.changed(&c.id);
+        self.metrics.payment_started(choice.provider, req.method);
         fail::fail_point!("pay.attempt_stored");
         let start = self.start_request(c, &attempt, phone, otp);
         let started =
@@ -722,6 +748,7 @@ impl Checkouts {
     ) -> Result<Applied, AppError> {
         let update = self.checked(attempt, update, cause).await?;
         let applied = self.store.update_attempt(&attempt.id, &update, cause).await?;
+        self.count_outcome(attempt, &update, &applied);
         if applied.changed() {
             fail::fail_point!("attempt.state_committed");
         }
@@ -739,6 +766,24 @@ impl Checkouts {
             tracing::debug!(attempt = %attempt.id, to = ?update.status, "stale or repeated update ignored");
         }
         Ok(applied)
+    }
+
+    /// Counts an attempt that this update ended (succeeded; failed, expired or review), once:
+    /// only the caller whose write moved it sees the move in `applied`.
+    fn count_outcome(&self, attempt: &AttemptRecord, update: &AttemptUpdate, applied: &Applied) {
+        use crate::metrics::FailureLabel;
+        let Some((_, to)) = applied.attempt else { return };
+        let failure = match to {
+            AttemptStatus::Succeeded => {
+                self.metrics.payment_succeeded(attempt.provider, attempt.method);
+                return;
+            }
+            AttemptStatus::Failed => update.failure.map_or(FailureLabel::Unknown, FailureLabel::Code),
+            AttemptStatus::Expired => update.failure.map_or(FailureLabel::Expired, FailureLabel::Code),
+            AttemptStatus::Review => FailureLabel::Review,
+            _ => return,
+        };
+        self.metrics.payment_failed(attempt.provider, attempt.method, failure);
     }
 
     /// What may be applied of a provider's word: a success or authorisation whose reported
@@ -794,6 +839,7 @@ impl Checkouts {
                 let cause = Cause::Api("capture");
                 let update = self.checked(&fresh, &update, &cause).await?;
                 let applied = self.store.update_attempt(&fresh.id, &update, &cause).await?;
+                self.count_outcome(&fresh, &update, &applied);
                 if applied.changed() {
                     self.changed(&fresh.checkout_id);
                 }
@@ -818,6 +864,13 @@ impl Checkouts {
         let verified = match adapter.verify_notice(notice) {
             Ok(v) => v,
             Err(e) => {
+                self.metrics.webhook_refused(
+                    provider,
+                    match &e {
+                        WebhookError::Malformed(_) => crate::metrics::Refusal::Malformed,
+                        _ => crate::metrics::Refusal::Unverified,
+                    },
+                );
                 // No row, no write: counted in memory, sampled at most once a second.
                 let now = now_ms();
                 let claimed = adapter.claimed_references(notice.body);
@@ -858,7 +911,9 @@ impl Checkouts {
             received_at_ms: now_ms(),
             processed_at_ms: None,
         };
-        match self.store.inbox_insert(&record).await.map_err(NoticeError::Store)? {
+        let inserted = self.store.inbox_insert(&record).await.map_err(NoticeError::Store)?;
+        self.metrics.webhook_received(provider);
+        match inserted {
             Inserted::New => {
                 self.inbox.notify_one();
                 self.signals.notification_stored();
@@ -905,6 +960,11 @@ impl Checkouts {
     /// (the cause names the notification) or, when it reports nothing explicit, fetches the
     /// status. Processing again after a crash is harmless: a repeated update changes nothing.
     /// Returns what it did.
+    #[tracing::instrument(
+        name = "notification",
+        skip_all,
+        fields(notification = %n.id, provider = n.provider.as_str(), checkout = tracing::field::Empty, attempt = tracing::field::Empty)
+    )]
     pub async fn process_notification(&self, n: &NotificationRecord) -> Result<&'static str, AppError> {
         let Some(reference) = n.reference.as_deref() else { return Ok("no reference") };
         let mut found = self.store.attempt_by_reference(n.provider, reference).await?;
@@ -916,6 +976,9 @@ impl Checkouts {
             found = self.store.attempt_by_reference(n.provider, theirs).await?;
         }
         let Some(attempt) = found else { return Ok("unknown payment") };
+        let span = tracing::Span::current();
+        span.record("checkout", attempt.checkout_id.as_str());
+        span.record("attempt", attempt.id.as_str());
         match &n.update {
             // A success that does not say how much pays only once the provider's status says it.
             Some(update)
@@ -939,6 +1002,7 @@ impl Checkouts {
 
     /// Asks the provider for an attempt's status and applies it. For an attempt the provider
     /// never received (our start call was lost), repeats the start with the same reference.
+    #[tracing::instrument(name = "status_fetch", skip_all, fields(checkout = %attempt.checkout_id, attempt = %attempt.id))]
     pub async fn refresh(&self, attempt: &AttemptRecord) {
         let Some(provider) = self.provider(attempt.provider).cloned() else {
             tracing::error!(attempt = %attempt.id, "no adapter configured for this attempt's provider");
@@ -1013,6 +1077,7 @@ impl Checkouts {
     /// idempotency key) is derived from it and the checkout ([`ids::refund_id_for`]): a retry
     /// after a 5xx or an interruption finds the same refund and, if it is still pending, asks
     /// the provider again with the same reference, so the provider never makes a second one.
+    #[tracing::instrument(name = "refund", skip_all, fields(checkout = %checkout_id))]
     pub async fn refund(
         &self,
         checkout_id: &str,

@@ -1,6 +1,8 @@
-//! Typed configuration, read from a TOML file, with secrets typed as secrets.
+//! Typed configuration, read from a TOML file under the environment (figment's layers,
+//! [`Settings::figment`]: any setting as `VERIFIER_<SECTION>__<KEY>`), with secrets typed as
+//! secrets.
 //!
-//! Secret values may also come from the environment (`VERIFIER_DATABASE_URL`,
+//! Secret values may also come from the environment by name (`VERIFIER_DATABASE_URL`,
 //! `VERIFIER_MERCHANT_SECRET_KEY`,
 //! `VERIFIER_NOVASEND_API_KEY`, `VERIFIER_NOVASEND_API_CLIENT`,
 //! `VERIFIER_NOVASEND_WEBHOOK_SECRET`, `VERIFIER_CAURISFLUX_PUBLIC_KEY`,
@@ -24,11 +26,13 @@ use shared::phone::Country;
 mod http;
 mod limits;
 mod modes;
+mod report;
 mod retention;
 
 pub use http::{HttpSettings, NotAnOrigin, Origin, PublicApiSettings};
 pub use limits::{LimitSettings, Rate};
 pub use modes::{ConfigError, Deployment, KeyForm, Mode};
+pub use report::{ConfigReport, ConfiguredProvider, ProviderReport, WebhookSecret, without_secrets};
 pub use retention::RetentionSettings;
 
 /// Everything the verifier needs to run.
@@ -88,6 +92,34 @@ pub struct Settings {
     /// providers' cool-down ([`crate::routing`]; the first configured provider otherwise).
     #[serde(default)]
     pub routing: crate::routing::RoutingSettings,
+    /// `[metrics]`: where Prometheus scrapes `/metrics` (off when absent).
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+    /// `[log]`: how log lines are written (`format = "text"` or `"json"`).
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` (the default) or `json` (one object per line, with the spans' fields: the
+    /// route, and on the payment path the checkout and attempt ids); `VERIFIER_LOG_FORMAT`.
+    #[serde(default)]
+    pub format: crate::telemetry::LogFormat,
+}
+
+/// `[metrics]`: the Prometheus endpoint. `/metrics` is never served on the public listener:
+/// only on this address of its own, which should be a private one (loopback, or the network
+/// Prometheus scrapes from).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `GET /metrics` is served, e.g. `127.0.0.1:9464` (`:0` picks a free port); no
+    /// metrics endpoint when absent.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// The merchant's webhook endpoint.
@@ -238,91 +270,87 @@ impl NovaSendSettings {
     }
 }
 
+/// The environment variables that set a setting by name (the forms the README documents, from
+/// before nested keys): each is read as text, never as a number. A provider's applies only when
+/// its section is configured (in the file or by nested keys); the merchant webhook's two make
+/// their section together.
+const NAMED_ENV: &[(&str, &str)] = &[
+    ("VERIFIER_DATABASE_URL", "database_url"),
+    ("VERIFIER_MERCHANT_SECRET_KEY", "merchant.secret_key"),
+    ("VERIFIER_NOVASEND_API_KEY", "novasend.api_key"),
+    ("VERIFIER_NOVASEND_API_CLIENT", "novasend.api_client"),
+    ("VERIFIER_NOVASEND_WEBHOOK_SECRET", "novasend.webhook_secret"),
+    ("VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS", "novasend.webhook_secret_previous"),
+    ("VERIFIER_CAURISFLUX_PUBLIC_KEY", "caurisflux.public_key"),
+    ("VERIFIER_CAURISFLUX_SECRET_KEY", "caurisflux.secret_key"),
+    ("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", "caurisflux.webhook_secret"),
+    ("VERIFIER_CAURISFLUX_WEBHOOK_SECRET_PREVIOUS", "caurisflux.webhook_secret_previous"),
+    ("VERIFIER_SCALAPAY_API_KEY", "scalapay.api_key"),
+    ("VERIFIER_SCALAPAY_WEBHOOK_SECRET_PREVIOUS", "scalapay.webhook_secret_previous"),
+    ("VERIFIER_MYPVIT_PASSWORD", "mypvit.password"),
+    ("VERIFIER_MYPVIT_WEBHOOK_TOKEN", "mypvit.webhook_token"),
+    ("VERIFIER_MERCHANT_WEBHOOK_URL", "merchant_webhooks.url"),
+    ("VERIFIER_MERCHANT_WEBHOOK_SECRET", "merchant_webhooks.secret"),
+    ("VERIFIER_LOG_FORMAT", "log.format"),
+];
+
+/// The prefix of every variable the configuration reads.
+const ENV_PREFIX: &str = "VERIFIER_";
+
 impl Settings {
-    /// Reads a TOML file, then applies secret overrides from the environment.
+    /// Reads a TOML file under the process's `VERIFIER_…` variables ([`Settings::figment`]).
     pub fn load(path: &std::path::Path) -> anyhow::Result<Settings> {
         let text = std::fs::read_to_string(path).context("failed to read the file")?;
-        let mut settings: Settings = toml::from_str(&text).context("invalid configuration")?;
-        settings.apply_env(|name| std::env::var(name).ok());
-        Ok(settings)
+        Settings::from_layers(&text, std::env::vars())
     }
 
-    /// Applies the `VERIFIER_…` secret overrides found by `lookup`.
-    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        if let Some(v) = lookup("VERIFIER_DATABASE_URL") {
-            self.database_url = v;
+    /// The settings of `toml` under the environment `vars` ([`Settings::figment`]).
+    pub fn from_layers<K, V>(toml: &str, vars: impl IntoIterator<Item = (K, V)>) -> anyhow::Result<Settings>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: Vec<(String, String)> = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        Settings::figment(toml, &vars).extract().context("invalid configuration")
+    }
+
+    /// The configuration's layers, each over the one before (figment,
+    /// <https://docs.rs/figment/0.10>): the TOML file; then nested keys, as figment's `Env`
+    /// provider reads them (`VERIFIER_<SECTION>__<KEY>`, lowercased, `__` nesting, the value
+    /// read as a TOML value: `VERIFIER_HTTP__MAX_CONNECTIONS=20000`,
+    /// `VERIFIER_PUBLIC_API__ALLOWED_ORIGINS='["https://shop.example"]'`; a variable without
+    /// `__`, like the demo's `VERIFIER_PORT`, is no setting); then the named variables of
+    /// [`NAMED_ENV`], as text. From `vars` rather than the process's environment, so that a
+    /// test's settings are its own.
+    pub fn figment(toml: &str, vars: &[(String, String)]) -> figment::Figment {
+        use figment::providers::{Format, Serialized, Toml};
+        let lookup = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let mut nested = figment::Figment::from(Toml::string(toml));
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix(ENV_PREFIX).filter(|k| k.contains("__")) else { continue };
+            let path = key.to_ascii_lowercase().replace("__", ".");
+            let value: figment::value::Value = match value.parse() {
+                Ok(value) => value,
+                Err(never) => match never {},
+            };
+            nested = nested.merge(Serialized::default(&path, value));
         }
-        if let Some(v) = lookup("VERIFIER_MERCHANT_SECRET_KEY") {
-            self.merchant.secret_key = Some(v.into());
-        }
-        if let Some(ns) = self.novasend.as_mut() {
-            if let Some(v) = lookup("VERIFIER_NOVASEND_API_KEY") {
-                ns.api_key = v.into();
-            }
-            if let Some(v) = lookup("VERIFIER_NOVASEND_API_CLIENT") {
-                ns.api_client = v.into();
-            }
-            if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET") {
-                ns.webhook_secret = v.into();
-            }
-            if let Some(v) = lookup("VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS") {
-                ns.webhook_secret_previous = Some(v.into());
-            }
-        }
-        if let Some(cf) = self.caurisflux.as_mut() {
-            if let Some(v) = lookup("VERIFIER_CAURISFLUX_PUBLIC_KEY") {
-                cf.public_key = v;
-            }
-            if let Some(v) = lookup("VERIFIER_CAURISFLUX_SECRET_KEY") {
-                cf.secret_key = v.into();
-            }
-            if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET") {
-                cf.webhook_secret = v.into();
-            }
-            if let Some(v) = lookup("VERIFIER_CAURISFLUX_WEBHOOK_SECRET_PREVIOUS") {
-                cf.webhook_secret_previous = Some(v.into());
-            }
-        }
-        if let Some(sp) = self.scalapay.as_mut() {
-            if let Some(v) = lookup("VERIFIER_SCALAPAY_API_KEY") {
-                sp.api_key = v.into();
-            }
-            if let Some(v) = lookup("VERIFIER_SCALAPAY_WEBHOOK_SECRET_PREVIOUS") {
-                sp.webhook_secret_previous = Some(v.into());
-            }
-        }
-        // The merchant's webhook endpoint: both variables create the section when the file has none.
-        let hook_url = lookup("VERIFIER_MERCHANT_WEBHOOK_URL");
-        let hook_secret = lookup("VERIFIER_MERCHANT_WEBHOOK_SECRET");
-        match (self.merchant_webhooks.as_mut(), hook_url, hook_secret) {
-            (Some(hooks), url, secret) => {
-                if let Some(url) = url {
-                    hooks.url = url;
-                }
-                if let Some(secret) = secret {
-                    hooks.secret = secret.into();
-                }
-            }
-            (None, Some(url), Some(secret)) => {
-                self.merchant_webhooks = Some(MerchantWebhookSettings {
-                    url,
-                    secret: secret.into(),
-                    timeout_ms: default_webhook_timeout_ms(),
-                    retry_delays_ms: default_retry_delays_ms(),
-                });
-            }
-            (None, _, _) => {}
-        }
-        // MyPVit: `VERIFIER_MYPVIT_PASSWORD` (renew-secret) and `VERIFIER_MYPVIT_WEBHOOK_TOKEN`
-        // (the secret path of callbacks and keys).
-        if let Some(mp) = self.mypvit.as_mut() {
-            if let Some(v) = lookup("VERIFIER_MYPVIT_PASSWORD") {
-                mp.password = v.into();
-            }
-            if let Some(v) = lookup("VERIFIER_MYPVIT_WEBHOOK_TOKEN") {
-                mp.webhook_token = v.into();
+        let both_hook_settings = lookup("VERIFIER_MERCHANT_WEBHOOK_URL").is_some()
+            && lookup("VERIFIER_MERCHANT_WEBHOOK_SECRET").is_some();
+        let mut layered = nested.clone();
+        for (name, path) in NAMED_ENV {
+            let Some(value) = lookup(name) else { continue };
+            let applies = match path.split_once('.').map(|(section, _)| section) {
+                // Top-level, or a section that is always there (or wholly defaulted).
+                None | Some("merchant" | "log") => true,
+                Some("merchant_webhooks") => both_hook_settings || nested.contains("merchant_webhooks"),
+                Some(section) => nested.contains(section),
+            };
+            if applies {
+                layered = layered.merge(Serialized::default(path, value));
             }
         }
+        layered
     }
 }
 
@@ -354,8 +382,7 @@ timeout_ms = 30000
 
     #[test]
     fn file_then_environment() {
-        let mut s: Settings = toml::from_str(SAMPLE).unwrap();
-        s.apply_env(|n| (n == "VERIFIER_MERCHANT_SECRET_KEY").then(|| "mk_env".to_owned()));
+        let s = Settings::from_layers(SAMPLE, [("VERIFIER_MERCHANT_SECRET_KEY", "mk_env")]).unwrap();
         assert_eq!(s.merchant.secret_key.as_ref().map(|k| k.expose_secret()), Some("mk_env"));
         assert_eq!(s.checkout.default_country, Country::Ci);
         assert_eq!(s.novasend.unwrap().api_key.expose_secret(), "k");
@@ -363,11 +390,10 @@ timeout_ms = 30000
 
     #[test]
     fn the_database_url_from_the_environment_replaces_the_files() {
-        let mut s: Settings = toml::from_str(SAMPLE).unwrap();
-        s.apply_env(|_| None);
+        let s = Settings::from_layers(SAMPLE, NO_ENV).unwrap();
         assert_eq!(s.database_url, "sqlite::memory:");
         let pg = "postgres://verifier:pw@db:5432/shop";
-        s.apply_env(|n| (n == "VERIFIER_DATABASE_URL").then(|| pg.to_owned()));
+        let s = Settings::from_layers(SAMPLE, [("VERIFIER_DATABASE_URL", pg)]).unwrap();
         assert_eq!(s.database_url, pg);
         assert_eq!(crate::store::Backend::of(&s.database_url).unwrap(), crate::store::Backend::Postgres);
     }
@@ -378,8 +404,8 @@ timeout_ms = 30000
             "{}webhook_secret_previous_until = \"2026-12-08T12:00:00Z\"\n",
             SAMPLE.trim_end().to_owned() + "\n"
         );
-        let mut s: Settings = toml::from_str(&text).unwrap();
-        s.apply_env(|n| (n == "VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS").then(|| "w_old".to_owned()));
+        let s =
+            Settings::from_layers(&text, [("VERIFIER_NOVASEND_WEBHOOK_SECRET_PREVIOUS", "w_old")]).unwrap();
         let ns = s.novasend.unwrap();
         assert_eq!(ns.webhook_secret_previous.as_ref().map(|k| k.expose_secret()), Some("w_old"));
         assert_eq!(ns.webhook_secret_previous_until, Some(time::macros::datetime!(2026-12-08 12:00 UTC)));
@@ -404,12 +430,11 @@ timeout_ms = 30000
              public_key = \"pk_test_file\"\nsecret_key = \"sk_test_file\"\nwebhook_secret = \"wf\"\n\
              timeout_ms = 30000\n"
         );
-        let mut s: Settings = toml::from_str(&text).unwrap();
-        s.apply_env(|n| match n {
-            "VERIFIER_CAURISFLUX_SECRET_KEY" => Some("sk_test_env".to_owned()),
-            "VERIFIER_CAURISFLUX_WEBHOOK_SECRET" => Some("we".to_owned()),
-            _ => None,
-        });
+        let s = Settings::from_layers(
+            &text,
+            [("VERIFIER_CAURISFLUX_SECRET_KEY", "sk_test_env"), ("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", "we")],
+        )
+        .unwrap();
         let cf = s.caurisflux.unwrap();
         assert_eq!(cf.public_key, "pk_test_file");
         assert_eq!(cf.secret_key.expose_secret(), "sk_test_env");
@@ -439,22 +464,77 @@ timeout_ms = 30000
             "{SAMPLE}[merchant_webhooks]\nurl = \"https://shop.example/hooks\"\n\
              secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
         );
-        let mut s: Settings = toml::from_str(&text).unwrap();
+        let s: Settings = toml::from_str(&text).unwrap();
         let hooks = s.merchant_webhooks.clone().unwrap();
         assert_eq!(hooks.retry_delays_ms.len(), 7);
         assert!(hooks.endpoint().is_ok());
         assert!(!format!("{s:?}").contains("MfKQ9r8"));
-        s.apply_env(|n| (n == "VERIFIER_MERCHANT_WEBHOOK_SECRET").then(|| "not-a-secret".to_owned()));
+        let s = Settings::from_layers(&text, [("VERIFIER_MERCHANT_WEBHOOK_SECRET", "not-a-secret")]).unwrap();
         let err = s.merchant_webhooks.unwrap().endpoint().unwrap_err();
         assert!(format!("{err:#}").contains("whsec_"), "{err:#}");
 
-        let mut bare: Settings = toml::from_str(SAMPLE).unwrap();
-        bare.apply_env(|n| match n {
-            "VERIFIER_MERCHANT_WEBHOOK_URL" => Some("http://127.0.0.1:9/h".to_owned()),
-            "VERIFIER_MERCHANT_WEBHOOK_SECRET" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned()),
-            _ => None,
-        });
-        assert_eq!(bare.merchant_webhooks.unwrap().url, "http://127.0.0.1:9/h");
+        let bare = Settings::from_layers(
+            SAMPLE,
+            [
+                ("VERIFIER_MERCHANT_WEBHOOK_URL", "http://127.0.0.1:9/h"),
+                ("VERIFIER_MERCHANT_WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            ],
+        )
+        .unwrap();
+        let hooks = bare.merchant_webhooks.unwrap();
+        assert_eq!(hooks.url, "http://127.0.0.1:9/h");
+        assert_eq!(hooks.timeout_ms, 10_000, "the section's defaults");
+        // One of the two alone makes no section.
+        let half = Settings::from_layers(SAMPLE, [("VERIFIER_MERCHANT_WEBHOOK_URL", "http://127.0.0.1:9/h")])
+            .unwrap();
+        assert!(half.merchant_webhooks.is_none());
+    }
+
+    /// No environment.
+    const NO_ENV: [(&str, &str); 0] = [];
+
+    #[test]
+    fn a_provider_variable_applies_only_to_a_configured_provider_and_is_read_as_text() {
+        // No [caurisflux] section: its key alone does not make one (nor an error).
+        let s = Settings::from_layers(SAMPLE, [("VERIFIER_CAURISFLUX_SECRET_KEY", "sk")]).unwrap();
+        assert!(s.caurisflux.is_none());
+        // A secret of digits stays text.
+        let s = Settings::from_layers(SAMPLE, [("VERIFIER_NOVASEND_API_KEY", "0012345")]).unwrap();
+        assert_eq!(s.novasend.unwrap().api_key.expose_secret(), "0012345");
+        let s = Settings::from_layers(SAMPLE, [("VERIFIER_LOG_FORMAT", "json")]).unwrap();
+        assert_eq!(s.log.format, crate::telemetry::LogFormat::Json);
+        let bad = Settings::from_layers(SAMPLE, [("VERIFIER_LOG_FORMAT", "xml")]);
+        assert!(format!("{:#}", bad.unwrap_err()).contains("xml"));
+    }
+
+    #[test]
+    fn nested_keys_are_read_as_values_over_the_file_and_named_variables_win() {
+        let env = [
+            ("VERIFIER_HTTP__MAX_CONNECTIONS", "20000"),
+            ("VERIFIER_RECONCILE__POLL_INTERVAL_MS", "7000"),
+            ("VERIFIER_PUBLIC_API__ALLOWED_ORIGINS", r#"["https://shop.example"]"#),
+            ("VERIFIER_METRICS__LISTEN", "127.0.0.1:9464"),
+            ("VERIFIER_MERCHANT__NAME", "Boutique Env"),
+            // No setting (no `__`): left alone, as the demo's and the kill tests' are.
+            ("VERIFIER_PORT", "8080"),
+            ("VERIFIER_CRASH_AT", "pay.attempt_stored"),
+            ("OTHER__HTTP__MAX_CONNECTIONS", "1"),
+        ];
+        let s = Settings::from_layers(SAMPLE, env).unwrap();
+        assert_eq!(s.http.max_connections.get(), 20_000);
+        assert_eq!(s.reconcile.poll_interval_ms, 7000);
+        assert_eq!(s.public_api.allowed_origins.len(), 1);
+        assert_eq!(s.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(s.merchant.name, "Boutique Env");
+        // A named variable wins over the nested key of the same setting.
+        let s = Settings::from_layers(
+            SAMPLE,
+            [("VERIFIER_MERCHANT__SECRET_KEY", "mk_nested"), ("VERIFIER_MERCHANT_SECRET_KEY", "mk_named")],
+        )
+        .unwrap();
+        assert_eq!(s.merchant.secret_key.unwrap().expose_secret(), "mk_named");
+        let err = Settings::from_layers(SAMPLE, [("VERIFIER_HTTP__NO_SUCH_SETTING", "1")]).unwrap_err();
+        assert!(format!("{err:#}").contains("no_such_setting"), "{err:#}");
     }
 
     #[test]

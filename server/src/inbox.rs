@@ -34,11 +34,15 @@ const GIVE_UP_AFTER: u32 = 10;
 pub const LEASE: Duration = Duration::from_secs(60);
 
 /// Runs forever; spawn it.
-pub async fn run(checkouts: Checkouts) {
-    loop {
+pub async fn run(checkouts: Checkouts, mut stop: crate::shutdown::Stop) {
+    // Stops between two batches: the notifications claimed are processed and marked first.
+    while !stop.requested() {
         let handled = process_due(&checkouts).await;
         if handled < BATCH as usize {
-            checkouts.inbox_stored(IDLE).await;
+            tokio::select! {
+                () = checkouts.inbox_stored(IDLE) => {}
+                () = stop.wait() => {}
+            }
         }
     }
 }

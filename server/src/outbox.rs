@@ -111,6 +111,7 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     endpoint: Endpoint,
     client: reqwest::Client,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Dispatcher {
@@ -121,14 +122,23 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("verifier-webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Dispatcher { store, endpoint, client })
+        Ok(Dispatcher { store, endpoint, client, metrics: crate::metrics::Metrics::default() })
     }
 
-    /// Runs forever; spawn it. It resumes from the database after a restart.
-    pub async fn run(self) {
+    /// The same dispatcher counting the deliveries that fail in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Dispatcher {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Runs until `stop` is asked, between two ticks (the sends of a tick are recorded first);
+    /// spawn it. It resumes from the database after a restart.
+    pub async fn run(self, mut stop: crate::shutdown::Stop) {
         loop {
             self.tick().await;
-            tokio::time::sleep(TICK).await;
+            if stop.sleep(TICK).await {
+                return;
+            }
         }
     }
 
@@ -189,12 +199,87 @@ impl Dispatcher {
             }
             DeliveryOutcome::Failed { status, error } => {
                 tracing::error!(event = %d.event_id, ?status, ?error, tried, "webhook not accepted; retries exhausted");
+                self.metrics.delivery_failed();
             }
         }
         if let Err(e) = self.store.finish_delivery(&d.event_id, &d.claim, &outcome, now_ms()).await {
             tracing::error!(event = %d.event_id, error = %e, "recording a webhook delivery failed");
         }
     }
+}
+
+/// The `type` of the event `verifier webhooks test` sends: no event the verifier records has it,
+/// so an endpoint can tell it from a payment's.
+pub const TEST_EVENT_TYPE: &str = "verifier.test";
+
+/// What the merchant's endpoint answered to a test event ([`send_test_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestAnswer {
+    /// The event id sent (`evt_test_…`).
+    pub event_id: String,
+    /// The HTTP status, or what went wrong before one came.
+    pub status: Result<u16, String>,
+    /// The answer's body, cut to 2 KiB.
+    pub body: String,
+}
+
+impl TestAnswer {
+    /// Whether the endpoint answered 2xx, as a delivery counts it.
+    pub fn accepted(&self) -> bool {
+        self.status.as_ref().is_ok_and(|s| (200..300).contains(s))
+    }
+}
+
+impl std::fmt::Display for TestAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "webhook-id: {}", self.event_id)?;
+        match &self.status {
+            Ok(status) => writeln!(f, "answer: HTTP {status}")?,
+            Err(error) => writeln!(f, "answer: none ({error})")?,
+        }
+        if !self.body.is_empty() {
+            writeln!(f, "{}", self.body)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends one signed test event (type [`TEST_EVENT_TYPE`], the dispatcher's headers and
+/// signature) to `endpoint` and returns its answer; nothing is stored. A transport failure is
+/// an answer too (`status: Err`); only a client that cannot be built is an error.
+pub async fn send_test_event(endpoint: &Endpoint, livemode: bool) -> anyhow::Result<TestAnswer> {
+    let client = reqwest::Client::builder()
+        .timeout(endpoint.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("verifier-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let event_id = format!("evt_test_{}", uuid::Uuid::new_v4().simple());
+    let timestamp = now();
+    let body = serde_json::json!({
+        "type": TEST_EVENT_TYPE,
+        "timestamp": rfc3339(timestamp),
+        "livemode": livemode,
+        "data": {},
+    })
+    .to_string();
+    let sent = client
+        .post(endpoint.url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(ID_HEADER, &event_id)
+        .header(TIMESTAMP_HEADER, timestamp.to_string())
+        .header(SIGNATURE_HEADER, endpoint.secret.sign(&event_id, timestamp, &body))
+        .body(body)
+        .send()
+        .await;
+    Ok(match sent {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap_or_default();
+            let body = text.char_indices().nth(2048).map_or(text.as_str(), |(i, _)| &text[..i]).to_owned();
+            TestAnswer { event_id, status: Ok(status), body }
+        }
+        Err(e) => TestAnswer { event_id, status: Err(transport_error(e)), body: String::new() },
+    })
 }
 
 /// A transport error in words, without the URL (it may carry a token).

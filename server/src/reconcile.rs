@@ -20,11 +20,10 @@ use crate::checkouts::{Checkouts, now_ms};
 /// How many attempts one tick handles at most.
 const BATCH: u32 = 50;
 
-/// Runs forever; spawn it.
-pub async fn run(checkouts: Checkouts) {
+/// Runs until `stop` is asked, between two ticks; spawn it.
+pub async fn run(checkouts: Checkouts, mut stop: crate::shutdown::Stop) {
     let tick = Duration::from_millis(checkouts.poll_interval_ms().clamp(50, 1000) as u64);
-    loop {
-        tokio::time::sleep(tick).await;
+    while !stop.sleep(tick).await {
         tick_once(&checkouts).await;
     }
 }

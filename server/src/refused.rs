@@ -123,6 +123,11 @@ impl RefusedNotices {
         Flush { counts, samples }
     }
 
+    /// Everything not written yet, the counts whatever their age: the last flush, at a stop.
+    pub fn take_all(&self) -> Flush {
+        self.take(i64::MAX)
+    }
+
     /// Puts back counts whose write failed, so they are written with the next flush.
     pub fn restore(&self, counts: Vec<RefusedCount>) {
         let mut s = self.state();
@@ -144,23 +149,31 @@ pub fn sample_body(body: &[u8]) -> String {
 }
 
 /// Writes the tallies and samples every second (counts every [`COUNT_FLUSH_MS`]); keeps
-/// `keep` samples per provider. Runs forever; spawn it.
+/// `keep` samples per provider. Runs until `stop` is asked, then writes what is left; spawn it.
 pub async fn flush_loop(
     notices: std::sync::Arc<RefusedNotices>,
     store: std::sync::Arc<dyn Store>,
     keep: u32,
+    mut stop: crate::shutdown::Stop,
 ) {
     let mut tick = tokio::time::interval(Duration::from_millis(SAMPLE_GAP_MS as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        let Flush { counts, samples } = notices.take(crate::checkouts::now_ms());
-        if counts.is_empty() && samples.is_empty() {
-            continue;
-        }
-        if let Err(e) = store.refused_record(counts.clone(), samples, keep).await {
+        // Asked to stop: one last flush, so that nothing counted is lost.
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            () = stop.wait() => true,
+        };
+        let Flush { counts, samples } =
+            if stopping { notices.take_all() } else { notices.take(crate::checkouts::now_ms()) };
+        if !(counts.is_empty() && samples.is_empty())
+            && let Err(e) = store.refused_record(counts.clone(), samples, keep).await
+        {
             tracing::error!(error = %e, "recording refused notifications failed");
             notices.restore(counts);
+        }
+        if stopping {
+            return;
         }
     }
 }

@@ -50,9 +50,9 @@ pub async fn purge(store: &dyn Store, r: &RetentionSettings, now_ms: i64) -> Res
 }
 
 /// Purges every `purge_every_seconds`, first at start; spawn it.
-pub async fn run(store: Arc<dyn Store>, r: RetentionSettings) {
+pub async fn run(store: Arc<dyn Store>, r: RetentionSettings, mut stop: crate::shutdown::Stop) {
     let every = Duration::from_secs(u64::from(r.purge_every_seconds.max(1)));
-    loop {
+    while !stop.requested() {
         match purge(store.as_ref(), &r, now_ms()).await {
             Ok(p) if p == Purged::default() => {}
             Ok(p) => tracing::info!(
@@ -63,6 +63,8 @@ pub async fn run(store: Arc<dyn Store>, r: RetentionSettings) {
             ),
             Err(e) => tracing::error!(error = %e, "the retention purge failed"),
         }
-        tokio::time::sleep(every).await;
+        if stop.sleep(every).await {
+            break;
+        }
     }
 }

@@ -27,6 +27,8 @@ pub struct Application {
     inbox_worker: bool,
     connections: crate::serve::ConnectionLimits,
     retention: crate::config::RetentionSettings,
+    /// `[metrics] listen`'s listener, when configured.
+    metrics: Option<TcpListener>,
 }
 
 impl Application {
@@ -59,8 +61,12 @@ impl Application {
         let clock = crate::store::SystemClock::shared();
         let (store, provider_keys) = store::open_with_provider_keys(&settings.database_url, clock).await?;
         // A malformed webhook URL or secret stops the start, with the reason.
+        let metrics = crate::metrics::Metrics::new();
         let webhooks = match &settings.merchant_webhooks {
-            Some(hooks) => Some(crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?),
+            Some(hooks) => Some(
+                crate::outbox::Dispatcher::new(store.clone(), hooks.endpoint()?)?
+                    .with_metrics(metrics.clone()),
+            ),
             None => None,
         };
 
@@ -121,7 +127,8 @@ impl Application {
                 .context("invalid database URL for the instances' signals")?,
         )
         .with_attempt_limits((&settings.limits).into())
-        .with_routing(settings.routing.clone());
+        .with_routing(settings.routing.clone())
+        .with_metrics(metrics);
         let merchant_keys = crate::merchant_keys::MerchantKeys::new(
             mode,
             settings.merchant.secret_key.as_ref(),
@@ -131,6 +138,7 @@ impl Application {
             checkouts: checkouts.clone(),
             merchant_keys,
             limits: std::sync::Arc::new(settings.limits.clone()),
+            backend: store::Backend::of(&settings.database_url)?,
         };
         let router = routes::router(state, &settings, base_url.starts_with("https://"));
         if settings.public_api.sse_total >= settings.http.max_connections {
@@ -145,6 +153,14 @@ impl Application {
             max_connections: settings.http.max_connections.get(),
         };
         let retention = settings.retention.clone();
+        let metrics = match settings.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("failed to listen on {addr} ([metrics] listen)"))?,
+            ),
+            None => None,
+        };
         Ok(Application {
             listener,
             router,
@@ -155,12 +171,18 @@ impl Application {
             inbox_worker: true,
             connections,
             retention,
+            metrics,
         })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Where `/metrics` is served (`[metrics] listen`), when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// How browsers reach this verifier.
@@ -176,6 +198,19 @@ impl Application {
         self
     }
 
+    /// Serves in the background until `shutdown` resolves ([`Application::run_until`]); for
+    /// tests and embedding.
+    pub fn spawn_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            if let Err(e) = self.run_until(shutdown).await {
+                tracing::error!(error = %e, "the verifier stopped");
+            }
+        })
+    }
+
     /// Serves in the background and returns; for tests and embedding.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
@@ -187,27 +222,58 @@ impl Application {
 
     /// Serves ([`crate::serve`]: header-read timeout, connection cap) until Ctrl-C or SIGTERM, with
     /// the reconciler, the inbox worker, the webhook dispatcher (when an endpoint is configured),
-    /// the retention purge and the refused-notice tally's writer beside it.
+    /// the retention purge and the refused-notice tally's writer beside it
+    /// ([`Application::run_until`]).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        // Background tasks end with the server, also when its task is aborted.
-        let mut background = vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone())))];
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` resolves, then stops gracefully: no new connection, the requests
+    /// in flight answered ([`crate::serve`]'s grace), then the workers stopped between two
+    /// items of work ([`crate::shutdown`]).
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        // The workers stop at a safe point when asked; the others (listeners) are aborted, as is
+        // everything when the server's own task is aborted.
+        let (trigger, stop) = crate::shutdown::channel();
+        let mut workers =
+            vec![AbortOnDrop(tokio::spawn(reconcile::run(self.checkouts.clone(), stop.clone())))];
+        let mut background = Vec::new();
         // The other instances' signals (nothing to listen to on SQLite).
         let signals = self.checkouts.signals().clone();
         background.push(AbortOnDrop(tokio::spawn(signals.run(self.checkouts.clone()))));
         if self.inbox_worker {
-            background.push(AbortOnDrop(tokio::spawn(crate::inbox::run(self.checkouts.clone()))));
+            workers.push(AbortOnDrop(tokio::spawn(crate::inbox::run(self.checkouts.clone(), stop.clone()))));
         }
         // Without an endpoint, events are only recorded: they go out once one is configured.
         if let Some(d) = self.webhooks {
-            background.push(AbortOnDrop(tokio::spawn(d.run())));
+            workers.push(AbortOnDrop(tokio::spawn(d.run(stop.clone()))));
         }
         let store = self.checkouts.store().clone();
-        background
-            .push(AbortOnDrop(tokio::spawn(crate::retention::run(store.clone(), self.retention.clone()))));
+        workers.push(AbortOnDrop(tokio::spawn(crate::retention::run(
+            store.clone(),
+            self.retention.clone(),
+            stop.clone(),
+        ))));
         let (refused, keep) = (self.checkouts.refused().clone(), self.retention.refused_samples_per_provider);
-        background.push(AbortOnDrop(tokio::spawn(crate::refused::flush_loop(refused, store, keep))));
-        crate::serve::serve(self.listener, self.router, self.connections, shutdown_signal()).await;
+        workers.push(AbortOnDrop(tokio::spawn(crate::refused::flush_loop(refused, store, keep, stop))));
+        if let Some(listener) = self.metrics {
+            let router = routes::service::metrics_router(self.checkouts.clone());
+            background.push(AbortOnDrop(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })));
+        }
+        crate::serve::serve(self.listener, self.router, self.connections, shutdown).await;
+        tracing::info!("requests answered; stopping the background work");
+        trigger.stop();
+        let finished = futures_util::future::join_all(workers.iter_mut().map(|w| &mut w.0));
+        if tokio::time::timeout(crate::shutdown::WORKERS_GRACE, finished).await.is_err() {
+            tracing::warn!("background work still busy after the grace period is dropped");
+        }
+        drop(workers);
         drop(background);
+        tracing::info!("the verifier stopped");
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Logging set-up: `RUST_LOG`-style filtering, compact output. Secrets never reach a log line:
+//! Logging set-up: `RUST_LOG`-style filtering, compact text or JSON lines ([`LogFormat`]). Secrets never reach a log line:
 //! keys are `secrecy` types, sensitive headers are marked before the trace layer sees them,
 //! spans name the route's pattern rather than the path (paths and queries carry tokens and
 //! client secrets), provider transport errors are printed without their URL
@@ -12,16 +12,67 @@ use tracing_subscriber::fmt::MakeWriter;
 /// The filter when `RUST_LOG` is not set.
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info";
 
-/// Installs the global subscriber once, to stderr; later calls do nothing (tests call it many
-/// times).
+/// How log lines are written (`[log] format`, or `VERIFIER_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One compact line of text per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector: `timestamp`, `level`, `fields` (the
+    /// message and the event's fields), `span` (the innermost span's fields) and `spans` (every
+    /// enclosing span's: the route, and on the payment path the `checkout` and `attempt` ids).
+    Json,
+}
+
+/// Installs the global subscriber once, to stderr, in compact text; later calls do nothing
+/// (tests call it many times).
 pub fn init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    init_as(LogFormat::Text);
+}
+
+/// [`init`] in `format`.
+pub fn init_as(format: LogFormat) {
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER))
+    };
+    match format {
+        LogFormat::Text => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_target(false)
+                .with_writer(Masking(io::stderr))
+                .try_init();
+        }
+        LogFormat::Json => {
+            use tracing_subscriber::util::SubscriberInitExt;
+            let _ = json(filter(), Masking(io::stderr)).try_init();
+        }
+    }
+}
+
+/// The JSON subscriber: one object per event, with its spans' fields.
+fn json<W>(
+    filter: tracing_subscriber::EnvFilter,
+    writer: W,
+) -> tracing_subscriber::FmtSubscriber<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+    tracing_subscriber::EnvFilter,
+    W,
+>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
         .with_target(false)
-        .with_writer(Masking(io::stderr))
-        .try_init();
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .finish()
 }
 
 /// Installs the global subscriber once with `filter` (`RUST_LOG` syntax), writing the
@@ -74,6 +125,50 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    /// A writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+
+        fn make_writer(&'a self) -> Buffer {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_the_payment_spans_ids_and_mask_phone_numbers() {
+        let out = Buffer::default();
+        let subscriber = json(tracing_subscriber::EnvFilter::new("info"), Masking(out.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let http = tracing::info_span!("http", route = "/v1/public/checkouts/{id}/pay");
+            let _http = http.enter();
+            let pay = tracing::info_span!("payment", checkout = "co_1", attempt = tracing::field::Empty);
+            let _pay = pay.enter();
+            pay.record("attempt", "at_1");
+            tracing::info!(phone = "+2250707123456", "payment routed");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).expect("one JSON object");
+        assert_eq!(line["fields"]["message"], "payment routed", "{text}");
+        assert_eq!(line["span"]["checkout"], "co_1", "{text}");
+        assert_eq!(line["span"]["attempt"], "at_1", "{text}");
+        assert_eq!(line["spans"][0]["route"], "/v1/public/checkouts/{id}/pay", "{text}");
+        assert_eq!(line["fields"]["phone"], "+225 07 •• •• •• 56", "{text}");
+    }
 
     #[test]
     fn every_line_written_has_its_phone_numbers_masked() {

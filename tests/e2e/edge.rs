@@ -31,12 +31,13 @@ fn addr(app: &TestApp) -> String {
     app.url.trim_start_matches("http://").to_owned()
 }
 
-/// Sends a `GET /healthz` on `stream` and reads its whole answer (its body is `ok`).
+/// Sends a `GET /healthz` on `stream` and reads its whole answer (its body is
+/// `{"status":"ok"}`).
 async fn healthz(stream: &mut TcpStream) -> String {
     stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: verifier\r\n\r\n").await.unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
-    while !got.ends_with(b"\r\n\r\nok") {
+    while !got.ends_with(b"\r\n\r\n{\"status\":\"ok\"}") {
         let n = stream.read(&mut buf).await.unwrap();
         assert!(n > 0, "closed before the answer: {}", String::from_utf8_lossy(&got));
         got.extend_from_slice(&buf[..n]);
@@ -94,7 +95,7 @@ async fn at_the_connection_cap_the_next_connection_is_served_once_one_closes() {
     drop(first);
     let answered = timeout(WAIT, async {
         let mut got = Vec::new();
-        while !got.ends_with(b"\r\n\r\nok") {
+        while !got.ends_with(b"\r\n\r\n{\"status\":\"ok\"}") {
             let n = third.read(&mut buf).await.unwrap();
             assert!(n > 0, "closed before the answer");
             got.extend_from_slice(&buf[..n]);

@@ -31,5 +31,6 @@ mod reconcile;
 mod refunds;
 mod routing;
 mod scalapay;
+mod service;
 mod sse;
 mod widget_assets;

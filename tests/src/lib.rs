@@ -275,6 +275,8 @@ impl Default for Options {
 pub struct TestApp {
     /// The verifier's base URL.
     pub url: String,
+    /// Its `/metrics` (`[metrics] listen`, on a port of its own).
+    pub metrics_url: String,
     /// The NovaSend sandbox's base URL.
     pub novasend_url: String,
     /// The CaurisFlux sandbox's base URL (its API is under `/api/v1`).
@@ -288,6 +290,8 @@ pub struct TestApp {
     /// The merchant key of this verifier's mode: [`MERCHANT_KEY`] or [`MERCHANT_KEY_LIVE`].
     pub merchant_key: &'static str,
     server: tokio::task::JoinHandle<()>,
+    /// Asks the verifier to stop gracefully, as SIGTERM does ([`TestApp::shut_down`]).
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// The sandboxes this verifier talks to; they stop when the test app is dropped.
     _sandboxes: sandboxes::Sandboxes,
     /// The verifier's database, shared with restarts.
@@ -583,6 +587,11 @@ impl TestApp {
             limits: options.limits.clone().unwrap_or_else(LimitSettings::generous),
             retention: server::config::RetentionSettings::default(),
             routing: options.routing.clone(),
+            // Every test verifier serves its metrics, on a port of its own.
+            metrics: server::config::MetricsSettings {
+                listen: Some("127.0.0.1:0".parse().expect("address")),
+            },
+            log: server::config::LogSettings::default(),
         };
         if let Some(ns) = settings.novasend.as_mut() {
             ns.base_url = sandboxes.novasend.api_url();
@@ -601,14 +610,22 @@ impl TestApp {
             app = app.without_inbox_worker();
         }
         let url = app.base_url().to_owned();
+        let metrics_url = format!("http://{}/metrics", app.metrics_addr().expect("a metrics listener"));
         let novasend_url = sandboxes.novasend.base_url();
         let scalapay_url = sandboxes.scalapay.base_url();
         let caurisflux_url =
             if options.without_caurisflux { String::new() } else { sandboxes.caurisflux.base_url() };
         let mypvit_url = sandboxes.mypvit.base_url();
-        let server = app.spawn();
+        // `TestApp::shut_down` stops it gracefully; dropped unsent, it never does.
+        let (shutdown, asked) = tokio::sync::oneshot::channel::<()>();
+        let server = app.spawn_until(async move {
+            if asked.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        });
         TestApp {
             url,
+            metrics_url,
             novasend_url,
             caurisflux_url,
             scalapay_url,
@@ -616,6 +633,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             merchant_key: if options.live { MERCHANT_KEY_LIVE } else { MERCHANT_KEY },
             server,
+            shutdown: Some(shutdown),
             _sandboxes: sandboxes,
             db,
         }
@@ -631,6 +649,16 @@ impl TestApp {
     pub async fn stop(self) {
         self.server.abort();
         let _ = self.server.await;
+    }
+
+    /// Stops the verifier as SIGTERM does (no new connection, the requests in flight answered,
+    /// the background work stopped between two items) and waits until it has stopped; its
+    /// database stays for a restart.
+    pub async fn shut_down(&mut self) {
+        if let Some(asked) = self.shutdown.take() {
+            let _ = asked.send(());
+            (&mut self.server).await.expect("the verifier's task ends");
+        }
     }
 
     /// `POST /v1/checkouts` with the merchant key; returns the status and the JSON body.

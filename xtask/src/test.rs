@@ -113,11 +113,13 @@ struct OnPostgres {
 }
 
 /// What runs a second time, on PostgreSQL (`E2E_DATABASE=postgres`, `TEST_DATABASE_URL`), once
-/// `cargo test --workspace` has run: the kill tests, the two-instance tests and the store's
-/// contract suite. Each must run at least one test.
+/// `cargo test --workspace` has run: the kill tests, the two-instance tests, `/readyz` (a
+/// database dropped under the verifier) and the store's contract suite. Each must run at least
+/// one test.
 const ON_POSTGRES: &[OnPostgres] = &[
     OnPostgres { target: &["--test", "e2e"], filter: "kill::" },
     OnPostgres { target: &["--test", "e2e"], filter: "instances::" },
+    OnPostgres { target: &["--test", "e2e"], filter: "service::readyz" },
     OnPostgres { target: &["--lib"], filter: "store::contract" },
 ];
 

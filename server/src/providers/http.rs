@@ -1,31 +1,83 @@
 //! The HTTP client shared by provider adapters: one connection pool and timeouts per provider,
 //! every request drawn from the provider account's request [`Budget`] before it is sent, a
 //! `Retry-After` on a `429` or `503` answer honoured, and transport failures classified as
-//! "outcome unknown".
+//! "outcome unknown". Every call sent is recorded in the client's [`CallLog`]: its latest
+//! outcome (`/readyz`) and, once the verifier's metrics are attached, its duration and failure
+//! (`/metrics`).
 
 use std::{
-    sync::Arc,
-    time::{Duration, SystemTime},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
+    time::{Duration, Instant, SystemTime},
 };
 
 use reqwest::{IntoUrl, RequestBuilder, Response, StatusCode, header::RETRY_AFTER};
+use shared::method::Provider;
 
 use super::{
     ProviderError,
     budget::{self, Budget},
 };
+use crate::metrics::{CallError, Metrics};
 
-/// One provider account's HTTP client: its connection pool and timeouts, and its request
-/// budget, shared by every clone.
+/// The latest call to a provider: when it ended and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastCall {
+    /// When the call ended, unix milliseconds.
+    pub at_ms: i64,
+    /// How it failed, if it did.
+    pub error: Option<CallError>,
+}
+
+/// What the calls to one provider account did: the latest outcome, and the verifier's metrics
+/// when attached ([`CallLog::report_to`]).
+#[derive(Debug)]
+pub struct CallLog {
+    provider: Provider,
+    last: Mutex<Option<LastCall>>,
+    metrics: OnceLock<Metrics>,
+}
+
+impl CallLog {
+    fn new(provider: Provider) -> CallLog {
+        CallLog { provider, last: Mutex::new(None), metrics: OnceLock::new() }
+    }
+
+    /// The provider called.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// Records every later call in `metrics` too (once: a second call changes nothing).
+    pub fn report_to(&self, metrics: Metrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// The latest call's outcome; `None` before the first.
+    pub fn last(&self) -> Option<LastCall> {
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(&self, elapsed: Duration, error: Option<CallError>) {
+        let call = LastCall { at_ms: crate::checkouts::now_ms(), error };
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(call);
+        if let Some(metrics) = self.metrics.get() {
+            metrics.provider_call(self.provider, elapsed, error);
+        }
+    }
+}
+
+/// One provider account's HTTP client: its connection pool and timeouts, its request budget
+/// and its call log, shared by every clone.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     budget: Arc<Budget>,
+    calls: Arc<CallLog>,
 }
 
 impl Client {
-    /// A client with this request timeout, drawing from `budget`.
-    pub fn new(timeout: Duration, budget: Budget) -> anyhow::Result<Client> {
+    /// A client of `provider`'s API with this request timeout, drawing from `budget`.
+    pub fn new(provider: Provider, timeout: Duration, budget: Budget) -> anyhow::Result<Client> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -34,7 +86,12 @@ impl Client {
             // does not strip) to wherever it points: a provider's answer is never followed.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Client { http, budget: Arc::new(budget) })
+        Ok(Client { http, budget: Arc::new(budget), calls: Arc::new(CallLog::new(provider)) })
+    }
+
+    /// What the calls sent through this client did.
+    pub fn calls(&self) -> &CallLog {
+        &self.calls
     }
 
     /// A `GET` request to build; send it with [`Budgeted::send_via`].
@@ -56,7 +113,16 @@ impl Client {
     /// or `503` answer's `Retry-After` asks. The answer is the caller's to classify.
     pub async fn send(&self, request: RequestBuilder) -> Result<Response, ProviderError> {
         self.budget.admit().map_err(|spent| ProviderError::BudgetSpent { retry_in: spent.retry_in })?;
-        let response = request.send().await.map_err(transport)?;
+        let started = Instant::now();
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                let kind = if e.is_timeout() { CallError::Timeout } else { CallError::Transport };
+                self.calls.record(started.elapsed(), Some(kind));
+                return Err(transport(e));
+            }
+        };
+        self.calls.record(started.elapsed(), CallError::of_status(response.status().as_u16()));
         if matches!(response.status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
             && let Some(wait) = response
                 .headers()
@@ -146,7 +212,7 @@ mod tests {
     #[tokio::test]
     async fn a_redirect_is_never_followed() {
         let (url, hit) = provider(StatusCode::TEMPORARY_REDIRECT, &[("location", "/")]).await;
-        let client = Client::new(Duration::from_secs(5), Budget::unlimited()).unwrap();
+        let client = Client::new(Provider::NovaSend, Duration::from_secs(5), Budget::unlimited()).unwrap();
         let answer = client.send(client.get(&url)).await.unwrap();
         assert_eq!(answer.status(), StatusCode::TEMPORARY_REDIRECT);
         assert_eq!(hits(&hit), 1, "the redirect was not followed");
@@ -156,7 +222,7 @@ mod tests {
     async fn a_spent_budget_sends_nothing() {
         let (url, count) = provider(StatusCode::OK, &[]).await;
         let one_a_minute = Budget::new(&[Limit::per_minute(NonZeroU32::MIN)]);
-        let client = Client::new(Duration::from_secs(5), one_a_minute).unwrap();
+        let client = Client::new(Provider::NovaSend, Duration::from_secs(5), one_a_minute).unwrap();
         assert_eq!(client.get(&url).send_via(&client).await.unwrap().status(), StatusCode::OK);
         match client.get(&url).send_via(&client).await {
             Err(ProviderError::BudgetSpent { retry_in }) => {
@@ -171,7 +237,8 @@ mod tests {
     async fn a_429_or_503_with_retry_after_closes_the_budget() {
         for status in [StatusCode::TOO_MANY_REQUESTS, StatusCode::SERVICE_UNAVAILABLE] {
             let (url, count) = provider(status, &[("retry-after", "120")]).await;
-            let client = Client::new(Duration::from_secs(5), Budget::unlimited()).unwrap();
+            let client =
+                Client::new(Provider::NovaSend, Duration::from_secs(5), Budget::unlimited()).unwrap();
             let answer = client.get(&url).send_via(&client).await.unwrap();
             assert_eq!(answer.status(), status, "the answer is the adapter's to classify");
             let closed = client.budget().closed_for().expect("closed");
@@ -188,10 +255,47 @@ mod tests {
             (StatusCode::INTERNAL_SERVER_ERROR, &[("retry-after", "120")][..]),
         ] {
             let (url, count) = provider(status, headers).await;
-            let client = Client::new(Duration::from_secs(5), Budget::unlimited()).unwrap();
+            let client =
+                Client::new(Provider::NovaSend, Duration::from_secs(5), Budget::unlimited()).unwrap();
             client.get(&url).send_via(&client).await.unwrap();
             client.get(&url).send_via(&client).await.unwrap();
             assert_eq!((client.budget().closed_for(), hits(&count)), (None, 2), "{status}");
         }
+    }
+
+    #[tokio::test]
+    async fn every_call_sent_is_logged_with_its_outcome_and_counted_once_metrics_are_attached() {
+        let (answering, _) = provider(StatusCode::NOT_FOUND, &[]).await;
+        let (failing, _) = provider(StatusCode::BAD_GATEWAY, &[]).await;
+        let client = Client::new(Provider::MyPvit, Duration::from_secs(5), Budget::unlimited()).unwrap();
+        assert_eq!(client.calls().last(), None, "nothing called yet");
+        client.get(&answering).send_via(&client).await.unwrap();
+        let first = client.calls().last().expect("logged");
+        assert_eq!(first.error, None, "a 404 is an answer");
+        let metrics = Metrics::new();
+        client.calls().report_to(metrics.clone());
+        client.get(&failing).send_via(&client).await.unwrap();
+        assert_eq!(client.calls().last().unwrap().error, Some(CallError::ServerError));
+        assert!(client.calls().last().unwrap().at_ms >= first.at_ms);
+        // Nothing listens on the discard port: the connection is refused.
+        assert!(client.get("http://127.0.0.1:9/").send_via(&client).await.is_err());
+        assert_eq!(client.calls().last().unwrap().error, Some(CallError::Transport));
+        let text = metrics.render(crate::metrics::Gauges { sse_streams_open: 0, deliveries_pending: None });
+        let value = |prefix: &str| -> Option<f64> {
+            text.lines().find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
+        };
+        assert_eq!(
+            value("verifier_provider_call_duration_seconds_count{provider=\"my_pvit\"}"),
+            Some(2.0),
+            "{text}"
+        );
+        assert_eq!(
+            value("verifier_provider_call_errors_total{provider=\"my_pvit\",kind=\"server_error\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            value("verifier_provider_call_errors_total{provider=\"my_pvit\",kind=\"transport\"}"),
+            Some(1.0)
+        );
     }
 }

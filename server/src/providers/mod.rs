@@ -197,6 +197,10 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     /// The provider account's request budget, shared by every call to it ([`budget`]).
     fn budget(&self) -> &budget::Budget;
 
+    /// What the calls to the provider did: the latest outcome (`/readyz`), and the metrics
+    /// they are counted in ([`http::CallLog`]).
+    fn calls(&self) -> &http::CallLog;
+
     /// How often this provider's status API may be asked about one attempt.
     fn poll_policy(&self) -> PollPolicy {
         PollPolicy::DEFAULT

@@ -48,6 +48,7 @@ pub mod limits;
 pub mod merchant;
 pub mod openapi;
 pub mod public;
+pub mod service;
 pub mod webhooks;
 
 /// What every handler can reach.
@@ -59,6 +60,8 @@ pub struct AppState {
     pub merchant_keys: crate::merchant_keys::MerchantKeys,
     /// `[limits]`: the rate limits and the trusted proxies ([`client_ip`]).
     pub limits: std::sync::Arc<crate::config::LimitSettings>,
+    /// The database's backend (`/readyz` names it).
+    pub backend: crate::store::Backend,
 }
 
 /// The whole HTTP surface, as `settings` shape it; `https` when browsers reach it over HTTPS
@@ -79,14 +82,16 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
         .merge(rate.public(public::router()).layer(cors(shop_origins(origins))))
         .merge(rate.webhooks(webhooks::router()))
         .merge(rate.hosted(hosted::router(origins)))
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .merge(service::router())
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .route("/returned", axum::routing::get(returned))
         // Public files: any page may load them.
         .nest("/widget", assets::router(&settings.widget_dir).layer(cors(AllowOrigin::from(Any))))
         .layer(axum::middleware::from_fn(detached))
         .layer(DefaultBodyLimit::max(64 * 1024));
+    let metrics = state.checkouts.metrics().clone();
     with_security_headers(with_limits(router, &settings.http), https)
+        .layer(axum::middleware::from_fn_with_state(metrics, count_request))
         .layer(TraceLayer::new_for_http().make_span_with(
             // The route's pattern, not the path: paths carry secret tokens (MyPVit's callback
             // path) and the SSE query carries the client secret.
@@ -103,6 +108,20 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
             HeaderName::from_static(crate::providers::scalapay::wire::SIGNATURE_HEADER),
         ]))
         .with_state(state)
+}
+
+/// Counts every answer by route pattern (never the path: it carries ids and tokens), method
+/// and status, the limits' 503s and the 404s of unknown paths (`unmatched`) included.
+async fn count_request(
+    axum::extract::State(metrics): axum::extract::State<crate::metrics::Metrics>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    metrics.http_request(route.as_deref().unwrap_or("unmatched"), &method, response.status().as_u16());
+    response
 }
 
 /// `Access-Control-Allow-Origin` of the public API: only `origins`, none when it is empty.

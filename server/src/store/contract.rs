@@ -190,6 +190,7 @@ macro_rules! contract {
 }
 
 contract!(
+    behaviours::a_fresh_store_lacks_no_migration_and_counts_pending_deliveries,
     behaviours::a_checkout_keeps_its_mode,
     behaviours::duplicate_reference_is_a_conflict,
     behaviours::one_live_attempt_per_checkout,

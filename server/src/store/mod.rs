@@ -715,6 +715,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Clears the raw body (keeping every other fact) of up to `limit` processed or duplicate
     /// notifications received before `before_ms`; returns how many.
     async fn purge_notification_bodies(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError>;
+    // ---- Service ----
+
+    /// How many of this build's migrations the database has not applied (0: all of them), read
+    /// from the database now: an error when it does not answer. On a SQLite file, through a
+    /// connection opened for the question, so a file removed or replaced under a running
+    /// verifier is seen (the connections already open would still read the removed one).
+    async fn migrations_pending(&self) -> Result<usize, StoreError>;
+    /// The merchant deliveries pending (to send, or to retry), from the partial index of due
+    /// deliveries.
+    async fn deliveries_pending(&self) -> Result<u64, StoreError>;
+}
+
+/// How many of `known` (a build's migration versions) `applied` lacks.
+pub(crate) fn pending_migrations(known: impl IntoIterator<Item = i64>, applied: &[i64]) -> usize {
+    known.into_iter().filter(|v| !applied.contains(v)).count()
 }
 
 /// Refused notifications of one provider, counted.

@@ -427,6 +427,23 @@ impl super::Store for PgStore {
     async fn purge_notification_bodies(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
         refused::purge_bodies(&self.pool, before_ms, limit).await
     }
+
+    async fn migrations_pending(&self) -> Result<usize, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
+        let known = sqlx::migrate!("./migrations/postgres").iter().map(|m| m.version).collect::<Vec<_>>();
+        Ok(super::pending_migrations(known, &applied))
+    }
+
+    async fn deliveries_pending(&self) -> Result<u64, StoreError> {
+        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::Other(anyhow::Error::new(e)))?;
+        Ok(u64::try_from(pending).unwrap_or(0))
+    }
 }
 
 #[cfg(test)]

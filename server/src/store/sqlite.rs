@@ -58,6 +58,9 @@ pub struct SqliteStore {
     writer: Writer,
     /// The only source of the time the store writes.
     clock: SharedClock,
+    /// How the file was opened (`None` in memory), to open it again when asked whether it is
+    /// still there ([`Store::migrations_pending`]).
+    file: Option<SqliteConnectOptions>,
 }
 
 fn other(e: sqlx::Error) -> StoreError {
@@ -126,12 +129,13 @@ impl SqliteStore {
                     .max_connections(READERS)
                     // A local file does not drop connections: no ping before every read.
                     .test_before_acquire(false)
-                    .connect_with(options.read_only(true))
+                    .connect_with(options.clone().read_only(true))
                     .await
                     .with_context(|| format!("failed to open the database {url:?} for reading"))?,
             )
         };
-        Ok(SqliteStore { reads, writer: Writer::spawn(conn), clock })
+        let file = reads.is_some().then_some(options);
+        Ok(SqliteStore { reads, writer: Writer::spawn(conn), clock, file })
     }
 
     /// Runs a read on a reading connection, in a task of its own (a caller that goes away never
@@ -1357,6 +1361,44 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn migrations_pending(&self) -> Result<usize, StoreError> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success = 1";
+        let applied: Vec<i64> = match &self.file {
+            Some(options) => {
+                // Read-only, never created: a missing file is an error, not a new database.
+                let options = options.clone().read_only(true).create_if_missing(false);
+                let mut conn = SqliteConnection::connect_with(&options).await.map_err(other)?;
+                let applied = sqlx::query_scalar::<_, i64>(APPLIED).fetch_all(&mut conn).await.map_err(other);
+                let _ = conn.close().await;
+                applied?
+            }
+            None => {
+                self.read(|db| {
+                    Box::pin(
+                        async move { sqlx::query_scalar(APPLIED).fetch_all(&mut *db).await.map_err(other) },
+                    )
+                })
+                .await?
+            }
+        };
+        let known = sqlx::migrate!("./migrations/sqlite").iter().map(|m| m.version).collect::<Vec<_>>();
+        Ok(super::pending_migrations(known, &applied))
+    }
+
+    async fn deliveries_pending(&self) -> Result<u64, StoreError> {
+        let pending: i64 = self
+            .read(|db| {
+                Box::pin(async move {
+                    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'")
+                        .fetch_one(&mut *db)
+                        .await
+                        .map_err(other)
+                })
+            })
+            .await?;
+        Ok(u64::try_from(pending).unwrap_or(0))
+    }
+
     async fn poll_no_later_than(&self, attempt_id: &str, at_ms: i64) -> Result<(), StoreError> {
         let attempt_id = attempt_id.to_owned();
         self.writer
@@ -1718,6 +1760,8 @@ mod tests {
             "SELECT provider, refused, first_at_ms, last_at_ms FROM refused_notice_counts",
             // The schema (a few dozen rows), read once at start.
             "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat4'",
+            // The applied migrations (a few dozen rows), read by `/readyz`.
+            "SELECT version FROM _sqlx_migrations WHERE success = 1",
         ];
         let s = store().await;
         let found = s

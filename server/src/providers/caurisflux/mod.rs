@@ -285,6 +285,7 @@ impl CaurisFlux {
         }
         let base_url = settings.base_url.trim().trim_end_matches('/').to_owned();
         let http = http::Client::new(
+            Provider::CaurisFlux,
             Duration::from_millis(settings.timeout_ms),
             Budget::new(&[
                 Limit::per_minute(settings.rate_per_minute),
@@ -579,6 +580,10 @@ impl PaymentProvider for CaurisFlux {
     /// `rate_per_minute` and `rate_per_hour` (100 and 1 000 by default, errors guide).
     fn budget(&self) -> &Budget {
         self.http.budget()
+    }
+
+    fn calls(&self) -> &http::CallLog {
+        self.http.calls()
     }
 
     /// CaurisFlux allows 100 requests a minute and 1 000 an hour per key (errors guide): fetches of

@@ -663,7 +663,11 @@ impl MyPvit {
             shared: None,
             // MyPVit states no request limit: no budget beyond its `Retry-After`s (see
             // [`super::budget`]).
-            http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
+            http: http::Client::new(
+                Provider::MyPvit,
+                Duration::from_millis(settings.timeout_ms),
+                Budget::unlimited(),
+            )?,
         })
     }
 
@@ -991,6 +995,10 @@ impl PaymentProvider for MyPvit {
 
     fn budget(&self) -> &Budget {
         self.http.budget()
+    }
+
+    fn calls(&self) -> &http::CallLog {
+        self.http.calls()
     }
 
     /// MyPVit documents no pace; its push payments finish within minutes: 10 s, backing off to

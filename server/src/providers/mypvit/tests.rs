@@ -392,13 +392,13 @@ renew_secret = "DVZ003S6T1X9UFYK"
 rest = "YZKELHFNIIUNK3GI"
 status = "02S57GKG1BQIE3RF"
 "#;
-    let mut s: crate::config::Settings = toml::from_str(text).unwrap();
+    let s: crate::config::Settings = toml::from_str(text).unwrap();
     assert!(!format!("{s:?}").contains("pw_file"), "Debug hides the password");
-    s.apply_env(|name| match name {
-        "VERIFIER_MYPVIT_PASSWORD" => Some("pw_env".into()),
-        "VERIFIER_MYPVIT_WEBHOOK_TOKEN" => Some("tok_env".into()),
-        _ => None,
-    });
+    let s = crate::config::Settings::from_layers(
+        text,
+        [("VERIFIER_MYPVIT_PASSWORD", "pw_env"), ("VERIFIER_MYPVIT_WEBHOOK_TOKEN", "tok_env")],
+    )
+    .unwrap();
     let mp = s.mypvit.unwrap();
     assert_eq!(mp.password.expose_secret(), "pw_env");
     assert_eq!(mp.webhook_token.expose_secret(), "tok_env");

@@ -88,7 +88,11 @@ impl NovaSend {
             account_id: settings.account_id.clone(),
             // NovaSend states no account-wide request limit, only a pace per payment (the
             // poll floor): no budget beyond its `Retry-After`s (see [`super::budget`]).
-            http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
+            http: http::Client::new(
+                Provider::NovaSend,
+                Duration::from_millis(settings.timeout_ms),
+                Budget::unlimited(),
+            )?,
             confirmation_window: settings.confirmation_window_s.map(Duration::from_secs),
         })
     }
@@ -392,6 +396,10 @@ impl PaymentProvider for NovaSend {
 
     fn budget(&self) -> &Budget {
         self.http.budget()
+    }
+
+    fn calls(&self) -> &http::CallLog {
+        self.http.calls()
     }
 
     /// NovaSend's payin guide asks for one status call every 5 to 10 s at most.

@@ -249,7 +249,11 @@ impl Scalapay {
             shipping: settings.shipping.clone(),
             // Scalapay states no request limit: no budget beyond its `Retry-After`s (see
             // [`super::budget`]).
-            http: http::Client::new(Duration::from_millis(settings.timeout_ms), Budget::unlimited())?,
+            http: http::Client::new(
+                Provider::Scalapay,
+                Duration::from_millis(settings.timeout_ms),
+                Budget::unlimited(),
+            )?,
         })
     }
 
@@ -600,6 +604,10 @@ impl PaymentProvider for Scalapay {
 
     fn budget(&self) -> &Budget {
         self.http.budget()
+    }
+
+    fn calls(&self) -> &http::CallLog {
+        self.http.calls()
     }
 
     /// A Scalapay order waits up to 40 minutes for the customer (order-status page): 10 s, backing off
@@ -1069,13 +1077,14 @@ suburb = "Lyon"
 postcode = "69003"
 country_code = "FR"
 "#;
-        let mut s: crate::config::Settings = toml::from_str(text).unwrap();
+        let s: crate::config::Settings = toml::from_str(text).unwrap();
         assert!(!format!("{s:?}").contains("sp_file_key"), "the key is redacted");
         let sp = s.scalapay.as_ref().unwrap();
         assert!(sp.delay_capture);
         assert_eq!(sp.authorization_expiry_ms, wire::DEFAULT_AUTHORIZATION_EXPIRY_MS);
         assert_eq!(sp.order_expiry_ms, None);
-        s.apply_env(|n| (n == "VERIFIER_SCALAPAY_API_KEY").then(|| "sp_env_key".to_owned()));
+        let s = crate::config::Settings::from_layers(text, [("VERIFIER_SCALAPAY_API_KEY", "sp_env_key")])
+            .unwrap();
         assert_eq!(s.scalapay.unwrap().api_key.expose_secret(), "sp_env_key");
         assert!(
             toml::from_str::<crate::config::Settings>(&text.replace("delay_capture", "delay_captures"))

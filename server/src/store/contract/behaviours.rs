@@ -886,3 +886,23 @@ pub(super) async fn merchant_keys_are_found_by_hash_and_mode_and_revoked_once(db
         "oldest first, revoked ones included"
     );
 }
+
+pub(super) async fn a_fresh_store_lacks_no_migration_and_counts_pending_deliveries(db: &Db) {
+    let s = db.store();
+    assert_eq!(s.migrations_pending().await.unwrap(), 0, "opening a store applies every migration");
+    assert_eq!(s.deliveries_pending().await.unwrap(), 0);
+    s.insert_checkout(&checkout("co_1", "o"), &create()).await.unwrap();
+    s.start_attempt(&attempt("at_1", "co_1"), 0, &pay()).await.unwrap();
+    s.update_attempt("at_1", &update(AttemptStatus::Failed), &poll()).await.unwrap();
+    s.start_attempt(&attempt("at_2", "co_1"), 0, &pay()).await.unwrap();
+    s.update_attempt("at_2", &update(AttemptStatus::Succeeded), &poll()).await.unwrap();
+    assert_eq!(s.deliveries_pending().await.unwrap(), 2, "two events, each pending");
+    let now = now_ms() + 1_000;
+    let claimed = s.claim_deliveries(now, 10_000, 10).await.unwrap();
+    assert_eq!(s.deliveries_pending().await.unwrap(), 2, "a claimed delivery is still pending");
+    let delivered = DeliveryOutcome::Delivered { status: 200 };
+    s.finish_delivery(&claimed[0].event_id, &claimed[0].claim, &delivered, now).await.unwrap();
+    let failed = DeliveryOutcome::Failed { status: Some(500), error: None };
+    s.finish_delivery(&claimed[1].event_id, &claimed[1].claim, &failed, now).await.unwrap();
+    assert_eq!(s.deliveries_pending().await.unwrap(), 0);
+}
