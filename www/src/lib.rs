@@ -202,7 +202,8 @@ fn page(l: Locale, title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang={lang}><head><meta charset=utf-8>
 <meta name=viewport content='width=device-width,initial-scale=1'><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:1.5em auto;padding:0 1em;color:#222}}
+<style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:.75em auto;padding:0 1em;color:#222}}
+h1{{margin:.3em 0}}
 .product{{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ddd;padding:.6em 0}}
 button{{font-size:1em;padding:.4em 1em}}</style></head>
 <body><header><a href='/?lang={lang}'>Boutique Démo</a> · <a href='?lang=fr'>FR</a> | <a href='?lang=en'>EN</a></header>
