@@ -99,10 +99,16 @@ async fn scrape(app: &TestApp) -> String {
 
 /// Polls the scrape until `series` reaches `at_least` (counters move after the answer).
 async fn wait_sample(app: &TestApp, series: &str, at_least: f64) -> String {
+    wait_scrape(app, |text| sample(text, series) >= at_least).await
+}
+
+/// Polls the scrape until `done` holds of it or [`WAIT`] has passed; returns the last scrape
+/// (the caller's assertions then say what was missing).
+async fn wait_scrape(app: &TestApp, done: impl Fn(&str) -> bool) -> String {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let text = scrape(app).await;
-        if sample(&text, series) >= at_least || tokio::time::Instant::now() > deadline {
+        if done(&text) || tokio::time::Instant::now() > deadline {
             return text;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -156,13 +162,8 @@ async fn metrics_count_payments_provider_calls_webhooks_and_requests_and_stay_of
     assert_eq!(wrong.status(), 401);
 
     let failed_series = "verifier_payments_failed_total{provider=\"nova_send\",method=\"mobile_money\",code=";
-    let text = wait_sample(&app, succeeded, 1.0).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut text = text;
-    while !text.lines().any(|l| l.starts_with(failed_series)) && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        text = scrape(&app).await;
-    }
+    wait_sample(&app, succeeded, 1.0).await;
+    let text = wait_scrape(&app, |text| text.lines().any(|l| l.starts_with(failed_series))).await;
     assert_eq!(sample(&text, started), 2.0, "{text}");
     assert_eq!(sample(&text, succeeded), 1.0, "{text}");
     let failed: Vec<&str> = text.lines().filter(|l| l.starts_with(failed_series)).collect();
@@ -257,17 +258,13 @@ async fn every_metric_the_alert_rules_name_is_exported_by_a_verifier_after_a_pay
     let (status, _) =
         app.pay_raw(&declined.id, &secret, json!({"method": "mobile_money", "phone": "0700000002"})).await;
     assert_eq!(status, 200);
-    let mut text = wait_sample(
+    wait_sample(
         &app,
         "verifier_payments_succeeded_total{provider=\"nova_send\",method=\"mobile_money\"}",
         1.0,
     )
     .await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !text.contains("verifier_payments_failed_total{") && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        text = scrape(&app).await;
-    }
+    let text = wait_scrape(&app, |text| text.contains("verifier_payments_failed_total{")).await;
     assert!(!paid.id.is_empty());
     let exported: Vec<&str> =
         text.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
