@@ -4,6 +4,9 @@
 # (api_bodies), each for SECONDS seconds (default 30), and exits non-zero at the first crash
 # (its input is left in server/fuzz/artifacts/<target>/). Needs the rustup nightly toolchain;
 # installs cargo-fuzz when it is missing. Usage: bash server/fuzz/run.sh [SECONDS] [TARGET...]
+# FUZZ_PROFILE=dev builds without optimisations (the test command's choice: a build several
+# minutes shorter on a new machine, for runs of a few seconds per target); the default, release,
+# is for long runs.
 set -euo pipefail
 
 seconds="${1:-30}"
@@ -20,7 +23,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # Its own target directory, so that fuzz builds (instrumented, nightly) never invalidate or
 # lock the workspace's (nor the phone fuzzer's, target/fuzz).
-target_dir="${FUZZ_SERVER_TARGET_DIR:-$root/target/fuzz-server}"
+target_dir="${FUZZ_SERVER_TARGET_DIR:-$root/target/fuzz-server-${FUZZ_PROFILE:-release}}"
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "run.sh: the rustup nightly toolchain is missing (rustup toolchain install nightly)" >&2
@@ -37,6 +40,12 @@ cd "$here/.."
 # The first target's run builds what every target shares (the verifier under nightly with
 # coverage instrumentation: the slow part of the whole test command); the others reuse it.
 # No sanitizer: the crates forbid unsafe code, so ASan would only slow the run down.
+profile=()
+case "${FUZZ_PROFILE:-release}" in
+  release) ;;
+  dev) profile=(--dev) ;;
+  *) echo "run.sh: FUZZ_PROFILE must be release or dev, got '${FUZZ_PROFILE}'" >&2; exit 2 ;;
+esac
 start=$(date +%s)
 for target in "${targets[@]}"; do
   corpus="$here/corpus/$target"
@@ -45,6 +54,7 @@ for target in "${targets[@]}"; do
   # The first corpus directory collects new inputs (ignored by git); the seeds (the providers'
   # documented examples from server/tests/fixtures/) are read only.
   cargo +nightly fuzz run "$target" \
+    "${profile[@]}" \
     --fuzz-dir "$here" \
     --sanitizer none \
     --target-dir "$target_dir" \

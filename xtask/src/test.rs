@@ -337,13 +337,23 @@ fn phones_in<'l>(line: &'l str, phones: &HashMap<String, String>) -> Vec<(String
 }
 
 /// The verifier's fuzz targets (each provider's notification handling, the API's JSON bodies)
-/// for a bounded time each, in their own target directory (`target/fuzz-server`).
+/// for a bounded time each, in their own target directory (`target/fuzz-server-<profile>`).
+/// Built without optimisations (`FUZZ_PROFILE=dev`) unless the caller sets `FUZZ_PROFILE`: for a
+/// few seconds per target the optimised build (most of the test command's time on a new machine)
+/// does not pay for itself.
 pub(crate) fn fuzz_server(root: &Path) -> Result<()> {
     let seconds =
         std::env::var("XTASK_SERVER_FUZZ_SECONDS").unwrap_or_else(|_| SERVER_FUZZ_SECONDS.to_owned());
     eprintln!("xtask: fuzzing the verifier's inputs for {seconds} s per target");
     let run = root.join("server/fuzz/run.sh");
-    run_cmd(std::process::Command::new("bash").arg(run).arg(&seconds).current_dir(root))
+    let profile = std::env::var("FUZZ_PROFILE").unwrap_or_else(|_| "dev".to_owned());
+    run_cmd(
+        std::process::Command::new("bash")
+            .arg(run)
+            .arg(&seconds)
+            .env("FUZZ_PROFILE", profile)
+            .current_dir(root),
+    )
 }
 
 /// Formatting and lints: a red gate stops the run before anything is installed or tested.
