@@ -746,7 +746,11 @@ impl Checkouts {
         update: &AttemptUpdate,
         cause: &Cause,
     ) -> Result<Applied, AppError> {
-        let update = self.checked(attempt, update, cause).await?;
+        let update = match self.provider(attempt.provider) {
+            Some(p) => p.interpret(attempt.method, update.clone()),
+            None => update.clone(),
+        };
+        let update = self.checked(attempt, &update, cause).await?;
         let applied = self.store.update_attempt(&attempt.id, &update, cause).await?;
         self.count_outcome(attempt, &update, &applied);
         if applied.changed() {

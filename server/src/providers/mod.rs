@@ -215,6 +215,14 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// What an update about an attempt of `method` means for this provider, whichever way it
+    /// came (the start call's answer, a notification, a fetched status): the same provider
+    /// word must read the same on every path, whichever arrives first.
+    fn interpret(&self, method: PaymentMethod, update: AttemptUpdate) -> AttemptUpdate {
+        let _ = method;
+        update
+    }
+
     /// The provider's own id for a notification, when it sends one (the inbox's deduplication
     /// key; without one, the raw body's SHA-256 is used). Only read once verified.
     fn event_id(&self, notice: &IncomingNotice<'_>) -> Option<String> {

@@ -225,9 +225,9 @@ pub fn catalogue_code(code: &str) -> ErrorCode {
 
 /// What the answer to an Orange Money direct payin means. Its one-time code is the customer's
 /// whole confirmation (`payin.otp`, generated with `#144*82#`, <https://docs.novasend.app/api-direct/payment>):
-/// there is no prompt the customer could decline, so a payin that is refused in the very
-/// answer to its creation (`status: failed`, `failure.code: transaction_error`, or declined
-/// without a code) was refused on its code, wrong, expired or already used, and the customer
+/// there is no prompt the customer could decline, so a payin that is refused (`status: failed`,
+/// `failure.code: transaction_error`, or declined without a code), in the answer to its
+/// creation, its notification or its status, was refused on its code, wrong, expired or already used, and the customer
 /// generates a new one ([`ErrorCode::OtpRefused`]). Insufficient funds and the other documented
 /// codes keep their meaning; a payin still pending is left as it is.
 pub fn code_refused(update: AttemptUpdate) -> AttemptUpdate {
@@ -408,6 +408,16 @@ impl PaymentProvider for NovaSend {
     }
 
     /// `[novasend] confirmation_window_s`: NovaSend does not publish the length.
+    /// An Orange Money direct payin's failure is its code's ([`code_refused`]), whether the
+    /// answer to its creation, its notification or its status says so first: NovaSend may
+    /// notify the failure before it answers the creation.
+    fn interpret(&self, method: PaymentMethod, update: AttemptUpdate) -> AttemptUpdate {
+        match direct_provider(method) {
+            Some(DirectProvider::Orange) => code_refused(update),
+            _ => update,
+        }
+    }
+
     fn confirmation_window(&self, _method: PaymentMethod) -> Option<Duration> {
         self.confirmation_window
     }
@@ -448,11 +458,7 @@ impl PaymentProvider for NovaSend {
         };
         let resp = self.authed(post).header("X-Idempotency-Key", &req.reference).send_via(&self.http).await?;
         let payin = self.payin_or_error(Call::Payin, resp).await?;
-        let update = to_update(&payin);
-        Ok(match direct_provider(req.method) {
-            Some(DirectProvider::Orange) => code_refused(update),
-            _ => update,
-        })
+        Ok(self.interpret(req.method, to_update(&payin)))
     }
 
     async fn fetch(

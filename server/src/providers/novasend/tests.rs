@@ -358,6 +358,27 @@ fn wrapped_events_declined_and_confirmed() {
 }
 
 #[test]
+fn a_refused_orange_money_direct_payin_is_its_codes_fault_on_every_path() {
+    // The documented declined event, verified as it arrives: for an Orange Money direct payin
+    // the code was the customer's whole confirmation, so the refusal is the code's, also when
+    // the notification comes before the creation's answer; other methods keep the decline.
+    let ns = adapter();
+    let declined = fixture!("webhook_payin_declined.json").as_bytes();
+    let update = ns.verify_notice(&notice(&signed(DECLINED_RAW), declined)).unwrap().update.unwrap();
+    let orange = ns.interpret(PaymentMethod::OrangeMoney, update.clone());
+    assert_eq!((orange.status, orange.failure), (AttemptStatus::Failed, Some(ErrorCode::OtpRefused)));
+    for method in [PaymentMethod::MtnMomo, PaymentMethod::MoovMoney, PaymentMethod::Wave] {
+        let other = ns.interpret(method, update.clone());
+        assert_eq!(other.failure, Some(ErrorCode::CustomerDeclined), "{method:?}");
+    }
+    // Insufficient funds keeps its meaning, and a success stays one.
+    let funds = AttemptUpdate::new(AttemptStatus::Failed, Some(ErrorCode::InsufficientFunds));
+    assert_eq!(ns.interpret(PaymentMethod::OrangeMoney, funds).failure, Some(ErrorCode::InsufficientFunds));
+    let paid = AttemptUpdate::new(AttemptStatus::Succeeded, None);
+    assert_eq!(ns.interpret(PaymentMethod::OrangeMoney, paid).status, AttemptStatus::Succeeded);
+}
+
+#[test]
 fn the_event_id_deduplicates_when_present() {
     let ns = adapter();
     let headers = HeaderMap::new();
