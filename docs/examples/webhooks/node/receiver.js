@@ -68,9 +68,10 @@ const server = http.createServer((req, res) => {
     try {
       event = webhook.verify(body, req.headers);
     } catch (error) {
-      if (!(error instanceof WebhookVerificationError)) throw error;
-      console.log(`refused: ${error.message}`);
-      return answer(res, 400, { error: "invalid signature" });
+      // A wrong signature or timestamp (WebhookVerificationError), or a body that is not JSON.
+      const why = error instanceof WebhookVerificationError ? "invalid signature" : "invalid body";
+      console.log(`refused: ${why}: ${error.message}`);
+      return answer(res, 400, { error: why });
     }
     const eventId = req.headers["webhook-id"];
     if (handled.has(eventId)) {

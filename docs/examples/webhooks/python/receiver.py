@@ -61,13 +61,17 @@ def handle(event_id, event):
 
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        # The raw body, exactly as sent: the signature covers these bytes.
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
             event = WEBHOOK.verify(body, headers)
         except WebhookVerificationError as error:
-            print(f"refused: {error}", flush=True)
+            print(f"refused: invalid signature: {error}", flush=True)
             return self.answer(400, {"error": "invalid signature"})
+        except ValueError as error:  # signed, but not JSON
+            print(f"refused: invalid body: {error}", flush=True)
+            return self.answer(400, {"error": "invalid body"})
         event_id = headers["webhook-id"]
         with lock:
             if event_id in handled:
