@@ -27,6 +27,7 @@ mod notifications;
 mod novasend;
 mod qr;
 mod rate_limits;
+mod receivers;
 mod reconcile;
 mod refunds;
 mod routing;

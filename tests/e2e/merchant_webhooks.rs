@@ -84,7 +84,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) ->
 
 /// The Python with the reference library: `STANDARDWEBHOOKS_PYTHON`, else a venv under
 /// `target/` that `cargo xtask test` prepares, made here when missing.
-fn reference_python() -> PathBuf {
+pub(crate) fn reference_python() -> PathBuf {
     static READY: Mutex<Option<PathBuf>> = Mutex::new(None);
     let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = ready.as_ref() {

@@ -1,7 +1,10 @@
 //! `cargo xtask demo`: the product on one machine. Builds the widget, the verifier, the
 //! provider sandboxes and the demo shop, starts `provider-sandbox all` (a separate process), the
 //! verifier (SQLite file under `.demo/`, migrations applied at start, pointed at the sandboxes)
-//! and the shop on 127.0.0.1, prints where to go and the test numbers, and runs until Ctrl-C.
+//! and the shop on 127.0.0.1, prints where to go (the shop, the verifier, its dashboard), the
+//! demo's merchant key (test mode, made afresh at each start: the dashboard's login and the key
+//! the README's `curl` lines need) and the test numbers, and runs until Ctrl-C (or SIGTERM),
+//! which stops the three processes and ends with status 0.
 //!
 //! Ports: `VERIFIER_PORT` (8080), `SHOP_PORT` (8000), `NOVASEND_SANDBOX_PORT` (8091),
 //! `CAURISFLUX_SANDBOX_PORT` (8092), `SCALAPAY_SANDBOX_PORT` (8093), `MYPVIT_SANDBOX_PORT` (8094).
@@ -11,6 +14,7 @@ use std::{
     net::TcpStream,
     path::Path,
     process::{Child, Command},
+    sync::mpsc,
     time::{Duration, Instant},
 };
 
@@ -45,7 +49,27 @@ pub(crate) fn wait_listening(port: u16, child: &mut Child, what: &str) -> Result
     bail!("{what} did not listen on port {port} within 60 s")
 }
 
+/// The demo's processes, killed when dropped (an error on the way out).
 struct Guard(Vec<Child>);
+
+impl Guard {
+    /// Asks every process to stop (SIGTERM: the verifier finishes what is in flight) and waits
+    /// for them, killing what is still running after `grace`.
+    fn stop(&mut self, grace: Duration) {
+        for c in &mut self.0 {
+            if matches!(c.try_wait(), Ok(None)) {
+                // std's `Child` only sends SIGKILL; `kill` is in every Debian (procps).
+                let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+            }
+        }
+        let deadline = Instant::now() + grace;
+        for c in &mut self.0 {
+            while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -76,8 +100,15 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         }
     }
 
+    eprintln!(
+        "xtask: building the widget (Rust to WebAssembly, then wasm-bindgen and compression); \
+         the first build takes a few minutes, cargo's progress below"
+    );
     let widget_dir = widget::build(root)?;
-    eprintln!("xtask: building the verifier, the provider sandboxes and the demo shop");
+    eprintln!(
+        "xtask: building the verifier, the provider sandboxes and the demo shop; the first build \
+         takes several minutes, cargo's progress below"
+    );
     run_cmd(cargo().current_dir(root).args([
         "build",
         "--locked",
@@ -192,76 +223,132 @@ allowed_origins = ["http://127.0.0.1:{shop_port}", "http://localhost:{shop_port}
         ),
     )?;
 
+    // A test-mode key (the demo's providers are all `mode = "test"`): printed below for the
+    // person running the demo, which a live key must never be.
     let merchant_key = format!("mk_test_{}", random_hex()?);
     // Standard Webhooks secret: 64 hex digits are also valid base64 (48 bytes, 256 random bits).
     let webhook_secret = format!("whsec_{}{}", random_hex()?, random_hex()?);
     let bin = crate::target_dir(root).join("debug");
+    // From here on, Ctrl-C (and SIGTERM, SIGHUP) stops the demo: a message on `interrupted`.
+    // The terminal sends Ctrl-C's SIGINT to the children too; they stop on it.
+    let (interrupt, interrupted) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = interrupt.send(());
+    })
+    .context("cannot handle Ctrl-C")?;
     let mut guard = Guard(Vec::new());
-    // The sandboxes first: they only call the verifier when a payment moves.
-    let (novasend_secret, cauris_secret, mypvit_token) = (random_hex()?, random_hex()?, random_hex()?);
-    let verifier_url = format!("http://127.0.0.1:{verifier_port}");
-    let sandboxes = Command::new(bin.join("provider-sandbox"))
-        .arg("all")
-        .args(["--novasend-listen", &format!("127.0.0.1:{sandbox_port}")])
-        .args(["--caurisflux-listen", &format!("127.0.0.1:{cauris_port}")])
-        .args(["--scalapay-listen", &format!("127.0.0.1:{scalapay_port}")])
-        .args(["--mypvit-listen", &format!("127.0.0.1:{mypvit_port}")])
-        .arg("--mypvit-strict-fields")
-        .env("NOVASEND_WEBHOOK_SECRET", &novasend_secret)
-        .env("NOVASEND_WEBHOOK_URL", format!("{verifier_url}/webhooks/nova_send"))
-        .env("CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
-        .env("CAURISFLUX_WEBHOOK_URL", format!("{verifier_url}/webhooks/cauris_flux"))
-        .env("SCALAPAY_WEBHOOK_URL", format!("{verifier_url}/webhooks/scalapay"))
-        .env("MYPVIT_WEBHOOK_URL", format!("{verifier_url}/webhooks/my_pvit/{mypvit_token}"))
-        .env("MYPVIT_RETURN_URL", format!("http://127.0.0.1:{shop_port}/"))
-        .spawn()
-        .context("failed to start the provider sandboxes")?;
-    guard.0.push(sandboxes);
-    for p in [sandbox_port, cauris_port, scalapay_port, mypvit_port] {
-        wait_listening(p, &mut guard.0[0], "the provider sandboxes")?;
+    let started = start_up(&mut guard, &interrupted, |guard| {
+        // The sandboxes first: they only call the verifier when a payment moves.
+        let (novasend_secret, cauris_secret, mypvit_token) = (random_hex()?, random_hex()?, random_hex()?);
+        let verifier_url = format!("http://127.0.0.1:{verifier_port}");
+        let sandboxes = Command::new(bin.join("provider-sandbox"))
+            .arg("all")
+            .args(["--novasend-listen", &format!("127.0.0.1:{sandbox_port}")])
+            .args(["--caurisflux-listen", &format!("127.0.0.1:{cauris_port}")])
+            .args(["--scalapay-listen", &format!("127.0.0.1:{scalapay_port}")])
+            .args(["--mypvit-listen", &format!("127.0.0.1:{mypvit_port}")])
+            .arg("--mypvit-strict-fields")
+            .env("NOVASEND_WEBHOOK_SECRET", &novasend_secret)
+            .env("NOVASEND_WEBHOOK_URL", format!("{verifier_url}/webhooks/nova_send"))
+            .env("CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
+            .env("CAURISFLUX_WEBHOOK_URL", format!("{verifier_url}/webhooks/cauris_flux"))
+            .env("SCALAPAY_WEBHOOK_URL", format!("{verifier_url}/webhooks/scalapay"))
+            .env("MYPVIT_WEBHOOK_URL", format!("{verifier_url}/webhooks/my_pvit/{mypvit_token}"))
+            .env("MYPVIT_RETURN_URL", format!("http://127.0.0.1:{shop_port}/"))
+            .spawn()
+            .context("failed to start the provider sandboxes")?;
+        guard.0.push(sandboxes);
+        for p in [sandbox_port, cauris_port, scalapay_port, mypvit_port] {
+            wait_listening(p, &mut guard.0[0], "the provider sandboxes")?;
+        }
+        let verifier = Command::new(bin.join("verifier"))
+            .arg(&config)
+            .env("VERIFIER_MERCHANT_SECRET_KEY", &merchant_key)
+            .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", &novasend_secret)
+            .env("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
+            .env("VERIFIER_MYPVIT_WEBHOOK_TOKEN", &mypvit_token)
+            .env("VERIFIER_MERCHANT_WEBHOOK_URL", format!("http://127.0.0.1:{shop_port}/webhooks/verifier"))
+            .env("VERIFIER_MERCHANT_WEBHOOK_SECRET", &webhook_secret)
+            .spawn()
+            .context("failed to start the verifier")?;
+        guard.0.push(verifier);
+        wait_listening(verifier_port, &mut guard.0[1], "the verifier")?;
+
+        let shop = Command::new(bin.join("demo-shop"))
+            .arg(format!("127.0.0.1:{shop_port}"))
+            .arg(&verifier_url)
+            .env("DEMO_MERCHANT_KEY", &merchant_key)
+            .env("DEMO_WEBHOOK_SECRET", &webhook_secret)
+            .spawn()
+            .context("failed to start the demo shop")?;
+        guard.0.push(shop);
+        wait_listening(shop_port, &mut guard.0[2], "the demo shop")?;
+
+        let numbers = Command::new(bin.join("provider-sandbox")).arg("test-numbers").output()?;
+        println!(
+            "\n  Demo shop:   http://127.0.0.1:{shop_port}/   (English: http://127.0.0.1:{shop_port}/?lang=en)\n  \
+             Verifier:    {verifier_url}   (database {})\n  \
+             Dashboard:   {verifier_url}/dashboard   (log in with the merchant key below)\n  \
+             Sandboxes:   NovaSend http://127.0.0.1:{sandbox_port}, CaurisFlux http://127.0.0.1:{cauris_port}, \
+             Scalapay http://127.0.0.1:{scalapay_port}, MyPVit http://127.0.0.1:{mypvit_port}\n\n  \
+             Merchant key of this demo (test mode, new at each start), for the dashboard's login and\n  \
+             the README's curl lines:\n\n    \
+             export MERCHANT_SECRET_KEY={merchant_key}\n    \
+             curl -X POST {verifier_url}/v1/checkouts -H \"Authorization: Bearer $MERCHANT_SECRET_KEY\" \\\n      \
+             -H \"Content-Type: application/json\" \\\n      \
+             -d '{{\"amount\": 5000, \"currency\": \"XOF\", \"reference\": \"order-1042\"}}'\n\n  \
+             Test phone numbers and cards (type numbers in any usual form, e.g. 07 00 00 00 01):\n{}\n  \
+             Press Ctrl-C to stop.\n",
+            dir.join("verifier.db").display(),
+            String::from_utf8_lossy(&numbers.stdout)
+        );
+        Ok(())
+    })?;
+    if !started {
+        return Ok(());
     }
-    let verifier = Command::new(bin.join("verifier"))
-        .arg(&config)
-        .env("VERIFIER_MERCHANT_SECRET_KEY", &merchant_key)
-        .env("VERIFIER_NOVASEND_WEBHOOK_SECRET", &novasend_secret)
-        .env("VERIFIER_CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
-        .env("VERIFIER_MYPVIT_WEBHOOK_TOKEN", &mypvit_token)
-        .env("VERIFIER_MERCHANT_WEBHOOK_URL", format!("http://127.0.0.1:{shop_port}/webhooks/verifier"))
-        .env("VERIFIER_MERCHANT_WEBHOOK_SECRET", &webhook_secret)
-        .spawn()
-        .context("failed to start the verifier")?;
-    guard.0.push(verifier);
-    wait_listening(verifier_port, &mut guard.0[1], "the verifier")?;
 
-    let shop = Command::new(bin.join("demo-shop"))
-        .arg(format!("127.0.0.1:{shop_port}"))
-        .arg(&verifier_url)
-        .env("DEMO_MERCHANT_KEY", &merchant_key)
-        .env("DEMO_WEBHOOK_SECRET", &webhook_secret)
-        .spawn()
-        .context("failed to start the demo shop")?;
-    guard.0.push(shop);
-    wait_listening(shop_port, &mut guard.0[2], "the demo shop")?;
-
-    let numbers = Command::new(bin.join("provider-sandbox")).arg("test-numbers").output()?;
-    println!(
-        "\n  Demo shop:   http://127.0.0.1:{shop_port}/   (English: http://127.0.0.1:{shop_port}/?lang=en)\n  \
-         Verifier:    {verifier_url}   (database {})\n  \
-         Sandboxes:   NovaSend http://127.0.0.1:{sandbox_port}, CaurisFlux http://127.0.0.1:{cauris_port}, \
-         Scalapay http://127.0.0.1:{scalapay_port}, MyPVit http://127.0.0.1:{mypvit_port}\n\n  \
-         Test phone numbers and cards (type numbers in any usual form, e.g. 07 00 00 00 01):\n{}\n  \
-         Press Ctrl-C to stop.\n",
-        dir.join("verifier.db").display(),
-        String::from_utf8_lossy(&numbers.stdout)
-    );
-
+    const NAMES: [&str; 3] = ["the provider sandboxes", "the verifier", "the demo shop"];
     loop {
+        if interrupted.recv_timeout(Duration::from_millis(500)).is_ok() {
+            return stop(&mut guard);
+        }
+        let mut ended = None;
         for (i, child) in guard.0.iter_mut().enumerate() {
             if let Some(status) = child.try_wait()? {
-                let what = ["the provider sandboxes", "the verifier", "the demo shop"][i.min(2)];
-                bail!("{what} stopped ({status})");
+                ended = Some((NAMES[i.min(2)], status));
+                break;
             }
         }
-        std::thread::sleep(Duration::from_millis(500));
+        if let Some((what, status)) = ended {
+            // A Ctrl-C reaches the children too, and one may end before the signal handler
+            // has run: an interruption that comes within a second is a normal stop.
+            if interrupted.recv_timeout(Duration::from_secs(1)).is_ok() {
+                return stop(&mut guard);
+            }
+            bail!("{what} stopped ({status})");
+        }
     }
+}
+
+/// Runs the start-up `steps`: `true` once they succeeded. An error they end with after a Ctrl-C
+/// (a child stopped by it) is the Ctrl-C's: the demo stops normally and this answers `false`.
+fn start_up(
+    guard: &mut Guard,
+    interrupted: &mpsc::Receiver<()>,
+    steps: impl FnOnce(&mut Guard) -> Result<()>,
+) -> Result<bool> {
+    match steps(guard) {
+        Ok(()) => Ok(true),
+        Err(_) if interrupted.recv_timeout(Duration::from_secs(1)).is_ok() => stop(guard).map(|()| false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The end of a demo stopped by Ctrl-C: every process stopped, success.
+fn stop(guard: &mut Guard) -> Result<()> {
+    eprintln!("\nxtask: stopping the demo");
+    guard.stop(Duration::from_secs(25));
+    eprintln!("xtask: demo stopped");
+    Ok(())
 }

@@ -145,6 +145,32 @@ pub(crate) fn ensure_standardwebhooks(root: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
+/// The npm Standard Webhooks library the Node webhook receiver of `docs/examples/webhooks/node`
+/// uses (as its `package.json` pins it), for the receivers' e2e tests.
+const STANDARDWEBHOOKS_NODE: &str = "standardwebhooks@1.3.0";
+
+/// Makes sure npm [`STANDARDWEBHOOKS_NODE`] is in `<target>/tools/standardwebhooks`, a prefix
+/// of its own; returns its `node_modules` (the e2e tests read it from
+/// `STANDARDWEBHOOKS_NODE_MODULES` and give it to the receiver as `NODE_PATH`).
+pub(crate) fn ensure_standardwebhooks_node(root: &Path) -> Result<PathBuf> {
+    let tools = crate::target_dir(root).join("tools").join("standardwebhooks");
+    let version = STANDARDWEBHOOKS_NODE.rsplit('@').next().unwrap_or_default();
+    let manifest = tools.join("node_modules/standardwebhooks/package.json");
+    let installed = std::fs::read_to_string(&manifest)
+        .is_ok_and(|m| serde_json::from_str::<serde_json::Value>(&m).is_ok_and(|v| v["version"] == version));
+    if !installed && manifest.exists() {
+        // Another version: replaced.
+        std::fs::remove_file(&manifest)?;
+    }
+    ensure_npm(
+        "the Node webhook receiver's tests (standardwebhooks)",
+        &tools,
+        STANDARDWEBHOOKS_NODE,
+        manifest,
+    )?;
+    Ok(tools.join("node_modules"))
+}
+
 /// The schemathesis `cargo xtask schemathesis` runs against the verifier's OpenAPI document.
 pub(crate) const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 

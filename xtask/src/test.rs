@@ -3,12 +3,14 @@
 //! Order: the code gate (`cargo fmt --check`, then `cargo clippy --workspace --all-targets
 //! --locked -- -D warnings` with the lints of the root `Cargo.toml`), prerequisites (Chromium and chromedriver from Debian, axe-core from npm into
 //! `target/tools`, the PyPI `standardwebhooks` package in a venv under `target/` for the
-//! merchant webhook tests, and `phonenumbers` in another for the phone oracle), the widget (wasm32 toolchain installed by `build-widget` when
+//! merchant webhook tests and the Python webhook receiver, npm's `standardwebhooks` into
+//! `target/tools/standardwebhooks` for the Node receiver, and `phonenumbers` in another venv for the phone oracle), the widget (wasm32 toolchain installed by `build-widget` when
 //! missing), the phone-parser fuzzer for a bounded time, the verifier's fuzz targets
 //! (`server/fuzz/run.sh`, a few seconds each), schemathesis against a live verifier
 //! ([`crate::schemathesis`]), then `cargo test --workspace` with the
 //! browser tests pointed at the built widget and at axe-core (`AXE_CORE_JS`), and the webhook
-//! tests at that Python (`STANDARDWEBHOOKS_PYTHON`), the phone oracle at its own
+//! tests at that Python (`STANDARDWEBHOOKS_PYTHON`) and that `node_modules`
+//! (`STANDARDWEBHOOKS_NODE_MODULES`), the phone oracle at its own
 //! (`PHONENUMBERS_PYTHON`), and the verifier's logs of that run kept in
 //! `target/e2e-logs/verifier.log` (`E2E_LOG_FILE`) then audited ([`audit_logs`]): no secret the
 //! tests use, no client secret, no full phone number.
@@ -43,6 +45,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         &[("/usr/bin/chromium", "chromium"), ("/usr/bin/chromedriver", "chromium-driver")],
     )?;
     let standardwebhooks = prereq::ensure_standardwebhooks(root)?;
+    let standardwebhooks_node = prereq::ensure_standardwebhooks_node(root)?;
     let phonenumbers = prereq::ensure_phonenumbers(root)?;
     let widget_dir = widget::build(root)?;
     let axe = prereq::ensure_axe_core(root)?;
@@ -66,6 +69,7 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
         widget_dir: &widget_dir,
         axe: &axe,
         standardwebhooks: &standardwebhooks,
+        standardwebhooks_node: &standardwebhooks_node,
         phonenumbers: &phonenumbers,
         database_url: database.url(),
     };
@@ -130,6 +134,7 @@ struct TestEnv<'a> {
     widget_dir: &'a Path,
     axe: &'a Path,
     standardwebhooks: &'a Path,
+    standardwebhooks_node: &'a Path,
     phonenumbers: &'a Path,
     database_url: &'a str,
 }
@@ -144,6 +149,7 @@ fn run_tests(cmd: &mut std::process::Command, env: &TestEnv<'_>, root: &Path) ->
         .env("CHROMIUM", "/usr/bin/chromium")
         .env("AXE_CORE_JS", env.axe)
         .env("STANDARDWEBHOOKS_PYTHON", env.standardwebhooks)
+        .env("STANDARDWEBHOOKS_NODE_MODULES", env.standardwebhooks_node)
         .env("PHONENUMBERS_PYTHON", env.phonenumbers)
         .env(crate::postgres::TEST_DATABASE_URL, env.database_url)
         .stdout(Stdio::piped());
