@@ -9,9 +9,9 @@
 //! real deliveries to send again or tamper with. Python comes from the `standardwebhooks` venv
 //! (`STANDARDWEBHOOKS_PYTHON`, as in [`crate::merchant_webhooks`]); Node's library from
 //! `STANDARDWEBHOOKS_NODE_MODULES` (`cargo xtask test` installs npm `standardwebhooks` into
-//! `target/tools/standardwebhooks`), installed there when missing; PHP runs when `php` is on
-//! PATH and the example's `composer install` was done (Packagist is not reachable from every
-//! machine), else the test says why it did not run it.
+//! `target/tools/standardwebhooks`), installed there when missing. The PHP receiver is not run
+//! here: its library comes from Packagist, which these machines cannot reach, and a test that
+//! passes without running it would check nothing (its README says how to run it by hand).
 
 use std::{
     path::{Path, PathBuf},
@@ -104,7 +104,7 @@ struct Receiver {
 impl Receiver {
     /// Starts `program args` in `cwd` with the receiver's environment and waits (bounded) until
     /// it listens. `port`: `None` lets it pick one and print it (`listening on <url>`);
-    /// `Some(p)` for a server that cannot (PHP's), then reached by connecting.
+    /// `Some(p)` for a server that cannot print its port, then reached by connecting.
     async fn start(
         mut cmd: tokio::process::Command,
         verifier: &str,
@@ -260,33 +260,6 @@ async fn the_node_receiver_verifies_records_and_refuses_tampering() {
         let mut cmd = tokio::process::Command::new("node");
         cmd.arg(examples().join("node/receiver.js")).env("NODE_PATH", &modules);
         Receiver::start(cmd, verifier, None, tempfile::tempdir().expect("temp dir")).await
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_php_receiver_verifies_records_and_refuses_tampering() {
-    let php_dir = examples().join("php");
-    let php = std::process::Command::new("php").arg("--version").output();
-    if !php.is_ok_and(|o| o.status.success()) {
-        println!("SKIPPED the PHP receiver: `php` is not on PATH (Debian's php-cli)");
-        return;
-    }
-    if !php_dir.join("vendor/autoload.php").exists() {
-        println!(
-            "SKIPPED the PHP receiver: run `composer install` in {} first (Packagist's \
-             standard-webhooks/standard-webhooks)",
-            php_dir.display()
-        );
-        return;
-    }
-    // PHP's built-in server cannot say which port it took: give it a free one.
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    a_payment_reaches_the_receiver(async move |verifier: &str| {
-        let mut cmd = tokio::process::Command::new("php");
-        cmd.arg("-S").arg(format!("127.0.0.1:{port}")).arg("receiver.php").current_dir(&php_dir);
-        Receiver::start(cmd, verifier, Some(port), tempfile::tempdir().expect("temp dir")).await
     })
     .await;
 }
