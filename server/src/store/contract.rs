@@ -26,6 +26,7 @@ use super::{Store, sqlite::SqliteStore};
 mod behaviours;
 mod concurrency;
 mod inbox_claim;
+mod overview;
 
 /// Which backend a [`Db`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +231,7 @@ contract!(
     concurrency::concurrent_notifications_of_one_payment_apply_it_once,
     concurrency::a_reader_never_pairs_a_checkout_with_another_moment_of_its_attempts,
     inbox_claim::each_notification_is_claimed_by_exactly_one_worker,
+    overview::the_overview_counts_the_window_by_day_provider_method_and_failure,
 );
 
 /// The time the tests give the store, unix milliseconds: the system's, which the store reads

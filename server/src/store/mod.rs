@@ -19,6 +19,7 @@ use shared::{
 };
 
 pub mod clock;
+pub mod overview;
 pub mod plan;
 pub mod postgres;
 pub mod provider_keys;
@@ -578,6 +579,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError>;
     /// A checkout's refunds, oldest first.
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
+    /// The merchant dashboard's totals of `window` ([`overview`]): checkouts and paid amounts
+    /// per UTC day and currency, succeeded refunds per day, attempts and successes per provider
+    /// and per method, failures per code, the median time to pay. Aggregated by the database,
+    /// in one snapshot; rows are counted by their creation time.
+    async fn overview(&self, window: overview::Window) -> Result<overview::Overview, StoreError>;
     // ---- Outbox ----
 
     /// A checkout's events for its merchant, in the order written.

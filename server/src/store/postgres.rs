@@ -39,6 +39,7 @@ mod decide;
 mod idempotency;
 mod keys;
 mod outbox;
+mod overview;
 mod reads;
 mod refused;
 mod rows;
@@ -254,6 +255,13 @@ impl super::Store for PgStore {
 
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
         self.read_refunds(checkout_id).await
+    }
+
+    async fn overview(
+        &self,
+        window: super::overview::Window,
+    ) -> Result<super::overview::Overview, StoreError> {
+        self.read_overview(window).await
     }
 
     async fn checkout_events(&self, checkout_id: &str) -> Result<Vec<EventRecord>, StoreError> {

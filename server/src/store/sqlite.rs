@@ -38,6 +38,7 @@ use super::{
 mod idempotency;
 mod keys;
 mod outbox;
+mod overview;
 mod persist;
 mod provider_keys;
 mod refused;
@@ -956,6 +957,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn overview(
+        &self,
+        window: super::overview::Window,
+    ) -> Result<super::overview::Overview, StoreError> {
+        self.snapshot(move |db| Box::pin(overview::overview(db, window))).await
+    }
+
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
         let checkout_id = checkout_id.to_owned();
         self.read(move |db| Box::pin(async move {
@@ -1691,6 +1699,7 @@ mod tests {
         let sources = [
             include_str!("sqlite.rs"),
             include_str!("sqlite/outbox.rs"),
+            include_str!("sqlite/overview.rs"),
             include_str!("sqlite/idempotency.rs"),
             include_str!("sqlite/keys.rs"),
             include_str!("sqlite/refused.rs"),
