@@ -373,11 +373,169 @@ fn overview_charts(o: &Overview, locale: Locale) -> anyhow::Result<Vec<ChartView
 
 // ---- Payments ----
 
-/// `GET /dashboard/payments`: the payments table (filled once the list query is merged).
-pub async fn payments(Lang(locale): Lang, me: LoggedIn) -> PageResult {
-    let t = i18n::texts(locale);
-    Err(ErrorPage::new(locale, StatusCode::NOT_FOUND, t.not_found, Some(&me)))
+/// One row of the payments table.
+#[derive(Debug)]
+struct PaymentRow {
+    id: String,
+    reference: String,
+    amount: String,
+    customer: String,
+    provider: &'static str,
+    method: &'static str,
+    status: &'static str,
+    time: String,
 }
+
+/// A choice of a filter's `<select>`.
+#[derive(Debug)]
+struct Choice {
+    value: &'static str,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "dashboard/payments.html")]
+struct PaymentsPage {
+    frame: Frame,
+    q: String,
+    statuses: Vec<Choice>,
+    providers: Vec<Choice>,
+    methods: Vec<Choice>,
+    rows: Vec<PaymentRow>,
+    next: String,
+}
+
+/// The payments table's query: a search, filters, and where the page starts.
+#[derive(Debug, Default, Deserialize)]
+pub struct PaymentsQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    method: String,
+    /// `<created_at>.<id>` of the previous page's last row.
+    #[serde(default)]
+    after: String,
+}
+
+/// Rows per page.
+pub const PAGE_ROWS: u32 = 25;
+
+/// What the search box holds: a phone number (E.164, or national in one of the supported
+/// countries) searches by the customer's number, anything else by the exact reference.
+fn search(q: &str) -> (Option<String>, Option<String>) {
+    let q = q.trim();
+    if q.is_empty() {
+        return (None, None);
+    }
+    let digits: String = q.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
+    let phone = PhoneNumber::parse_e164(&digits)
+        .ok()
+        .or_else(|| shared::phone::Country::ALL.iter().find_map(|c| PhoneNumber::parse(&digits, *c).ok()));
+    match phone {
+        Some(p) if digits.bytes().all(|b| b.is_ascii_digit() || b == b'+') => (None, Some(p.as_e164().to_owned())),
+        _ => (Some(q.to_owned()), None),
+    }
+}
+
+/// `GET /dashboard/payments`: the checkouts, newest first, searchable and filtered, a page at a
+/// time (the next page continues after the last row shown).
+pub async fn payments(
+    Lang(locale): Lang,
+    me: LoggedIn,
+    State(state): State<AppState>,
+    Query(query): Query<PaymentsQuery>,
+) -> PageResult {
+    use shared::{method::PaymentMethod, status::CheckoutStatus};
+    let t = i18n::texts(locale);
+    let (reference, phone) = search(&query.q);
+    let after = query.after.split_once('.').and_then(|(at, id)| {
+        Some(crate::store::query::ListCursor { created_at: at.parse().ok()?, id: id.to_owned() })
+    });
+    let status = CheckoutStatus::parse(&query.status);
+    let provider = Provider::parse(&query.provider);
+    let method = PaymentMethod::parse(&query.method);
+    let list = crate::store::query::CheckoutQuery {
+        status,
+        provider,
+        method,
+        reference,
+        phone,
+        after,
+        limit: PAGE_ROWS + 1,
+        ..Default::default()
+    };
+    let mut found = state
+        .checkouts
+        .store()
+        .list_checkouts(&list)
+        .await
+        .map_err(|e| ErrorPage::of(locale, e.into(), Some(&me)))?;
+    let more = found.len() > PAGE_ROWS as usize;
+    found.truncate(PAGE_ROWS as usize);
+    let next = match (more, found.last()) {
+        (true, Some((c, _))) => {
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            url.append_pair("after", &format!("{}.{}", c.created_at, c.id));
+            for (name, value) in
+                [("q", &query.q), ("status", &query.status), ("provider", &query.provider), ("method", &query.method)]
+            {
+                if !value.is_empty() {
+                    url.append_pair(name, value);
+                }
+            }
+            format!("?{}", url.finish())
+        }
+        _ => String::new(),
+    };
+    let rows = found
+        .iter()
+        .map(|(c, a)| PaymentRow {
+            id: c.id.clone(),
+            reference: c.reference.clone(),
+            amount: c.money.display(locale),
+            customer: masked_phone(a.as_ref().and_then(|a| a.phone.as_deref())),
+            provider: a.as_ref().map_or("", |a| provider_name(a.provider)),
+            method: a.as_ref().map_or("", |a| a.method.label(locale)),
+            status: i18n::status(locale, c.status.as_str()),
+            time: utc(c.created_at),
+        })
+        .collect();
+    let choices = |all: Vec<(&'static str, String)>, picked: &str| {
+        all.into_iter().map(|(value, label)| Choice { value, selected: value == picked, label }).collect()
+    };
+    Ok(render(&PaymentsPage {
+        frame: Frame::new(locale, t.payments_heading, Some(&me)),
+        q: query.q.clone(),
+        statuses: choices(
+            CheckoutStatus::ALL.iter().map(|s| (s.as_str(), i18n::status(locale, s.as_str()).to_owned())).collect(),
+            &query.status,
+        ),
+        providers: choices(Provider::ALL.iter().map(|p| (p.as_str(), provider_name(*p).to_owned())).collect(), &query.provider),
+        methods: choices(
+            [
+                PaymentMethod::MobileMoney,
+                PaymentMethod::OrangeMoney,
+                PaymentMethod::MtnMomo,
+                PaymentMethod::MoovMoney,
+                PaymentMethod::Wave,
+                PaymentMethod::AirtelMoney,
+                PaymentMethod::Card,
+            ]
+            .iter()
+            .map(|m| (m.as_str(), m.label(locale).to_owned()))
+            .collect(),
+            &query.method,
+        ),
+        rows,
+        next,
+    }))
+}
+
 
 // ---- A checkout ----
 

@@ -23,9 +23,11 @@ pub mod overview;
 pub mod plan;
 pub mod postgres;
 pub mod provider_keys;
+pub mod query;
 pub mod sqlite;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use query::{CheckoutQuery, ListCursor};
 
 /// Which backend a `database_url` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -482,6 +484,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         id: &str,
     ) -> Result<Option<(CheckoutRecord, Option<AttemptRecord>)>, StoreError>;
+    /// A page of checkouts for the merchant's list (`GET /v1/checkouts`, the dashboard), newest first.
+    ///
+    /// Every filter of `q` holds for each row ([`CheckoutQuery`]); ordered `created_at DESC,
+    /// id DESC`, after `q.after` when given, at most [`CheckoutQuery::clamped_limit`] rows; each
+    /// with the checkout's latest attempt, as [`Store::checkout_with_latest_attempt`] pairs
+    /// them. One statement: one snapshot.
+    async fn list_checkouts(
+        &self,
+        q: &CheckoutQuery,
+    ) -> Result<Vec<(CheckoutRecord, Option<AttemptRecord>)>, StoreError>;
     /// A checkout's attempts, oldest first.
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError>;
     /// Reads an attempt.

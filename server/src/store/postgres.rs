@@ -167,6 +167,13 @@ impl super::Store for PgStore {
         self.read_checkout_with_latest_attempt(id).await
     }
 
+    async fn list_checkouts(
+        &self,
+        q: &super::CheckoutQuery,
+    ) -> Result<Vec<(CheckoutRecord, Option<AttemptRecord>)>, StoreError> {
+        self.read_list_checkouts(q).await
+    }
+
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         self.read_attempts(checkout_id).await
     }
