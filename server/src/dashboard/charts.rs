@@ -10,10 +10,7 @@
 //! (the page shows both: a screen reader or a text browser reads the table). Bars only; no
 //! colour carries meaning alone (the table and the legend words do).
 
-use plotters::{
-    coord::ranged1d::SegmentValue,
-    prelude::*,
-};
+use plotters::{coord::ranged1d::SegmentValue, prelude::*};
 
 /// A drawn chart and its text alternative.
 #[derive(Debug, Clone)]
@@ -102,8 +99,8 @@ pub fn daily_bars(
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
-            .background_style(&WHITE.mix(0.9))
-            .border_style(&BLACK)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
             .label_font(("sans-serif", 13).into_font().color(&BLACK))
             .draw()
             .map_err(draw_error)?;

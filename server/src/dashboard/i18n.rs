@@ -420,7 +420,10 @@ mod tests {
 
     #[test]
     fn causes_read_as_their_kind() {
-        assert_eq!(cause(Locale::En, "webhook:nova_send:wh_1"), ("provider webhook", "nova_send · wh_1".into()));
+        assert_eq!(
+            cause(Locale::En, "webhook:nova_send:wh_1"),
+            ("provider webhook", "nova_send · wh_1".into())
+        );
         assert_eq!(cause(Locale::En, "poll:mypvit").0, "status fetch");
         assert_eq!(cause(Locale::Fr, "api:refund").0, "appel d'API");
         assert_eq!(status(Locale::En, "partially_refunded"), "partially refunded");

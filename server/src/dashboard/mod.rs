@@ -37,8 +37,7 @@ pub mod session;
 
 /// The dashboard's Content-Security-Policy: nothing loaded, the pages' own `<style>`, forms
 /// sent only here, never framed.
-pub const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The dashboard's routes; `https` when browsers reach the verifier over HTTPS (the session
 /// cookie is then `Secure`).
@@ -56,8 +55,14 @@ pub fn router(rate: &RateLimits, https: bool) -> Router<AppState> {
         .layer(axum::middleware::from_fn(remember_lang))
         .layer(axum::Extension(session::Sessions::default()))
         .layer(axum::Extension(pages::Https(https)))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
 /// Keeps the language picked with the switch (`?lang=fr|en`) in a cookie for the next pages.

@@ -83,7 +83,12 @@ pub struct ErrorPage {
 }
 
 impl ErrorPage {
-    fn new(locale: Locale, status: StatusCode, message: impl Into<String>, session: Option<&LoggedIn>) -> Self {
+    fn new(
+        locale: Locale,
+        status: StatusCode,
+        message: impl Into<String>,
+        session: Option<&LoggedIn>,
+    ) -> Self {
         let t = i18n::texts(locale);
         ErrorPage { frame: Frame::new(locale, t.error_heading, session), message: message.into(), status }
     }
@@ -132,7 +137,10 @@ type PageResult = Result<Response, ErrorPage>;
 /// Unix seconds as `2026-12-07 19:04` (UTC).
 fn utc(unix: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 /// An RFC 3339 time of the API's views, shown as [`utc`] does.
@@ -152,7 +160,9 @@ pub fn masked_phone(phone: Option<&str>) -> String {
 
 /// An amount in minor units of `currency`, as the merchant reads it.
 fn amount(minor: u64, currency: Currency, locale: Locale) -> String {
-    Money::new(minor, currency).map(|m| m.display(locale)).unwrap_or_else(|_| format!("{minor} {}", currency.code()))
+    Money::new(minor, currency)
+        .map(|m| m.display(locale))
+        .unwrap_or_else(|_| format!("{minor} {}", currency.code()))
 }
 
 /// A provider's name as its brand writes it.
@@ -207,7 +217,8 @@ pub async fn login(
         }
         Ok(false) => {
             tracing::info!("dashboard login refused");
-            let page = LoginPage { frame: Frame::new(locale, t.login_heading, None), error: t.login_refused.into() };
+            let page =
+                LoginPage { frame: Frame::new(locale, t.login_heading, None), error: t.login_refused.into() };
             (StatusCode::UNAUTHORIZED, render(&page)).into_response()
         }
         Err(e) => ErrorPage::of(locale, AppError::Internal(anyhow::Error::new(e)), None).into_response(),
@@ -262,7 +273,8 @@ pub async fn overview(Lang(locale): Lang, me: LoggedIn, State(state): State<AppS
     let window = Window::last_days(crate::checkouts::now(), OVERVIEW_DAYS);
     let read = state.checkouts.store().overview(window).await;
     let o = read.map_err(|e| ErrorPage::of(locale, e.into(), Some(&me)))?;
-    let charts = overview_charts(&o, locale).map_err(|e| ErrorPage::of(locale, AppError::Internal(e), Some(&me)))?;
+    let charts =
+        overview_charts(&o, locale).map_err(|e| ErrorPage::of(locale, AppError::Internal(e), Some(&me)))?;
     let median = o.median_seconds_to_pay.map_or_else(|| t.none.to_owned(), |s| format!("{s} {}", t.seconds));
     Ok(render(&OverviewPage { frame: Frame::new(locale, t.overview_heading, Some(&me)), charts, median }))
 }
@@ -271,11 +283,16 @@ pub async fn overview(Lang(locale): Lang, me: LoggedIn, State(state): State<AppS
 fn overview_charts(o: &Overview, locale: Locale) -> anyhow::Result<Vec<ChartView>> {
     let t = i18n::texts(locale);
     let days: Vec<i64> = o.window.days().collect();
-    let labels: Vec<String> = days.iter().map(|d| utc(*d).get(5..10).unwrap_or_default().to_owned()).collect();
+    let labels: Vec<String> =
+        days.iter().map(|d| utc(*d).get(5..10).unwrap_or_default().to_owned()).collect();
     let per_day = |f: &dyn Fn(&DayTotals) -> u64, currency: Option<Currency>| -> Vec<u64> {
         days.iter()
             .map(|day| {
-                o.days.iter().filter(|d| d.day == *day && currency.is_none_or(|c| d.currency == c)).map(f).sum()
+                o.days
+                    .iter()
+                    .filter(|d| d.day == *day && currency.is_none_or(|c| d.currency == c))
+                    .map(f)
+                    .sum()
             })
             .collect()
     };
@@ -292,7 +309,9 @@ fn overview_charts(o: &Overview, locale: Locale) -> anyhow::Result<Vec<ChartView
             .iter()
             .zip(created.iter().zip(&paid))
             .filter(|(_, (c, _))| **c > 0)
-            .map(|(d, (c, p))| vec![utc(*d).get(..10).unwrap_or_default().to_owned(), c.to_string(), p.to_string()])
+            .map(|(d, (c, p))| {
+                vec![utc(*d).get(..10).unwrap_or_default().to_owned(), c.to_string(), p.to_string()]
+            })
             .collect(),
     });
     // Amounts per day, one chart per currency seen (most merchants have one).
@@ -325,7 +344,9 @@ fn overview_charts(o: &Overview, locale: Locale) -> anyhow::Result<Vec<ChartView
                 .collect(),
         });
     }
-    let rate = |succeeded: u64, attempts: u64| if attempts == 0 { 0.0 } else { succeeded as f64 * 100.0 / attempts as f64 };
+    let rate = |succeeded: u64, attempts: u64| {
+        if attempts == 0 { 0.0 } else { succeeded as f64 * 100.0 / attempts as f64 }
+    };
     let rate_rows = |name: String, attempts: u64, succeeded: u64| {
         vec![name, attempts.to_string(), succeeded.to_string(), format!("{:.0} %", rate(succeeded, attempts))]
     };
@@ -364,7 +385,11 @@ fn overview_charts(o: &Overview, locale: Locale) -> anyhow::Result<Vec<ChartView
             .iter()
             .zip(names)
             .map(|(f, n)| {
-                vec![n, f.failure.map(|c| c.message(locale).to_owned()).unwrap_or_default(), f.count.to_string()]
+                vec![
+                    n,
+                    f.failure.map(|c| c.message(locale).to_owned()).unwrap_or_default(),
+                    f.count.to_string(),
+                ]
             })
             .collect(),
     });
@@ -437,7 +462,9 @@ fn search(q: &str) -> (Option<String>, Option<String>) {
         .ok()
         .or_else(|| shared::phone::Country::ALL.iter().find_map(|c| PhoneNumber::parse(&digits, *c).ok()));
     match phone {
-        Some(p) if digits.bytes().all(|b| b.is_ascii_digit() || b == b'+') => (None, Some(p.as_e164().to_owned())),
+        Some(p) if digits.bytes().all(|b| b.is_ascii_digit() || b == b'+') => {
+            (None, Some(p.as_e164().to_owned()))
+        }
         _ => (Some(q.to_owned()), None),
     }
 }
@@ -481,9 +508,12 @@ pub async fn payments(
         (true, Some((c, _))) => {
             let mut url = url::form_urlencoded::Serializer::new(String::new());
             url.append_pair("after", &format!("{}.{}", c.created_at, c.id));
-            for (name, value) in
-                [("q", &query.q), ("status", &query.status), ("provider", &query.provider), ("method", &query.method)]
-            {
+            for (name, value) in [
+                ("q", &query.q),
+                ("status", &query.status),
+                ("provider", &query.provider),
+                ("method", &query.method),
+            ] {
                 if !value.is_empty() {
                     url.append_pair(name, value);
                 }
@@ -512,10 +542,16 @@ pub async fn payments(
         frame: Frame::new(locale, t.payments_heading, Some(&me)),
         q: query.q.clone(),
         statuses: choices(
-            CheckoutStatus::ALL.iter().map(|s| (s.as_str(), i18n::status(locale, s.as_str()).to_owned())).collect(),
+            CheckoutStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), i18n::status(locale, s.as_str()).to_owned()))
+                .collect(),
             &query.status,
         ),
-        providers: choices(Provider::ALL.iter().map(|p| (p.as_str(), provider_name(*p).to_owned())).collect(), &query.provider),
+        providers: choices(
+            Provider::ALL.iter().map(|p| (p.as_str(), provider_name(*p).to_owned())).collect(),
+            &query.provider,
+        ),
         methods: choices(
             [
                 PaymentMethod::MobileMoney,
@@ -535,7 +571,6 @@ pub async fn payments(
         next,
     }))
 }
-
 
 // ---- A checkout ----
 
@@ -830,7 +865,13 @@ pub async fn redeliver_confirm(
     }
     let t = i18n::texts(locale);
     let fail = |e: AppError| ErrorPage::of(locale, e, Some(&me));
-    let event = state.checkouts.store().event(&id).await.map_err(|e| fail(e.into()))?.ok_or_else(|| fail(AppError::NotFound))?;
+    let event = state
+        .checkouts
+        .store()
+        .event(&id)
+        .await
+        .map_err(|e| fail(e.into()))?
+        .ok_or_else(|| fail(AppError::NotFound))?;
     Ok(render(&RedeliverConfirmPage {
         frame: Frame::new(locale, t.redeliver_confirm_heading, Some(&me)),
         id: event.id,
@@ -853,7 +894,8 @@ pub async fn redeliver(
     }
     let fail = |e: AppError| ErrorPage::of(locale, e, Some(&me));
     let store = state.checkouts.store().clone();
-    let event = store.event(&id).await.map_err(|e| fail(e.into()))?.ok_or_else(|| fail(AppError::NotFound))?;
+    let event =
+        store.event(&id).await.map_err(|e| fail(e.into()))?.ok_or_else(|| fail(AppError::NotFound))?;
     Outbox::new(store).redeliver(&event.id).await.map_err(fail)?;
     Ok(Redirect::to(&format!("/dashboard/payments/{}?done=redeliver", event.checkout_id)).into_response())
 }

@@ -91,7 +91,8 @@ impl Sessions {
     /// Opens a session for `key` (already authenticated); returns its id.
     pub fn open(&self, key: &str) -> String {
         let id = token();
-        let session = Session { key: key.to_owned().into(), csrf: token(), expires: Instant::now() + SESSION_TTL };
+        let session =
+            Session { key: key.to_owned().into(), csrf: token(), expires: Instant::now() + SESSION_TTL };
         let mut all = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         all.retain(|_, s| s.expires > now);
@@ -194,7 +195,7 @@ mod tests {
         assert_ne!(id, other);
         assert_eq!(id.len(), 43, "256 bits in base64url");
         let s = sessions.get(&id).expect("open");
-        assert!(s.csrf_ok(&s.csrf().to_owned()));
+        assert!(s.csrf_ok(s.csrf()));
         assert!(!s.csrf_ok(""));
         assert!(!s.csrf_ok(sessions.get(&other).unwrap().csrf()));
         assert!(!format!("{s:?}").contains("mk_test"), "the key is never printed");
@@ -206,7 +207,14 @@ mod tests {
     #[test]
     fn the_cookie_is_http_only_strict_and_secure_over_https() {
         let c = cookie("abc".into(), true).to_string();
-        for part in ["verifier_dashboard=abc", "HttpOnly", "SameSite=Strict", "Secure", "Path=/dashboard", "Max-Age=28800"] {
+        for part in [
+            "verifier_dashboard=abc",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Secure",
+            "Path=/dashboard",
+            "Max-Age=28800",
+        ] {
             assert!(c.contains(part), "{part} in {c}");
         }
         assert!(!cookie("abc".into(), false).to_string().contains("Secure"));

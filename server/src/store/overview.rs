@@ -123,12 +123,14 @@ pub(crate) struct RateRow {
 
 /// A count read from the database as a `u64` (a negative count is a corrupt row).
 fn count(what: &str, n: i64) -> Result<u64, super::StoreError> {
-    u64::try_from(n).map_err(|_| super::StoreError::Other(anyhow::anyhow!("negative {what} in the database: {n}")))
+    u64::try_from(n)
+        .map_err(|_| super::StoreError::Other(anyhow::anyhow!("negative {what} in the database: {n}")))
 }
 
 fn currency(code: &str) -> Result<Currency, super::StoreError> {
-    Currency::parse(code)
-        .map_err(|_| super::StoreError::Other(anyhow::anyhow!("unreadable currency in the database: {code:?}")))
+    Currency::parse(code).map_err(|_| {
+        super::StoreError::Other(anyhow::anyhow!("unreadable currency in the database: {code:?}"))
+    })
 }
 
 /// The days of the checkouts' and the refunds' aggregates joined by (day, currency), oldest
@@ -149,7 +151,8 @@ pub(crate) fn join_days(
         });
     }
     for r in refunds {
-        let (day, cur, amount) = (r.day * DAY, currency(&r.currency)?, count("refunded amount", r.refunded_minor)?);
+        let (day, cur, amount) =
+            (r.day * DAY, currency(&r.currency)?, count("refunded amount", r.refunded_minor)?);
         match days.iter_mut().find(|d| d.day == day && d.currency == cur) {
             Some(d) => d.refunded_minor = amount,
             None => days.push(DayTotals {
@@ -172,7 +175,10 @@ pub(crate) fn provider_rates(rows: Vec<RateRow>) -> Result<Vec<SuccessRate<Provi
         .map(|r| {
             Ok(SuccessRate {
                 key: Provider::parse(&r.key).ok_or_else(|| {
-                    super::StoreError::Other(anyhow::anyhow!("unreadable provider in the database: {:?}", r.key))
+                    super::StoreError::Other(anyhow::anyhow!(
+                        "unreadable provider in the database: {:?}",
+                        r.key
+                    ))
                 })?,
                 attempts: count("attempts", r.attempts)?,
                 succeeded: count("successes", r.succeeded)?,
@@ -187,7 +193,10 @@ pub(crate) fn method_rates(rows: Vec<RateRow>) -> Result<Vec<SuccessRate<Payment
         .map(|r| {
             Ok(SuccessRate {
                 key: PaymentMethod::parse(&r.key).ok_or_else(|| {
-                    super::StoreError::Other(anyhow::anyhow!("unreadable method in the database: {:?}", r.key))
+                    super::StoreError::Other(anyhow::anyhow!(
+                        "unreadable method in the database: {:?}",
+                        r.key
+                    ))
                 })?,
                 attempts: count("attempts", r.attempts)?,
                 succeeded: count("successes", r.succeeded)?,
@@ -197,7 +206,9 @@ pub(crate) fn method_rates(rows: Vec<RateRow>) -> Result<Vec<SuccessRate<Payment
 }
 
 /// Rows of a `GROUP BY failure` (code, count) read as failure counts, most frequent first.
-pub(crate) fn failure_counts(rows: Vec<(Option<String>, i64)>) -> Result<Vec<FailureCount>, super::StoreError> {
+pub(crate) fn failure_counts(
+    rows: Vec<(Option<String>, i64)>,
+) -> Result<Vec<FailureCount>, super::StoreError> {
     let mut out = rows
         .into_iter()
         .map(|(code, n)| {

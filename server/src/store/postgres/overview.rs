@@ -52,7 +52,11 @@ impl PgStore {
         .await
         .map_err(other)?
         .iter()
-        .map(|r| RefundDayRow { day: r.get("day"), currency: r.get("currency"), refunded_minor: r.get("refunded") })
+        .map(|r| RefundDayRow {
+            day: r.get("day"),
+            currency: r.get("currency"),
+            refunded_minor: r.get("refunded"),
+        })
         .collect();
         let rates = |column: &'static str| {
             format!(
@@ -70,7 +74,11 @@ impl PgStore {
                 .await
                 .map_err(other)?
                 .iter()
-                .map(|r| RateRow { key: r.get("key"), attempts: r.get("attempts"), succeeded: r.get("succeeded") })
+                .map(|r| RateRow {
+                    key: r.get("key"),
+                    attempts: r.get("attempts"),
+                    succeeded: r.get("succeeded"),
+                })
                 .collect();
             read_rates.push(rows);
         }

@@ -44,7 +44,11 @@ pub(super) async fn overview(db: &mut SqliteConnection, window: Window) -> Resul
     .await
     .map_err(other)?
     .iter()
-    .map(|r| RefundDayRow { day: r.get("day"), currency: r.get("currency"), refunded_minor: r.get("refunded") })
+    .map(|r| RefundDayRow {
+        day: r.get("day"),
+        currency: r.get("currency"),
+        refunded_minor: r.get("refunded"),
+    })
     .collect();
     let providers = sqlx::query(
         "SELECT provider AS key, COUNT(*) AS attempts,
