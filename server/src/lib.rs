@@ -13,6 +13,7 @@
 pub mod checkouts;
 pub mod config;
 pub mod crashpoints;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 #[doc(hidden)]

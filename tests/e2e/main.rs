@@ -11,6 +11,7 @@ mod browser_paths;
 mod browser_waiting;
 mod cancel;
 mod caurisflux;
+mod dashboard;
 mod edge;
 mod flow;
 mod forged_flood;

@@ -32,6 +32,9 @@ pub struct LimitSettings {
     pub pay_per_secret: Rate,
     /// Per client address on `POST /v1/public/checkouts/{id}/pay`.
     pub pay_per_ip: Rate,
+    /// Per client address on the dashboard's login (`POST /dashboard/login`): a few tries a
+    /// minute, so that no one guesses keys through it.
+    pub login_per_ip: Rate,
     /// Payment attempts one checkout may have, whatever their outcome.
     pub attempts_per_checkout: u32,
     /// Failed attempts of a method that needs a one-time code (NovaSend's Orange Money) on one
@@ -53,6 +56,7 @@ impl Default for LimitSettings {
             public_per_secret: Rate::new(60, 30),
             pay_per_secret: Rate::new(6, 5),
             pay_per_ip: Rate::new(60, 20),
+            login_per_ip: Rate::new(6, 5),
             attempts_per_checkout: 10,
             otp_failures_per_checkout: 3,
             requests_per_phone: 5,
@@ -73,6 +77,7 @@ impl LimitSettings {
             public_per_secret: wide,
             pay_per_secret: wide,
             pay_per_ip: wide,
+            login_per_ip: wide,
             attempts_per_checkout: 1_000,
             otp_failures_per_checkout: 1_000,
             requests_per_phone: 1_000_000,
@@ -144,6 +149,7 @@ mod tests {
              public_per_secret = { per_minute = 60, burst = 30 }\n\
              pay_per_secret = { per_minute = 6, burst = 5 }\n\
              pay_per_ip = { per_minute = 60, burst = 20 }\n\
+             login_per_ip = { per_minute = 6, burst = 5 }\n\
              attempts_per_checkout = 10\notp_failures_per_checkout = 3\n\
              requests_per_phone = 5\nphone_window_seconds = 900\n",
         )

@@ -6,7 +6,8 @@
 //!   (`webhooks_per_ip`); IPv6 clients are counted per /64, the block one subscriber gets;
 //! - per client secret on the public API (`public_per_secret`), whoever sends it;
 //! - tighter on the public API's POSTs (`pay_per_secret`, `pay_per_ip`): `…/pay`, and
-//!   `…/attempts/{attempt_id}/cancel`, which a customer follows with another `pay`.
+//!   `…/attempts/{attempt_id}/cancel`, which a customer follows with another `pay`;
+//! - the dashboard's login, per client address (`login_per_ip`): a few tries a minute.
 //!
 //! A refused request gets `429` with `Retry-After` (whole seconds, rounded up) and the API's
 //! JSON error (`rate_limited`, `payment_error: TOO_MANY_REQUESTS`); it reached no handler.
@@ -115,6 +116,7 @@ pub struct RateLimits {
     public_per_secret: SecretConfig,
     pay_per_secret: SecretConfig,
     pay_per_ip: IpConfig,
+    login_per_ip: IpConfig,
 }
 
 fn ip_config(rate: Rate, trusted: &Arc<[IpNet]>, methods: Option<Vec<Method>>) -> IpConfig {
@@ -151,6 +153,7 @@ impl RateLimits {
             // `pay`.
             pay_per_secret: secret_config(settings.pay_per_secret, Some(vec![Method::POST])),
             pay_per_ip: ip_config(settings.pay_per_ip, &trusted, Some(vec![Method::POST])),
+            login_per_ip: ip_config(settings.login_per_ip, &trusted, Some(vec![Method::POST])),
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(forget_idle_keys(limits.weak()));
@@ -173,6 +176,12 @@ impl RateLimits {
         router.layer(layer(&self.public_per_ip))
     }
 
+    /// The dashboard's login, per address: counts its POSTs only (a layer for its method
+    /// router, which also serves the form).
+    pub fn login(&self) -> GovernorLayer<ClientIpKey, NoOpMiddleware, Body> {
+        layer(&self.login_per_ip)
+    }
+
     /// Provider notifications, per address.
     pub fn webhooks<S: Clone + Send + Sync + 'static>(&self, router: Router<S>) -> Router<S> {
         router.layer(layer(&self.webhooks_per_ip))
@@ -180,7 +189,7 @@ impl RateLimits {
 
     fn weak(&self) -> WeakLimits {
         WeakLimits {
-            ips: [&self.public_per_ip, &self.webhooks_per_ip, &self.pay_per_ip]
+            ips: [&self.public_per_ip, &self.webhooks_per_ip, &self.pay_per_ip, &self.login_per_ip]
                 .map(|c| Arc::downgrade(c.limiter())),
             secrets: [&self.public_per_secret, &self.pay_per_secret].map(|c| Arc::downgrade(c.limiter())),
         }
@@ -191,7 +200,7 @@ type IpLimiter = <SharedRateLimiter<IpAddr, NoOpMiddleware> as std::ops::Deref>:
 type SecretLimiter = <SharedRateLimiter<Option<[u8; 16]>, NoOpMiddleware> as std::ops::Deref>::Target;
 
 struct WeakLimits {
-    ips: [Weak<IpLimiter>; 3],
+    ips: [Weak<IpLimiter>; 4],
     secrets: [Weak<SecretLimiter>; 2],
 }
 

@@ -83,6 +83,7 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
         .merge(rate.webhooks(webhooks::router()))
         .merge(rate.hosted(hosted::router(origins)))
         .merge(service::router())
+        .merge(crate::dashboard::router(&rate, https))
         .route("/openapi.json", axum::routing::get(openapi::serve))
         .route("/returned", axum::routing::get(returned))
         // Public files: any page may load them.

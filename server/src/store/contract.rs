@@ -26,6 +26,8 @@ use super::{Store, sqlite::SqliteStore};
 mod behaviours;
 mod concurrency;
 mod inbox_claim;
+mod list;
+mod overview;
 
 /// Which backend a [`Db`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +232,10 @@ contract!(
     concurrency::concurrent_notifications_of_one_payment_apply_it_once,
     concurrency::a_reader_never_pairs_a_checkout_with_another_moment_of_its_attempts,
     inbox_claim::each_notification_is_claimed_by_exactly_one_worker,
+    list::each_list_filter_selects_exactly_its_checkouts,
+    list::the_list_cursor_walks_every_checkout_once_across_equal_times,
+    list::the_list_limit_is_kept_within_one_and_a_hundred_and_one,
+    overview::the_overview_counts_the_window_by_day_provider_method_and_failure,
 );
 
 /// The time the tests give the store, unix milliseconds: the system's, which the store reads

@@ -19,12 +19,15 @@ use shared::{
 };
 
 pub mod clock;
+pub mod overview;
 pub mod plan;
 pub mod postgres;
 pub mod provider_keys;
+pub mod query;
 pub mod sqlite;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use query::{CheckoutQuery, ListCursor};
 
 /// Which backend a `database_url` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -481,6 +484,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         id: &str,
     ) -> Result<Option<(CheckoutRecord, Option<AttemptRecord>)>, StoreError>;
+    /// A page of checkouts for the merchant's list (`GET /v1/checkouts`, the dashboard), newest first.
+    ///
+    /// Every filter of `q` holds for each row ([`CheckoutQuery`]); ordered `created_at DESC,
+    /// id DESC`, after `q.after` when given, at most [`CheckoutQuery::clamped_limit`] rows; each
+    /// with the checkout's latest attempt, as [`Store::checkout_with_latest_attempt`] pairs
+    /// them. One statement: one snapshot.
+    async fn list_checkouts(
+        &self,
+        q: &CheckoutQuery,
+    ) -> Result<Vec<(CheckoutRecord, Option<AttemptRecord>)>, StoreError>;
     /// A checkout's attempts, oldest first.
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError>;
     /// Reads an attempt.
@@ -578,6 +591,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn discard_refund(&self, refund_id: &str) -> Result<(), StoreError>;
     /// A checkout's refunds, oldest first.
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
+    /// The merchant dashboard's totals of `window` ([`overview`]): checkouts and paid amounts
+    /// per UTC day and currency, succeeded refunds per day, attempts and successes per provider
+    /// and per method, failures per code, the median time to pay. Aggregated by the database,
+    /// in one snapshot; rows are counted by their creation time.
+    async fn overview(&self, window: overview::Window) -> Result<overview::Overview, StoreError>;
     // ---- Outbox ----
 
     /// A checkout's events for its merchant, in the order written.

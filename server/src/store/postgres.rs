@@ -39,6 +39,7 @@ mod decide;
 mod idempotency;
 mod keys;
 mod outbox;
+mod overview;
 mod reads;
 mod refused;
 mod rows;
@@ -166,6 +167,13 @@ impl super::Store for PgStore {
         self.read_checkout_with_latest_attempt(id).await
     }
 
+    async fn list_checkouts(
+        &self,
+        q: &super::CheckoutQuery,
+    ) -> Result<Vec<(CheckoutRecord, Option<AttemptRecord>)>, StoreError> {
+        self.read_list_checkouts(q).await
+    }
+
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         self.read_attempts(checkout_id).await
     }
@@ -254,6 +262,13 @@ impl super::Store for PgStore {
 
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
         self.read_refunds(checkout_id).await
+    }
+
+    async fn overview(
+        &self,
+        window: super::overview::Window,
+    ) -> Result<super::overview::Overview, StoreError> {
+        self.read_overview(window).await
     }
 
     async fn checkout_events(&self, checkout_id: &str) -> Result<Vec<EventRecord>, StoreError> {

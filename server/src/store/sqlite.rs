@@ -26,9 +26,9 @@ use sqlx::{
 };
 
 use super::{
-    Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutRecord, Inserted, LimitReached,
-    MerchantKeyRecord, NotificationRecord, NotificationState, RefundRecord, RefusedCount, RefusedSample,
-    Reported, StatusChange, Store, StoreError,
+    Applied, AttemptLimits, AttemptRecord, AttemptUpdate, Cause, CheckoutQuery, CheckoutRecord, Inserted,
+    LimitReached, MerchantKeyRecord, NotificationRecord, NotificationState, RefundRecord, RefusedCount,
+    RefusedSample, Reported, StatusChange, Store, StoreError,
 };
 use super::{
     SharedClock, SystemClock,
@@ -38,6 +38,7 @@ use super::{
 mod idempotency;
 mod keys;
 mod outbox;
+mod overview;
 mod persist;
 mod provider_keys;
 mod refused;
@@ -69,6 +70,18 @@ fn other(e: sqlx::Error) -> StoreError {
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Other(anyhow::anyhow!("unreadable {what} in the database: {value:?}"))
+}
+
+/// The checkouts of the merchant's list, each with its latest attempt (columns `a_…`), as
+/// [`Store::checkout_with_latest_attempt`] reads one.
+const LIST_SELECT: &str = "SELECT c.*, a.id AS a_id, a.checkout_id AS a_checkout_id, a.provider AS a_provider, a.method AS a_method, a.phone AS a_phone, a.status AS a_status, a.failure AS a_failure, a.idempotency_key AS a_idempotency_key, a.provider_reference AS a_provider_reference, a.payment_url AS a_payment_url, a.created_at AS a_created_at, a.updated_at AS a_updated_at, a.reported_amount AS a_reported_amount, a.reported_amount_text AS a_reported_amount_text, a.reported_currency AS a_reported_currency, a.reported_reference AS a_reported_reference, a.reported_charged AS a_reported_charged
+     FROM checkouts c LEFT JOIN attempts a ON a.rowid = (
+         SELECT rowid FROM attempts WHERE checkout_id = c.id
+         ORDER BY created_at DESC, rowid DESC LIMIT 1)";
+
+/// The statement of [`Store::list_checkouts`] for `q`.
+fn list_query(q: &CheckoutQuery) -> sqlx::QueryBuilder<'static, sqlx::Sqlite> {
+    q.statement(LIST_SELECT)
 }
 
 impl SqliteStore {
@@ -583,6 +596,30 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn list_checkouts(
+        &self,
+        q: &CheckoutQuery,
+    ) -> Result<Vec<(CheckoutRecord, Option<AttemptRecord>)>, StoreError> {
+        let q = q.clone();
+        // One statement: one snapshot.
+        self.read(move |db| {
+            Box::pin(async move {
+                let mut query = list_query(&q);
+                let rows = query.build().fetch_all(&mut *db).await.map_err(other)?;
+                rows.iter()
+                    .map(|row| -> Result<_, StoreError> {
+                        let attempt = match row.get::<Option<String>, _>("a_id") {
+                            Some(_) => Some(Self::attempt_from_row_as(row, "a_")?),
+                            None => None,
+                        };
+                        Ok((Self::checkout_from_row(row)?, attempt))
+                    })
+                    .collect()
+            })
+        })
+        .await
+    }
+
     async fn attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         let checkout_id = checkout_id.to_owned();
         self.read(move |db| {
@@ -954,6 +991,13 @@ impl Store for SqliteStore {
                 })
             })
             .await
+    }
+
+    async fn overview(
+        &self,
+        window: super::overview::Window,
+    ) -> Result<super::overview::Overview, StoreError> {
+        self.snapshot(move |db| Box::pin(overview::overview(db, window))).await
     }
 
     async fn refunds(&self, checkout_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
@@ -1503,7 +1547,7 @@ mod tests {
     //! store's behaviours are tested on every backend by `store::contract`.
 
     use super::*;
-    use crate::store::Clock;
+    use crate::store::{Clock, ListCursor};
 
     fn now_secs() -> i64 {
         SystemClock.now_secs()
@@ -1691,6 +1735,7 @@ mod tests {
         let sources = [
             include_str!("sqlite.rs"),
             include_str!("sqlite/outbox.rs"),
+            include_str!("sqlite/overview.rs"),
             include_str!("sqlite/idempotency.rs"),
             include_str!("sqlite/keys.rs"),
             include_str!("sqlite/refused.rs"),
@@ -1704,6 +1749,11 @@ mod tests {
             for literal in code.split('"').skip(1).step_by(2) {
                 // The events' common head is run only with a `WHERE`, which is checked.
                 if literal == outbox::EVENT_SELECT {
+                    continue;
+                }
+                // The list's head is run only with its filters and order, checked by
+                // `every_checkout_list_filter_reads_through_an_index`.
+                if literal == LIST_SELECT {
                     continue;
                 }
                 let sql = literal.replace("{EVENT_SELECT}", outbox::EVENT_SELECT);
@@ -1742,6 +1792,74 @@ mod tests {
         assert!(!searches_few_values("SEARCH c USING INDEX sqlite_autoindex_checkouts_1 (id=?)"));
         assert!(!searches_few_values("SEARCH a USING INTEGER PRIMARY KEY (rowid=?)"));
         assert!(searches_few_values("SEARCH checkouts USING INDEX checkouts_open_expiry (status=?)"));
+    }
+
+    /// The list's statement is built per filter ([`list_query`]), so `every_hot_query_uses_an_index`
+    /// does not see it: each filter's plan is checked here. None reads the checkouts other
+    /// than through an index, and the ones without a selective equality (a reference, a phone)
+    /// read them in the list's order, so that a page stops after its rows instead of sorting
+    /// every checkout; the attempts are always searched by index.
+    #[tokio::test]
+    async fn every_checkout_list_filter_reads_through_an_index() {
+        let cursor = || Some(ListCursor { created_at: 1, id: "co_1".into() });
+        let q = CheckoutQuery::default;
+        let queries = [
+            (q(), true),
+            (CheckoutQuery { after: cursor(), ..q() }, true),
+            (CheckoutQuery { status: Some(CheckoutStatus::Succeeded), ..q() }, true),
+            (CheckoutQuery { status: Some(CheckoutStatus::Open), after: cursor(), ..q() }, true),
+            (CheckoutQuery { created_from: Some(1), created_before: Some(2), ..q() }, true),
+            (CheckoutQuery { provider: Some(Provider::NovaSend), ..q() }, true),
+            (CheckoutQuery { method: Some(PaymentMethod::Card), after: cursor(), ..q() }, true),
+            (CheckoutQuery { livemode: Some(true), ..q() }, true),
+            (CheckoutQuery { reference: Some("r".into()), ..q() }, false),
+            (CheckoutQuery { phone: Some("+2250700000001".into()), ..q() }, false),
+            (
+                CheckoutQuery {
+                    status: Some(CheckoutStatus::Succeeded),
+                    provider: Some(Provider::NovaSend),
+                    method: Some(PaymentMethod::MobileMoney),
+                    phone: Some("+2250700000001".into()),
+                    created_from: Some(1),
+                    after: cursor(),
+                    ..q()
+                },
+                false,
+            ),
+        ];
+        let s = store().await;
+        let plans = s
+            .read(move |db| {
+                Box::pin(async move {
+                    let mut plans = Vec::new();
+                    for (query, in_order) in queries {
+                        let sql = list_query(&query).sql().to_owned();
+                        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                            .fetch_all(&mut *db)
+                            .await
+                            .map_err(|e| StoreError::Other(anyhow::anyhow!("{sql}: {e}")))?
+                            .iter()
+                            .map(|row| row.get::<String, _>("detail"))
+                            .collect();
+                        plans.push((query, in_order, plan));
+                    }
+                    Ok(plans)
+                })
+            })
+            .await
+            .unwrap();
+        for (query, in_order, plan) in plans {
+            let text = plan.join("\n");
+            for line in &plan {
+                // `SCAN c USING INDEX checkouts_created` walks the list's order and stops at
+                // the limit; a bare `SCAN` reads a whole table.
+                let scan = line.starts_with("SCAN ") && !line.contains(" INDEX checkouts_");
+                assert!(!scan, "{query:?} reads a whole table:\n{text}");
+            }
+            if in_order {
+                assert!(!text.contains("TEMP B-TREE FOR ORDER BY"), "{query:?} sorts every row:\n{text}");
+            }
+        }
     }
 
     #[tokio::test]

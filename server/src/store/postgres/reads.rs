@@ -9,7 +9,7 @@ use super::{
     rows::{self, other},
 };
 use crate::store::{
-    AttemptRecord, CheckoutRecord, NotificationRecord, RefundRecord, StatusChange, StoreError,
+    AttemptRecord, CheckoutQuery, CheckoutRecord, NotificationRecord, RefundRecord, StatusChange, StoreError,
 };
 
 /// The columns of an attempt prefixed `a_`, beside a checkout's in one row.
@@ -20,6 +20,16 @@ const ATTEMPT_AS_A: &str = "a.id AS a_id, a.checkout_id AS a_checkout_id, a.prov
     a.reported_amount AS a_reported_amount,
     a.reported_amount_text AS a_reported_amount_text, a.reported_currency AS a_reported_currency,
     a.reported_reference AS a_reported_reference, a.reported_charged AS a_reported_charged";
+
+/// The statement of [`crate::store::Store::list_checkouts`] for `q`: each checkout with its
+/// latest attempt, as [`PgStore::read_checkout_with_latest_attempt`] pairs them.
+fn list_query(q: &CheckoutQuery) -> sqlx::QueryBuilder<'static, sqlx::Postgres> {
+    q.statement(format!(
+        "SELECT c.*, {ATTEMPT_AS_A} FROM checkouts c LEFT JOIN LATERAL (
+             SELECT * FROM attempts WHERE checkout_id = c.id ORDER BY created_at DESC, seq DESC LIMIT 1
+         ) a ON TRUE"
+    ))
+}
 
 impl PgStore {
     pub(super) async fn read_checkout(&self, id: &str) -> Result<Option<CheckoutRecord>, StoreError> {
@@ -80,6 +90,24 @@ impl PgStore {
             None => None,
         };
         Ok(Some((rows::checkout(&row)?, attempt)))
+    }
+
+    pub(super) async fn read_list_checkouts(
+        &self,
+        q: &CheckoutQuery,
+    ) -> Result<Vec<(CheckoutRecord, Option<AttemptRecord>)>, StoreError> {
+        // One statement: one snapshot.
+        let found = list_query(q).build().fetch_all(&self.pool).await.map_err(other)?;
+        found
+            .iter()
+            .map(|row| -> Result<_, StoreError> {
+                let attempt = match rows::get::<Option<String>>(row, "a_id")? {
+                    Some(_) => Some(rows::attempt_as(row, "a_")?),
+                    None => None,
+                };
+                Ok((rows::checkout(row)?, attempt))
+            })
+            .collect()
     }
 
     pub(super) async fn read_attempts(&self, checkout_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
