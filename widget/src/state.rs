@@ -925,10 +925,9 @@ impl Reducible for State {
                 s
             }
         };
-        // A new state every time (no deep comparison with the old one: that code would cost the
-        // download more than the render it sometimes saves; effects run only when their keys
-        // change).
-        Rc::new(next)
+        // The same state when nothing changed: no render, so a field the customer is editing
+        // is not reset to the state's value in between (a controlled input).
+        if next == *self { self } else { Rc::new(next) }
     }
 }
 
