@@ -331,8 +331,10 @@ struct Inbox {
 struct Events {
     source: EventSource,
     inbox: Rc<RefCell<Inbox>>,
-    /// The listeners, alive as long as the source may call them.
-    _listeners: (Closure<dyn FnMut(MessageEvent)>, Closure<dyn FnMut()>),
+    /// The `status` listener, alive as long as the source may call it.
+    _on_status: Closure<dyn FnMut(MessageEvent)>,
+    /// The `error` listener, likewise.
+    _on_error: Closure<dyn FnMut()>,
 }
 
 impl Events {
@@ -368,7 +370,7 @@ impl Events {
         };
         source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref()).ok()?;
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Some(Events { source, inbox, _listeners: (on_status, on_error) })
+        Some(Events { source, inbox, _on_status: on_status, _on_error: on_error })
     }
 
     /// The next `status` event's data; `None` once the stream failed.
