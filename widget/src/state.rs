@@ -850,9 +850,11 @@ impl Reducible for State {
                 s
             }
             Action::PhoneBlur => {
-                if !s.phone.trim().is_empty() {
-                    s.phone_error = s.check_phone().err().map(PhoneProblem::Invalid);
+                let error = s.check_phone().err().map(PhoneProblem::Invalid);
+                if s.phone.trim().is_empty() || error == s.phone_error {
+                    return self;
                 }
+                s.phone_error = error;
                 s
             }
             Action::Submit => s.submit(),
@@ -925,9 +927,11 @@ impl Reducible for State {
                 s
             }
         };
-        // The same state when nothing changed: no render, so a field the customer is editing
-        // is not reset to the state's value in between (a controlled input).
-        if next == *self { self } else { Rc::new(next) }
+        // A new state every time: a deep comparison with the old one would cost the download
+        // more than the renders it saves. The one action that can come while a field holds
+        // what the state does not (a blur after a programmatic clear) returns `self` above when
+        // it changes nothing, so that no render resets the field.
+        Rc::new(next)
     }
 }
 
