@@ -360,6 +360,7 @@ impl Checkouts {
                 ),
                 id: a.id,
                 method: a.method,
+                provider: a.provider,
                 status: a.status,
                 failure: a.failure,
                 action: a.failure.map(ErrorCode::action),

@@ -273,6 +273,9 @@ pub struct PublicAttempt {
     pub id: String,
     /// What the customer chose.
     pub method: PaymentMethod,
+    /// Who carries it: how the customer confirms depends on it (NovaSend's Orange Money takes
+    /// a one-time code the customer generated, with no prompt; CaurisFlux's is a push).
+    pub provider: Provider,
     /// Current state.
     pub status: AttemptStatus,
     /// Why it failed, when it did.

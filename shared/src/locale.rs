@@ -16,11 +16,11 @@ pub enum Locale {
 impl Locale {
     /// Picks a locale from a BCP 47 tag such as `fr-CI` or `en-GB`; unknown languages give French.
     pub fn from_tag(tag: &str) -> Locale {
-        let lang = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-        match lang.as_str() {
-            "en" => Locale::En,
-            _ => Locale::Fr,
-        }
+        // The language subtag (`en`, then the end or a `-`/`_`), read by position rather than
+        // split: the widget's download carries less.
+        let english = tag.get(..2).is_some_and(|l| l.eq_ignore_ascii_case("en"))
+            && matches!(tag.as_bytes().get(2), None | Some(b'-' | b'_'));
+        if english { Locale::En } else { Locale::Fr }
     }
 
     /// The two-letter code, as used in `lang` attributes.
@@ -43,5 +43,8 @@ mod tests {
         assert_eq!(Locale::from_tag("fr-CI"), Locale::Fr);
         assert_eq!(Locale::from_tag("wo-SN"), Locale::Fr);
         assert_eq!(Locale::from_tag(""), Locale::Fr);
+        assert_eq!(Locale::from_tag("en_US"), Locale::En);
+        assert_eq!(Locale::from_tag("eng"), Locale::Fr, "another language's three letters");
+        assert_eq!(Locale::from_tag("é"), Locale::Fr);
     }
 }

@@ -809,13 +809,10 @@ pub enum PhoneError {
 impl PhoneError {
     /// The message shown to the customer, in their language, when the country is not at hand.
     pub fn message(&self, locale: Locale) -> String {
+        if let Some(m) = self.common_message(locale) {
+            return m;
+        }
         match (self, locale) {
-            (PhoneError::Empty, Locale::Fr) => "Saisissez votre numéro de téléphone.".into(),
-            (PhoneError::Empty, Locale::En) => "Enter your phone number.".into(),
-            (PhoneError::InvalidCharacters, Locale::Fr) => {
-                "Le numéro ne doit contenir que des chiffres.".into()
-            }
-            (PhoneError::InvalidCharacters, Locale::En) => "The number may only contain digits.".into(),
             (PhoneError::TooShort, Locale::Fr) => "Ce numéro est trop court.".into(),
             (PhoneError::TooShort, Locale::En) => "This number is too short.".into(),
             (PhoneError::TooLong, Locale::Fr) => "Ce numéro est trop long.".into(),
@@ -830,23 +827,38 @@ impl PhoneError {
             (PhoneError::WrongCountry { actual }, Locale::En) => {
                 format!("This number is from another country ({}).", actual.name(Locale::En))
             }
-            (PhoneError::Obsolete { current: Some(c) }, Locale::Fr) => {
-                format!("Ce numéro est à l'ancien format. Il s'écrit maintenant : {c}")
-            }
-            (PhoneError::Obsolete { current: Some(c) }, Locale::En) => {
-                format!("This number is in the old format. It is now written: {c}")
-            }
-            (PhoneError::Obsolete { current: None }, Locale::Fr) => "Ce numéro est à l'ancien format.".into(),
-            (PhoneError::Obsolete { current: None }, Locale::En) => {
-                "This number is in the old format.".into()
-            }
             (PhoneError::UnassignedPrefix { prefix }, Locale::Fr) => {
                 format!("Aucun numéro de mobile ne commence par {prefix}. Vérifiez le numéro.")
             }
             (PhoneError::UnassignedPrefix { prefix }, Locale::En) => {
                 format!("No mobile number begins with {prefix}. Check the number.")
             }
+            (PhoneError::Empty | PhoneError::InvalidCharacters | PhoneError::Obsolete { .. }, _) => {
+                String::new()
+            }
         }
+    }
+
+    /// The messages [`PhoneError::message`] and [`PhoneError::message_for`] share (the
+    /// country changes nothing in them), so that the widget, which only calls the second, does
+    /// not carry the first's texts too.
+    fn common_message(&self, locale: Locale) -> Option<String> {
+        let text = match (self, locale) {
+            (PhoneError::Empty, Locale::Fr) => "Saisissez votre numéro de téléphone.",
+            (PhoneError::Empty, Locale::En) => "Enter your phone number.",
+            (PhoneError::InvalidCharacters, Locale::Fr) => "Le numéro ne doit contenir que des chiffres.",
+            (PhoneError::InvalidCharacters, Locale::En) => "The number may only contain digits.",
+            (PhoneError::Obsolete { current: Some(c) }, Locale::Fr) => {
+                return Some(format!("Ce numéro est à l'ancien format. Il s'écrit maintenant : {c}"));
+            }
+            (PhoneError::Obsolete { current: Some(c) }, Locale::En) => {
+                return Some(format!("This number is in the old format. It is now written: {c}"));
+            }
+            (PhoneError::Obsolete { current: None }, Locale::Fr) => "Ce numéro est à l'ancien format.",
+            (PhoneError::Obsolete { current: None }, Locale::En) => "This number is in the old format.",
+            _ => return None,
+        };
+        Some(text.to_owned())
     }
 
     /// The message shown to the customer when the checkout's `country` is known: it says how
@@ -856,25 +868,19 @@ impl PhoneError {
         let digits = plan.national_len();
         let example = plan.format_national(plan.example);
         let cc = plan.calling_code;
+        // Too short and too long: one sentence each, with the word that differs.
+        let short = matches!(self, PhoneError::TooShort);
         match (self, locale) {
-            (PhoneError::TooShort, Locale::Fr) => format!(
-                "Ce numéro est trop court : un numéro de mobile {} a {digits} chiffres, par \
-                 exemple {example}.",
+            (PhoneError::TooShort | PhoneError::TooLong, Locale::Fr) => format!(
+                "Ce numéro est trop {} : un numéro de mobile {} a {digits} chiffres, par exemple \
+                 {example}.",
+                if short { "court" } else { "long" },
                 country.fr_in()
             ),
-            (PhoneError::TooShort, Locale::En) => format!(
-                "This number is too short: a mobile number in {} has {digits} digits, for \
-                 example {example}.",
-                country.name(Locale::En)
-            ),
-            (PhoneError::TooLong, Locale::Fr) => format!(
-                "Ce numéro est trop long : un numéro de mobile {} a {digits} chiffres, par \
-                 exemple {example}.",
-                country.fr_in()
-            ),
-            (PhoneError::TooLong, Locale::En) => format!(
-                "This number is too long: a mobile number in {} has {digits} digits, for \
-                 example {example}.",
+            (PhoneError::TooShort | PhoneError::TooLong, Locale::En) => format!(
+                "This number is too {}: a mobile number in {} has {digits} digits, for example \
+                 {example}.",
+                if short { "short" } else { "long" },
                 country.name(Locale::En)
             ),
             (PhoneError::NotMobile, Locale::Fr) => format!(
@@ -903,10 +909,13 @@ impl PhoneError {
                 actual.name(Locale::En),
                 country.name(Locale::En)
             ),
-            (PhoneError::Obsolete { current: None }, _) => match plan.migration {
-                Some(migration) => format!("{} {}", self.message(locale), migration.note(locale)),
-                None => self.message(locale),
-            },
+            (PhoneError::Obsolete { current: None }, _) => {
+                let old = self.common_message(locale).unwrap_or_default();
+                match plan.migration {
+                    Some(migration) => format!("{old} {}", migration.note(locale)),
+                    None => old,
+                }
+            }
             (PhoneError::UnassignedPrefix { prefix }, Locale::Fr) => format!(
                 "Aucun numéro de mobile {} ne commence par {prefix}. Vérifiez le numéro.",
                 country.fr_in()
@@ -918,7 +927,7 @@ impl PhoneError {
             (
                 PhoneError::Empty | PhoneError::InvalidCharacters | PhoneError::Obsolete { current: Some(_) },
                 _,
-            ) => self.message(locale),
+            ) => self.common_message(locale).unwrap_or_default(),
         }
     }
 }
@@ -1711,6 +1720,16 @@ mod tests {
             PhoneError::TooShort.message_for(Country::Ci, Locale::Fr),
             "Ce numéro est trop court : un numéro de mobile en Côte d'Ivoire a 10 chiffres, par \
              exemple 07 07 12 34 56."
+        );
+        assert_eq!(
+            PhoneError::TooLong.message_for(Country::Ci, Locale::Fr),
+            "Ce numéro est trop long : un numéro de mobile en Côte d'Ivoire a 10 chiffres, par \
+             exemple 07 07 12 34 56."
+        );
+        assert_eq!(
+            PhoneError::TooLong.message_for(Country::Ga, Locale::En),
+            "This number is too long: a mobile number in Gabon has 9 digits, for example 074 12 \
+             34 56."
         );
         assert_eq!(
             PhoneError::TooShort.message_for(Country::Ga, Locale::En),

@@ -2,7 +2,7 @@
 //! the code that generates an Orange Money one-time payment code (sent as `PayRequest::otp`),
 //! and the menu that shows a pending payment when the operator's push prompt does not appear,
 //! with the one rule of which menu a waiting payment shows ([`waiting_fallback`]: the operator's
-//! of a push, none for a payment link).
+//! of a push, none for a payment link or a payment made with a one-time code).
 //!
 //! Data and that rule, not UI, so that the widget (which shows them) and the verifier (which
 //! could put them in a notification) agree. Only codes a source gives are listed; elsewhere the widget says what
@@ -16,7 +16,7 @@
 //! - the project's issue 6 for Airtel Gabon's `*150#` (no public source found: to confirm).
 
 use crate::locale::Locale;
-use crate::method::PaymentMethod;
+use crate::method::{PaymentMethod, Provider};
 use crate::phone::{Country, Network};
 
 /// A USSD code, possibly with a part the customer fills in: the payment's amount (Orange
@@ -94,9 +94,14 @@ pub fn is_link_payment(method: PaymentMethod, has_link: bool) -> bool {
     }
 }
 
-/// The code the waiting screen shows for an attempt: the push fallback menu of the operator
-/// whose wallet receives the prompt, and nothing else.
+/// The code the waiting screen shows for an attempt carried by `provider`: the push fallback
+/// menu of the operator whose wallet receives the prompt, and nothing else.
 ///
+/// - A payment made with a **one-time code** the customer generated ([`Provider::needs_otp`]:
+///   NovaSend's Orange Money direct payin carries `payin.otp`, which the customer gets by
+///   dialling `#144*82#` in Côte d'Ivoire, <https://docs.novasend.app/api-direct/payment>) has
+///   no prompt: the code is the customer's approval and the operator debits with it, so no
+///   menu shows a payment waiting there and no code is shown.
 /// - A **link** payment ([`is_link_payment`]) is confirmed on the provider's page; no operator
 ///   menu finds it, so no code is shown, whatever the number's network. Wave is a wallet, not
 ///   a network: it has no operator menu.
@@ -106,11 +111,12 @@ pub fn is_link_payment(method: PaymentMethod, has_link: bool) -> bool {
 ///   payment when the prompt does not appear. An unknown operator gets no code: no guess.
 pub fn waiting_fallback(
     country: Country,
+    provider: Provider,
     method: PaymentMethod,
     number_network: Option<Network>,
     has_link: bool,
 ) -> Option<UssdCode> {
-    if is_link_payment(method, has_link) {
+    if provider.needs_otp(method) || is_link_payment(method, has_link) {
         return None;
     }
     push_fallback(country, method.network().or(number_network)?)
@@ -123,7 +129,9 @@ mod tests {
     #[test]
     fn the_waiting_screen_shows_only_the_operator_menu_of_a_push() {
         use PaymentMethod::*;
-        let code = |method, net, link| waiting_fallback(Country::Ci, method, net, link).map(|u| u.pattern);
+        let code = |method, net, link| {
+            waiting_fallback(Country::Ci, Provider::CaurisFlux, method, net, link).map(|u| u.pattern)
+        };
         // Link payments: never a menu, even for an Orange or MTN number.
         assert_eq!(code(Wave, Some(Network::Orange), true), None);
         assert_eq!(code(Wave, Some(Network::Mtn), false), None);
@@ -138,9 +146,34 @@ mod tests {
         assert_eq!(code(MtnMomo, Some(Network::Orange), false), Some("*133#"), "the method's own");
         assert_eq!(code(MobileMoney, Some(Network::Mtn), false), Some("*133#"));
         assert_eq!(code(MobileMoney, None, false), None, "unknown operator: no guess");
-        assert_eq!(waiting_fallback(Country::Ga, AirtelMoney, None, false).map(|u| u.pattern), Some("*150#"));
+        assert_eq!(
+            waiting_fallback(Country::Ga, Provider::MyPvit, AirtelMoney, None, false).map(|u| u.pattern),
+            Some("*150#")
+        );
         assert!(is_link_payment(Wave, false) && is_link_payment(MobileMoney, true));
         assert!(!is_link_payment(MtnMomo, true) && !is_link_payment(MobileMoney, false));
+    }
+
+    #[test]
+    fn a_payment_made_with_a_one_time_code_shows_no_operator_menu() {
+        use PaymentMethod::*;
+        let orange = Some(Network::Orange);
+        // NovaSend's Orange Money in Côte d'Ivoire: the customer dialled `#144*82#` for a code
+        // and the payin carries it (https://docs.novasend.app/api-direct/payment): no prompt
+        // comes, and Orange's `#144#` menu has no payment waiting to approve.
+        assert!(Provider::NovaSend.needs_otp(OrangeMoney));
+        assert_eq!(waiting_fallback(Country::Ci, Provider::NovaSend, OrangeMoney, orange, false), None);
+        assert_eq!(waiting_fallback(Country::Ci, Provider::NovaSend, OrangeMoney, orange, true), None);
+        // The same wallet pushed by CaurisFlux has a prompt, and Orange's menu behind it.
+        let pushed = waiting_fallback(Country::Ci, Provider::CaurisFlux, OrangeMoney, orange, false);
+        assert_eq!(pushed.map(|u| u.pattern), Some("#144#"));
+        // NovaSend's MTN and Moov pushes keep the menus its docs give ("MTN and Moov push").
+        let mtn = waiting_fallback(Country::Ci, Provider::NovaSend, MtnMomo, Some(Network::Mtn), false);
+        assert_eq!(mtn.map(|u| u.pattern), Some("*133#"));
+        let moov = waiting_fallback(Country::Ci, Provider::NovaSend, MoovMoney, None, false);
+        assert_eq!(moov.map(|u| u.pattern), Some("*155#"));
+        // The code the customer dialled for the payment code is not a waiting menu.
+        assert_ne!(orange_otp(Country::Ci), push_fallback(Country::Ci, Network::Orange));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The waiting screen in headless Chromium, on the verifier's hosted page: what each kind of
 //! payment asks of the customer (a link payment's page as the main button, a push payment's
-//! own operator menu), the attempt's own countdown, the way out ("Cancel", "Change number"),
+//! own operator menu, none for a payment made with a one-time code), the attempt's own countdown, the way out ("Cancel", "Change number"),
 //! the USSD code on one line at 320 px, and the Pay button above the fold at 1280×800. axe-core
 //! audits every waiting screen.
 
@@ -133,6 +133,38 @@ async fn a_push_shows_its_own_operators_code_on_one_line_and_the_attempts_countd
         viewport(c, 320, 640, true).await.unwrap();
         assert_accessible(c, &format!("waiting ({method}) at 320 px")).await;
     }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orange_money_payment_made_with_a_one_time_code_shows_no_operator_menu() {
+    let app = app().await;
+    let browser = Browser::start().await.expect("browser starts");
+    let c = &browser.client;
+    // NovaSend's Orange Money takes the code the customer generated with `#144*82#`: there is
+    // no prompt, and Orange's `#144#` menu holds no payment to approve. The sandbox's test
+    // number …0004 never completes, so the attempt stays waiting.
+    let checkout = app.create_checkout(5_000).await;
+    let secret = checkout.client_secret.clone().unwrap();
+    let body = serde_json::json!({
+        "method": "orange_money", "phone": "07 00 00 00 04", "provider": "nova_send", "otp": "4321"
+    });
+    let (status, answer) = app.pay_raw(&checkout.id, &secret, body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["attempt"]["provider"], "nova_send", "{answer}");
+    assert_eq!(answer["attempt"]["status"], "awaiting_customer", "{answer}");
+    c.goto(&french(&checkout)).await.unwrap();
+    screen(c, "waiting").await;
+    let title = widget_wait(c, HOST, ".ckw-waiting .ckw-title", WAIT).await.unwrap().text().await.unwrap();
+    assert_eq!(title, "Orange Money vérifie votre code de paiement");
+    assert!(widget_find(c, HOST, ".ckw-ussd").await.is_err(), "no operator menu");
+    let text = widget_text(c, HOST).await.unwrap();
+    for wrong in ["#144#", "Composez", "code secret"] {
+        assert!(!text.contains(wrong), "{wrong:?} in {text}");
+    }
+    // The way out stays.
+    widget_find(c, HOST, "button[data-action=cancel]").await.unwrap();
+    assert_accessible(c, "waiting (Orange Money with a one-time code)").await;
     browser.close().await;
 }
 

@@ -1,7 +1,8 @@
 //! The customer's cancellation of an attempt waiting for them
 //! (`POST /v1/public/checkouts/{id}/attempts/{attempt_id}/cancel`), over HTTP against the
 //! NovaSend sandbox: it ends the attempt and reopens the checkout, a provider's confirmation
-//! that comes afterwards still pays, and every refusal is the API's JSON error and changes
+//! that comes afterwards still pays (by webhook, or, when the webhook is lost, by the
+//! reconciler's status fetch), and every refusal is the API's JSON error and changes
 //! nothing. Also the attempt's own deadline in the public view.
 
 use std::time::Duration;
@@ -77,6 +78,40 @@ async fn a_cancelled_attempt_ends_and_a_late_confirmation_still_pays() {
         history.iter().any(|h| h["from"] == "failed" && h["to"] == "succeeded"),
         "the late success is recorded after the cancellation: {history:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confirmation_after_a_cancellation_whose_webhook_is_lost_is_found_by_the_reconciler() {
+    // NovaSend's sandbox sends no webhook: only the reconciler's status fetches of the cancelled
+    // attempt can see that the customer approved the prompt after all.
+    let app = TestApp::spawn_with(Options {
+        expire_after_ms: 120_000,
+        poll_interval_ms: 300,
+        max_poll_interval_ms: Some(1_000),
+        ..Options::default()
+    })
+    .await;
+    app.misbehave(&app.novasend_url, json!({"scope": "global", "modes": ["no_webhook"]})).await;
+    let (checkout, attempt, page) = waiting_attempt(&app).await;
+    let (status, body) = cancel_raw(&app, &checkout.id, &attempt, &secret(&checkout)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["attempt"]["failure"], "CUSTOMER_CANCELLED");
+    let accepted = app.http.post(format!("{page}/accept")).send().await.unwrap();
+    assert!(accepted.status().is_success() || accepted.status().is_redirection());
+    let c = app.wait_for(&checkout.id, WAIT, |c| c.status == CheckoutStatus::Succeeded).await;
+    assert_eq!(c.status, CheckoutStatus::Succeeded, "the reconciler found the confirmation");
+    assert_eq!(c.attempts[0].status, AttemptStatus::Succeeded);
+    let history = app.history(&checkout.id).await;
+    assert!(
+        history
+            .iter()
+            .any(|h| h["from"] == "failed" && h["to"] == "succeeded" && h["cause"] == "poll:nova_send"),
+        "the status fetch recorded it: {history:?}"
+    );
+    // Paid, it is fetched no more.
+    let store = app.store().await;
+    let due = store.due_attempts(i64::MAX, 10).await.expect("due attempts");
+    assert!(due.iter().all(|(a, _)| a.id != attempt), "{due:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

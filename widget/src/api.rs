@@ -7,16 +7,20 @@
 //! Nothing here trusts the network: every failure becomes a [`Problem`] or a [`PayFailure`],
 //! never a panic. The pure parts (secret parsing, URLs, error mapping) are tested natively.
 
+use std::cell::RefCell;
 use std::pin::pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::{Either, select};
-use gloo_net::eventsource::futures::EventSource;
-use gloo_net::http::Request;
 use shared::api::{PayRequest, PublicCheckout};
 use shared::locale::Locale;
-use web_sys::RequestCache;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::js_sys::{Object, Reflect};
+use web_sys::{EventSource, MessageEvent, RequestCache, RequestInit, Response};
 use yew::platform::time::sleep;
 
 use crate::state::{PayFailure, Problem, is_live};
@@ -40,8 +44,11 @@ pub(crate) struct Client {
 
 /// The checkout id of a client secret `co_<24 alnum>_secret_<32 alnum>`, if it has that form.
 pub(crate) fn checkout_id(secret: &str) -> Option<&str> {
-    let (id, key) = secret.split_once("_secret_")?;
+    // By position (the form has a fixed length): a substring search would bring the two-way
+    // string searcher into the download.
+    let (id, key) = (secret.get(..27)?, secret.get(27..)?);
     let alnum = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    let key = key.strip_prefix("_secret_")?;
     (alnum(id.strip_prefix("co_")?, 24) && alnum(key, 32)).then_some(id)
 }
 
@@ -52,7 +59,11 @@ fn encode_query(s: &str) -> String {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            // By hand: `format!("%{b:02X}")` would bring the hexadecimal formatter.
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
     }
     out
@@ -62,7 +73,7 @@ fn encode_query(s: &str) -> String {
 /// styles nothing of the page around it, whatever the text holds. Percent-encoded with
 /// [`encode_query`] (already in the wasm) rather than base64.
 pub(crate) fn qr_data_url(svg: &str) -> String {
-    format!("data:image/svg+xml,{}", encode_query(svg))
+    crate::cat(&["data:image/svg+xml,", encode_query(svg).as_str()])
 }
 
 /// Writes `s` as a JSON string literal.
@@ -72,7 +83,13 @@ fn json_string(s: &str, out: &mut String) {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c if u32::from(c) < 0x20 => {
+                // `\u00XX`, by hand (no hexadecimal formatter in the download).
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(c as usize) >> 4]));
+                out.push(char::from(HEX[(c as usize) & 15]));
+            }
             c => out.push(c),
         }
     }
@@ -108,10 +125,12 @@ pub(crate) fn event_detail(c: &PublicCheckout) -> String {
     out.push_str(",\"status\":");
     json_string(c.status.as_str(), &mut out);
     if let Some(a) = &c.attempt {
-        for (key, value) in
-            [("attemptId", a.id.as_str()), ("method", a.method.as_str()), ("reference", &c.short_reference)]
-        {
-            out.push_str(&format!(",\"{key}\":"));
+        for (key, value) in [
+            (",\"attemptId\":", a.id.as_str()),
+            (",\"method\":", a.method.as_str()),
+            (",\"reference\":", &c.short_reference),
+        ] {
+            out.push_str(key);
             json_string(value, &mut out);
         }
         if let Some(f) = a.failure {
@@ -145,38 +164,69 @@ impl Client {
     pub(crate) fn new(api_base: &str, secret: &str) -> Option<Client> {
         let id = checkout_id(secret)?;
         Some(Client {
-            api: api_base.trim_end_matches('/').to_owned(),
+            api: {
+                let mut api = api_base;
+                while let Some(shorter) = api.strip_suffix('/') {
+                    api = shorter;
+                }
+                api.to_owned()
+            },
             id: id.to_owned(),
             secret: secret.to_owned(),
         })
     }
 
     fn checkout_url(&self) -> String {
-        format!("{}/v1/public/checkouts/{}", self.api, self.id)
+        crate::cat(&[self.api.as_str(), "/v1/public/checkouts/", self.id.as_str()])
     }
 
     fn events_url(&self) -> String {
-        format!("{}/events?client_secret={}", self.checkout_url(), encode_query(&self.secret))
+        crate::cat(&[
+            self.checkout_url().as_str(),
+            "/events?client_secret=",
+            encode_query(&self.secret).as_str(),
+        ])
     }
 
     fn bearer(&self) -> String {
-        format!("Bearer {}", self.secret)
+        crate::cat(&["Bearer ", self.secret.as_str()])
+    }
+
+    /// The browser's `fetch` of `/v1/public/checkouts/{id}{path}` with the client secret: a
+    /// `GET` (never from the HTTP cache), or with a JSON `body` a `POST`. The status and the
+    /// body's text; `None` when no answer came (network, CORS). Called through web-sys
+    /// directly: an HTTP client crate's request builder, URL handling and error types cost the
+    /// customer's download more than these lines.
+    async fn fetch(&self, path: &str, body: Option<String>) -> Option<(u16, String)> {
+        let init = RequestInit::new();
+        let headers = Object::new();
+        let set = |key: &str, value: &str| Reflect::set(&headers, &key.into(), &value.into());
+        set("Authorization", &self.bearer()).ok()?;
+        match body {
+            Some(body) => {
+                init.set_method("POST");
+                set("Content-Type", "application/json").ok()?;
+                init.set_body(&JsValue::from(body));
+            }
+            None => init.set_cache(RequestCache::NoStore),
+        }
+        init.set_headers(&headers);
+        let url = crate::cat(&[self.checkout_url().as_str(), path]);
+        let answer = JsFuture::from(web_sys::window()?.fetch_with_str_and_init(&url, &init)).await.ok()?;
+        // `fetch` resolves to a `Response` (https://fetch.spec.whatwg.org/#fetch-method).
+        let response: Response = answer.unchecked_into();
+        let text = JsFuture::from(response.text().ok()?).await.ok()?.as_string()?;
+        Some((response.status(), text))
     }
 
     /// `GET /v1/public/checkouts/{id}{path}` with the client secret: the body, or the status
-    /// of a refusal (0 when the verifier could not be reached). One request builder for every
-    /// read: each copy of gloo's builder chain costs the download.
+    /// of a refusal (0 when the verifier could not be reached).
     async fn get(&self, path: &str) -> Result<String, u16> {
-        let resp = Request::get(&format!("{}{path}", self.checkout_url()))
-            .header("Authorization", &self.bearer())
-            .cache(RequestCache::NoStore)
-            .send()
-            .await
-            .map_err(|_| 0u16)?;
-        if !resp.ok() {
-            return Err(resp.status());
+        match self.fetch(path, None).await {
+            Some((200..=299, text)) => Ok(text),
+            Some((status, _)) => Err(status),
+            None => Err(0),
         }
-        resp.text().await.map_err(|_| 0)
     }
 
     /// `GET /v1/public/checkouts/{id}`.
@@ -191,26 +241,19 @@ impl Client {
     /// amount, and `/attempts/{attempt}/cancel`, which ends the attempt waiting for the
     /// customer.
     pub(crate) async fn post(&self, path: &str, body: String) -> Result<PublicCheckout, PayFailure> {
-        let resp = Request::post(&format!("{}{path}", self.checkout_url()))
-            .header("Authorization", &self.bearer())
-            .header("Content-Type", "application/json")
-            .body(body)
-            .map_err(|_| PayFailure::Unreachable)?
-            .send()
-            .await
-            .map_err(|_| PayFailure::Unreachable)?;
-        let body = resp.text().await.map_err(|_| PayFailure::Unreachable)?;
-        if resp.ok() {
-            wire::parse(&body).as_ref().and_then(wire::checkout).ok_or(PayFailure::Unreachable)
-        } else {
-            Err(pay_failure(&body))
+        match self.fetch(path, Some(body)).await {
+            Some((200..=299, text)) => {
+                wire::parse(&text).as_ref().and_then(wire::checkout).ok_or(PayFailure::Unreachable)
+            }
+            Some((_, text)) => Err(pay_failure(&text)),
+            None => Err(PayFailure::Unreachable),
         }
     }
 
     /// `GET /v1/public/checkouts/{id}/qr.svg`: the QR code of the live attempt's payment page,
     /// titled in `locale`; `None` when there is none or the network failed (the link stays).
     pub(crate) async fn qr_svg(&self, locale: Locale) -> Option<String> {
-        self.get(&format!("/qr.svg?lang={}", locale.code())).await.ok()
+        self.get(&crate::cat(&["/qr.svg?lang=", locale.code()])).await.ok()
     }
 
     /// Follows the checkout until its status is final, calling `on_update` with every state:
@@ -241,24 +284,22 @@ impl Client {
 
     /// Server-sent events until a final status arrives or the stream fails.
     async fn stream(&self, on_update: &impl Fn(PublicCheckout)) -> Stream {
-        let Ok(mut source) = EventSource::new(&self.events_url()) else { return Stream::Blocked };
-        let Ok(mut events) = source.subscribe("status") else { return Stream::Blocked };
+        let Some(events) = Events::open(&self.events_url()) else { return Stream::Blocked };
         let mut first = true;
         loop {
             let next = if first {
-                match select(events.next(), pin!(sleep(FIRST_EVENT_WITHIN))).await {
+                match select(pin!(events.next()), pin!(sleep(FIRST_EVENT_WITHIN))).await {
                     Either::Left((next, _)) => next,
                     Either::Right(_) => return Stream::Blocked,
                 }
             } else {
                 events.next().await
             };
-            // An error event or the end of the stream.
-            let Some(Ok((_, message))) = next else {
+            // An error event: the stream broke, or never opened.
+            let Some(data) = next else {
                 return if first { Stream::Blocked } else { Stream::Lost };
             };
             first = false;
-            let Some(data) = message.data().as_string() else { continue };
             // A body we cannot read is skipped; the next event or poll carries the state.
             let Some(c) = wire::parse(&data).as_ref().and_then(wire::checkout) else { continue };
             let done = !is_live(&c);
@@ -267,6 +308,91 @@ impl Client {
                 return Stream::Final;
             }
         }
+    }
+}
+
+/// What an [`Events`] stream's listeners leave for [`Events::next`].
+#[derive(Debug, Default)]
+struct Inbox {
+    /// The latest `status` event's data not yet read: each event is the whole public view,
+    /// so an unread one is replaced by the newer.
+    data: Option<String>,
+    /// An `error` event came: the stream broke (the browser would retry in silence).
+    failed: bool,
+    /// The task waiting in [`Events::next`].
+    waker: Option<Waker>,
+}
+
+/// The verifier's server-sent events (`status` events) through the browser's `EventSource`
+/// (https://html.spec.whatwg.org/multipage/server-sent-events.html), called through web-sys:
+/// a stream crate's channel and error types would cost the download more than these lines.
+/// Dropping it closes the stream.
+#[derive(Debug)]
+struct Events {
+    source: EventSource,
+    inbox: Rc<RefCell<Inbox>>,
+    /// The `status` listener, alive as long as the source may call it.
+    _on_status: Closure<dyn FnMut(MessageEvent)>,
+    /// The `error` listener, likewise.
+    _on_error: Closure<dyn FnMut()>,
+}
+
+impl Events {
+    /// Opens the stream at `url`; `None` if the browser refuses to.
+    fn open(url: &str) -> Option<Events> {
+        let source = EventSource::new(url).ok()?;
+        let inbox = Rc::new(RefCell::new(Inbox::default()));
+        // Records what came and wakes the reader (after the borrow ends).
+        let deliver = |inbox: &Rc<RefCell<Inbox>>, data: Option<String>| {
+            let waker = {
+                let mut inbox = inbox.borrow_mut();
+                match data {
+                    Some(data) => inbox.data = Some(data),
+                    None => inbox.failed = true,
+                }
+                inbox.waker.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        };
+        let on_status = {
+            let inbox = inbox.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if let Some(data) = e.data().as_string() {
+                    deliver(&inbox, Some(data));
+                }
+            })
+        };
+        let on_error = {
+            let inbox = inbox.clone();
+            Closure::<dyn FnMut()>::new(move || deliver(&inbox, None))
+        };
+        source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref()).ok()?;
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Some(Events { source, inbox, _on_status: on_status, _on_error: on_error })
+    }
+
+    /// The next `status` event's data; `None` once the stream failed.
+    async fn next(&self) -> Option<String> {
+        std::future::poll_fn(|cx| {
+            let mut inbox = self.inbox.borrow_mut();
+            if let Some(data) = inbox.data.take() {
+                return Poll::Ready(Some(data));
+            }
+            if inbox.failed {
+                return Poll::Ready(None);
+            }
+            inbox.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.source.close();
     }
 }
 
@@ -366,6 +492,7 @@ mod tests {
         c.attempt = Some(PublicAttempt {
             id: "at_\"1".into(),
             method: PaymentMethod::MtnMomo,
+            provider: shared::method::Provider::NovaSend,
             status: AttemptStatus::Failed,
             failure: Some(ErrorCode::InsufficientFunds),
             action: None,

@@ -22,6 +22,8 @@ pub(crate) enum Text {
     Sending,
     /// The waiting screen's instruction.
     ConfirmOnPhone,
+    /// The waiting screen's title for a payment made with a one-time code: no prompt comes.
+    CheckingCode,
     /// The link to the provider's payment page.
     OpenPaymentPage,
     /// The end screen of a payment.
@@ -76,12 +78,13 @@ pub(crate) enum Text {
 impl Text {
     /// Every string, for tests.
     #[cfg(test)]
-    const ALL: [Text; 29] = [
+    const ALL: [Text; 30] = [
         Text::Loading,
         Text::MethodLegend,
         Text::PhoneLabel,
         Text::Sending,
         Text::ConfirmOnPhone,
+        Text::CheckingCode,
         Text::OpenPaymentPage,
         Text::Paid,
         Text::Reference,
@@ -117,6 +120,9 @@ impl Text {
             Text::Sending => ("Envoi de la demande…", "Sending the request…"),
             Text::ConfirmOnPhone => {
                 ("Confirmez le paiement sur votre téléphone", "Confirm the payment on your phone")
+            }
+            Text::CheckingCode => {
+                ("Orange Money vérifie votre code de paiement", "Orange Money is checking your payment code")
             }
             Text::OpenPaymentPage => ("Ouvrir la page de paiement", "Open the payment page"),
             Text::Paid => ("Payé", "Paid"),
@@ -167,8 +173,8 @@ impl Text {
 /// The pay button: "Payer 5 000 F CFA".
 pub(crate) fn pay_label(amount: &str, locale: Locale) -> String {
     match locale {
-        Locale::Fr => format!("Payer {amount}"),
-        Locale::En => format!("Pay {amount}"),
+        Locale::Fr => crate::cat(&["Payer ", amount]),
+        Locale::En => crate::cat(&["Pay ", amount]),
     }
 }
 
@@ -212,12 +218,15 @@ pub(crate) fn otp_problem(p: OtpProblem, locale: Locale) -> &'static str {
 
 /// How to get the one-time code: with the country's code when it is known.
 pub(crate) fn otp_hint(code: Option<&str>, locale: Locale) -> String {
+    // Joined rather than `format!`ted: each formatting call site costs the download more.
     match (code, locale) {
-        (Some(c), Locale::Fr) => format!(
-            "Composez {c} sur votre téléphone Orange pour recevoir un code de paiement, puis saisissez-le ici."
-        ),
+        (Some(c), Locale::Fr) => crate::cat(&[
+            "Composez ",
+            c,
+            " sur votre téléphone Orange pour recevoir un code de paiement, puis saisissez-le ici.",
+        ]),
         (Some(c), Locale::En) => {
-            format!("Dial {c} on your Orange phone to get a payment code, then enter it here.")
+            crate::cat(&["Dial ", c, " on your Orange phone to get a payment code, then enter it here."])
         }
         (None, Locale::Fr) => {
             "Générez un code de paiement dans le menu Orange Money de votre téléphone, puis saisissez-le ici."
@@ -234,27 +243,34 @@ pub(crate) fn otp_hint(code: Option<&str>, locale: Locale) -> String {
 pub(crate) fn mismatch(m: Mismatch, locale: Locale) -> String {
     let net = m.network.name().unwrap_or_default();
     // A vowel sound: a name starting with a vowel, or read letter by letter from M ("em-tee-en").
-    let a = if net.starts_with(['A', 'E', 'I', 'O', 'U']) || net.starts_with("MTN") { "an" } else { "a" };
+    let a = if net.starts_with(['A', 'E', 'I', 'O', 'U']) || net.starts_with("MTN") { "an " } else { "a " };
     match (m.suggest, locale) {
-        (Some(w), Locale::Fr) => format!(
-            "Ce numéro est un numéro {net}\u{a0}: choisissez {} ou changez de numéro.",
-            w.label(locale)
-        ),
+        (Some(w), Locale::Fr) => crate::cat(&[
+            "Ce numéro est un numéro ",
+            net,
+            "\u{a0}: choisissez ",
+            w.label(locale),
+            " ou changez de numéro.",
+        ]),
         (Some(w), Locale::En) => {
-            format!("This is {a} {net} number: choose {} or change the number.", w.label(locale))
+            crate::cat(&["This is ", a, net, " number: choose ", w.label(locale), " or change the number."])
         }
-        (None, Locale::Fr) => {
-            format!("Ce numéro est un numéro {net}\u{a0}: changez de numéro ou de moyen de paiement.")
+        (None, Locale::Fr) => crate::cat(&[
+            "Ce numéro est un numéro ",
+            net,
+            "\u{a0}: changez de numéro ou de moyen de paiement.",
+        ]),
+        (None, Locale::En) => {
+            crate::cat(&["This is ", a, net, " number: change the number or the way to pay."])
         }
-        (None, Locale::En) => format!("This is {a} {net} number: change the number or the way to pay."),
     }
 }
 
 /// The trust line under the widget: "Paiement sécurisé · payé à Boutique Awa".
 pub(crate) fn secure(merchant: &str, locale: Locale) -> String {
     match locale {
-        Locale::Fr => format!("Paiement sécurisé · payé à {merchant}"),
-        Locale::En => format!("Secure payment · paid to {merchant}"),
+        Locale::Fr => crate::cat(&["Paiement sécurisé · payé à ", merchant]),
+        Locale::En => crate::cat(&["Secure payment · paid to ", merchant]),
     }
 }
 

@@ -115,7 +115,7 @@ impl Memo {
     pub(crate) fn encode(&self) -> String {
         let net =
             self.network.and_then(|n| NETWORK_KEYS.iter().find(|(m, _)| *m == n)).map_or("", |(_, k)| k);
-        format!("{}|{net}", self.dismissed.as_deref().unwrap_or(""))
+        crate::cat(&[self.dismissed.as_deref().unwrap_or(""), "|", net])
     }
 
     /// Reads [`Memo::encode`]'s form; anything else is an empty memo.
@@ -139,7 +139,19 @@ const NETWORK_KEYS: [(Network, &str); 4] = [
 ];
 
 /// Milliseconds since the Unix epoch of an RFC 3339 UTC-or-offset timestamp
-/// (`2026-01-01T00:00:00Z`, `…00.123+01:00`), as the verifier writes `expires_at`.
+/// (`2026-01-01T00:00:00Z`, `…00.123+01:00`), as the verifier writes `expires_at`: in the
+/// browser, its own `Date.parse`, whose date-time string format these are
+/// (https://tc39.es/ecma262/#sec-date-time-string-format), rather than a parser in the
+/// download; the reducer's native tests use [`rfc3339_ms`]'s Rust form below, the same rules.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn rfc3339_ms(s: &str) -> Option<u64> {
+    let ms = web_sys::js_sys::Date::parse(s);
+    (ms.is_finite() && ms >= 0.0).then_some(ms as u64)
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 UTC-or-offset timestamp, outside the
+/// browser (the reducer's native tests).
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn rfc3339_ms(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     // The number written by the ASCII digits b[from..to] (no `str::parse`: smaller wasm).
@@ -512,7 +524,12 @@ impl State {
     /// form). The effect that sends it is keyed on this.
     pub(crate) fn request(&self) -> Option<(u32, String, String, bool)> {
         if let Some((seq, attempt)) = self.cancelling() {
-            return Some((seq, format!("/attempts/{attempt}/cancel"), String::new(), true));
+            return Some((
+                seq,
+                crate::cat(&["/attempts/", attempt.as_str(), "/cancel"]),
+                String::new(),
+                true,
+            ));
         }
         self.sending().map(|(seq, r)| (seq, "/pay".to_owned(), crate::api::pay_body(&r), false))
     }
@@ -833,9 +850,11 @@ impl Reducible for State {
                 s
             }
             Action::PhoneBlur => {
-                if !s.phone.trim().is_empty() {
-                    s.phone_error = s.check_phone().err().map(PhoneProblem::Invalid);
+                let error = s.check_phone().err().map(PhoneProblem::Invalid);
+                if s.phone.trim().is_empty() || error == s.phone_error {
+                    return self;
                 }
+                s.phone_error = error;
                 s
             }
             Action::Submit => s.submit(),
@@ -908,7 +927,11 @@ impl Reducible for State {
                 s
             }
         };
-        if next == *self { self } else { Rc::new(next) }
+        // A new state every time: a deep comparison with the old one would cost the download
+        // more than the renders it saves. The one action that can come while a field holds
+        // what the state does not (a blur after a programmatic clear) returns `self` above when
+        // it changes nothing, so that no render resets the field.
+        Rc::new(next)
     }
 }
 
@@ -936,6 +959,7 @@ mod tests {
             attempt: attempt.map(|(id, status)| PublicAttempt {
                 id: id.into(),
                 method: PaymentMethod::MobileMoney,
+                provider: Provider::NovaSend,
                 status,
                 failure: (status == AttemptStatus::Failed).then_some(ErrorCode::InsufficientFunds),
                 action: None,

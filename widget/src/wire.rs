@@ -165,6 +165,7 @@ fn attempt<N: Node>(n: &N) -> Option<PublicAttempt> {
     Some(PublicAttempt {
         id: text(n, "id")?,
         method: variant(&n.field("method")?)?,
+        provider: variant(&n.field("provider")?)?,
         status: variant(&n.field("status")?)?,
         failure: optional(n, "failure", variant)?,
         action: optional(n, "action", variant)?,
@@ -216,6 +217,7 @@ mod tests {
             attempt: Some(PublicAttempt {
                 id: "at_1".into(),
                 method: PaymentMethod::MtnMomo,
+                provider: Provider::CaurisFlux,
                 status: AttemptStatus::AwaitingCustomer,
                 failure: Some(ErrorCode::InsufficientFunds),
                 action: Some(SuggestedAction::ChooseAnotherMethod),

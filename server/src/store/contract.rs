@@ -207,6 +207,7 @@ contract!(
     behaviours::history_lists_every_change_oldest_first_with_its_cause,
     behaviours::only_open_checkouts_past_their_deadline_expire,
     behaviours::due_attempts_are_listed_soonest_first_and_each_fetch_counted_once,
+    behaviours::a_cancelled_attempt_is_fetched_within_its_window_and_not_after,
     behaviours::an_unverifiable_notification_only_brings_a_fetch_forward,
     behaviours::each_state_change_writes_one_event_in_its_transaction,
     behaviours::a_failed_refund_frees_its_amount_and_a_discarded_one_leaves_no_trace,

@@ -545,7 +545,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // ---- Polling ----
 
     /// Pending attempts whose next status fetch is due at `now_ms` (unix ms), soonest first,
-    /// each with how many fetches it has had. A read: to fetch one, a poller must win
+    /// each with how many fetches it has had; with them, the attempts the customer cancelled
+    /// (`failed`, `CUSTOMER_CANCELLED`) less than [`plan::CANCELLED_POLL_WINDOW_S`] before
+    /// `now_ms`, whose provider may still confirm them. A read: to fetch one, a poller must win
     /// [`Store::claim_poll`].
     async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<(AttemptRecord, u32)>, StoreError>;
     /// Counts one more fetch of an attempt and sets when the next is due, if it has had exactly

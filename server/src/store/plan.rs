@@ -72,6 +72,10 @@ pub struct AttemptMove {
     pub failure: Option<ErrorCode>,
     /// What the provider reported about the money with this update.
     pub reported: Option<Reported>,
+    /// Until when (unix ms) the reconciler still fetches the attempt's status after this move:
+    /// set for a customer's cancellation ([`CANCELLED_POLL_WINDOW_S`]), `None` (cleared)
+    /// otherwise. Pending attempts are fetched while pending, whatever it says.
+    pub poll_until_ms: Option<i64>,
 }
 
 /// A refund's move, to write only while the refund is still `from`.
@@ -498,11 +502,18 @@ pub fn attempt_update(
     };
     if attempt.status.can_become(update.status) {
         let reported = (!update.reported.is_empty()).then(|| update.reported.clone());
+        // The customer's own cancellation (an API cause; a provider's "cancelled" is final
+        // at the provider) is still fetched for a while; any other move ends that.
+        let cancelled_by_customer = update.status == AttemptStatus::Failed
+            && update.failure == Some(ErrorCode::CustomerCancelled)
+            && matches!(cause, Cause::Api(_));
         plan.attempt_move = Some(AttemptMove {
             from: attempt.status,
             to: update.status,
             failure: update.failure,
             reported: reported.clone(),
+            poll_until_ms: cancelled_by_customer
+                .then_some(now_ms.saturating_add(CANCELLED_POLL_WINDOW_S.saturating_mul(1000))),
         });
         plan.history.push(NewStatusChange {
             checkout_id: checkout.id.clone(),
@@ -556,6 +567,19 @@ pub fn attempt_update(
     Ok(plan)
 }
 
+/// **How long after a customer's cancellation ([`customer_cancel`]) the reconciler still asks
+/// the provider about the attempt** (the attempt's `poll_until_ms`, set with the cancel's
+/// move): the prompt or page may still be confirmed, and when the provider's webhook is lost a
+/// status fetch is the only way to see it. A fixed bound, because the providers' own windows
+/// are mostly unknown (NovaSend and CaurisFlux publish none; their `confirmation_window_s` is
+/// the merchant's guess) and an attempt's window runs from its start, before the cancel:
+/// 40 minutes is the longest a provider documents for an unconfirmed payment, Scalapay's
+/// default order expiry (`orderExpiryMilliseconds`,
+/// <https://developers.scalapay.com/reference/post_v2-orders>), and more than a USSD push
+/// prompt stays open on a phone. After it nothing more is fetched (a provider's later
+/// correction can still come by webhook).
+pub const CANCELLED_POLL_WINDOW_S: i64 = 40 * 60;
+
 /// Why a customer's cancellation of an attempt is refused ([`customer_cancel`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelRefused {
@@ -585,7 +609,9 @@ pub enum CancelRefused {
 /// is therefore local: the prompt may still reach the customer's phone. **A provider's
 /// confirmation that comes after it is still applied** (`failed → succeeded` is a legal move
 /// in [`shared::status`]): money the provider took is recorded as paid, never lost, and the
-/// merchant can refund it.
+/// merchant can refund it. The reconciler keeps fetching the attempt's status for
+/// [`CANCELLED_POLL_WINDOW_S`] after the cancel, at its backoff, so that a lost webhook does
+/// not lose that confirmation.
 pub fn customer_cancel(attempt: &AttemptRecord) -> Result<AttemptUpdate, CancelRefused> {
     match attempt.status {
         AttemptStatus::Created | AttemptStatus::AwaitingCustomer => {
@@ -1139,6 +1165,19 @@ mod tests {
             history(&plan.history)[0],
             (Some("at_1"), Some("awaiting_customer"), "failed", "api:cancel")
         );
+        // Still fetched for the window after the cancel; a provider's own "cancelled" is final.
+        let until = plan.attempt_move.as_ref().and_then(|m| m.poll_until_ms);
+        assert_eq!(until, Some(NOW_MS + 40 * 60 * 1000));
+        let by_provider = attempt_update(
+            &checkout(CheckoutStatus::Processing),
+            std::slice::from_ref(&waiting),
+            "at_1",
+            &cancel,
+            &webhook(),
+            NOW_MS,
+        )
+        .unwrap();
+        assert_eq!(by_provider.attempt_move.and_then(|m| m.poll_until_ms), None);
         // Cancelled, then the customer approved the prompt anyway: the provider's success pays.
         let cancelled = AttemptRecord {
             status: AttemptStatus::Failed,
@@ -1164,6 +1203,7 @@ mod tests {
             }
         );
         assert_eq!(kinds(&late.events), vec!["checkout.succeeded"]);
+        assert_eq!(late.attempt_move.and_then(|m| m.poll_until_ms), None, "no more fetches once paid");
         // A second cancellation (a retry) changes nothing.
         assert_eq!(customer_cancel(&cancelled), Err(CancelRefused::Ended(AttemptStatus::Failed)));
     }
@@ -1185,7 +1225,8 @@ mod tests {
                 from: AttemptStatus::Created,
                 to: AttemptStatus::Failed,
                 failure: Some(ErrorCode::PaymentRefused),
-                reported: None
+                reported: None,
+                poll_until_ms: None,
             })
         );
         assert_eq!(

@@ -757,9 +757,15 @@ impl Store for SqliteStore {
     async fn due_attempts(&self, now_ms: i64, limit: u32) -> Result<Vec<(AttemptRecord, u32)>, StoreError> {
         self.read(move |db| {
             Box::pin(async move {
+                // Two selects, each read through its partial index: the pending attempts, and
+                // the failed ones still fetched (a customer's cancellation, within its window).
                 let rows = sqlx::query(
                     "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer', 'authorized')
-             AND next_poll_at_ms <= ? ORDER BY next_poll_at_ms LIMIT ?",
+             AND next_poll_at_ms <= ?1
+             UNION ALL
+             SELECT * FROM attempts WHERE status = 'failed' AND poll_until_ms IS NOT NULL
+             AND poll_until_ms > ?1 AND next_poll_at_ms <= ?1
+             ORDER BY next_poll_at_ms LIMIT ?2",
                 )
                 .bind(now_ms)
                 .bind(limit)

@@ -27,7 +27,7 @@ use yew::platform::spawn_local;
 use yew::platform::time::sleep;
 use yew::{Callback, Html, Properties, function_component, html, use_effect_with, use_mut_ref, use_reducer};
 
-use super::marks::lock;
+use super::marks::trust_line;
 use super::outcome::{OutcomeProps, outcome};
 use super::pay_form::{PayFormProps, pay_form};
 use super::retry::retry;
@@ -258,7 +258,7 @@ pub(crate) fn App(props: &AppProps) -> Html {
                 network: state
                     .phone_network()
                     .and_then(|n| n.name())
-                    .map(|n| format!("{} {n}", Text::Network.get(locale))),
+                    .map(|n| crate::cat(&[Text::Network.get(locale), " ", n])),
                 phone_error: state
                     .phone_error
                     .as_ref()
@@ -286,8 +286,15 @@ pub(crate) fn App(props: &AppProps) -> Html {
                 on_page: a.method == PaymentMethod::Card,
                 link_first: ussd::is_link_payment(a.method, has_link),
                 payment_url: a.payment_url.as_deref(),
-                fallback: ussd::waiting_fallback(c.country, a.method, state.attempt_network, has_link)
-                    .map(|u| u.dial(c.amount, locale)),
+                with_code: a.provider.needs_otp(a.method),
+                fallback: ussd::waiting_fallback(
+                    c.country,
+                    a.provider,
+                    a.method,
+                    state.attempt_network,
+                    has_link,
+                )
+                .map(|u| u.dial(c.amount, locale)),
                 countdown: state.remaining_secs().map(i18n::countdown),
                 error: state.form_error.map(|p| i18n::problem(p, locale)),
                 cancelling: state.cancel.is_some(),
@@ -296,7 +303,7 @@ pub(crate) fn App(props: &AppProps) -> Html {
             (main, i18n::attempt_status(a.status, locale), none())
         }
         (Screen::Paid(a), Some(c)) => {
-            let mut rows = a.map(|a| attempt_rows(c, a, locale)).unwrap_or_default();
+            let mut rows = a.map(|a| attempt_rows(a, locale)).unwrap_or_default();
             rows[0] = Some(amount.clone());
             (none(), Text::Paid.get(locale), end(c, rows, locale))
         }
@@ -315,7 +322,7 @@ pub(crate) fn App(props: &AppProps) -> Html {
             };
             let again =
                 retry(Some(action.message(locale)), label.get(locale), dispatch.reform(|()| Action::Retry));
-            let rows = attempt_rows(c, a, locale);
+            let rows = attempt_rows(a, locale);
             (none(), code.message(locale), html! { <>{ again }{ end(c, rows, locale) }</> })
         }
         (Screen::Closed(s), Some(c)) => (none(), i18n::closed(s, locale), end(c, NO_ROWS, locale)),
@@ -339,7 +346,7 @@ pub(crate) fn App(props: &AppProps) -> Html {
             <p class="ckw-status" role="status" aria-live="polite" tabindex="-1">{ status }</p>
             { follow }
             if let Some(c) = checkout {
-                <p class="ckw-trust">{ lock() }{ i18n::secure(&c.merchant_name, locale) }</p>
+                { trust_line(&i18n::secure(&c.merchant_name, locale)) }
             }
         </div>
     }
@@ -354,11 +361,10 @@ fn end(c: &PublicCheckout, rows: [Option<String>; 4], locale: Locale) -> Html {
     outcome(OutcomeProps { locale, reference: &c.short_reference, rows, return_url: c.return_url.as_deref() })
 }
 
-/// The receipt's rows about an ended attempt (no amount): the method (as the provider names
+/// The receipt's rows about an ended attempt (no amount): the method (as its provider names
 /// it) with the masked number, when it ended, and the provider's transaction id.
-fn attempt_rows(c: &PublicCheckout, a: &PublicAttempt, locale: Locale) -> [Option<String>; 4] {
-    let provider = c.methods.iter().find(|o| o.method == a.method).map(|o| o.provider);
-    let mut method = provider.map_or(a.method.label(locale), |p| a.method.label_by(p, locale)).to_owned();
+fn attempt_rows(a: &PublicAttempt, locale: Locale) -> [Option<String>; 4] {
+    let mut method = a.method.label_by(a.provider, locale).to_owned();
     if let Some(phone) = &a.phone {
         method.push_str(" · ");
         method.push_str(phone);

@@ -40,8 +40,8 @@ pub(crate) struct FieldProps<'a> {
 /// `<input>` with its `<label>`; the prefix, the hint and the error are tied to it by
 /// `aria-describedby`, the error is an alert.
 pub(crate) fn field(p: FieldProps<'_>) -> Html {
-    let (hint_id, error_id) = (format!("{}-hint", p.id), format!("{}-error", p.id));
-    let prefix_id = format!("{}-prefix", p.id);
+    let id = |part: &str| crate::cat(&[p.id.as_str(), part]);
+    let (hint_id, error_id, prefix_id) = (id("-hint"), id("-error"), id("-prefix"));
     // Pushed one by one: `join` would cost the download more than these lines.
     let mut described = String::new();
     for (shown, id) in

@@ -44,15 +44,22 @@ fn drawing(method: PaymentMethod, pay_later: bool) -> &'static str {
 
 /// The method's mark, named `label` for assistive technologies (`role="img"`).
 pub(crate) fn method_mark(method: PaymentMethod, pay_later: bool, label: &str) -> Html {
-    Html::from_html_unchecked(AttrValue::from(format!(
-        r#"<svg class="ckw-mark" viewBox="0 0 40 26" role="img" aria-label="{label}">{}</svg>"#,
-        drawing(method, pay_later)
-    )))
+    Html::from_html_unchecked(AttrValue::from(crate::cat(&[
+        r#"<svg class="ckw-mark" viewBox="0 0 40 26" role="img" aria-label=""#,
+        label,
+        r#"">"#,
+        drawing(method, pay_later),
+        "</svg>",
+    ])))
 }
 
-/// A closed padlock, decorative (the words beside it say it).
-pub(crate) fn lock() -> Html {
-    Html::from_html_unchecked(AttrValue::from(
-        r#"<svg class="ckw-lock" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/></svg>"#,
-    ))
+/// The trust line: a closed padlock, decorative (the words beside it say it), then `text`
+/// ("paid to" the merchant), escaped.
+pub(crate) fn trust_line(text: &str) -> Html {
+    let mut h = String::from(
+        r#"<p class="ckw-trust"><svg class="ckw-lock" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/></svg>"#,
+    );
+    crate::escape(text, &mut h);
+    h.push_str("</p>");
+    Html::from_html_unchecked(AttrValue::from(h))
 }

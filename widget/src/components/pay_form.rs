@@ -62,14 +62,14 @@ pub(crate) fn pay_form(p: PayFormProps<'_>) -> Html {
             }) }
             if needs_phone {
                 { field(FieldProps {
-                    id: format!("{}-phone", p.uid),
+                    id: crate::cat(&[p.uid, "-phone"]),
                     name: "phone",
                     kind: "tel",
                     inputmode: "tel",
                     autocomplete: "tel",
                     label: Text::PhoneLabel.get(p.locale),
                     value: p.phone,
-                    prefix: Some(format!("+{}", p.country.plan().calling_code)),
+                    prefix: Some(crate::cat(&["+", p.country.plan().calling_code])),
                     placeholder: Some(p.country.plan().example_national()),
                     hint: None,
                     note: p.network,
@@ -82,7 +82,7 @@ pub(crate) fn pay_form(p: PayFormProps<'_>) -> Html {
             }
             if let Some((otp, hint, error)) = p.otp {
                 { field(FieldProps {
-                    id: format!("{}-otp", p.uid),
+                    id: crate::cat(&[p.uid, "-otp"]),
                     name: "otp",
                     kind: "text",
                     inputmode: "numeric",

@@ -1,6 +1,6 @@
 //! What is being paid, and to whom: merchant name, description and amount.
 
-use yew::{Html, html};
+use yew::{AttrValue, Html};
 
 /// What [`summary`] shows.
 #[derive(Debug)]
@@ -15,13 +15,15 @@ pub(crate) struct SummaryProps<'a> {
 
 /// The checkout's header.
 pub(crate) fn summary(p: SummaryProps<'_>) -> Html {
-    html! {
-        <header class="ckw-head">
-            <p class="ckw-merchant">{ p.merchant }</p>
-            if let Some(d) = p.description {
-                <p class="ckw-desc">{ d }</p>
-            }
-            <p class="ckw-amount">{ p.amount }</p>
-        </header>
+    // Static markup, given to the browser's parser as one string (every value escaped).
+    let mut h = String::from(r#"<header class="ckw-head"><p class="ckw-merchant">"#);
+    crate::escape(p.merchant, &mut h);
+    if let Some(d) = p.description {
+        h.push_str(r#"</p><p class="ckw-desc">"#);
+        crate::escape(d, &mut h);
     }
+    h.push_str(r#"</p><p class="ckw-amount">"#);
+    crate::escape(p.amount, &mut h);
+    h.push_str("</p></header>");
+    Html::from_html_unchecked(AttrValue::from(h))
 }

@@ -8,6 +8,8 @@
 //! - A **push** payment (an operator's wallet) says to approve the operator's prompt, and gives
 //!   that operator's own menu for when it does not appear (`shared::ussd::waiting_fallback`); a
 //!   page the provider also gave stays available as a plain link.
+//! - A payment made with a **one-time code** the customer generated (NovaSend's Orange Money)
+//!   has no prompt and no menu: the screen says the operator is checking the code.
 //! - Every waiting screen offers "Change number" (payments to a phone) and "Cancel", which end
 //!   the attempt at the verifier before the form comes back, so that two prompts are never live.
 //!
@@ -35,6 +37,9 @@ pub(crate) struct WaitingProps<'a> {
     pub(crate) on_page: bool,
     /// The provider's page is the payment's main action (a link payment).
     pub(crate) link_first: bool,
+    /// Paid with a one-time code the customer generated (NovaSend's Orange Money): no prompt
+    /// comes, the operator checks the code.
+    pub(crate) with_code: bool,
     /// The provider's page, if it gave one.
     pub(crate) payment_url: Option<&'a str>,
     /// The operator's menu to dial when the prompt does not appear, if known.
@@ -53,7 +58,13 @@ pub(crate) struct WaitingProps<'a> {
 pub(crate) fn waiting(p: WaitingProps<'_>) -> Html {
     let locale = p.locale;
     let url = p.payment_url.filter(|u| safe_url(u));
-    let title = if p.on_page { Text::FinishOnPage } else { Text::ConfirmOnPhone };
+    let title = if p.on_page {
+        Text::FinishOnPage
+    } else if p.with_code {
+        Text::CheckingCode
+    } else {
+        Text::ConfirmOnPhone
+    };
     let busy = if p.cancelling { "true" } else { "false" };
     let button = |edit: bool, action: &'static str, text: Text| {
         let on_cancel = p.on_cancel.clone();
@@ -67,7 +78,7 @@ pub(crate) fn waiting(p: WaitingProps<'_>) -> Html {
     html! {
         <div class="ckw-waiting">
             <p class="ckw-title" tabindex="-1">{ title.get(locale) }</p>
-            if !p.link_first && !p.on_page {
+            if !p.link_first && !p.on_page && !p.with_code {
                 <p class="ckw-hint">{ Text::ApproveWithPin.get(locale) }</p>
             }
             if let Some(code) = p.fallback {

@@ -420,6 +420,53 @@ pub(super) async fn due_attempts_are_listed_soonest_first_and_each_fetch_counted
     assert_eq!(due(20_000, 10).await, [pair("at_3", 0), pair("at_4", 0), pair("at_2", 2)]);
 }
 
+pub(super) async fn a_cancelled_attempt_is_fetched_within_its_window_and_not_after(db: &Db) {
+    let s = db.store();
+    for i in 1..=3 {
+        let id = format!("co_{i}");
+        s.insert_checkout(&checkout(&id, &format!("o{i}")), &create()).await.unwrap();
+        s.start_attempt(&attempt(&format!("at_{i}"), &id), 0, &pay()).await.unwrap();
+    }
+    // at_1: the customer cancels it; at_2: the provider declines it; at_3: still pending.
+    let before = now_ms();
+    let cancel = AttemptUpdate::new(AttemptStatus::Failed, Some(ErrorCode::CustomerCancelled));
+    s.update_attempt("at_1", &cancel, &Cause::Api("cancel")).await.unwrap();
+    let after = now_ms();
+    let declined = AttemptUpdate::new(AttemptStatus::Failed, Some(ErrorCode::PaymentRefused));
+    s.update_attempt("at_2", &declined, &poll()).await.unwrap();
+    // The provider's own word that the customer cancelled is final: not fetched either.
+    s.insert_checkout(&checkout("co_4", "o4"), &create()).await.unwrap();
+    s.start_attempt(&attempt("at_4", "co_4"), 0, &pay()).await.unwrap();
+    s.update_attempt("at_4", &cancel, &poll()).await.unwrap();
+    let due = |now| {
+        let s = s.clone();
+        async move {
+            let mut due: Vec<_> =
+                s.due_attempts(now, 10).await.unwrap().into_iter().map(|(a, polls)| (a.id, polls)).collect();
+            due.sort();
+            due
+        }
+    };
+    let pair = |id: &str, polls: u32| (id.to_owned(), polls);
+    let window = crate::store::plan::CANCELLED_POLL_WINDOW_S * 1000;
+    assert_eq!(due(after).await, [pair("at_1", 0), pair("at_3", 0)]);
+    assert_eq!(due(before + window - 1).await, [pair("at_1", 0), pair("at_3", 0)], "within its window");
+    assert_eq!(due(after + window).await, [pair("at_3", 0)], "its window is over");
+    assert_eq!(due(i64::MAX).await, [pair("at_3", 0)]);
+
+    // Its fetches are claimed and paced like a pending attempt's.
+    let now = now_ms();
+    assert!(s.claim_poll("at_1", 0, now + 5_000).await.unwrap());
+    assert!(!s.claim_poll("at_1", 0, now + 5_000).await.unwrap(), "counted already");
+    assert_eq!(due(now).await, [pair("at_3", 0)]);
+    assert_eq!(due(now + 5_000).await, [pair("at_1", 1), pair("at_3", 0)]);
+    // A late confirmation pays it, and then it is fetched no more.
+    let applied = s.update_attempt("at_1", &update(AttemptStatus::Succeeded), &poll()).await.unwrap();
+    assert_eq!(applied.attempt, Some((AttemptStatus::Failed, AttemptStatus::Succeeded)));
+    assert_eq!(due(now + 5_000).await, [pair("at_3", 0)]);
+    assert_eq!(s.checkout("co_1").await.unwrap().unwrap().status, CheckoutStatus::Succeeded);
+}
+
 pub(super) async fn an_unverifiable_notification_only_brings_a_fetch_forward(db: &Db) {
     let s = db.store();
     s.insert_checkout(&checkout("co_1", "o"), &create()).await.unwrap();

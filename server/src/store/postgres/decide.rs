@@ -389,8 +389,8 @@ impl PgStore {
             let done = sqlx::query(
                 "UPDATE attempts SET status = $1, failure = $2, updated_at = $3, reported_amount = $4,
                                      reported_amount_text = $5, reported_currency = $6, reported_reference = $7,
-                                     reported_charged = $8
-                 WHERE id = $9 AND status = $10",
+                                     reported_charged = $8, poll_until_ms = $9
+                 WHERE id = $10 AND status = $11",
             )
             .bind(m.to.as_str())
             .bind(m.failure.map(ErrorCode::as_str))
@@ -400,6 +400,7 @@ impl PgStore {
             .bind(&r.currency)
             .bind(&r.reference)
             .bind(charged)
+            .bind(m.poll_until_ms)
             .bind(attempt_id)
             .bind(m.from.as_str())
             .execute(&mut *tx)

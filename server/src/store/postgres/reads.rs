@@ -153,9 +153,15 @@ impl PgStore {
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<(AttemptRecord, u32)>, StoreError> {
+        // The pending attempts, and the failed ones still fetched (a customer's cancellation,
+        // within its window), each through its partial index.
         let found = sqlx::query(
-            "SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer', 'authorized')
-               AND next_poll_at_ms <= $1 ORDER BY next_poll_at_ms, seq LIMIT $2",
+            "(SELECT * FROM attempts WHERE status IN ('created', 'awaiting_customer', 'authorized')
+               AND next_poll_at_ms <= $1)
+             UNION ALL
+             (SELECT * FROM attempts WHERE status = 'failed' AND poll_until_ms IS NOT NULL
+               AND poll_until_ms > $1 AND next_poll_at_ms <= $1)
+             ORDER BY next_poll_at_ms, seq LIMIT $2",
         )
         .bind(now_ms)
         .bind(i64::from(limit))

@@ -133,7 +133,7 @@ async fn attempt_move(
     let done = sqlx::query(
         "UPDATE attempts SET status = ?, failure = ?, updated_at = ?, reported_amount = ?,
                              reported_amount_text = ?, reported_currency = ?, reported_reference = ?,
-                             reported_charged = ?
+                             reported_charged = ?, poll_until_ms = ?
          WHERE id = ? AND status = ?",
     )
     .bind(m.to.as_str())
@@ -144,6 +144,7 @@ async fn attempt_move(
     .bind(&r.currency)
     .bind(&r.reference)
     .bind(r.charged.map(to_i64).transpose()?)
+    .bind(m.poll_until_ms)
     .bind(attempt_id)
     .bind(m.from.as_str())
     .execute(&mut *db)
