@@ -18,18 +18,16 @@ fn secret(c: &Checkout) -> String {
     c.client_secret.clone().expect("create returns the client secret")
 }
 
-/// `GET /v1/checkouts` with `query`; the status and the JSON body.
-async fn list_raw(app: &TestApp, query: &[(&str, &str)]) -> (u16, Value) {
-    let r = app
-        .http
-        .get(format!("{}/v1/checkouts", app.url))
-        .query(query)
-        .bearer_auth(MERCHANT_KEY)
-        .send()
-        .await
-        .expect("verifier reachable");
+/// Sends `request` with the merchant key; the status and the JSON body.
+async fn merchant(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = request.bearer_auth(MERCHANT_KEY).send().await.expect("verifier reachable");
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET /v1/checkouts` with `query`.
+async fn list_raw(app: &TestApp, query: &[(&str, &str)]) -> (u16, Value) {
+    merchant(app.http.get(format!("{}/v1/checkouts", app.url)).query(query)).await
 }
 
 /// The ids a filter lists (one page of up to 100).
@@ -168,17 +166,9 @@ async fn bad_list_parameters_are_400_naming_the_parameter() {
     assert_eq!((status, error.error.code), (401, ApiErrorCode::Unauthorized));
 }
 
-/// `POST /v1/checkouts/{id}/cancel`; the status and the JSON body.
+/// `POST /v1/checkouts/{id}/cancel`.
 async fn cancel(app: &TestApp, id: &str) -> (u16, Value) {
-    let r = app
-        .http
-        .post(format!("{}/v1/checkouts/{id}/cancel", app.url))
-        .bearer_auth(MERCHANT_KEY)
-        .send()
-        .await
-        .expect("verifier reachable");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    merchant(app.http.post(format!("{}/v1/checkouts/{id}/cancel", app.url))).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,21 +236,13 @@ async fn a_paid_or_paying_checkout_is_not_cancelled() {
 async fn a_refund_is_read_by_its_id() {
     let app = TestApp::spawn().await;
     let paid = app.paid_checkout(5000).await;
-    let r = app
-        .http
-        .post(format!("{}/v1/checkouts/{}/refunds", app.url, paid.id))
-        .bearer_auth(MERCHANT_KEY)
-        .json(&json!({"amount": 2000, "reason": "one item back"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let made: Value = r.json().await.unwrap();
+    let refunds = format!("{}/v1/checkouts/{}/refunds", app.url, paid.id);
+    let (status, made) =
+        merchant(app.http.post(refunds).json(&json!({"amount": 2000, "reason": "one item back"}))).await;
+    assert_eq!(status, 201, "{made}");
     let id = made["id"].as_str().unwrap();
-    let read =
-        app.http.get(format!("{}/v1/refunds/{id}", app.url)).bearer_auth(MERCHANT_KEY).send().await.unwrap();
-    assert_eq!(read.status(), 200);
-    let read: Value = read.json().await.unwrap();
+    let (status, read) = merchant(app.http.get(format!("{}/v1/refunds/{id}", app.url))).await;
+    assert_eq!(status, 200, "{read}");
     assert_eq!(read, made);
     assert_eq!((read["amount"].as_u64(), read["checkout_id"].as_str()), (Some(2000), Some(paid.id.as_str())));
 
