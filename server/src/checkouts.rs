@@ -30,6 +30,9 @@ use crate::{
 };
 use sha2::{Digest, Sha256};
 
+mod list;
+pub use list::ListParams;
+
 /// The longest merchant reference accepted.
 const MAX_REFERENCE_LEN: usize = 128;
 /// The longest description accepted.
@@ -279,21 +282,47 @@ impl Checkouts {
             hosted_url: None,
             created_at: rfc3339(c.created_at),
             expires_at: rfc3339(c.expires_at),
-            attempts: attempts
-                .into_iter()
-                .map(|a| api::Attempt {
-                    id: a.id,
-                    provider: a.provider,
-                    method: a.method,
-                    phone: a.phone,
-                    status: a.status,
-                    failure: a.failure,
-                    provider_reference: a.provider_reference,
-                    reported: a.reported,
-                    created_at: rfc3339(a.created_at),
-                })
-                .collect(),
+            attempts: attempts.into_iter().map(attempt_view).collect(),
         }
+    }
+
+    /// A page of the merchant's checkouts of this verifier's mode, newest first, filtered by
+    /// `params` ([`ListParams::query`]: a bad parameter is a 400 naming it).
+    pub async fn list(&self, params: &ListParams) -> Result<api::CheckoutList, AppError> {
+        let (query, limit) = params.query(self.policy.livemode, self.policy.default_country)?;
+        // The number itself never reaches a log line.
+        let phone = query.phone.as_deref().and_then(|p| PhoneNumber::parse_e164(p).ok()).map(|p| p.masked());
+        tracing::debug!(?query.status, ?query.provider, ?query.method, phone = ?phone, limit, "listing checkouts");
+        Ok(list::page(self.store.list_checkouts(&query).await?, limit))
+    }
+
+    /// The merchant's cancellation of checkout `id` (`POST /v1/checkouts/{id}/cancel`): an open
+    /// checkout becomes `cancelled`, with its `checkout.cancelled` event, and no payment can
+    /// start on it any more. Only `open` is cancellable ([`plan::merchant_cancel`] says why a
+    /// checkout with a payment under way is not). A checkout already cancelled is answered as
+    /// it is (a retried request does no harm); any other state is a conflict naming it.
+    pub async fn merchant_cancel(&self, id: &str) -> Result<api::Checkout, AppError> {
+        let (checkout, cancelled) =
+            self.store.cancel_checkout(id, &Cause::Api("cancel")).await?.ok_or(AppError::NotFound)?;
+        if cancelled {
+            tracing::info!(checkout = %id, "checkout cancelled by the merchant");
+            self.changed(id);
+        } else if checkout.status != CheckoutStatus::Cancelled {
+            return Err(AppError::Conflict(match checkout.status {
+                CheckoutStatus::Processing => {
+                    "a payment is under way: the checkout can be cancelled once it has ended".to_owned()
+                }
+                other => {
+                    format!("the checkout is {}: only an open checkout can be cancelled", other.as_str())
+                }
+            }));
+        }
+        self.merchant_view(id).await
+    }
+
+    /// One refund, by id (`GET /v1/refunds/{id}`).
+    pub async fn refund_by_id(&self, refund_id: &str) -> Result<api::Refund, AppError> {
+        Ok(refund_view(&self.store.refund(refund_id).await?.ok_or(AppError::NotFound)?))
     }
 
     /// A checkout's history of state changes with their causes.
@@ -1408,6 +1437,22 @@ enum RefundSent {
     Unknown,
     /// Nothing reached the provider (no refund API, or its request budget is spent).
     NotSent(AppError),
+}
+
+/// An attempt as the merchant API shows it (the phone number in full: the merchant's backend
+/// is the customer's merchant).
+fn attempt_view(a: AttemptRecord) -> api::Attempt {
+    api::Attempt {
+        id: a.id,
+        provider: a.provider,
+        method: a.method,
+        phone: a.phone,
+        status: a.status,
+        failure: a.failure,
+        provider_reference: a.provider_reference,
+        reported: a.reported,
+        created_at: rfc3339(a.created_at),
+    }
 }
 
 fn refund_view(r: &RefundRecord) -> api::Refund {

@@ -5,7 +5,7 @@
 
 use axum::{
     Json,
-    extract::{FromRequest, Request, rejection::JsonRejection},
+    extract::{FromRequest, FromRequestParts, Query, Request, rejection::JsonRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -206,6 +206,26 @@ where
                 },
                 field: None,
             }),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections (an unknown or repeated parameter) are [`AppError`]s with a
+/// JSON body, not axum's plain text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, AppError> {
+        match Query::<T>::try_from_uri(&parts.uri) {
+            Ok(Query(v)) => Ok(AppQuery(v)),
+            Err(rejection) => Err(AppError::InvalidRequest { message: rejection.body_text(), field: None }),
         }
     }
 }

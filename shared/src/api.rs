@@ -104,6 +104,50 @@ pub struct Checkout {
     pub hosted_url: Option<String>,
 }
 
+/// One checkout of the merchant's list (`GET /v1/checkouts`): the checkout as
+/// [`Checkout`] shows it, with its latest attempt instead of all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckoutSummary {
+    /// `co_…`.
+    pub id: String,
+    /// The short reference the customer is shown (see [`Checkout::short_reference`]).
+    pub short_reference: String,
+    /// Amount in minor units.
+    pub amount: u64,
+    /// Currency of the amount.
+    pub currency: Currency,
+    /// The merchant's order reference.
+    pub reference: String,
+    /// What is being paid.
+    pub description: Option<String>,
+    /// The country of the checkout.
+    pub country: Country,
+    /// Current state.
+    pub status: CheckoutStatus,
+    /// Whether it was created by a verifier in live mode (real money); `false` for test mode.
+    pub livemode: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339: after this, no new attempt can start.
+    pub expires_at: String,
+    /// The latest attempt, if any (`GET /v1/checkouts/{id}` lists them all).
+    pub latest_attempt: Option<Attempt>,
+}
+
+/// A page of the merchant's checkouts, newest first (`GET /v1/checkouts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckoutList {
+    /// The checkouts of this page, newest first.
+    pub data: Vec<CheckoutSummary>,
+    /// Whether more checkouts match after this page.
+    pub has_more: bool,
+    /// When `has_more`: the `cursor` query parameter that asks for the next page (with the same
+    /// filters). Opaque: its content may change between versions.
+    pub next_cursor: Option<String>,
+}
+
 /// One payment attempt, as the merchant API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -441,11 +485,14 @@ pub enum ApiErrorCode {
     /// 401: the client secret's checkout expired more than an hour ago: the secret no longer
     /// opens it (the merchant's backend still reads it with its key).
     ClientSecretExpired,
+    /// 405: the path exists but not with this HTTP method; the `Allow` header lists the ones
+    /// it takes.
+    MethodNotAllowed,
 }
 
 impl ApiErrorCode {
     /// Every code.
-    pub const ALL: [ApiErrorCode; 17] = [
+    pub const ALL: [ApiErrorCode; 18] = [
         ApiErrorCode::InvalidRequest,
         ApiErrorCode::InvalidPhoneNumber,
         ApiErrorCode::Unauthorized,
@@ -463,6 +510,7 @@ impl ApiErrorCode {
         ApiErrorCode::RateLimited,
         ApiErrorCode::TooManyAttempts,
         ApiErrorCode::ClientSecretExpired,
+        ApiErrorCode::MethodNotAllowed,
     ];
 
     /// The wire name (serde's `snake_case` form).
@@ -485,6 +533,7 @@ impl ApiErrorCode {
             ApiErrorCode::RateLimited => "rate_limited",
             ApiErrorCode::TooManyAttempts => "too_many_attempts",
             ApiErrorCode::ClientSecretExpired => "client_secret_expired",
+            ApiErrorCode::MethodNotAllowed => "method_not_allowed",
         }
     }
 

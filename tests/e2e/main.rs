@@ -20,6 +20,7 @@ mod idempotency;
 mod instances;
 mod kill;
 mod livemode;
+mod merchant_api;
 mod merchant_keys;
 mod merchant_webhooks;
 mod money;

@@ -217,6 +217,10 @@ include-path-regex = "^/v1/events/"
 headers = {{ Authorization = "Bearer {merchant_key}" }}
 
 [[operations]]
+include-path-regex = "^/v1/refunds/"
+headers = {{ Authorization = "Bearer {merchant_key}" }}
+
+[[operations]]
 include-path-regex = "^/v1/public/"
 headers = {{ Authorization = "Bearer {secret}" }}
 parameters = {{ "path.id" = "{id}" }}

@@ -1,5 +1,8 @@
 //! HTTP routes, one module per surface, and the layers around them.
 //!
+//! **Errors**: every error answer, of any route, the unknown ones and axum's own rejections
+//! included, has the API's JSON body ([`errors`]).
+//!
 //! Handlers are thin: they extract and authenticate, call one [`Checkouts`] method, and map
 //! the result. Layers mark credential headers sensitive before tracing, log paths without
 //! query strings (the SSE URL carries the client secret), allow cross-origin calls to the
@@ -43,6 +46,7 @@ use crate::{
 
 pub mod assets;
 pub mod client_ip;
+pub mod errors;
 pub mod hosted;
 pub mod limits;
 pub mod merchant;
@@ -88,10 +92,13 @@ pub fn router(state: AppState, settings: &Settings, https: bool) -> Router {
         .route("/returned", axum::routing::get(returned))
         // Public files: any page may load them.
         .nest("/widget", assets::router(&settings.widget_dir).layer(cors(AllowOrigin::from(Any))))
+        .fallback(errors::unknown_route)
         .layer(axum::middleware::from_fn(detached))
         .layer(DefaultBodyLimit::max(64 * 1024));
     let metrics = state.checkouts.metrics().clone();
     with_security_headers(with_limits(router, &settings.http), https)
+        // Outside every other layer but the counting: whatever answered an error, it is JSON.
+        .layer(axum::middleware::from_fn(errors::json_errors))
         .layer(axum::middleware::from_fn_with_state(metrics, count_request))
         .layer(TraceLayer::new_for_http().make_span_with(
             // The route's pattern, not the path: paths carry secret tokens (MyPVit's callback

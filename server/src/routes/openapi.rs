@@ -32,7 +32,10 @@ use super::{merchant, public};
     ),
     paths(
         merchant::create,
+        merchant::list,
         merchant::read,
+        merchant::cancel,
+        merchant::read_refund,
         merchant::history,
         merchant::create_refund,
         merchant::list_refunds,
@@ -137,7 +140,7 @@ impl Errors {
             false,
             false,
         ),
-        ("404", "No such checkout, event or attempt (`not_found`).", false, false),
+        ("404", "No such checkout, refund, event or attempt (`not_found`).", false, false),
         (
             "409",
             "The checkout's state forbids it (`conflict`), it belongs to the other mode \

@@ -3,7 +3,8 @@
 //! the inbox and answered at once (the inbox worker applies it after); refused notifications
 //! change nothing (they only make the verifier ask the provider for the status sooner). The
 //! sender's address given to the adapter (MyPVit's allow-list) is the client address
-//! ([`super::client_ip`]: `X-Forwarded-For` only from a trusted proxy).
+//! ([`super::client_ip`]: `X-Forwarded-For` only from a trusted proxy). A refusal is answered
+//! with the API's JSON error ([`AppError`]), as every other route's.
 
 use std::net::IpAddr;
 
@@ -11,7 +12,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     routing::post,
 };
 use serde_json::{Value, json};
@@ -20,6 +21,7 @@ use shared::method::Provider;
 use super::{AppState, client_ip::ClientIp};
 use crate::{
     checkouts::NoticeError,
+    error::AppError,
     providers::{IncomingNotice, WebhookError},
 };
 
@@ -36,7 +38,7 @@ async fn receive_with_token(
     Path((provider, token)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> Result<Json<Value>, AppError> {
     handle(state, peer, provider, Some(token), headers, body).await
 }
 
@@ -46,7 +48,7 @@ async fn receive(
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> Result<Json<Value>, AppError> {
     handle(state, peer, provider, None, headers, body).await
 }
 
@@ -57,27 +59,22 @@ async fn handle(
     token: Option<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> Result<Json<Value>, AppError> {
     let Some(provider) = Provider::parse(&provider) else {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": "unknown provider"})));
+        return Err(AppError::NotFound);
     };
     let notice = IncomingNotice { headers: &headers, body: &body, peer, path_token: token.as_deref() };
     match state.checkouts.notify(provider, &notice).await {
-        Ok(ack) => (StatusCode::OK, Json(ack.unwrap_or_else(|| json!({"received": true})))),
+        Ok(ack) => Ok(Json(ack.unwrap_or_else(|| json!({"received": true})))),
         // Not logged here: a flood would write a line each (`Checkouts::notify` logs one a
         // second per provider, with the count).
-        Err(NoticeError::Rejected(WebhookError::BadSignature)) => {
-            (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid signature"})))
-        }
+        Err(NoticeError::Rejected(WebhookError::BadSignature)) => Err(AppError::Unauthorized),
         Err(NoticeError::Rejected(WebhookError::Malformed(why))) => {
-            (StatusCode::BAD_REQUEST, Json(json!({"error": format!("malformed: {why}")})))
+            Err(AppError::InvalidRequest { message: format!("malformed notification: {why}"), field: None })
         }
-        Err(NoticeError::UnknownProvider) => {
-            (StatusCode::NOT_FOUND, Json(json!({"error": "provider not configured"})))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "processing a notification failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"})))
+        Err(NoticeError::UnknownProvider) => Err(AppError::NotFound),
+        Err(NoticeError::Store(e)) => {
+            Err(AppError::Internal(anyhow::Error::new(e).context("storing a notification")))
         }
     }
 }

@@ -24,6 +24,7 @@ use sqlx::Connection;
 use super::{Store, sqlite::SqliteStore};
 
 mod behaviours;
+mod cancel;
 mod concurrency;
 mod inbox_claim;
 mod list;
@@ -237,6 +238,9 @@ contract!(
     list::the_list_cursor_walks_every_checkout_once_across_equal_times,
     list::the_list_limit_is_kept_within_one_and_a_hundred_and_one,
     overview::the_overview_counts_the_window_by_day_provider_method_and_failure,
+    cancel::an_open_checkout_is_cancelled_once_with_its_event,
+    cancel::only_an_open_checkout_is_cancelled,
+    cancel::a_cancellation_and_a_payment_at_once_never_both_happen,
 );
 
 /// The time the tests give the store, unix milliseconds: the system's, which the store reads

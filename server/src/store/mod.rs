@@ -565,6 +565,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// open: a checkout a payment started on meanwhile is skipped, and of concurrent callers
     /// exactly one expires (and reports) a given checkout.
     async fn expire_checkouts(&self, now: i64) -> Result<Vec<String>, StoreError>;
+    /// The merchant's cancellation of checkout `id` ([`plan::merchant_cancel`]: only an open
+    /// checkout): its move to cancelled, history row and `checkout.cancelled` event, in one
+    /// transaction, conditional on the checkout still open (serialised with the start of an
+    /// attempt: of a cancellation and a payment at once, exactly one happens). Returns the
+    /// checkout as it is after the call and whether this call cancelled it (`false`: it was
+    /// not open, e.g. cancelled before); `None` when there is no such checkout.
+    async fn cancel_checkout(
+        &self,
+        id: &str,
+        cause: &Cause,
+    ) -> Result<Option<(CheckoutRecord, bool)>, StoreError>;
     /// A checkout's history, in the order written.
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError>;
     // ---- Refunds ----

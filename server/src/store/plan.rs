@@ -283,6 +283,31 @@ pub fn expiry(
     checkout_move(checkout, attempts, CheckoutStatus::Expired, &Cause::Expiry, now_ms)
 }
 
+/// The merchant's cancellation of `checkout` (`POST /v1/checkouts/{id}/cancel`): only an
+/// `open` checkout is cancelled, with its history row and `checkout.cancelled` event; `None`
+/// for any other state.
+///
+/// Why only `open`, when the state table ([`CheckoutStatus::can_become`]) would not stop a
+/// cancellation of more: `open` is the one state with no attempt at a provider (starting one
+/// moves the checkout to `processing` in the same transaction, [`attempt_start`]) and nothing
+/// paid. A `processing` checkout has a customer confirming at this moment; cancelling it would
+/// tell the shop "no sale" while the provider may still take the money. The state table
+/// keeps such a late payment (`cancelled → succeeded`), so nothing would be lost, but the
+/// merchant would have to refund a payment the customer just made: the merchant waits for
+/// the attempt to end (the customer's cancel, a failure or its expiry reopen the checkout)
+/// and cancels then. A paid, refunded or expired checkout has nothing left to cancel.
+pub fn merchant_cancel(
+    checkout: &CheckoutRecord,
+    attempts: &[AttemptRecord],
+    cause: &Cause,
+    now_ms: i64,
+) -> Result<Option<CheckoutPlan>, StoreError> {
+    if checkout.status != CheckoutStatus::Open || attempts.iter().any(|a| a.status.is_pending()) {
+        return Ok(None);
+    }
+    checkout_move(checkout, attempts, CheckoutStatus::Cancelled, cause, now_ms)
+}
+
 /// What a new checkout writes besides its row: its first history row.
 pub fn checkout_created(c: &CheckoutRecord, cause: &Cause) -> NewStatusChange {
     NewStatusChange {

@@ -237,6 +237,14 @@ impl super::Store for PgStore {
         self.decide_expire_checkouts(now).await
     }
 
+    async fn cancel_checkout(
+        &self,
+        id: &str,
+        cause: &super::Cause,
+    ) -> Result<Option<(CheckoutRecord, bool)>, StoreError> {
+        self.decide_cancel_checkout(id, cause).await
+    }
+
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError> {
         self.read_history(checkout_id).await
     }

@@ -854,6 +854,31 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn cancel_checkout(
+        &self,
+        id: &str,
+        cause: &Cause,
+    ) -> Result<Option<(CheckoutRecord, bool)>, StoreError> {
+        let (id, cause) = (id.to_owned(), cause.clone());
+        let now_ms = self.clock.now_ms();
+        self.writer
+            .run(Lane::Normal, move |db| {
+                Box::pin(async move {
+                    let Some((checkout, attempts)) = persist::payment(db, &id).await? else {
+                        return Ok(None);
+                    };
+                    let Some(plan) = plan::merchant_cancel(&checkout, &attempts, &cause, now_ms)? else {
+                        return Ok(Some((checkout, false)));
+                    };
+                    persist::checkout_move(db, &id, plan.checkout_move, plan.at).await?;
+                    persist::history(db, &plan.history).await?;
+                    persist::events(db, &plan.events).await?;
+                    Ok(Some((CheckoutRecord { status: plan.checkout_move.to, ..checkout }, true)))
+                })
+            })
+            .await
+    }
+
     async fn history(&self, checkout_id: &str) -> Result<Vec<StatusChange>, StoreError> {
         let checkout_id = checkout_id.to_owned();
         self.read(move |db| {

@@ -469,6 +469,30 @@ impl PgStore {
         Ok(expired)
     }
 
+    pub(super) async fn decide_cancel_checkout(
+        &self,
+        id: &str,
+        cause: &Cause,
+    ) -> Result<Option<(CheckoutRecord, bool)>, StoreError> {
+        retrying!(self.try_cancel_checkout(id, cause))
+    }
+
+    /// Under the checkout's lock, so a cancellation and the start of an attempt (which takes
+    /// the same lock) are decided one after the other.
+    async fn try_cancel_checkout(&self, id: &str, cause: &Cause) -> Step<Option<(CheckoutRecord, bool)>> {
+        let mut tx = self.begin().await?;
+        let Some(checkout) = lock_checkout(&mut tx, id).await? else { return Ok(None) };
+        let attempts = attempts_of(&mut tx, id).await?;
+        let Some(p) = plan::merchant_cancel(&checkout, &attempts, cause, self.clock.now_ms())? else {
+            return Ok(Some((checkout, false)));
+        };
+        move_checkout(&mut tx, &p.checkout_id, p.checkout_move, p.at).await?;
+        insert_history(&mut tx, &p.history).await?;
+        insert_events(&mut tx, &p.events).await?;
+        tx.commit().await?;
+        Ok(Some((CheckoutRecord { status: p.checkout_move.to, ..checkout }, true)))
+    }
+
     pub(super) async fn decide_start_refund(
         &self,
         r: &RefundRecord,
