@@ -1,6 +1,7 @@
 //! The merchant dashboard in headless Chromium: a wrong key refused, the login, a paid
 //! checkout found by its reference, half of it refunded through the confirmation page, the
-//! timeline and the overview's chart data showing it, an event sent again; a POST without the
+//! timeline and the overview's chart data showing it, an event sent again, an open checkout
+//! cancelled after its confirmation page (a paid one offers no cancel); a POST without the
 //! CSRF token (or without a session) changing nothing; logout. axe-core audits every page.
 
 use std::time::Duration;
@@ -174,5 +175,39 @@ async fn a_merchant_finds_a_payment_refunds_half_and_sees_it_on_the_timeline_and
     wait_path(c, "/dashboard/login").await;
     c.goto(&format!("{}/dashboard/payments/{}", app.url, paid.id)).await.unwrap();
     wait_path(c, "/dashboard/login").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merchant_cancels_an_open_checkout_after_confirming_and_a_paid_one_offers_no_cancel() {
+    let app = TestApp::spawn().await;
+    let open = app.create_checkout(3_000).await;
+    let paid = app.paid_checkout(4_000).await;
+    let browser = Browser::start().await.expect("browser starts");
+    let c = &browser.client;
+    c.set_window_size(1280, 900).await.unwrap();
+    c.goto(&format!("{}/dashboard/login?lang=fr", app.url)).await.unwrap();
+    type_into(c, "#key", app.merchant_key).await;
+    click(c, "button[type=submit].primary").await;
+    wait_path(c, "/dashboard").await;
+
+    // A paid checkout is refunded, not cancelled: no cancel form.
+    c.goto(&format!("{}/dashboard/payments/{}", app.url, paid.id)).await.unwrap();
+    assert_eq!(text(c, "#reference").await, paid.reference);
+    assert!(c.find(Locator::Css("#cancel-form")).await.is_err(), "no cancel for a paid checkout");
+
+    // The open one: the form, then a confirmation page that changes nothing, then cancelled.
+    c.goto(&format!("{}/dashboard/payments/{}", app.url, open.id)).await.unwrap();
+    assert_eq!(text(c, "#reference").await, open.reference);
+    click(c, "#cancel-form button[type=submit]").await;
+    wait_path(c, &format!("/dashboard/payments/{}/cancel/confirm", open.id)).await;
+    assert_eq!(text(c, "h1").await, "Confirmer l'annulation");
+    assert_accessible(c, "cancel confirmation").await;
+    assert_eq!(app.merchant_checkout(&open.id).await.status, CheckoutStatus::Open, "not yet");
+    click(c, "#cancel-confirm button[type=submit]").await;
+    wait_path(c, &format!("/dashboard/payments/{}", open.id)).await;
+    assert_eq!(app.merchant_checkout(&open.id).await.status, CheckoutStatus::Cancelled);
+    assert!(c.find(Locator::Css("#cancel-form")).await.is_err(), "nothing left to cancel");
+    assert_accessible(c, "cancelled checkout").await;
     browser.close().await;
 }

@@ -7,7 +7,8 @@
 //!   [`crate::store::Store::overview`]), the payments table, a checkout's page (timeline with
 //!   each change's cause, attempts, refunds, merchant events with their deliveries), and the
 //!   actions, each behind a confirmation page: refund (full or partial, through
-//!   [`crate::checkouts::Checkouts::refund`]) and redeliver an event
+//!   [`crate::checkouts::Checkouts::refund`]), cancel an open checkout
+//!   ([`crate::checkouts::Checkouts::merchant_cancel`]) and redeliver an event
 //!   ([`crate::outbox::Outbox::redeliver`]).
 //! - [`charts`]: the overview's SVG charts (plotters), each beside a table saying the same.
 //! - [`i18n`]: every text, in both languages.
@@ -50,6 +51,8 @@ pub fn router(rate: &RateLimits, https: bool) -> Router<AppState> {
         .route("/dashboard/payments/{id}", get(pages::checkout))
         .route("/dashboard/payments/{id}/refund/confirm", post(pages::refund_confirm))
         .route("/dashboard/payments/{id}/refund", post(pages::refund))
+        .route("/dashboard/payments/{id}/cancel/confirm", post(pages::cancel_confirm))
+        .route("/dashboard/payments/{id}/cancel", post(pages::cancel))
         .route("/dashboard/events/{id}/redeliver/confirm", post(pages::redeliver_confirm))
         .route("/dashboard/events/{id}/redeliver", post(pages::redeliver))
         .layer(axum::middleware::from_fn(remember_lang))

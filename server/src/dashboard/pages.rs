@@ -630,6 +630,8 @@ struct CheckoutPage {
     description: String,
     done: String,
     refundable: bool,
+    /// Open: nobody is paying it yet, the merchant may cancel it.
+    cancellable: bool,
     attempts: Vec<AttemptView>,
     timeline: Vec<ChangeView>,
     refunds: Vec<RefundView>,
@@ -671,8 +673,10 @@ pub async fn checkout(
         done: match done.done.as_deref() {
             Some("refund") => t.refund_done.to_owned(),
             Some("redeliver") => t.redeliver_done.to_owned(),
+            Some("cancel") => t.cancel_done.to_owned(),
             _ => String::new(),
         },
+        cancellable: c.status == shared::status::CheckoutStatus::Open,
         refundable: matches!(
             c.status,
             shared::status::CheckoutStatus::Succeeded | shared::status::CheckoutStatus::PartiallyRefunded
@@ -838,6 +842,56 @@ pub async fn refund(
         .await
         .map_err(fail)?;
     Ok(Redirect::to(&format!("/dashboard/payments/{}?done=refund", done.checkout_id)).into_response())
+}
+
+// ---- Cancel ----
+
+#[derive(Debug, Template)]
+#[template(path = "dashboard/cancel_confirm.html")]
+struct CancelConfirmPage {
+    frame: Frame,
+    id: String,
+    reference: String,
+    amount: String,
+}
+
+/// `POST /dashboard/payments/{id}/cancel/confirm`: the checkout to cancel, to confirm;
+/// changes nothing.
+pub async fn cancel_confirm(
+    Lang(locale): Lang,
+    me: LoggedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    if !me.session.csrf_ok(&form.csrf) {
+        return Err(ErrorPage::forbidden(locale, &me));
+    }
+    let t = i18n::texts(locale);
+    let c = state.checkouts.merchant_view(&id).await.map_err(|e| ErrorPage::of(locale, e, Some(&me)))?;
+    Ok(render(&CancelConfirmPage {
+        frame: Frame::new(locale, t.cancel_confirm_heading, Some(&me)),
+        id: c.id,
+        reference: c.reference,
+        amount: amount(c.amount, c.currency, locale),
+    }))
+}
+
+/// `POST /dashboard/payments/{id}/cancel`: cancels the checkout through the merchant API's
+/// domain function (only an open one; a second submit finds it cancelled and does no harm),
+/// then back to its page.
+pub async fn cancel(
+    Lang(locale): Lang,
+    me: LoggedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    if !me.session.csrf_ok(&form.csrf) {
+        return Err(ErrorPage::forbidden(locale, &me));
+    }
+    let done = state.checkouts.merchant_cancel(&id).await.map_err(|e| ErrorPage::of(locale, e, Some(&me)))?;
+    Ok(Redirect::to(&format!("/dashboard/payments/{}?done=cancel", done.id)).into_response())
 }
 
 // ---- Redeliver ----
