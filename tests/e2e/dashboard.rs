@@ -30,15 +30,25 @@ async fn type_into(c: &Client, css: &str, value: &str) {
 
 /// Waits until the page's path is `path` (a navigation ended there).
 async fn wait_path(c: &Client, path: &str) {
+    wait_url(c, path, |url| url.path() == path).await;
+}
+
+/// Waits (bounded) until the page's address satisfies `ok`; `what` names it for the failure.
+async fn wait_url(c: &Client, what: &str, ok: impl Fn(&url::Url) -> bool) -> url::Url {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let url = c.current_url().await.unwrap();
-        if url.path() == path {
-            return;
+        if ok(&url) {
+            return url;
         }
-        assert!(tokio::time::Instant::now() < deadline, "still at {url}, waiting for {path}");
+        assert!(tokio::time::Instant::now() < deadline, "still at {url}, waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Whether `url` asks for the language `lang`.
+fn in_lang(url: &url::Url, lang: &str) -> bool {
+    url.query_pairs().any(|(k, v)| k == "lang" && v == lang)
 }
 
 /// The refunds the merchant API lists for `id`.
@@ -191,6 +201,16 @@ async fn a_merchant_cancels_an_open_checkout_after_confirming_and_a_paid_one_off
     click(c, "button[type=submit].primary").await;
     wait_path(c, "/dashboard").await;
 
+    // The switch keeps the payments' search.
+    c.goto(&format!("{}/dashboard/payments?q={}", app.url, paid.reference)).await.unwrap();
+    click(c, "p.lang a").await;
+    let url =
+        wait_url(c, "the payments in English", |u| u.path() == "/dashboard/payments" && in_lang(u, "en"))
+            .await;
+    assert!(url.query_pairs().any(|(k, v)| k == "q" && v == paid.reference.as_str()), "{url}");
+    click(c, "p.lang a").await;
+    wait_url(c, "the payments in French", |u| in_lang(u, "fr")).await;
+
     // A paid checkout is refunded, not cancelled: no cancel form.
     c.goto(&format!("{}/dashboard/payments/{}", app.url, paid.id)).await.unwrap();
     assert_eq!(text(c, "#reference").await, paid.reference);
@@ -204,10 +224,47 @@ async fn a_merchant_cancels_an_open_checkout_after_confirming_and_a_paid_one_off
     assert_eq!(text(c, "h1").await, "Confirmer l'annulation");
     assert_accessible(c, "cancel confirmation").await;
     assert_eq!(app.merchant_checkout(&open.id).await.status, CheckoutStatus::Open, "not yet");
+    // The language switch of a page a POST showed leads to the checkout's page, in English.
+    let page = format!("/dashboard/payments/{}", open.id);
+    click(c, "p.lang a").await;
+    wait_url(c, "the checkout in English", |u| u.path() == page && in_lang(u, "en")).await;
+    assert!(text(c, "h1").await.starts_with("Payment "), "in English");
+    click(c, "p.lang a").await;
+    wait_url(c, "the checkout in French", |u| u.path() == page && in_lang(u, "fr")).await;
+    click(c, "#cancel-form button[type=submit]").await;
+    wait_path(c, &format!("/dashboard/payments/{}/cancel/confirm", open.id)).await;
     click(c, "#cancel-confirm button[type=submit]").await;
     wait_path(c, &format!("/dashboard/payments/{}", open.id)).await;
     assert_eq!(app.merchant_checkout(&open.id).await.status, CheckoutStatus::Cancelled);
     assert!(c.find(Locator::Css("#cancel-form")).await.is_err(), "nothing left to cancel");
     assert_accessible(c, "cancelled checkout").await;
     browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logins_over_the_limit_get_a_page_saying_when_to_retry_not_json() {
+    use server::config::{LimitSettings, Rate};
+    let limits = LimitSettings { login_per_ip: Rate::new(1, 2), ..LimitSettings::generous() };
+    let app = TestApp::spawn_with(Options { limits: Some(limits), ..Options::default() }).await;
+    let login = || {
+        app.http
+            .post(format!("{}/dashboard/login?lang=en", app.url))
+            .form(&[("key", "mk_test_wrongwrongwrongwrongwrongwrongwrong")])
+            .send()
+    };
+    // The burst's two tries are answered as refused keys; the third is over the limit.
+    for _ in 0..2 {
+        assert_ne!(login().await.unwrap().status(), 429);
+    }
+    let limited = login().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let kind = limited.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let page = limited.text().await.unwrap();
+    assert!(
+        page.contains("Too many login attempts from this address") && page.contains(&retry.to_string()),
+        "{page}"
+    );
 }

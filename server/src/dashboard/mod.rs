@@ -45,7 +45,13 @@ pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-actio
 pub fn router(rate: &RateLimits, https: bool) -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(pages::overview))
-        .route("/dashboard/login", get(pages::login_page).post(pages::login).layer(rate.login()))
+        .route(
+            "/dashboard/login",
+            get(pages::login_page)
+                .post(pages::login)
+                .layer(rate.login())
+                .layer(axum::middleware::map_response(pages::login_limited)),
+        )
         .route("/dashboard/logout", post(pages::logout))
         .route("/dashboard/payments", get(pages::payments))
         .route("/dashboard/payments/{id}", get(pages::checkout))

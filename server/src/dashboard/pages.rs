@@ -61,6 +61,10 @@ pub struct Frame {
     pub heading: String,
     /// The session's CSRF token, for the forms.
     pub csrf: String,
+    /// Where the language switch leads: this page in the other language (`?lang=…`) unless
+    /// [`Frame::switch_at`] names a page to show instead (a POST's result cannot be fetched
+    /// again, and the payments' filters are kept).
+    pub lang_href: String,
 }
 
 impl Frame {
@@ -69,7 +73,16 @@ impl Frame {
             t: i18n::texts(locale),
             heading: heading.into(),
             csrf: session.map(|s| s.session.csrf().to_owned()).unwrap_or_default(),
+            lang_href: format!("?lang={}", i18n::texts(locale).other_lang),
         }
+    }
+
+    /// The language switch leads to `path` (a GET page, with its query if any) in the other
+    /// language.
+    fn switch_at(mut self, path: &str) -> Frame {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.lang_href = format!("{path}{sep}lang={}", self.t.other_lang);
+        self
     }
 }
 
@@ -119,6 +132,22 @@ impl IntoResponse for ErrorPage {
         let status = self.status;
         (status, render(&self)).into_response()
     }
+}
+
+/// A login its rate limit refused (`[limits] login_per_ip`): the error page in the request's
+/// language, `429` and `Retry-After` kept, instead of the API's JSON a browser would show raw.
+pub async fn login_limited(Lang(locale): Lang, response: Response) -> Response {
+    if response.status() != StatusCode::TOO_MANY_REQUESTS {
+        return response;
+    }
+    let retry = response.headers().get(axum::http::header::RETRY_AFTER).cloned();
+    let seconds = retry.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("60").to_owned();
+    let message = format!("{} {seconds}", i18n::texts(locale).login_too_many);
+    let mut page = ErrorPage::new(locale, StatusCode::TOO_MANY_REQUESTS, message, None).into_response();
+    if let Some(v) = retry {
+        page.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    page
 }
 
 /// A template rendered, or the server's error.
@@ -469,6 +498,20 @@ fn search(q: &str) -> (Option<String>, Option<String>) {
     }
 }
 
+/// The payments page with `query`'s search and filters (not its page cursor).
+fn filters_path(query: &PaymentsQuery) -> String {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in
+        [("q", &query.q), ("status", &query.status), ("provider", &query.provider), ("method", &query.method)]
+    {
+        if !value.is_empty() {
+            url.append_pair(name, value);
+        }
+    }
+    let query = url.finish();
+    if query.is_empty() { "/dashboard/payments".to_owned() } else { format!("/dashboard/payments?{query}") }
+}
+
 /// `GET /dashboard/payments`: the checkouts, newest first, searchable and filtered, a page at a
 /// time (the next page continues after the last row shown).
 pub async fn payments(
@@ -508,17 +551,11 @@ pub async fn payments(
         (true, Some((c, _))) => {
             let mut url = url::form_urlencoded::Serializer::new(String::new());
             url.append_pair("after", &format!("{}.{}", c.created_at, c.id));
-            for (name, value) in [
-                ("q", &query.q),
-                ("status", &query.status),
-                ("provider", &query.provider),
-                ("method", &query.method),
-            ] {
-                if !value.is_empty() {
-                    url.append_pair(name, value);
-                }
+            let filters = filters_path(&query);
+            match filters.split_once('?') {
+                Some((_, rest)) => format!("?{}&{rest}", url.finish()),
+                None => format!("?{}", url.finish()),
             }
-            format!("?{}", url.finish())
         }
         _ => String::new(),
     };
@@ -539,7 +576,7 @@ pub async fn payments(
         all.into_iter().map(|(value, label)| Choice { value, selected: value == picked, label }).collect()
     };
     Ok(render(&PaymentsPage {
-        frame: Frame::new(locale, t.payments_heading, Some(&me)),
+        frame: Frame::new(locale, t.payments_heading, Some(&me)).switch_at(&filters_path(&query)),
         q: query.q.clone(),
         statuses: choices(
             CheckoutStatus::ALL
@@ -790,7 +827,8 @@ pub async fn refund_confirm(
         (money.display(locale), money.minor().to_string())
     };
     Ok(render(&RefundConfirmPage {
-        frame: Frame::new(locale, t.refund_confirm_heading, Some(&me)),
+        frame: Frame::new(locale, t.refund_confirm_heading, Some(&me))
+            .switch_at(&format!("/dashboard/payments/{}", c.id)),
         id: c.id,
         reference: c.reference,
         paid: amount(c.amount, c.currency, locale),
@@ -870,7 +908,8 @@ pub async fn cancel_confirm(
     let t = i18n::texts(locale);
     let c = state.checkouts.merchant_view(&id).await.map_err(|e| ErrorPage::of(locale, e, Some(&me)))?;
     Ok(render(&CancelConfirmPage {
-        frame: Frame::new(locale, t.cancel_confirm_heading, Some(&me)),
+        frame: Frame::new(locale, t.cancel_confirm_heading, Some(&me))
+            .switch_at(&format!("/dashboard/payments/{}", c.id)),
         id: c.id,
         reference: c.reference,
         amount: amount(c.amount, c.currency, locale),
@@ -927,7 +966,8 @@ pub async fn redeliver_confirm(
         .map_err(|e| fail(e.into()))?
         .ok_or_else(|| fail(AppError::NotFound))?;
     Ok(render(&RedeliverConfirmPage {
-        frame: Frame::new(locale, t.redeliver_confirm_heading, Some(&me)),
+        frame: Frame::new(locale, t.redeliver_confirm_heading, Some(&me))
+            .switch_at(&format!("/dashboard/payments/{}", event.checkout_id)),
         id: event.id,
         kind: event.kind.as_str(),
         checkout_id: event.checkout_id,
