@@ -101,6 +101,9 @@ async fn a_merchant_finds_a_payment_refunds_half_and_sees_it_on_the_timeline_and
     assert_accessible(c, "payments").await;
     type_into(c, "#q", &paid.reference).await;
     click(c, "#filters button[type=submit]").await;
+    // The same path: wait for the searched page, not the one the search was typed in.
+    let searched = |u: &url::Url| u.query_pairs().any(|(k, v)| k == "q" && v == paid.reference.as_str());
+    wait_url(c, "the search's answer", searched).await;
     let rows = text(c, "#payments tbody").await;
     assert!(rows.contains(&paid.reference), "{rows}");
     assert!(!rows.contains(&other.reference), "only the one searched: {rows}");
