@@ -163,6 +163,12 @@ fn render<T: Template>(page: &T) -> Response {
 
 type PageResult = Result<Response, ErrorPage>;
 
+/// Every POST's first step: the form's CSRF token must be the session's
+/// ([`super::session::Session::csrf_ok`]), else the forbidden page and nothing done.
+fn require_csrf(locale: Locale, me: &LoggedIn, token: &str) -> Result<(), ErrorPage> {
+    if me.session.csrf_ok(token) { Ok(()) } else { Err(ErrorPage::forbidden(locale, me)) }
+}
+
 /// Unix seconds as `2026-12-07 19:04` (UTC).
 fn utc(unix: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
@@ -269,9 +275,7 @@ pub async fn logout(
     jar: CookieJar,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
-    if !me.session.csrf_ok(&form.csrf) {
-        return Err(ErrorPage::forbidden(locale, &me));
-    }
+    require_csrf(locale, &me, &form.csrf)?;
     sessions.close(&me.id);
     Ok((jar.remove(session::removal()), Redirect::to("/dashboard/login")).into_response())
 }
@@ -812,9 +816,7 @@ pub async fn refund_confirm(
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> PageResult {
-    if !me.session.csrf_ok(&form.csrf) {
-        return Err(ErrorPage::forbidden(locale, &me));
-    }
+    require_csrf(locale, &me, &form.csrf)?;
     let t = i18n::texts(locale);
     let c = state.checkouts.merchant_view(&id).await.map_err(|e| ErrorPage::of(locale, e, Some(&me)))?;
     let typed = form.amount.trim().replace(',', ".").replace([' ', '\u{a0}', '\u{202f}'], "");
@@ -864,9 +866,7 @@ pub async fn refund(
     Path(id): Path<String>,
     Form(form): Form<RefundConfirmed>,
 ) -> PageResult {
-    if !me.session.csrf_ok(&form.csrf) {
-        return Err(ErrorPage::forbidden(locale, &me));
-    }
+    require_csrf(locale, &me, &form.csrf)?;
     let fail = |e: AppError| ErrorPage::of(locale, e, Some(&me));
     let amount = match form.amount_minor.trim() {
         "" => None,
@@ -902,9 +902,7 @@ pub async fn cancel_confirm(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
-    if !me.session.csrf_ok(&form.csrf) {
-        return Err(ErrorPage::forbidden(locale, &me));
-    }
+    require_csrf(locale, &me, &form.csrf)?;
     let t = i18n::texts(locale);
     let c = state.checkouts.merchant_view(&id).await.map_err(|e| ErrorPage::of(locale, e, Some(&me)))?;
     Ok(render(&CancelConfirmPage {
@@ -926,9 +924,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
-    if !me.session.csrf_ok(&form.csrf) {
-        return Err(ErrorPage::forbidden(locale, &me));
-    }
+    require_csrf(locale, &me, &form.csrf)?;
     let done = state.checkouts.merchant_cancel(&id).await.map_err(|e| ErrorPage::of(locale, e, Some(&me)))?;
     Ok(Redirect::to(&format!("/dashboard/payments/{}?done=cancel", done.id)).into_response())
 }
@@ -953,9 +949,7 @@ pub async fn redeliver_confirm(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
-    if !me.session.csrf_ok(&form.csrf) {
-        return Err(ErrorPage::forbidden(locale, &me));
-    }
+    require_csrf(locale, &me, &form.csrf)?;
     let t = i18n::texts(locale);
     let fail = |e: AppError| ErrorPage::of(locale, e, Some(&me));
     let event = state
@@ -983,9 +977,7 @@ pub async fn redeliver(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
-    if !me.session.csrf_ok(&form.csrf) {
-        return Err(ErrorPage::forbidden(locale, &me));
-    }
+    require_csrf(locale, &me, &form.csrf)?;
     let fail = |e: AppError| ErrorPage::of(locale, e, Some(&me));
     let store = state.checkouts.store().clone();
     let event =
