@@ -29,6 +29,33 @@ fn port(var: &str, default: u16) -> Result<u16> {
     }
 }
 
+/// The four provider sandboxes in one process on `ports` (NovaSend, CaurisFlux, Scalapay,
+/// MyPVit), each notifying the verifier at `verifier_url` with these secrets, MyPVit's customers
+/// sent back to `return_url`: the demo's and schemathesis's, which add where its output goes.
+pub(crate) fn sandboxes_command(
+    bin: &Path,
+    [novasend, caurisflux, scalapay, mypvit]: [u16; 4],
+    verifier_url: &str,
+    (novasend_secret, cauris_secret, mypvit_token): (&str, &str, &str),
+    return_url: &str,
+) -> Command {
+    let mut cmd = Command::new(bin.join("provider-sandbox"));
+    cmd.arg("all")
+        .args(["--novasend-listen", &format!("127.0.0.1:{novasend}")])
+        .args(["--caurisflux-listen", &format!("127.0.0.1:{caurisflux}")])
+        .args(["--scalapay-listen", &format!("127.0.0.1:{scalapay}")])
+        .args(["--mypvit-listen", &format!("127.0.0.1:{mypvit}")])
+        .arg("--mypvit-strict-fields")
+        .env("NOVASEND_WEBHOOK_SECRET", novasend_secret)
+        .env("NOVASEND_WEBHOOK_URL", format!("{verifier_url}/webhooks/nova_send"))
+        .env("CAURISFLUX_WEBHOOK_SECRET", cauris_secret)
+        .env("CAURISFLUX_WEBHOOK_URL", format!("{verifier_url}/webhooks/cauris_flux"))
+        .env("SCALAPAY_WEBHOOK_URL", format!("{verifier_url}/webhooks/scalapay"))
+        .env("MYPVIT_WEBHOOK_URL", format!("{verifier_url}/webhooks/my_pvit/{mypvit_token}"))
+        .env("MYPVIT_RETURN_URL", return_url);
+    cmd
+}
+
 pub(crate) fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
@@ -241,22 +268,15 @@ allowed_origins = ["http://127.0.0.1:{shop_port}", "http://localhost:{shop_port}
         // The sandboxes first: they only call the verifier when a payment moves.
         let (novasend_secret, cauris_secret, mypvit_token) = (random_hex()?, random_hex()?, random_hex()?);
         let verifier_url = format!("http://127.0.0.1:{verifier_port}");
-        let sandboxes = Command::new(bin.join("provider-sandbox"))
-            .arg("all")
-            .args(["--novasend-listen", &format!("127.0.0.1:{sandbox_port}")])
-            .args(["--caurisflux-listen", &format!("127.0.0.1:{cauris_port}")])
-            .args(["--scalapay-listen", &format!("127.0.0.1:{scalapay_port}")])
-            .args(["--mypvit-listen", &format!("127.0.0.1:{mypvit_port}")])
-            .arg("--mypvit-strict-fields")
-            .env("NOVASEND_WEBHOOK_SECRET", &novasend_secret)
-            .env("NOVASEND_WEBHOOK_URL", format!("{verifier_url}/webhooks/nova_send"))
-            .env("CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
-            .env("CAURISFLUX_WEBHOOK_URL", format!("{verifier_url}/webhooks/cauris_flux"))
-            .env("SCALAPAY_WEBHOOK_URL", format!("{verifier_url}/webhooks/scalapay"))
-            .env("MYPVIT_WEBHOOK_URL", format!("{verifier_url}/webhooks/my_pvit/{mypvit_token}"))
-            .env("MYPVIT_RETURN_URL", format!("http://127.0.0.1:{shop_port}/"))
-            .spawn()
-            .context("failed to start the provider sandboxes")?;
+        let sandboxes = sandboxes_command(
+            &bin,
+            [sandbox_port, cauris_port, scalapay_port, mypvit_port],
+            &verifier_url,
+            (&novasend_secret, &cauris_secret, &mypvit_token),
+            &format!("http://127.0.0.1:{shop_port}/"),
+        )
+        .spawn()
+        .context("failed to start the provider sandboxes")?;
         guard.0.push(sandboxes);
         for p in [sandbox_port, cauris_port, scalapay_port, mypvit_port] {
             wait_listening(p, &mut guard.0[0], "the provider sandboxes")?;

@@ -82,24 +82,17 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let bin = crate::target_dir(root).join("debug");
     let log = |name: &str| -> Result<std::fs::File> { Ok(std::fs::File::create(dir.join(name))?) };
     let mut guard = Guard(Vec::new());
-    let sandboxes = Command::new(bin.join("provider-sandbox"))
-        .arg("all")
-        .args(["--novasend-listen", &format!("127.0.0.1:{novasend_port}")])
-        .args(["--caurisflux-listen", &format!("127.0.0.1:{cauris_port}")])
-        .args(["--scalapay-listen", &format!("127.0.0.1:{scalapay_port}")])
-        .args(["--mypvit-listen", &format!("127.0.0.1:{mypvit_port}")])
-        .arg("--mypvit-strict-fields")
-        .env("NOVASEND_WEBHOOK_SECRET", &novasend_secret)
-        .env("NOVASEND_WEBHOOK_URL", format!("{verifier_url}/webhooks/nova_send"))
-        .env("CAURISFLUX_WEBHOOK_SECRET", &cauris_secret)
-        .env("CAURISFLUX_WEBHOOK_URL", format!("{verifier_url}/webhooks/cauris_flux"))
-        .env("SCALAPAY_WEBHOOK_URL", format!("{verifier_url}/webhooks/scalapay"))
-        .env("MYPVIT_WEBHOOK_URL", format!("{verifier_url}/webhooks/my_pvit/{mypvit_token}"))
-        .env("MYPVIT_RETURN_URL", format!("{verifier_url}/returned"))
-        .stdout(log("sandboxes.log")?)
-        .stderr(log("sandboxes.log")?)
-        .spawn()
-        .context("failed to start the provider sandboxes")?;
+    let sandboxes = crate::demo::sandboxes_command(
+        &bin,
+        [novasend_port, cauris_port, scalapay_port, mypvit_port],
+        &verifier_url,
+        (&novasend_secret, &cauris_secret, &mypvit_token),
+        &format!("{verifier_url}/returned"),
+    )
+    .stdout(log("sandboxes.log")?)
+    .stderr(log("sandboxes.log")?)
+    .spawn()
+    .context("failed to start the provider sandboxes")?;
     guard.0.push(sandboxes);
     for p in [novasend_port, cauris_port, scalapay_port, mypvit_port] {
         wait_listening(p, &mut guard.0[0], "the provider sandboxes")?;
